@@ -1,0 +1,208 @@
+// A watched, cached view of one kind of object: LIST, then WATCH from the
+// list's resourceVersion with bookmarks; a fresh LIST when the server says the
+// version is gone (410); reconnect with capped backoff on every other error;
+// and a watchdog that restarts a watch that went silent. Handlers hear one
+// change per object; a relist reports what appeared, changed or vanished.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, isGone } from './api-error.ts';
+import type { KubeClient, KubeObject, Query, WatchEvent } from './client.ts';
+import { resourcePath, type ResourceKind } from './resources.ts';
+
+export type Change<T> =
+  | { type: 'added'; key: string; object: T }
+  | { type: 'updated'; key: string; object: T; old: T }
+  | { type: 'deleted'; key: string; object: T };
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side timeout of one watch request, seconds. */
+  watchTimeoutSeconds?: number;
+  /** Restart a watch that delivered nothing (not even a bookmark) for this long. */
+  watchdogMs?: number;
+  maxBackoffMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export function objectKey(object: KubeObject): string {
+  const ns = object.metadata?.namespace;
+  const name = object.metadata?.name ?? '';
+  return ns === undefined || ns === '' ? name : `${ns}/${name}`;
+}
+
+export class Informer<T extends KubeObject> {
+  readonly #client: KubeClient;
+  readonly #kind: ResourceKind;
+  readonly #options: InformerOptions;
+  readonly #store = new Map<string, T>();
+  readonly #handlers: ((change: Change<T>) => void)[] = [];
+  readonly #stop = new AbortController();
+  #resourceVersion: string | undefined;
+  #synced: Promise<void>;
+  #markSynced: () => void = () => undefined;
+  #running: Promise<void> | undefined;
+  /** Counts LIST requests, for tests and benchmarks that prove watches suffice. */
+  listCount = 0;
+
+  constructor(client: KubeClient, kind: ResourceKind, options: InformerOptions = {}) {
+    this.#client = client;
+    this.#kind = kind;
+    this.#options = options;
+    this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
+  }
+
+  onChange(handler: (change: Change<T>) => void): this {
+    this.#handlers.push(handler);
+    return this;
+  }
+
+  get(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#store.values()];
+  }
+
+  /** Resolves once the first LIST is in the store. */
+  synced(): Promise<void> {
+    return this.#synced;
+  }
+
+  start(): this {
+    this.#running ??= this.#run();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    const maxBackoff = this.#options.maxBackoffMs ?? 30_000;
+    let backoff = 250;
+    let needList = true;
+    while (!this.#stop.signal.aborted) {
+      try {
+        if (needList) {
+          await this.#relist();
+          needList = false;
+        }
+        await this.#watchOnce();
+        backoff = 250;
+      } catch (error) {
+        if (this.#stopped()) break;
+        if (isGone(error)) {
+          needList = true;
+          continue;
+        }
+        this.#options.onError?.(error);
+        // Forbidden or unknown kinds will not heal by themselves quickly; other
+        // errors (apiserver restarting, network) usually do. Back off either way.
+        await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+        backoff = Math.min(backoff * 2, maxBackoff);
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500) needList = true;
+      }
+    }
+  }
+
+  #stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  #baseQuery(): Query {
+    return { labelSelector: this.#options.labelSelector, fieldSelector: this.#options.fieldSelector };
+  }
+
+  async #relist(): Promise<void> {
+    this.listCount++;
+    const list = await this.#client.list<T>(this.#kind, {
+      ...(this.#options.namespace === undefined ? {} : { namespace: this.#options.namespace }),
+      query: this.#baseQuery(),
+    });
+    const seen = new Set<string>();
+    for (const object of list.items) {
+      const key = objectKey(object);
+      seen.add(key);
+      this.#put(key, object);
+    }
+    for (const [key, object] of this.#store) {
+      if (!seen.has(key)) {
+        this.#store.delete(key);
+        this.#emit({ type: 'deleted', key, object });
+      }
+    }
+    this.#resourceVersion = list.metadata.resourceVersion;
+    this.#markSynced();
+  }
+
+  async #watchOnce(): Promise<void> {
+    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
+    const watchdogMs = this.#options.watchdogMs ?? (timeoutSeconds + 30) * 1000;
+    const abort = new AbortController();
+    const onStop = () => abort.abort();
+    this.#stop.signal.addEventListener('abort', onStop);
+    let timer = setTimeout(() => abort.abort(), watchdogMs);
+    const pet = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), watchdogMs);
+    };
+    try {
+      const path = resourcePath(this.#kind, { namespace: this.#options.namespace });
+      await this.#client.watch<T>(
+        path,
+        { ...this.#baseQuery(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        (event) => {
+          pet();
+          this.#apply(event);
+        },
+        abort.signal,
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  #apply(event: WatchEvent<T>): void {
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.#put(objectKey(event.object), event.object);
+        break;
+      case 'DELETED': {
+        const key = objectKey(event.object);
+        this.#store.delete(key);
+        this.#emit({ type: 'deleted', key, object: event.object });
+        break;
+      }
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        const status = event.object as { code?: number; reason?: string; message?: string };
+        throw new ApiError({
+          status: status.code ?? 500,
+          reason: status.reason ?? 'WatchError',
+          message: status.message ?? 'watch error',
+          method: 'WATCH',
+          path: this.#kind.plural,
+        });
+      }
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv !== undefined) this.#resourceVersion = rv;
+  }
+
+  #put(key: string, object: T): void {
+    const old = this.#store.get(key);
+    this.#store.set(key, object);
+    if (old === undefined) this.#emit({ type: 'added', key, object });
+    else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.#emit({ type: 'updated', key, object, old });
+  }
+
+  #emit(change: Change<T>): void {
+    for (const handler of this.#handlers) handler(change);
+  }
+}

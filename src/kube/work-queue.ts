@@ -1,0 +1,106 @@
+// A keyed, coalescing work queue: one entry per key however many times it is
+// added; a key is never processed twice at once (an add while it runs marks it
+// to run again after); failures retry with capped exponential backoff.
+export interface WorkQueueOptions {
+  concurrency?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  onError?: (key: string, error: unknown) => void;
+}
+
+/** What a handler may ask for besides success: run this key again later. */
+export type WorkHandler = (key: string) => Promise<Requeue | undefined> | Promise<void>;
+
+export interface Requeue {
+  requeueAfterMs: number;
+}
+
+export class WorkQueue {
+  readonly #handler: WorkHandler;
+  readonly #options: Required<Omit<WorkQueueOptions, 'onError'>> & Pick<WorkQueueOptions, 'onError'>;
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #stopped = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(handler: WorkHandler, options: WorkQueueOptions = {}) {
+    this.#handler = handler;
+    this.#options = { concurrency: 4, baseBackoffMs: 200, maxBackoffMs: 60_000, ...options };
+  }
+
+  add(key: string): void {
+    if (this.#stopped) return;
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#queue.push(key);
+    this.#pump();
+  }
+
+  addAfter(key: string, delayMs: number): void {
+    if (this.#stopped || this.#timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  get length(): number {
+    return this.#queue.length + this.#active.size;
+  }
+
+  /** Resolves when nothing is queued or running (scheduled retries aside). */
+  idle(): Promise<void> {
+    if (this.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#queue.length = 0;
+    this.#queued.clear();
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#active.size < this.#options.concurrency && this.#queue.length > 0) {
+      const key = this.#queue.shift() as string;
+      this.#queued.delete(key);
+      this.#active.add(key);
+      void this.#process(key);
+    }
+    if (this.length === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    try {
+      const result = await this.#handler(key);
+      this.#failures.delete(key);
+      if (result !== undefined) this.addAfter(key, result.requeueAfterMs);
+    } catch (error) {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      this.#options.onError?.(key, error);
+      const delay = Math.min(this.#options.baseBackoffMs * 2 ** (failures - 1), this.#options.maxBackoffMs);
+      this.addAfter(key, delay);
+    } finally {
+      this.#active.delete(key);
+      if (this.#dirty.delete(key)) this.add(key);
+      this.#pump();
+    }
+  }
+}

@@ -1,0 +1,8 @@
+// A KubeClient for the test environment's own daemons and tests, from a kubeconfig file.
+import { readFileSync } from 'node:fs';
+import { connectionFromKubeconfig, KubeClient } from '../src/kube/index.ts';
+
+export function connectTestClient(kubeconfigPath: string, context?: string): KubeClient {
+  const text = readFileSync(kubeconfigPath, 'utf8');
+  return new KubeClient(connectionFromKubeconfig(text, (p) => readFileSync(p, 'utf8'), context));
+}

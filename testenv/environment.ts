@@ -1,0 +1,174 @@
+// The whole test environment, brought up with one call and described by one
+// JSON file (<dir>/env.json) that tests and tools read: the control plane,
+// the snapshot CRDs, the storage driver and node agent daemons, and Ceph.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { startCeph, stopCeph, type CephCluster } from './ceph/cluster.ts';
+import { connectTestClient } from './client.ts';
+import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from './daemons.ts';
+import { defaultPorts, startControlPlane, stopControlPlane, type ControlPlane } from './kube/control-plane.ts';
+import { repoRoot, tools, versions } from './paths.ts';
+import { dirDriver } from './storage/dir-backend.ts';
+
+export interface TestEnvironment {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  users: ControlPlane['users'];
+  nodes: string[];
+  storage: { driver: string; storageClass: string; snapshotClass: string; root: string };
+  ceph: CephCluster;
+  binDir: string;
+  tools: { restic: string; node: string };
+  versions: typeof versions;
+}
+
+export const nodeNames = ['node-1', 'node-2'];
+const agentDaemons = ['node-agent', 'storage-driver'];
+
+export function readEnvironment(dir: string): TestEnvironment | undefined {
+  const path = join(dir, 'env.json');
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as TestEnvironment) : undefined;
+}
+
+/** True when env.json exists and every daemon it needs still runs. */
+export function isRunning(dir: string): boolean {
+  if (readEnvironment(dir) === undefined) return false;
+  const kube = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every((n) => runningPid(join(dir, 'kube'), n) !== undefined);
+  return kube && agentDaemons.every((n) => runningPid(dir, n) !== undefined);
+}
+
+export async function up(dir: string, log: (line: string) => void = console.log): Promise<TestEnvironment> {
+  const started = Date.now();
+  const say = (line: string) => log(`[testenv +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
+  if (isRunning(dir)) {
+    say(`reusing the running environment in ${dir}`);
+    return readEnvironment(dir) as TestEnvironment;
+  }
+  for (const tool of [tools.etcd, tools.kubeApiserver, tools.kubeControllerManager, tools.kubeScheduler, tools.restic]) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: run scripts/setup.sh (or npm test) to build the test tools`);
+  }
+  await down(dir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+
+  const ceph = startCeph({ dir: join(dir, 'ceph'), log: (line) => say(`ceph: ${line}`) });
+  ceph.catch(() => undefined); // awaited below; started early because it takes longest
+  const plane = await startControlPlane(dir, defaultPorts, say);
+  const client = connectTestClient(plane.kubeconfigPath);
+  try {
+    await installSnapshotCrds(client);
+    say('snapshot CRDs established');
+    await installStorageObjects(client);
+    const binDir = makeBinDir(dir);
+    const node = process.execPath;
+    startDaemon(dir, {
+      name: 'storage-driver',
+      command: node,
+      args: [join(repoRoot, 'testenv/storage/main.ts'), `--kubeconfig=${plane.kubeconfigPath}`, `--env-dir=${dir}`],
+    });
+    startDaemon(dir, {
+      name: 'node-agent',
+      command: node,
+      args: [
+        join(repoRoot, 'testenv/node-agent/main.ts'),
+        `--kubeconfig=${plane.kubeconfigPath}`,
+        `--env-dir=${dir}`,
+        `--bin-dir=${binDir}`,
+        `--apiserver-port=${defaultPorts.apiserver}`,
+        ...nodeNames.map((n) => `--node=${n}`),
+      ],
+    });
+    await waitFor('test nodes Ready', async () => (await readyNodes(client)) === nodeNames.length, { log: logFile(dir, 'node-agent') });
+    say(`nodes ${nodeNames.join(', ')} are Ready`);
+    const env: TestEnvironment = {
+      dir,
+      kubeconfig: plane.kubeconfigPath,
+      server: plane.server,
+      users: plane.users,
+      nodes: nodeNames,
+      storage: { driver: dirDriver, storageClass: 'safehold-test-dir', snapshotClass: 'safehold-test-dir', root: join(dir, 'storage', 'dir') },
+      ceph: await ceph,
+      binDir,
+      tools: { restic: tools.restic, node },
+      versions,
+    };
+    writeFileSync(join(dir, 'env.json'), JSON.stringify(env, null, 2));
+    say(`ready; KUBECONFIG=${plane.kubeconfigPath}`);
+    return env;
+  } finally {
+    client.close();
+  }
+}
+
+export async function down(dir: string): Promise<void> {
+  for (const name of agentDaemons) await stopDaemon(dir, name, 20_000);
+  await stopCeph(join(dir, 'ceph')).catch(() => undefined);
+  await stopControlPlane(dir);
+  rmSync(join(dir, 'env.json'), { force: true });
+}
+
+async function readyNodes(client: KubeClient): Promise<number> {
+  const list = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.node);
+  return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+}
+
+export async function installSnapshotCrds(client: KubeClient): Promise<void> {
+  const names: string[] = [];
+  for (const file of ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots']) {
+    const text = readFileSync(join(tools.snapshotCrds, `snapshot.storage.k8s.io_${file}.yaml`), 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      const crd = doc.toJS() as KubeObject | null;
+      if (crd === null) continue;
+      await createIfAbsent(client, kinds.customResourceDefinition, crd);
+      names.push(crd.metadata?.name ?? '');
+    }
+  }
+  for (const name of names) {
+    await waitFor(`CRD ${name} established`, async () => {
+      const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.customResourceDefinition, { name });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+    });
+  }
+}
+
+export async function installStorageObjects(client: KubeClient): Promise<void> {
+  await createIfAbsent(client, kinds.csiDriver, {
+    metadata: { name: dirDriver },
+    spec: { attachRequired: false, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] },
+  } as KubeObject);
+  await createIfAbsent(client, kinds.storageClass, {
+    metadata: { name: 'safehold-test-dir', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: dirDriver,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  } as KubeObject);
+  await createIfAbsent(client, kinds.volumeSnapshotClass, {
+    metadata: { name: 'safehold-test-dir', annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } },
+    driver: dirDriver,
+    deletionPolicy: 'Delete',
+  } as KubeObject);
+}
+
+async function createIfAbsent(client: KubeClient, kind: (typeof kinds)[keyof typeof kinds], object: KubeObject): Promise<void> {
+  try {
+    await client.create(kind, object);
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/** What the `safehold` image holds: the CLI of this checkout, restic, and Node. */
+function makeBinDir(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const cli = join(bin, 'safehold');
+  writeFileSync(cli, `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'src/bin/safehold.ts')}" "$@"\n`);
+  chmodSync(cli, 0o755);
+  for (const [name, target] of [['restic', tools.restic], ['node', process.execPath]] as const) {
+    if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
+  }
+  return bin;
+}

@@ -1,0 +1,226 @@
+// The real Kubernetes control plane for tests: etcd, kube-apiserver (RBAC on,
+// token users), kube-controller-manager and kube-scheduler, as daemons in
+// <dir>/kube. No kubelet runs: testenv/node-agent plays it behind the API.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { logFile, startDaemon, stopDaemon, waitFor } from '../daemons.ts';
+import { tools } from '../paths.ts';
+
+export interface ControlPlanePorts {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+}
+
+export const defaultPorts: ControlPlanePorts = {
+  etcdClient: 32379,
+  etcdPeer: 32380,
+  apiserver: 36443,
+  controllerManager: 30257,
+  scheduler: 30259,
+};
+
+export interface TokenUser {
+  name: string;
+  token: string;
+  groups: string[];
+}
+
+export interface ControlPlane {
+  server: string;
+  caPath: string;
+  kubeconfigPath: string;
+  users: Record<'admin' | 'alice' | 'bob', TokenUser>;
+}
+
+const daemonNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+export async function startControlPlane(dir: string, ports = defaultPorts, log: (line: string) => void = () => undefined): Promise<ControlPlane> {
+  const kdir = join(dir, 'kube');
+  mkdirSync(join(kdir, 'apiserver-certs'), { recursive: true });
+  const users = ensureTokens(kdir);
+  ensureServiceAccountKeys(kdir);
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+
+  startDaemon(kdir, {
+    name: 'etcd',
+    command: tools.etcd,
+    args: [
+      '--name=safehold-test',
+      `--data-dir=${join(kdir, 'etcd-data')}`,
+      `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+      `--initial-cluster=safehold-test=http://127.0.0.1:${ports.etcdPeer}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+  });
+  await waitFor('etcd', () => httpOk(`http://127.0.0.1:${ports.etcdClient}/health`), { log: logFile(kdir, 'etcd') });
+  log('etcd is up');
+
+  startDaemon(kdir, { name: 'kube-apiserver', command: tools.kubeApiserver, args: apiserverArgs(kdir, ports) });
+  const caPath = join(kdir, 'apiserver-certs', 'apiserver.crt');
+  await waitFor('kube-apiserver certificate', () => existsSync(caPath), { log: logFile(kdir, 'kube-apiserver') });
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfig(server, readFileSync(caPath, 'utf8'), Object.values(users)));
+  await waitFor('kube-apiserver /readyz', () => httpsOk(`${server}/readyz`, users.admin.token, caPath), {
+    timeoutMs: 90_000,
+    log: logFile(kdir, 'kube-apiserver'),
+  });
+  log('kube-apiserver is ready');
+
+  startDaemon(kdir, {
+    name: 'kube-controller-manager',
+    command: tools.kubeControllerManager,
+    args: [
+      `--kubeconfig=${kubeconfigPath}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${join(kdir, 'kcm-certs')}`,
+      '--leader-elect=false',
+      `--service-account-private-key-file=${join(kdir, 'sa.key')}`,
+      `--root-ca-file=${caPath}`,
+      '--controllers=*',
+      '--concurrent-gc-syncs=5',
+      '--v=1',
+    ],
+  });
+  startDaemon(kdir, {
+    name: 'kube-scheduler',
+    command: tools.kubeScheduler,
+    args: [
+      `--kubeconfig=${kubeconfigPath}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${join(kdir, 'scheduler-certs')}`,
+      '--leader-elect=false',
+      '--v=1',
+    ],
+  });
+  await waitFor('kube-controller-manager /healthz', () => httpsOk(`https://127.0.0.1:${ports.controllerManager}/healthz`), {
+    log: logFile(kdir, 'kube-controller-manager'),
+  });
+  await waitFor('kube-scheduler /healthz', () => httpsOk(`https://127.0.0.1:${ports.scheduler}/healthz`), {
+    log: logFile(kdir, 'kube-scheduler'),
+  });
+  log('kube-controller-manager and kube-scheduler are healthy');
+  return { server, caPath, kubeconfigPath, users };
+}
+
+export async function stopControlPlane(dir: string): Promise<void> {
+  const kdir = join(dir, 'kube');
+  for (const name of [...daemonNames].reverse()) await stopDaemon(kdir, name);
+}
+
+/** Stops and starts kube-apiserver alone, as an apiserver upgrade or crash would. */
+export async function restartApiserver(dir: string, ports = defaultPorts): Promise<void> {
+  const kdir = join(dir, 'kube');
+  await stopDaemon(kdir, 'kube-apiserver');
+  startDaemon(kdir, { name: 'kube-apiserver', command: tools.kubeApiserver, args: apiserverArgs(kdir, ports) });
+}
+
+function apiserverArgs(kdir: string, ports: ControlPlanePorts): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    `--cert-dir=${join(kdir, 'apiserver-certs')}`,
+    `--secure-port=${ports.apiserver}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    '--authorization-mode=RBAC',
+    `--token-auth-file=${join(kdir, 'tokens.csv')}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(kdir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(kdir, 'sa.key')}`,
+    '--service-cluster-ip-range=10.96.0.0/24',
+    '--allow-privileged=true',
+    '--profiling=false',
+    `--audit-log-path=${join(kdir, 'audit.log')}`,
+    `--audit-policy-file=${ensureAuditPolicy(kdir)}`,
+    '--audit-log-maxsize=200',
+    '--v=1',
+  ];
+}
+
+// Request metadata only: enough to count what clients send (benchmarks).
+function ensureAuditPolicy(kdir: string): string {
+  const path = join(kdir, 'audit-policy.yaml');
+  if (!existsSync(path)) {
+    writeFileSync(
+      path,
+      ['apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: [RequestReceived]', 'rules:', '- level: Metadata', ''].join('\n'),
+    );
+  }
+  return path;
+}
+
+function ensureTokens(kdir: string): ControlPlane['users'] {
+  const path = join(kdir, 'users.json');
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as ControlPlane['users'];
+  const token = () => randomBytes(24).toString('hex');
+  const users: ControlPlane['users'] = {
+    admin: { name: 'admin', token: token(), groups: ['system:masters'] },
+    alice: { name: 'alice', token: token(), groups: ['team-a'] },
+    bob: { name: 'bob', token: token(), groups: ['team-b'] },
+  };
+  const csv = Object.values(users).map((u) => `${u.token},${u.name},${u.name},"${u.groups.join(',')}"`);
+  writeFileSync(join(kdir, 'tokens.csv'), `${csv.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(path, JSON.stringify(users, null, 2), { mode: 0o600 });
+  return users;
+}
+
+function ensureServiceAccountKeys(kdir: string): void {
+  if (existsSync(join(kdir, 'sa.key'))) return;
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(kdir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(join(kdir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+}
+
+/** A kubeconfig with one context per user; the admin context is current. */
+export function kubeconfig(server: string, caPem: string, users: TokenUser[]): string {
+  const ca = Buffer.from(caPem).toString('base64');
+  const lines = [
+    'apiVersion: v1',
+    'kind: Config',
+    'current-context: admin',
+    'clusters:',
+    '- name: safehold-test',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${ca}`,
+    'contexts:',
+    ...users.flatMap((u) => [`- name: ${u.name}`, '  context:', '    cluster: safehold-test', `    user: ${u.name}`]),
+    'users:',
+    ...users.flatMap((u) => [`- name: ${u.name}`, '  user:', `    token: ${u.token}`]),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url);
+  return response.ok;
+}
+
+async function httpsOk(url: string, token?: string, caPath?: string): Promise<boolean> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        ...(caPath === undefined ? { rejectUnauthorized: false } : { ca: readFileSync(caPath) }),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Builds the test environment's Go programs (etcd, the Kubernetes control plane,
+# restic) from the Go module proxy, once per version, into a cache outside the
+# repository. Prints progress; safe to run again (finished builds are skipped).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+
+cache=${SAFEHOLD_CACHE:-$HOME/.cache/safehold}
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+export GOPATH=${GOPATH:-$HOME/go}
+
+log() { printf '[build-go-tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# Builds one main package inside a module of our own that requires the real
+# module, so that its replace directives and version lists are not needed.
+build_main() { # module-name required-module version package out-dir binary-name
+  local name=$1 req=$2 version=$3 pkg=$4 out=$5 bin=$6
+  local mod=$cache/build/${name##*/}-$version
+  rm -rf "$mod" "$out.tmp"; mkdir -p "$mod" "$out.tmp"
+  printf 'module %s\ngo 1.24\nrequire %s %s\n' "$name" "$req" "$version" >"$mod/go.mod"
+  ( cd "$mod" && go build -trimpath -o "$out.tmp/$bin" "$pkg" )
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+build_etcd() {
+  local out=$cache/etcd-$ETCD_VERSION
+  [ -x "$out/etcd" ] && { log "etcd $ETCD_VERSION cached"; return; }
+  log "building etcd $ETCD_VERSION"
+  build_main safehold.test/etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$out" etcd
+  log "etcd $ETCD_VERSION built"
+}
+
+build_kube() {
+  local out=$cache/kube-$KUBE_VERSION
+  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ]; then
+    log "kubernetes $KUBE_VERSION cached"; return
+  fi
+  log "building kubernetes $KUBE_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler); a cold build takes 10-20 minutes"
+  local mod=$cache/build/kube-$KUBE_VERSION
+  rm -rf "$mod"; mkdir -p "$mod"
+  local gomod staging
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  # Every staging module named in kubernetes' own replace block, at the matching v0 version.
+  staging=$(awk '/^replace \(/{r=1;next} r&&/^\)/{r=0} r{print $1}' "$gomod")
+  local v0="v0.${KUBE_VERSION#v1.}"
+  {
+    echo "module safehold.test/kube"
+    echo "go 1.24"
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo "replace ("
+    for m in $staging; do echo "  $m => $m $v0"; done
+    echo ")"
+  } >"$mod/go.mod"
+  log "replacing $(echo "$staging" | wc -w) staging modules with $v0"
+  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  mkdir -p "$out.tmp"
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+    log "go build $cmd"
+    ( cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd" )
+    log "$cmd built"
+  done
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+build_restic() {
+  local out=$cache/restic-$RESTIC_VERSION
+  [ -x "$out/restic" ] && { log "restic $RESTIC_VERSION cached"; return; }
+  log "building restic $RESTIC_VERSION"
+  # go install pkg@version asks the proxy for the module's version list, which
+  # the proxy here refuses; a module of our own that requires it does not.
+  build_main safehold.test/restic github.com/restic/restic "$RESTIC_VERSION" github.com/restic/restic/cmd/restic "$out" restic
+  log "restic $RESTIC_VERSION built"
+}
+
+snapshot_crds() {
+  local out=$cache/snapshot-crds-$SNAPSHOTTER_VERSION
+  [ -f "$out/snapshot.storage.k8s.io_volumesnapshots.yaml" ] && { log "snapshot CRDs cached"; return; }
+  local dir
+  dir=$(go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  mkdir -p "$out.tmp"
+  cp "$dir"/config/crd/snapshot.storage.k8s.io_*.yaml "$out.tmp/"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+  log "snapshot CRDs $SNAPSHOTTER_VERSION copied"
+}
+
+mkdir -p "$cache"
+# One build at a time per machine: two setups started together wait for each other.
+exec 9>"$cache/.build.lock"
+flock 9
+snapshot_crds
+build_restic
+build_etcd
+build_kube
+log "done"

@@ -1,0 +1,5 @@
+# Every version the test environment pins, in one place (read by shell and TypeScript).
+KUBE_VERSION=v1.34.4
+ETCD_VERSION=v3.6.16
+RESTIC_VERSION=v0.18.1
+SNAPSHOTTER_VERSION=v8.7.0
