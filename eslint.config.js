@@ -9,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'eslint-rules/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'eslint-rules/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { safehold: { rules: { 'import-direction': importDirection } } },
     rules: {
@@ -21,7 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='process'][property.name=/^(env|argv)$/]", message: 'only src/bin reads process.env and process.argv; pass values in.' },
+        {
+          selector: "MemberExpression[object.name='process'][property.name=/^(env|argv)$/]",
+          message: 'only src/bin reads process.env and process.argv; pass values in.',
+        },
       ],
     },
   },

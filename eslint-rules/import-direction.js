@@ -26,7 +26,9 @@ function layerOf(srcRoot, file) {
 export default {
   meta: {
     type: 'problem',
-    docs: { description: 'imports between src/ folders point down: bin -> controller|mover|cli|dashboard -> core|kube -> api' },
+    docs: {
+      description: 'imports between src/ folders point down: bin -> controller|mover|cli|dashboard -> core|kube -> api',
+    },
     schema: [],
     messages: {
       upward: "'{{from}}' may not import from '{{to}}' ({{from}} may import: {{allowed}}).",
@@ -50,7 +52,11 @@ export default {
       }
       if (to === from || !(to in allowedImports)) return;
       if (!allowedImports[from].includes(to)) {
-        context.report({ node, messageId: 'upward', data: { from, to, allowed: allowedImports[from].join(', ') || 'nothing' } });
+        context.report({
+          node,
+          messageId: 'upward',
+          data: { from, to, allowed: allowedImports[from].join(', ') || 'nothing' },
+        });
       }
     }
     return {

@@ -21,7 +21,9 @@ switch (command) {
     console.log(`stopped the environment in ${dir}`);
     break;
   case 'status':
-    console.log(isRunning(dir) ? `running in ${dir}: ${JSON.stringify(readEnvironment(dir)?.server)}` : `not running (${dir})`);
+    console.log(
+      isRunning(dir) ? `running in ${dir}: ${JSON.stringify(readEnvironment(dir)?.server)}` : `not running (${dir})`,
+    );
     break;
   default:
     console.error(`unknown command "${command}"; use up, down or status`);

@@ -36,7 +36,9 @@ export function readEnvironment(dir: string): TestEnvironment | undefined {
 /** True when env.json exists and every daemon it needs still runs. */
 export function isRunning(dir: string): boolean {
   if (readEnvironment(dir) === undefined) return false;
-  const kube = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every((n) => runningPid(join(dir, 'kube'), n) !== undefined);
+  const kube = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every(
+    (n) => runningPid(join(dir, 'kube'), n) !== undefined,
+  );
   return kube && agentDaemons.every((n) => runningPid(dir, n) !== undefined);
 }
 
@@ -47,8 +49,15 @@ export async function up(dir: string, log: (line: string) => void = console.log)
     say(`reusing the running environment in ${dir}`);
     return readEnvironment(dir) as TestEnvironment;
   }
-  for (const tool of [tools.etcd, tools.kubeApiserver, tools.kubeControllerManager, tools.kubeScheduler, tools.restic]) {
-    if (!existsSync(tool)) throw new Error(`${tool} is missing: run scripts/setup.sh (or npm test) to build the test tools`);
+  for (const tool of [
+    tools.etcd,
+    tools.kubeApiserver,
+    tools.kubeControllerManager,
+    tools.kubeScheduler,
+    tools.restic,
+  ]) {
+    if (!existsSync(tool))
+      throw new Error(`${tool} is missing: run scripts/setup.sh (or npm test) to build the test tools`);
   }
   await down(dir);
   rmSync(dir, { recursive: true, force: true });
@@ -81,7 +90,9 @@ export async function up(dir: string, log: (line: string) => void = console.log)
         ...nodeNames.map((n) => `--node=${n}`),
       ],
     });
-    await waitFor('test nodes Ready', async () => (await readyNodes(client)) === nodeNames.length, { log: logFile(dir, 'node-agent') });
+    await waitFor('test nodes Ready', async () => (await readyNodes(client)) === nodeNames.length, {
+      log: logFile(dir, 'node-agent'),
+    });
     say(`nodes ${nodeNames.join(', ')} are Ready`);
     const env: TestEnvironment = {
       dir,
@@ -89,7 +100,12 @@ export async function up(dir: string, log: (line: string) => void = console.log)
       server: plane.server,
       users: plane.users,
       nodes: nodeNames,
-      storage: { driver: dirDriver, storageClass: 'safehold-test-dir', snapshotClass: 'safehold-test-dir', root: join(dir, 'storage', 'dir') },
+      storage: {
+        driver: dirDriver,
+        storageClass: 'safehold-test-dir',
+        snapshotClass: 'safehold-test-dir',
+        root: join(dir, 'storage', 'dir'),
+      },
       ceph: await ceph,
       binDir,
       tools: { restic: tools.restic, node },
@@ -111,7 +127,9 @@ export async function down(dir: string): Promise<void> {
 }
 
 async function readyNodes(client: KubeClient): Promise<number> {
-  const list = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.node);
+  const list = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+    kinds.node,
+  );
   return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
 }
 
@@ -128,7 +146,10 @@ export async function installSnapshotCrds(client: KubeClient): Promise<void> {
   }
   for (const name of names) {
     await waitFor(`CRD ${name} established`, async () => {
-      const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(kinds.customResourceDefinition, { name });
+      const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        kinds.customResourceDefinition,
+        { name },
+      );
       return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
     });
   }
@@ -152,7 +173,11 @@ export async function installStorageObjects(client: KubeClient): Promise<void> {
   } as KubeObject);
 }
 
-async function createIfAbsent(client: KubeClient, kind: (typeof kinds)[keyof typeof kinds], object: KubeObject): Promise<void> {
+async function createIfAbsent(
+  client: KubeClient,
+  kind: (typeof kinds)[keyof typeof kinds],
+  object: KubeObject,
+): Promise<void> {
   try {
     await client.create(kind, object);
   } catch (error) {
@@ -167,7 +192,10 @@ function makeBinDir(dir: string): string {
   const cli = join(bin, 'safehold');
   writeFileSync(cli, `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'src/bin/safehold.ts')}" "$@"\n`);
   chmodSync(cli, 0o755);
-  for (const [name, target] of [['restic', tools.restic], ['node', process.execPath]] as const) {
+  for (const [name, target] of [
+    ['restic', tools.restic],
+    ['node', process.execPath],
+  ] as const) {
     if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
   }
   return bin;

@@ -8,7 +8,9 @@ export interface ProgramInfo {
 
 export function buildProgram(info: ProgramInfo): Command {
   const program = new Command('safehold')
-    .description('Safehold backs up the data in Kubernetes persistent volumes: it finds every PVC, decides which must be protected, snapshots them, moves the data into encrypted restic repositories on S3, and shows what is protected and what is not.')
+    .description(
+      'Safehold backs up the data in Kubernetes persistent volumes: it finds every PVC, decides which must be protected, snapshots them, moves the data into encrypted restic repositories on S3, and shows what is protected and what is not.',
+    )
     .version(info.version, '-v, --version', 'print the version of safehold')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });

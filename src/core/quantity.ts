@@ -11,7 +11,12 @@ export function parseQuantity(text: string): QuantityResult {
   if (match === null) return { ok: false, error: `"${text}" is not a quantity (examples: 10Gi, 500M, 1024)` };
   const [, number, suffix, exponent] = match;
   const value = Number(number);
-  const factor = suffix === undefined ? (exponent === undefined ? 1 : 10 ** Number(exponent)) : (binary[suffix] ?? decimal[suffix] ?? 1);
+  const factor =
+    suffix === undefined
+      ? exponent === undefined
+        ? 1
+        : 10 ** Number(exponent)
+      : (binary[suffix] ?? decimal[suffix] ?? 1);
   return { ok: true, bytes: Math.ceil(value * factor) };
 }
 

@@ -15,7 +15,10 @@ export class ApiError extends Error {
   readonly method: string;
   readonly path: string;
 
-  constructor(init: { status: number; reason: string; message: string; method: string; path: string; details?: StatusDetails }, options?: ErrorOptions) {
+  constructor(
+    init: { status: number; reason: string; message: string; method: string; path: string; details?: StatusDetails },
+    options?: ErrorOptions,
+  ) {
     super(`${init.method} ${init.path}: ${init.status} ${init.reason}: ${init.message}`, options);
     this.name = 'ApiError';
     this.status = init.status;

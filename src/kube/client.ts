@@ -83,7 +83,10 @@ export class KubeClient {
   }
 
   /** One page-following LIST; `namespace` undefined lists across all namespaces. */
-  async list<T extends KubeObject>(k: ResourceKind, options: { namespace?: string; query?: Query } = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(
+    k: ResourceKind,
+    options: { namespace?: string; query?: Query } = {},
+  ): Promise<ObjectList<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion: string | undefined;
@@ -109,7 +112,11 @@ export class KubeClient {
   }
 
   /** Server-side apply as the field manager `safehold`; `force` takes over conflicting fields. */
-  apply<T extends KubeObject>(k: ResourceKind, object: T, options: { force?: boolean; subresource?: string } = {}): Promise<T> {
+  apply<T extends KubeObject>(
+    k: ResourceKind,
+    object: T,
+    options: { force?: boolean; subresource?: string } = {},
+  ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(k, refOf(object), options.subresource), {
       body: { apiVersion: apiVersionOf(k), kind: k.kind, ...object },
       contentType: 'application/apply-patch+yaml',
@@ -118,7 +125,12 @@ export class KubeClient {
   }
 
   /** JSON merge patch, optionally of a subresource such as `status`. */
-  mergePatch<T extends KubeObject>(k: ResourceKind, ref: ObjectRef & { name: string }, patch: unknown, subresource?: string): Promise<T> {
+  mergePatch<T extends KubeObject>(
+    k: ResourceKind,
+    ref: ObjectRef & { name: string },
+    patch: unknown,
+    subresource?: string,
+  ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(k, ref, subresource), {
       body: patch,
       contentType: 'application/merge-patch+json',
@@ -126,7 +138,15 @@ export class KubeClient {
     });
   }
 
-  delete(k: ResourceKind, ref: ObjectRef & { name: string }, options: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; gracePeriodSeconds?: number; preconditionsUid?: string } = {}): Promise<unknown> {
+  delete(
+    k: ResourceKind,
+    ref: ObjectRef & { name: string },
+    options: {
+      propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+      gracePeriodSeconds?: number;
+      preconditionsUid?: string;
+    } = {},
+  ): Promise<unknown> {
     return this.request('DELETE', resourcePath(k, ref), {
       body: {
         kind: 'DeleteOptions',
@@ -143,8 +163,16 @@ export class KubeClient {
    * stream (resolves) or the signal aborts (resolves) or a transport error
    * happens (rejects). An HTTP error status rejects with ApiError.
    */
-  async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
-    const response = await this.#send('GET', path, { query: { ...query, watch: true }, ...(signal === undefined ? {} : { signal }) });
+  async watch<T>(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent<T>) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const response = await this.#send('GET', path, {
+      query: { ...query, watch: true },
+      ...(signal === undefined ? {} : { signal }),
+    });
     const status = response.statusCode ?? 0;
     if (status !== 200) throw ApiError.fromResponse('GET', path, status, await readAll(response));
     const lines = createInterface({ input: response, crlfDelay: Infinity });
@@ -175,7 +203,11 @@ export class KubeClient {
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent: this.#agent, ...(options.signal === undefined ? {} : { signal: options.signal }) }, resolve);
+      const req = send(
+        url,
+        { method, headers, agent: this.#agent, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+        resolve,
+      );
       req.on('error', reject);
       req.end(body);
     });

@@ -199,7 +199,8 @@ export class Informer<T extends KubeObject> {
     const old = this.#store.get(key);
     this.#store.set(key, object);
     if (old === undefined) this.#emit({ type: 'added', key, object });
-    else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.#emit({ type: 'updated', key, object, old });
+    else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion)
+      this.#emit({ type: 'updated', key, object, old });
   }
 
   #emit(change: Change<T>): void {

@@ -13,7 +13,8 @@ export interface ClusterConnection {
   insecureSkipTlsVerify?: boolean;
 }
 
-const named = <T extends z.ZodType>(field: string, inner: T) => z.array(z.object({ name: z.string() }).and(z.object({ [field]: inner })));
+const named = <T extends z.ZodType>(field: string, inner: T) =>
+  z.array(z.object({ name: z.string() }).and(z.object({ [field]: inner })));
 
 const kubeconfigSchema = z.object({
   'current-context': z.string().optional(),
@@ -48,9 +49,11 @@ export function connectionFromKubeconfig(text: string, readFile: ReadFile, conte
   const ctx = config.contexts.find((c) => c.name === contextName)?.context;
   if (ctx === undefined) throw new Error(`kubeconfig: context "${contextName}" not found`);
   const cluster = config.clusters.find((c) => c.name === ctx.cluster)?.cluster;
-  if (cluster === undefined) throw new Error(`kubeconfig: cluster "${ctx.cluster}" of context "${contextName}" not found`);
+  if (cluster === undefined)
+    throw new Error(`kubeconfig: cluster "${ctx.cluster}" of context "${contextName}" not found`);
   const user = config.users.find((u) => u.name === ctx.user)?.user ?? {};
-  const decode = (b64: string | undefined) => (b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8'));
+  const decode = (b64: string | undefined) =>
+    b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
   const ca = decode(cluster['certificate-authority-data']) ?? optionalRead(readFile, cluster['certificate-authority']);
   const token = user.token ?? optionalRead(readFile, user.tokenFile)?.trim();
   const cert = decode(user['client-certificate-data']);

@@ -38,13 +38,25 @@ export const kinds = {
   deployment: kind('apps', 'v1', 'Deployment', 'deployments', true),
   statefulSet: kind('apps', 'v1', 'StatefulSet', 'statefulsets', true),
   lease: kind('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
-  customResourceDefinition: kind('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
+  customResourceDefinition: kind(
+    'apiextensions.k8s.io',
+    'v1',
+    'CustomResourceDefinition',
+    'customresourcedefinitions',
+    false,
+  ),
   clusterRole: kind('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
   clusterRoleBinding: kind('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
   role: kind('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   roleBinding: kind('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   volumeSnapshot: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', true),
-  volumeSnapshotContent: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotContent', 'volumesnapshotcontents', false),
+  volumeSnapshotContent: kind(
+    'snapshot.storage.k8s.io',
+    'v1',
+    'VolumeSnapshotContent',
+    'volumesnapshotcontents',
+    false,
+  ),
   volumeSnapshotClass: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false),
 } as const satisfies Record<string, ResourceKind>;
 

@@ -132,11 +132,7 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
       'osd op num threads per shard = 1',
     ],
     mds: [...daemonLogging, 'mds cache memory limit = 268435456'],
-    [RGW_NAME]: [
-      ...daemonLogging,
-      `rgw frontends = beast endpoint=127.0.0.1:${rgwPort}`,
-      'rgw thread pool size = 64',
-    ],
+    [RGW_NAME]: [...daemonLogging, `rgw frontends = beast endpoint=127.0.0.1:${rgwPort}`, 'rgw thread pool size = 64'],
   };
   const lines = [CONF_MARKER];
   for (const [name, settings] of Object.entries(sections)) {

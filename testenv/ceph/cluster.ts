@@ -10,7 +10,17 @@ import { join, resolve } from 'node:path';
 import { run } from '../command.ts';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemons.ts';
 import type { CephLayout } from './ceph-conf.ts';
-import { CONF_MARKER, MDS_ID, MGR_ID, MON_ID, OSD_ID, RGW_NAME, cephConf, cephLayout, checkSocketPathLength } from './ceph-conf.ts';
+import {
+  CONF_MARKER,
+  MDS_ID,
+  MGR_ID,
+  MON_ID,
+  OSD_ID,
+  RGW_NAME,
+  cephConf,
+  cephLayout,
+  checkSocketPathLength,
+} from './ceph-conf.ts';
 import { ceph, cephEnv, cephStatus, describeStatus, isServing, s3Answers } from './ceph-status.ts';
 
 export interface CephCluster {
@@ -70,12 +80,18 @@ export async function startCeph(options: StartCephOptions): Promise<CephCluster>
     monHost: `127.0.0.1:${monPort}`,
     rbdPool: RBD_POOL,
     cephfsName: CEPHFS_NAME,
-    s3: { endpoint: `http://127.0.0.1:${rgwPort}`, accessKey: S3_ACCESS_KEY, secretKey: S3_SECRET_KEY, region: S3_REGION },
+    s3: {
+      endpoint: `http://127.0.0.1:${rgwPort}`,
+      accessKey: S3_ACCESS_KEY,
+      secretKey: S3_SECRET_KEY,
+      region: S3_REGION,
+    },
   };
 
   const existing = cephInfo(dir);
   if (existing !== undefined) {
-    const problem = JSON.stringify(existing) === JSON.stringify(wanted) ? await servingProblem(existing) : 'other ports';
+    const problem =
+      JSON.stringify(existing) === JSON.stringify(wanted) ? await servingProblem(existing) : 'other ports';
     if (problem === undefined) {
       log(`reusing the running cluster in ${dir}`);
       return existing;
@@ -118,11 +134,36 @@ async function build(layout: CephLayout, monPort: number, rgwPort: number, log: 
   writeFileSync(confPath, cephConf(layout, fsid, monPort, rgwPort));
 
   log(`creating the mon on 127.0.0.1:${monPort}`);
-  const caps = ['--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *'];
-  await run('ceph-authtool', ['--create-keyring', layout.keyringPath, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *'], { env });
+  const caps = [
+    '--cap',
+    'mon',
+    'allow *',
+    '--cap',
+    'osd',
+    'allow *',
+    '--cap',
+    'mds',
+    'allow *',
+    '--cap',
+    'mgr',
+    'allow *',
+  ];
+  await run(
+    'ceph-authtool',
+    ['--create-keyring', layout.keyringPath, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *'],
+    { env },
+  );
   await run('ceph-authtool', [layout.keyringPath, '--gen-key', '-n', 'client.admin', ...caps], { env });
-  await run('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--addv', MON_ID, `[v1:127.0.0.1:${monPort}]`, layout.monmapPath], { env });
-  await run('ceph-mon', ['-c', confPath, '--mkfs', '-i', MON_ID, '--monmap', layout.monmapPath, '--keyring', layout.keyringPath], { env });
+  await run(
+    'monmaptool',
+    ['--create', '--clobber', '--fsid', fsid, '--addv', MON_ID, `[v1:127.0.0.1:${monPort}]`, layout.monmapPath],
+    { env },
+  );
+  await run(
+    'ceph-mon',
+    ['-c', confPath, '--mkfs', '-i', MON_ID, '--monmap', layout.monmapPath, '--keyring', layout.keyringPath],
+    { env },
+  );
   daemon('ceph-mon', ['-i', MON_ID]);
   await wait('ceph-mon', 'a mon quorum', async () => (await cephStatus(confPath, 3)).monsInQuorum > 0, 60_000);
   log('mon in quorum; starting the mgr, making the OSD, the pools and the file system');
@@ -153,7 +194,16 @@ async function build(layout: CephLayout, monPort: number, rgwPort: number, log: 
   });
   log('OSD up and in; rbd pool init, waiting for the MDS and radosgw');
   const endpoint = `http://127.0.0.1:${rgwPort}`;
-  const userArgs = ['--uid', S3_USER, '--display-name', 'Safehold tests', '--access-key', S3_ACCESS_KEY, '--secret', S3_SECRET_KEY];
+  const userArgs = [
+    '--uid',
+    S3_USER,
+    '--display-name',
+    'Safehold tests',
+    '--access-key',
+    S3_ACCESS_KEY,
+    '--secret',
+    S3_SECRET_KEY,
+  ];
   await allSettled([
     run('rbd', ['-c', confPath, 'pool', 'init', RBD_POOL], { env }),
     wait('ceph-mds', `an active MDS for ${CEPHFS_NAME}`, async () => (await cephStatus(confPath)).mdsActive > 0),
@@ -243,7 +293,11 @@ function assertPortFree(port: number, daemon: string): Promise<void> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', (error) => {
-      reject(new Error(`Ceph: port 127.0.0.1:${port} for ${daemon} is in use (another cluster still running?)`, { cause: error }));
+      reject(
+        new Error(`Ceph: port 127.0.0.1:${port} for ${daemon} is in use (another cluster still running?)`, {
+          cause: error,
+        }),
+      );
     });
     server.listen(port, '127.0.0.1', () => server.close(() => resolvePort()));
   });

@@ -38,7 +38,11 @@ export interface ControlPlane {
 
 const daemonNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
-export async function startControlPlane(dir: string, ports = defaultPorts, log: (line: string) => void = () => undefined): Promise<ControlPlane> {
+export async function startControlPlane(
+  dir: string,
+  ports = defaultPorts,
+  log: (line: string) => void = () => undefined,
+): Promise<ControlPlane> {
   const kdir = join(dir, 'kube');
   mkdirSync(join(kdir, 'apiserver-certs'), { recursive: true });
   const users = ensureTokens(kdir);
@@ -102,9 +106,13 @@ export async function startControlPlane(dir: string, ports = defaultPorts, log: 
       '--v=1',
     ],
   });
-  await waitFor('kube-controller-manager /healthz', () => httpsOk(`https://127.0.0.1:${ports.controllerManager}/healthz`), {
-    log: logFile(kdir, 'kube-controller-manager'),
-  });
+  await waitFor(
+    'kube-controller-manager /healthz',
+    () => httpsOk(`https://127.0.0.1:${ports.controllerManager}/healthz`),
+    {
+      log: logFile(kdir, 'kube-controller-manager'),
+    },
+  );
   await waitFor('kube-scheduler /healthz', () => httpsOk(`https://127.0.0.1:${ports.scheduler}/healthz`), {
     log: logFile(kdir, 'kube-scheduler'),
   });
@@ -152,7 +160,14 @@ function ensureAuditPolicy(kdir: string): string {
   if (!existsSync(path)) {
     writeFileSync(
       path,
-      ['apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: [RequestReceived]', 'rules:', '- level: Metadata', ''].join('\n'),
+      [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'omitStages: [RequestReceived]',
+        'rules:',
+        '- level: Metadata',
+        '',
+      ].join('\n'),
     );
   }
   return path;

@@ -34,12 +34,14 @@ export async function resolveEnv(client: KubeClient, pod: Pod, container: Contai
     const prefix = from.prefix ?? '';
     if (from.secretRef !== undefined) {
       const data = await secret(from.secretRef.name ?? '');
-      if (data === undefined && from.secretRef.optional !== true) throw new NotReadyYet('CreateContainerConfigError', `secret "${from.secretRef.name ?? ''}" not found`);
+      if (data === undefined && from.secretRef.optional !== true)
+        throw new NotReadyYet('CreateContainerConfigError', `secret "${from.secretRef.name ?? ''}" not found`);
       for (const [k, v] of data ?? []) env.set(prefix + k, v.toString('utf8'));
     }
     if (from.configMapRef !== undefined) {
       const data = await configMap(from.configMapRef.name ?? '');
-      if (data === undefined && from.configMapRef.optional !== true) throw new NotReadyYet('CreateContainerConfigError', `configmap "${from.configMapRef.name ?? ''}" not found`);
+      if (data === undefined && from.configMapRef.optional !== true)
+        throw new NotReadyYet('CreateContainerConfigError', `configmap "${from.configMapRef.name ?? ''}" not found`);
       for (const [k, v] of data ?? []) env.set(prefix + k, v.toString('utf8'));
     }
   }
@@ -67,7 +69,10 @@ async function envValue(
   const value = data?.get(ref.key);
   if (value === undefined) {
     if (ref.optional === true) return undefined;
-    const problem = data === undefined ? `${what} "${ref.name ?? ''}" not found` : `couldn't find key ${ref.key} in ${what} "${ref.name ?? ''}"`;
+    const problem =
+      data === undefined
+        ? `${what} "${ref.name ?? ''}" not found`
+        : `couldn't find key ${ref.key} in ${what} "${ref.name ?? ''}"`;
     throw new NotReadyYet('CreateContainerConfigError', problem);
   }
   return value.toString('utf8');
@@ -90,8 +95,20 @@ export function commandLine(container: Container, env: Map<string, string>): str
 
 // The capabilities a container runtime gives a container by default.
 const defaultCapabilities = [
-  'chown', 'dac_override', 'fsetid', 'fowner', 'mknod', 'net_raw', 'setgid', 'setuid',
-  'setfcap', 'setpcap', 'net_bind_service', 'sys_chroot', 'kill', 'audit_write',
+  'chown',
+  'dac_override',
+  'fsetid',
+  'fowner',
+  'mknod',
+  'net_raw',
+  'setgid',
+  'setuid',
+  'setfcap',
+  'setpcap',
+  'net_bind_service',
+  'sys_chroot',
+  'kill',
+  'audit_write',
 ];
 
 export interface ProcessIdentity {

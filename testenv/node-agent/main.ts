@@ -39,7 +39,9 @@ const heartbeat = setInterval(() => {
 }, 10_000);
 const statusBeat = setInterval(() => {
   for (const name of nodes) {
-    void client.mergePatch(kinds.node, { name }, { status: nodeStatus(name, versions.kubernetes) }, 'status').catch((error: unknown) => log(`node ${name}: ${String(error)}`));
+    void client
+      .mergePatch(kinds.node, { name }, { status: nodeStatus(name, versions.kubernetes) }, 'status')
+      .catch((error: unknown) => log(`node ${name}: ${String(error)}`));
   }
 }, 60_000);
 
@@ -73,7 +75,18 @@ async function reconcile(key: string): Promise<void> {
     // Running before this agent started: its processes died with the old agent.
     worker = new PodWorker(deps, pod);
     workers.set(uid, worker);
-    await client.mergePatch(kinds.pod, { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '' }, { status: { phase: 'Failed', reason: 'NodeAgentRestarted', message: 'the node agent restarted while the Pod ran' } }, 'status');
+    await client.mergePatch(
+      kinds.pod,
+      { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '' },
+      {
+        status: {
+          phase: 'Failed',
+          reason: 'NodeAgentRestarted',
+          message: 'the node agent restarted while the Pod ran',
+        },
+      },
+      'status',
+    );
     return;
   }
   if (worker === undefined) {

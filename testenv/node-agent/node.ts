@@ -9,7 +9,12 @@ export async function registerNode(client: KubeClient, name: string, kubeletVers
   const node: Node = {
     metadata: {
       name,
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'safehold.test/node-agent': 'true' },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'safehold.test/node-agent': 'true',
+      },
     },
     spec: {},
   };
@@ -25,7 +30,14 @@ export async function registerNode(client: KubeClient, name: string, kubeletVers
 export function nodeStatus(name: string, kubeletVersion: string): Node['status'] {
   const now = new Date().toISOString();
   const resources = { cpu: '8', memory: '16Gi', pods: '250', 'ephemeral-storage': '100Gi' };
-  const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: reason, lastHeartbeatTime: now, lastTransitionTime: now });
+  const condition = (type: string, status: string, reason: string) => ({
+    type,
+    status,
+    reason,
+    message: reason,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  });
   return {
     capacity: resources,
     allocatable: resources,
@@ -62,6 +74,8 @@ export async function renewLease(client: KubeClient, name: string): Promise<void
     await client.mergePatch(kinds.lease, { namespace: 'kube-node-lease', name }, { spec });
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    await client.create(kinds.lease, { metadata: { name, namespace: 'kube-node-lease' }, spec } as { metadata: { name: string; namespace: string } });
+    await client.create(kinds.lease, { metadata: { name, namespace: 'kube-node-lease' }, spec } as {
+      metadata: { name: string; namespace: string };
+    });
   }
 }

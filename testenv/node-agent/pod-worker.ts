@@ -76,10 +76,14 @@ export class PodWorker {
     await this.#writes;
     await this.#cleanup();
     try {
-      await this.#deps.client.delete(kinds.pod, { namespace: this.#pod.metadata?.namespace ?? '', name: this.#pod.metadata?.name ?? '' }, {
-        gracePeriodSeconds: 0,
-        ...(this.#pod.metadata?.uid === undefined ? {} : { preconditionsUid: this.#pod.metadata.uid }),
-      });
+      await this.#deps.client.delete(
+        kinds.pod,
+        { namespace: this.#pod.metadata?.namespace ?? '', name: this.#pod.metadata?.name ?? '' },
+        {
+          gracePeriodSeconds: 0,
+          ...(this.#pod.metadata?.uid === undefined ? {} : { preconditionsUid: this.#pod.metadata.uid }),
+        },
+      );
     } catch (error) {
       if (!isNotFound(error) && !(error instanceof Error && error.message.includes('Precondition'))) throw error;
     }
@@ -102,7 +106,12 @@ export class PodWorker {
 
     for (const container of spec?.initContainers ?? []) {
       const code = await this.#runWithRestarts(container, true);
-      if (code !== 0) return this.#finish('Failed', 'InitContainerFailed', `init container "${container.name}" exited with ${code ?? 'a signal'}`);
+      if (code !== 0)
+        return this.#finish(
+          'Failed',
+          'InitContainerFailed',
+          `init container "${container.name}" exited with ${code ?? 'a signal'}`,
+        );
     }
     this.#initialized = true;
     const codes = await Promise.all((spec?.containers ?? []).map((c) => this.#runWithRestarts(c, false)));
@@ -118,7 +127,8 @@ export class PodWorker {
     for (;;) {
       const code = await this.#runOnce(container, init, restarts);
       if (this.#stopping || code === undefined) return code ?? null;
-      const again = policy === 'Always' || (policy === 'OnFailure' && code !== 0) || (init && policy !== 'Never' && code !== 0);
+      const again =
+        policy === 'Always' || (policy === 'OnFailure' && code !== 0) || (init && policy !== 'Never' && code !== 0);
       if (!again) return code;
       restarts++;
       await sleep(backoff);
@@ -145,19 +155,31 @@ export class PodWorker {
     };
     const out = openSync(logPath, 'a');
     const startedAt = new Date().toISOString();
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', sandboxScript, specPath, '--', ...commandLine(container, env)], {
-      env: processEnv,
-      stdio: ['ignore', out, out],
-      detached: true,
-    });
+    const child = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'bash', sandboxScript, specPath, '--', ...commandLine(container, env)],
+      {
+        env: processEnv,
+        stdio: ['ignore', out, out],
+        detached: true,
+      },
+    );
     closeSync(out);
     this.#processes.set(container.name, child);
     const statuses = init ? this.#initStatuses : this.#statuses;
-    statuses.set(container.name, { ...base(container, this.#pod), restartCount: restarts, ready: !init, started: true, state: { running: { startedAt } } });
+    statuses.set(container.name, {
+      ...base(container, this.#pod),
+      restartCount: restarts,
+      ready: !init,
+      started: true,
+      state: { running: { startedAt } },
+    });
     if (!init) this.#phase = 'Running';
     this.#writeStatus();
     const code = await new Promise<number | null>((resolve) => {
-      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? null : 128 + signalNumber(signal))));
+      child.on('exit', (exitCode, signal) =>
+        resolve(exitCode ?? (signal === null ? null : 128 + signalNumber(signal))),
+      );
       child.on('error', () => resolve(127));
     });
     this.#processes.delete(container.name);
@@ -190,14 +212,17 @@ export class PodWorker {
     if (identity.readOnlyRoot) lines.push('readonly-root');
     for (const mount of container.volumeMounts ?? []) {
       const volume = this.#volumes?.byName.get(mount.name);
-      if (volume === undefined || volume.kind !== 'directory') throw new Unsupported(`volumeMount "${mount.name}" names no filesystem volume of the Pod`);
-      const source = mount.subPath === undefined || mount.subPath === '' ? volume.path : join(volume.path, mount.subPath);
+      if (volume === undefined || volume.kind !== 'directory')
+        throw new Unsupported(`volumeMount "${mount.name}" names no filesystem volume of the Pod`);
+      const source =
+        mount.subPath === undefined || mount.subPath === '' ? volume.path : join(volume.path, mount.subPath);
       if (mount.subPath !== undefined && mount.subPath !== '') mkdirSync(source, { recursive: true });
       lines.push(`bind\t${source}\t${mount.mountPath}\t${mount.readOnly === true || volume.readOnly ? 'ro' : 'rw'}`);
     }
     for (const device of container.volumeDevices ?? []) {
       const volume = this.#volumes?.byName.get(device.name);
-      if (volume === undefined || volume.kind !== 'device') throw new Unsupported(`volumeDevice "${device.name}" names no block volume of the Pod`);
+      if (volume === undefined || volume.kind !== 'device')
+        throw new Unsupported(`volumeDevice "${device.name}" names no block volume of the Pod`);
       lines.push(`device\t${volume.path}\t${device.devicePath}\trw`);
     }
     lines.push(`file\t${terminationPath}\t${container.terminationMessagePath ?? '/dev/termination-log'}\trw`);
@@ -229,8 +254,15 @@ export class PodWorker {
 
   #setTerminated(container: Container, exitCode: number, reason: string, message: string): void {
     const now = new Date().toISOString();
-    const statuses = (this.#pod.spec?.initContainers ?? []).some((c) => c.name === container.name) ? this.#initStatuses : this.#statuses;
-    statuses.set(container.name, { ...base(container, this.#pod), restartCount: 0, ready: false, state: { terminated: { exitCode, reason, message, startedAt: now, finishedAt: now } } });
+    const statuses = (this.#pod.spec?.initContainers ?? []).some((c) => c.name === container.name)
+      ? this.#initStatuses
+      : this.#statuses;
+    statuses.set(container.name, {
+      ...base(container, this.#pod),
+      restartCount: 0,
+      ready: false,
+      state: { terminated: { exitCode, reason, message, startedAt: now, finishedAt: now } },
+    });
   }
 
   #finish(phase: Phase, reason?: string, message?: string): void {
@@ -260,7 +292,10 @@ export class PodWorker {
       .then(
         () => undefined,
         (error: unknown) => {
-          if (!isNotFound(error)) this.#deps.log(`${this.name}: status write failed: ${error instanceof Error ? error.message : String(error)}`);
+          if (!isNotFound(error))
+            this.#deps.log(
+              `${this.name}: status write failed: ${error instanceof Error ? error.message : String(error)}`,
+            );
         },
       );
   }
@@ -271,10 +306,28 @@ export class PodWorker {
     const ready = this.#phase === 'Running' && containers.every((c) => c.ready);
     const terminal = this.#phase === 'Succeeded' || this.#phase === 'Failed';
     const ours: PodCondition[] = [
-      { type: 'PodReadyToStartContainers', status: this.#volumes !== undefined || terminal ? 'True' : 'False', lastTransitionTime: now },
-      { type: 'Initialized', status: this.#initialized || (this.#pod.spec?.initContainers ?? []).length === 0 ? 'True' : 'False', lastTransitionTime: now },
-      { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: now, ...(ready ? {} : { reason: terminal ? 'PodCompleted' : 'ContainersNotReady' }) },
-      { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now, ...(ready ? {} : { reason: terminal ? 'PodCompleted' : 'ContainersNotReady' }) },
+      {
+        type: 'PodReadyToStartContainers',
+        status: this.#volumes !== undefined || terminal ? 'True' : 'False',
+        lastTransitionTime: now,
+      },
+      {
+        type: 'Initialized',
+        status: this.#initialized || (this.#pod.spec?.initContainers ?? []).length === 0 ? 'True' : 'False',
+        lastTransitionTime: now,
+      },
+      {
+        type: 'ContainersReady',
+        status: ready ? 'True' : 'False',
+        lastTransitionTime: now,
+        ...(ready ? {} : { reason: terminal ? 'PodCompleted' : 'ContainersNotReady' }),
+      },
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        lastTransitionTime: now,
+        ...(ready ? {} : { reason: terminal ? 'PodCompleted' : 'ContainersNotReady' }),
+      },
     ];
     const kept = (this.#pod.status?.conditions ?? []).filter((c) => !ours.some((o) => o.type === c.type));
     const conditions = [...kept, ...ours.map((o) => keepTransitionTime(o, this.#pod.status?.conditions ?? []))];
@@ -296,11 +349,18 @@ export class PodWorker {
 
 function keepTransitionTime(condition: PodCondition, previous: readonly PodCondition[]): PodCondition {
   const old = previous.find((p) => p.type === condition.type);
-  return old?.status === condition.status && old.lastTransitionTime !== undefined ? { ...condition, lastTransitionTime: old.lastTransitionTime } : condition;
+  return old?.status === condition.status && old.lastTransitionTime !== undefined
+    ? { ...condition, lastTransitionTime: old.lastTransitionTime }
+    : condition;
 }
 
 function base(container: Container, pod: Pod): Pick<ContainerStatus, 'name' | 'image' | 'imageID' | 'containerID'> {
-  return { name: container.name, image: container.image ?? '', imageID: `safehold-test://${container.image ?? ''}`, containerID: containerId(container, pod) };
+  return {
+    name: container.name,
+    image: container.image ?? '',
+    imageID: `safehold-test://${container.image ?? ''}`,
+    containerID: containerId(container, pod),
+  };
 }
 
 function containerId(container: Container, pod: Pod): string {
@@ -319,7 +379,12 @@ function waiting(container: Container, reason: string, message?: string): Contai
   };
 }
 
-function terminationMessage(container: Container, terminationPath: string, logPath: string, code: number | null): string {
+function terminationMessage(
+  container: Container,
+  terminationPath: string,
+  logPath: string,
+  code: number | null,
+): string {
   let message = readTail(terminationPath, maxMessageBytes);
   if (message === '' && code !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') {
     message = readTail(logPath, 2048).split('\n').slice(-80).join('\n');
@@ -354,6 +419,13 @@ async function stopProcess(child: ChildProcess, graceSeconds: number): Promise<v
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    SIGSEGV: 11,
+    SIGABRT: 6,
+  };
   return numbers[signal] ?? 9;
 }

@@ -52,20 +52,37 @@ export async function preparePodVolumes(deps: VolumeDeps, pod: Pod, podDir: stri
   return { byName, release };
 }
 
-async function prepareOne(deps: VolumeDeps, pod: Pod, volume: Volume, dir: string, releases: (() => Promise<void>)[]): Promise<PreparedVolume> {
+async function prepareOne(
+  deps: VolumeDeps,
+  pod: Pod,
+  volume: Volume,
+  dir: string,
+  releases: (() => Promise<void>)[],
+): Promise<PreparedVolume> {
   const namespace = pod.metadata?.namespace ?? 'default';
   if (volume.persistentVolumeClaim !== undefined) {
     const claimName = volume.persistentVolumeClaim.claimName;
-    const claim = await getOrUndefined<PersistentVolumeClaim>(deps.client, kinds.persistentVolumeClaim, namespace, claimName);
+    const claim = await getOrUndefined<PersistentVolumeClaim>(
+      deps.client,
+      kinds.persistentVolumeClaim,
+      namespace,
+      claimName,
+    );
     if (claim === undefined) throw new NotReadyYet('FailedMount', `persistentvolumeclaim "${claimName}" not found`);
     const pvName = claim.spec?.volumeName;
-    if (claim.status?.phase !== 'Bound' || pvName === undefined) throw new NotReadyYet('FailedMount', `persistentvolumeclaim "${claimName}" is not bound`);
+    if (claim.status?.phase !== 'Bound' || pvName === undefined)
+      throw new NotReadyYet('FailedMount', `persistentvolumeclaim "${claimName}" is not bound`);
     const pv = await deps.client.get<PersistentVolume>(kinds.persistentVolume, { name: pvName });
     const csi = pv.spec?.csi;
     const backend = csi === undefined ? undefined : deps.backends.get(csi.driver);
-    if (csi === undefined || backend === undefined) throw new Unsupported(`volume "${volume.name}": PV ${pvName} is not served by a test storage backend`);
+    if (csi === undefined || backend === undefined)
+      throw new Unsupported(`volume "${volume.name}": PV ${pvName} is not served by a test storage backend`);
     const readOnly = volume.persistentVolumeClaim.readOnly === true || csi.readOnly === true;
-    const published = await backend.publish(csi.volumeHandle, pv.spec?.volumeMode === 'Block' ? 'Block' : 'Filesystem', readOnly);
+    const published = await backend.publish(
+      csi.volumeHandle,
+      pv.spec?.volumeMode === 'Block' ? 'Block' : 'Filesystem',
+      readOnly,
+    );
     releases.push(() => published.release());
     return { kind: published.kind, path: published.path, readOnly };
   }
@@ -81,14 +98,16 @@ async function prepareOne(deps: VolumeDeps, pod: Pod, volume: Volume, dir: strin
   if (volume.secret !== undefined) {
     const name = volume.secret.secretName ?? '';
     const secret = await getOrUndefined<Secret>(deps.client, kinds.secret, namespace, name);
-    if (secret === undefined && volume.secret.optional !== true) throw new NotReadyYet('FailedMount', `secret "${name}" not found`);
+    if (secret === undefined && volume.secret.optional !== true)
+      throw new NotReadyYet('FailedMount', `secret "${name}" not found`);
     writeKeys(dir, decodeSecret(secret), volume.secret.items, volume.secret.defaultMode ?? 0o644);
     return { kind: 'directory', path: dir, readOnly: true };
   }
   if (volume.configMap !== undefined) {
     const name = volume.configMap.name ?? '';
     const map = await getOrUndefined<ConfigMap>(deps.client, kinds.configMap, namespace, name);
-    if (map === undefined && volume.configMap.optional !== true) throw new NotReadyYet('FailedMount', `configmap "${name}" not found`);
+    if (map === undefined && volume.configMap.optional !== true)
+      throw new NotReadyYet('FailedMount', `configmap "${name}" not found`);
     writeKeys(dir, decodeConfigMap(map), volume.configMap.items, volume.configMap.defaultMode ?? 0o644);
     return { kind: 'directory', path: dir, readOnly: true };
   }
@@ -96,21 +115,29 @@ async function prepareOne(deps: VolumeDeps, pod: Pod, volume: Volume, dir: strin
     mkdirSync(dir, { recursive: true });
     for (const source of volume.projected.sources ?? []) {
       if (source.serviceAccountToken !== undefined) {
-        const token = await requestToken(deps.client, pod, source.serviceAccountToken.audience, source.serviceAccountToken.expirationSeconds);
+        const token = await requestToken(
+          deps.client,
+          pod,
+          source.serviceAccountToken.audience,
+          source.serviceAccountToken.expirationSeconds,
+        );
         writeFile(join(dir, source.serviceAccountToken.path), token, volume.projected.defaultMode ?? 0o644);
       } else if (source.configMap !== undefined) {
         const name = source.configMap.name ?? '';
         const map = await getOrUndefined<ConfigMap>(deps.client, kinds.configMap, namespace, name);
-        if (map === undefined && source.configMap.optional !== true) throw new NotReadyYet('FailedMount', `configmap "${name}" not found`);
+        if (map === undefined && source.configMap.optional !== true)
+          throw new NotReadyYet('FailedMount', `configmap "${name}" not found`);
         writeKeys(dir, decodeConfigMap(map), source.configMap.items, volume.projected.defaultMode ?? 0o644);
       } else if (source.secret !== undefined) {
         const name = source.secret.name ?? '';
         const secret = await getOrUndefined<Secret>(deps.client, kinds.secret, namespace, name);
-        if (secret === undefined && source.secret.optional !== true) throw new NotReadyYet('FailedMount', `secret "${name}" not found`);
+        if (secret === undefined && source.secret.optional !== true)
+          throw new NotReadyYet('FailedMount', `secret "${name}" not found`);
         writeKeys(dir, decodeSecret(secret), source.secret.items, volume.projected.defaultMode ?? 0o644);
       } else if (source.downwardAPI !== undefined) {
         for (const item of source.downwardAPI.items ?? []) {
-          if (item.fieldRef !== undefined) writeFile(join(dir, item.path), podField(pod, item.fieldRef.fieldPath), item.mode ?? 0o644);
+          if (item.fieldRef !== undefined)
+            writeFile(join(dir, item.path), podField(pod, item.fieldRef.fieldPath), item.mode ?? 0o644);
         }
       } else {
         throw new Unsupported(`volume "${volume.name}": this projected source is not offered by the test node`);
@@ -148,24 +175,38 @@ export function podField(pod: Pod, fieldPath: string): string {
   }
 }
 
-async function requestToken(client: KubeClient, pod: Pod, audience?: string, expirationSeconds?: number): Promise<string> {
+async function requestToken(
+  client: KubeClient,
+  pod: Pod,
+  audience?: string,
+  expirationSeconds?: number,
+): Promise<string> {
   const namespace = pod.metadata?.namespace ?? 'default';
   const sa = pod.spec?.serviceAccountName ?? 'default';
-  const review = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`, {
-    body: {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: {
-        ...(audience === undefined ? {} : { audiences: [audience] }),
-        expirationSeconds: expirationSeconds ?? 3607,
-        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+  const review = await client.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          ...(audience === undefined ? {} : { audiences: [audience] }),
+          expirationSeconds: expirationSeconds ?? 3607,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+        },
       },
     },
-  });
+  );
   return review.status.token;
 }
 
-export async function getOrUndefined<T>(client: KubeClient, kind: (typeof kinds)[keyof typeof kinds], namespace: string, name: string): Promise<T | undefined> {
+export async function getOrUndefined<T>(
+  client: KubeClient,
+  kind: (typeof kinds)[keyof typeof kinds],
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
   try {
     return await client.get<T & object>(kind, { namespace, name });
   } catch (error) {
@@ -184,7 +225,12 @@ export function decodeConfigMap(map: ConfigMap | undefined): Map<string, Buffer>
   return out;
 }
 
-function writeKeys(dir: string, data: Map<string, Buffer>, items: readonly KeyToPath[] | undefined, mode: number): void {
+function writeKeys(
+  dir: string,
+  data: Map<string, Buffer>,
+  items: readonly KeyToPath[] | undefined,
+  mode: number,
+): void {
   mkdirSync(dir, { recursive: true });
   const selected: readonly KeyToPath[] = items ?? [...data.keys()].map((key) => ({ key, path: key }));
   for (const item of selected) {

@@ -25,7 +25,9 @@ export interface CreatedSnapshot {
   creationTime: Date;
 }
 
-export type Published = { kind: 'directory'; path: string; release(): Promise<void> } | { kind: 'device'; path: string; release(): Promise<void> };
+export type Published =
+  | { kind: 'directory'; path: string; release(): Promise<void> }
+  | { kind: 'device'; path: string; release(): Promise<void> };
 
 export interface VolumeBackend {
   readonly driver: string;

@@ -5,7 +5,14 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../command.ts';
-import type { CreatedSnapshot, CreatedVolume, CreateVolumeRequest, Published, VolumeBackend, VolumeMode } from './backend.ts';
+import type {
+  CreatedSnapshot,
+  CreatedVolume,
+  CreateVolumeRequest,
+  Published,
+  VolumeBackend,
+  VolumeMode,
+} from './backend.ts';
 
 export const dirDriver = 'dir.csi.safehold.test';
 
@@ -76,7 +83,10 @@ export class DirBackend implements VolumeBackend {
     if (mode === 'Filesystem') return { kind: 'directory', path, release: () => Promise.resolve() };
     const { stdout } = await run('losetup', ['--find', '--show', ...(readOnly ? ['--read-only'] : []), path]);
     const device = stdout.trim();
-    return { kind: 'device', path: device, release: async () => {
+    return {
+      kind: 'device',
+      path: device,
+      release: async () => {
         await run('losetup', ['-d', device]);
       },
     };

@@ -26,7 +26,8 @@ const snapshotClasses = new Informer<VolumeSnapshotClass>(client, kinds.volumeSn
 const backends = storageBackends(envDir);
 const deps = { client, backends, claims, volumes, classes, snapshots, contents, snapshotClasses, log };
 
-const reportError = (key: string, error: unknown) => log(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+const reportError = (key: string, error: unknown) =>
+  log(`${key}: ${error instanceof Error ? error.message : String(error)}`);
 const claimQueue = new WorkQueue((key) => reconcileClaim(deps, key), { onError: reportError });
 const volumeQueue = new WorkQueue((key) => reconcileVolume(deps, key), { onError: reportError });
 const snapshotQueue = new WorkQueue((key) => reconcileSnapshot(deps, key), { onError: reportError });
@@ -49,7 +50,9 @@ log(`storage driver up for ${[...backends.keys()].join(', ')}`);
 const shutdown = () => {
   log('stopping');
   for (const q of [claimQueue, volumeQueue, snapshotQueue]) q.stop();
-  void Promise.all([claims, volumes, classes, snapshots, contents, snapshotClasses].map((i) => i.stop())).then(() => process.exit(0));
+  void Promise.all([claims, volumes, classes, snapshots, contents, snapshotClasses].map((i) => i.stop())).then(() =>
+    process.exit(0),
+  );
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

@@ -6,12 +6,22 @@
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { quantityBytes } from '../../src/core/quantity.ts';
-import { isAlreadyExists, isNotFound, kinds, type Informer, type KubeClient, type Requeue } from '../../src/kube/index.ts';
+import {
+  isAlreadyExists,
+  isNotFound,
+  kinds,
+  type Informer,
+  type KubeClient,
+  type Requeue,
+} from '../../src/kube/index.ts';
 import type { VolumeBackend } from './backend.ts';
 import type { VolumeSnapshot, VolumeSnapshotContent } from './snapshot-types.ts';
 
 export const provisionedByAnnotation = 'pv.kubernetes.io/provisioned-by';
-const provisionerAnnotations = ['volume.kubernetes.io/storage-provisioner', 'volume.beta.kubernetes.io/storage-provisioner'];
+const provisionerAnnotations = [
+  'volume.kubernetes.io/storage-provisioner',
+  'volume.beta.kubernetes.io/storage-provisioner',
+];
 
 export interface ProvisionerDeps {
   client: KubeClient;
@@ -26,7 +36,8 @@ export interface ProvisionerDeps {
 
 export async function reconcileClaim(deps: ProvisionerDeps, key: string): Promise<Requeue | undefined> {
   const claim = deps.claims.get(key);
-  if (claim === undefined || claim.spec?.volumeName !== undefined || claim.metadata?.deletionTimestamp !== undefined) return;
+  if (claim === undefined || claim.spec?.volumeName !== undefined || claim.metadata?.deletionTimestamp !== undefined)
+    return;
   const annotations = claim.metadata?.annotations ?? {};
   const driver = provisionerAnnotations.map((a) => annotations[a]).find((v) => v !== undefined);
   const backend = driver === undefined ? undefined : deps.backends.get(driver);
@@ -34,7 +45,11 @@ export async function reconcileClaim(deps: ProvisionerDeps, key: string): Promis
   const className = claim.spec?.storageClassName ?? '';
   const storageClass = deps.classes.get(className);
   if (storageClass === undefined) return { requeueAfterMs: 1000 };
-  if (storageClass.volumeBindingMode === 'WaitForFirstConsumer' && annotations['volume.kubernetes.io/selected-node'] === undefined) return;
+  if (
+    storageClass.volumeBindingMode === 'WaitForFirstConsumer' &&
+    annotations['volume.kubernetes.io/selected-node'] === undefined
+  )
+    return;
 
   const pvName = `pvc-${claim.metadata?.uid ?? ''}`;
   if (deps.volumes.get(pvName) !== undefined) return;
@@ -66,7 +81,11 @@ export async function reconcileClaim(deps: ProvisionerDeps, key: string): Promis
         name: claim.metadata?.name ?? '',
         uid: claim.metadata?.uid ?? '',
       },
-      csi: { driver: backend.driver, volumeHandle: volume.volumeHandle, ...(volume.volumeAttributes === undefined ? {} : { volumeAttributes: volume.volumeAttributes }) },
+      csi: {
+        driver: backend.driver,
+        volumeHandle: volume.volumeHandle,
+        ...(volume.volumeAttributes === undefined ? {} : { volumeAttributes: volume.volumeAttributes }),
+      },
     },
   };
   try {
@@ -86,12 +105,15 @@ function snapshotSource(deps: ProvisionerDeps, claim: PersistentVolumeClaim): Cl
   const snapshot = deps.snapshots.get(`${claim.metadata?.namespace ?? ''}/${ref.name}`);
   const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
   const handle = contentName === undefined ? undefined : deps.contents.get(contentName)?.status?.snapshotHandle;
-  return snapshot?.status?.readyToUse === true && handle !== undefined ? { kind: 'snapshot', handle } : { kind: 'pending' };
+  return snapshot?.status?.readyToUse === true && handle !== undefined
+    ? { kind: 'snapshot', handle }
+    : { kind: 'pending' };
 }
 
 export async function reconcileVolume(deps: ProvisionerDeps, name: string): Promise<void> {
   const pv = deps.volumes.get(name);
-  if (pv === undefined || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete') return;
+  if (pv === undefined || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete')
+    return;
   const driver = pv.metadata?.annotations?.[provisionedByAnnotation];
   const backend = driver === undefined ? undefined : deps.backends.get(driver);
   const handle = pv.spec.csi?.volumeHandle;

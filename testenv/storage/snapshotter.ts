@@ -5,7 +5,14 @@
 // readyToUse on both. Deleting it removes the copy (deletionPolicy Delete),
 // the content, and last the finalizer.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { isAlreadyExists, isNotFound, kinds, type Informer, type KubeClient, type Requeue } from '../../src/kube/index.ts';
+import {
+  isAlreadyExists,
+  isNotFound,
+  kinds,
+  type Informer,
+  type KubeClient,
+  type Requeue,
+} from '../../src/kube/index.ts';
 import type { VolumeBackend } from './backend.ts';
 import {
   boundProtectionFinalizer,
@@ -36,9 +43,16 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
   if (snapshot.metadata.deletionTimestamp !== undefined) {
     if (!(snapshot.metadata.finalizers ?? []).includes(boundProtectionFinalizer)) return;
     await deleteContent(deps, contentName);
-    await deps.client.mergePatch(kinds.volumeSnapshot, { namespace, name }, {
-      metadata: { finalizers: (snapshot.metadata.finalizers ?? []).filter((f) => f !== boundProtectionFinalizer), resourceVersion: snapshot.metadata.resourceVersion },
-    });
+    await deps.client.mergePatch(
+      kinds.volumeSnapshot,
+      { namespace, name },
+      {
+        metadata: {
+          finalizers: (snapshot.metadata.finalizers ?? []).filter((f) => f !== boundProtectionFinalizer),
+          resourceVersion: snapshot.metadata.resourceVersion,
+        },
+      },
+    );
     deps.log(`deleted snapshot ${key}`);
     return;
   }
@@ -56,14 +70,28 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
   const className = snapshot.spec.volumeSnapshotClassName ?? defaultClassFor(deps, backend.driver);
   const snapshotClass = className === undefined ? undefined : deps.snapshotClasses.get(className);
   if (snapshotClass === undefined || snapshotClass.driver !== backend.driver) {
-    await setError(deps, snapshot, `no VolumeSnapshotClass for driver ${backend.driver}${className === undefined ? '' : ` named "${className}"`}`);
+    await setError(
+      deps,
+      snapshot,
+      `no VolumeSnapshotClass for driver ${backend.driver}${className === undefined ? '' : ` named "${className}"`}`,
+    );
     return { requeueAfterMs: 5000 };
   }
-  if (snapshot.spec.volumeSnapshotClassName === undefined || !(snapshot.metadata.finalizers ?? []).includes(boundProtectionFinalizer)) {
-    await deps.client.mergePatch(kinds.volumeSnapshot, { namespace, name }, {
-      metadata: { finalizers: [...new Set([...(snapshot.metadata.finalizers ?? []), boundProtectionFinalizer])], resourceVersion: snapshot.metadata.resourceVersion },
-      spec: { volumeSnapshotClassName: snapshotClass.metadata.name },
-    });
+  if (
+    snapshot.spec.volumeSnapshotClassName === undefined ||
+    !(snapshot.metadata.finalizers ?? []).includes(boundProtectionFinalizer)
+  ) {
+    await deps.client.mergePatch(
+      kinds.volumeSnapshot,
+      { namespace, name },
+      {
+        metadata: {
+          finalizers: [...new Set([...(snapshot.metadata.finalizers ?? []), boundProtectionFinalizer])],
+          resourceVersion: snapshot.metadata.resourceVersion,
+        },
+        spec: { volumeSnapshotClassName: snapshotClass.metadata.name },
+      },
+    );
     return; // the update comes back through the informer
   }
 
@@ -73,7 +101,13 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
     const content: VolumeSnapshotContent = {
       metadata: { name: contentName },
       spec: {
-        volumeSnapshotRef: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', namespace, name, uid: snapshot.metadata.uid ?? '' },
+        volumeSnapshotRef: {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          namespace,
+          name,
+          uid: snapshot.metadata.uid ?? '',
+        },
         source: { volumeHandle: handle },
         driver: backend.driver,
         deletionPolicy: snapshotClass.deletionPolicy,
@@ -85,25 +119,41 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
       if (!isAlreadyExists(error)) throw error;
     });
   }
-  await deps.client.mergePatch(kinds.volumeSnapshotContent, { name: contentName }, {
-    status: { snapshotHandle: taken.snapshotHandle, creationTime: taken.creationTime.getTime() * 1e6, readyToUse: true, restoreSize: taken.sizeBytes },
-  }, 'status');
-  await deps.client.mergePatch(kinds.volumeSnapshot, { namespace, name }, {
-    status: {
-      boundVolumeSnapshotContentName: contentName,
-      creationTime: taken.creationTime.toISOString(),
-      readyToUse: true,
-      restoreSize: String(Math.max(taken.sizeBytes, 0)),
-      error: null,
+  await deps.client.mergePatch(
+    kinds.volumeSnapshotContent,
+    { name: contentName },
+    {
+      status: {
+        snapshotHandle: taken.snapshotHandle,
+        creationTime: taken.creationTime.getTime() * 1e6,
+        readyToUse: true,
+        restoreSize: taken.sizeBytes,
+      },
     },
-  }, 'status');
+    'status',
+  );
+  await deps.client.mergePatch(
+    kinds.volumeSnapshot,
+    { namespace, name },
+    {
+      status: {
+        boundVolumeSnapshotContentName: contentName,
+        creationTime: taken.creationTime.toISOString(),
+        readyToUse: true,
+        restoreSize: String(Math.max(taken.sizeBytes, 0)),
+        error: null,
+      },
+    },
+    'status',
+  );
   deps.log(`snapshot ${key} ready (${contentName}, ${taken.sizeBytes} bytes)`);
 }
 
 function defaultClassFor(deps: SnapshotterDeps, driver: string): string | undefined {
   return deps.snapshotClasses
     .list()
-    .find((c) => c.driver === driver && c.metadata.annotations?.[defaultSnapshotClassAnnotation] === 'true')?.metadata.name;
+    .find((c) => c.driver === driver && c.metadata.annotations?.[defaultSnapshotClassAnnotation] === 'true')?.metadata
+    .name;
 }
 
 async function deleteContent(deps: SnapshotterDeps, contentName: string): Promise<void> {
@@ -111,7 +161,8 @@ async function deleteContent(deps: SnapshotterDeps, contentName: string): Promis
   if (content === undefined) return;
   const backend = deps.backends.get(content.spec.driver);
   const handle = content.status?.snapshotHandle;
-  if (content.spec.deletionPolicy === 'Delete' && backend !== undefined && handle !== undefined) await backend.deleteSnapshot(handle);
+  if (content.spec.deletionPolicy === 'Delete' && backend !== undefined && handle !== undefined)
+    await backend.deleteSnapshot(handle);
   try {
     await deps.client.delete(kinds.volumeSnapshotContent, { name: contentName });
   } catch (error) {
