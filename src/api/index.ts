@@ -1,7 +1,12 @@
-// src/api: Safehold's vocabulary. The API group and, as issues add them, the
-// zod schemas of its custom resources, annotations, condition reasons and the
-// controller-mover protocol; types come from z.infer. No I/O, no logic.
-export const apiGroup = 'safehold.io';
-export const apiVersion = 'v1alpha1';
-/** The field manager and label prefix Safehold uses for everything it writes. */
-export const fieldManager = 'safehold';
+// src/api: Safehold's vocabulary. The API group; the zod schemas of its custom
+// resources, annotations, condition reasons and the controller-mover protocol
+// (types come from z.infer); the CRDs generated from them. No I/O.
+export * from './annotations.ts';
+export * from './backup-policy.ts';
+export * from './conditions.ts';
+export * from './crd.ts';
+export * from './crds.ts';
+export * from './cron.ts';
+export * from './duration.ts';
+export * from './group.ts';
+export * from './label-selector.ts';

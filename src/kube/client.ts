@@ -8,7 +8,7 @@ import { ApiError } from './api-error.ts';
 import type { ClusterConnection } from './kubeconfig.ts';
 import { apiVersionOf, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
 
-import { fieldManager } from '../api/index.ts';
+import { fieldManager } from '../api/group.ts';
 
 export interface KubeObject {
   apiVersion?: string;

@@ -1,0 +1,118 @@
+// BackupPolicy (cluster-scoped): which volumes are protected, when, how, where
+// to, and for how long. Validation that the API server can do is here, as
+// schema and CEL rules, so a bad policy is refused with a message naming the
+// field before Safehold sees it.
+import { z } from 'zod';
+import { condition } from './conditions.ts';
+import { cronMessage, cronPattern, timeZonePattern } from './cron.ts';
+import { duration } from './duration.ts';
+import { labelSelector } from './label-selector.ts';
+
+const count = z.int().min(0).max(100_000);
+
+export const workloadRef = z.object({
+  namespace: z.string().min(1),
+  kind: z.enum(['Deployment', 'StatefulSet']),
+  name: z.string().min(1),
+});
+
+export const policySelector = z.object({
+  namespaceSelector: labelSelector.optional().describe('Namespaces whose labels match.'),
+  pvcSelector: labelSelector.optional().describe('PVCs whose labels match.'),
+  pvSelector: labelSelector.optional().describe('PVCs whose bound PV has matching labels (e.g. backup-cephfs-volumes.cern.ch/backup=true).'),
+  storageClasses: z.array(z.string().min(1)).optional().describe('PVCs of these storage classes.'),
+  workloads: z.array(workloadRef).optional().describe('PVCs mounted by the Pods of these Deployments or StatefulSets.'),
+});
+
+// A pattern as a CEL rule rather than an OpenAPI `pattern`, so the API
+// server's message says what a good value looks like instead of quoting the
+// regular expression.
+const matching = (pattern: string, message: string, maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .refine((value) => new RegExp(pattern).test(value), message)
+    .meta({ 'x-kubernetes-validations': [{ rule: `self.matches(${JSON.stringify(pattern)})`, message: `must be ${message}` }] });
+
+export const schedule = z.object({
+  cron: matching(cronPattern, cronMessage, 128).default('0 2 * * *'),
+  timeZone: matching(timeZonePattern, 'an IANA time zone such as UTC or Europe/Zurich', 64).default('UTC'),
+  spreadWindow: duration.default('1h').describe('Each volume starts at a stable offset inside this window after the cron time.'),
+});
+
+export const retention = z.object({
+  keepLast: count.optional(),
+  keepHourly: count.optional(),
+  keepDaily: count.optional(),
+  keepWeekly: count.optional(),
+  keepMonthly: count.optional(),
+  keepYearly: count.optional(),
+  keepWithin: duration.optional(),
+  forgetArgs: z.array(z.string()).optional().describe('Raw restic forget arguments, used instead of the keep* fields.'),
+});
+
+export const concurrency = z.object({
+  global: z.int().min(1).optional(),
+  perNode: z.int().min(1).optional(),
+  perRepository: z.int().min(1).optional(),
+});
+
+export const retry = z.object({
+  limit: z.int().min(0).max(100).default(6),
+  deadline: duration.default('4h'),
+});
+
+export const annotationAliases = z.object({
+  annotations: z.array(z.string().min(1)).optional().describe('Annotation keys read like safehold.io/backup (e.g. cephbackup.hpc.nyu.edu/backup).'),
+  labels: z.array(z.string().min(1)).optional().describe('Label keys read like safehold.io/backup.'),
+});
+
+const selectsSomething =
+  'has(self.selector) && (has(self.selector.namespaceSelector) || has(self.selector.pvcSelector) || has(self.selector.pvSelector) || has(self.selector.storageClasses) || has(self.selector.workloads))';
+
+export const backupPolicySpec = z
+  .object({
+    default: z.boolean().default(false).describe('Protect every volume no other policy selects.'),
+    priority: z.int().min(0).max(1000).default(100).describe('When several policies select a volume, the highest priority wins.'),
+    selector: policySelector.optional(),
+    aliases: annotationAliases.optional(),
+    schedule: schedule.default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' }),
+    method: z.enum(['auto', 'snapshot', 'live', 'cephfs-snapshot']).default('auto'),
+    repository: z.object({ name: z.string().min(1) }).optional(),
+    retention: retention.default({ keepDaily: 7, keepWeekly: 4, keepMonthly: 3 }),
+    keepSnapshots: count.default(0).describe('In-cluster VolumeSnapshots kept per volume for fast restore.'),
+    concurrency: concurrency.optional(),
+    retry: retry.default({ limit: 6, deadline: '4h' }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: `self.default || (${selectsSomething})`,
+        message: 'a policy that is not the default must select something: set selector.namespaceSelector, pvcSelector, pvSelector, storageClasses or workloads, or set default: true',
+        fieldPath: '.selector',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  });
+
+export const backupPolicyStatus = z.object({
+  observedGeneration: z.int().optional(),
+  volumes: z
+    .object({ protected: z.int(), excluded: z.int(), unprotected: z.int() })
+    .optional()
+    .describe('Volumes this policy protects, and cluster-wide counts of the others.'),
+  conditions: z.array(condition).optional(),
+});
+
+export type BackupPolicySpec = z.infer<typeof backupPolicySpec>;
+export type BackupPolicyStatus = z.infer<typeof backupPolicyStatus>;
+export type PolicySelector = z.infer<typeof policySelector>;
+export type WorkloadRef = z.infer<typeof workloadRef>;
+
+export interface BackupPolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; uid?: string; generation?: number; resourceVersion?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: BackupPolicySpec;
+  status?: BackupPolicyStatus;
+}
