@@ -9,7 +9,8 @@ export const annotations = {
   lastError: 'safehold.io/last-error',
 } as const;
 
-export type BackupFlag = { kind: 'unset' } | { kind: 'set'; value: boolean; key: string } | { kind: 'malformed'; key: string; value: string };
+export type BackupFlag =
+  { kind: 'unset' } | { kind: 'set'; value: boolean; key: string } | { kind: 'malformed'; key: string; value: string };
 
 /** Reads a backup flag from the canonical key and its aliases (annotations first, then labels). */
 export function readBackupFlag(
@@ -29,11 +30,16 @@ export function readBackupFlag(
   const first = found[0];
   if (first === undefined) return { kind: 'unset' };
   for (const entry of found) {
-    if (entry.value !== 'true' && entry.value !== 'false') return { kind: 'malformed', key: entry.key, value: entry.value };
+    if (entry.value !== 'true' && entry.value !== 'false')
+      return { kind: 'malformed', key: entry.key, value: entry.value };
   }
   const disagreeing = found.find((entry) => entry.value !== first.value);
   if (disagreeing !== undefined) {
-    return { kind: 'malformed', key: `${first.key} and ${disagreeing.key}`, value: `${first.value} vs ${disagreeing.value}` };
+    return {
+      kind: 'malformed',
+      key: `${first.key} and ${disagreeing.key}`,
+      value: `${first.value} vs ${disagreeing.value}`,
+    };
   }
   return { kind: 'set', value: first.value === 'true', key: first.key };
 }

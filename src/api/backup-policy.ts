@@ -19,7 +19,9 @@ export const workloadRef = z.object({
 export const policySelector = z.object({
   namespaceSelector: labelSelector.optional().describe('Namespaces whose labels match.'),
   pvcSelector: labelSelector.optional().describe('PVCs whose labels match.'),
-  pvSelector: labelSelector.optional().describe('PVCs whose bound PV has matching labels (e.g. backup-cephfs-volumes.cern.ch/backup=true).'),
+  pvSelector: labelSelector
+    .optional()
+    .describe('PVCs whose bound PV has matching labels (e.g. backup-cephfs-volumes.cern.ch/backup=true).'),
   storageClasses: z.array(z.string().min(1)).optional().describe('PVCs of these storage classes.'),
   workloads: z.array(workloadRef).optional().describe('PVCs mounted by the Pods of these Deployments or StatefulSets.'),
 });
@@ -32,12 +34,16 @@ const matching = (pattern: string, message: string, maxLength: number) =>
     .string()
     .max(maxLength)
     .refine((value) => new RegExp(pattern).test(value), message)
-    .meta({ 'x-kubernetes-validations': [{ rule: `self.matches(${JSON.stringify(pattern)})`, message: `must be ${message}` }] });
+    .meta({
+      'x-kubernetes-validations': [{ rule: `self.matches(${JSON.stringify(pattern)})`, message: `must be ${message}` }],
+    });
 
 export const schedule = z.object({
   cron: matching(cronPattern, cronMessage, 128).default('0 2 * * *'),
   timeZone: matching(timeZonePattern, 'an IANA time zone such as UTC or Europe/Zurich', 64).default('UTC'),
-  spreadWindow: duration.default('1h').describe('Each volume starts at a stable offset inside this window after the cron time.'),
+  spreadWindow: duration
+    .default('1h')
+    .describe('Each volume starts at a stable offset inside this window after the cron time.'),
 });
 
 export const retention = z.object({
@@ -63,7 +69,10 @@ export const retry = z.object({
 });
 
 export const annotationAliases = z.object({
-  annotations: z.array(z.string().min(1)).optional().describe('Annotation keys read like safehold.io/backup (e.g. cephbackup.hpc.nyu.edu/backup).'),
+  annotations: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Annotation keys read like safehold.io/backup (e.g. cephbackup.hpc.nyu.edu/backup).'),
   labels: z.array(z.string().min(1)).optional().describe('Label keys read like safehold.io/backup.'),
 });
 
@@ -73,7 +82,12 @@ const selectsSomething =
 export const backupPolicySpec = z
   .object({
     default: z.boolean().default(false).describe('Protect every volume no other policy selects.'),
-    priority: z.int().min(0).max(1000).default(100).describe('When several policies select a volume, the highest priority wins.'),
+    priority: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(100)
+      .describe('When several policies select a volume, the highest priority wins.'),
     selector: policySelector.optional(),
     aliases: annotationAliases.optional(),
     schedule: schedule.default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' }),
@@ -88,7 +102,8 @@ export const backupPolicySpec = z
     'x-kubernetes-validations': [
       {
         rule: `self.default || (${selectsSomething})`,
-        message: 'a policy that is not the default must select something: set selector.namespaceSelector, pvcSelector, pvSelector, storageClasses or workloads, or set default: true',
+        message:
+          'a policy that is not the default must select something: set selector.namespaceSelector, pvcSelector, pvSelector, storageClasses or workloads, or set default: true',
         fieldPath: '.selector',
         reason: 'FieldValueRequired',
       },
@@ -112,7 +127,15 @@ export type WorkloadRef = z.infer<typeof workloadRef>;
 export interface BackupPolicy {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; uid?: string; generation?: number; resourceVersion?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: BackupPolicySpec;
   status?: BackupPolicyStatus;
 }

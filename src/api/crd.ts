@@ -17,7 +17,13 @@ export interface CrdInput {
   categories?: string[];
   spec: z.ZodType;
   status: z.ZodType;
-  printerColumns?: { name: string; type: 'string' | 'integer' | 'date' | 'boolean' | 'number'; jsonPath: string; description?: string; priority?: number }[];
+  printerColumns?: {
+    name: string;
+    type: 'string' | 'integer' | 'date' | 'boolean' | 'number';
+    jsonPath: string;
+    description?: string;
+    priority?: number;
+  }[];
 }
 
 export function structural(schema: JsonSchema): JsonSchema {
@@ -25,9 +31,15 @@ export function structural(schema: JsonSchema): JsonSchema {
   for (const [key, value] of Object.entries(schema)) {
     if (key === '$schema' || key === 'id' || key === '$id') continue;
     if (key === 'additionalProperties' && value === false) continue;
-    if ((key === 'maximum' && value === Number.MAX_SAFE_INTEGER) || (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)) continue;
+    if (
+      (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) ||
+      (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)
+    )
+      continue;
     if (key === 'properties' && typeof value === 'object' && value !== null) {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([name, sub]) => [name, structural(sub)]));
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, JsonSchema>).map(([name, sub]) => [name, structural(sub)]),
+      );
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object' && value !== null) {
       out[key] = structural(value as JsonSchema);
     } else {
@@ -38,7 +50,7 @@ export function structural(schema: JsonSchema): JsonSchema {
 }
 
 export function openApiSchema(schema: z.ZodType): JsonSchema {
-  return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as JsonSchema);
+  return structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }));
 }
 
 export function customResourceDefinition(input: CrdInput): JsonSchema {

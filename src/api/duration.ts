@@ -9,6 +9,7 @@ export const duration = z.string().regex(new RegExp(durationPattern), 'a duratio
 /** Milliseconds of a duration string that matched durationPattern. */
 export function durationMs(text: string): number {
   let total = 0;
-  for (const match of text.matchAll(/([0-9]+)(ms|s|m|h|d|w)/g)) total += Number(match[1]) * (unitMs[match[2] as string] ?? 0);
+  for (const match of text.matchAll(/([0-9]+)(ms|s|m|h|d|w)/g))
+    total += Number(match[1]) * (unitMs[match[2] as string] ?? 0);
   return total;
 }

@@ -2,6 +2,22 @@
 // Entry point of the `safehold` CLI: the only place that reads argv and env.
 import packageJson from '../../package.json' with { type: 'json' };
 import { buildProgram } from '../cli/index.ts';
+import { connect } from './connect.ts';
 
-const program = buildProgram({ version: packageJson.version });
-await program.parseAsync(process.argv);
+const program = buildProgram({
+  version: packageJson.version,
+  connect,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  now: () => new Date(),
+  color: process.stdout.isTTY && process.env.NO_COLOR === undefined,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+});
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

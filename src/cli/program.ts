@@ -1,18 +1,37 @@
 // The `safehold` command line: one program, a subcommand per task. Commands
-// receive what they need (the API connection, output streams) from src/bin.
+// receive what they need (the API connection, output, the clock) from src/bin.
 import { Command } from 'commander';
+import type { KubeClient } from '../kube/index.ts';
+import { addStatusCommand } from './status-command.ts';
 
-export interface ProgramInfo {
-  version: string;
+export interface ConnectOptions {
+  kubeconfig?: string;
+  context?: string;
 }
 
-export function buildProgram(info: ProgramInfo): Command {
+export interface CliDeps {
+  version: string;
+  connect: (options: ConnectOptions) => KubeClient;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  now: () => Date;
+  color: boolean;
+  setExitCode: (code: number) => void;
+}
+
+export function buildProgram(deps: CliDeps): Command {
   const program = new Command('safehold')
     .description(
       'Safehold backs up the data in Kubernetes persistent volumes: it finds every PVC, decides which must be protected, snapshots them, moves the data into encrypted restic repositories on S3, and shows what is protected and what is not.',
     )
-    .version(info.version, '-v, --version', 'print the version of safehold')
+    .version(deps.version, '-v, --version', 'print the version of safehold')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)',
+    )
+    .option('--context <name>', 'kubeconfig context to use')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
+  addStatusCommand(program, deps);
   return program;
 }

@@ -22,10 +22,13 @@ const context = (policies: BackupPolicy[], workloadClaims = new Map<string, Set<
 
 function facts(pv: Value, ns: Value, pvc: Value, sc: Value): VolumeFacts {
   return {
-    claim: { metadata: { name: 'data', namespace: 'team', annotations: annotate(pvc) }, spec: { storageClassName: 'fast', volumeName: 'pv-1' } } as PersistentVolumeClaim,
-    volume: { metadata: { name: 'pv-1', annotations: annotate(pv) } } as PersistentVolume,
-    namespace: { metadata: { name: 'team', annotations: annotate(ns) } } as Namespace,
-    storageClass: { metadata: { name: 'fast', annotations: annotate(sc) }, provisioner: 'x' } as StorageClass,
+    claim: {
+      metadata: { name: 'data', namespace: 'team', annotations: annotate(pvc) },
+      spec: { storageClassName: 'fast', volumeName: 'pv-1' },
+    },
+    volume: { metadata: { name: 'pv-1', annotations: annotate(pv) } },
+    namespace: { metadata: { name: 'team', annotations: annotate(ns) } },
+    storageClass: { metadata: { name: 'fast', annotations: annotate(sc) }, provisioner: 'x' },
   };
 }
 
@@ -51,10 +54,17 @@ function expected(pv: Value, ns: Value, pvc: Value, sc: Value): string {
   return 'P default-policy';
 }
 
-const kindWord: Record<string, string> = { PersistentVolume: 'PV', Namespace: 'namespace', PersistentVolumeClaim: 'the PVC', StorageClass: 'StorageClass' };
+const kindWord: Record<string, string> = {
+  PersistentVolume: 'PV',
+  Namespace: 'namespace',
+  PersistentVolumeClaim: 'the PVC',
+  StorageClass: 'StorageClass',
+};
 
 describe('decide: the annotation truth table (PV x Namespace x PVC x StorageClass)', () => {
-  const rows = values.flatMap((pv) => values.flatMap((ns) => values.flatMap((pvc) => values.map((sc) => [pv, ns, pvc, sc] as const))));
+  const rows = values.flatMap((pv) =>
+    values.flatMap((ns) => values.flatMap((pvc) => values.map((sc) => [pv, ns, pvc, sc] as const))),
+  );
 
   it.each(rows)('PV=%s namespace=%s PVC=%s StorageClass=%s', (pv, ns, pvc, sc) => {
     const { decision } = decide(facts(pv, ns, pvc, sc), context([defaultPolicy]));
@@ -85,13 +95,19 @@ describe('decide: the annotation truth table (PV x Namespace x PVC x StorageClas
         for (const pvc of clean) {
           // Seed 001: backed up if PV true, or PV unset and (namespace true or unset) and PVC true or unset.
           const seed = pv === 'true' || (pv === 'unset' && ns !== 'false' && pvc !== 'false');
-          expect(decide(facts(pv, ns, pvc, 'unset'), context([defaultPolicy])).decision.state === 'protected').toBe(seed);
+          expect(decide(facts(pv, ns, pvc, 'unset'), context([defaultPolicy])).decision.state === 'protected').toBe(
+            seed,
+          );
         }
   });
 
   it('reports every malformed value as a problem on its own object, even where it does not decide', () => {
     const { problems } = decide(facts('true', 'malformed', 'malformed', 'malformed'), context([defaultPolicy]));
-    expect(problems.map((p) => `${p.kind}/${p.name}`)).toEqual(['Namespace/team', 'PersistentVolumeClaim/data', 'StorageClass/fast']);
+    expect(problems.map((p) => `${p.kind}/${p.name}`)).toEqual([
+      'Namespace/team',
+      'PersistentVolumeClaim/data',
+      'StorageClass/fast',
+    ]);
     expect(problems[1]).toMatchObject({ namespace: 'team', key: 'safehold.io/backup', value: 'yes' });
   });
 });
@@ -122,7 +138,11 @@ describe('decide: policies', () => {
   it('prefers the highest priority selecting policy over the default', () => {
     const gold = policy('gold', { priority: 500, selector: { storageClasses: ['fast'] } });
     const silver = policy('silver', { priority: 200, selector: { namespaceSelector: {} } });
-    expect(decide(plain, context([defaultPolicy, silver, gold])).decision).toMatchObject({ state: 'protected', policy: 'gold', rule: 'policy-selector' });
+    expect(decide(plain, context([defaultPolicy, silver, gold])).decision).toMatchObject({
+      state: 'protected',
+      policy: 'gold',
+      rule: 'policy-selector',
+    });
   });
 
   it('reports a conflict between policies of equal priority', () => {
@@ -134,7 +154,9 @@ describe('decide: policies', () => {
   });
 
   it("selects by seed 000's PV label as is", () => {
-    const cern = policy('cephfs', { selector: { pvSelector: { matchLabels: { 'backup-cephfs-volumes.cern.ch/backup': 'true' } } } });
+    const cern = policy('cephfs', {
+      selector: { pvSelector: { matchLabels: { 'backup-cephfs-volumes.cern.ch/backup': 'true' } } },
+    });
     const labelled = facts('unset', 'unset', 'unset', 'unset');
     labelled.volume = { metadata: { name: 'pv-1', labels: { 'backup-cephfs-volumes.cern.ch/backup': 'true' } } };
     expect(decide(labelled, context([cern])).decision).toMatchObject({ state: 'protected', policy: 'cephfs' });
@@ -142,29 +164,44 @@ describe('decide: policies', () => {
   });
 
   it('needs every selector field it sets to match', () => {
-    const both = policy('both', { selector: { storageClasses: ['fast'], pvcSelector: { matchLabels: { tier: 'db' } } } });
+    const both = policy('both', {
+      selector: { storageClasses: ['fast'], pvcSelector: { matchLabels: { tier: 'db' } } },
+    });
     expect(decide(plain, context([both])).decision.state).toBe('unprotected');
   });
 
   it('selects PVCs of the workloads a policy names', () => {
     const vms = policy('vms', { selector: { workloads: [{ namespace: 'team', kind: 'Deployment', name: 'vm' }] } });
     const claims = new Map([['vms', new Set(['team/data'])]]);
-    expect(decide(plain, context([vms], claims)).decision).toMatchObject({ state: 'protected', policy: 'vms', rule: 'policy-selector' });
+    expect(decide(plain, context([vms], claims)).decision).toMatchObject({
+      state: 'protected',
+      policy: 'vms',
+      rule: 'policy-selector',
+    });
     expect(decide(plain, context([vms])).decision.state).toBe('unprotected');
   });
 
   it("reads alias keys as safehold.io/backup (seed 001's cephbackup.hpc.nyu.edu/backup)", () => {
     const f = facts('unset', 'unset', 'unset', 'unset');
     f.namespace = { metadata: { name: 'team', annotations: { 'cephbackup.hpc.nyu.edu/backup': 'false' } } };
-    const aliased = { ...context([defaultPolicy]), aliases: { annotations: ['cephbackup.hpc.nyu.edu/backup'], labels: [] } };
+    const aliased = {
+      ...context([defaultPolicy]),
+      aliases: { annotations: ['cephbackup.hpc.nyu.edu/backup'], labels: [] },
+    };
     expect(decide(f, aliased).decision).toMatchObject({ state: 'excluded', by: 'Namespace' });
     expect(decide(f, context([defaultPolicy])).decision).toMatchObject({ state: 'protected', rule: 'default-policy' });
   });
 
   it('reports an alias that disagrees with safehold.io/backup as malformed', () => {
     const f = facts('unset', 'unset', 'unset', 'unset');
-    f.claim.metadata = { ...f.claim.metadata, annotations: { 'safehold.io/backup': 'true', 'cephbackup.hpc.nyu.edu/backup': 'false' } };
-    const aliased = { ...context([defaultPolicy]), aliases: { annotations: ['cephbackup.hpc.nyu.edu/backup'], labels: [] } };
+    f.claim.metadata = {
+      ...f.claim.metadata,
+      annotations: { 'safehold.io/backup': 'true', 'cephbackup.hpc.nyu.edu/backup': 'false' },
+    };
+    const aliased = {
+      ...context([defaultPolicy]),
+      aliases: { annotations: ['cephbackup.hpc.nyu.edu/backup'], labels: [] },
+    };
     expect(decide(f, aliased).decision).toMatchObject({ state: 'unprotected', cause: 'MalformedAnnotation' });
   });
 });

@@ -13,7 +13,13 @@ import { readBackupFlag, type BackupFlag, type BackupPolicy } from '../api/index
 import { matchesSelector } from './label-selector.ts';
 
 export type ObjectKind = 'PersistentVolume' | 'Namespace' | 'PersistentVolumeClaim' | 'StorageClass';
-export type Rule = 'pv-annotation' | 'namespace-annotation' | 'pvc-annotation' | 'storage-class-annotation' | 'policy-selector' | 'default-policy';
+export type Rule =
+  | 'pv-annotation'
+  | 'namespace-annotation'
+  | 'pvc-annotation'
+  | 'storage-class-annotation'
+  | 'policy-selector'
+  | 'default-policy';
 export type UnprotectedCause = 'NoPolicy' | 'MalformedAnnotation' | 'PolicyConflict';
 
 export type Decision =
@@ -59,11 +65,20 @@ interface Layer {
 
 export function decide(facts: VolumeFacts, context: PolicyContext): Verdict {
   const claimNs = facts.claim.metadata?.namespace ?? '';
-  const layer = (kind: ObjectKind, object: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> } } | undefined, namespace?: string): Layer => ({
+  const layer = (
+    kind: ObjectKind,
+    object:
+      | { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> } }
+      | undefined,
+    namespace?: string,
+  ): Layer => ({
     kind,
     namespace,
     name: object?.metadata?.name ?? '',
-    flag: object === undefined ? { kind: 'unset' } : readBackupFlag(object.metadata?.annotations, object.metadata?.labels, context.aliases),
+    flag:
+      object === undefined
+        ? { kind: 'unset' }
+        : readBackupFlag(object.metadata?.annotations, object.metadata?.labels, context.aliases),
   });
   const pv = layer('PersistentVolume', facts.volume);
   const ns = layer('Namespace', facts.namespace);
@@ -75,10 +90,20 @@ export function decide(facts: VolumeFacts, context: PolicyContext): Verdict {
   return { decision, problems };
 }
 
-function byAnnotations(pv: Layer, ns: Layer, pvc: Layer, sc: Layer, facts: VolumeFacts, context: PolicyContext): Decision {
+function byAnnotations(
+  pv: Layer,
+  ns: Layer,
+  pvc: Layer,
+  sc: Layer,
+  facts: VolumeFacts,
+  context: PolicyContext,
+): Decision {
   const { flag: pvFlag } = pv;
   if (pvFlag.kind === 'malformed') return malformed(pv);
-  if (pvFlag.kind === 'set') return pvFlag.value ? include(facts, context, 'pv-annotation', `PV ${pv.name} says ${pvFlag.key}=true`) : exclude(pv, 'pv-annotation');
+  if (pvFlag.kind === 'set')
+    return pvFlag.value
+      ? include(facts, context, 'pv-annotation', `PV ${pv.name} says ${pvFlag.key}=true`)
+      : exclude(pv, 'pv-annotation');
 
   const nsFlag = ns.flag;
   if (nsFlag.kind === 'malformed') return malformed(ns);
@@ -91,12 +116,17 @@ function byAnnotations(pv: Layer, ns: Layer, pvc: Layer, sc: Layer, facts: Volum
 
   const pvcFlag = pvc.flag;
   if (pvcFlag.kind === 'malformed') return malformed(pvc);
-  if (pvcFlag.kind === 'set') return pvcFlag.value ? include(facts, context, 'pvc-annotation', `the PVC says ${pvcFlag.key}=true`) : exclude(pvc, 'pvc-annotation');
+  if (pvcFlag.kind === 'set')
+    return pvcFlag.value
+      ? include(facts, context, 'pvc-annotation', `the PVC says ${pvcFlag.key}=true`)
+      : exclude(pvc, 'pvc-annotation');
 
   const scFlag = sc.flag;
   if (scFlag.kind === 'malformed') return malformed(sc);
   if (scFlag.kind === 'set') {
-    return scFlag.value ? include(facts, context, 'storage-class-annotation', `StorageClass ${sc.name} says ${scFlag.key}=true`) : exclude(sc, 'storage-class-annotation');
+    return scFlag.value
+      ? include(facts, context, 'storage-class-annotation', `StorageClass ${sc.name} says ${scFlag.key}=true`)
+      : exclude(sc, 'storage-class-annotation');
   }
   return byPolicies(facts, context, undefined);
 }
@@ -106,7 +136,11 @@ function include(facts: VolumeFacts, context: PolicyContext, rule: Rule, why: st
   return byPolicies(facts, context, { rule, why });
 }
 
-function byPolicies(facts: VolumeFacts, context: PolicyContext, annotated: { rule: Rule; why: string } | undefined): Decision {
+function byPolicies(
+  facts: VolumeFacts,
+  context: PolicyContext,
+  annotated: { rule: Rule; why: string } | undefined,
+): Decision {
   const key = `${facts.claim.metadata?.namespace ?? ''}/${facts.claim.metadata?.name ?? ''}`;
   const selecting = context.policies.filter((p) => selects(p, facts, key, context));
   const chosen = highest(selecting);
@@ -122,13 +156,26 @@ function byPolicies(facts: VolumeFacts, context: PolicyContext, annotated: { rul
   if (fallback.kind === 'one') {
     const policy = fallback.policy.metadata.name;
     return annotated === undefined
-      ? { state: 'protected', policy, rule: 'default-policy', reason: `no policy selects it; default policy ${policy} applies` }
-      : { state: 'protected', policy, rule: annotated.rule, reason: `${annotated.why}; default policy ${policy} applies` };
+      ? {
+          state: 'protected',
+          policy,
+          rule: 'default-policy',
+          reason: `no policy selects it; default policy ${policy} applies`,
+        }
+      : {
+          state: 'protected',
+          policy,
+          rule: annotated.rule,
+          reason: `${annotated.why}; default policy ${policy} applies`,
+        };
   }
   return {
     state: 'unprotected',
     cause: 'NoPolicy',
-    reason: annotated === undefined ? 'no BackupPolicy selects it and there is no default policy' : `${annotated.why}, but no BackupPolicy selects it and there is no default policy`,
+    reason:
+      annotated === undefined
+        ? 'no BackupPolicy selects it and there is no default policy'
+        : `${annotated.why}, but no BackupPolicy selects it and there is no default policy`,
   };
 }
 
@@ -136,13 +183,29 @@ function byPolicies(facts: VolumeFacts, context: PolicyContext, annotated: { rul
 export function selects(policy: BackupPolicy, facts: VolumeFacts, claimKey: string, context: PolicyContext): boolean {
   const selector = policy.spec.selector;
   if (selector === undefined) return false;
-  const fields = [selector.namespaceSelector, selector.pvcSelector, selector.pvSelector, selector.storageClasses, selector.workloads];
+  const fields = [
+    selector.namespaceSelector,
+    selector.pvcSelector,
+    selector.pvSelector,
+    selector.storageClasses,
+    selector.workloads,
+  ];
   if (fields.every((f) => f === undefined)) return false;
-  if (selector.namespaceSelector !== undefined && !matchesSelector(selector.namespaceSelector, facts.namespace?.metadata?.labels)) return false;
-  if (selector.pvcSelector !== undefined && !matchesSelector(selector.pvcSelector, facts.claim.metadata?.labels)) return false;
-  if (selector.pvSelector !== undefined && (facts.volume === undefined || !matchesSelector(selector.pvSelector, facts.volume.metadata?.labels))) return false;
+  if (
+    selector.namespaceSelector !== undefined &&
+    !matchesSelector(selector.namespaceSelector, facts.namespace?.metadata?.labels)
+  )
+    return false;
+  if (selector.pvcSelector !== undefined && !matchesSelector(selector.pvcSelector, facts.claim.metadata?.labels))
+    return false;
+  if (
+    selector.pvSelector !== undefined &&
+    (facts.volume === undefined || !matchesSelector(selector.pvSelector, facts.volume.metadata?.labels))
+  )
+    return false;
   if (selector.storageClasses !== undefined && !selector.storageClasses.includes(storageClassOf(facts))) return false;
-  if (selector.workloads !== undefined && context.workloadClaims.get(policy.metadata.name)?.has(claimKey) !== true) return false;
+  if (selector.workloads !== undefined && context.workloadClaims.get(policy.metadata.name)?.has(claimKey) !== true)
+    return false;
   return true;
 }
 
@@ -150,7 +213,8 @@ export function storageClassOf(facts: VolumeFacts): string {
   return facts.claim.spec?.storageClassName ?? facts.volume?.spec?.storageClassName ?? '';
 }
 
-type Choice = { kind: 'none' } | { kind: 'one'; policy: BackupPolicy } | { kind: 'conflict'; names: string[]; priority: number };
+type Choice =
+  { kind: 'none' } | { kind: 'one'; policy: BackupPolicy } | { kind: 'conflict'; names: string[]; priority: number };
 
 function highest(policies: readonly BackupPolicy[]): Choice {
   if (policies.length === 0) return { kind: 'none' };
@@ -161,7 +225,11 @@ function highest(policies: readonly BackupPolicy[]): Choice {
 }
 
 function conflict(names: string[], priority: number): Decision {
-  return { state: 'unprotected', cause: 'PolicyConflict', reason: `policies ${names.join(', ')} all select it with priority ${priority}; give one a higher priority` };
+  return {
+    state: 'unprotected',
+    cause: 'PolicyConflict',
+    reason: `policies ${names.join(', ')} all select it with priority ${priority}; give one a higher priority`,
+  };
 }
 
 function exclude(layer: Layer, rule: Rule): Decision {
@@ -172,7 +240,11 @@ function exclude(layer: Layer, rule: Rule): Decision {
 function malformed(layer: Layer): Decision {
   const flag = layer.flag;
   const detail = flag.kind === 'malformed' ? `${flag.key}="${flag.value}"` : '';
-  return { state: 'unprotected', cause: 'MalformedAnnotation', reason: `${describe(layer)} has ${detail}: use "true" or "false"` };
+  return {
+    state: 'unprotected',
+    cause: 'MalformedAnnotation',
+    reason: `${describe(layer)} has ${detail}: use "true" or "false"`,
+  };
 }
 
 function problemOf(layer: Layer): Problem[] {

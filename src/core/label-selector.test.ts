@@ -14,7 +14,11 @@ describe('matchesSelector', () => {
     ['Exists', { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, true],
     ['DoesNotExist', { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, false],
     ['unknown operator', { matchExpressions: [{ key: 'tier', operator: 'Gt', values: ['1'] }] }, false],
-    ['labels and expressions together', { matchLabels: { tier: 'data' }, matchExpressions: [{ key: 'app', operator: 'Exists' }] }, true],
+    [
+      'labels and expressions together',
+      { matchLabels: { tier: 'data' }, matchExpressions: [{ key: 'app', operator: 'Exists' }] },
+      true,
+    ],
   ])('%s', (_name, selector, expected) => {
     expect(matchesSelector(selector, labels)).toBe(expected);
   });

@@ -4,7 +4,9 @@
 
 export interface Selector {
   readonly matchLabels?: Readonly<Record<string, string>> | undefined;
-  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] | undefined }[] | undefined;
+  readonly matchExpressions?:
+    | readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] | undefined }[]
+    | undefined;
 }
 
 export function matchesSelector(selector: Selector, labels: Readonly<Record<string, string>> | undefined): boolean {

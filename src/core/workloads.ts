@@ -25,7 +25,9 @@ export function workloadClaims(ref: WorkloadRef, index: WorkloadIndex): Set<stri
   for (const name of podSpecClaims(workload.spec?.template.spec)) add(name);
   if (ref.kind === 'StatefulSet') {
     const sts = workload as StatefulSet;
-    const pattern = new RegExp(`^(${(sts.spec?.volumeClaimTemplates ?? []).map((t) => escape(t.metadata?.name ?? '')).join('|')})-${escape(ref.name)}-[0-9]+$`);
+    const pattern = new RegExp(
+      `^(${(sts.spec?.volumeClaimTemplates ?? []).map((t) => escape(t.metadata?.name ?? '')).join('|')})-${escape(ref.name)}-[0-9]+$`,
+    );
     if ((sts.spec?.volumeClaimTemplates ?? []).length > 0) {
       for (const claim of index.claimsByNamespace.get(ref.namespace) ?? []) {
         if (pattern.test(claim.metadata?.name ?? '')) add(claim.metadata?.name ?? '');
@@ -42,7 +44,9 @@ export function workloadClaims(ref: WorkloadRef, index: WorkloadIndex): Set<stri
 }
 
 function podSpecClaims(spec: PodSpec | undefined): string[] {
-  return (spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName]));
+  return (spec?.volumes ?? []).flatMap((v) =>
+    v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
+  );
 }
 
 function escape(text: string): string {

@@ -47,11 +47,13 @@ interface RequestOptions {
 
 export class KubeClient {
   readonly server: URL;
+  readonly defaultNamespace: string;
   readonly #token: string | undefined;
   readonly #agent: HttpAgent | HttpsAgent;
 
   constructor(connection: ClusterConnection) {
     this.server = new URL(connection.server);
+    this.defaultNamespace = connection.namespace ?? 'default';
     this.#token = connection.token;
     this.#agent =
       this.server.protocol === 'https:'

@@ -11,6 +11,8 @@ export interface ClusterConnection {
   cert?: string;
   key?: string;
   insecureSkipTlsVerify?: boolean;
+  /** The namespace commands use when none is given (the context's, or the Pod's). */
+  namespace?: string;
 }
 
 const named = <T extends z.ZodType>(field: string, inner: T) =>
@@ -27,7 +29,7 @@ const kubeconfigSchema = z.object({
       'insecure-skip-tls-verify': z.boolean().optional(),
     }),
   ),
-  contexts: named('context', z.object({ cluster: z.string(), user: z.string() })),
+  contexts: named('context', z.object({ cluster: z.string(), user: z.string(), namespace: z.string().optional() })),
   users: named(
     'user',
     z.object({
@@ -65,6 +67,7 @@ export function connectionFromKubeconfig(text: string, readFile: ReadFile, conte
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
     ...(cluster['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
+    ...(ctx.namespace === undefined ? {} : { namespace: ctx.namespace }),
   };
 }
 
@@ -77,6 +80,7 @@ export function inClusterConnection(host: string, port: string, readFile: ReadFi
     server: `https://${hostPart}:${port}`,
     ca: readFile(`${serviceAccountDir}/ca.crt`),
     token: readFile(`${serviceAccountDir}/token`).trim(),
+    namespace: readFile(`${serviceAccountDir}/namespace`).trim(),
   };
 }
 

@@ -1,6 +1,8 @@
 // Where each kind of object lives in the API: group, version, plural, scope,
 // and the URL path built from them. One table so no caller spells a path.
 
+import { apiGroup, apiVersion } from '../api/group.ts';
+
 export interface ResourceKind {
   group: string; // '' for the core group
   version: string;
@@ -58,6 +60,7 @@ export const kinds = {
     false,
   ),
   volumeSnapshotClass: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false),
+  backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -1,0 +1,70 @@
+// Reads what coverage needs from the API server in one pass of LISTs, and the
+// BackupPolicies through their zod schema (a policy the schema refuses is
+// reported, not guessed at).
+import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
+import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import { backupPolicySpec, type BackupPolicy } from '../api/index.ts';
+import type { ClusterView } from '../core/index.ts';
+import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject, type ObjectList } from '../kube/index.ts';
+
+export interface LoadedCluster {
+  view: ClusterView;
+  /** Policies whose spec the schema refused, with why. */
+  invalidPolicies: { name: string; error: string }[];
+}
+
+export async function loadCluster(client: KubeClient, namespace?: string): Promise<LoadedCluster> {
+  const scoped = namespace === undefined ? {} : { namespace };
+  const [claims, volumes, namespaces, storageClasses, rawPolicies, pods, deployments, statefulSets] = await Promise.all(
+    [
+      client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
+      client.list<PersistentVolume>(kinds.persistentVolume),
+      listOrEmpty<Namespace>(client, kinds.namespace),
+      client.list<StorageClass>(kinds.storageClass),
+      listOrEmpty<KubeObject & { spec?: unknown }>(client, kinds.backupPolicy),
+      client.list<Pod>(kinds.pod, scoped),
+      client.list<Deployment>(kinds.deployment, scoped),
+      client.list<StatefulSet>(kinds.statefulSet, scoped),
+    ],
+  );
+  const policies: BackupPolicy[] = [];
+  const invalidPolicies: LoadedCluster['invalidPolicies'] = [];
+  for (const raw of rawPolicies.items) {
+    const name = raw.metadata?.name ?? '';
+    const parsed = backupPolicySpec.safeParse(raw.spec ?? {});
+    if (parsed.success) policies.push({ metadata: { name }, spec: parsed.data });
+    else
+      invalidPolicies.push({
+        name,
+        error: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+      });
+  }
+  const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
+  return {
+    view: {
+      claims: claims.items,
+      volumes: byName(volumes.items),
+      namespaces: byName(namespaces.items),
+      storageClasses: byName(storageClasses.items),
+      policies,
+      pods: pods.items,
+      deployments: deployments.items,
+      statefulSets: statefulSets.items,
+    },
+    invalidPolicies,
+  };
+}
+
+// Namespaces may be unreadable to a tenant, and the CRD may not be installed yet.
+async function listOrEmpty<T extends KubeObject>(
+  client: KubeClient,
+  kind: (typeof kinds)[keyof typeof kinds],
+): Promise<ObjectList<T>> {
+  try {
+    return await client.list<T>(kind);
+  } catch (error) {
+    if (isNotFound(error) || isForbidden(error)) return { metadata: {}, items: [] };
+    throw error;
+  }
+}

@@ -1,0 +1,56 @@
+// `safehold status`: one row per PVC, computed from the API whether or not the
+// operator runs.
+import type { Command } from 'commander';
+import { coverage } from '../core/index.ts';
+import { loadCluster } from './load-cluster.ts';
+import type { CliDeps } from './program.ts';
+import { renderStatus, type OutputFormat } from './status-table.ts';
+
+interface StatusOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+  output: string;
+  unprotected?: boolean;
+  failOnUnprotected?: boolean;
+}
+
+const formats: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+
+export function addStatusCommand(program: Command, deps: CliDeps): void {
+  program
+    .command('status')
+    .description(
+      'show every PVC: protected, excluded (by whom) or UNPROTECTED (why), with the age of its last good backup and its next run',
+    )
+    .option('-n, --namespace <namespace>', 'only this namespace')
+    .option('-A, --all-namespaces', 'every namespace')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .option('--unprotected', 'only UNPROTECTED volumes')
+    .option('--fail-on-unprotected', 'exit with status 3 when any volume shown is UNPROTECTED')
+    .action(async (options: StatusOptions) => {
+      if (!formats.includes(options.output as OutputFormat)) {
+        program.error(`error: --output must be one of ${formats.join(', ')} (got "${options.output}")`, {
+          exitCode: 2,
+        });
+      }
+      if (options.namespace !== undefined && options.allNamespaces === true) {
+        program.error('error: use either --namespace or --all-namespaces, not both', { exitCode: 2 });
+      }
+      const client = deps.connect(program.opts());
+      try {
+        const namespace = options.allNamespaces === true ? undefined : (options.namespace ?? client.defaultNamespace);
+        const { view, invalidPolicies } = await loadCluster(client, namespace);
+        for (const bad of invalidPolicies) deps.stderr(`warning: BackupPolicy ${bad.name} is ignored: ${bad.error}\n`);
+        const now = deps.now();
+        let rows = coverage(view, now).sort(
+          (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
+        );
+        if (options.unprotected === true) rows = rows.filter((r) => r.decision.state === 'unprotected');
+        deps.stdout(renderStatus(rows, options.output as OutputFormat, now, deps.color && options.output === 'table'));
+        if (options.failOnUnprotected === true && rows.some((r) => r.decision.state === 'unprotected'))
+          deps.setExitCode(3);
+      } finally {
+        client.close();
+      }
+    });
+}

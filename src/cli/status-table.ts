@@ -1,0 +1,87 @@
+// The coverage rows as a table for people (red and green on a terminal) and as
+// JSON or YAML for programs.
+import { createColors } from 'picocolors';
+import { stringify } from 'yaml';
+import { age, formatDuration, type CoverageRow } from '../core/index.ts';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** The row as programs get it: flat, stable field names. */
+export function rowRecord(row: CoverageRow) {
+  const d = row.decision;
+  return {
+    namespace: row.namespace,
+    name: row.name,
+    size: row.size,
+    storageClass: row.storageClass,
+    volumeMode: row.volumeMode,
+    phase: row.phase,
+    decision: d.state === 'unprotected' ? 'UNPROTECTED' : d.state,
+    policy: d.state === 'protected' ? d.policy : null,
+    rule: d.state === 'unprotected' ? null : d.rule,
+    excludedBy: d.state === 'excluded' ? d.by : null,
+    cause: d.state === 'unprotected' ? d.cause : null,
+    reason: d.reason,
+    lastBackup: row.lastBackup ?? null,
+    nextRun: row.nextRun ?? null,
+  };
+}
+
+export function renderStatus(rows: readonly CoverageRow[], format: OutputFormat, now: Date, color: boolean): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows.map(rowRecord), null, 2)}\n`;
+    case 'yaml':
+      return stringify(rows.map(rowRecord));
+    case 'table':
+      return table(rows, now, color);
+  }
+}
+
+function table(rows: readonly CoverageRow[], now: Date, color: boolean): string {
+  const c = createColors(color);
+  const header = [
+    'NAMESPACE',
+    'NAME',
+    'SIZE',
+    'CLASS',
+    'MODE',
+    'POLICY',
+    'DECISION',
+    'LAST BACKUP',
+    'NEXT RUN',
+    'REASON',
+  ];
+  const cells = rows.map((row) => {
+    const d = row.decision;
+    const decision =
+      d.state === 'protected'
+        ? c.green('protected')
+        : d.state === 'excluded'
+          ? c.yellow('excluded')
+          : c.red(c.bold('UNPROTECTED'));
+    const last = age(row.lastBackup, now);
+    const next = row.nextRun === undefined ? '-' : `in ${formatDuration(Date.parse(row.nextRun) - now.getTime())}`;
+    return [
+      row.namespace,
+      row.name,
+      row.size,
+      row.storageClass || '-',
+      row.volumeMode,
+      d.state === 'protected' ? d.policy : '-',
+      decision,
+      last === undefined ? (d.state === 'protected' ? c.yellow('never') : '-') : `${last} ago`,
+      next,
+      d.reason,
+    ];
+  });
+  // eslint-disable-next-line no-control-regex -- strips the colour codes to measure width
+  const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => visible(r[i] ?? ''))));
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell))))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,116 @@
+// Coverage of the whole cluster: one row per PVC with its decision, the age of
+// its last good backup and its next run. Computed from plain objects, so the
+// CLI (reading the API once) and the operator (from its informers) agree.
+import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
+import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import { annotations, type BackupPolicy } from '../api/index.ts';
+import { decide, storageClassOf, type Decision, type PolicyContext, type Problem } from './decision.ts';
+import { nextRun } from './schedule.ts';
+import { workloadClaims, type WorkloadIndex } from './workloads.ts';
+
+export interface ClusterView {
+  claims: readonly PersistentVolumeClaim[];
+  volumes: ReadonlyMap<string, PersistentVolume>;
+  namespaces: ReadonlyMap<string, Namespace>;
+  storageClasses: ReadonlyMap<string, StorageClass>;
+  policies: readonly BackupPolicy[];
+  pods: readonly Pod[];
+  deployments: readonly Deployment[];
+  statefulSets: readonly StatefulSet[];
+}
+
+export interface CoverageRow {
+  namespace: string;
+  name: string;
+  size: string;
+  storageClass: string;
+  volumeMode: string;
+  phase: string;
+  decision: Decision;
+  lastBackup: string | undefined;
+  nextRun: string | undefined;
+  problems: Problem[];
+}
+
+export function policyContext(view: ClusterView): PolicyContext {
+  const byNamespace = <T extends { metadata?: { namespace?: string } }>(items: readonly T[]) => {
+    const map = new Map<string, T[]>();
+    for (const item of items) {
+      const ns = item.metadata?.namespace ?? '';
+      const list = map.get(ns);
+      if (list === undefined) map.set(ns, [item]);
+      else list.push(item);
+    }
+    return map;
+  };
+  const keyed = <T extends { metadata?: { namespace?: string; name?: string } }>(items: readonly T[]) =>
+    new Map(items.map((item) => [`${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`, item]));
+  const index: WorkloadIndex = {
+    deployments: keyed(view.deployments),
+    statefulSets: keyed(view.statefulSets),
+    podsByNamespace: byNamespace(view.pods),
+    claimsByNamespace: byNamespace(view.claims),
+  };
+  const claimsOfPolicies = new Map<string, Set<string>>();
+  for (const policy of view.policies) {
+    const refs = policy.spec.selector?.workloads;
+    if (refs === undefined) continue;
+    const claims = new Set<string>();
+    for (const ref of refs) for (const key of workloadClaims(ref, index)) claims.add(key);
+    claimsOfPolicies.set(policy.metadata.name, claims);
+  }
+  const aliasAnnotations = new Set(view.policies.flatMap((p) => p.spec.aliases?.annotations ?? []));
+  const aliasLabels = new Set(view.policies.flatMap((p) => p.spec.aliases?.labels ?? []));
+  return {
+    policies: view.policies,
+    workloadClaims: claimsOfPolicies,
+    aliases: { annotations: [...aliasAnnotations], labels: [...aliasLabels] },
+  };
+}
+
+export function coverage(view: ClusterView, now: Date): CoverageRow[] {
+  const context = policyContext(view);
+  const policies = new Map(view.policies.map((p) => [p.metadata.name, p]));
+  return view.claims.map((claim) => {
+    const namespace = claim.metadata?.namespace ?? '';
+    const name = claim.metadata?.name ?? '';
+    const volume = claim.spec?.volumeName === undefined ? undefined : view.volumes.get(claim.spec.volumeName);
+    const facts = {
+      claim,
+      volume,
+      namespace: view.namespaces.get(namespace),
+      storageClass: undefined as StorageClass | undefined,
+    };
+    facts.storageClass = view.storageClasses.get(storageClassOf(facts));
+    const { decision, problems } = decide(facts, context);
+    const policy = decision.state === 'protected' ? policies.get(decision.policy) : undefined;
+    const next = policy === undefined ? undefined : nextRun(policy.spec.schedule, `${namespace}/${name}`, now);
+    return {
+      namespace,
+      name,
+      size: claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? '',
+      storageClass: storageClassOf(facts),
+      volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+      phase: claim.status?.phase ?? 'Pending',
+      decision,
+      lastBackup:
+        volume?.metadata?.annotations?.[annotations.lastBackup] ??
+        claim.metadata?.annotations?.[annotations.lastBackup],
+      nextRun: next?.toISOString(),
+      problems,
+    };
+  });
+}
+
+export interface CoverageCounts {
+  protected: number;
+  excluded: number;
+  unprotected: number;
+}
+
+export function countDecisions(rows: readonly CoverageRow[]): CoverageCounts {
+  const counts = { protected: 0, excluded: 0, unprotected: 0 };
+  for (const row of rows) counts[row.decision.state]++;
+  return counts;
+}
