@@ -1,5 +1,3 @@
-import type { Namespace, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { describe, expect, it } from 'vitest';
 import { backupPolicySpec, type BackupPolicy } from '../api/index.ts';
 import { decide, type PolicyContext, type VolumeFacts } from './decision.ts';
