@@ -22,10 +22,16 @@ export function logFile(dir: string, name: string): string {
   return join(dir, `${name}.log`);
 }
 
+/** Alive and not a zombie: this machine's PID 1 reaps orphans only every few seconds. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

@@ -139,3 +139,24 @@ export interface BackupPolicy {
   spec: BackupPolicySpec;
   status?: BackupPolicyStatus;
 }
+
+export interface ParsedPolicies {
+  valid: BackupPolicy[];
+  /** Policies whose spec the schema refuses, with what to fix; they are ignored, not guessed at. */
+  invalid: { name: string; error: string }[];
+}
+
+export function parseBackupPolicies(raw: readonly { metadata?: { name?: string; generation?: number }; spec?: unknown }[]): ParsedPolicies {
+  const valid: BackupPolicy[] = [];
+  const invalid: ParsedPolicies['invalid'] = [];
+  for (const object of raw) {
+    const name = object.metadata?.name ?? '';
+    const parsed = backupPolicySpec.safeParse(object.spec ?? {});
+    if (parsed.success) {
+      valid.push({ metadata: { name, ...(object.metadata?.generation === undefined ? {} : { generation: object.metadata.generation }) }, spec: parsed.data });
+    } else {
+      invalid.push({ name, error: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ') });
+    }
+  }
+  return { valid, invalid };
+}

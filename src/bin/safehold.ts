@@ -3,6 +3,7 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import { buildProgram } from '../cli/index.ts';
 import { connect } from './connect.ts';
+import { addOperatorCommand } from './operator-command.ts';
 
 const program = buildProgram({
   version: packageJson.version,
@@ -15,6 +16,7 @@ const program = buildProgram({
     process.exitCode = code;
   },
 });
+addOperatorCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -4,14 +4,13 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { backupPolicySpec, type BackupPolicy } from '../api/index.ts';
+import { parseBackupPolicies, type ParsedPolicies } from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
 import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject, type ObjectList } from '../kube/index.ts';
 
 export interface LoadedCluster {
   view: ClusterView;
-  /** Policies whose spec the schema refused, with why. */
-  invalidPolicies: { name: string; error: string }[];
+  invalidPolicies: ParsedPolicies['invalid'];
 }
 
 export async function loadCluster(client: KubeClient, namespace?: string): Promise<LoadedCluster> {
@@ -28,18 +27,7 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       client.list<StatefulSet>(kinds.statefulSet, scoped),
     ],
   );
-  const policies: BackupPolicy[] = [];
-  const invalidPolicies: LoadedCluster['invalidPolicies'] = [];
-  for (const raw of rawPolicies.items) {
-    const name = raw.metadata?.name ?? '';
-    const parsed = backupPolicySpec.safeParse(raw.spec ?? {});
-    if (parsed.success) policies.push({ metadata: { name }, spec: parsed.data });
-    else
-      invalidPolicies.push({
-        name,
-        error: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
-      });
-  }
+  const { valid: policies, invalid: invalidPolicies } = parseBackupPolicies(rawPolicies.items);
   const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
   return {
     view: {

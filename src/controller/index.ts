@@ -1,3 +1,3 @@
 // src/controller: reconcilers that join core decisions to kube I/O, and the
-// operator's metrics. (The first reconcilers arrive with coverage, issue 3.)
-export {};
+// operator's metrics. runOperator is the whole operator.
+export { runOperator, type Log, type OperatorDeps, type OperatorOptions } from './operator.ts';

@@ -4,5 +4,8 @@ export * from './api-error.ts';
 export * from './client.ts';
 export * from './informer.ts';
 export * from './kubeconfig.ts';
+export * from './leader-election.ts';
+export * from './events.ts';
 export * from './resources.ts';
+export * from './status-writer.ts';
 export * from './work-queue.ts';

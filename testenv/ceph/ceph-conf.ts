@@ -6,7 +6,6 @@ import { join } from 'node:path';
 export interface CephLayout {
   dir: string;
   confPath: string;
-  keyringPath: string;
   monmapPath: string;
   infoPath: string;
   monData: string;
@@ -33,7 +32,6 @@ export function cephLayout(dir: string): CephLayout {
   return {
     dir,
     confPath: join(dir, 'ceph.conf'),
-    keyringPath: join(dir, 'keyring'),
     monmapPath: join(dir, 'monmap'),
     infoPath: join(dir, 'cluster.json'),
     monData: join(dir, 'data', `mon-${MON_ID}`),
@@ -73,12 +71,11 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
       'cluster addr = 127.0.0.1',
       'ms bind msgr2 = false',
       'ms bind ipv6 = false',
-      // No cephx: tests talk to the cluster without keyrings.
+      // No cephx: tests talk to the cluster without keyrings, no keyring files at all.
       'auth cluster required = none',
       'auth service required = none',
       'auth client required = none',
       'auth allow insecure global id reclaim = false',
-      `keyring = ${layout.keyringPath}`,
       // One OSD: one copy, small fixed PG counts so that rbd, cephfs and all
       // radosgw pools fit under mon max pg per osd, no autoscaler surprises.
       'osd pool default size = 1',
@@ -92,6 +89,9 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
       'mon max pg per osd = 1000',
       'mon warn on pool no redundancy = false',
       'mon warn on pool pg num not power of two = false',
+      // Maps change every 0.1 s instead of every 1 s: pool creation (radosgw
+      // makes its pools one by one), fs new and OSD boot wait for map changes.
+      'paxos propose interval = 0.1',
       // A busy shared disk must not turn the cluster HEALTH_WARN/ERR.
       'mon data avail warn = 2',
       'mon data avail crit = 1',
@@ -125,7 +125,7 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
       // Ceph 16 clients (daemons too) send their first mon commands with fsid 0
       // if the mon's monmap has not reached them yet; the mon answers "wrong
       // fsid" (EPERM). Under load the OSD lost that race at boot and exited, so
-      // it sends no mon commands at boot: cluster.ts places it in CRUSH itself.
+      // it sends no mon commands at boot: ceph-build.ts places it in CRUSH itself.
       'osd crush update on start = false',
       'osd class update on start = false',
       'osd op num shards = 2',

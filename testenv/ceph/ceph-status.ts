@@ -1,7 +1,33 @@
-// Asking the test cluster how it is doing: the `ceph` CLI with short timeouts,
-// `ceph status` boiled down to the facts readiness depends on, and a probe of
-// radosgw's S3 endpoint. Used by cluster.ts while starting and when reusing.
+// Asking the test cluster how it is doing: which of its daemons still run, the
+// `ceph` CLI with short timeouts, `ceph status` boiled down to the facts
+// readiness depends on, and a probe of radosgw's S3 endpoint. Used by
+// cluster.ts and ceph-build.ts while starting, when reusing and when stopping.
+import { readFileSync } from 'node:fs';
 import { CommandError, run } from '../command.ts';
+import { readPid } from '../daemons.ts';
+import { cephLayout } from './ceph-conf.ts';
+
+/** The daemons, in start order; stopCeph goes through them backwards. */
+export const CEPH_DAEMONS = ['ceph-mon', 'ceph-mgr', 'ceph-osd', 'ceph-mds', 'radosgw'] as const;
+export type CephDaemon = (typeof CEPH_DAEMONS)[number];
+
+/**
+ * The pid of daemon `name` of the cluster in dir, if it runs: not a zombie
+ * (kill -0 succeeds on those until init reaps them) and really our daemon
+ * (its command line names this cluster's ceph.conf; pids get reused).
+ */
+export function ownPid(dir: string, name: CephDaemon): number | undefined {
+  const pid = readPid(dir, name);
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return state !== 'Z' && state !== 'X' && argv.includes(cephLayout(dir).confPath) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CephStatusSummary {
   health: string;
@@ -21,9 +47,10 @@ export function cephEnv(confPath: string): NodeJS.ProcessEnv {
 
 /**
  * Runs the `ceph` CLI; it gives up after connectSeconds if no mon answers.
- * With auth none a fresh client may ask the mon before it knows the cluster's
- * fsid, and the mon refuses ("EPERM: problem getting command descriptions from
- * mon", mon log: "handle_command on fsid 00000000-..."): such calls are retried.
+ * A fresh Ceph 16 client may send its first command before the mon's monmap,
+ * and so the cluster's fsid, has reached it; the mon refuses it ("EPERM: problem
+ * getting command descriptions from mon", mon log: "handle_command on fsid
+ * 00000000-..."). Rare, more likely under load; such calls are retried.
  */
 export async function ceph(confPath: string, args: string[], connectSeconds = 10): Promise<string> {
   for (let attempt = 1; ; attempt++) {

@@ -4,7 +4,7 @@
 //   usage: node testenv/ceph/cluster.smoke.ts DIR [--keep]
 import { readdirSync, readFileSync } from 'node:fs';
 import { run } from '../command.ts';
-import { isAlive, readPid } from '../daemons.ts';
+import { readPid } from '../daemons.ts';
 import { CEPH_DAEMONS, startCeph, stopCeph } from './cluster.ts';
 import { s3Answers } from './ceph-status.ts';
 
@@ -27,15 +27,20 @@ const show = async (command: string, commandArgs: string[]): Promise<void> => {
   console.log(stdout.trimEnd());
 };
 
-const image = `${cluster.rbdPool}/smoke`;
-await run('rbd', ['-c', cluster.confPath, 'rm', image], { env }).catch(() => undefined); // left by an earlier --keep run
-await show('rbd', ['-c', cluster.confPath, 'create', '--size', '64M', image]);
-await show('rbd', ['-c', cluster.confPath, 'info', image]);
-await show('ceph', ['-c', cluster.confPath, 'fs', 'status', cluster.cephfsName]);
-if (!(await s3Answers(cluster.s3.endpoint))) throw new Error(`no S3 answer on ${cluster.s3.endpoint}`);
-console.log(`S3 answers on ${cluster.s3.endpoint}`);
-console.log(JSON.stringify(cluster, null, 2));
-console.log(`startCeph took ${startTime}; smoke checks done after ${seconds(begin)}`);
+let failure: unknown;
+try {
+  const image = `${cluster.rbdPool}/smoke`;
+  await run('rbd', ['-c', cluster.confPath, 'rm', image], { env }).catch(() => undefined); // left by an earlier --keep run
+  await show('rbd', ['-c', cluster.confPath, 'create', '--size', '64M', image]);
+  await show('rbd', ['-c', cluster.confPath, 'info', image]);
+  await show('ceph', ['-c', cluster.confPath, 'fs', 'status', cluster.cephfsName]);
+  if (!(await s3Answers(cluster.s3.endpoint))) throw new Error(`no S3 answer on ${cluster.s3.endpoint}`);
+  console.log(`S3 answers on ${cluster.s3.endpoint}`);
+  console.log(JSON.stringify(cluster, null, 2));
+  console.log(`startCeph took ${startTime}; smoke checks done after ${seconds(begin)}`);
+} catch (error) {
+  failure = error;
+}
 
 if (keep) {
   console.log(`--keep: the cluster keeps running in ${cluster.dir}`);
@@ -43,12 +48,20 @@ if (keep) {
   const pids = CEPH_DAEMONS.map((name) => readPid(cluster.dir, name)).filter((pid) => pid !== undefined);
   const stopBegin = Date.now();
   await stopCeph(cluster.dir);
-  const alive = pids.filter(isAlive);
-  const strays = processesUsing(cluster.confPath);
-  if (alive.length > 0 || strays.length > 0) {
-    throw new Error(`still running after stopCeph: daemon pids ${alive.join(' ')}; processes ${strays.join(' ')}`);
-  }
+  const left = [...new Set([...pids.filter(running), ...processesUsing(cluster.confPath)])];
+  if (left.length > 0) throw new Error(`still running after stopCeph: pids ${left.join(' ')}`, { cause: failure });
   console.log(`stopped ${pids.length} daemons (pids ${pids.join(' ')}) in ${seconds(stopBegin)}; none left`);
+}
+if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+
+/** Alive and not a zombie (kill -0 succeeds on zombies until init reaps them). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
 }
 
 /** Pids of processes whose command line names the cluster's ceph.conf. */

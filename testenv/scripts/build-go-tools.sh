@@ -14,6 +14,18 @@ export GOPATH=${GOPATH:-$HOME/go}
 
 log() { printf '[build-go-tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# go build is silent for minutes at a time: say every 30 s that it still works.
+with_ticker() { # label command...
+  local label=$1; shift
+  local start=$SECONDS
+  ( while sleep 30; do log "$label: still building ($((SECONDS - start)) s)"; done ) &
+  local ticker=$!
+  local status=0
+  "$@" || status=$?
+  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+  return "$status"
+}
+
 # Builds one main package inside a module of our own that requires the real
 # module, so that its replace directives and version lists are not needed.
 build_main() { # module-name required-module version package out-dir binary-name
@@ -21,7 +33,7 @@ build_main() { # module-name required-module version package out-dir binary-name
   local mod=$cache/build/${name##*/}-$version
   rm -rf "$mod" "$out.tmp"; mkdir -p "$mod" "$out.tmp"
   printf 'module %s\ngo 1.24\nrequire %s %s\n' "$name" "$req" "$version" >"$mod/go.mod"
-  ( cd "$mod" && go build -trimpath -o "$out.tmp/$bin" "$pkg" )
+  with_ticker "$bin" bash -c 'cd "$1" && go build -trimpath -o "$2" "$3"' _ "$mod" "$out.tmp/$bin" "$pkg"
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
@@ -60,7 +72,7 @@ build_kube() {
   mkdir -p "$out.tmp"
   for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
     log "go build $cmd"
-    ( cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd" )
+    with_ticker "$cmd" bash -c 'cd "$1" && go build -trimpath -ldflags "$2" -o "$3" "$4"' _ "$mod" "$ldflags" "$out.tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd"
     log "$cmd built"
   done
   rm -rf "$out"; mv "$out.tmp" "$out"

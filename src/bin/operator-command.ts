@@ -1,0 +1,49 @@
+// `safehold operator`: registered here because only bin may join the CLI to
+// the controller. Exits 0 when stopped by a signal, 1 when leadership is lost.
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { runOperator } from '../controller/index.ts';
+import { connect } from './connect.ts';
+
+interface OperatorFlags {
+  namespace?: string;
+  metricsBindAddress: string;
+  leaseName: string;
+  identity?: string;
+}
+
+export function addOperatorCommand(program: Command): void {
+  program
+    .command('operator')
+    .description('run the operator: keep every PVC decision current, serve /metrics, elect a leader through a Lease')
+    .option('--namespace <namespace>', "the operator's namespace, where its Lease lives (default: its Pod's, else safehold-system)")
+    .option('--metrics-bind-address <host:port>', 'where to serve /metrics, /healthz and /readyz', '0.0.0.0:8080')
+    .option('--lease-name <name>', 'the leader election Lease', 'safehold-operator')
+    .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
+    .action(async (flags: OperatorFlags) => {
+      const client = connect(program.opts());
+      const [host = '0.0.0.0', port = '8080'] = splitHostPort(flags.metricsBindAddress);
+      const stop = new AbortController();
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
+      const log = (message: string, fields: Record<string, unknown> = {}) => {
+        process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields })}\n`);
+      };
+      const outcome = await runOperator(
+        { client, log, now: () => new Date(), signal: stop.signal },
+        {
+          namespace: flags.namespace ?? (client.defaultNamespace === 'default' ? 'safehold-system' : client.defaultNamespace),
+          identity: flags.identity ?? `${hostname()}-${process.pid}`,
+          leaseName: flags.leaseName,
+          metricsHost: host,
+          metricsPort: Number(port),
+        },
+      );
+      client.close();
+      process.exitCode = outcome === 'lost' ? 1 : 0;
+    });
+}
+
+function splitHostPort(address: string): [string, string] {
+  const index = address.lastIndexOf(':');
+  return index < 0 ? ['0.0.0.0', address] : [address.slice(0, index), address.slice(index + 1)];
+}

@@ -1,0 +1,67 @@
+// The operator's watched view of the cluster: one informer per kind coverage
+// depends on, and the ClusterView built from their caches on demand.
+import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
+import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import { parseBackupPolicies, type BackupPolicy, type ParsedPolicies } from '../api/index.ts';
+import type { ClusterView } from '../core/index.ts';
+import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
+
+type RawPolicy = KubeObject & { spec?: unknown; metadata?: { generation?: number } };
+
+export class ClusterCache {
+  readonly claims: Informer<PersistentVolumeClaim>;
+  readonly volumes: Informer<PersistentVolume>;
+  readonly namespaces: Informer<Namespace>;
+  readonly storageClasses: Informer<StorageClass>;
+  readonly policies: Informer<RawPolicy>;
+  readonly pods: Informer<Pod>;
+  readonly deployments: Informer<Deployment>;
+  readonly statefulSets: Informer<StatefulSet>;
+
+  constructor(client: KubeClient, onError: (error: unknown) => void) {
+    const options = { onError };
+    this.claims = new Informer(client, kinds.persistentVolumeClaim, options);
+    this.volumes = new Informer(client, kinds.persistentVolume, options);
+    this.namespaces = new Informer(client, kinds.namespace, options);
+    this.storageClasses = new Informer(client, kinds.storageClass, options);
+    this.policies = new Informer(client, kinds.backupPolicy, options);
+    this.pods = new Informer(client, kinds.pod, options);
+    this.deployments = new Informer(client, kinds.deployment, options);
+    this.statefulSets = new Informer(client, kinds.statefulSet, options);
+  }
+
+  all(): Informer<KubeObject>[] {
+    return [this.claims, this.volumes, this.namespaces, this.storageClasses, this.policies, this.pods, this.deployments, this.statefulSets] as Informer<KubeObject>[];
+  }
+
+  start(): void {
+    for (const informer of this.all()) informer.start();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.synced()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+
+  parsedPolicies(): ParsedPolicies {
+    return parseBackupPolicies(this.policies.list());
+  }
+
+  view(policies: BackupPolicy[]): ClusterView {
+    const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
+    return {
+      claims: this.claims.list(),
+      volumes: byName(this.volumes.list()),
+      namespaces: byName(this.namespaces.list()),
+      storageClasses: byName(this.storageClasses.list()),
+      policies,
+      pods: this.pods.list(),
+      deployments: this.deployments.list(),
+      statefulSets: this.statefulSets.list(),
+    };
+  }
+}

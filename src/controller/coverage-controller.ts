@@ -1,0 +1,127 @@
+// Keeps every PVC's decision current: any change to a watched object queues
+// one coalesced recomputation of the whole coverage (a pure function), whose
+// results go to metrics, to Events on objects with malformed annotations, and
+// to each BackupPolicy's status.
+import type { BackupPolicy, BackupPolicyStatus, ParsedPolicies } from '../api/index.ts';
+import { checkSchedule, countDecisions, coverage, type CoverageCounts, type CoverageRow, type Problem } from '../core/index.ts';
+import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../kube/index.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import type { OperatorMetrics } from './metrics.ts';
+
+export interface CoverageDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  metrics: OperatorMetrics;
+  now: () => Date;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+const coverageKey = 'coverage';
+const batchMs = 100;
+const objectApiVersion: Record<Problem['kind'], string> = { PersistentVolume: 'v1', Namespace: 'v1', PersistentVolumeClaim: 'v1', StorageClass: 'storage.k8s.io/v1' };
+
+export class CoverageController {
+  readonly #deps: CoverageDeps;
+  readonly #queue: WorkQueue;
+  readonly #reported = new Set<string>();
+  readonly #policyStatus = new Map<string, string>();
+  #rows: CoverageRow[] = [];
+  #firstDone: (() => void) | undefined;
+  readonly firstPass: Promise<void>;
+
+  constructor(deps: CoverageDeps) {
+    this.#deps = deps;
+    this.#queue = new WorkQueue(() => this.#recompute(), { concurrency: 1, onError: (_key, error) => deps.log('coverage failed', { error: String(error) }) });
+    this.firstPass = new Promise((resolve) => (this.#firstDone = resolve));
+    for (const informer of deps.cache.all()) informer.onChange(() => this.#queue.addAfter(coverageKey, batchMs));
+  }
+
+  rows(): readonly CoverageRow[] {
+    return this.#rows;
+  }
+
+  async start(): Promise<void> {
+    await this.#deps.cache.synced();
+    this.#queue.add(coverageKey);
+  }
+
+  stop(): void {
+    this.#queue.stop();
+  }
+
+  async #recompute(): Promise<void> {
+    const { cache, metrics, now } = this.#deps;
+    const { valid, invalid } = cache.parsedPolicies();
+    const rows = coverage(cache.view(valid), now());
+    const counts = countDecisions(rows);
+    this.#rows = rows;
+    metrics.publish(rows, counts);
+    if (this.#firstDone !== undefined) {
+      metrics.decisionsReady.set(Date.now() / 1000);
+      this.#deps.log('every volume has a decision', { volumes: rows.length, ...counts });
+      this.#firstDone();
+      this.#firstDone = undefined;
+    }
+    await this.#reportProblems(rows);
+    await this.#writePolicyStatus(rows, counts, valid, invalid);
+  }
+
+  async #reportProblems(rows: readonly CoverageRow[]): Promise<void> {
+    for (const problem of rows.flatMap((r) => r.problems)) {
+      const id = `${problem.kind}/${problem.namespace ?? ''}/${problem.name}/${problem.key}/${problem.value}`;
+      if (this.#reported.has(id)) continue;
+      this.#reported.add(id);
+      const involved = this.#involved(problem);
+      await recordEvent(this.#deps.client, { object: involved, type: 'Warning', reason: 'MalformedAnnotation', message: problem.message }, 'safehold', this.#deps.now());
+    }
+  }
+
+  #involved(problem: Problem) {
+    const key = problem.namespace === undefined ? problem.name : `${problem.namespace}/${problem.name}`;
+    const source: KubeObject | undefined =
+      problem.kind === 'PersistentVolumeClaim'
+        ? this.#deps.cache.claims.get(key)
+        : problem.kind === 'PersistentVolume'
+          ? this.#deps.cache.volumes.get(key)
+          : problem.kind === 'Namespace'
+            ? this.#deps.cache.namespaces.get(key)
+            : this.#deps.cache.storageClasses.get(key);
+    // Events of cluster-scoped objects live in the default namespace, as kubectl shows them.
+    return { apiVersion: objectApiVersion[problem.kind], kind: problem.kind, name: problem.name, namespace: problem.namespace ?? 'default', uid: source?.metadata?.uid };
+  }
+
+  async #writePolicyStatus(rows: readonly CoverageRow[], counts: CoverageCounts, valid: readonly BackupPolicy[], invalid: ParsedPolicies['invalid']): Promise<void> {
+    const now = this.#deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const wanted = new Map<string, BackupPolicyStatus>();
+    const protectedBy = new Map<string, number>();
+    for (const row of rows) if (row.decision.state === 'protected') protectedBy.set(row.decision.policy, (protectedBy.get(row.decision.policy) ?? 0) + 1);
+    for (const policy of valid) {
+      const name = policy.metadata.name;
+      const mine = protectedBy.get(name) ?? 0;
+      const check = checkSchedule(policy.spec.schedule);
+      wanted.set(name, {
+        ...(policy.metadata.generation === undefined ? {} : { observedGeneration: policy.metadata.generation }),
+        volumes: { protected: mine, excluded: counts.excluded, unprotected: counts.unprotected },
+        conditions: [
+          check.ok
+            ? { type: 'Ready', status: 'True', reason: 'Valid', message: `protects ${mine} volumes`, lastTransitionTime: now }
+            : { type: 'Ready', status: 'False', reason: 'InvalidSchedule', message: `${check.field}: ${check.error}`, lastTransitionTime: now },
+        ],
+      });
+    }
+    for (const bad of invalid) {
+      wanted.set(bad.name, { conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: bad.error, lastTransitionTime: now }] });
+    }
+    for (const [name, status] of wanted) {
+      const fingerprint = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: '' })) });
+      if (this.#policyStatus.get(name) === fingerprint) continue;
+      await writeStatus<KubeObject & { status?: BackupPolicyStatus }>(this.#deps.client, kinds.backupPolicy, { name }, (current) => {
+        const previous = current.status?.conditions?.[0];
+        const next = status.conditions?.[0];
+        if (previous !== undefined && next !== undefined && previous.status === next.status && previous.reason === next.reason) next.lastTransitionTime = previous.lastTransitionTime;
+        return status;
+      });
+      this.#policyStatus.set(name, fingerprint);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// The operator's Prometheus metrics: per volume, whether it is protected (and
+// by which policy) or UNPROTECTED (and why), its last successful backup, and
+// cluster-wide counts per decision. One registry per operator, passed around.
+import { Gauge, Registry } from 'prom-client';
+import type { CoverageCounts, CoverageRow } from '../core/index.ts';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly protectedVolume = new Gauge({
+    name: 'safehold_volume_protected',
+    help: '1 when the PVC is protected by a policy, 0 when it is excluded or UNPROTECTED',
+    labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly unprotectedVolume = new Gauge({
+    name: 'safehold_volume_unprotected',
+    help: '1 for each UNPROTECTED PVC, labelled with the cause',
+    labelNames: ['namespace', 'pvc', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: 'safehold_volume_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful backup of the PVC',
+    labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly volumes = new Gauge({
+    name: 'safehold_volumes',
+    help: 'PVCs per decision: protected, excluded, unprotected',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({ name: 'safehold_leader', help: '1 while this operator instance holds the leader Lease', registers: [this.registry] });
+  readonly decisionsReady = new Gauge({
+    name: 'safehold_decisions_ready_timestamp_seconds',
+    help: 'Unix time at which every PVC first had a decision after start',
+    registers: [this.registry],
+  });
+
+  /** Replaces the per-volume series with the current rows (a vanished PVC loses its series). */
+  publish(rows: readonly CoverageRow[], counts: CoverageCounts): void {
+    this.protectedVolume.reset();
+    this.unprotectedVolume.reset();
+    this.lastSuccess.reset();
+    for (const row of rows) {
+      const d = row.decision;
+      const policy = d.state === 'protected' ? d.policy : '';
+      this.protectedVolume.set({ namespace: row.namespace, pvc: row.name, policy }, d.state === 'protected' ? 1 : 0);
+      if (d.state === 'unprotected') this.unprotectedVolume.set({ namespace: row.namespace, pvc: row.name, cause: d.cause }, 1);
+      const last = row.lastBackup === undefined ? Number.NaN : Date.parse(row.lastBackup);
+      if (!Number.isNaN(last)) this.lastSuccess.set({ namespace: row.namespace, pvc: row.name, policy }, last / 1000);
+    }
+    for (const [decision, count] of Object.entries(counts)) this.volumes.set({ decision }, count);
+  }
+}

@@ -1,0 +1,81 @@
+// The long-running operator: serves /metrics, /healthz and /readyz on every
+// replica; the replica that holds the Lease watches the cluster and keeps the
+// decisions current. Losing the Lease stops the work and returns 'lost', so
+// the process can exit and be restarted clean.
+import { createServer, type Server } from 'node:http';
+import { LeaderElector, type KubeClient } from '../kube/index.ts';
+import { ClusterCache } from './cluster-cache.ts';
+import { CoverageController } from './coverage-controller.ts';
+import { OperatorMetrics } from './metrics.ts';
+
+export type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+export interface OperatorOptions {
+  namespace: string;
+  identity: string;
+  leaseName: string;
+  metricsHost: string;
+  metricsPort: number;
+}
+
+export interface OperatorDeps {
+  client: KubeClient;
+  log: Log;
+  now: () => Date;
+  signal: AbortSignal;
+}
+
+export async function runOperator(deps: OperatorDeps, options: OperatorOptions): Promise<'lost' | 'stopped'> {
+  const metrics = new OperatorMetrics();
+  let ready = false;
+  const server = await serve(metrics, () => ready, options, deps.log);
+  try {
+    const elector = new LeaderElector(deps.client, { namespace: options.namespace, name: options.leaseName, identity: options.identity });
+    deps.log('waiting for leadership', { lease: `${options.namespace}/${options.leaseName}`, identity: options.identity });
+    if (!(await elector.acquire(deps.signal))) return 'stopped';
+    deps.log('leading');
+    metrics.leader.set(1);
+    const cache = new ClusterCache(deps.client, (error) => deps.log('watch error', { error: String(error) }));
+    const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    cache.start();
+    const started = Date.now();
+    void controller.start();
+    void controller.firstPass.then(() => {
+      ready = true;
+      deps.log('ready', { ms: Date.now() - started });
+    });
+    const outcome = await elector.holdUntilLost(deps.signal);
+    metrics.leader.set(0);
+    controller.stop();
+    await cache.stop();
+    deps.log(outcome === 'lost' ? 'lost leadership' : 'stopped');
+    return outcome;
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function serve(metrics: OperatorMetrics, isReady: () => boolean, options: OperatorOptions, log: Log): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = request.url?.split('?')[0];
+    if (path === '/metrics') {
+      void metrics.registry.metrics().then((text) => {
+        response.writeHead(200, { 'content-type': metrics.registry.contentType });
+        response.end(text);
+      });
+    } else if (path === '/healthz') {
+      response.writeHead(200).end('ok\n');
+    } else if (path === '/readyz') {
+      response.writeHead(isReady() ? 200 : 503).end(isReady() ? 'ok\n' : 'not ready\n');
+    } else {
+      response.writeHead(404).end('not found\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.metricsPort, options.metricsHost, () => {
+      log('serving metrics', { address: `${options.metricsHost}:${options.metricsPort}` });
+      resolve(server);
+    });
+  });
+}
