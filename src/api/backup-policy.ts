@@ -146,16 +146,27 @@ export interface ParsedPolicies {
   invalid: { name: string; error: string }[];
 }
 
-export function parseBackupPolicies(raw: readonly { metadata?: { name?: string; generation?: number }; spec?: unknown }[]): ParsedPolicies {
+export function parseBackupPolicies(
+  raw: readonly { metadata?: { name?: string; generation?: number }; spec?: unknown }[],
+): ParsedPolicies {
   const valid: BackupPolicy[] = [];
   const invalid: ParsedPolicies['invalid'] = [];
   for (const object of raw) {
     const name = object.metadata?.name ?? '';
     const parsed = backupPolicySpec.safeParse(object.spec ?? {});
     if (parsed.success) {
-      valid.push({ metadata: { name, ...(object.metadata?.generation === undefined ? {} : { generation: object.metadata.generation }) }, spec: parsed.data });
+      valid.push({
+        metadata: {
+          name,
+          ...(object.metadata?.generation === undefined ? {} : { generation: object.metadata.generation }),
+        },
+        spec: parsed.data,
+      });
     } else {
-      invalid.push({ name, error: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ') });
+      invalid.push({
+        name,
+        error: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+      });
     }
   }
   return { valid, invalid };

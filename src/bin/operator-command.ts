@@ -16,13 +16,16 @@ export function addOperatorCommand(program: Command): void {
   program
     .command('operator')
     .description('run the operator: keep every PVC decision current, serve /metrics, elect a leader through a Lease')
-    .option('--namespace <namespace>', "the operator's namespace, where its Lease lives (default: its Pod's, else safehold-system)")
+    .option(
+      '--namespace <namespace>',
+      "the operator's namespace, where its Lease lives (default: its Pod's, else safehold-system)",
+    )
     .option('--metrics-bind-address <host:port>', 'where to serve /metrics, /healthz and /readyz', '0.0.0.0:8080')
     .option('--lease-name <name>', 'the leader election Lease', 'safehold-operator')
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
     .action(async (flags: OperatorFlags) => {
       const client = connect(program.opts());
-      const [host = '0.0.0.0', port = '8080'] = splitHostPort(flags.metricsBindAddress);
+      const [host, port] = splitHostPort(flags.metricsBindAddress);
       const stop = new AbortController();
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
       const log = (message: string, fields: Record<string, unknown> = {}) => {
@@ -31,7 +34,8 @@ export function addOperatorCommand(program: Command): void {
       const outcome = await runOperator(
         { client, log, now: () => new Date(), signal: stop.signal },
         {
-          namespace: flags.namespace ?? (client.defaultNamespace === 'default' ? 'safehold-system' : client.defaultNamespace),
+          namespace:
+            flags.namespace ?? (client.defaultNamespace === 'default' ? 'safehold-system' : client.defaultNamespace),
           identity: flags.identity ?? `${hostname()}-${process.pid}`,
           leaseName: flags.leaseName,
           metricsHost: host,

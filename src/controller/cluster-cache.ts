@@ -32,7 +32,16 @@ export class ClusterCache {
   }
 
   all(): Informer<KubeObject>[] {
-    return [this.claims, this.volumes, this.namespaces, this.storageClasses, this.policies, this.pods, this.deployments, this.statefulSets] as Informer<KubeObject>[];
+    return [
+      this.claims,
+      this.volumes,
+      this.namespaces,
+      this.storageClasses,
+      this.policies,
+      this.pods,
+      this.deployments,
+      this.statefulSets,
+    ] as Informer<KubeObject>[];
   }
 
   start(): void {
@@ -52,7 +61,8 @@ export class ClusterCache {
   }
 
   view(policies: BackupPolicy[]): ClusterView {
-    const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
+    const byName = <T extends KubeObject>(items: T[]) =>
+      new Map(items.map((item) => [item.metadata?.name ?? '', item]));
     return {
       claims: this.claims.list(),
       volumes: byName(this.volumes.list()),

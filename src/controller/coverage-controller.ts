@@ -3,7 +3,14 @@
 // results go to metrics, to Events on objects with malformed annotations, and
 // to each BackupPolicy's status.
 import type { BackupPolicy, BackupPolicyStatus, ParsedPolicies } from '../api/index.ts';
-import { checkSchedule, countDecisions, coverage, type CoverageCounts, type CoverageRow, type Problem } from '../core/index.ts';
+import {
+  checkSchedule,
+  countDecisions,
+  coverage,
+  type CoverageCounts,
+  type CoverageRow,
+  type Problem,
+} from '../core/index.ts';
 import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { OperatorMetrics } from './metrics.ts';
@@ -18,7 +25,12 @@ export interface CoverageDeps {
 
 const coverageKey = 'coverage';
 const batchMs = 100;
-const objectApiVersion: Record<Problem['kind'], string> = { PersistentVolume: 'v1', Namespace: 'v1', PersistentVolumeClaim: 'v1', StorageClass: 'storage.k8s.io/v1' };
+const objectApiVersion: Record<Problem['kind'], string> = {
+  PersistentVolume: 'v1',
+  Namespace: 'v1',
+  PersistentVolumeClaim: 'v1',
+  StorageClass: 'storage.k8s.io/v1',
+};
 
 export class CoverageController {
   readonly #deps: CoverageDeps;
@@ -31,7 +43,10 @@ export class CoverageController {
 
   constructor(deps: CoverageDeps) {
     this.#deps = deps;
-    this.#queue = new WorkQueue(() => this.#recompute(), { concurrency: 1, onError: (_key, error) => deps.log('coverage failed', { error: String(error) }) });
+    this.#queue = new WorkQueue(() => this.#recompute(), {
+      concurrency: 1,
+      onError: (_key, error) => deps.log('coverage failed', { error: String(error) }),
+    });
     this.firstPass = new Promise((resolve) => (this.#firstDone = resolve));
     for (const informer of deps.cache.all()) informer.onChange(() => this.#queue.addAfter(coverageKey, batchMs));
   }
@@ -72,7 +87,12 @@ export class CoverageController {
       if (this.#reported.has(id)) continue;
       this.#reported.add(id);
       const involved = this.#involved(problem);
-      await recordEvent(this.#deps.client, { object: involved, type: 'Warning', reason: 'MalformedAnnotation', message: problem.message }, 'safehold', this.#deps.now());
+      await recordEvent(
+        this.#deps.client,
+        { object: involved, type: 'Warning', reason: 'MalformedAnnotation', message: problem.message },
+        'safehold',
+        this.#deps.now(),
+      );
     }
   }
 
@@ -87,14 +107,30 @@ export class CoverageController {
             ? this.#deps.cache.namespaces.get(key)
             : this.#deps.cache.storageClasses.get(key);
     // Events of cluster-scoped objects live in the default namespace, as kubectl shows them.
-    return { apiVersion: objectApiVersion[problem.kind], kind: problem.kind, name: problem.name, namespace: problem.namespace ?? 'default', uid: source?.metadata?.uid };
+    return {
+      apiVersion: objectApiVersion[problem.kind],
+      kind: problem.kind,
+      name: problem.name,
+      namespace: problem.namespace ?? 'default',
+      uid: source?.metadata?.uid,
+    };
   }
 
-  async #writePolicyStatus(rows: readonly CoverageRow[], counts: CoverageCounts, valid: readonly BackupPolicy[], invalid: ParsedPolicies['invalid']): Promise<void> {
-    const now = this.#deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  async #writePolicyStatus(
+    rows: readonly CoverageRow[],
+    counts: CoverageCounts,
+    valid: readonly BackupPolicy[],
+    invalid: ParsedPolicies['invalid'],
+  ): Promise<void> {
+    const now = this.#deps
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     const wanted = new Map<string, BackupPolicyStatus>();
     const protectedBy = new Map<string, number>();
-    for (const row of rows) if (row.decision.state === 'protected') protectedBy.set(row.decision.policy, (protectedBy.get(row.decision.policy) ?? 0) + 1);
+    for (const row of rows)
+      if (row.decision.state === 'protected')
+        protectedBy.set(row.decision.policy, (protectedBy.get(row.decision.policy) ?? 0) + 1);
     for (const policy of valid) {
       const name = policy.metadata.name;
       const mine = protectedBy.get(name) ?? 0;
@@ -104,23 +140,53 @@ export class CoverageController {
         volumes: { protected: mine, excluded: counts.excluded, unprotected: counts.unprotected },
         conditions: [
           check.ok
-            ? { type: 'Ready', status: 'True', reason: 'Valid', message: `protects ${mine} volumes`, lastTransitionTime: now }
-            : { type: 'Ready', status: 'False', reason: 'InvalidSchedule', message: `${check.field}: ${check.error}`, lastTransitionTime: now },
+            ? {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Valid',
+                message: `protects ${mine} volumes`,
+                lastTransitionTime: now,
+              }
+            : {
+                type: 'Ready',
+                status: 'False',
+                reason: 'InvalidSchedule',
+                message: `${check.field}: ${check.error}`,
+                lastTransitionTime: now,
+              },
         ],
       });
     }
     for (const bad of invalid) {
-      wanted.set(bad.name, { conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: bad.error, lastTransitionTime: now }] });
+      wanted.set(bad.name, {
+        conditions: [
+          { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: bad.error, lastTransitionTime: now },
+        ],
+      });
     }
     for (const [name, status] of wanted) {
-      const fingerprint = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: '' })) });
-      if (this.#policyStatus.get(name) === fingerprint) continue;
-      await writeStatus<KubeObject & { status?: BackupPolicyStatus }>(this.#deps.client, kinds.backupPolicy, { name }, (current) => {
-        const previous = current.status?.conditions?.[0];
-        const next = status.conditions?.[0];
-        if (previous !== undefined && next !== undefined && previous.status === next.status && previous.reason === next.reason) next.lastTransitionTime = previous.lastTransitionTime;
-        return status;
+      const fingerprint = JSON.stringify({
+        ...status,
+        conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: '' })),
       });
+      if (this.#policyStatus.get(name) === fingerprint) continue;
+      await writeStatus<KubeObject & { status?: BackupPolicyStatus }>(
+        this.#deps.client,
+        kinds.backupPolicy,
+        { name },
+        (current) => {
+          const previous = current.status?.conditions?.[0];
+          const next = status.conditions?.[0];
+          if (
+            previous !== undefined &&
+            next !== undefined &&
+            previous.status === next.status &&
+            previous.reason === next.reason
+          )
+            next.lastTransitionTime = previous.lastTransitionTime;
+          return status;
+        },
+      );
       this.#policyStatus.set(name, fingerprint);
     }
   }

@@ -30,7 +30,11 @@ export class OperatorMetrics {
     labelNames: ['decision'] as const,
     registers: [this.registry],
   });
-  readonly leader = new Gauge({ name: 'safehold_leader', help: '1 while this operator instance holds the leader Lease', registers: [this.registry] });
+  readonly leader = new Gauge({
+    name: 'safehold_leader',
+    help: '1 while this operator instance holds the leader Lease',
+    registers: [this.registry],
+  });
   readonly decisionsReady = new Gauge({
     name: 'safehold_decisions_ready_timestamp_seconds',
     help: 'Unix time at which every PVC first had a decision after start',
@@ -46,10 +50,12 @@ export class OperatorMetrics {
       const d = row.decision;
       const policy = d.state === 'protected' ? d.policy : '';
       this.protectedVolume.set({ namespace: row.namespace, pvc: row.name, policy }, d.state === 'protected' ? 1 : 0);
-      if (d.state === 'unprotected') this.unprotectedVolume.set({ namespace: row.namespace, pvc: row.name, cause: d.cause }, 1);
+      if (d.state === 'unprotected')
+        this.unprotectedVolume.set({ namespace: row.namespace, pvc: row.name, cause: d.cause }, 1);
       const last = row.lastBackup === undefined ? Number.NaN : Date.parse(row.lastBackup);
       if (!Number.isNaN(last)) this.lastSuccess.set({ namespace: row.namespace, pvc: row.name, policy }, last / 1000);
     }
-    for (const [decision, count] of Object.entries(counts)) this.volumes.set({ decision }, count);
+    for (const decision of ['protected', 'excluded', 'unprotected'] as const)
+      this.volumes.set({ decision }, counts[decision]);
   }
 }

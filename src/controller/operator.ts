@@ -30,8 +30,15 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
   let ready = false;
   const server = await serve(metrics, () => ready, options, deps.log);
   try {
-    const elector = new LeaderElector(deps.client, { namespace: options.namespace, name: options.leaseName, identity: options.identity });
-    deps.log('waiting for leadership', { lease: `${options.namespace}/${options.leaseName}`, identity: options.identity });
+    const elector = new LeaderElector(deps.client, {
+      namespace: options.namespace,
+      name: options.leaseName,
+      identity: options.identity,
+    });
+    deps.log('waiting for leadership', {
+      lease: `${options.namespace}/${options.leaseName}`,
+      identity: options.identity,
+    });
     if (!(await elector.acquire(deps.signal))) return 'stopped';
     deps.log('leading');
     metrics.leader.set(1);

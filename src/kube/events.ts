@@ -27,9 +27,17 @@ interface CoreEvent {
   lastTimestamp?: string;
 }
 
-export async function recordEvent(client: KubeClient, input: EventInput, component = 'safehold', now = new Date()): Promise<void> {
+export async function recordEvent(
+  client: KubeClient,
+  input: EventInput,
+  component = 'safehold',
+  now = new Date(),
+): Promise<void> {
   const namespace = input.object.namespace ?? 'default';
-  const digest = createHash('sha256').update(`${input.object.kind}/${input.object.uid ?? input.object.name}/${input.reason}/${input.message}`).digest('hex').slice(0, 16);
+  const digest = createHash('sha256')
+    .update(`${input.object.kind}/${input.object.uid ?? input.object.name}/${input.reason}/${input.message}`)
+    .digest('hex')
+    .slice(0, 16);
   const name = `${input.object.name}.${digest}`.slice(0, 253);
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   try {
@@ -50,7 +58,11 @@ export async function recordEvent(client: KubeClient, input: EventInput, compone
     if (!isAlreadyExists(error)) throw error;
     try {
       const existing = await client.get<CoreEvent>(kinds.event, { namespace, name });
-      await client.mergePatch(kinds.event, { namespace, name }, { count: (existing.count ?? 1) + 1, lastTimestamp: time });
+      await client.mergePatch(
+        kinds.event,
+        { namespace, name },
+        { count: (existing.count ?? 1) + 1, lastTimestamp: time },
+      );
     } catch (patchError) {
       if (!isNotFound(patchError)) throw patchError;
     }

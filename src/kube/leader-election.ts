@@ -19,7 +19,13 @@ export interface LeaderElectionOptions {
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -30,7 +36,13 @@ export class LeaderElector {
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
     this.#client = client;
-    this.#o = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, now: () => new Date(), ...options };
+    this.#o = {
+      leaseDurationSeconds: 15,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => new Date(),
+      ...options,
+    };
   }
 
   /** Resolves once this process holds the Lease (or the signal aborts). */
@@ -46,8 +58,8 @@ export class LeaderElector {
   async holdUntilLost(signal: AbortSignal): Promise<'lost' | 'stopped'> {
     let lastRenew = Date.now();
     while (!signal.aborted) {
-      await sleep(this.#o.retryPeriodMs, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) break;
+      const stopped = await sleep(this.#o.retryPeriodMs, false, { signal }).catch(() => true);
+      if (stopped) break;
       const renewed = await this.#tryAcquireOrRenew().catch(() => false);
       if (renewed) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) return 'lost';
@@ -60,7 +72,10 @@ export class LeaderElector {
   async release(): Promise<void> {
     const lease = await this.#get();
     if (lease?.spec?.holderIdentity !== this.#o.identity) return;
-    await this.#client.replace(kinds.lease, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.#o.now()) } });
+    await this.#client.replace(kinds.lease, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.#o.now()) },
+    });
   }
 
   async #get(): Promise<Lease | undefined> {
@@ -75,10 +90,17 @@ export class LeaderElector {
   async #tryAcquireOrRenew(): Promise<boolean> {
     const now = this.#o.now();
     const lease = await this.#get();
-    const spec = { holderIdentity: this.#o.identity, leaseDurationSeconds: this.#o.leaseDurationSeconds, renewTime: microTime(now) };
+    const spec = {
+      holderIdentity: this.#o.identity,
+      leaseDurationSeconds: this.#o.leaseDurationSeconds,
+      renewTime: microTime(now),
+    };
     try {
       if (lease === undefined) {
-        await this.#client.create(kinds.lease, { metadata: { name: this.#o.name, namespace: this.#o.namespace }, spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } });
+        await this.#client.create(kinds.lease, {
+          metadata: { name: this.#o.name, namespace: this.#o.namespace },
+          spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+        });
         return true;
       }
       const holder = lease.spec?.holderIdentity ?? '';
