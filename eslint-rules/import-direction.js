@@ -44,8 +44,6 @@ export default {
       if (typeof source !== 'string' || !source.startsWith('.')) return;
       const target = resolve(dirname(file), source);
       const to = layerOf(srcRoot, target);
-      // bin may read the package's own manifest (its version).
-      if (to === undefined && from === 'bin' && source.endsWith('/package.json')) return;
       if (to === undefined) {
         context.report({ node, messageId: 'outside', data: { from, target: source } });
         return;

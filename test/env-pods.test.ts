@@ -107,7 +107,7 @@ describe('pods on the test node', () => {
         command: [
           'sh',
           '-c',
-          'test -b /dev/xvda && printf safehold-block | dd of=/dev/xvda bs=1 seek=1048576 conv=notrunc 2>/dev/null && blockdev --getsize64 /dev/xvda > /dev/termination-log',
+          'test -b /dev/xvda && printf safehold-block | dd of=/dev/xvda bs=1 seek=1048576 conv=notrunc 2>/dev/null && printf %s "$(blockdev --getsize64 /dev/xvda)" > /dev/termination-log',
         ],
         volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }],
       },

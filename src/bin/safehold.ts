@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Entry point of the `safehold` CLI: the only place that reads argv and env.
-import packageJson from '../../package.json' with { type: 'json' };
+import { readFileSync } from 'node:fs';
 import { buildProgram } from '../cli/index.ts';
 import { connect } from './connect.ts';
 import { addOperatorCommand } from './operator-command.ts';
 
+// Two folders up from src/bin and from dist/bin alike.
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const program = buildProgram({
   version: packageJson.version,
   connect,
