@@ -8,7 +8,6 @@ import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } 
 import {
   boundVolumePath,
   clientAs,
-  createClaim,
   createNamespace,
   deleteNamespace,
   testEnv,
