@@ -80,7 +80,7 @@ export class KubeClient {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  get<T extends KubeObject>(k: ResourceKind, ref: ObjectRef & { name: string }): Promise<T> {
+  get<T = KubeObject>(k: ResourceKind, ref: ObjectRef & { name: string }): Promise<T> {
     return this.request<T>('GET', resourcePath(k, ref));
   }
 

@@ -125,11 +125,21 @@ export async function stopControlPlane(dir: string): Promise<void> {
   for (const name of [...daemonNames].reverse()) await stopDaemon(kdir, name);
 }
 
-/** Stops and starts kube-apiserver alone, as an apiserver upgrade or crash would. */
+/** Stops kube-apiserver and starts it again, as an upgrade or a crash would; resolves once it is ready. */
 export async function restartApiserver(dir: string, ports = defaultPorts): Promise<void> {
   const kdir = join(dir, 'kube');
   await stopDaemon(kdir, 'kube-apiserver');
   startDaemon(kdir, { name: 'kube-apiserver', command: tools.kubeApiserver, args: apiserverArgs(kdir, ports) });
+  const users = JSON.parse(readFileSync(join(kdir, 'users.json'), 'utf8')) as ControlPlane['users'];
+  const caPath = join(kdir, 'apiserver-certs', 'apiserver.crt');
+  await waitFor(
+    'kube-apiserver /readyz after restart',
+    () => httpsOk(`https://127.0.0.1:${ports.apiserver}/readyz`, users.admin.token, caPath),
+    {
+      timeoutMs: 90_000,
+      log: logFile(kdir, 'kube-apiserver'),
+    },
+  );
 }
 
 function apiserverArgs(kdir: string, ports: ControlPlanePorts): string[] {
