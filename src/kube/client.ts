@@ -48,6 +48,8 @@ interface RequestOptions {
 export class KubeClient {
   readonly server: URL;
   readonly defaultNamespace: string;
+  /** Sent with every request, so audit logs tell Safehold's requests apart. */
+  userAgent = 'safehold';
   readonly #token: string | undefined;
   readonly #agent: HttpAgent | HttpsAgent;
 
@@ -197,7 +199,7 @@ export class KubeClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';

@@ -13,7 +13,7 @@ export type Change<T> =
   | { type: 'updated'; key: string; object: T; old: T }
   | { type: 'deleted'; key: string; object: T };
 
-export interface InformerOptions {
+export interface InformerOptions<T = KubeObject> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -23,6 +23,8 @@ export interface InformerOptions {
   watchdogMs?: number;
   maxBackoffMs?: number;
   onError?: (error: unknown) => void;
+  /** Applied to every object before it is cached, e.g. to drop fields nobody reads. */
+  transform?: (object: T) => T;
 }
 
 export function objectKey(object: KubeObject): string {
@@ -34,7 +36,7 @@ export function objectKey(object: KubeObject): string {
 export class Informer<T extends KubeObject> {
   readonly #client: KubeClient;
   readonly #kind: ResourceKind;
-  readonly #options: InformerOptions;
+  readonly #options: InformerOptions<T>;
   readonly #store = new Map<string, T>();
   readonly #handlers: ((change: Change<T>) => void)[] = [];
   readonly #stop = new AbortController();
@@ -45,7 +47,7 @@ export class Informer<T extends KubeObject> {
   /** Counts LIST requests, for tests and benchmarks that prove watches suffice. */
   listCount = 0;
 
-  constructor(client: KubeClient, kind: ResourceKind, options: InformerOptions = {}) {
+  constructor(client: KubeClient, kind: ResourceKind, options: InformerOptions<T> = {}) {
     this.#client = client;
     this.#kind = kind;
     this.#options = options;
@@ -195,7 +197,8 @@ export class Informer<T extends KubeObject> {
     if (rv !== undefined) this.#resourceVersion = rv;
   }
 
-  #put(key: string, object: T): void {
+  #put(key: string, received: T): void {
+    const object = this.#options.transform === undefined ? received : this.#options.transform(received);
     const old = this.#store.get(key);
     this.#store.set(key, object);
     if (old === undefined) this.#emit({ type: 'added', key, object });

@@ -33,6 +33,8 @@ const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 export class LeaderElector {
   readonly #client: KubeClient;
   readonly #o: Required<LeaderElectionOptions>;
+  /** The Lease as our last write left it: renewals PUT it directly, with no GET first. */
+  #held: Lease | undefined;
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
     this.#client = client;
@@ -89,7 +91,8 @@ export class LeaderElector {
 
   async #tryAcquireOrRenew(): Promise<boolean> {
     const now = this.#o.now();
-    const lease = await this.#get();
+    const lease = this.#held ?? (await this.#get());
+    this.#held = undefined;
     const spec = {
       holderIdentity: this.#o.identity,
       leaseDurationSeconds: this.#o.leaseDurationSeconds,
@@ -97,7 +100,7 @@ export class LeaderElector {
     };
     try {
       if (lease === undefined) {
-        await this.#client.create(kinds.lease, {
+        this.#held = await this.#client.create<Lease>(kinds.lease, {
           metadata: { name: this.#o.name, namespace: this.#o.namespace },
           spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
         });
@@ -108,7 +111,7 @@ export class LeaderElector {
       const expired = renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
       if (holder !== '' && holder !== this.#o.identity && !expired) return false;
       const taking = holder !== this.#o.identity;
-      await this.#client.replace(kinds.lease, {
+      this.#held = await this.#client.replace<Lease>(kinds.lease, {
         ...lease,
         spec: {
           ...lease.spec,

@@ -3,9 +3,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { safeholdCrds } from '../../src/api/index.ts';
-import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
 import { repoRoot } from '../../testenv/paths.ts';
+
+export { installCrds } from '../../testenv/crds.ts';
 import { testEnv, waitFor } from './cluster.ts';
 
 const cliPath = join(repoRoot, 'src/bin/safehold.ts');
@@ -27,25 +27,6 @@ export function safehold(args: string[], user: 'admin' | 'alice' | 'bob' = 'admi
       },
     );
   });
-}
-
-/** Installs (or updates) Safehold's CRDs and waits until they are served. */
-export async function installCrds(client: KubeClient): Promise<void> {
-  for (const crd of safeholdCrds() as KubeObject[]) {
-    try {
-      await client.create(kinds.customResourceDefinition, crd);
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      await client.apply(kinds.customResourceDefinition, crd, { force: true });
-    }
-    await waitFor(`CRD ${crd.metadata?.name ?? ''} established`, async () => {
-      const got = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
-        kinds.customResourceDefinition,
-        { name: crd.metadata?.name ?? '' },
-      );
-      return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-    });
-  }
 }
 
 export async function freePort(): Promise<number> {

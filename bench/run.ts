@@ -1,0 +1,43 @@
+// `npm run bench`: brings up (or reuses) the test environment and runs the
+// benchmarks, printing the numbers and writing them to bench/results/.
+//   node bench/run.ts [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectTestClient } from '../testenv/client.ts';
+import { up } from '../testenv/environment.ts';
+import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
+import { benchCoverage } from './coverage-10k.ts';
+
+const { values } = parseArgs({
+  options: {
+    'quiet-seconds': { type: 'string', default: '300' },
+    namespaces: { type: 'string', default: '1000' },
+    'claims-per-namespace': { type: 'string', default: '10' },
+  },
+});
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const env = await up(defaultEnvDir, log);
+const client = connectTestClient(env.kubeconfig);
+const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
+const coverage = await benchCoverage(env, client, size, Number(values['quiet-seconds']), log);
+client.close();
+
+const result = {
+  date: new Date().toISOString(),
+  machine: '2 cores, 24 GiB, Debian bookworm',
+  versions,
+  coverage: {
+    ...coverage,
+    aims: { msToAllDecisions: 10_000, steadyRssMiB: 250, quietRequests: 'watches only, no periodic LISTs' },
+  },
+};
+const dir = join(repoRoot, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'coverage-10k.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`
+coverage of ${coverage.volumes} PVCs in ${coverage.namespaces} namespaces
+  time from operator start to every decision: ${coverage.msToAllDecisions} ms   (aim < 10000 ms)
+  RSS after decisions: ${coverage.rssMiB.afterDecisions} MiB; steady max over ${coverage.quietSeconds} s: ${coverage.rssMiB.steadyMax} MiB   (aim < 250 MiB)
+  requests in a quiet ${coverage.quietSeconds} s: ${JSON.stringify(coverage.quietRequests)}   (aim: watches only)
+results in bench/results/coverage-10k.json`);
