@@ -1,6 +1,7 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
 //   node bench/run.ts [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
 });
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = await up(defaultEnvDir, log);
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 const client = connectTestClient(env.kubeconfig);
 const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
 const coverage = await benchCoverage(env, client, size, Number(values['quiet-seconds']), log);

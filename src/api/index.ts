@@ -3,6 +3,7 @@
 // (types come from z.infer); the CRDs generated from them. No I/O.
 export * from './annotations.ts';
 export * from './backup-policy.ts';
+export * from './backup-repository.ts';
 export * from './conditions.ts';
 export * from './crd.ts';
 export * from './crds.ts';
@@ -10,3 +11,5 @@ export * from './cron.ts';
 export * from './duration.ts';
 export * from './group.ts';
 export * from './label-selector.ts';
+export * from './mover-protocol.ts';
+export * from './volume-backup.ts';

@@ -10,6 +10,8 @@ interface OperatorFlags {
   metricsBindAddress: string;
   leaseName: string;
   identity?: string;
+  moverImage: string;
+  maxConcurrentMovers: string;
 }
 
 export function addOperatorCommand(program: Command): void {
@@ -23,6 +25,8 @@ export function addOperatorCommand(program: Command): void {
     .option('--metrics-bind-address <host:port>', 'where to serve /metrics, /healthz and /readyz', '0.0.0.0:8080')
     .option('--lease-name <name>', 'the leader election Lease', 'safehold-operator')
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
+    .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
+    .option('--max-concurrent-movers <n>', 'mover Jobs running at once, cluster-wide (a policy may set its own)', '4')
     .action(async (flags: OperatorFlags) => {
       const client = connect(program.opts());
       const [host, port] = splitHostPort(flags.metricsBindAddress);
@@ -40,6 +44,8 @@ export function addOperatorCommand(program: Command): void {
           leaseName: flags.leaseName,
           metricsHost: host,
           metricsPort: Number(port),
+          moverImage: flags.moverImage,
+          maxConcurrentMovers: Number(flags.maxConcurrentMovers),
         },
       );
       client.close();

@@ -2,6 +2,7 @@
 // receive what they need (the API connection, output, the clock) from src/bin.
 import { Command } from 'commander';
 import type { KubeClient } from '../kube/index.ts';
+import { addBackupCommand } from './backup-command.ts';
 import { addStatusCommand } from './status-command.ts';
 
 export interface ConnectOptions {
@@ -33,5 +34,6 @@ export function buildProgram(deps: CliDeps): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   addStatusCommand(program, deps);
+  addBackupCommand(program, deps);
   return program;
 }

@@ -3,11 +3,36 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { parseBackupPolicies, type BackupPolicy, type ParsedPolicies } from '../api/index.ts';
+import type { Job } from 'kubernetes-types/batch/v1.js';
+import {
+  backupRepositorySpec,
+  parseBackupPolicies,
+  runLabels,
+  type BackupPolicy,
+  type BackupRepository,
+  type ParsedPolicies,
+  type VolumeBackup,
+} from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 
 type RawPolicy = KubeObject & { spec?: unknown; metadata?: { generation?: number } };
+type RawRepository = KubeObject & { spec?: unknown };
+
+export interface SnapshotClass extends KubeObject {
+  driver: string;
+  deletionPolicy?: string;
+}
+
+export interface Snapshot extends KubeObject {
+  spec?: { source?: { persistentVolumeClaimName?: string }; volumeSnapshotClassName?: string };
+  status?: {
+    readyToUse?: boolean;
+    error?: { message?: string };
+    boundVolumeSnapshotContentName?: string;
+    creationTime?: string;
+  };
+}
 
 export class ClusterCache {
   readonly claims: Informer<PersistentVolumeClaim>;
@@ -18,6 +43,11 @@ export class ClusterCache {
   readonly pods: Informer<Pod>;
   readonly deployments: Informer<Deployment>;
   readonly statefulSets: Informer<StatefulSet>;
+  readonly volumeBackups: Informer<VolumeBackup>;
+  readonly repositories: Informer<RawRepository>;
+  readonly snapshotClasses: Informer<SnapshotClass>;
+  readonly snapshots: Informer<Snapshot>;
+  readonly jobs: Informer<Job>;
 
   constructor(client: KubeClient, onError: (error: unknown) => void) {
     const options = { onError, transform: withoutManagedFields };
@@ -29,9 +59,16 @@ export class ClusterCache {
     this.pods = new Informer<Pod>(client, kinds.pod, options);
     this.deployments = new Informer<Deployment>(client, kinds.deployment, options);
     this.statefulSets = new Informer<StatefulSet>(client, kinds.statefulSet, options);
+    this.volumeBackups = new Informer<VolumeBackup>(client, kinds.volumeBackup, options);
+    this.repositories = new Informer<RawRepository>(client, kinds.backupRepository, options);
+    this.snapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeSnapshotClass, options);
+    // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
+    this.snapshots = new Informer<Snapshot>(client, kinds.volumeSnapshot, { ...options, labelSelector: runLabels.run });
+    this.jobs = new Informer<Job>(client, kinds.job, { ...options, labelSelector: runLabels.run });
   }
 
-  all(): Informer<KubeObject>[] {
+  /** The informers coverage depends on. */
+  coverageInformers(): Informer<KubeObject>[] {
     return [
       this.claims,
       this.volumes,
@@ -42,6 +79,24 @@ export class ClusterCache {
       this.deployments,
       this.statefulSets,
     ] as Informer<KubeObject>[];
+  }
+
+  all(): Informer<KubeObject>[] {
+    return [
+      ...this.coverageInformers(),
+      this.volumeBackups,
+      this.repositories,
+      this.snapshotClasses,
+      this.snapshots,
+      this.jobs,
+    ] as Informer<KubeObject>[];
+  }
+
+  repository(name: string): BackupRepository | undefined {
+    const raw = this.repositories.get(name);
+    if (raw === undefined) return undefined;
+    const parsed = backupRepositorySpec.safeParse(raw.spec ?? {});
+    return parsed.success ? { metadata: { name }, spec: parsed.data } : undefined;
   }
 
   start(): void {

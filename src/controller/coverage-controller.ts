@@ -38,6 +38,10 @@ export class CoverageController {
   readonly #reported = new Set<string>();
   readonly #policyStatus = new Map<string, string>();
   #rows: CoverageRow[] = [];
+  /** No decision before every informer has its first LIST: a half-read cluster would look unprotected. */
+  #synced = false;
+  #byKey = new Map<string, CoverageRow>();
+  readonly #listeners: ((rows: readonly CoverageRow[]) => void)[] = [];
   #firstDone: (() => void) | undefined;
   readonly firstPass: Promise<void>;
 
@@ -48,15 +52,27 @@ export class CoverageController {
       onError: (_key, error) => deps.log('coverage failed', { error: String(error) }),
     });
     this.firstPass = new Promise((resolve) => (this.#firstDone = resolve));
-    for (const informer of deps.cache.all()) informer.onChange(() => this.#queue.addAfter(coverageKey, batchMs));
+    for (const informer of deps.cache.coverageInformers())
+      informer.onChange(() => this.#queue.addAfter(coverageKey, batchMs));
   }
 
   rows(): readonly CoverageRow[] {
     return this.#rows;
   }
 
+  /** The latest decision for one PVC (namespace/name), once the first pass is done. */
+  row(key: string): CoverageRow | undefined {
+    return this.#byKey.get(key);
+  }
+
+  /** Called after every recomputation, e.g. by the scheduler. */
+  onRecomputed(listener: (rows: readonly CoverageRow[]) => void): void {
+    this.#listeners.push(listener);
+  }
+
   async start(): Promise<void> {
-    await this.#deps.cache.synced();
+    await Promise.all(this.#deps.cache.coverageInformers().map((i) => i.synced()));
+    this.#synced = true;
     this.#queue.add(coverageKey);
   }
 
@@ -65,12 +81,15 @@ export class CoverageController {
   }
 
   async #recompute(): Promise<void> {
+    if (!this.#synced) return;
     const { cache, metrics, now } = this.#deps;
     const { valid, invalid } = cache.parsedPolicies();
     const rows = coverage(cache.view(valid), now());
     const counts = countDecisions(rows);
     this.#rows = rows;
+    this.#byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
     metrics.publish(rows, counts);
+    for (const listener of this.#listeners) listener(rows);
     if (this.#firstDone !== undefined) {
       metrics.decisionsReady.set(Date.now() / 1000);
       this.#deps.log('every volume has a decision', { volumes: rows.length, ...counts });

@@ -1,7 +1,7 @@
 // The operator's Prometheus metrics: per volume, whether it is protected (and
 // by which policy) or UNPROTECTED (and why), its last successful backup, and
 // cluster-wide counts per decision. One registry per operator, passed around.
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CoverageCounts, CoverageRow } from '../core/index.ts';
 
 export class OperatorMetrics {
@@ -38,6 +38,31 @@ export class OperatorMetrics {
   readonly decisionsReady = new Gauge({
     name: 'safehold_decisions_ready_timestamp_seconds',
     help: 'Unix time at which every PVC first had a decision after start',
+    registers: [this.registry],
+  });
+
+  readonly runs = new Counter({
+    name: 'safehold_backup_runs_total',
+    help: 'Finished backup runs by result (Succeeded, Failed) and trigger',
+    labelNames: ['namespace', 'result', 'trigger'] as const,
+    registers: [this.registry],
+  });
+  readonly runDuration = new Gauge({
+    name: 'safehold_backup_last_duration_seconds',
+    help: 'How long the last successful backup of the PVC took, from start to the mover summary',
+    labelNames: ['namespace', 'pvc'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesAdded = new Gauge({
+    name: 'safehold_backup_last_bytes_added',
+    help: 'Bytes the last successful backup of the PVC added to its repository (after deduplication)',
+    labelNames: ['namespace', 'pvc'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesTotal = new Gauge({
+    name: 'safehold_backup_last_bytes_processed',
+    help: 'Bytes the last successful backup of the PVC read',
+    labelNames: ['namespace', 'pvc'] as const,
     registers: [this.registry],
   });
 

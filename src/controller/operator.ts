@@ -4,6 +4,8 @@
 // the process can exit and be restarted clean.
 import { createServer, type Server } from 'node:http';
 import { LeaderElector, type KubeClient } from '../kube/index.ts';
+import { BackupController } from './backup-controller.ts';
+import { BackupScheduler } from './backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
 import { CoverageController } from './coverage-controller.ts';
 import { OperatorMetrics } from './metrics.ts';
@@ -16,6 +18,9 @@ export interface OperatorOptions {
   leaseName: string;
   metricsHost: string;
   metricsPort: number;
+  /** The image of mover Jobs (this same program). */
+  moverImage: string;
+  maxConcurrentMovers: number;
 }
 
 export interface OperatorDeps {
@@ -44,15 +49,28 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(1);
     const cache = new ClusterCache(deps.client, (error) => deps.log('watch error', { error: String(error) }));
     const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    const backups = new BackupController({
+      ...deps,
+      cache,
+      coverage: controller,
+      metrics,
+      moverImage: options.moverImage,
+      maxConcurrentMovers: options.maxConcurrentMovers,
+    });
+    const scheduler = new BackupScheduler({ client: deps.client, cache, now: deps.now, log: deps.log });
+    controller.onRecomputed((rows) => scheduler.update(rows));
     cache.start();
     const started = Date.now();
     void controller.start();
+    void backups.start();
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });
     });
     const outcome = await elector.holdUntilLost(deps.signal);
     metrics.leader.set(0);
+    scheduler.stop();
+    backups.stop();
     controller.stop();
     await cache.stop();
     deps.log(outcome === 'lost' ? 'lost leadership' : 'stopped');

@@ -1,8 +1,11 @@
 // src/core: pure decisions over plain data, no I/O, `now` passed in: policy
 // resolution, schedules, retention, run phases, manifests. Only imports api.
+export * from './backup-run.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
+export * from './due-runs.ts';
 export * from './label-selector.ts';
+export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';
 export * from './schedule.ts';

@@ -15,6 +15,7 @@ export interface KubeObject {
   kind?: string;
   metadata?: {
     name?: string;
+    generateName?: string;
     namespace?: string;
     uid?: string;
     resourceVersion?: string;

@@ -4,7 +4,7 @@
 // and a watchdog that restarts a watch that went silent. Handlers hear one
 // change per object; a relist reports what appeared, changed or vanished.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, isGone } from './api-error.ts';
+import { ApiError, isGone, isNotFound } from './api-error.ts';
 import type { KubeClient, KubeObject, Query, WatchEvent } from './client.ts';
 import { resourcePath, type ResourceKind } from './resources.ts';
 
@@ -101,6 +101,8 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.#options.onError?.(error);
+        // A kind the server does not serve (yet: its CRD is missing) has no objects.
+        if (isNotFound(error) && needList) this.#markSynced();
         // Forbidden or unknown kinds will not heal by themselves quickly; other
         // errors (apiserver restarting, network) usually do. Back off either way.
         await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => undefined);

@@ -61,6 +61,8 @@ export const kinds = {
   ),
   volumeSnapshotClass: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false),
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
+  backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
+  volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -1,0 +1,198 @@
+// `npm run demo`: Safehold's main job on this machine. Brings up the local
+// cluster (real API server, Ceph radosgw as S3), makes a few namespaces with
+// PVCs full of real files, installs Safehold's CRDs, a repository and a
+// default policy, runs the operator, backs every protected volume up, and
+// prints `safehold status`.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { VolumeBackup } from '../src/api/index.ts';
+import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { connectTestClient } from '../testenv/client.ts';
+import { installCrds } from '../testenv/crds.ts';
+import { up } from '../testenv/environment.ts';
+import { defaultEnvDir, repoRoot } from '../testenv/paths.ts';
+
+const say = (line: string) => console.log(`[demo] ${line}`);
+const cli = join(repoRoot, 'src/bin/safehold.ts');
+
+interface DemoVolume {
+  namespace: string;
+  name: string;
+  annotation?: string;
+  files: Record<string, string | Buffer>;
+}
+
+const volumes: DemoVolume[] = [
+  {
+    namespace: 'demo-shop',
+    name: 'postgres-data',
+    files: {
+      PG_VERSION: '16\n',
+      'base/1/1259': randomBytes(256 * 1024),
+      'base/1/2608': randomBytes(128 * 1024),
+      'global/pg_control': randomBytes(8192),
+    },
+  },
+  {
+    namespace: 'demo-shop',
+    name: 'uploads',
+    files: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img/${i}.jpg`, randomBytes(20_000 + i * 1000)])),
+  },
+  { namespace: 'demo-shop', name: 'cache', annotation: 'false', files: { 'cache.bin': randomBytes(64 * 1024) } },
+  {
+    namespace: 'demo-lab',
+    name: 'notebooks',
+    files: {
+      'analysis.ipynb': '{"cells": []}\n',
+      'data/results.csv': 'run,value\n1,0.5\n2,0.7\n',
+      'README.md': '# lab notebooks\n',
+    },
+  },
+  { namespace: 'demo-scratch', name: 'tmp', files: { 'scratch.txt': 'nobody needs this\n' } },
+];
+
+async function ensure(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+async function bound(client: KubeClient, namespace: string, name: string): Promise<string> {
+  for (;;) {
+    const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, { namespace, name });
+    if (claim.status?.phase === 'Bound' && claim.spec?.volumeName !== undefined) return claim.spec.volumeName;
+    await sleep(300);
+  }
+}
+
+const env = await up(defaultEnvDir, say);
+const client = connectTestClient(env.kubeconfig);
+await installCrds(client);
+say('Safehold CRDs installed');
+
+for (const namespace of ['demo-shop', 'demo-lab', 'demo-scratch', 'safehold-system'])
+  await ensure(() => client.create(kinds.namespace, { metadata: { name: namespace } }));
+await client.mergePatch(
+  kinds.namespace,
+  { name: 'demo-scratch' },
+  { metadata: { annotations: { 'safehold.io/backup': 'false' } } },
+);
+for (const volume of volumes) {
+  await ensure(() =>
+    client.create(kinds.persistentVolumeClaim, {
+      metadata: {
+        name: volume.name,
+        namespace: volume.namespace,
+        ...(volume.annotation === undefined ? {} : { annotations: { 'safehold.io/backup': volume.annotation } }),
+      },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    } as KubeObject),
+  );
+  const pv = await bound(client, volume.namespace, volume.name);
+  const root = join(env.storage.root, 'volumes', pv);
+  for (const [path, content] of Object.entries(volume.files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+}
+say(`${volumes.length} PVCs in demo-shop, demo-lab and demo-scratch, filled with files`);
+
+await ensure(() =>
+  client.create(kinds.secret, {
+    metadata: { name: 'demo-s3', namespace: 'safehold-system' },
+    stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+  } as KubeObject),
+);
+await ensure(() =>
+  client.create(kinds.secret, {
+    metadata: { name: 'demo-repository', namespace: 'safehold-system' },
+    stringData: { password: randomBytes(24).toString('base64url') },
+  } as KubeObject),
+);
+await client.apply(
+  kinds.backupRepository,
+  {
+    metadata: { name: 'demo' },
+    spec: {
+      s3: {
+        endpoint: env.ceph.s3.endpoint,
+        bucket: 'safehold-demo',
+        prefix: '{namespace}',
+        accessKeyId: { namespace: 'safehold-system', name: 'demo-s3' },
+        secretAccessKey: { namespace: 'safehold-system', name: 'demo-s3' },
+      },
+      password: { namespace: 'safehold-system', name: 'demo-repository' },
+    },
+  } as KubeObject,
+  { force: true },
+);
+await client.apply(
+  kinds.backupPolicy,
+  { metadata: { name: 'demo-default' }, spec: { default: true, repository: { name: 'demo' } } } as KubeObject,
+  { force: true },
+);
+say('BackupRepository "demo" (radosgw bucket safehold-demo) and default BackupPolicy "demo-default" applied');
+
+const operator = spawn(
+  process.execPath,
+  [
+    cli,
+    '--kubeconfig',
+    env.kubeconfig,
+    'operator',
+    '--namespace',
+    'safehold-system',
+    '--lease-name',
+    'safehold-demo',
+    '--metrics-bind-address',
+    '127.0.0.1:0',
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
+say(`operator started (pid ${operator.pid ?? '?'})`);
+try {
+  const started = Date.now();
+  const names: { namespace: string; name: string }[] = [];
+  for (const volume of volumes.filter((v) => v.namespace !== 'demo-scratch' && v.annotation === undefined)) {
+    const created = await client.create<KubeObject & { spec: VolumeBackup['spec'] }>(kinds.volumeBackup, {
+      metadata: { generateName: `${volume.name}-demo-`, namespace: volume.namespace },
+      spec: { pvc: volume.name, trigger: 'manual' },
+    });
+    names.push({ namespace: volume.namespace, name: created.metadata?.name ?? '' });
+  }
+  say(`backing up ${names.length} protected volumes`);
+  for (;;) {
+    const runs = await Promise.all(names.map((n) => client.get<VolumeBackup>(kinds.volumeBackup, n)));
+    const failed = runs.filter((r) => r.status?.phase === 'Failed');
+    if (failed.length > 0)
+      throw new Error(
+        `backup failed: ${failed.map((f) => `${f.metadata.namespace}/${f.spec.pvc}: ${f.status?.message ?? ''}`).join('; ')}`,
+      );
+    if (runs.every((r) => r.status?.phase === 'Succeeded')) break;
+    if (Date.now() - started > 600_000) throw new Error('backups did not finish within 10 minutes');
+    await sleep(1000);
+  }
+  say(
+    `all backups succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s; restic repositories in s3://safehold-demo/<namespace>`,
+  );
+  for (const namespace of ['demo-shop', 'demo-lab', 'demo-scratch']) {
+    console.log(`\n$ safehold status -n ${namespace}`);
+    await new Promise<void>((resolve) => {
+      spawn(process.execPath, [cli, '--kubeconfig', env.kubeconfig, 'status', '-n', namespace], {
+        stdio: 'inherit',
+      }).on('exit', () => resolve());
+    });
+  }
+  say(`the cluster keeps running: export KUBECONFIG=${env.kubeconfig}; stop it with npm run env -- down`);
+} finally {
+  operator.kill('SIGTERM');
+  client.close();
+}

@@ -1,0 +1,90 @@
+// The contract between the controller and the mover. The controller puts a
+// MoverTask (JSON) in the mover Job; secrets reach the mover only as
+// environment variables from Secrets, never inside the task. The mover prints
+// MoverMessage JSON lines while it works and leaves its MoverResult as the
+// container's termination message (at most 4096 bytes), which the controller
+// reads from the Pod's status: no log scraping.
+import { z } from 'zod';
+
+/** Environment variables the Job sets from Secrets for the mover. */
+export const moverEnv = {
+  task: 'SAFEHOLD_TASK',
+  resticPassword: 'RESTIC_PASSWORD',
+  accessKeyId: 'AWS_ACCESS_KEY_ID',
+  secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+} as const;
+
+export const repositoryTarget = z.object({
+  /** restic repository URL, e.g. s3:http://rgw.example:7480/backups/tenant-a */
+  url: z.string().min(1),
+  region: z.string().optional(),
+  /** Create the repository when it does not exist yet. */
+  initialize: z.boolean().default(true),
+  /** Locks older than this whose holder is gone are removed before the backup. */
+  staleLockMinutes: z.int().min(1).default(30),
+});
+
+export const backupTask = z.object({
+  kind: z.literal('backup'),
+  repository: repositoryTarget,
+  /** The folder the volume is mounted at, inside the mover. */
+  sourcePath: z.string().startsWith('/'),
+  /** restic --host: one per volume, so histories line up. */
+  host: z.string().min(1),
+  tags: z.array(z.string()),
+  cacheDir: z.string().startsWith('/'),
+});
+
+export const moverTask = z.discriminatedUnion('kind', [backupTask]);
+
+export const errorCodes = [
+  'RepositoryUnreachable',
+  'WrongCredentials',
+  'WrongPassword',
+  'RepositoryLocked',
+  'SourceMissing',
+  'InvalidTask',
+  'ResticFailed',
+] as const;
+
+export const backupSummary = z.object({
+  type: z.literal('summary'),
+  snapshotId: z.string(),
+  filesNew: z.int(),
+  filesChanged: z.int(),
+  filesUnmodified: z.int(),
+  dirsNew: z.int(),
+  dirsChanged: z.int(),
+  bytesAdded: z.number(),
+  bytesProcessed: z.number(),
+  filesProcessed: z.int(),
+  durationSeconds: z.number(),
+});
+
+export const moverError = z.object({
+  type: z.literal('error'),
+  code: z.enum(errorCodes),
+  message: z.string(),
+});
+
+export const moverProgress = z.object({
+  type: z.literal('progress'),
+  percentDone: z.number(),
+  filesDone: z.int(),
+  totalFiles: z.int(),
+  bytesDone: z.number(),
+  totalBytes: z.number(),
+  secondsElapsed: z.number(),
+});
+
+export const moverResult = z.discriminatedUnion('type', [backupSummary, moverError]);
+export const moverMessage = z.discriminatedUnion('type', [moverProgress, backupSummary, moverError]);
+
+export type MoverTask = z.infer<typeof moverTask>;
+export type BackupTask = z.infer<typeof backupTask>;
+export type BackupSummary = z.infer<typeof backupSummary>;
+export type MoverError = z.infer<typeof moverError>;
+export type MoverErrorCode = MoverError['code'];
+export type MoverProgress = z.infer<typeof moverProgress>;
+export type MoverResult = z.infer<typeof moverResult>;
+export type MoverMessage = z.infer<typeof moverMessage>;

@@ -1,0 +1,78 @@
+// VolumeBackup (namespaced): one run of one volume's backup, its phases, its
+// result. Created by the scheduler, by `safehold backup`, or by a tenant.
+import { z } from 'zod';
+import { condition } from './conditions.ts';
+
+export const backupPhases = ['Pending', 'Snapshotting', 'Running', 'Succeeded', 'Failed'] as const;
+export type BackupPhase = (typeof backupPhases)[number];
+
+/** Fixed reasons of the `Complete` condition and of status.reason. */
+export const backupReasons = [
+  'Waiting',
+  'ConcurrencyLimit',
+  'VolumeBusy',
+  'SnapshotPending',
+  'MoverRunning',
+  'Succeeded',
+  'RetryScheduled',
+  'RetriesExhausted',
+  'DeadlineExceeded',
+  'InvalidSpec',
+  'NotProtected',
+  'ClaimNotFound',
+  'RepositoryNotFound',
+  'SecretNotFound',
+  'SnapshotFailed',
+  'MoverFailed',
+] as const;
+export type BackupReason = (typeof backupReasons)[number];
+
+export const volumeBackupSpec = z.object({
+  pvc: z.string().min(1).describe('The PVC to back up, in this namespace.'),
+  policy: z.string().optional().describe('Defaults to the policy that protects the PVC.'),
+  trigger: z.enum(['schedule', 'catch-up', 'manual']).default('manual'),
+  scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
+});
+
+export const volumeBackupStatus = z.object({
+  phase: z.enum(backupPhases).optional(),
+  reason: z.enum(backupReasons).optional(),
+  message: z.string().optional(),
+  policy: z.string().optional(),
+  repository: z.string().optional(),
+  method: z.enum(['snapshot', 'live']).optional(),
+  attempt: z.int().optional(),
+  nextAttemptTime: z.string().optional(),
+  startTime: z.string().optional(),
+  completionTime: z.string().optional(),
+  snapshotName: z.string().optional(),
+  resticSnapshotId: z.string().optional(),
+  files: z.object({ new: z.int(), changed: z.int(), unmodified: z.int(), total: z.int() }).optional(),
+  bytes: z.object({ added: z.number(), total: z.number() }).optional(),
+  conditions: z.array(condition).optional(),
+});
+
+export type VolumeBackupSpec = z.infer<typeof volumeBackupSpec>;
+export type VolumeBackupStatus = z.infer<typeof volumeBackupStatus>;
+
+export interface VolumeBackup {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: VolumeBackupSpec;
+  status?: VolumeBackupStatus;
+}
+
+export const runLabels = {
+  run: 'safehold.io/run',
+  pvc: 'safehold.io/pvc',
+  component: 'app.kubernetes.io/component',
+} as const;

@@ -1,0 +1,78 @@
+// Runs VolumeBackups: one keyed reconcile per VolumeBackup that observes its
+// world (backup-observation.ts), asks core what comes next (nextRunStep) and
+// carries that one step out (backup-steps.ts). Changes to the run's own
+// objects (snapshot, clone, Job, mover Pod) bring it back.
+import type { VolumeBackup } from '../api/index.ts';
+import { nextRunStep } from '../core/index.ts';
+import { objectKey, WorkQueue, type KubeClient, type Requeue } from '../kube/index.ts';
+import { observeRun } from './backup-observation.ts';
+import { carryOut } from './backup-steps.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import type { CoverageController } from './coverage-controller.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import type { Log } from './operator.ts';
+
+export interface BackupControllerDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  coverage: CoverageController;
+  metrics: OperatorMetrics;
+  now: () => Date;
+  log: Log;
+  moverImage: string;
+  maxConcurrentMovers: number;
+}
+
+export class BackupController {
+  readonly #deps: BackupControllerDeps;
+  readonly #queue: WorkQueue;
+
+  constructor(deps: BackupControllerDeps) {
+    this.#deps = deps;
+    this.#queue = new WorkQueue((key) => this.#reconcile(key), {
+      concurrency: 4,
+      onError: (key, error) =>
+        deps.log('backup reconcile failed', {
+          backup: key,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
+    const { cache } = deps;
+    cache.volumeBackups.onChange((c) => this.#queue.add(c.key));
+    const byRunLabel = (object: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+      const run = object.metadata?.labels?.['safehold.io/run'];
+      if (run !== undefined) this.#queue.add(`${object.metadata?.namespace ?? ''}/${run}`);
+    };
+    cache.snapshots.onChange((c) => byRunLabel(c.object));
+    cache.jobs.onChange((c) => byRunLabel(c.object));
+    cache.claims.onChange((c) => byRunLabel(c.object));
+    cache.pods.onChange((c) => byRunLabel(c.object));
+    // A finished run frees the volume and a mover slot: look at the waiting ones again.
+    cache.volumeBackups.onChange((c) => {
+      if (c.type !== 'added' && isOver(c.object))
+        for (const b of cache.volumeBackups.list()) if (!isOver(b)) this.#queue.add(objectKey(b));
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.#deps.cache.all().map((i) => i.synced()));
+    await this.#deps.coverage.firstPass;
+    for (const backup of this.#deps.cache.volumeBackups.list()) this.#queue.add(objectKey(backup));
+  }
+
+  stop(): void {
+    this.#queue.stop();
+  }
+
+  async #reconcile(key: string): Promise<Requeue | undefined> {
+    const backup = this.#deps.cache.volumeBackups.get(key);
+    if (backup === undefined) return undefined;
+    const observed = observeRun(this.#deps, backup, this.#deps.now());
+    const step = nextRunStep(observed.observation);
+    return carryOut(this.#deps, backup, observed, step);
+  }
+}
+
+function isOver(backup: VolumeBackup): boolean {
+  return backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed';
+}

@@ -1,0 +1,163 @@
+// What the backup controller sees of one VolumeBackup's world, read from the
+// informer caches (never from memory of its own): the policy and repository
+// that apply, the method, the run's snapshot, clone, Job and mover result,
+// and whether the volume or a mover slot is taken.
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import {
+  moverResult,
+  volumeBackupSpec,
+  type BackupPolicy,
+  type BackupRepository,
+  type MoverResult,
+  type VolumeBackup,
+} from '../api/index.ts';
+import { moverJobName, type RunMethod, type RunObservation } from '../core/index.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import type { CoverageController } from './coverage-controller.ts';
+
+export interface ObservationDeps {
+  cache: ClusterCache;
+  coverage: CoverageController;
+  maxConcurrentMovers: number;
+}
+
+export interface ObservedRun {
+  observation: RunObservation;
+  repository: BackupRepository | undefined;
+}
+
+const activePhases = new Set(['Snapshotting', 'Running']);
+
+export function snapshotName(backup: VolumeBackup): string {
+  return backup.metadata.name;
+}
+
+export function tempClaimName(backup: VolumeBackup): string {
+  return `${backup.metadata.name.slice(0, 240)}-src`;
+}
+
+export function credentialsSecretName(backup: VolumeBackup): string {
+  return `${backup.metadata.name.slice(0, 240)}-creds`;
+}
+
+export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Date): ObservedRun {
+  const { cache } = deps;
+  const ns = backup.metadata.namespace;
+  const spec = volumeBackupSpec.safeParse(backup.spec);
+  const claim = cache.claims.get(`${ns}/${backup.spec.pvc}`);
+  const row = deps.coverage.row(`${ns}/${backup.spec.pvc}`);
+  const policies = cache.parsedPolicies().valid;
+  const policyName =
+    backup.status?.policy ??
+    backup.spec.policy ??
+    (row?.decision.state === 'protected' ? row.decision.policy : undefined);
+  const policy = policies.find((p) => p.metadata.name === policyName);
+  const repository = policy === undefined ? undefined : pickRepository(cache, policy);
+  const blocker = !spec.success
+    ? {
+        reason: 'InvalidSpec' as const,
+        message: spec.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+      }
+    : claim === undefined
+      ? { reason: 'ClaimNotFound' as const, message: `PVC ${ns}/${backup.spec.pvc} does not exist` }
+      : claim.status?.phase !== 'Bound'
+        ? { reason: 'ClaimNotFound' as const, message: `PVC ${ns}/${backup.spec.pvc} is not bound yet` }
+        : policy === undefined
+          ? {
+              reason: 'NotProtected' as const,
+              message:
+                policyName === undefined
+                  ? `no policy protects ${ns}/${backup.spec.pvc} (${row?.decision.reason ?? 'no decision yet'}); name one in spec.policy`
+                  : `BackupPolicy ${policyName} does not exist or is invalid`,
+            }
+          : repository === undefined
+            ? {
+                reason: 'RepositoryNotFound' as const,
+                message: `BackupPolicy ${policy.metadata.name} names no usable BackupRepository (spec.repository.name${policy.spec.repository === undefined ? ' is unset and there is not exactly one repository' : ` = ${policy.spec.repository.name}`})`,
+              }
+            : undefined;
+
+  const others = cache.volumeBackups
+    .list()
+    .filter((b) => b.metadata.uid !== backup.metadata.uid && activePhases.has(b.status?.phase ?? ''));
+  const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
+  const perRepository = repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository;
+  const globalLimit = policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers;
+  const slotFree =
+    others.length < globalLimit &&
+    (perRepository === undefined ||
+      others.filter((b) => b.status?.repository === repository?.metadata.name).length < perRepository);
+
+  const snapshot = cache.snapshots.get(`${ns}/${snapshotName(backup)}`);
+  const temp = cache.claims.get(`${ns}/${tempClaimName(backup)}`);
+  const attempt = backup.status?.attempt ?? 0;
+  const job = attempt === 0 ? undefined : cache.jobs.get(`${ns}/${moverJobName(backup, attempt)}`);
+  return {
+    repository,
+    observation: {
+      now,
+      backup,
+      policy,
+      blocker,
+      method: methodFor(cache, policy, claim?.spec?.volumeName),
+      volumeBusy,
+      slotFree,
+      snapshot:
+        snapshot === undefined
+          ? undefined
+          : { ready: snapshot.status?.readyToUse === true, error: snapshot.status?.error?.message },
+      tempClaim: temp === undefined ? undefined : { bound: temp.status?.phase === 'Bound' },
+      job:
+        job === undefined
+          ? undefined
+          : jobOutcome(cache, job.metadata?.namespace ?? ns, job.metadata?.name ?? '', job.status?.conditions ?? []),
+    },
+  };
+}
+
+/** The policy's repository, or the only one when the policy names none. */
+function pickRepository(cache: ClusterCache, policy: BackupPolicy): BackupRepository | undefined {
+  if (policy.spec.repository !== undefined) return cache.repository(policy.spec.repository.name);
+  const all = cache.repositories.list();
+  return all.length === 1 ? cache.repository(all[0]?.metadata?.name ?? '') : undefined;
+}
+
+/** auto: a CSI snapshot when a VolumeSnapshotClass serves the volume's driver, else the live volume. */
+function methodFor(cache: ClusterCache, policy: BackupPolicy | undefined, pvName: string | undefined): RunMethod {
+  const method = policy?.spec.method ?? 'auto';
+  if (method === 'live' || method === 'snapshot') return method;
+  const driver = pvName === undefined ? undefined : cache.volumes.get(pvName)?.spec?.csi?.driver;
+  return driver !== undefined && cache.snapshotClasses.list().some((c) => c.driver === driver) ? 'snapshot' : 'live';
+}
+
+function jobOutcome(
+  cache: ClusterCache,
+  namespace: string,
+  jobName: string,
+  conditions: { type: string; status: string; message?: string }[],
+) {
+  const finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  const pod = cache.pods
+    .list()
+    .find(
+      (p: Pod) =>
+        p.metadata?.namespace === namespace && p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
+    );
+  const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.terminated;
+  return {
+    finished: finished || terminated !== undefined,
+    result: parseResult(terminated?.message),
+    failureMessage: failed?.message ?? terminated?.reason,
+  };
+}
+
+export function parseResult(message: string | undefined): MoverResult | undefined {
+  if (message === undefined || message.trim() === '') return undefined;
+  try {
+    const parsed = moverResult.safeParse(JSON.parse(message));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,84 @@
+// Creates the VolumeBackups that schedules call for. The history is in the
+// API: the latest VolumeBackup slot of each volume (spec.scheduledFor). A
+// slot that came due creates one run named after the slot, so a restarted
+// operator finds it and neither skips nor doubles it; a run missed while the
+// operator was down is caught up once, however many slots were missed.
+import { runLabels, type VolumeBackup } from '../api/index.ts';
+import { dueRuns, scheduledBackupName, type CoverageRow, type DueRun } from '../core/index.ts';
+import { isAlreadyExists, kinds, type KubeClient } from '../kube/index.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import type { Log } from './operator.ts';
+
+export interface SchedulerDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  now: () => Date;
+  log: Log;
+}
+
+export class BackupScheduler {
+  readonly #deps: SchedulerDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #rows: readonly CoverageRow[] = [];
+  #running = false;
+  #stopped = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Called with every fresh coverage; also wakes itself when the next slot comes. */
+  update(rows: readonly CoverageRow[]): void {
+    this.#rows = rows;
+    void this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    try {
+      const now = this.#deps.now();
+      const lastSlots = new Map<string, Date>();
+      for (const backup of this.#deps.cache.volumeBackups.list()) {
+        const slot = backup.spec.scheduledFor === undefined ? Number.NaN : Date.parse(backup.spec.scheduledFor);
+        if (Number.isNaN(slot)) continue;
+        const key = `${backup.metadata.namespace}/${backup.spec.pvc}`;
+        if ((lastSlots.get(key)?.getTime() ?? -Infinity) < slot) lastSlots.set(key, new Date(slot));
+      }
+      const policies = new Map(this.#deps.cache.parsedPolicies().valid.map((p) => [p.metadata.name, p.spec]));
+      const { due, wakeAt } = dueRuns(this.#rows, lastSlots, policies, now);
+      for (const run of due) await this.#create(run);
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.#tick(), wakeAt.getTime() - now.getTime());
+      this.#timer.unref();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #create(run: DueRun): Promise<void> {
+    const backup: VolumeBackup = {
+      metadata: {
+        name: scheduledBackupName(run.pvc, run.slot),
+        namespace: run.namespace,
+        labels: { [runLabels.pvc]: run.pvc.slice(0, 63), 'safehold.io/trigger': run.trigger },
+      },
+      spec: { pvc: run.pvc, policy: run.policy, trigger: run.trigger, scheduledFor: run.slot.toISOString() },
+    };
+    try {
+      await this.#deps.client.create(kinds.volumeBackup, backup);
+      this.#deps.log('scheduled a backup', {
+        backup: `${run.namespace}/${backup.metadata.name}`,
+        trigger: run.trigger,
+        slot: run.slot.toISOString(),
+      });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+}

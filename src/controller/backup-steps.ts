@@ -1,0 +1,470 @@
+// Carrying out one step of a VolumeBackup run against the API: status writes
+// (with conflict retry), the run's snapshot, clone, credentials Secret and
+// mover Job (owned by the VolumeBackup, labelled with the run), write-back
+// to the PV and PVC, Events, metrics, and cleanup Job, then clone, then
+// snapshot. Every step is idempotent.
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import {
+  annotations,
+  durationMs,
+  repositoryUrl,
+  resticHost,
+  runLabels,
+  type BackupTask,
+  type VolumeBackup,
+  type VolumeBackupStatus,
+} from '../api/index.ts';
+import {
+  moverCacheDir,
+  moverJob,
+  moverJobName,
+  moverSourcePath,
+  ownerReference,
+  runObjectLabels,
+  type RunStep,
+} from '../core/index.ts';
+import {
+  isAlreadyExists,
+  isNotFound,
+  kinds,
+  recordEvent,
+  writeStatus,
+  type KubeClient,
+  type Requeue,
+} from '../kube/index.ts';
+import type { BackupControllerDeps } from './backup-controller.ts';
+import { credentialsSecretName, snapshotName, tempClaimName, type ObservedRun } from './backup-observation.ts';
+
+type Condition = NonNullable<VolumeBackupStatus['conditions']>[number];
+
+export async function carryOut(
+  deps: BackupControllerDeps,
+  backup: VolumeBackup,
+  observed: ObservedRun,
+  step: RunStep,
+): Promise<Requeue | undefined> {
+  const now = deps.now();
+  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const setStatus = (patch: Partial<VolumeBackupStatus>, complete?: Omit<Condition, 'lastTransitionTime'>) =>
+    updateStatus(deps.client, backup, patch, complete, stamp);
+  const { observation, repository } = observed;
+  switch (step.kind) {
+    case 'wait':
+      if (backup.status?.reason !== step.reason || backup.status.message !== step.message) {
+        await setStatus(
+          { phase: backup.status?.phase ?? 'Pending', reason: step.reason, message: step.message },
+          { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
+        );
+      }
+      return { requeueAfterMs: step.recheckMs };
+    case 'start': {
+      const missing = await ensureCredentials(deps.client, backup, observed);
+      if (missing !== undefined) {
+        await setStatus(
+          { phase: 'Pending', reason: 'SecretNotFound', message: missing },
+          { type: 'Complete', status: 'Unknown', reason: 'SecretNotFound', message: missing },
+        );
+        return { requeueAfterMs: 30_000 };
+      }
+      const snapshotting = step.method === 'snapshot';
+      await setStatus({
+        phase: snapshotting ? 'Snapshotting' : 'Running',
+        method: step.method,
+        attempt: step.attempt,
+        startTime: backup.status?.startTime ?? stamp,
+        policy: observation.policy?.metadata.name,
+        repository: repository?.metadata.name,
+        reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
+        message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,
+        nextAttemptTime: undefined,
+      });
+      return undefined;
+    }
+    case 'create-snapshot':
+      await createSnapshot(deps, backup);
+      return undefined;
+    case 'create-temp-claim':
+      await createTempClaim(deps, backup);
+      return undefined;
+    case 'create-job': {
+      const missing = await ensureCredentials(deps.client, backup, observed);
+      if (missing !== undefined) return { requeueAfterMs: 30_000 };
+      await createJob(deps, backup, observed);
+      if (backup.status?.phase !== 'Running')
+        await setStatus({
+          phase: 'Running',
+          reason: 'MoverRunning',
+          message: `attempt ${backup.status?.attempt ?? 1}: the mover is copying the volume`,
+        });
+      return undefined;
+    }
+    case 'succeed': {
+      const r = step.result;
+      await setStatus(
+        {
+          phase: 'Succeeded',
+          reason: 'Succeeded',
+          message: `snapshot ${r.snapshotId.slice(0, 8)}: ${r.filesNew} new, ${r.filesChanged} changed, ${r.filesUnmodified} unmodified files`,
+          completionTime: stamp,
+          resticSnapshotId: r.snapshotId,
+          files: { new: r.filesNew, changed: r.filesChanged, unmodified: r.filesUnmodified, total: r.filesProcessed },
+          bytes: { added: r.bytesAdded, total: r.bytesProcessed },
+        },
+        { type: 'Complete', status: 'True', reason: 'Succeeded', message: `restic snapshot ${r.snapshotId}` },
+      );
+      await writeBack(deps, backup, {
+        [annotations.lastBackup]: stamp,
+        [annotations.lastResult]: 'Succeeded',
+        [annotations.lastSnapshot]: r.snapshotId,
+        [annotations.lastError]: null,
+      });
+      await event(
+        deps,
+        backup,
+        'Normal',
+        'BackupSucceeded',
+        `backed up to restic snapshot ${r.snapshotId.slice(0, 8)} (${r.filesProcessed} files, ${r.bytesAdded} bytes new)`,
+      );
+      const started = Date.parse(backup.status?.startTime ?? stamp);
+      deps.metrics.runs.inc({
+        namespace: backup.metadata.namespace,
+        result: 'Succeeded',
+        trigger: backup.spec.trigger,
+      });
+      deps.metrics.runDuration.set(
+        { namespace: backup.metadata.namespace, pvc: backup.spec.pvc },
+        (now.getTime() - started) / 1000,
+      );
+      deps.metrics.bytesAdded.set({ namespace: backup.metadata.namespace, pvc: backup.spec.pvc }, r.bytesAdded);
+      deps.metrics.bytesTotal.set({ namespace: backup.metadata.namespace, pvc: backup.spec.pvc }, r.bytesProcessed);
+      return undefined;
+    }
+    case 'retry':
+      await deleteIfPresent(() =>
+        deps.client.delete(
+          kinds.job,
+          { namespace: backup.metadata.namespace, name: moverJobName(backup, backup.status?.attempt ?? 1) },
+          { propagationPolicy: 'Background' },
+        ),
+      );
+      if (step.discardSnapshot) await deleteRunVolumes(deps.client, backup, true);
+      await setStatus(
+        {
+          phase: 'Pending',
+          reason: 'RetryScheduled',
+          message: `${step.message}; retrying at ${step.at.toISOString()}`,
+          nextAttemptTime: step.at.toISOString(),
+        },
+        { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
+      );
+      await event(deps, backup, 'Warning', 'BackupRetrying', `${step.reason}: ${step.message}`);
+      return { requeueAfterMs: step.at.getTime() - now.getTime() };
+    case 'fail':
+      await setStatus(
+        { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
+        { type: 'Complete', status: 'False', reason: step.reason, message: step.message },
+      );
+      await writeBack(deps, backup, {
+        [annotations.lastResult]: 'Failed',
+        [annotations.lastError]: `${stamp} ${step.reason}: ${step.message}`.slice(0, 1024),
+      });
+      await event(deps, backup, 'Warning', 'BackupFailed', `${step.reason}: ${step.message}`);
+      deps.metrics.runs.inc({ namespace: backup.metadata.namespace, result: 'Failed', trigger: backup.spec.trigger });
+      return undefined;
+    case 'clean-up':
+      await cleanUp(deps, backup, observed);
+      return undefined;
+  }
+}
+
+async function updateStatus(
+  client: KubeClient,
+  backup: VolumeBackup,
+  patch: Partial<VolumeBackupStatus>,
+  complete: Omit<Condition, 'lastTransitionTime'> | undefined,
+  stamp: string,
+): Promise<void> {
+  await writeStatus<VolumeBackup>(
+    client,
+    kinds.volumeBackup,
+    { namespace: backup.metadata.namespace, name: backup.metadata.name },
+    (current) => {
+      const status: VolumeBackupStatus = { ...current.status, ...patch };
+      if (complete !== undefined) status.conditions = setCondition(current.status?.conditions ?? [], complete, stamp);
+      return JSON.parse(JSON.stringify(status)) as VolumeBackupStatus;
+    },
+  );
+}
+
+export function setCondition(
+  conditions: readonly Condition[],
+  next: Omit<Condition, 'lastTransitionTime'>,
+  stamp: string,
+): Condition[] {
+  const old = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime =
+    old?.status === next.status && old.lastTransitionTime !== '' ? old.lastTransitionTime : stamp;
+  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
+}
+
+/** The run's copy of the repository password and S3 keys, in the volume's namespace; undefined when done, else what is missing. */
+async function ensureCredentials(
+  client: KubeClient,
+  backup: VolumeBackup,
+  observed: ObservedRun,
+): Promise<string | undefined> {
+  const repo = observed.repository;
+  if (repo === undefined) return 'no repository';
+  const refs = [
+    ['RESTIC_PASSWORD', repo.spec.password],
+    ['AWS_ACCESS_KEY_ID', repo.spec.s3.accessKeyId],
+    ['AWS_SECRET_ACCESS_KEY', repo.spec.s3.secretAccessKey],
+  ] as const;
+  const data: Record<string, string> = {};
+  for (const [name, ref] of refs) {
+    try {
+      const secret = await client.get<{ data?: Record<string, string> }>(kinds.secret, {
+        namespace: ref.namespace,
+        name: ref.name,
+      });
+      const value = secret.data?.[ref.key];
+      if (value === undefined)
+        return `Secret ${ref.namespace}/${ref.name} has no key "${ref.key}" (BackupRepository ${repo.metadata.name})`;
+      data[name] = value;
+    } catch (error) {
+      if (isNotFound(error))
+        return `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name})`;
+      throw error;
+    }
+  }
+  await createIfAbsent(() =>
+    client.create(kinds.secret, {
+      metadata: {
+        name: credentialsSecretName(backup),
+        namespace: backup.metadata.namespace,
+        labels: runObjectLabels(backup),
+        ownerReferences: [ownerReference(backup)],
+      },
+      type: 'Opaque',
+      data,
+    } as never),
+  );
+  return undefined;
+}
+
+async function createSnapshot(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
+  const ns = backup.metadata.namespace;
+  const pvName = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`)?.spec?.volumeName;
+  const driver = pvName === undefined ? undefined : deps.cache.volumes.get(pvName)?.spec?.csi?.driver;
+  const classes = deps.cache.snapshotClasses.list().filter((c) => c.driver === driver);
+  const chosen =
+    classes.find((c) => c.metadata?.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true') ??
+    classes[0];
+  await createIfAbsent(() =>
+    deps.client.create(kinds.volumeSnapshot, {
+      metadata: {
+        name: snapshotName(backup),
+        namespace: ns,
+        labels: runObjectLabels(backup),
+        ownerReferences: [ownerReference(backup)],
+      },
+      spec: {
+        source: { persistentVolumeClaimName: backup.spec.pvc },
+        ...(chosen?.metadata?.name === undefined ? {} : { volumeSnapshotClassName: chosen.metadata.name }),
+      },
+    } as never),
+  );
+}
+
+async function createTempClaim(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
+  const ns = backup.metadata.namespace;
+  const source = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
+  const size = source?.status?.capacity?.storage ?? source?.spec?.resources?.requests?.storage ?? '1Gi';
+  const claim: PersistentVolumeClaim = {
+    metadata: {
+      name: tempClaimName(backup),
+      namespace: ns,
+      labels: runObjectLabels(backup),
+      ownerReferences: [ownerReference(backup)],
+    },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: size } },
+      ...(source?.spec?.storageClassName === undefined ? {} : { storageClassName: source.spec.storageClassName }),
+      volumeMode: source?.spec?.volumeMode ?? 'Filesystem',
+      dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName(backup) },
+    },
+  };
+  await createIfAbsent(() => deps.client.create(kinds.persistentVolumeClaim, claim));
+}
+
+async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
+  const repo = observed.repository;
+  const policy = observed.observation.policy;
+  if (repo === undefined || policy === undefined) return;
+  const ns = backup.metadata.namespace;
+  const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
+  const method = backup.status?.method ?? observed.observation.method;
+  const task: BackupTask = {
+    kind: 'backup',
+    repository: {
+      url: repositoryUrl(repo.spec, ns),
+      region: repo.spec.s3.region,
+      initialize: true,
+      staleLockMinutes: 30,
+    },
+    sourcePath: moverSourcePath,
+    host: resticHost(repo.spec, ns, backup.spec.pvc),
+    tags: [
+      `namespace=${ns}`,
+      `pvc=${backup.spec.pvc}`,
+      `pv=${claim?.spec?.volumeName ?? ''}`,
+      `policy=${policy.metadata.name}`,
+      `run=${backup.metadata.name}`,
+    ],
+    cacheDir: moverCacheDir,
+  };
+  // A live RWO volume already in use can only be read on the node that has it.
+  const user =
+    method === 'live'
+      ? deps.cache.pods
+          .list()
+          .find(
+            (p) =>
+              p.metadata?.namespace === ns &&
+              p.status?.phase === 'Running' &&
+              (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === backup.spec.pvc),
+          )
+      : undefined;
+  const job = moverJob({
+    backup,
+    attempt: backup.status?.attempt ?? 1,
+    image: deps.moverImage,
+    task,
+    sourceClaim: method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc,
+    secretName: credentialsSecretName(backup),
+    nodeName: user?.spec?.nodeName,
+    deadlineSeconds: Math.max(
+      60,
+      Math.round(
+        (Date.parse(backup.metadata.creationTimestamp ?? '') +
+          durationMs(policy.spec.retry.deadline) -
+          deps.now().getTime()) /
+          1000,
+      ) || 3600,
+    ),
+  });
+  await createIfAbsent(() => deps.client.create(kinds.job, job));
+}
+
+async function writeBack(
+  deps: BackupControllerDeps,
+  backup: VolumeBackup,
+  values: Record<string, string | null>,
+): Promise<void> {
+  const ns = backup.metadata.namespace;
+  const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
+  const patch = { metadata: { annotations: values } };
+  await deleteIfPresent(() =>
+    deps.client.mergePatch(kinds.persistentVolumeClaim, { namespace: ns, name: backup.spec.pvc }, patch),
+  );
+  const pv = claim?.spec?.volumeName;
+  if (pv !== undefined)
+    await deleteIfPresent(() => deps.client.mergePatch(kinds.persistentVolume, { name: pv }, patch));
+}
+
+async function event(
+  deps: BackupControllerDeps,
+  backup: VolumeBackup,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
+  const claim = deps.cache.claims.get(`${backup.metadata.namespace}/${backup.spec.pvc}`);
+  await recordEvent(
+    deps.client,
+    {
+      object: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        name: backup.spec.pvc,
+        namespace: backup.metadata.namespace,
+        uid: claim?.metadata?.uid,
+      },
+      type,
+      reason,
+      message: `${backup.metadata.name}: ${message}`,
+    },
+    'safehold',
+    deps.now(),
+  ).catch(() => undefined);
+}
+
+/** Job, then clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */
+async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
+  if (backup.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
+  const ns = backup.metadata.namespace;
+  for (const job of deps.cache.jobs
+    .list()
+    .filter((j) => j.metadata?.namespace === ns && j.metadata.labels?.[runLabels.run] === backup.metadata.name)) {
+    await deleteIfPresent(() =>
+      deps.client.delete(
+        kinds.job,
+        { namespace: ns, name: job.metadata?.name ?? '' },
+        { propagationPolicy: 'Background' },
+      ),
+    );
+  }
+  const keep = backup.status?.phase === 'Succeeded' && (observed.observation.policy?.spec.keepSnapshots ?? 0) > 0;
+  await deleteRunVolumes(deps.client, backup, !keep);
+  if (keep) {
+    await deleteIfPresent(() =>
+      deps.client.mergePatch(
+        kinds.volumeSnapshot,
+        { namespace: ns, name: snapshotName(backup) },
+        { metadata: { labels: { 'safehold.io/kept': 'true' } } },
+      ),
+    );
+  }
+  await deleteIfPresent(() => deps.client.delete(kinds.secret, { namespace: ns, name: credentialsSecretName(backup) }));
+  await updateStatus(
+    deps.client,
+    backup,
+    {},
+    {
+      type: 'CleanedUp',
+      status: 'True',
+      reason: 'TemporaryObjectsDeleted',
+      message: keep ? 'kept the VolumeSnapshot for fast restore' : 'deleted the mover Job, clone and snapshot',
+    },
+    deps
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
+  );
+}
+
+async function deleteRunVolumes(client: KubeClient, backup: VolumeBackup, snapshotToo: boolean): Promise<void> {
+  const ns = backup.metadata.namespace;
+  await deleteIfPresent(() =>
+    client.delete(kinds.persistentVolumeClaim, { namespace: ns, name: tempClaimName(backup) }),
+  );
+  if (snapshotToo)
+    await deleteIfPresent(() => client.delete(kinds.volumeSnapshot, { namespace: ns, name: snapshotName(backup) }));
+}
+
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+async function deleteIfPresent(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { backupPolicySpec, type BackupPolicy, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
+import { nextRunStep, retryDelayMs, type RunObservation } from './backup-run.ts';
+
+const now = new Date('2026-11-22T10:00:00Z');
+const policy: BackupPolicy = { metadata: { name: 'p' }, spec: backupPolicySpec.parse({ default: true }) };
+const summary = {
+  type: 'summary' as const,
+  snapshotId: 'abc',
+  filesNew: 1,
+  filesChanged: 0,
+  filesUnmodified: 0,
+  dirsNew: 1,
+  dirsChanged: 0,
+  bytesAdded: 10,
+  bytesProcessed: 10,
+  filesProcessed: 1,
+  durationSeconds: 1,
+};
+
+function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservation> = {}): RunObservation {
+  const backup: VolumeBackup = {
+    metadata: { name: 'data-1', namespace: 'team', creationTimestamp: '2026-11-22T09:30:00Z' },
+    spec: { pvc: 'data', trigger: 'manual' },
+    status,
+  };
+  return {
+    now,
+    backup,
+    policy,
+    blocker: undefined,
+    method: 'snapshot',
+    volumeBusy: false,
+    slotFree: true,
+    snapshot: undefined,
+    tempClaim: undefined,
+    job: undefined,
+    ...overrides,
+  };
+}
+
+describe('nextRunStep', () => {
+  it('starts a pending run with the first attempt', () => {
+    expect(nextRunStep(observe())).toEqual({ kind: 'start', method: 'snapshot', attempt: 1 });
+  });
+
+  it('waits while another run of the volume is active, or no mover slot is free', () => {
+    expect(nextRunStep(observe({}, { volumeBusy: true }))).toMatchObject({ kind: 'wait', reason: 'VolumeBusy' });
+    expect(nextRunStep(observe({}, { slotFree: false }))).toMatchObject({ kind: 'wait', reason: 'ConcurrencyLimit' });
+  });
+
+  it('walks snapshot, clone, Job in order', () => {
+    const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
+    expect(nextRunStep(observe(running))).toEqual({ kind: 'create-snapshot' });
+    expect(nextRunStep(observe(running, { snapshot: { ready: false, error: undefined } }))).toMatchObject({
+      kind: 'wait',
+      reason: 'SnapshotPending',
+    });
+    expect(nextRunStep(observe(running, { snapshot: { ready: true, error: undefined } }))).toEqual({
+      kind: 'create-temp-claim',
+    });
+    expect(
+      nextRunStep(observe(running, { snapshot: { ready: true, error: undefined }, tempClaim: { bound: false } })),
+    ).toEqual({ kind: 'create-job' });
+  });
+
+  it('goes straight to the Job for a live run', () => {
+    expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 1 }, { method: 'live' }))).toEqual({
+      kind: 'create-job',
+    });
+  });
+
+  it('succeeds with the summary the mover left', () => {
+    const job = { finished: true, result: summary, failureMessage: undefined };
+    expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 1 }, { job }))).toEqual({
+      kind: 'succeed',
+      result: summary,
+    });
+  });
+
+  it('retries a failed mover with backoff, then gives up after the policy limit', () => {
+    const job = {
+      finished: true,
+      result: { type: 'error' as const, code: 'RepositoryUnreachable' as const, message: 'down' },
+      failureMessage: undefined,
+    };
+    const step = nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 2 }, { job }));
+    expect(step).toMatchObject({ kind: 'retry', reason: 'MoverFailed', message: 'RepositoryUnreachable: down' });
+    if (step.kind === 'retry') expect(step.at.getTime() - now.getTime()).toBe(retryDelayMs(2));
+    expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 7 }, { job }))).toMatchObject({
+      kind: 'fail',
+      reason: 'MoverFailed',
+    });
+  });
+
+  it('fails a run past its deadline', () => {
+    const late = {
+      ...observe({ phase: 'Running', method: 'live', attempt: 1 }),
+      now: new Date('2026-11-22T14:00:00Z'),
+    };
+    expect(nextRunStep(late)).toMatchObject({ kind: 'fail', reason: 'DeadlineExceeded' });
+  });
+
+  it('waits for a scheduled retry time', () => {
+    const step = nextRunStep(observe({ phase: 'Pending', attempt: 1, nextAttemptTime: '2026-11-22T10:01:00Z' }));
+    expect(step).toMatchObject({ kind: 'wait', reason: 'RetryScheduled', recheckMs: 60_000 });
+  });
+
+  it('reports a blocker, retrying unless it is permanent', () => {
+    expect(
+      nextRunStep(observe({}, { blocker: { reason: 'SecretNotFound', message: 'secret s3 not found' } })),
+    ).toMatchObject({ kind: 'retry', reason: 'SecretNotFound' });
+    expect(nextRunStep(observe({}, { blocker: { reason: 'NotProtected', message: 'excluded' } }))).toMatchObject({
+      kind: 'fail',
+      reason: 'NotProtected',
+    });
+  });
+
+  it('cleans up once the run is over', () => {
+    expect(nextRunStep(observe({ phase: 'Succeeded' }))).toEqual({ kind: 'clean-up' });
+    expect(nextRunStep(observe({ phase: 'Failed' }))).toEqual({ kind: 'clean-up' });
+  });
+});

@@ -1,0 +1,146 @@
+// What a VolumeBackup run does next, decided from what is observed: a pure
+// function over plain data with `now` passed in, so every branch is tested
+// without a cluster. The controller observes, asks, and carries the step out;
+// each step is idempotent, so a restarted operator simply asks again.
+import { durationMs, type BackupPolicy, type BackupReason, type MoverResult, type VolumeBackup } from '../api/index.ts';
+
+export type RunMethod = 'snapshot' | 'live';
+
+/** What the controller saw of one run's world. Undefined means "does not exist". */
+export interface RunObservation {
+  now: Date;
+  backup: VolumeBackup;
+  policy: BackupPolicy | undefined;
+  /** Why the run cannot even be attempted (missing claim, repository, secret), if so. */
+  blocker: { reason: BackupReason; message: string } | undefined;
+  method: RunMethod;
+  /** Another run of the same volume is active and older than this one. */
+  volumeBusy: boolean;
+  /** A free mover slot under the global, per-repository and per-node limits. */
+  slotFree: boolean;
+  snapshot: { ready: boolean; error: string | undefined } | undefined;
+  tempClaim: { bound: boolean } | undefined;
+  job: { finished: boolean; result: MoverResult | undefined; failureMessage: string | undefined } | undefined;
+}
+
+export type RunStep =
+  | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
+  | { kind: 'start'; method: RunMethod; attempt: number }
+  | { kind: 'create-snapshot' }
+  | { kind: 'create-temp-claim' }
+  | { kind: 'create-job' }
+  | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
+  | { kind: 'retry'; reason: BackupReason; message: string; at: Date; discardSnapshot: boolean }
+  | { kind: 'fail'; reason: BackupReason; message: string }
+  | { kind: 'clean-up' };
+
+const firstRetryMs = 30_000;
+const maxRetryMs = 30 * 60_000;
+
+export function retryDelayMs(attempt: number): number {
+  return Math.min(firstRetryMs * 2 ** Math.max(0, attempt - 1), maxRetryMs);
+}
+
+export function nextRunStep(o: RunObservation): RunStep {
+  const status = o.backup.status ?? {};
+  const phase = status.phase ?? 'Pending';
+  switch (phase) {
+    case 'Succeeded':
+    case 'Failed':
+      return { kind: 'clean-up' };
+    case 'Pending':
+      return pending(o);
+    case 'Snapshotting':
+    case 'Running':
+      return active(o);
+  }
+}
+
+function pending(o: RunObservation): RunStep {
+  const status = o.backup.status ?? {};
+  const deadline = deadlineOf(o);
+  if (deadline !== undefined && o.now.getTime() > deadline) {
+    return {
+      kind: 'fail',
+      reason: 'DeadlineExceeded',
+      message: `${status.message ?? 'the run could not start'} (deadline ${o.policy?.spec.retry.deadline ?? ''} passed)`,
+    };
+  }
+  if (o.blocker !== undefined) return finalOrRetry(o, o.blocker.reason, o.blocker.message);
+  const retryAt = status.nextAttemptTime === undefined ? undefined : Date.parse(status.nextAttemptTime);
+  if (retryAt !== undefined && retryAt > o.now.getTime()) {
+    return {
+      kind: 'wait',
+      reason: 'RetryScheduled',
+      message: status.message ?? 'waiting to retry',
+      recheckMs: retryAt - o.now.getTime(),
+    };
+  }
+  if (o.volumeBusy)
+    return {
+      kind: 'wait',
+      reason: 'VolumeBusy',
+      message: `another backup of ${o.backup.spec.pvc} is running`,
+      recheckMs: 5000,
+    };
+  if (!o.slotFree)
+    return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
+  return { kind: 'start', method: o.method, attempt: (status.attempt ?? 0) + 1 };
+}
+
+function active(o: RunObservation): RunStep {
+  const status = o.backup.status ?? {};
+  const deadline = deadlineOf(o);
+  if (deadline !== undefined && o.now.getTime() > deadline) {
+    return {
+      kind: 'fail',
+      reason: 'DeadlineExceeded',
+      message: `the run did not finish within ${o.policy?.spec.retry.deadline ?? 'its deadline'}`,
+    };
+  }
+  if (o.job !== undefined) {
+    if (!o.job.finished)
+      return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is copying the volume', recheckMs: 10_000 };
+    const result = o.job.result;
+    if (result?.type === 'summary') return { kind: 'succeed', result };
+    const message =
+      result?.type === 'error'
+        ? `${result.code}: ${result.message}`
+        : (o.job.failureMessage ?? 'the mover ended without a result');
+    return finalOrRetry(o, 'MoverFailed', message);
+  }
+  if (status.method === 'snapshot') {
+    if (o.snapshot === undefined) return { kind: 'create-snapshot' };
+    if (o.snapshot.error !== undefined) return finalOrRetry(o, 'SnapshotFailed', o.snapshot.error);
+    if (!o.snapshot.ready)
+      return {
+        kind: 'wait',
+        reason: 'SnapshotPending',
+        message: 'waiting for the VolumeSnapshot to be ready',
+        recheckMs: 2000,
+      };
+    if (o.tempClaim === undefined) return { kind: 'create-temp-claim' };
+  }
+  return { kind: 'create-job' };
+}
+
+/** A failed attempt: retry with backoff while the policy's limit and deadline allow, else fail. */
+function finalOrRetry(o: RunObservation, reason: BackupReason, message: string): RunStep {
+  const status = o.backup.status ?? {};
+  const attempt = status.attempt ?? 0;
+  const limit = o.policy?.spec.retry.limit ?? 0;
+  const permanent = reason === 'InvalidSpec' || reason === 'NotProtected';
+  const at = new Date(o.now.getTime() + retryDelayMs(Math.max(1, attempt)));
+  const deadline = deadlineOf(o);
+  if (permanent) return { kind: 'fail', reason, message };
+  if (attempt > limit) return { kind: 'fail', reason, message: `${message} (gave up after ${attempt} attempts)` };
+  if (deadline !== undefined && at.getTime() > deadline)
+    return { kind: 'fail', reason, message: `${message} (no time left before the deadline to retry)` };
+  return { kind: 'retry', reason, message, at, discardSnapshot: reason === 'SnapshotFailed' };
+}
+
+function deadlineOf(o: RunObservation): number | undefined {
+  const created = o.backup.metadata.creationTimestamp;
+  if (created === undefined || o.policy === undefined) return undefined;
+  return Date.parse(created) + durationMs(o.policy.spec.retry.deadline);
+}

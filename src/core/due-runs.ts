@@ -1,0 +1,61 @@
+// Which scheduled runs are due: per protected volume, the slots its policy's
+// schedule (with the volume's spread offset) put after its last run. One due
+// run per volume, the latest slot; earlier missed slots are not run twice.
+import { createHash } from 'node:crypto';
+import type { BackupPolicySpec } from '../api/index.ts';
+import type { CoverageRow } from './coverage.ts';
+import { nextRun } from './schedule.ts';
+
+/** A slot within this long after its time runs as 'schedule'; later, as a 'catch-up'. */
+const onTimeMs = 10 * 60_000;
+const maxSleepMs = 60_000;
+
+export interface DueRun {
+  namespace: string;
+  pvc: string;
+  policy: string;
+  slot: Date;
+  trigger: 'schedule' | 'catch-up';
+}
+
+/** Pure: which runs are due now, and when to look again. */
+export function dueRuns(
+  rows: readonly CoverageRow[],
+  lastSlots: ReadonlyMap<string, Date>,
+  policies: ReadonlyMap<string, Pick<BackupPolicySpec, 'schedule'>>,
+  now: Date,
+): { due: DueRun[]; wakeAt: Date } {
+  const due: DueRun[] = [];
+  let wakeAt = now.getTime() + maxSleepMs;
+  for (const row of rows) {
+    if (row.decision.state !== 'protected' || row.phase !== 'Bound') continue;
+    const policy = policies.get(row.decision.policy);
+    if (policy === undefined) continue;
+    const key = `${row.namespace}/${row.name}`;
+    const last = lastSlots.get(key);
+    // A volume with no history starts at its next slot; it is not owed a run from the past.
+    let next = nextRun(policy.schedule, key, last ?? now);
+    if (next === undefined) continue;
+    if (next.getTime() > now.getTime()) {
+      wakeAt = Math.min(wakeAt, next.getTime());
+      continue;
+    }
+    const first = next;
+    let latest = next;
+    for (let i = 0; i < 10_000 && next !== undefined && next.getTime() <= now.getTime(); i++) {
+      latest = next;
+      next = nextRun(policy.schedule, key, next);
+    }
+    // On time and nothing skipped: the regular run. Otherwise one run makes up for what was missed.
+    const trigger = latest === first && now.getTime() - latest.getTime() <= onTimeMs ? 'schedule' : 'catch-up';
+    due.push({ namespace: row.namespace, pvc: row.name, policy: row.decision.policy, slot: latest, trigger });
+    if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
+  }
+  return { due, wakeAt: new Date(Math.max(wakeAt, now.getTime() + 1000)) };
+}
+
+export function scheduledBackupName(pvc: string, slot: Date): string {
+  const hash = createHash('sha256').update(pvc).digest('hex').slice(0, 6);
+  const compact = slot.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
+  return `${pvc.slice(0, 40).replace(/[^a-z0-9-]/g, '-')}-${hash}-${compact}`;
+}

@@ -1,0 +1,312 @@
+// The heart of Safehold: a protected volume is snapshotted, copied by a mover
+// Job into a restic repository on radosgw, and the result is visible on the
+// volume; failures retry and then say why; schedules run and catch up.
+import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VolumeBackup } from '../src/api/index.ts';
+import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { run } from '../testenv/command.ts';
+import {
+  boundVolumePath,
+  clientAs,
+  createClaim,
+  createNamespace,
+  deleteNamespace,
+  testEnv,
+  uniqueName,
+  waitFor,
+} from './support/cluster.ts';
+import { installCrds, safehold, startOperator, type RunningOperator } from './support/safehold.ts';
+
+function treeDigest(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile()) out[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
+  return out;
+}
+
+function fillVolume(root: string, files: number): void {
+  for (let i = 0; i < files; i++) {
+    const dir = join(root, `dir-${i % 5}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `file-${i}.txt`), `file ${i} `.repeat(100 + i));
+  }
+  writeFileSync(join(root, 'private.key'), 'only root may read this', { mode: 0o600 });
+}
+
+describe('backing up volumes', () => {
+  let client: KubeClient;
+  let operator: RunningOperator | undefined;
+  let ns = '';
+  const id = uniqueName('bk');
+  const bucket = `safehold-${id}`;
+  const repoName = `repo-${id}`;
+  const policyName = `policy-${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'backup-test-'));
+
+  const restic = async (args: string[]) => {
+    const env = testEnv();
+    return run(env.tools.restic, args, {
+      env: {
+        ...process.env,
+        RESTIC_REPOSITORY: `s3:${env.ceph.s3.endpoint}/${bucket}/${ns}`,
+        RESTIC_PASSWORD: 'test-repository-password',
+        AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
+        AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
+        RESTIC_CACHE_DIR: join(work, 'cache'),
+      },
+      timeoutMs: 300_000,
+    });
+  };
+  const getBackup = (name: string) => client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ns, name });
+  const backupsOf = async (pvc: string) =>
+    (await client.list<VolumeBackup>(kinds.volumeBackup, { namespace: ns })).items.filter((b) => b.spec.pvc === pvc);
+
+  beforeAll(async () => {
+    client = clientAs('admin');
+    const env = testEnv();
+    await installCrds(client);
+    await client.create(kinds.namespace, { metadata: { name: 'safehold-system' } }).catch((error: unknown) => {
+      if (!isAlreadyExists(error)) throw error;
+    });
+    await client.create(kinds.secret, {
+      metadata: { name: `${id}-s3`, namespace: 'safehold-system' },
+      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+    } as KubeObject);
+    await client.create(kinds.secret, {
+      metadata: { name: `${id}-password`, namespace: 'safehold-system' },
+      stringData: { password: 'test-repository-password' },
+    } as KubeObject);
+    await client.create(kinds.backupRepository, {
+      metadata: { name: repoName },
+      spec: {
+        s3: {
+          endpoint: env.ceph.s3.endpoint,
+          bucket,
+          prefix: '{namespace}',
+          accessKeyId: { namespace: 'safehold-system', name: `${id}-s3` },
+          secretAccessKey: { namespace: 'safehold-system', name: `${id}-s3` },
+        },
+        password: { namespace: 'safehold-system', name: `${id}-password` },
+      },
+    } as KubeObject);
+    ns = await createNamespace(client, 'backup');
+    await client.mergePatch(kinds.namespace, { name: ns }, { metadata: { labels: { 'safehold.test/suite': id } } });
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policyName },
+      spec: {
+        priority: 900,
+        selector: { namespaceSelector: { matchLabels: { 'safehold.test/suite': id } } },
+        repository: { name: repoName },
+        schedule: { cron: '0 3 * * *', timeZone: 'Europe/Zurich', spreadWindow: '30m' },
+        retry: { limit: 1, deadline: '10m' },
+      },
+    } as KubeObject);
+    operator = await startOperator('safehold-system', `backup-${id}`, `lease-${id}`);
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await client.delete(kinds.backupPolicy, { name: policyName }).catch(() => undefined);
+    await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);
+    if (ns !== '') await deleteNamespace(client, ns);
+    rmSync(work, { recursive: true, force: true });
+    client.close();
+  });
+
+  it('backs a volume up from a snapshot, restorable byte for byte, and shows it on the volume', async () => {
+    await createClaim(client, ns, 'data');
+    const volume = await boundVolumePath(client, ns, 'data');
+    fillVolume(volume, 40);
+
+    const cli = await safehold(['backup', `${ns}/data`, '--wait']);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/Succeeded: restic snapshot [0-9a-f]{64}/);
+
+    const [backup] = await backupsOf('data');
+    expect(backup?.status).toMatchObject({
+      phase: 'Succeeded',
+      method: 'snapshot',
+      attempt: 1,
+      policy: policyName,
+      repository: repoName,
+      files: { new: 41, total: 41 },
+    });
+    const snapshotId = backup?.status?.resticSnapshotId ?? '';
+
+    const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, { namespace: ns, name: 'data' });
+    const pv = await client.get<PersistentVolume>(kinds.persistentVolume, { name: claim.spec?.volumeName ?? '' });
+    for (const object of [claim, pv]) {
+      expect(object.metadata?.annotations).toMatchObject({
+        'safehold.io/last-result': 'Succeeded',
+        'safehold.io/last-snapshot': snapshotId,
+      });
+      expect(Date.parse(object.metadata?.annotations?.['safehold.io/last-backup'] ?? '')).toBeGreaterThan(
+        Date.now() - 300_000,
+      );
+    }
+
+    const snapshots = JSON.parse((await restic(['snapshots', '--json'])).stdout) as {
+      id: string;
+      hostname: string;
+      tags: string[];
+      paths: string[];
+    }[];
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0]).toMatchObject({ id: snapshotId, hostname: `k8s-${ns}-nspvc-data`, paths: ['/data'] });
+    expect(snapshots[0]?.tags).toEqual(
+      expect.arrayContaining([
+        `namespace=${ns}`,
+        'pvc=data',
+        `policy=${policyName}`,
+        `run=${backup?.metadata.name ?? ''}`,
+      ]),
+    );
+
+    const target = join(work, 'restore');
+    await restic(['restore', snapshotId, '--target', target]);
+    expect(treeDigest(join(target, 'data'))).toEqual(treeDigest(volume));
+    expect(statSync(join(target, 'data', 'private.key')).mode & 0o777).toBe(0o600);
+    await restic(['check']);
+
+    // Nothing temporary is left behind.
+    await waitFor('the run to be cleaned up', async () => {
+      const b = await getBackup(backup?.metadata.name ?? '');
+      return b.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true;
+    });
+    const leftovers = await Promise.all(
+      [kinds.job, kinds.persistentVolumeClaim, kinds.volumeSnapshot, kinds.secret].map(async (kind) =>
+        (await client.list<KubeObject>(kind, { namespace: ns, query: { labelSelector: 'safehold.io/run' } })).items.map(
+          (o) => `${kind.kind}/${o.metadata?.name ?? ''}`,
+        ),
+      ),
+    );
+    expect(leftovers.flat()).toEqual([]);
+
+    const status = await safehold(['status', '-n', ns, '-o', 'json']);
+    const row = (JSON.parse(status.stdout) as { name: string; decision: string; lastBackup: string | null }[]).find(
+      (r) => r.name === 'data',
+    );
+    expect(row).toMatchObject({ decision: 'protected' });
+    expect(row?.lastBackup).not.toBeNull();
+  });
+
+  it('backs up only what changed the second time', async () => {
+    const volume = await boundVolumePath(client, ns, 'data');
+    writeFileSync(join(volume, 'dir-0', 'file-0.txt'), 'changed');
+    writeFileSync(join(volume, 'new.txt'), 'new');
+    const cli = await safehold(['backup', `${ns}/data`, '--wait']);
+    expect(cli.code).toBe(0);
+    const latest = (await backupsOf('data'))
+      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))
+      .at(-1);
+    expect(latest?.status?.files).toMatchObject({ new: 1, changed: 1, unmodified: 40 });
+  });
+
+  it('backs up a live volume on the node that has it mounted', async () => {
+    await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { method: 'live' } });
+    await createClaim(client, ns, 'busy');
+    const volume = await boundVolumePath(client, ns, 'busy');
+    fillVolume(volume, 5);
+    await client.create(kinds.pod, {
+      metadata: { name: 'app', namespace: ns },
+      spec: {
+        nodeName: 'node-2',
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: 'app',
+            image: 'safehold',
+            command: ['sleep', '3600'],
+            volumeMounts: [{ name: 'd', mountPath: '/d' }],
+          },
+        ],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'busy' } }],
+      },
+    } as KubeObject);
+    await waitFor(
+      'the app to run',
+      async () => (await client.get<Pod>(kinds.pod, { namespace: ns, name: 'app' })).status?.phase === 'Running',
+    );
+    try {
+      const cli = await safehold(['backup', `${ns}/busy`, '--wait']);
+      expect(cli.code).toBe(0);
+      const [backup] = await backupsOf('busy');
+      expect(backup?.status).toMatchObject({ phase: 'Succeeded', method: 'live', files: { new: 6 } });
+      const events = await client.list<KubeObject & { reason?: string; message?: string }>(kinds.event, {
+        namespace: ns,
+        query: { fieldSelector: 'involvedObject.name=busy' },
+      });
+      expect(events.items.some((e) => e.reason === 'BackupSucceeded')).toBe(true);
+    } finally {
+      await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { method: 'auto' } });
+    }
+  });
+
+  it('retries a run that cannot reach its repository, then fails saying why, on the volume too', async () => {
+    const env = testEnv();
+    await client.mergePatch(
+      kinds.secret,
+      { namespace: 'safehold-system', name: `${id}-s3` },
+      { stringData: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' } },
+    );
+    try {
+      await createClaim(client, ns, 'doomed');
+      await boundVolumePath(client, ns, 'doomed');
+      const cli = await safehold(['backup', `${ns}/doomed`, '--wait']);
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toContain('WrongCredentials');
+      const [backup] = await backupsOf('doomed');
+      expect(backup?.status).toMatchObject({ phase: 'Failed', reason: 'MoverFailed', attempt: 2 });
+      expect(backup?.status?.message).toContain('gave up after 2 attempts');
+      const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, {
+        namespace: ns,
+        name: 'doomed',
+      });
+      expect(claim.metadata?.annotations?.['safehold.io/last-result']).toBe('Failed');
+      expect(claim.metadata?.annotations?.['safehold.io/last-error']).toContain('WrongCredentials');
+      expect(claim.metadata?.annotations?.['safehold.io/last-backup']).toBeUndefined();
+    } finally {
+      await client.mergePatch(
+        kinds.secret,
+        { namespace: 'safehold-system', name: `${id}-s3` },
+        { stringData: { AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey } },
+      );
+    }
+  }, 300_000);
+
+  it('catches up a missed scheduled run once, and a restarted operator does not run it again', async () => {
+    // A run three days ago, then nothing: the slots since were missed while "the operator was down".
+    const old = new Date(Date.now() - 3 * 86_400_000);
+    await client.create(kinds.volumeBackup, {
+      metadata: { name: 'data-history', namespace: ns },
+      spec: { pvc: 'data', trigger: 'schedule', scheduledFor: old.toISOString() },
+    } as KubeObject);
+    await waitFor(
+      'one catch-up run',
+      async () => (await backupsOf('data')).some((b) => b.spec.trigger === 'catch-up'),
+      { timeoutMs: 90_000 },
+    );
+    const catchUp = (await backupsOf('data')).filter((b) => b.spec.trigger === 'catch-up');
+    expect(catchUp).toHaveLength(1);
+    await waitFor(
+      'the catch-up run to finish',
+      async () => (await getBackup(catchUp[0]?.metadata.name ?? '')).status?.phase === 'Succeeded',
+      { timeoutMs: 120_000 },
+    );
+
+    await operator?.stop();
+    operator = await startOperator('safehold-system', `backup-${id}-2`, `lease-${id}`);
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    expect(
+      (await backupsOf('data')).filter((b) => b.spec.trigger !== 'manual' && b.metadata.name !== 'data-history'),
+    ).toHaveLength(1);
+  }, 300_000);
+});
