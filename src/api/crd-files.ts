@@ -1,0 +1,13 @@
+// The CRDs as the YAML files the chart ships, one per kind.
+import { stringify } from 'yaml';
+import { safeholdCrds } from './crds.ts';
+
+export function crdFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const crd of safeholdCrds()) {
+    const name = (crd.metadata as { name: string }).name;
+    files[`${name}.yaml`] =
+      `# Generated from src/api by scripts/generate-crds.ts; do not edit.\n${stringify(crd, { lineWidth: 0 })}`;
+  }
+  return files;
+}
