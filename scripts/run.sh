@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # One entry point for a fresh clone: sets everything up, then runs a task
-# with the pinned Node.js.   usage: scripts/run.sh test|env|bench [args...]
+# with the pinned Node.js.   usage: scripts/run.sh test|demo|env|bench [args...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=setup.sh
 source "$root/scripts/setup.sh"
 cd "$root"
-task=${1:?usage: scripts/run.sh test|env|bench [args...]}; shift
+task=${1:?usage: scripts/run.sh test|demo|env|bench [args...]}; shift
 case "$task" in
   test)  exec npm run --silent test:all -- "$@" ;;
   env)   exec node testenv/cli.ts "$@" ;;
+  demo)  exec node demo/run.ts "$@" ;;
   bench) exec npm run --silent bench:all -- "$@" ;;
   setup) ;;
   *) echo "unknown task: $task" >&2; exit 2 ;;
