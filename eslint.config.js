@@ -32,7 +32,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/bin/**', 'testenv/**', 'test/**', 'bench/**', 'scripts/**', '*.ts', '*.js'],
+    files: ['src/bin/**', 'testenv/**', 'test/**', 'bench/**', 'demo/**', 'scripts/**', '*.ts', '*.js'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -33,6 +33,12 @@ export const backupTask = z.object({
   host: z.string().min(1),
   tags: z.array(z.string()),
   cacheDir: z.string().startsWith('/'),
+  /**
+   * How restic tells a changed file: 'inode' (mtime, size, ctime and inode), or
+   * 'mtime-size' for a snapshot clone, where every file has a new inode and
+   * ctime although nothing changed.
+   */
+  changeDetection: z.enum(['inode', 'mtime-size']).default('inode'),
 });
 
 export const moverTask = z.discriminatedUnion('kind', [backupTask]);

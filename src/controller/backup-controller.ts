@@ -2,9 +2,17 @@
 // world (backup-observation.ts), asks core what comes next (nextRunStep) and
 // carries that one step out (backup-steps.ts). Changes to the run's own
 // objects (snapshot, clone, Job, mover Pod) bring it back.
-import type { VolumeBackup } from '../api/index.ts';
+import { runLabels, type VolumeBackup } from '../api/index.ts';
 import { nextRunStep } from '../core/index.ts';
-import { objectKey, WorkQueue, type KubeClient, type Requeue } from '../kube/index.ts';
+import {
+  kinds,
+  objectKey,
+  WorkQueue,
+  type KubeClient,
+  type KubeObject,
+  type Requeue,
+  type ResourceKind,
+} from '../kube/index.ts';
 import { observeRun } from './backup-observation.ts';
 import { carryOut } from './backup-steps.ts';
 import type { ClusterCache } from './cluster-cache.ts';
@@ -57,7 +65,42 @@ export class BackupController {
   async start(): Promise<void> {
     await Promise.all(this.#deps.cache.all().map((i) => i.synced()));
     await this.#deps.coverage.firstPass;
+    await this.sweep();
+    // Every run is looked at again: one interrupted by a crash continues (or cleans up) from what the API shows.
     for (const backup of this.#deps.cache.volumeBackups.list()) this.#queue.add(objectKey(backup));
+  }
+
+  /** Deletes temporary objects whose run no longer exists (garbage collection normally does; this catches the rest). */
+  async sweep(): Promise<number> {
+    const { cache, client } = this.#deps;
+    let removed = 0;
+    const orphaned = (object: KubeObject) => {
+      const run = object.metadata?.labels?.[runLabels.run];
+      return (
+        run !== undefined &&
+        object.metadata?.labels?.['safehold.io/kept'] !== 'true' &&
+        cache.volumeBackups.get(`${object.metadata?.namespace ?? ''}/${run}`) === undefined
+      );
+    };
+    const targets: [ResourceKind, KubeObject[]][] = [
+      [kinds.job, cache.jobs.list()],
+      [kinds.persistentVolumeClaim, cache.claims.list()],
+      [kinds.volumeSnapshot, cache.snapshots.list()],
+    ];
+    for (const [kind, objects] of targets) {
+      for (const object of objects.filter(orphaned)) {
+        await client
+          .delete(
+            kind,
+            { namespace: object.metadata?.namespace, name: object.metadata?.name ?? '' },
+            { propagationPolicy: 'Background' },
+          )
+          .catch(() => undefined);
+        removed++;
+      }
+    }
+    if (removed > 0) this.#deps.log('swept leftovers of vanished runs', { removed });
+    return removed;
   }
 
   stop(): void {

@@ -323,6 +323,7 @@ async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, obser
       `run=${backup.metadata.name}`,
     ],
     cacheDir: moverCacheDir,
+    changeDetection: method === 'snapshot' ? 'mtime-size' : 'inode',
   };
   // A live RWO volume already in use can only be read on the node that has it.
   const user =

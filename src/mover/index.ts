@@ -1,4 +1,7 @@
 // src/mover: the program inside mover Jobs. It gets its task as JSON, runs
-// restic or the block streamer, prints JSON lines and leaves its summary in
-// the termination message. It never calls the API server (lint enforces it).
-export {};
+// restic (a block streamer may join it), prints progress as JSON lines and leaves its MoverResult in the
+// termination message (src/api/mover-protocol.ts). It never calls the API
+// server (lint enforces it) and reads no environment: bin passes it in.
+export { defaultLimits, inheritedEnvNames, parseTask, runMover } from './mover.ts';
+export type { MoverInput, MoverIo, MoverLimits, TaskResult } from './mover.ts';
+export { encodeResult, terminationMessageLimit } from './termination-message.ts';

@@ -10,12 +10,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isNotFound, kinds, type KubeClient } from '../../src/kube/index.ts';
+import { cacheDir, repoRoot } from '../paths.ts';
 import type { VolumeBackend } from '../storage/backend.ts';
 import { commandLine, isSafeholdImage, processIdentity, resolveEnv } from './container-spec.ts';
 import { NotReadyYet, preparePodVolumes, Unsupported, type PodVolumes } from './volumes.ts';
 
 const sandboxScript = fileURLToPath(new URL('./sandbox.sh', import.meta.url));
 const maxMessageBytes = 4096;
+// A new top-level folder lands in the container's own root, not on the host.
+const imageBinDir = '/safehold/bin';
+const imagePaths = [repoRoot, cacheDir];
 
 export interface AgentDeps {
   client: KubeClient;
@@ -146,7 +150,7 @@ export class PodWorker {
     const specPath = join(this.#dir, `${container.name}.spec`);
     writeFileSync(specPath, this.#sandboxSpec(container, identity, terminationPath).join('\n') + '\n');
     const processEnv = {
-      PATH: `${this.#deps.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      PATH: `${imageBinDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: '/root',
       HOSTNAME: this.#pod.metadata?.name ?? '',
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
@@ -226,6 +230,10 @@ export class PodWorker {
       lines.push(`device\t${volume.path}\t${device.devicePath}\trw`);
     }
     lines.push(`file\t${terminationPath}\t${container.terminationMessagePath ?? '/dev/termination-log'}\trw`);
+    // The image's programs: `safehold`, `restic`, `node`, and what they point into (which may
+    // lie under /tmp, which every container gets fresh).
+    lines.push(`bind\t${this.#deps.binDir}\t${imageBinDir}\tro`);
+    for (const path of imagePaths) lines.push(`bind\t${path}\t${path}\tro`);
     return lines;
   }
 

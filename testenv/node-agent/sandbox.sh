@@ -53,6 +53,8 @@ ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
 mkdir "$root/dev/shm"; mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 
+# Mount points first, while the new root is still writable; then make the root
+# read-only if asked; then bind the volumes (each keeps its own ro/rw).
 for line in "${binds[@]}"; do
   IFS=$'\t' read -r kind src dst mode <<<"$line"
   target="$root$dst"
@@ -61,13 +63,17 @@ for line in "${binds[@]}"; do
   else
     mkdir -p "$(dirname "$target")"; [ -e "$target" ] || touch "$target"
   fi
-  mount --bind "$src" "$target"
-  [ "$mode" = ro ] && mount -o remount,bind,ro "$target"
 done
 if [ "$ro_root" = 1 ]; then
   mount -o remount,ro "$root/tmp"
   mount -o remount,ro "$root"
 fi
+for line in "${binds[@]}"; do
+  IFS=$'\t' read -r kind src dst mode <<<"$line"
+  target="$root$dst"
+  mount --bind "$src" "$target"
+  [ "$mode" = ro ] && mount -o remount,bind,ro "$target"
+done
 
 priv=()
 if [ -n "$uid" ]; then priv+=(--reuid="$uid" --regid="${gid:-$uid}" --clear-groups); fi

@@ -1,0 +1,44 @@
+// `safehold mover`: what a mover Job's container runs. Reads the task and the
+// credentials from the environment the Job sets (moverEnv), hands them to the
+// mover, and exits 0 when a snapshot was written, 1 otherwise (the result is
+// in the termination message either way).
+import type { Command } from 'commander';
+import { moverEnv } from '../api/index.ts';
+import { inheritedEnvNames, runMover } from '../mover/index.ts';
+
+export function addMoverCommand(program: Command): void {
+  program
+    .command('mover')
+    .description(
+      `run inside a mover Job: execute the task in $${moverEnv.task} with restic, print progress as JSON lines, leave the result in the termination message`,
+    )
+    .action(async () => {
+      const env = process.env;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, onSignal);
+      const result = await runMover(
+        {
+          task: env[moverEnv.task],
+          credentials: {
+            resticPassword: env[moverEnv.resticPassword],
+            accessKeyId: env[moverEnv.accessKeyId],
+            secretAccessKey: env[moverEnv.secretAccessKey],
+          },
+          inheritedEnv: Object.fromEntries(
+            inheritedEnvNames.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
+          ),
+          resticBinary: env.SAFEHOLD_RESTIC ?? 'restic',
+          terminationMessagePath: env.SAFEHOLD_TERMINATION_LOG ?? '/dev/termination-log',
+        },
+        {
+          stdout: (text) => process.stdout.write(text),
+          stderr: (text) => process.stderr.write(text),
+          nowMs: () => Date.now(),
+          signal: stop.signal,
+        },
+      );
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);
+      process.exitCode = result.type === 'error' ? 1 : 0;
+    });
+}

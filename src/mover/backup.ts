@@ -1,0 +1,85 @@
+// One backup task: the source folder is there, the repository is ready, then
+// `restic backup --json`, whose status lines become throttled progress and
+// whose summary becomes the result. Exit code 3 (some files could not be
+// read) still wrote a snapshot: it is a success, with a warning in the log.
+import type { BackupSummary, BackupTask, MoverProgress, MoverResult } from '../api/index.ts';
+import { progressThrottle } from './progress-throttle.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
+import { resticError } from './restic-failure.ts';
+import { lineForLog } from './restic-output.ts';
+import { checkSourceFolder } from './source-folder.ts';
+
+export interface BackupSteps extends RepositorySteps {
+  progress: (progress: MoverProgress) => void;
+  warn: (text: string) => void;
+  nowMs: () => number;
+  progressIntervalMs: number;
+}
+
+const partialSuccess = 3;
+const unreadableShown = 5;
+
+export function backupArgs(task: BackupTask): string[] {
+  const detection = task.changeDetection === 'mtime-size' ? ['--ignore-inode', '--ignore-ctime'] : [];
+  return [
+    'backup',
+    '--json',
+    '--host',
+    task.host,
+    ...detection,
+    ...task.tags.flatMap((tag) => ['--tag', tag]),
+    task.sourcePath,
+  ];
+}
+
+export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<MoverResult> {
+  const missing = await checkSourceFolder(task.sourcePath);
+  if (missing !== undefined) return missing;
+  const notReady = await prepareRepository(task.repository, steps);
+  if (notReady !== undefined) return notReady;
+
+  const throttle = progressThrottle(steps.progressIntervalMs);
+  const unreadable: string[] = [];
+  let summary: BackupSummary | undefined;
+  const exit = await steps.restic(backupArgs(task), {
+    onLine: (line) => {
+      switch (line.kind) {
+        case 'status': {
+          const shown = throttle.offer(line.progress, steps.nowMs());
+          if (shown !== undefined) steps.progress(shown);
+          break;
+        }
+        case 'summary':
+          summary = line.summary;
+          break;
+        case 'error':
+          unreadable.push(lineForLog(line) ?? line.message);
+          break;
+        case 'exit-error':
+        case 'text':
+        case 'other':
+          break;
+      }
+    },
+  });
+  const last = throttle.flush();
+  if (last !== undefined) steps.progress(last);
+
+  const finished = exit.exitCode === 0 || exit.exitCode === partialSuccess;
+  if (!finished) return resticError(exit, repositoryNames(task.repository));
+  if (summary === undefined) {
+    return {
+      type: 'error',
+      code: 'ResticFailed',
+      message: 'restic backup ended without a summary: no snapshot was recorded',
+    };
+  }
+  if (exit.exitCode === partialSuccess) {
+    const shown = unreadable.slice(0, unreadableShown).join('; ');
+    const more = unreadable.length > unreadableShown ? ` and ${unreadable.length - unreadableShown} more` : '';
+    steps.warn(
+      `snapshot ${summary.snapshotId.slice(0, 8)} is missing what restic could not read (${unreadable.length} errors): ${shown}${more}`,
+    );
+  }
+  return summary;
+}

@@ -1,0 +1,169 @@
+// One run of the mover: read the task, run it, and report. Progress goes to
+// stdout as JSON lines; the MoverResult goes to stdout too and to the
+// termination message, which is what the controller reads. restic's own
+// output goes to stderr for people reading logs. Nothing printed carries a
+// secret.
+import { writeFile } from 'node:fs/promises';
+import {
+  moverEnv,
+  moverTask,
+  type MoverError,
+  type MoverMessage,
+  type MoverResult,
+  type MoverTask,
+} from '../api/index.ts';
+import { runBackup } from './backup.ts';
+import { probeEndpoint } from './endpoint-probe.ts';
+import { lineForLog } from './restic-output.ts';
+import { runRestic, type Restic } from './restic-process.ts';
+import { secretRedactor } from './secrets.ts';
+import { encodeResult } from './termination-message.ts';
+
+export interface MoverInput {
+  /** The MoverTask as JSON ($SAFEHOLD_TASK). */
+  task: string | undefined;
+  /** From the run's Secret, by the names in moverEnv. */
+  credentials: {
+    resticPassword?: string | undefined;
+    accessKeyId?: string | undefined;
+    secretAccessKey?: string | undefined;
+  };
+  /** Variables restic needs from the mover's own environment (see inheritedEnvNames). */
+  inheritedEnv: Readonly<Record<string, string>>;
+  resticBinary: string;
+  terminationMessagePath: string;
+}
+
+export interface MoverIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  nowMs: () => number;
+  /** Aborts when the Pod is asked to stop; restic gets SIGTERM and cleans up. */
+  signal?: AbortSignal | undefined;
+  limits?: Partial<MoverLimits> | undefined;
+}
+
+export interface MoverLimits {
+  probeTimeoutMs: number;
+  openTimeoutMs: number;
+  progressIntervalMs: number;
+}
+
+export const defaultLimits: MoverLimits = { probeTimeoutMs: 5_000, openTimeoutMs: 120_000, progressIntervalMs: 1_000 };
+
+/** What restic may take from the mover's environment: where programs and temp files are, proxies, CAs. */
+export const inheritedEnvNames = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TZ',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+] as const;
+
+export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverResult> {
+  const redact = secretRedactor([
+    input.credentials.resticPassword,
+    input.credentials.accessKeyId,
+    input.credentials.secretAccessKey,
+  ]);
+  const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
+  const log = (text: string) => io.stderr(`${redact(text)}\n`);
+
+  const outcome = await run(input, io, log, print);
+  const result: MoverResult = outcome.type === 'error' ? { ...outcome, message: redact(outcome.message) } : outcome;
+  print(result);
+  try {
+    await writeFile(input.terminationMessagePath, encodeResult(result));
+  } catch (error) {
+    log(`cannot write the termination message to ${input.terminationMessagePath}: ${String(error)}`);
+  }
+  return result;
+}
+
+async function run(
+  input: MoverInput,
+  io: MoverIo,
+  log: (text: string) => void,
+  print: (message: MoverMessage) => void,
+): Promise<MoverResult> {
+  const parsed = parseTask(input.task);
+  if (!parsed.ok) return parsed.error;
+  const task = parsed.task;
+  if (input.credentials.resticPassword === undefined || input.credentials.resticPassword === '') {
+    return {
+      type: 'error',
+      code: 'WrongPassword',
+      message: `the repository password is empty: the credentials Secret needs a ${moverEnv.resticPassword}`,
+    };
+  }
+  const limits = { ...defaultLimits, ...io.limits };
+  const env = resticEnv(task, input);
+  const restic: Restic = (args, options = {}) =>
+    runRestic({
+      binary: input.resticBinary,
+      args,
+      env,
+      signal: io.signal,
+      timeoutMs: options.timeoutMs,
+      stopWhen: options.stopWhen,
+      onLine: (line) => {
+        const said = lineForLog(line);
+        if (said !== undefined) log(`restic: ${said}`);
+        options.onLine?.(line);
+      },
+    });
+  // A proxy in between means the endpoint is not ours to probe directly.
+  const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((n) => input.inheritedEnv[n]);
+  // Backup is the only kind so far: a second one fails to compile here and makes this a switch.
+  return runBackup(task, {
+    restic,
+    probe: (endpoint) =>
+      proxied ? Promise.resolve({ reachable: true }) : probeEndpoint(endpoint, limits.probeTimeoutMs, io.signal),
+    openTimeoutMs: limits.openTimeoutMs,
+    progressIntervalMs: limits.progressIntervalMs,
+    nowMs: io.nowMs,
+    progress: print,
+    warn: (text) => log(`warning: ${text}`),
+  });
+}
+
+export type TaskResult = { ok: true; task: MoverTask } | { ok: false; error: MoverError };
+
+export function parseTask(json: string | undefined): TaskResult {
+  const invalid = (message: string): TaskResult => ({
+    ok: false,
+    error: { type: 'error', code: 'InvalidTask', message },
+  });
+  if (json === undefined || json.trim() === '') return invalid(`${moverEnv.task} is not set: the Job carries no task`);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    return invalid(`${moverEnv.task} is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = moverTask.safeParse(value);
+  if (parsed.success) return { ok: true, task: parsed.data };
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(task)'}: ${issue.message}`);
+  return invalid(`the task in ${moverEnv.task} is not valid: ${problems.join('; ')}`);
+}
+
+function resticEnv(task: MoverTask, input: MoverInput): Record<string, string> {
+  const { resticPassword, accessKeyId, secretAccessKey } = input.credentials;
+  const env: Record<string, string> = {
+    ...input.inheritedEnv,
+    RESTIC_REPOSITORY: task.repository.url,
+    RESTIC_CACHE_DIR: task.cacheDir,
+  };
+  if (resticPassword !== undefined) env.RESTIC_PASSWORD = resticPassword;
+  if (accessKeyId !== undefined) env.AWS_ACCESS_KEY_ID = accessKeyId;
+  if (secretAccessKey !== undefined) env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
+  if (task.repository.region !== undefined) env.AWS_DEFAULT_REGION = task.repository.region;
+  return env;
+}

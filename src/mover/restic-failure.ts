@@ -1,0 +1,159 @@
+// Why a restic command failed, from its exit code and what it printed, as the
+// MoverError the controller shows: each message says what to fix. Exit codes
+// are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
+import { moverEnv, type MoverError } from '../api/index.ts';
+import type { ResticLine } from './restic-output.ts';
+import type { ResticExit } from './restic-process.ts';
+
+export interface ResticFailure {
+  exitCode: number | null;
+  /** What restic said, oldest first: exit_error and error messages and plain stderr lines. */
+  messages: readonly string[];
+  /** Set when the mover stopped restic because it kept retrying past the mover's own limit. */
+  gaveUpAfterSeconds?: number | undefined;
+  /** Set when restic was stopped by a signal to the mover (the Job was deleted or hit its deadline). */
+  interrupted?: boolean | undefined;
+}
+
+export interface RepositoryNames {
+  url: string;
+  /** The S3 endpoint, for S3 repositories. */
+  endpoint?: string | undefined;
+}
+
+const wrongPassword = /wrong password or no key found/i;
+const locked = /repository is already locked/i;
+const unknownKey = /InvalidAccessKeyId|Access Key Id you provided does not exist/i;
+const wrongSecret = /SignatureDoesNotMatch|signature we calculated does not match/i;
+const denied = /AccessDenied|Access Denied|Forbidden|ExpiredToken/i;
+const unreachable =
+  /connection refused|no such host|i\/o timeout|context deadline exceeded|TLS handshake timeout|network is unreachable|no route to host|connection reset|server misbehaving|stuck request/i;
+const noRepository = /repository does not exist/i;
+const noBucket = /bucket does not exist|NoSuchBucket/i;
+const retrying = /returned error, retrying after/i;
+
+// Lines restic adds around the reason, which say nothing about it.
+const noise = [
+  /^Is there a repository at the following location\?$/,
+  /^(s3|rest|b2|azure|gs|sftp|swift|rclone):\S*$/,
+  /signal \w+ received, cleaning up/,
+  /context canceled/,
+  /^the `unlock` command can be used/,
+];
+
+/** The line of restic's output that best says what went wrong, without restic's decorations. */
+export function failureReason(messages: readonly string[]): string | undefined {
+  let reason: string | undefined;
+  for (const message of messages) {
+    const line = message
+      .split('\n')
+      .map(clean)
+      .find((l) => l !== '' && !noise.some((pattern) => pattern.test(l)));
+    if (line !== undefined) reason = line;
+  }
+  return reason;
+}
+
+function clean(line: string): string {
+  return line
+    .replace(/^Fatal: /, '')
+    .replace(/^\S+\(.*?\) returned error, retrying after [^:]+: /, '')
+    .trim();
+}
+
+export function classifyFailure(failure: ResticFailure, repository: RepositoryNames): MoverError {
+  const { exitCode, messages } = failure;
+  const all = messages.join('\n');
+  const reason = failureReason(messages);
+  const endpoint = repository.endpoint ?? repository.url;
+  const error = (code: MoverError['code'], message: string): MoverError => ({ type: 'error', code, message });
+
+  if (exitCode === 12 || wrongPassword.test(all)) {
+    return error(
+      'WrongPassword',
+      `the repository password does not open ${repository.url}: ${moverEnv.resticPassword} in the credentials Secret must be the password the repository was created with`,
+    );
+  }
+  if (exitCode === 11 || locked.test(all)) {
+    const holder = /already locked (?:exclusively )?by (.+)/i.exec(all)?.[1];
+    const since = /lock was created at (.+)/i.exec(all)?.[1];
+    const who =
+      holder === undefined
+        ? ''
+        : ` (PID ${holder.replace(/^PID /, '')}${since === undefined ? '' : `, since ${since}`})`;
+    return error(
+      'RepositoryLocked',
+      `${repository.url} is locked by another restic process${who}: wait for it (a prune or check) to finish; a lock whose holder is gone turns stale after 30 minutes and the next run removes it`,
+    );
+  }
+  const rejected = unknownKey.test(all)
+    ? 'it does not know the access key'
+    : wrongSecret.test(all)
+      ? 'the secret key does not match the access key'
+      : denied.test(all)
+        ? 'access denied'
+        : undefined;
+  if (rejected !== undefined) {
+    return error(
+      'WrongCredentials',
+      `S3 rejected the access key for ${repository.url} (${rejected}): check ${moverEnv.accessKeyId} and ${moverEnv.secretAccessKey} in the credentials Secret, and that the key may use the bucket`,
+    );
+  }
+  if (unreachable.test(all) || (failure.gaveUpAfterSeconds !== undefined && reason === undefined)) {
+    return error(
+      'RepositoryUnreachable',
+      `cannot reach ${endpoint}${reason === undefined ? '' : ` (${reason})`}: check the repository URL and that the mover's network can reach it (DNS, NetworkPolicy, firewall)`,
+    );
+  }
+  if (repositoryMissing({ exitCode, messages })) {
+    return error(
+      'ResticFailed',
+      `there is no restic repository at ${repository.url} and the task does not allow creating one: check the URL, or set initialize`,
+    );
+  }
+  if (failure.interrupted === true || exitCode === 130) {
+    return error('ResticFailed', 'restic was interrupted: the mover Job was stopped or reached its deadline');
+  }
+  const detail = reason ?? 'it printed no reason';
+  if (failure.gaveUpAfterSeconds !== undefined) {
+    return error('ResticFailed', `restic was still retrying after ${failure.gaveUpAfterSeconds} s: ${detail}`);
+  }
+  return error('ResticFailed', `restic failed${exitCode === null ? '' : ` (exit code ${exitCode})`}: ${detail}`);
+}
+
+/** restic found no repository: exit code 10, or a missing bucket it was retrying. */
+export function repositoryMissing(exit: { exitCode: number | null; messages: readonly string[] }): boolean {
+  const all = exit.messages.join('\n');
+  return exit.exitCode === 10 || noRepository.test(all) || noBucket.test(all);
+}
+
+/**
+ * A backend error restic is retrying that retrying cannot fix: it would go on
+ * for 15 minutes. Without a region restic asks for the bucket's location
+ * first, and retries both a missing bucket and rejected keys.
+ */
+export function retryCannotHelp(line: ResticLine): boolean {
+  if (line.kind !== 'text' || !retrying.test(line.text)) return false;
+  return [noBucket, unknownKey, wrongSecret, denied].some((pattern) => pattern.test(line.text));
+}
+
+/** The MoverError for a restic command that did not succeed. */
+export function resticError(exit: ResticExit, repository: RepositoryNames, timeoutMs?: number): MoverError {
+  if (exit.spawnError !== undefined) {
+    return {
+      type: 'error',
+      code: 'ResticFailed',
+      message: `cannot start restic (${exit.spawnError}): the mover image needs restic on PATH, or SAFEHOLD_RESTIC naming it`,
+    };
+  }
+  return classifyFailure(
+    {
+      exitCode: exit.exitCode,
+      messages: exit.messages,
+      gaveUpAfterSeconds:
+        exit.stopped === 'timeout' && timeoutMs !== undefined ? Math.round(timeoutMs / 1000) : undefined,
+      interrupted: exit.stopped === 'signal',
+    },
+    repository,
+  );
+}

@@ -1,0 +1,102 @@
+// Running one restic command as a child process: its stdout and stderr read
+// line by line as they come, a time limit (restic retries backend errors for
+// up to 15 minutes and no option shortens that), and SIGTERM passed on so
+// restic removes its lock before the Pod goes away.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parseResticLine, type ResticLine } from './restic-output.ts';
+
+export interface ResticInvocation {
+  binary: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  /** Stop restic (SIGTERM) when it runs longer than this. */
+  timeoutMs?: number | undefined;
+  /** Stop restic (SIGTERM) when this aborts. */
+  signal?: AbortSignal | undefined;
+  /** Every line restic prints, parsed, as it comes (but the plain-text answer of a command). */
+  onLine?: ((line: ResticLine) => void) | undefined;
+  /** Stop restic (SIGTERM) at the first line for which this is true: an answer that retrying cannot change. */
+  stopWhen?: ((line: ResticLine) => boolean) | undefined;
+}
+
+export interface ResticExit {
+  exitCode: number | null;
+  /** What restic said that may explain how it ended (exit_error and plain stderr), oldest first, at most the last 50. */
+  messages: string[];
+  /** Why the mover stopped restic, if it did. */
+  stopped: 'timeout' | 'signal' | 'line' | undefined;
+  /** restic could not be started at all (not installed, not executable). */
+  spawnError?: string;
+}
+
+const keptMessages = 50;
+const killGraceMs = 10_000;
+
+export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
+  return new Promise((resolve) => {
+    const messages: string[] = [];
+    let stopped: ResticExit['stopped'];
+    let spawnError: string | undefined;
+    const child = spawn(invocation.binary, invocation.args, {
+      env: invocation.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+    const stop = (why: NonNullable<ResticExit['stopped']>) => {
+      stopped ??= why;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), killGraceMs).unref();
+    };
+    const timer =
+      invocation.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), invocation.timeoutMs);
+    const onAbort = () => stop('signal');
+    if (invocation.signal?.aborted === true) onAbort();
+    else invocation.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const keep = (message: string) => {
+      messages.push(message);
+      if (messages.length > keptMessages) messages.shift();
+    };
+    // Plain text on stdout is a command's answer (cat config's JSON document), not a diagnostic.
+    const read = (stream: Readable, answers: boolean) =>
+      new Promise<void>((done) => {
+        const lines = createInterface({ input: stream, crlfDelay: Infinity });
+        lines.on('line', (raw) => {
+          if (raw.trim() === '') return;
+          const line = parseResticLine(raw);
+          if (answers && line.kind === 'text') return;
+          // Not error lines: a file restic could not read does not explain why restic stopped.
+          if (line.kind === 'exit-error') keep(line.message);
+          if (line.kind === 'text') keep(line.text);
+          invocation.onLine?.(line);
+          if (invocation.stopWhen?.(line) === true) stop('line');
+        });
+        lines.on('close', done);
+      });
+    const streams = Promise.all([read(child.stdout, true), read(child.stderr, false)]);
+
+    child.on('error', (error) => {
+      spawnError = error.message;
+    });
+    child.on('close', (code) => {
+      if (timer !== undefined) clearTimeout(timer);
+      invocation.signal?.removeEventListener('abort', onAbort);
+      void streams.then(() => {
+        resolve({
+          exitCode: code,
+          messages,
+          stopped,
+          ...(spawnError === undefined ? {} : { spawnError }),
+        });
+      });
+    });
+  });
+}
+
+/** runRestic with the binary, environment and stop signal of one mover run already bound. */
+export type Restic = (
+  args: readonly string[],
+  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'stopWhen'>,
+) => Promise<ResticExit>;
