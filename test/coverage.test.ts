@@ -62,7 +62,11 @@ describe('coverage', () => {
       provisioner: testEnv().storage.driver,
       reclaimPolicy: 'Delete',
     } as never);
-    await client.create(kinds.backupPolicy, { metadata: { name: defaultPolicy }, spec: { default: true } } as never);
+    // The highest priority, so a default policy left by `npm run demo` in a reused environment does not tie with it.
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: defaultPolicy },
+      spec: { default: true, priority: 1000 },
+    } as never);
 
     nsPlain.name = await createNamespace(client, 'cov-plain');
     nsOff.name = await createNamespace(client, 'cov-off');

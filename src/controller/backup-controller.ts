@@ -34,6 +34,8 @@ export interface BackupControllerDeps {
 export class BackupController {
   readonly #deps: BackupControllerDeps;
   readonly #queue: WorkQueue;
+  /** Nothing is decided before the caches are full and coverage has had its first pass. */
+  #ready = false;
 
   constructor(deps: BackupControllerDeps) {
     this.#deps = deps;
@@ -65,6 +67,7 @@ export class BackupController {
   async start(): Promise<void> {
     await Promise.all(this.#deps.cache.all().map((i) => i.synced()));
     await this.#deps.coverage.firstPass;
+    this.#ready = true;
     await this.sweep();
     // Every run is looked at again: one interrupted by a crash continues (or cleans up) from what the API shows.
     for (const backup of this.#deps.cache.volumeBackups.list()) this.#queue.add(objectKey(backup));
@@ -108,6 +111,7 @@ export class BackupController {
   }
 
   async #reconcile(key: string): Promise<Requeue | undefined> {
+    if (!this.#ready) return undefined; // start() queues every run once ready
     const backup = this.#deps.cache.volumeBackups.get(key);
     if (backup === undefined) return undefined;
     const observed = observeRun(this.#deps, backup, this.#deps.now());

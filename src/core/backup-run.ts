@@ -129,7 +129,7 @@ function finalOrRetry(o: RunObservation, reason: BackupReason, message: string):
   const status = o.backup.status ?? {};
   const attempt = status.attempt ?? 0;
   const limit = o.policy?.spec.retry.limit ?? 0;
-  const permanent = reason === 'InvalidSpec' || reason === 'NotProtected';
+  const permanent = reason === 'InvalidSpec';
   const at = new Date(o.now.getTime() + retryDelayMs(Math.max(1, attempt)));
   const deadline = deadlineOf(o);
   if (permanent) return { kind: 'fail', reason, message };
