@@ -29,7 +29,7 @@ describe('operator leader election', () => {
       const text = await first.metrics();
       return (
         metricValue(text, 'safehold_leader', {}) === 1 &&
-        metricValue(text, 'safehold_decisions_ready_timestamp_seconds', {}) !== undefined
+        (metricValue(text, 'safehold_decisions_ready_timestamp_seconds', {}) ?? 0) > 0
       );
     });
     operators.push(await startOperator('safehold-system', 'second', lease));
@@ -52,7 +52,7 @@ describe('operator leader election', () => {
         const text = await second.metrics();
         return (
           metricValue(text, 'safehold_leader', {}) === 1 &&
-          metricValue(text, 'safehold_decisions_ready_timestamp_seconds', {}) !== undefined
+          (metricValue(text, 'safehold_decisions_ready_timestamp_seconds', {}) ?? 0) > 0
         );
       },
       { timeoutMs: 30_000 },

@@ -110,10 +110,9 @@ describe('nextRunStep', () => {
     expect(
       nextRunStep(observe({}, { blocker: { reason: 'SecretNotFound', message: 'secret s3 not found' } })),
     ).toMatchObject({ kind: 'retry', reason: 'SecretNotFound' });
-    expect(nextRunStep(observe({}, { blocker: { reason: 'NotProtected', message: 'excluded' } }))).toMatchObject({
-      kind: 'fail',
-      reason: 'NotProtected',
-    });
+    expect(
+      nextRunStep(observe({}, { blocker: { reason: 'InvalidSpec', message: 'spec.pvc: required' } })),
+    ).toMatchObject({ kind: 'fail', reason: 'InvalidSpec' });
   });
 
   it('cleans up once the run is over', () => {
