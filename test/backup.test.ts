@@ -210,6 +210,38 @@ describe('backing up volumes', () => {
     expect(latest?.status?.files).toMatchObject({ new: 1, changed: 1, unmodified: 40 });
   });
 
+  it('keeps the last N snapshots in the cluster when the policy asks (seed 004)', async () => {
+    await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { keepSnapshots: 2 } });
+    try {
+      await createClaim(client, ns, 'kept');
+      fillVolume(await boundVolumePath(client, ns, 'kept'), 3);
+      for (let i = 0; i < 3; i++) expect((await safehold(['backup', `${ns}/kept`, '--wait'])).code).toBe(0);
+      const runs = (await backupsOf('kept')).sort((a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+      );
+      await waitFor('the oldest kept snapshot to go', async () => {
+        const snapshots = await client.list<
+          KubeObject & { spec?: { source?: { persistentVolumeClaimName?: string } } }
+        >(kinds.volumeSnapshot, { namespace: ns, query: { labelSelector: 'safehold.io/kept=true' } });
+        const names = snapshots.items
+          .filter((s) => s.spec?.source?.persistentVolumeClaimName === 'kept')
+          .map((s) => s.metadata?.name)
+          .sort();
+        return (
+          JSON.stringify(names) ===
+          JSON.stringify(
+            runs
+              .slice(1)
+              .map((r) => r.metadata.name)
+              .sort(),
+          )
+        );
+      });
+    } finally {
+      await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { keepSnapshots: 0 } });
+    }
+  });
+
   it('backs up a live volume on the node that has it mounted', async () => {
     await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { method: 'live' } });
     await createClaim(client, ns, 'busy');

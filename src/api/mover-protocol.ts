@@ -20,9 +20,11 @@ export const repositoryTarget = z.object({
   region: z.string().optional(),
   /** Create the repository when it does not exist yet. */
   initialize: z.boolean().default(true),
-  /** Locks older than this whose holder is gone are removed before the backup. */
-  staleLockMinutes: z.int().min(1).default(30),
 });
+// Stale locks: the mover runs `restic unlock`, which removes only locks restic
+// itself deems stale (held by a dead process on the same host, or not
+// refreshed for 30 minutes; restic offers no other threshold). Backups take
+// shared locks, so a dead mover's lock only delays exclusive prune and check.
 
 export const backupTask = z.object({
   kind: z.literal('backup'),
@@ -75,6 +77,7 @@ export const moverError = z.object({
 
 export const moverProgress = z.object({
   type: z.literal('progress'),
+  /** 0 to 100 (restic reports a fraction; the mover scales it). */
   percentDone: z.number(),
   filesDone: z.int(),
   totalFiles: z.int(),

@@ -42,6 +42,7 @@ export const volumeBackupStatus = z.object({
   repository: z.string().optional(),
   method: z.enum(['snapshot', 'live']).optional(),
   attempt: z.int().optional(),
+  node: z.string().optional().describe('The node a live run is pinned to (its volume is attached there).'),
   nextAttemptTime: z.string().optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),

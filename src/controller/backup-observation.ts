@@ -83,10 +83,14 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const perRepository = repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository;
   const globalLimit = policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers;
+  const method = methodFor(cache, policy, claim?.spec?.volumeName);
+  const node = method === 'live' ? nodeUsing(cache, ns, backup.spec.pvc) : undefined;
+  const perNode = policy?.spec.concurrency?.perNode;
   const slotFree =
     others.length < globalLimit &&
     (perRepository === undefined ||
-      others.filter((b) => b.status?.repository === repository?.metadata.name).length < perRepository);
+      others.filter((b) => b.status?.repository === repository?.metadata.name).length < perRepository) &&
+    (perNode === undefined || node === undefined || others.filter((b) => b.status?.node === node).length < perNode);
 
   const snapshot = cache.snapshots.get(`${ns}/${snapshotName(backup)}`);
   const temp = cache.claims.get(`${ns}/${tempClaimName(backup)}`);
@@ -99,7 +103,7 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
       backup,
       policy,
       blocker,
-      method: methodFor(cache, policy, claim?.spec?.volumeName),
+      method,
       volumeBusy,
       slotFree,
       snapshot:
@@ -113,6 +117,18 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
           : jobOutcome(cache, job.metadata?.namespace ?? ns, job.metadata?.name ?? '', job.status?.conditions ?? []),
     },
   };
+}
+
+/** The node of a running Pod that mounts the claim: a live RWO volume can only be read there. */
+export function nodeUsing(cache: ClusterCache, namespace: string, claimName: string): string | undefined {
+  return cache.pods
+    .list()
+    .find(
+      (p) =>
+        p.metadata?.namespace === namespace &&
+        p.status?.phase === 'Running' &&
+        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claimName),
+    )?.spec?.nodeName;
 }
 
 /** The policy's repository, or the only one when the policy names none. */

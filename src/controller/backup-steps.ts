@@ -33,9 +33,17 @@ import {
   type Requeue,
 } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
-import { credentialsSecretName, snapshotName, tempClaimName, type ObservedRun } from './backup-observation.ts';
+import {
+  credentialsSecretName,
+  nodeUsing,
+  snapshotName,
+  tempClaimName,
+  type ObservedRun,
+} from './backup-observation.ts';
 
 type Condition = NonNullable<VolumeBackupStatus['conditions']>[number];
+
+const keptLabel = 'safehold.io/kept';
 
 export async function carryOut(
   deps: BackupControllerDeps,
@@ -89,7 +97,8 @@ export async function carryOut(
     case 'create-job': {
       const missing = await ensureCredentials(deps.client, backup, observed);
       if (missing !== undefined) return { requeueAfterMs: 30_000 };
-      await createJob(deps, backup, observed);
+      const node = await createJob(deps, backup, observed);
+      if (node !== undefined && backup.status?.node !== node) await setStatus({ node });
       if (backup.status?.phase !== 'Running')
         await setStatus({
           phase: 'Running',
@@ -298,10 +307,15 @@ async function createTempClaim(deps: BackupControllerDeps, backup: VolumeBackup)
   await createIfAbsent(() => deps.client.create(kinds.persistentVolumeClaim, claim));
 }
 
-async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
+/** Creates the attempt's mover Job; returns the node it is pinned to, if any. */
+async function createJob(
+  deps: BackupControllerDeps,
+  backup: VolumeBackup,
+  observed: ObservedRun,
+): Promise<string | undefined> {
   const repo = observed.repository;
   const policy = observed.observation.policy;
-  if (repo === undefined || policy === undefined) return;
+  if (repo === undefined || policy === undefined) return undefined;
   const ns = backup.metadata.namespace;
   const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
   const method = backup.status?.method ?? observed.observation.method;
@@ -311,7 +325,6 @@ async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, obser
       url: repositoryUrl(repo.spec, ns),
       region: repo.spec.s3.region,
       initialize: true,
-      staleLockMinutes: 30,
     },
     sourcePath: moverSourcePath,
     host: resticHost(repo.spec, ns, backup.spec.pvc),
@@ -326,17 +339,7 @@ async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, obser
     changeDetection: method === 'snapshot' ? 'mtime-size' : 'inode',
   };
   // A live RWO volume already in use can only be read on the node that has it.
-  const user =
-    method === 'live'
-      ? deps.cache.pods
-          .list()
-          .find(
-            (p) =>
-              p.metadata?.namespace === ns &&
-              p.status?.phase === 'Running' &&
-              (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === backup.spec.pvc),
-          )
-      : undefined;
+  const node = method === 'live' ? nodeUsing(deps.cache, ns, backup.spec.pvc) : undefined;
   const job = moverJob({
     backup,
     attempt: backup.status?.attempt ?? 1,
@@ -344,7 +347,7 @@ async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, obser
     task,
     sourceClaim: method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc,
     secretName: credentialsSecretName(backup),
-    nodeName: user?.spec?.nodeName,
+    nodeName: node,
     deadlineSeconds: Math.max(
       60,
       Math.round(
@@ -356,6 +359,7 @@ async function createJob(deps: BackupControllerDeps, backup: VolumeBackup, obser
     ),
   });
   await createIfAbsent(() => deps.client.create(kinds.job, job));
+  return node;
 }
 
 async function writeBack(
@@ -416,16 +420,33 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       ),
     );
   }
-  const keep = backup.status?.phase === 'Succeeded' && (observed.observation.policy?.spec.keepSnapshots ?? 0) > 0;
+  const keepCount = observed.observation.policy?.spec.keepSnapshots ?? 0;
+  const keep = backup.status?.phase === 'Succeeded' && keepCount > 0;
   await deleteRunVolumes(deps.client, backup, !keep);
   if (keep) {
     await deleteIfPresent(() =>
       deps.client.mergePatch(
         kinds.volumeSnapshot,
         { namespace: ns, name: snapshotName(backup) },
-        { metadata: { labels: { 'safehold.io/kept': 'true' } } },
+        { metadata: { labels: { [keptLabel]: 'true' } } },
       ),
     );
+    // Seed 004: the last N snapshots of the volume stay in the cluster for fast restore; older ones go.
+    const kept = deps.cache.snapshots
+      .list()
+      .filter(
+        (s) =>
+          s.metadata?.namespace === ns &&
+          s.metadata.labels?.[keptLabel] === 'true' &&
+          s.spec?.source?.persistentVolumeClaimName === backup.spec.pvc &&
+          s.metadata.name !== snapshotName(backup),
+      )
+      .sort((a, b) => (b.status?.creationTime ?? '').localeCompare(a.status?.creationTime ?? ''));
+    for (const old of kept.slice(keepCount - 1)) {
+      await deleteIfPresent(() =>
+        deps.client.delete(kinds.volumeSnapshot, { namespace: ns, name: old.metadata?.name ?? '' }),
+      );
+    }
   }
   await deleteIfPresent(() => deps.client.delete(kinds.secret, { namespace: ns, name: credentialsSecretName(backup) }));
   await updateStatus(

@@ -12,7 +12,7 @@ const job = moverJob({
   image: 'safehold',
   task: {
     kind: 'backup',
-    repository: { url: 's3:http://s3/b/team', initialize: true, staleLockMinutes: 30 },
+    repository: { url: 's3:http://s3/b/team', initialize: true },
     sourcePath: '/data',
     host: 'k8s-team-nspvc-data',
     tags: [],

@@ -24,7 +24,7 @@ describe('parseTask', () => {
       ok: true,
       task: {
         ...task,
-        repository: { ...task.repository, initialize: true, staleLockMinutes: 30 },
+        repository: { ...task.repository, initialize: true },
         changeDetection: 'inode',
       },
     });
