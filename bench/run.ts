@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { connectTestClient } from '../testenv/client.ts';
 import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
+import { benchBackup } from './backup-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
 
 const { values } = parseArgs({
@@ -15,31 +16,44 @@ const { values } = parseArgs({
     'quiet-seconds': { type: 'string', default: '300' },
     namespaces: { type: 'string', default: '1000' },
     'claims-per-namespace': { type: 'string', default: '10' },
+    only: { type: 'string' },
   },
 });
+const wanted = (name: string) => values.only === undefined || values.only === name;
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = await up(defaultEnvDir, log);
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 const client = connectTestClient(env.kubeconfig);
-const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
-const coverage = await benchCoverage(env, client, size, Number(values['quiet-seconds']), log);
-client.close();
-
-const result = {
-  date: new Date().toISOString(),
-  machine: '2 cores, 24 GiB, Debian bookworm',
-  versions,
-  coverage: {
-    ...coverage,
-    aims: { msToAllDecisions: 10_000, steadyRssMiB: 250, quietRequests: 'watches only, no periodic LISTs' },
-  },
-};
 const dir = join(repoRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'coverage-10k.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`
+const header = { date: new Date().toISOString(), machine: '2 cores, 24 GiB, Debian bookworm', versions };
+
+if (wanted('backup')) {
+  const backup = await benchBackup(env, client, log);
+  writeFileSync(
+    join(dir, 'backup-2g.json'),
+    `${JSON.stringify({ ...header, backup: { ...backup, aims: { ratio: 1.1 } } }, null, 2)}\n`,
+  );
+  console.log(`
+backup of a ${(backup.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${backup.files} files) into a fresh repository on radosgw
+  plain restic init + backup: ${backup.plainResticSeconds.toFixed(1)} s
+  safehold mover:             ${backup.moverSeconds.toFixed(1)} s   ratio ${backup.ratio.toFixed(3)}   (aim <= 1.10)
+  end to end (VolumeBackup: snapshot, clone, Job, mover): ${backup.endToEndSeconds.toFixed(1)} s
+results in bench/results/backup-2g.json`);
+}
+
+if (wanted('coverage')) {
+  const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
+  const coverage = await benchCoverage(env, client, size, Number(values['quiet-seconds']), log);
+  writeFileSync(
+    join(dir, 'coverage-10k.json'),
+    `${JSON.stringify({ ...header, coverage: { ...coverage, aims: { msToAllDecisions: 10_000, steadyRssMiB: 250, quietRequests: 'watches only, no periodic LISTs' } } }, null, 2)}\n`,
+  );
+  console.log(`
 coverage of ${coverage.volumes} PVCs in ${coverage.namespaces} namespaces
   time from operator start to every decision: ${coverage.msToAllDecisions} ms   (aim < 10000 ms)
   RSS after decisions: ${coverage.rssMiB.afterDecisions} MiB; steady max over ${coverage.quietSeconds} s: ${coverage.rssMiB.steadyMax} MiB   (aim < 250 MiB)
   requests in a quiet ${coverage.quietSeconds} s: ${JSON.stringify(coverage.quietRequests)}   (aim: watches only)
 results in bench/results/coverage-10k.json`);
+}
+client.close();

@@ -208,7 +208,123 @@ describe('backing up volumes', () => {
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))
       .at(-1);
     expect(latest?.status?.files).toMatchObject({ new: 1, changed: 1, unmodified: 40 });
+
+    // Nothing changed since: the third backup reads everything and adds almost nothing.
+    expect((await safehold(['backup', `${ns}/data`, '--wait'])).code).toBe(0);
+    const unchanged = (await backupsOf('data'))
+      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))
+      .at(-1);
+    expect(unchanged?.status?.files).toMatchObject({ new: 0, changed: 0, unmodified: 42 });
+    expect(unchanged?.status?.bytes?.added).toBeLessThan(8 * 1024);
+    expect(unchanged?.status?.bytes?.total).toBeGreaterThan(100 * 1024);
   });
+
+  it("backs up the snapshot's content even when the volume changes after the snapshot", async () => {
+    await createClaim(client, ns, 'moving');
+    const volume = await boundVolumePath(client, ns, 'moving');
+    fillVolume(volume, 10);
+    const before = treeDigest(volume);
+    const created = await client.create<KubeObject & { spec: object }>(kinds.volumeBackup, {
+      metadata: { generateName: 'moving-', namespace: ns },
+      spec: { pvc: 'moving' },
+    });
+    const name = created.metadata?.name ?? '';
+    await waitFor(
+      'the run snapshot to be ready',
+      async () => {
+        const snapshots = await client.list<KubeObject & { status?: { readyToUse?: boolean } }>(kinds.volumeSnapshot, {
+          namespace: ns,
+          query: { labelSelector: `safehold.io/run=${name}` },
+        });
+        return snapshots.items.some((s) => s.status?.readyToUse === true);
+      },
+      { intervalMs: 50 },
+    );
+    writeFileSync(join(volume, 'dir-0', 'file-0.txt'), 'written after the snapshot');
+    rmSync(join(volume, 'dir-1'), { recursive: true });
+    await waitFor('the run to succeed', async () => (await getBackup(name)).status?.phase === 'Succeeded', {
+      timeoutMs: 120_000,
+    });
+    const target = join(work, 'moving');
+    await restic(['restore', (await getBackup(name)).status?.resticSnapshotId ?? '', '--target', target]);
+    expect(treeDigest(join(target, 'data'))).toEqual(before);
+  });
+
+  it('finishes a run whose operator was killed mid-run, once, leaving nothing behind', async () => {
+    await createClaim(client, ns, 'interrupted');
+    fillVolume(await boundVolumePath(client, ns, 'interrupted'), 5);
+    const created = await client.create<KubeObject & { spec: object }>(kinds.volumeBackup, {
+      metadata: { generateName: 'interrupted-', namespace: ns },
+      spec: { pvc: 'interrupted' },
+    });
+    const name = created.metadata?.name ?? '';
+    await waitFor(
+      'the mover Job to exist',
+      async () =>
+        (
+          await client.list<KubeObject>(kinds.job, {
+            namespace: ns,
+            query: { labelSelector: `safehold.io/run=${name}` },
+          })
+        ).items.length > 0,
+      { intervalMs: 50 },
+    );
+    operator?.process.kill('SIGKILL');
+    await new Promise((resolve) => operator?.process.once('exit', resolve));
+    operator = await startOperator('safehold-system', `backup-${id}-restarted`, `lease-${id}`);
+    await waitFor('the interrupted run to succeed', async () => (await getBackup(name)).status?.phase === 'Succeeded', {
+      timeoutMs: 120_000,
+    });
+    const run = await getBackup(name);
+    expect(run.status?.attempt).toBe(1);
+    expect((await backupsOf('interrupted')).map((b) => b.metadata.name)).toEqual([name]);
+    await waitFor(
+      'the run to be cleaned up',
+      async () =>
+        (await getBackup(name)).status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true,
+    );
+    const leftovers = await Promise.all(
+      [kinds.job, kinds.persistentVolumeClaim, kinds.volumeSnapshot, kinds.secret].map(
+        async (kind) =>
+          (await client.list<KubeObject>(kind, { namespace: ns, query: { labelSelector: `safehold.io/run=${name}` } }))
+            .items.length,
+      ),
+    );
+    expect(leftovers).toEqual([0, 0, 0, 0]);
+  });
+
+  it('never runs more movers than the global limit (20 due volumes, limit 3)', async () => {
+    await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { concurrency: { global: 3 } } });
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `many-${i}`);
+      for (const pvc of names) await createClaim(client, ns, pvc);
+      for (const pvc of names) writeFileSync(join(await boundVolumePath(client, ns, pvc), 'file'), pvc);
+      for (const pvc of names)
+        await client.create(kinds.volumeBackup, {
+          metadata: { generateName: `${pvc}-`, namespace: ns },
+          spec: { pvc },
+        } as KubeObject);
+      let most = 0;
+      for (;;) {
+        const runs = (await client.list<VolumeBackup>(kinds.volumeBackup, { namespace: ns })).items.filter((b) =>
+          b.spec.pvc.startsWith('many-'),
+        );
+        most = Math.max(
+          most,
+          runs.filter((b) => b.status?.phase === 'Snapshotting' || b.status?.phase === 'Running').length,
+        );
+        if (runs.every((b) => b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed')) {
+          expect(runs.filter((b) => b.status?.phase === 'Succeeded')).toHaveLength(20);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(most).toBeGreaterThanOrEqual(2);
+      expect(most).toBeLessThanOrEqual(3);
+    } finally {
+      await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { concurrency: null } });
+    }
+  }, 400_000);
 
   it('keeps the last N snapshots in the cluster when the policy asks (seed 004)', async () => {
     await client.mergePatch(kinds.backupPolicy, { name: policyName }, { spec: { keepSnapshots: 2 } });
@@ -313,6 +429,36 @@ describe('backing up volumes', () => {
       );
     }
   }, 300_000);
+
+  it('fails with a message saying the repository password is wrong', async () => {
+    await client.mergePatch(
+      kinds.backupPolicy,
+      { name: policyName },
+      { spec: { retry: { limit: 0, deadline: '10m' } } },
+    );
+    await client.mergePatch(
+      kinds.secret,
+      { namespace: 'safehold-system', name: `${id}-password` },
+      { stringData: { password: 'not-the-password' } },
+    );
+    try {
+      const cli = await safehold(['backup', `${ns}/data`, '--wait']);
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toContain('WrongPassword');
+      expect(cli.stderr).not.toContain('not-the-password');
+    } finally {
+      await client.mergePatch(
+        kinds.secret,
+        { namespace: 'safehold-system', name: `${id}-password` },
+        { stringData: { password: 'test-repository-password' } },
+      );
+      await client.mergePatch(
+        kinds.backupPolicy,
+        { name: policyName },
+        { spec: { retry: { limit: 1, deadline: '10m' } } },
+      );
+    }
+  });
 
   it('catches up a missed scheduled run once, and a restarted operator does not run it again', async () => {
     // A run three days ago, then nothing: the slots since were missed while "the operator was down".

@@ -36,6 +36,13 @@ export class BackupController {
   readonly #queue: WorkQueue;
   /** Nothing is decided before the caches are full and coverage has had its first pass. */
   #ready = false;
+  /**
+   * Runs started but not yet seen active in the cache. Starts are decided one
+   * at a time (#startLock) against the cache plus this set, so concurrency
+   * limits hold even while the watch lags behind our own writes.
+   */
+  readonly #starting = new Set<string>();
+  #startLock: Promise<unknown> = Promise.resolve();
 
   constructor(deps: BackupControllerDeps) {
     this.#deps = deps;
@@ -114,9 +121,31 @@ export class BackupController {
     if (!this.#ready) return undefined; // start() queues every run once ready
     const backup = this.#deps.cache.volumeBackups.get(key);
     if (backup === undefined) return undefined;
-    const observed = observeRun(this.#deps, backup, this.#deps.now());
+    const uid = backup.metadata.uid ?? '';
+    if (this.#starting.has(uid) && backup.status?.phase !== undefined && backup.status.phase !== 'Pending') this.#starting.delete(uid);
+    if ((backup.status?.phase ?? 'Pending') === 'Pending') {
+      // Observe and start under one lock, so two runs never both take the last slot.
+      const run = this.#startLock.then(() => this.#step(backup));
+      this.#startLock = run.catch(() => undefined);
+      return run;
+    }
+    return this.#step(backup);
+  }
+
+  async #step(backup: VolumeBackup): Promise<Requeue | undefined> {
+    const deps = { ...this.#deps, starting: this.#starting };
+    const observed = observeRun(deps, backup, deps.now());
     const step = nextRunStep(observed.observation);
-    return carryOut(this.#deps, backup, observed, step);
+    if (step.kind === 'start') this.#starting.add(backup.metadata.uid ?? '');
+    try {
+      const requeue = await carryOut(deps, backup, observed, step);
+      // A start that asks to come back later did not start (a Secret is missing).
+      if (step.kind === 'start' && requeue !== undefined) this.#starting.delete(backup.metadata.uid ?? '');
+      return requeue;
+    } catch (error) {
+      if (step.kind === 'start') this.#starting.delete(backup.metadata.uid ?? '');
+      throw error;
+    }
   }
 }
 

@@ -19,6 +19,8 @@ export interface ObservationDeps {
   cache: ClusterCache;
   coverage: CoverageController;
   maxConcurrentMovers: number;
+  /** UIDs of runs whose start was written but whose new phase the cache has not shown yet. */
+  starting: ReadonlySet<string>;
 }
 
 export interface ObservedRun {
@@ -77,9 +79,10 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
               }
             : undefined;
 
+  // Runs this operator just started count as active before the cache shows it.
   const others = cache.volumeBackups
     .list()
-    .filter((b) => b.metadata.uid !== backup.metadata.uid && activePhases.has(b.status?.phase ?? ''));
+    .filter((b) => b.metadata.uid !== backup.metadata.uid && (activePhases.has(b.status?.phase ?? '') || deps.starting.has(b.metadata.uid ?? '')));
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const perRepository = repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository;
   const globalLimit = policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers;
