@@ -49,7 +49,9 @@ export async function benchCoverage(
   const child = spawn(
     process.execPath,
     [
-      join(repoRoot, 'src/bin/safehold.ts'),
+      // The shipped entry point (dist, built by bench/run.ts) with the flag its shebang carries.
+      '--max-semi-space-size=2',
+      join(repoRoot, 'dist/bin/safehold.js'),
       '--kubeconfig',
       env.kubeconfig,
       'operator',
@@ -114,7 +116,9 @@ async function countRequests(path: string, offset: number, from: Date, to: Date)
   for await (const line of lines) {
     if (!line.includes('"safehold')) continue;
     const event = JSON.parse(line) as AuditEvent;
-    if (!(event.userAgent ?? '').startsWith('safehold')) continue;
+    // Safehold's own requests only: the test environment's daemons say safehold-testenv.
+    const agent = event.userAgent ?? '';
+    if (agent !== 'safehold' && !agent.startsWith('safehold/')) continue;
     const at = Date.parse(event.requestReceivedTimestamp);
     const counted = event.verb === 'watch' ? event.stage === 'ResponseStarted' : event.stage === 'ResponseComplete';
     if (!counted || at < from.getTime() || at > to.getTime()) continue;

@@ -122,7 +122,8 @@ export class BackupController {
     const backup = this.#deps.cache.volumeBackups.get(key);
     if (backup === undefined) return undefined;
     const uid = backup.metadata.uid ?? '';
-    if (this.#starting.has(uid) && backup.status?.phase !== undefined && backup.status.phase !== 'Pending') this.#starting.delete(uid);
+    if (this.#starting.has(uid) && backup.status?.phase !== undefined && backup.status.phase !== 'Pending')
+      this.#starting.delete(uid);
     if ((backup.status?.phase ?? 'Pending') === 'Pending') {
       // Observe and start under one lock, so two runs never both take the last slot.
       const run = this.#startLock.then(() => this.#step(backup));

@@ -82,7 +82,11 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
   // Runs this operator just started count as active before the cache shows it.
   const others = cache.volumeBackups
     .list()
-    .filter((b) => b.metadata.uid !== backup.metadata.uid && (activePhases.has(b.status?.phase ?? '') || deps.starting.has(b.metadata.uid ?? '')));
+    .filter(
+      (b) =>
+        b.metadata.uid !== backup.metadata.uid &&
+        (activePhases.has(b.status?.phase ?? '') || deps.starting.has(b.metadata.uid ?? '')),
+    );
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const perRepository = repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository;
   const globalLimit = policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers;
@@ -108,6 +112,11 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
       blocker,
       method,
       volumeBusy,
+      // The method depends on the PV's driver: decide it only once the PV is in the cache.
+      waitingFor:
+        claim?.spec?.volumeName !== undefined && cache.volumes.get(claim.spec.volumeName) === undefined
+          ? `PV ${claim.spec.volumeName}`
+          : undefined,
       slotFree,
       snapshot:
         snapshot === undefined

@@ -441,7 +441,7 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
           s.spec?.source?.persistentVolumeClaimName === backup.spec.pvc &&
           s.metadata.name !== snapshotName(backup),
       )
-      .sort((a, b) => (b.status?.creationTime ?? '').localeCompare(a.status?.creationTime ?? ''));
+      .sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''));
     for (const old of kept.slice(keepCount - 1)) {
       await deleteIfPresent(() =>
         deps.client.delete(kinds.volumeSnapshot, { namespace: ns, name: old.metadata?.name ?? '' }),

@@ -29,6 +29,7 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     backup,
     policy,
     blocker: undefined,
+    waitingFor: undefined,
     method: 'snapshot',
     volumeBusy: false,
     slotFree: true,

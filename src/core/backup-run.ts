@@ -16,6 +16,8 @@ export interface RunObservation {
   method: RunMethod;
   /** Another run of the same volume is active and older than this one. */
   volumeBusy: boolean;
+  /** Something the run needs has not reached the caches yet (e.g. the PV of a just-bound claim). */
+  waitingFor: string | undefined;
   /** A free mover slot under the global, per-repository and per-node limits. */
   slotFree: boolean;
   snapshot: { ready: boolean; error: string | undefined } | undefined;
@@ -76,6 +78,8 @@ function pending(o: RunObservation): RunStep {
       recheckMs: retryAt - o.now.getTime(),
     };
   }
+  if (o.waitingFor !== undefined)
+    return { kind: 'wait', reason: 'Waiting', message: `waiting for ${o.waitingFor}`, recheckMs: 1000 };
   if (o.volumeBusy)
     return {
       kind: 'wait',

@@ -21,6 +21,7 @@ export interface KubeObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    creationTimestamp?: string;
     deletionTimestamp?: string;
     finalizers?: string[];
   };

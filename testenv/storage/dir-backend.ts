@@ -1,7 +1,7 @@
 // Volumes as directories (Filesystem) or sparse files (Block) on a real local
 // filesystem; snapshots as full copies taken at one moment (reflinked where
 // the filesystem can). Block volumes are published as loop devices.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../command.ts';
@@ -70,11 +70,19 @@ export class DirBackend implements VolumeBackend {
       await run('mv', ['-T', partial, path]);
     }
     const st = statSync(path);
-    return { snapshotHandle: name, sizeBytes: st.isFile() ? st.size : treeSize(path), creationTime: st.mtime };
+    // cp -a keeps the volume's own times; when the snapshot was taken is kept beside it.
+    const stamp = `${path}.created`;
+    if (!existsSync(stamp)) writeFileSync(stamp, new Date().toISOString());
+    return {
+      snapshotHandle: name,
+      sizeBytes: st.isFile() ? st.size : treeSize(path),
+      creationTime: new Date(readFileSync(stamp, 'utf8')),
+    };
   }
 
   async deleteSnapshot(snapshotHandle: string): Promise<void> {
     await rm(this.snapshotPath(snapshotHandle), { recursive: true, force: true });
+    await rm(`${this.snapshotPath(snapshotHandle)}.created`, { force: true });
   }
 
   async publish(volumeHandle: string, mode: VolumeMode, readOnly: boolean): Promise<Published> {
