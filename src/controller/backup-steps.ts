@@ -3,48 +3,24 @@
 // mover Job (owned by the VolumeBackup, labelled with the run), write-back
 // to the PV and PVC, Events, metrics, and cleanup Job, then clone, then
 // snapshot. Every step is idempotent.
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import {
-  annotations,
-  durationMs,
-  repositoryUrl,
-  resticHost,
-  runLabels,
-  type BackupTask,
-  type VolumeBackup,
-  type VolumeBackupStatus,
-} from '../api/index.ts';
-import {
-  moverCacheDir,
-  moverJob,
-  moverJobName,
-  moverSourcePath,
-  ownerReference,
-  runObjectLabels,
-  type RunStep,
-} from '../core/index.ts';
-import {
-  isAlreadyExists,
-  isNotFound,
-  kinds,
-  recordEvent,
-  writeStatus,
-  type KubeClient,
-  type Requeue,
-} from '../kube/index.ts';
+import { annotations, runLabels, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
+import { moverJobName, type RunStep } from '../core/index.ts';
+import { kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import {
-  credentialsSecretName,
-  nodeUsing,
-  snapshotName,
-  tempClaimName,
-  type ObservedRun,
-} from './backup-observation.ts';
+  createJob,
+  createSnapshot,
+  createTempClaim,
+  ignoreNotFound,
+  deleteRunVolumes,
+  ensureCredentials,
+} from './run-objects.ts';
+import { event, writeBack } from './write-back.ts';
+import { credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
 
 type Condition = NonNullable<VolumeBackupStatus['conditions']>[number];
 
 const keptLabel = 'safehold.io/kept';
-
 export async function carryOut(
   deps: BackupControllerDeps,
   backup: VolumeBackup,
@@ -149,7 +125,7 @@ export async function carryOut(
       return undefined;
     }
     case 'retry':
-      await deleteIfPresent(() =>
+      await ignoreNotFound(() =>
         deps.client.delete(
           kinds.job,
           { namespace: backup.metadata.namespace, name: moverJobName(backup, backup.status?.attempt ?? 1) },
@@ -217,202 +193,13 @@ export function setCondition(
 }
 
 /** The run's copy of the repository password and S3 keys, in the volume's namespace; undefined when done, else what is missing. */
-async function ensureCredentials(
-  client: KubeClient,
-  backup: VolumeBackup,
-  observed: ObservedRun,
-): Promise<string | undefined> {
-  const repo = observed.repository;
-  if (repo === undefined) return 'no repository';
-  const refs = [
-    ['RESTIC_PASSWORD', repo.spec.password],
-    ['AWS_ACCESS_KEY_ID', repo.spec.s3.accessKeyId],
-    ['AWS_SECRET_ACCESS_KEY', repo.spec.s3.secretAccessKey],
-  ] as const;
-  const data: Record<string, string> = {};
-  for (const [name, ref] of refs) {
-    try {
-      const secret = await client.get<{ data?: Record<string, string> }>(kinds.secret, {
-        namespace: ref.namespace,
-        name: ref.name,
-      });
-      const value = secret.data?.[ref.key];
-      if (value === undefined)
-        return `Secret ${ref.namespace}/${ref.name} has no key "${ref.key}" (BackupRepository ${repo.metadata.name})`;
-      data[name] = value;
-    } catch (error) {
-      if (isNotFound(error))
-        return `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name})`;
-      throw error;
-    }
-  }
-  await createIfAbsent(() =>
-    client.create(kinds.secret, {
-      metadata: {
-        name: credentialsSecretName(backup),
-        namespace: backup.metadata.namespace,
-        labels: runObjectLabels(backup),
-        ownerReferences: [ownerReference(backup)],
-      },
-      type: 'Opaque',
-      data,
-    } as never),
-  );
-  return undefined;
-}
-
-async function createSnapshot(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
-  const ns = backup.metadata.namespace;
-  const pvName = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`)?.spec?.volumeName;
-  const driver = pvName === undefined ? undefined : deps.cache.volumes.get(pvName)?.spec?.csi?.driver;
-  const classes = deps.cache.snapshotClasses.list().filter((c) => c.driver === driver);
-  const chosen =
-    classes.find((c) => c.metadata?.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true') ??
-    classes[0];
-  await createIfAbsent(() =>
-    deps.client.create(kinds.volumeSnapshot, {
-      metadata: {
-        name: snapshotName(backup),
-        namespace: ns,
-        labels: runObjectLabels(backup),
-        ownerReferences: [ownerReference(backup)],
-      },
-      spec: {
-        source: { persistentVolumeClaimName: backup.spec.pvc },
-        ...(chosen?.metadata?.name === undefined ? {} : { volumeSnapshotClassName: chosen.metadata.name }),
-      },
-    } as never),
-  );
-}
-
-async function createTempClaim(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
-  const ns = backup.metadata.namespace;
-  const source = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
-  const size = source?.status?.capacity?.storage ?? source?.spec?.resources?.requests?.storage ?? '1Gi';
-  const claim: PersistentVolumeClaim = {
-    metadata: {
-      name: tempClaimName(backup),
-      namespace: ns,
-      labels: runObjectLabels(backup),
-      ownerReferences: [ownerReference(backup)],
-    },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: size } },
-      ...(source?.spec?.storageClassName === undefined ? {} : { storageClassName: source.spec.storageClassName }),
-      volumeMode: source?.spec?.volumeMode ?? 'Filesystem',
-      dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName(backup) },
-    },
-  };
-  await createIfAbsent(() => deps.client.create(kinds.persistentVolumeClaim, claim));
-}
-
-/** Creates the attempt's mover Job; returns the node it is pinned to, if any. */
-async function createJob(
-  deps: BackupControllerDeps,
-  backup: VolumeBackup,
-  observed: ObservedRun,
-): Promise<string | undefined> {
-  const repo = observed.repository;
-  const policy = observed.observation.policy;
-  if (repo === undefined || policy === undefined) return undefined;
-  const ns = backup.metadata.namespace;
-  const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
-  const method = backup.status?.method ?? observed.observation.method;
-  const task: BackupTask = {
-    kind: 'backup',
-    repository: {
-      url: repositoryUrl(repo.spec, ns),
-      region: repo.spec.s3.region,
-      initialize: true,
-    },
-    sourcePath: moverSourcePath,
-    host: resticHost(repo.spec, ns, backup.spec.pvc),
-    tags: [
-      `namespace=${ns}`,
-      `pvc=${backup.spec.pvc}`,
-      `pv=${claim?.spec?.volumeName ?? ''}`,
-      `policy=${policy.metadata.name}`,
-      `run=${backup.metadata.name}`,
-    ],
-    cacheDir: moverCacheDir,
-    changeDetection: method === 'snapshot' ? 'mtime-size' : 'inode',
-  };
-  // A live RWO volume already in use can only be read on the node that has it.
-  const node = method === 'live' ? nodeUsing(deps.cache, ns, backup.spec.pvc) : undefined;
-  const job = moverJob({
-    backup,
-    attempt: backup.status?.attempt ?? 1,
-    image: deps.moverImage,
-    task,
-    sourceClaim: method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc,
-    secretName: credentialsSecretName(backup),
-    nodeName: node,
-    deadlineSeconds: Math.max(
-      60,
-      Math.round(
-        (Date.parse(backup.metadata.creationTimestamp ?? '') +
-          durationMs(policy.spec.retry.deadline) -
-          deps.now().getTime()) /
-          1000,
-      ) || 3600,
-    ),
-  });
-  await createIfAbsent(() => deps.client.create(kinds.job, job));
-  return node;
-}
-
-async function writeBack(
-  deps: BackupControllerDeps,
-  backup: VolumeBackup,
-  values: Record<string, string | null>,
-): Promise<void> {
-  const ns = backup.metadata.namespace;
-  const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
-  const patch = { metadata: { annotations: values } };
-  await deleteIfPresent(() =>
-    deps.client.mergePatch(kinds.persistentVolumeClaim, { namespace: ns, name: backup.spec.pvc }, patch),
-  );
-  const pv = claim?.spec?.volumeName;
-  if (pv !== undefined)
-    await deleteIfPresent(() => deps.client.mergePatch(kinds.persistentVolume, { name: pv }, patch));
-}
-
-async function event(
-  deps: BackupControllerDeps,
-  backup: VolumeBackup,
-  type: 'Normal' | 'Warning',
-  reason: string,
-  message: string,
-): Promise<void> {
-  const claim = deps.cache.claims.get(`${backup.metadata.namespace}/${backup.spec.pvc}`);
-  await recordEvent(
-    deps.client,
-    {
-      object: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        name: backup.spec.pvc,
-        namespace: backup.metadata.namespace,
-        uid: claim?.metadata?.uid,
-      },
-      type,
-      reason,
-      message: `${backup.metadata.name}: ${message}`,
-    },
-    'safehold',
-    deps.now(),
-  ).catch(() => undefined);
-}
-
-/** Job, then clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */
 async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
   if (backup.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
   const ns = backup.metadata.namespace;
   for (const job of deps.cache.jobs
     .list()
     .filter((j) => j.metadata?.namespace === ns && j.metadata.labels?.[runLabels.run] === backup.metadata.name)) {
-    await deleteIfPresent(() =>
+    await ignoreNotFound(() =>
       deps.client.delete(
         kinds.job,
         { namespace: ns, name: job.metadata?.name ?? '' },
@@ -424,7 +211,7 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
   const keep = backup.status?.phase === 'Succeeded' && keepCount > 0;
   await deleteRunVolumes(deps.client, backup, !keep);
   if (keep) {
-    await deleteIfPresent(() =>
+    await ignoreNotFound(() =>
       deps.client.mergePatch(
         kinds.volumeSnapshot,
         { namespace: ns, name: snapshotName(backup) },
@@ -443,12 +230,12 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       )
       .sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''));
     for (const old of kept.slice(keepCount - 1)) {
-      await deleteIfPresent(() =>
+      await ignoreNotFound(() =>
         deps.client.delete(kinds.volumeSnapshot, { namespace: ns, name: old.metadata?.name ?? '' }),
       );
     }
   }
-  await deleteIfPresent(() => deps.client.delete(kinds.secret, { namespace: ns, name: credentialsSecretName(backup) }));
+  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: ns, name: credentialsSecretName(backup) }));
   await updateStatus(
     deps.client,
     backup,
@@ -464,29 +251,4 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       .toISOString()
       .replace(/\.\d{3}Z$/, 'Z'),
   );
-}
-
-async function deleteRunVolumes(client: KubeClient, backup: VolumeBackup, snapshotToo: boolean): Promise<void> {
-  const ns = backup.metadata.namespace;
-  await deleteIfPresent(() =>
-    client.delete(kinds.persistentVolumeClaim, { namespace: ns, name: tempClaimName(backup) }),
-  );
-  if (snapshotToo)
-    await deleteIfPresent(() => client.delete(kinds.volumeSnapshot, { namespace: ns, name: snapshotName(backup) }));
-}
-
-async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
-  try {
-    await create();
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
-}
-
-async function deleteIfPresent(call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }
