@@ -116,10 +116,11 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
     mgr: [...daemonLogging, 'mgr stats period = 1'],
     osd: [
       ...daemonLogging,
-      // A 4 GiB file-backed BlueStore OSD, modest memory.
+      // A 24 GiB file-backed BlueStore OSD (a sparse file: it costs what is written), modest
+      // memory. 4 GiB filled up under the 2 GiB backup benchmark, and a full OSD blocks writes.
       'osd objectstore = bluestore',
       'bluestore block create = true',
-      'bluestore block size = 4294967296',
+      'bluestore block size = 25769803776',
       'bluestore fsck on mount = false',
       'osd memory target = 1073741824',
       // Ceph 16 clients (daemons too) send their first mon commands with fsid 0
