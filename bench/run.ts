@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectTestClient } from '../testenv/client.ts';
+import { installCrds } from '../testenv/crds.ts';
 import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
@@ -24,6 +25,7 @@ const log = (line: string) => console.log(`[bench ${new Date().toISOString().sli
 const env = await up(defaultEnvDir, log);
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 const client = connectTestClient(env.kubeconfig);
+await installCrds(client);
 const dir = join(repoRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const header = { date: new Date().toISOString(), machine: '2 cores, 24 GiB, Debian bookworm', versions };
