@@ -2,7 +2,7 @@
 // provisioned (pre-bound PVs, no provisioner), so kube-controller-manager's
 // real PV controller binds them. Idempotent: a rerun tops up what is missing.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { isAlreadyExists, kinds, type KubeClient } from '../src/kube/index.ts';
+import { ignoreAlreadyExists, kinds, type KubeClient } from '../src/kube/index.ts';
 
 export const fixtureLabel = 'safehold.bench/fixture';
 export const storageClassName = 'bench-static';
@@ -21,17 +21,9 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
   );
 }
 
-async function createQuietly(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
-}
-
 export async function ensureFixture(client: KubeClient, size: FixtureSize, log: (line: string) => void): Promise<void> {
   const started = Date.now();
-  await createQuietly(() =>
+  await ignoreAlreadyExists(() =>
     client.create(kinds.storageClass, {
       metadata: { name: storageClassName, labels: { [fixtureLabel]: 'true' } },
       provisioner: 'kubernetes.io/no-provisioner',
@@ -44,7 +36,7 @@ export async function ensureFixture(client: KubeClient, size: FixtureSize, log: 
   });
   const have = new Set(existing.items.map((c) => `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`));
   await pool(namespaces, 16, (name) =>
-    createQuietly(() =>
+    ignoreAlreadyExists(() =>
       client.create(kinds.namespace, {
         metadata: { name, labels: { [fixtureLabel]: 'true', team: `team-${name.slice(-1)}` } },
       }),
@@ -71,7 +63,7 @@ export async function ensureFixture(client: KubeClient, size: FixtureSize, log: 
         hostPath: { path: `/tmp/safehold-bench/${pvName}` },
       },
     };
-    await createQuietly(() => client.create(kinds.persistentVolume, pv));
+    await ignoreAlreadyExists(() => client.create(kinds.persistentVolume, pv));
     const claim: PersistentVolumeClaim = {
       metadata: {
         name,
@@ -85,7 +77,7 @@ export async function ensureFixture(client: KubeClient, size: FixtureSize, log: 
         volumeName: pvName,
       },
     };
-    await createQuietly(() => client.create(kinds.persistentVolumeClaim, claim));
+    await ignoreAlreadyExists(() => client.create(kinds.persistentVolumeClaim, claim));
     if (++done % 1000 === 0)
       log(`fixture: ${done}/${missing.length} created (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   });

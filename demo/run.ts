@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { VolumeBackup } from '../src/api/index.ts';
-import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { connectTestClient } from '../testenv/client.ts';
 import { installCrds } from '../testenv/crds.ts';
 import { up } from '../testenv/environment.ts';
@@ -55,14 +55,6 @@ const volumes: DemoVolume[] = [
   { namespace: 'demo-scratch', name: 'tmp', files: { 'scratch.txt': 'nobody needs this\n' } },
 ];
 
-async function ensure(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
-}
-
 async function bound(client: KubeClient, namespace: string, name: string): Promise<string> {
   for (;;) {
     const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, { namespace, name });
@@ -77,14 +69,14 @@ await installCrds(client);
 say('Safehold CRDs installed');
 
 for (const namespace of ['demo-shop', 'demo-lab', 'demo-scratch', 'safehold-system'])
-  await ensure(() => client.create(kinds.namespace, { metadata: { name: namespace } }));
+  await ignoreAlreadyExists(() => client.create(kinds.namespace, { metadata: { name: namespace } }));
 await client.mergePatch(
   kinds.namespace,
   { name: 'demo-scratch' },
   { metadata: { annotations: { 'safehold.io/backup': 'false' } } },
 );
 for (const volume of volumes) {
-  await ensure(() =>
+  await ignoreAlreadyExists(() =>
     client.create(kinds.persistentVolumeClaim, {
       metadata: {
         name: volume.name,
@@ -103,13 +95,13 @@ for (const volume of volumes) {
 }
 say(`${volumes.length} PVCs in demo-shop, demo-lab and demo-scratch, filled with files`);
 
-await ensure(() =>
+await ignoreAlreadyExists(() =>
   client.create(kinds.secret, {
     metadata: { name: 'demo-s3', namespace: 'safehold-system' },
     stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
   } as KubeObject),
 );
-await ensure(() =>
+await ignoreAlreadyExists(() =>
   client.create(kinds.secret, {
     metadata: { name: 'demo-repository', namespace: 'safehold-system' },
     stringData: { password: randomBytes(24).toString('base64url') },

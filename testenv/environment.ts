@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { startCeph, stopCeph, type CephCluster } from './ceph/cluster.ts';
 import { connectTestClient } from './client.ts';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from './daemons.ts';
@@ -173,16 +173,12 @@ export async function installStorageObjects(client: KubeClient): Promise<void> {
   } as KubeObject);
 }
 
-async function createIfAbsent(
+function createIfAbsent(
   client: KubeClient,
   kind: (typeof kinds)[keyof typeof kinds],
   object: KubeObject,
 ): Promise<void> {
-  try {
-    await client.create(kind, object);
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
+  return ignoreAlreadyExists(() => client.create(kind, object));
 }
 
 /** What the `safehold` image holds: the CLI of this checkout, restic, and Node. */

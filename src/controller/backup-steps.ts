@@ -5,16 +5,9 @@
 // snapshot. Every step is idempotent.
 import { annotations, runLabels, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
 import { moverJobName, type RunStep } from '../core/index.ts';
-import { kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
+import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
-import {
-  createJob,
-  createSnapshot,
-  createTempClaim,
-  ignoreNotFound,
-  deleteRunVolumes,
-  ensureCredentials,
-} from './run-objects.ts';
+import { createJob, createSnapshot, createTempClaim, deleteRunVolumes, ensureCredentials } from './run-objects.ts';
 import { event, writeBack } from './write-back.ts';
 import { credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
 

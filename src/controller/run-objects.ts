@@ -4,7 +4,13 @@
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { durationMs, repositoryUrl, resticHost, type BackupTask, type VolumeBackup } from '../api/index.ts';
 import { moverCacheDir, moverJob, moverSourcePath, ownerReference, runObjectLabels } from '../core/index.ts';
-import { isAlreadyExists, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
+import {
+  ignoreNotFound,
+  ignoreAlreadyExists,
+  isNotFound,
+  kinds,
+  type KubeClient,
+} from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import {
   credentialsSecretName,
@@ -43,7 +49,7 @@ export async function ensureCredentials(
       throw error;
     }
   }
-  await createIfAbsent(() =>
+  await ignoreAlreadyExists(() =>
     client.create(kinds.secret, {
       metadata: {
         name: credentialsSecretName(backup),
@@ -66,7 +72,7 @@ export async function createSnapshot(deps: BackupControllerDeps, backup: VolumeB
   const chosen =
     classes.find((c) => c.metadata?.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true') ??
     classes[0];
-  await createIfAbsent(() =>
+  await ignoreAlreadyExists(() =>
     deps.client.create(kinds.volumeSnapshot, {
       metadata: {
         name: snapshotName(backup),
@@ -101,7 +107,7 @@ export async function createTempClaim(deps: BackupControllerDeps, backup: Volume
       dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshotName(backup) },
     },
   };
-  await createIfAbsent(() => deps.client.create(kinds.persistentVolumeClaim, claim));
+  await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
 }
 
 /** Creates the attempt's mover Job; returns the node it is pinned to, if any. */
@@ -155,7 +161,7 @@ export async function createJob(
       ) || 3600,
     ),
   });
-  await createIfAbsent(() => deps.client.create(kinds.job, job));
+  await ignoreAlreadyExists(() => deps.client.create(kinds.job, job));
   return node;
 }
 
@@ -166,20 +172,4 @@ export async function deleteRunVolumes(client: KubeClient, backup: VolumeBackup,
   );
   if (snapshotToo)
     await ignoreNotFound(() => client.delete(kinds.volumeSnapshot, { namespace: ns, name: snapshotName(backup) }));
-}
-
-export async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
-  try {
-    await create();
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
-}
-
-export async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }

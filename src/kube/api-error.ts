@@ -84,3 +84,21 @@ export const isAlreadyExists = (error: unknown): boolean =>
   error instanceof ApiError && error.status === 409 && error.reason === 'AlreadyExists';
 export const isGone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
 export const isForbidden = (error: unknown): boolean => error instanceof ApiError && error.status === 403;
+
+/** Runs a create; an object that already exists is success (creates are idempotent). */
+export async function ignoreAlreadyExists(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/** Runs a delete or patch; an object that is already gone is success. */
+export async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
