@@ -22,7 +22,8 @@ describe('safehold CLI', () => {
     expect(help).toContain('backs up the data in Kubernetes persistent volumes');
   });
 
-  it('is installed as the package bin', () => {
-    expect(packageJson.bin.safehold).toBe('./dist/bin/safehold.js');
+  it('runs as the package bin, built to dist (npm test builds before it tests)', () => {
+    const bin = new URL(`../../${packageJson.bin.safehold}`, import.meta.url).pathname;
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(packageJson.version);
   });
 });

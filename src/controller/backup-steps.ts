@@ -4,7 +4,7 @@
 // to the PV and PVC, Events, metrics, and cleanup Job, then clone, then
 // snapshot. Every step is idempotent.
 import { annotations, runLabels, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
-import { moverJobName, type RunStep } from '../core/index.ts';
+import { moverJobName, type RunStep, setCondition } from '../core/index.ts';
 import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import { createJob, createSnapshot, createTempClaim, deleteRunVolumes, ensureCredentials } from './run-objects.ts';
@@ -172,17 +172,6 @@ async function updateStatus(
       return JSON.parse(JSON.stringify(status)) as VolumeBackupStatus;
     },
   );
-}
-
-export function setCondition(
-  conditions: readonly Condition[],
-  next: Omit<Condition, 'lastTransitionTime'>,
-  stamp: string,
-): Condition[] {
-  const old = conditions.find((c) => c.type === next.type);
-  const lastTransitionTime =
-    old?.status === next.status && old.lastTransitionTime !== '' ? old.lastTransitionTime : stamp;
-  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
 }
 
 /** The run's copy of the repository password and S3 keys, in the volume's namespace; undefined when done, else what is missing. */

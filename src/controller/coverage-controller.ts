@@ -10,6 +10,7 @@ import {
   type CoverageCounts,
   type CoverageRow,
   type Problem,
+  setCondition,
 } from '../core/index.ts';
 import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
@@ -194,16 +195,13 @@ export class CoverageController {
         kinds.backupPolicy,
         { name },
         (current) => {
-          const previous = current.status?.conditions?.[0];
           const next = status.conditions?.[0];
-          if (
-            previous !== undefined &&
-            next !== undefined &&
-            previous.status === next.status &&
-            previous.reason === next.reason
-          )
-            next.lastTransitionTime = previous.lastTransitionTime;
-          return status;
+          if (next === undefined) return status;
+          const { lastTransitionTime, ...condition } = next;
+          return {
+            ...status,
+            conditions: setCondition(current.status?.conditions ?? [], condition, lastTransitionTime),
+          };
         },
       );
       this.#policyStatus.set(name, fingerprint);

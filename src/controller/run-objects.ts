@@ -4,13 +4,7 @@
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { durationMs, repositoryUrl, resticHost, type BackupTask, type VolumeBackup } from '../api/index.ts';
 import { moverCacheDir, moverJob, moverSourcePath, ownerReference, runObjectLabels } from '../core/index.ts';
-import {
-  ignoreNotFound,
-  ignoreAlreadyExists,
-  isNotFound,
-  kinds,
-  type KubeClient,
-} from '../kube/index.ts';
+import { ignoreNotFound, ignoreAlreadyExists, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import {
   credentialsSecretName,

@@ -1,6 +1,7 @@
 // src/core: pure decisions over plain data, no I/O, `now` passed in: policy
 // resolution, schedules, retention, run phases, manifests. Only imports api.
 export * from './backup-run.ts';
+export * from './conditions.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
 export * from './due-runs.ts';
