@@ -65,6 +65,37 @@ describe('backing up volumes', () => {
     });
   };
   const getBackup = (name: string) => client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ns, name });
+  /** Temporary objects of this namespace's runs (`run` narrows to one), in the volume's namespace and in Safehold's. */
+  const runObjects = async (run?: string) => {
+    const runSelector = run === undefined ? 'safehold.io/run' : `safehold.io/run=${run}`;
+    const ours = `${runSelector},safehold.io/namespace=${ns}`;
+    const lists = await Promise.all([
+      ...[kinds.persistentVolumeClaim, kinds.volumeSnapshot, kinds.secret, kinds.job].map(
+        async (kind) =>
+          [
+            kind,
+            await client.list<KubeObject>(kind, { namespace: ns, query: { labelSelector: runSelector } }),
+          ] as const,
+      ),
+      ...[kinds.persistentVolumeClaim, kinds.secret, kinds.job].map(
+        async (kind) =>
+          [
+            kind,
+            await client.list<KubeObject>(kind, { namespace: 'safehold-system', query: { labelSelector: ours } }),
+          ] as const,
+      ),
+      (async () =>
+        [
+          kinds.persistentVolume,
+          await client.list<KubeObject>(kinds.persistentVolume, { query: { labelSelector: ours } }),
+        ] as const)(),
+    ]);
+    return lists.flatMap(([kind, list]) =>
+      list.items
+        .filter((o) => o.metadata?.labels?.['safehold.io/kept'] !== 'true')
+        .map((o) => `${kind.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+    );
+  };
   const backupsOf = async (pvc: string) =>
     (await client.list<VolumeBackup>(kinds.volumeBackup, { namespace: ns })).items.filter((b) => b.spec.pvc === pvc);
 
@@ -181,14 +212,7 @@ describe('backing up volumes', () => {
       const b = await getBackup(backup?.metadata.name ?? '');
       return b.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true;
     });
-    const leftovers = await Promise.all(
-      [kinds.job, kinds.persistentVolumeClaim, kinds.volumeSnapshot, kinds.secret].map(async (kind) =>
-        (await client.list<KubeObject>(kind, { namespace: ns, query: { labelSelector: 'safehold.io/run' } })).items.map(
-          (o) => `${kind.kind}/${o.metadata?.name ?? ''}`,
-        ),
-      ),
-    );
-    expect(leftovers.flat()).toEqual([]);
+    expect(await runObjects()).toEqual([]);
 
     const status = await safehold(['status', '-n', ns, '-o', 'json']);
     const row = (JSON.parse(status.stdout) as { name: string; decision: string; lastBackup: string | null }[]).find(
@@ -264,8 +288,8 @@ describe('backing up volumes', () => {
       async () =>
         (
           await client.list<KubeObject>(kinds.job, {
-            namespace: ns,
-            query: { labelSelector: `safehold.io/run=${name}` },
+            namespace: 'safehold-system',
+            query: { labelSelector: `safehold.io/run=${name},safehold.io/namespace=${ns}` },
           })
         ).items.length > 0,
       { intervalMs: 50 },
@@ -284,14 +308,7 @@ describe('backing up volumes', () => {
       async () =>
         (await getBackup(name)).status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true,
     );
-    const leftovers = await Promise.all(
-      [kinds.job, kinds.persistentVolumeClaim, kinds.volumeSnapshot, kinds.secret].map(
-        async (kind) =>
-          (await client.list<KubeObject>(kind, { namespace: ns, query: { labelSelector: `safehold.io/run=${name}` } }))
-            .items.length,
-      ),
-    );
-    expect(leftovers).toEqual([0, 0, 0, 0]);
+    expect(await runObjects(name)).toEqual([]);
   });
 
   it('never runs more movers than the global limit (20 due volumes, limit 3)', async () => {
@@ -388,7 +405,7 @@ describe('backing up volumes', () => {
       const cli = await safehold(['backup', `${ns}/busy`, '--wait']);
       expect(cli.code).toBe(0);
       const [backup] = await backupsOf('busy');
-      expect(backup?.status).toMatchObject({ phase: 'Succeeded', method: 'live', files: { new: 6 } });
+      expect(backup?.status).toMatchObject({ phase: 'Succeeded', method: 'live', node: 'node-2', files: { new: 6 } });
       const events = await client.list<KubeObject & { reason?: string; message?: string }>(kinds.event, {
         namespace: ns,
         query: { fieldSelector: 'involvedObject.name=busy' },

@@ -7,6 +7,8 @@ export const annotations = {
   lastResult: 'safehold.io/last-result',
   lastSnapshot: 'safehold.io/last-snapshot',
   lastError: 'safehold.io/last-error',
+  /** On a VolumeBackup: when Safehold first saw its PVC gone (the orphan grace period counts from here). */
+  orphanedAt: 'safehold.io/orphaned-at',
 } as const;
 
 export type BackupFlag =

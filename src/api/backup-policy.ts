@@ -4,7 +4,7 @@
 // field before Safehold sees it.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
-import { cronMessage, cronPattern, timeZonePattern } from './cron.ts';
+import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
 import { labelSelector } from './label-selector.ts';
 
@@ -26,21 +26,9 @@ export const policySelector = z.object({
   workloads: z.array(workloadRef).optional().describe('PVCs mounted by the Pods of these Deployments or StatefulSets.'),
 });
 
-// A pattern as a CEL rule rather than an OpenAPI `pattern`, so the API
-// server's message says what a good value looks like instead of quoting the
-// regular expression.
-const matching = (pattern: string, message: string, maxLength: number) =>
-  z
-    .string()
-    .max(maxLength)
-    .refine((value) => new RegExp(pattern).test(value), message)
-    .meta({
-      'x-kubernetes-validations': [{ rule: `self.matches(${JSON.stringify(pattern)})`, message: `must be ${message}` }],
-    });
-
 export const schedule = z.object({
-  cron: matching(cronPattern, cronMessage, 128).default('0 2 * * *'),
-  timeZone: matching(timeZonePattern, 'an IANA time zone such as UTC or Europe/Zurich', 64).default('UTC'),
+  cron: cronField().default('0 2 * * *'),
+  timeZone: timeZoneField().default('UTC'),
   spreadWindow: duration
     .default('1h')
     .describe('Each volume starts at a stable offset inside this window after the cron time.'),
@@ -54,8 +42,16 @@ export const retention = z.object({
   keepMonthly: count.optional(),
   keepYearly: count.optional(),
   keepWithin: duration.optional(),
-  forgetArgs: z.array(z.string()).optional().describe('Raw restic forget arguments, used instead of the keep* fields.'),
+  forgetArgs: z
+    .array(z.string())
+    .optional()
+    .describe('Raw restic forget arguments (e.g. ["--keep-daily", "7"]), used instead of the keep* fields.'),
+  orphanGracePeriod: duration
+    .default('30d')
+    .describe('Backups of a deleted PVC are all kept this long after Safehold saw it gone; then the rules apply.'),
 });
+
+export const defaultRetention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' };
 
 export const concurrency = z.object({
   global: z.int().min(1).optional(),
@@ -93,7 +89,7 @@ export const backupPolicySpec = z
     schedule: schedule.default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' }),
     method: z.enum(['auto', 'snapshot', 'live', 'cephfs-snapshot']).default('auto'),
     repository: z.object({ name: z.string().min(1) }).optional(),
-    retention: retention.default({ keepDaily: 7, keepWeekly: 4, keepMonthly: 3 }),
+    retention: retention.default(defaultRetention),
     keepSnapshots: count.default(0).describe('In-cluster VolumeSnapshots kept per volume for fast restore.'),
     concurrency: concurrency.optional(),
     retry: retry.default({ limit: 6, deadline: '4h' }),
@@ -121,6 +117,7 @@ export const backupPolicyStatus = z.object({
 
 export type BackupPolicySpec = z.infer<typeof backupPolicySpec>;
 export type BackupPolicyStatus = z.infer<typeof backupPolicyStatus>;
+export type Retention = z.infer<typeof retention>;
 export type PolicySelector = z.infer<typeof policySelector>;
 export type WorkloadRef = z.infer<typeof workloadRef>;
 

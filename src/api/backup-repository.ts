@@ -1,7 +1,9 @@
-// BackupRepository (cluster-scoped): a restic repository on S3, where its
-// credentials and its password live, and how each volume appears in it.
+// BackupRepository (cluster-scoped): a restic repository on S3 (or one per
+// namespace, with {namespace} in the prefix), where its credentials and its
+// password live, how each volume appears in it, and when it is maintained.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
+import { cronField, timeZoneField } from './cron.ts';
 
 const secretKeyRef = (defaultKey: string) =>
   z.object({
@@ -19,24 +21,64 @@ export const backupRepositorySpec = z.object({
     accessKeyId: secretKeyRef('AWS_ACCESS_KEY_ID'),
     secretAccessKey: secretKeyRef('AWS_SECRET_ACCESS_KEY'),
   }),
-  password: secretKeyRef('password').describe('The restic repository password.'),
+  password: secretKeyRef('password')
+    .optional()
+    .describe(
+      'The restic repository password. Leave it out and Safehold generates a random one per repository (per namespace with {namespace} in the prefix), kept in its own namespace.',
+    ),
   hostTemplate: z
     .string()
     .default('k8s-{namespace}-nspvc-{pvc}')
     .describe('The restic --host of each volume; {namespace} and {pvc} are replaced.'),
   maxConcurrentMovers: z.int().min(1).optional(),
+  maintenance: z
+    .object({
+      prune: z
+        .object({ cron: cronField().default('0 3 * * 0'), timeZone: timeZoneField().default('UTC') })
+        .default({ cron: '0 3 * * 0', timeZone: 'UTC' })
+        .describe('Forget what retention drops, then prune. Backups to the repository wait while it runs.'),
+      check: z
+        .object({
+          cron: cronField().default('0 5 * * 0'),
+          timeZone: timeZoneField().default('UTC'),
+          readDataSubset: z
+            .string()
+            .regex(/^([0-9]+(\.[0-9]+)?%|[0-9]+\/[0-9]+|[0-9]+[KMGT]?)$/, 'like 5%, 1/10 or 500M')
+            .default('5%')
+            .describe('How much pack data each check reads and verifies, as restic --read-data-subset takes it.'),
+        })
+        .default({ cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' }),
+    })
+    .default({
+      prune: { cron: '0 3 * * 0', timeZone: 'UTC' },
+      check: { cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' },
+    }),
+});
+
+/** What the last maintenance of one restic repository (one tenant's, for per-namespace repositories) found. */
+export const tenantHealth = z.object({
+  tenant: z.string().describe('The namespace of a per-namespace repository; empty for a shared one.'),
+  lastForgetTime: z.string().optional(),
+  lastPruneTime: z.string().optional(),
+  lastCheckTime: z.string().optional(),
+  checkOk: z.boolean().optional(),
+  checkMessage: z.string().optional(),
+  snapshots: z.int().optional(),
+  bytes: z.number().optional(),
 });
 
 export const backupRepositoryStatus = z.object({
   conditions: z.array(condition).optional(),
   lastBackupTime: z.string().optional(),
+  tenants: z.array(tenantHealth).optional(),
 });
 
 export type BackupRepositorySpec = z.infer<typeof backupRepositorySpec>;
 export type BackupRepositoryStatus = z.infer<typeof backupRepositoryStatus>;
+export type TenantHealth = z.infer<typeof tenantHealth>;
 
 export interface BackupRepository {
-  metadata: { name: string; uid?: string; resourceVersion?: string };
+  metadata: { name: string; uid?: string; resourceVersion?: string; creationTimestamp?: string };
   spec: BackupRepositorySpec;
   status?: BackupRepositoryStatus;
 }
@@ -50,4 +92,14 @@ export function repositoryUrl(spec: BackupRepositorySpec, namespace: string): st
 
 export function resticHost(spec: BackupRepositorySpec, namespace: string, pvc: string): string {
   return spec.hostTemplate.replaceAll('{namespace}', namespace).replaceAll('{pvc}', pvc);
+}
+
+/** Whether each namespace gets a restic repository (and a password) of its own. */
+export function isPerNamespace(spec: BackupRepositorySpec): boolean {
+  return (spec.s3.prefix ?? '').includes('{namespace}');
+}
+
+/** The tenant a namespace's backups belong to in this repository: the namespace, or '' when shared. */
+export function tenantOf(spec: BackupRepositorySpec, namespace: string): string {
+  return isPerNamespace(spec) ? namespace : '';
 }

@@ -1,6 +1,7 @@
 // Every Safehold CRD, in the order they are installed.
 import { backupPolicySpec, backupPolicyStatus } from './backup-policy.ts';
 import { backupRepositorySpec, backupRepositoryStatus } from './backup-repository.ts';
+import { repositoryMaintenanceSpec, repositoryMaintenanceStatus } from './repository-maintenance.ts';
 import { volumeBackupSpec, volumeBackupStatus } from './volume-backup.ts';
 import { customResourceDefinition } from './crd.ts';
 
@@ -50,6 +51,23 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
         { name: 'Snapshot', type: 'string', jsonPath: '.status.resticSnapshotId', priority: 1 },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'RepositoryMaintenance',
+      plural: 'repositorymaintenances',
+      singular: 'repositorymaintenance',
+      scope: 'Namespaced',
+      shortNames: ['rmaint'],
+      spec: repositoryMaintenanceSpec,
+      status: repositoryMaintenanceStatus,
+      printerColumns: [
+        { name: 'Repository', type: 'string', jsonPath: '.spec.repository' },
+        { name: 'Tenant', type: 'string', jsonPath: '.spec.tenant' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+        { name: 'Forgotten', type: 'integer', jsonPath: '.status.forgotten' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

@@ -2,6 +2,8 @@
 // sees it: five fields (minute hour day-of-month month day-of-week) of
 // numbers, ranges, steps and lists within each field's bounds, names for
 // months and weekdays, or one of the @-macros. The operator parses it fully.
+import { z } from 'zod';
+
 const num = (pattern: string) => `(?:${pattern})`;
 const field = (value: string) => {
   const range = `(?:${value}(?:-${value})?|\\*)`;
@@ -23,3 +25,18 @@ export const cronMessage =
 
 /** IANA zone names ("Europe/Zurich", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+3"). */
 export const timeZonePattern = '^(?:UTC|[A-Za-z]+(?:/[A-Za-z0-9_+-]+)+|[A-Z]{3,5})$';
+
+// A pattern as a CEL rule rather than an OpenAPI `pattern`, so the API
+// server's message says what a good value looks like instead of quoting the
+// regular expression.
+export const matching = (pattern: string, message: string, maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .refine((value) => new RegExp(pattern).test(value), message)
+    .meta({
+      'x-kubernetes-validations': [{ rule: `self.matches(${JSON.stringify(pattern)})`, message: `must be ${message}` }],
+    });
+
+export const cronField = () => matching(cronPattern, cronMessage, 128);
+export const timeZoneField = () => matching(timeZonePattern, 'an IANA time zone such as UTC or Europe/Zurich', 64);

@@ -41,9 +41,34 @@ export const backupTask = z.object({
    * ctime although nothing changed.
    */
   changeDetection: z.enum(['inode', 'mtime-size']).default('inode'),
+  /**
+   * The time the data was captured (RFC 3339): the VolumeSnapshot's time, or
+   * the run's start for a live copy. restic records it as the snapshot's time
+   * (--time), so retention buckets follow capture, not upload.
+   */
+  snapshotTime: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const moverTask = z.discriminatedUnion('kind', [backupTask]);
+/** A restic snapshot id as restic prints it: 64 hex digits, or a unique prefix of at least 8. */
+export const resticSnapshotId = z.string().regex(/^[0-9a-f]{8,64}$/, 'a restic snapshot id (hex)');
+
+/**
+ * Repository maintenance, run by the controller only while no backup writes
+ * to the repository: forget the snapshots retention dropped (the controller
+ * decides the set; the mover only carries it out, and ids already gone count
+ * as done), then prune, then check.
+ */
+export const maintenanceTask = z.object({
+  kind: z.literal('maintenance'),
+  repository: repositoryTarget,
+  cacheDir: z.string().startsWith('/'),
+  forget: z.array(resticSnapshotId).default([]),
+  prune: z.boolean().default(false),
+  /** restic check; readDataSubset as restic takes it ("5%", "1/10", "200M"); absent: structure only. */
+  check: z.object({ readDataSubset: z.string().min(1).optional() }).optional(),
+});
+
+export const moverTask = z.discriminatedUnion('kind', [backupTask, maintenanceTask]);
 
 export const errorCodes = [
   'RepositoryUnreachable',
@@ -69,6 +94,34 @@ export const backupSummary = z.object({
   durationSeconds: z.number(),
 });
 
+export const maintenanceSummary = z.object({
+  type: z.literal('maintenance'),
+  /** Snapshots removed by this run's forget. */
+  forgotten: z.int(),
+  /** Snapshots the task named that were already gone (a repeated run). */
+  alreadyGone: z.int(),
+  prune: z
+    .object({
+      /** Bytes of pack files deleted or repacked away, as restic reports them. */
+      bytesFreed: z.number(),
+      message: z.string(),
+    })
+    .optional(),
+  check: z
+    .object({
+      ok: z.boolean(),
+      readDataSubset: z.string().optional(),
+      /** restic's own words when the check found errors (bounded). */
+      message: z.string(),
+    })
+    .optional(),
+  /** Snapshots left in the repository after the run. */
+  snapshots: z.int(),
+  /** The repository's stored size after the run (restic stats --mode raw-data), when known. */
+  repositoryBytes: z.number().optional(),
+  durationSeconds: z.number(),
+});
+
 export const moverError = z.object({
   type: z.literal('error'),
   code: z.enum(errorCodes),
@@ -86,12 +139,19 @@ export const moverProgress = z.object({
   secondsElapsed: z.number(),
 });
 
-export const moverResult = z.discriminatedUnion('type', [backupSummary, moverError]);
-export const moverMessage = z.discriminatedUnion('type', [moverProgress, backupSummary, moverError]);
+export const moverResult = z.discriminatedUnion('type', [backupSummary, maintenanceSummary, moverError]);
+export const moverMessage = z.discriminatedUnion('type', [
+  moverProgress,
+  backupSummary,
+  maintenanceSummary,
+  moverError,
+]);
 
 export type MoverTask = z.infer<typeof moverTask>;
 export type BackupTask = z.infer<typeof backupTask>;
 export type BackupSummary = z.infer<typeof backupSummary>;
+export type MaintenanceTask = z.infer<typeof maintenanceTask>;
+export type MaintenanceSummary = z.infer<typeof maintenanceSummary>;
 export type MoverError = z.infer<typeof moverError>;
 export type MoverErrorCode = MoverError['code'];
 export type MoverProgress = z.infer<typeof moverProgress>;

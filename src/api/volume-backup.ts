@@ -10,6 +10,7 @@ export type BackupPhase = (typeof backupPhases)[number];
 export const backupReasons = [
   'Waiting',
   'ConcurrencyLimit',
+  'MaintenanceWindow',
   'VolumeBusy',
   'SnapshotPending',
   'MoverRunning',
@@ -46,6 +47,7 @@ export const volumeBackupStatus = z.object({
   nextAttemptTime: z.string().optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
+  snapshotTime: z.string().optional().describe('When the data was captured: the time restic records for the backup.'),
   snapshotName: z.string().optional(),
   resticSnapshotId: z.string().optional(),
   files: z.object({ new: z.int(), changed: z.int(), unmodified: z.int(), total: z.int() }).optional(),
@@ -75,5 +77,7 @@ export interface VolumeBackup {
 export const runLabels = {
   run: 'safehold.io/run',
   pvc: 'safehold.io/pvc',
+  /** On run objects in Safehold's namespace: the namespace of the run they belong to. */
+  namespace: 'safehold.io/namespace',
   component: 'app.kubernetes.io/component',
 } as const;

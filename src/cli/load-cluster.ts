@@ -18,9 +18,9 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
   const [claims, volumes, namespaces, storageClasses, rawPolicies, pods, deployments, statefulSets] = await Promise.all(
     [
       client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
-      client.list<PersistentVolume>(kinds.persistentVolume),
+      listOrEmpty<PersistentVolume>(client, kinds.persistentVolume),
       listOrEmpty<Namespace>(client, kinds.namespace),
-      client.list<StorageClass>(kinds.storageClass),
+      listOrEmpty<StorageClass>(client, kinds.storageClass),
       listOrEmpty<KubeObject & { spec?: unknown }>(client, kinds.backupPolicy),
       client.list<Pod>(kinds.pod, scoped),
       client.list<Deployment>(kinds.deployment, scoped),
@@ -44,7 +44,7 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
   };
 }
 
-// Namespaces may be unreadable to a tenant, and the CRD may not be installed yet.
+// Cluster-scoped kinds may be unreadable to a tenant, and the CRD may not be installed yet.
 async function listOrEmpty<T extends KubeObject>(
   client: KubeClient,
   kind: (typeof kinds)[keyof typeof kinds],

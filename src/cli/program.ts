@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import type { KubeClient } from '../kube/index.ts';
 import { addBackupCommand } from './backup-command.ts';
+import { addBackupsCommand } from './backups-command.ts';
+import { addRetentionCommand } from './retention-command.ts';
 import { addStatusCommand } from './status-command.ts';
 
 export interface ConnectOptions {
@@ -35,5 +37,7 @@ export function buildProgram(deps: CliDeps): Command {
     .configureHelp({ sortSubcommands: true });
   addStatusCommand(program, deps);
   addBackupCommand(program, deps);
+  addBackupsCommand(program, deps);
+  addRetentionCommand(program, deps);
   return program;
 }

@@ -2,6 +2,7 @@
 // JSON or YAML for programs.
 import { createColors } from 'picocolors';
 import { stringify } from 'yaml';
+import { renderTable } from './table.ts';
 import { age, formatDuration, type CoverageRow } from '../core/index.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
@@ -75,13 +76,5 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
       d.reason,
     ];
   });
-  // eslint-disable-next-line no-control-regex -- strips the colour codes to measure width
-  const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => visible(r[i] ?? ''))));
-  const line = (r: string[]) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell))))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n') + '\n';
+  return renderTable(header, cells);
 }

@@ -2,7 +2,7 @@
 // world (backup-observation.ts), asks core what comes next (nextRunStep) and
 // carries that one step out (backup-steps.ts). Changes to the run's own
 // objects (snapshot, clone, Job, mover Pod) bring it back.
-import { runLabels, type VolumeBackup } from '../api/index.ts';
+import { runLabels, type BackupRepository, type VolumeBackup } from '../api/index.ts';
 import { nextRunStep } from '../core/index.ts';
 import {
   kinds,
@@ -13,15 +13,18 @@ import {
   type Requeue,
   type ResourceKind,
 } from '../kube/index.ts';
-import { observeRun } from './backup-observation.ts';
+import { observeRun, runKeyOf } from './backup-observation.ts';
 import { carryOut } from './backup-steps.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { CoverageController } from './coverage-controller.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import type { Log } from './operator.ts';
+import type { StartGate } from './start-gate.ts';
 
 export interface BackupControllerDeps {
   client: KubeClient;
+  /** Safehold's namespace: movers, their credentials and volume aliases live here. */
+  namespace: string;
   cache: ClusterCache;
   coverage: CoverageController;
   metrics: OperatorMetrics;
@@ -29,6 +32,10 @@ export interface BackupControllerDeps {
   log: Log;
   moverImage: string;
   maxConcurrentMovers: number;
+  /** The unfinished maintenance of the repository a namespace's backups go to, if any. */
+  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+  /** Shared with repository maintenance: starts are decided one at a time. */
+  gate: StartGate;
 }
 
 export class BackupController {
@@ -36,13 +43,6 @@ export class BackupController {
   readonly #queue: WorkQueue;
   /** Nothing is decided before the caches are full and coverage has had its first pass. */
   #ready = false;
-  /**
-   * Runs started but not yet seen active in the cache. Starts are decided one
-   * at a time (#startLock) against the cache plus this set, so concurrency
-   * limits hold even while the watch lags behind our own writes.
-   */
-  readonly #starting = new Set<string>();
-  #startLock: Promise<unknown> = Promise.resolve();
 
   constructor(deps: BackupControllerDeps) {
     this.#deps = deps;
@@ -56,9 +56,9 @@ export class BackupController {
     });
     const { cache } = deps;
     cache.volumeBackups.onChange((c) => this.#queue.add(c.key));
-    const byRunLabel = (object: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
-      const run = object.metadata?.labels?.['safehold.io/run'];
-      if (run !== undefined) this.#queue.add(`${object.metadata?.namespace ?? ''}/${run}`);
+    const byRunLabel = (object: KubeObject) => {
+      const key = runKeyOf(object);
+      if (key !== undefined) this.#queue.add(key);
     };
     cache.snapshots.onChange((c) => byRunLabel(c.object));
     cache.jobs.onChange((c) => byRunLabel(c.object));
@@ -82,20 +82,22 @@ export class BackupController {
 
   /** Deletes temporary objects whose run no longer exists (garbage collection normally does; this catches the rest). */
   async sweep(): Promise<number> {
-    const { cache, client } = this.#deps;
+    const { cache, client, namespace } = this.#deps;
     let removed = 0;
     const orphaned = (object: KubeObject) => {
-      const run = object.metadata?.labels?.[runLabels.run];
-      return (
-        run !== undefined &&
-        object.metadata?.labels?.['safehold.io/kept'] !== 'true' &&
-        cache.volumeBackups.get(`${object.metadata?.namespace ?? ''}/${run}`) === undefined
-      );
+      if (object.metadata?.labels?.['safehold.io/kept'] === 'true') return false;
+      const key = runKeyOf(object);
+      return key !== undefined && cache.volumeBackups.get(key) === undefined;
     };
+    const secrets = await client
+      .list<KubeObject>(kinds.secret, { namespace, query: { labelSelector: runLabels.run } })
+      .catch(() => ({ items: [] as KubeObject[] }));
     const targets: [ResourceKind, KubeObject[]][] = [
       [kinds.job, cache.jobs.list()],
       [kinds.persistentVolumeClaim, cache.claims.list()],
+      [kinds.persistentVolume, cache.volumes.list()],
       [kinds.volumeSnapshot, cache.snapshots.list()],
+      [kinds.secret, secrets.items],
     ];
     for (const [kind, objects] of targets) {
       for (const object of objects.filter(orphaned)) {
@@ -122,29 +124,27 @@ export class BackupController {
     const backup = this.#deps.cache.volumeBackups.get(key);
     if (backup === undefined) return undefined;
     const uid = backup.metadata.uid ?? '';
-    if (this.#starting.has(uid) && backup.status?.phase !== undefined && backup.status.phase !== 'Pending')
-      this.#starting.delete(uid);
+    if (this.#deps.gate.starting.has(uid) && backup.status?.phase !== undefined && backup.status.phase !== 'Pending')
+      this.#deps.gate.starting.delete(uid);
     if ((backup.status?.phase ?? 'Pending') === 'Pending') {
       // Observe and start under one lock, so two runs never both take the last slot.
-      const run = this.#startLock.then(() => this.#step(backup));
-      this.#startLock = run.catch(() => undefined);
-      return run;
+      return this.#deps.gate.serialize(() => this.#step(backup));
     }
     return this.#step(backup);
   }
 
   async #step(backup: VolumeBackup): Promise<Requeue | undefined> {
-    const deps = { ...this.#deps, starting: this.#starting };
+    const deps = { ...this.#deps, starting: this.#deps.gate.starting };
     const observed = observeRun(deps, backup, deps.now());
     const step = nextRunStep(observed.observation);
-    if (step.kind === 'start') this.#starting.add(backup.metadata.uid ?? '');
+    if (step.kind === 'start') this.#deps.gate.starting.add(backup.metadata.uid ?? '');
     try {
       const requeue = await carryOut(deps, backup, observed, step);
       // A start that asks to come back later did not start (a Secret is missing).
-      if (step.kind === 'start' && requeue !== undefined) this.#starting.delete(backup.metadata.uid ?? '');
+      if (step.kind === 'start' && requeue !== undefined) this.#deps.gate.starting.delete(backup.metadata.uid ?? '');
       return requeue;
     } catch (error) {
-      if (step.kind === 'start') this.#starting.delete(backup.metadata.uid ?? '');
+      if (step.kind === 'start') this.#deps.gate.starting.delete(backup.metadata.uid ?? '');
       throw error;
     }
   }

@@ -5,22 +5,27 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   moverResult,
+  runLabels,
   volumeBackupSpec,
   type BackupPolicy,
   type BackupRepository,
   type MoverResult,
   type VolumeBackup,
 } from '../api/index.ts';
-import { moverJobName, type RunMethod, type RunObservation } from '../core/index.ts';
+import { moverJobName, runObjectBase, type RunMethod, type RunObservation } from '../core/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { CoverageController } from './coverage-controller.ts';
 
 export interface ObservationDeps {
   cache: ClusterCache;
+  /** Safehold's namespace, where movers run. */
+  namespace: string;
   coverage: CoverageController;
   maxConcurrentMovers: number;
   /** UIDs of runs whose start was written but whose new phase the cache has not shown yet. */
   starting: ReadonlySet<string>;
+  /** The unfinished maintenance of the repository a namespace's backups go to, if any ("ns/name"). */
+  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
 }
 
 export interface ObservedRun {
@@ -38,8 +43,22 @@ export function tempClaimName(backup: VolumeBackup): string {
   return `${backup.metadata.name.slice(0, 240)}-src`;
 }
 
+/** "namespace/name" of the VolumeBackup a run object belongs to; objects in Safehold's namespace (and PVs) name it in a label. */
+export function runKeyOf(object: { metadata?: { namespace?: string; labels?: Record<string, string> } }) {
+  const labels = object.metadata?.labels ?? {};
+  const run = labels[runLabels.run];
+  const namespace = labels[runLabels.namespace] ?? object.metadata?.namespace;
+  return run === undefined || namespace === undefined ? undefined : `${namespace}/${run}`;
+}
+
+/** In Safehold's namespace. */
 export function credentialsSecretName(backup: VolumeBackup): string {
-  return `${backup.metadata.name.slice(0, 240)}-creds`;
+  return `${runObjectBase(backup)}-creds`;
+}
+
+/** The alias claim in Safehold's namespace (its PV is "safehold-" + this). */
+export function aliasName(backup: VolumeBackup): string {
+  return runObjectBase(backup);
 }
 
 export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Date): ObservedRun {
@@ -55,29 +74,39 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
     (row?.decision.state === 'protected' ? row.decision.policy : undefined);
   const policy = policies.find((p) => p.metadata.name === policyName);
   const repository = policy === undefined ? undefined : pickRepository(cache, policy);
-  const blocker = !spec.success
-    ? {
-        reason: 'InvalidSpec' as const,
+  const blocker = blockerOf();
+  function blockerOf(): RunObservation['blocker'] {
+    if (!spec.success)
+      return {
+        reason: 'InvalidSpec',
         message: spec.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
-      }
-    : claim === undefined
-      ? { reason: 'ClaimNotFound' as const, message: `PVC ${ns}/${backup.spec.pvc} does not exist` }
-      : claim.status?.phase !== 'Bound'
-        ? { reason: 'ClaimNotFound' as const, message: `PVC ${ns}/${backup.spec.pvc} is not bound yet` }
-        : policy === undefined
-          ? {
-              reason: 'NotProtected' as const,
-              message:
-                policyName === undefined
-                  ? `no policy protects ${ns}/${backup.spec.pvc} (${row?.decision.reason ?? 'no decision yet'}); name one in spec.policy`
-                  : `BackupPolicy ${policyName} does not exist or is invalid`,
-            }
-          : repository === undefined
-            ? {
-                reason: 'RepositoryNotFound' as const,
-                message: `BackupPolicy ${policy.metadata.name} names no usable BackupRepository (spec.repository.name${policy.spec.repository === undefined ? ' is unset and there is not exactly one repository' : ` = ${policy.spec.repository.name}`})`,
-              }
-            : undefined;
+      };
+    if (claim === undefined) return { reason: 'ClaimNotFound', message: `PVC ${ns}/${backup.spec.pvc} does not exist` };
+    if (claim.status?.phase !== 'Bound' || row === undefined) return undefined; // waited for below
+    if (policy === undefined)
+      return {
+        reason: 'NotProtected',
+        message:
+          policyName === undefined
+            ? `no policy protects ${ns}/${backup.spec.pvc} (${row.decision.reason}); name one in spec.policy`
+            : `BackupPolicy ${policyName} does not exist or is invalid`,
+      };
+    if (repository === undefined)
+      return {
+        reason: 'RepositoryNotFound',
+        message: `BackupPolicy ${policy.metadata.name} names no usable BackupRepository (spec.repository.name${policy.spec.repository === undefined ? ' is unset and there is not exactly one repository' : ` = ${policy.spec.repository.name}`})`,
+      };
+    return undefined;
+  }
+
+  function waitingFor(): string | undefined {
+    if (claim === undefined) return undefined;
+    if (claim.status?.phase !== 'Bound') return `PVC ${ns}/${backup.spec.pvc} to be bound`;
+    const pv = claim.spec?.volumeName;
+    if (pv !== undefined && cache.volumes.get(pv) === undefined) return `PV ${pv}`;
+    if (row === undefined) return `the coverage decision of PVC ${ns}/${backup.spec.pvc}`;
+    return undefined;
+  }
 
   // Runs this operator just started count as active before the cache shows it.
   const others = cache.volumeBackups
@@ -102,7 +131,8 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
   const snapshot = cache.snapshots.get(`${ns}/${snapshotName(backup)}`);
   const temp = cache.claims.get(`${ns}/${tempClaimName(backup)}`);
   const attempt = backup.status?.attempt ?? 0;
-  const job = attempt === 0 ? undefined : cache.jobs.get(`${ns}/${moverJobName(backup, attempt)}`);
+  const job = attempt === 0 ? undefined : cache.jobs.get(`${deps.namespace}/${moverJobName(backup, attempt)}`);
+  const alias = cache.claims.get(`${deps.namespace}/${aliasName(backup)}`);
   return {
     repository,
     observation: {
@@ -113,20 +143,19 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
       method,
       volumeBusy,
       // The method depends on the PV's driver: decide it only once the PV is in the cache.
-      waitingFor:
-        claim?.spec?.volumeName !== undefined && cache.volumes.get(claim.spec.volumeName) === undefined
-          ? `PV ${claim.spec.volumeName}`
-          : undefined,
+      waitingFor: waitingFor(),
       slotFree,
       snapshot:
         snapshot === undefined
           ? undefined
           : { ready: snapshot.status?.readyToUse === true, error: snapshot.status?.error?.message },
       tempClaim: temp === undefined ? undefined : { bound: temp.status?.phase === 'Bound' },
+      alias: alias === undefined ? undefined : { bound: alias.status?.phase === 'Bound' },
+      maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job:
         job === undefined
           ? undefined
-          : jobOutcome(cache, job.metadata?.namespace ?? ns, job.metadata?.name ?? '', job.status?.conditions ?? []),
+          : jobOutcome(cache, deps.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
     },
   };
 }

@@ -7,7 +7,14 @@ import { annotations, runLabels, type VolumeBackup, type VolumeBackupStatus } fr
 import { moverJobName, type RunStep, setCondition } from '../core/index.ts';
 import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
-import { createJob, createSnapshot, createTempClaim, deleteRunVolumes, ensureCredentials } from './run-objects.ts';
+import {
+  createAlias,
+  createJob,
+  createSnapshot,
+  createTempClaim,
+  deleteRunVolumes,
+  ensureCredentials,
+} from './run-objects.ts';
 import { event, writeBack } from './write-back.ts';
 import { credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
 
@@ -35,7 +42,7 @@ export async function carryOut(
       }
       return { requeueAfterMs: step.recheckMs };
     case 'start': {
-      const missing = await ensureCredentials(deps.client, backup, observed);
+      const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) {
         await setStatus(
           { phase: 'Pending', reason: 'SecretNotFound', message: missing },
@@ -49,6 +56,7 @@ export async function carryOut(
         method: step.method,
         attempt: step.attempt,
         startTime: backup.status?.startTime ?? stamp,
+        snapshotTime: stamp,
         policy: observation.policy?.metadata.name,
         repository: repository?.metadata.name,
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
@@ -63,8 +71,11 @@ export async function carryOut(
     case 'create-temp-claim':
       await createTempClaim(deps, backup);
       return undefined;
+    case 'create-alias':
+      await createAlias(deps, backup);
+      return undefined;
     case 'create-job': {
-      const missing = await ensureCredentials(deps.client, backup, observed);
+      const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) return { requeueAfterMs: 30_000 };
       const node = await createJob(deps, backup, observed);
       if (node !== undefined && backup.status?.node !== node) await setStatus({ node });
@@ -121,11 +132,11 @@ export async function carryOut(
       await ignoreNotFound(() =>
         deps.client.delete(
           kinds.job,
-          { namespace: backup.metadata.namespace, name: moverJobName(backup, backup.status?.attempt ?? 1) },
+          { namespace: deps.namespace, name: moverJobName(backup, backup.status?.attempt ?? 1) },
           { propagationPolicy: 'Background' },
         ),
       );
-      if (step.discardSnapshot) await deleteRunVolumes(deps.client, backup, true);
+      await deleteRunVolumes(deps, backup, step.discardSnapshot);
       await setStatus(
         {
           phase: 'Pending',
@@ -174,30 +185,36 @@ async function updateStatus(
   );
 }
 
-/** The run's copy of the repository password and S3 keys, in the volume's namespace; undefined when done, else what is missing. */
+/** Job, alias, clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */
 async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
   if (backup.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
   const ns = backup.metadata.namespace;
   for (const job of deps.cache.jobs
     .list()
-    .filter((j) => j.metadata?.namespace === ns && j.metadata.labels?.[runLabels.run] === backup.metadata.name)) {
+    .filter(
+      (j) =>
+        j.metadata?.namespace === deps.namespace &&
+        j.metadata.labels?.[runLabels.run] === backup.metadata.name &&
+        j.metadata.labels[runLabels.namespace] === ns,
+    )) {
     await ignoreNotFound(() =>
       deps.client.delete(
         kinds.job,
-        { namespace: ns, name: job.metadata?.name ?? '' },
+        { namespace: deps.namespace, name: job.metadata?.name ?? '' },
         { propagationPolicy: 'Background' },
       ),
     );
   }
   const keepCount = observed.observation.policy?.spec.keepSnapshots ?? 0;
   const keep = backup.status?.phase === 'Succeeded' && keepCount > 0;
-  await deleteRunVolumes(deps.client, backup, !keep);
+  await deleteRunVolumes(deps, backup, !keep);
   if (keep) {
+    // A kept snapshot outlives its run: retention may forget the run's backup before the snapshot's turn comes.
     await ignoreNotFound(() =>
       deps.client.mergePatch(
         kinds.volumeSnapshot,
         { namespace: ns, name: snapshotName(backup) },
-        { metadata: { labels: { [keptLabel]: 'true' } } },
+        { metadata: { labels: { [keptLabel]: 'true' }, ownerReferences: null } },
       ),
     );
     // Seed 004: the last N snapshots of the volume stay in the cluster for fast restore; older ones go.
@@ -217,7 +234,9 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       );
     }
   }
-  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: ns, name: credentialsSecretName(backup) }));
+  await ignoreNotFound(() =>
+    deps.client.delete(kinds.secret, { namespace: deps.namespace, name: credentialsSecretName(backup) }),
+  );
   await updateStatus(
     deps.client,
     backup,

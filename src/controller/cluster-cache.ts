@@ -11,6 +11,7 @@ import {
   type BackupPolicy,
   type BackupRepository,
   type ParsedPolicies,
+  type RepositoryMaintenance,
   type VolumeBackup,
 } from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
@@ -48,6 +49,7 @@ export class ClusterCache {
   readonly snapshotClasses: Informer<SnapshotClass>;
   readonly snapshots: Informer<Snapshot>;
   readonly jobs: Informer<Job>;
+  readonly maintenances: Informer<RepositoryMaintenance>;
 
   constructor(client: KubeClient, onError: (error: unknown) => void) {
     const options = { onError, transform: withoutManagedFields };
@@ -64,7 +66,11 @@ export class ClusterCache {
     this.snapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeSnapshotClass, options);
     // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
     this.snapshots = new Informer<Snapshot>(client, kinds.volumeSnapshot, { ...options, labelSelector: runLabels.run });
-    this.jobs = new Informer<Job>(client, kinds.job, { ...options, labelSelector: runLabels.run });
+    this.jobs = new Informer<Job>(client, kinds.job, {
+      ...options,
+      labelSelector: `${runLabels.component}=mover`,
+    });
+    this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);
   }
 
   /** The informers coverage depends on. */
@@ -89,6 +95,7 @@ export class ClusterCache {
       this.snapshotClasses,
       this.snapshots,
       this.jobs,
+      this.maintenances,
     ] as Informer<KubeObject>[];
   }
 
@@ -96,7 +103,17 @@ export class ClusterCache {
     const raw = this.repositories.get(name);
     if (raw === undefined) return undefined;
     const parsed = backupRepositorySpec.safeParse(raw.spec ?? {});
-    return parsed.success ? { metadata: { name }, spec: parsed.data } : undefined;
+    return parsed.success
+      ? {
+          metadata: {
+            name,
+            ...(raw.metadata?.creationTimestamp === undefined
+              ? {}
+              : { creationTimestamp: raw.metadata.creationTimestamp }),
+          },
+          spec: parsed.data,
+        }
+      : undefined;
   }
 
   start(): void {

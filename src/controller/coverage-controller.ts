@@ -5,6 +5,7 @@
 import type { BackupPolicy, BackupPolicyStatus, ParsedPolicies } from '../api/index.ts';
 import {
   checkSchedule,
+  rulesFromPolicy,
   countDecisions,
   coverage,
   type CoverageCounts,
@@ -154,12 +155,18 @@ export class CoverageController {
     for (const policy of valid) {
       const name = policy.metadata.name;
       const mine = protectedBy.get(name) ?? 0;
-      const check = checkSchedule(policy.spec.schedule);
+      const schedule = checkSchedule(policy.spec.schedule);
+      const retention = rulesFromPolicy(policy.spec.retention);
+      const problem = !schedule.ok
+        ? { reason: 'InvalidSchedule', message: `${schedule.field}: ${schedule.error}` }
+        : 'error' in retention
+          ? { reason: 'InvalidRetention', message: `${retention.error}; nothing is forgotten until it is fixed` }
+          : undefined;
       wanted.set(name, {
         ...(policy.metadata.generation === undefined ? {} : { observedGeneration: policy.metadata.generation }),
         volumes: { protected: mine, excluded: counts.excluded, unprotected: counts.unprotected },
         conditions: [
-          check.ok
+          problem === undefined
             ? {
                 type: 'Ready',
                 status: 'True',
@@ -167,13 +174,7 @@ export class CoverageController {
                 message: `protects ${mine} volumes`,
                 lastTransitionTime: now,
               }
-            : {
-                type: 'Ready',
-                status: 'False',
-                reason: 'InvalidSchedule',
-                message: `${check.field}: ${check.error}`,
-                lastTransitionTime: now,
-              },
+            : { type: 'Ready', status: 'False', ...problem, lastTransitionTime: now },
         ],
       });
     }

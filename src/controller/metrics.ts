@@ -66,6 +66,49 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly maintenanceRuns = new Counter({
+    name: 'safehold_repository_maintenance_runs_total',
+    help: 'Finished repository maintenance runs by result (Succeeded, CheckFailed, MoverFailed, ...)',
+    labelNames: ['repository', 'tenant', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly lastPrune = new Gauge({
+    name: 'safehold_repository_last_prune_timestamp_seconds',
+    help: 'Unix time of the last successful forget and prune of the repository (tenant: its namespace, if per namespace)',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly lastCheck = new Gauge({
+    name: 'safehold_repository_last_check_timestamp_seconds',
+    help: 'Unix time of the last restic check of the repository',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly checkOk = new Gauge({
+    name: 'safehold_repository_check_ok',
+    help: '1 when the last restic check of the repository was clean, 0 when it found errors',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly forgotten = new Counter({
+    name: 'safehold_repository_forgotten_snapshots_total',
+    help: 'Backups forgotten by retention',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly repositorySnapshots = new Gauge({
+    name: 'safehold_repository_snapshots',
+    help: 'Snapshots in the repository after its last maintenance',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly repositoryBytes = new Gauge({
+    name: 'safehold_repository_size_bytes',
+    help: 'Stored size of the repository after its last maintenance',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+
   /** Replaces the per-volume series with the current rows (a vanished PVC loses its series). */
   publish(rows: readonly CoverageRow[], counts: CoverageCounts): void {
     this.protectedVolume.reset();

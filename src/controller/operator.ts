@@ -7,6 +7,9 @@ import { LeaderElector, type KubeClient } from '../kube/index.ts';
 import { BackupController } from './backup-controller.ts';
 import { BackupScheduler } from './backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
+import { MaintenanceController } from './maintenance-controller.ts';
+import { MaintenanceScheduler } from './maintenance-scheduler.ts';
+import { StartGate } from './start-gate.ts';
 import { CoverageController } from './coverage-controller.ts';
 import { OperatorMetrics } from './metrics.ts';
 
@@ -49,20 +52,42 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(1);
     const cache = new ClusterCache(deps.client, (error) => deps.log('watch error', { error: String(error) }));
     const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    const gate = new StartGate();
+    const maintenance = new MaintenanceController({
+      ...deps,
+      cache,
+      coverage: controller,
+      metrics,
+      gate,
+      namespace: options.namespace,
+      moverImage: options.moverImage,
+    });
     const backups = new BackupController({
       ...deps,
       cache,
       coverage: controller,
       metrics,
+      gate,
+      namespace: options.namespace,
       moverImage: options.moverImage,
       maxConcurrentMovers: options.maxConcurrentMovers,
+      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
     });
     const scheduler = new BackupScheduler({ client: deps.client, cache, now: deps.now, log: deps.log });
+    const maintenanceScheduler = new MaintenanceScheduler({
+      client: deps.client,
+      cache,
+      namespace: options.namespace,
+      now: deps.now,
+      log: deps.log,
+    });
     controller.onRecomputed((rows) => scheduler.update(rows));
     cache.start();
     const started = Date.now();
     void controller.start();
     void backups.start();
+    void maintenance.start();
+    void controller.firstPass.then(() => maintenanceScheduler.start());
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });
@@ -70,6 +95,8 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     const outcome = await elector.holdUntilLost(deps.signal);
     metrics.leader.set(0);
     scheduler.stop();
+    maintenanceScheduler.stop();
+    maintenance.stop();
     backups.stop();
     controller.stop();
     await cache.stop();

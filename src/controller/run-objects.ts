@@ -1,12 +1,24 @@
-// The temporary objects of one run, each created idempotently and owned by
-// the VolumeBackup: the credentials Secret, the VolumeSnapshot, the clone
-// PVC restored from it, and the mover Job.
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { durationMs, repositoryUrl, resticHost, type BackupTask, type VolumeBackup } from '../api/index.ts';
-import { moverCacheDir, moverJob, moverSourcePath, ownerReference, runObjectLabels } from '../core/index.ts';
-import { ignoreNotFound, ignoreAlreadyExists, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
-import type { BackupControllerDeps } from './backup-controller.ts';
+// The temporary objects of one run, each created idempotently. In the
+// volume's namespace, owned by the VolumeBackup: the VolumeSnapshot and the
+// clone PVC restored from it. In Safehold's namespace, labelled with the run
+// (an owner cannot be in another namespace; the sweep removes leftovers): the
+// credentials Secret, the read-only alias of the volume's PV and its claim,
+// and the mover Job. Tenants never see the credentials or the mover.
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { durationMs, repositoryUrl, resticHost, tenantOf, type BackupTask, type VolumeBackup } from '../api/index.ts';
 import {
+  moverCacheDir,
+  moverJob,
+  moverJobName,
+  moverSourcePath,
+  ownerReference,
+  runObjectLabels,
+} from '../core/index.ts';
+import { ignoreNotFound, ignoreAlreadyExists, kinds } from '../kube/index.ts';
+import type { BackupControllerDeps } from './backup-controller.ts';
+import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+import {
+  aliasName,
   credentialsSecretName,
   nodeUsing,
   snapshotName,
@@ -14,46 +26,25 @@ import {
   type ObservedRun,
 } from './backup-observation.ts';
 
+/** The run's copy of the repository credentials, in Safehold's namespace; undefined when done, else what is missing. */
 export async function ensureCredentials(
-  client: KubeClient,
+  deps: BackupControllerDeps,
   backup: VolumeBackup,
   observed: ObservedRun,
 ): Promise<string | undefined> {
   const repo = observed.repository;
   if (repo === undefined) return 'no repository';
-  const refs = [
-    ['RESTIC_PASSWORD', repo.spec.password],
-    ['AWS_ACCESS_KEY_ID', repo.spec.s3.accessKeyId],
-    ['AWS_SECRET_ACCESS_KEY', repo.spec.s3.secretAccessKey],
-  ] as const;
-  const data: Record<string, string> = {};
-  for (const [name, ref] of refs) {
-    try {
-      const secret = await client.get<{ data?: Record<string, string> }>(kinds.secret, {
-        namespace: ref.namespace,
-        name: ref.name,
-      });
-      const value = secret.data?.[ref.key];
-      if (value === undefined)
-        return `Secret ${ref.namespace}/${ref.name} has no key "${ref.key}" (BackupRepository ${repo.metadata.name})`;
-      data[name] = value;
-    } catch (error) {
-      if (isNotFound(error))
-        return `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name})`;
-      throw error;
-    }
-  }
-  await ignoreAlreadyExists(() =>
-    client.create(kinds.secret, {
-      metadata: {
-        name: credentialsSecretName(backup),
-        namespace: backup.metadata.namespace,
-        labels: runObjectLabels(backup),
-        ownerReferences: [ownerReference(backup)],
-      },
-      type: 'Opaque',
-      data,
-    } as never),
+  const credentials = await repositoryCredentials(
+    deps.client,
+    deps.namespace,
+    repo,
+    tenantOf(repo.spec, backup.metadata.namespace),
+  );
+  if ('missing' in credentials) return credentials.missing;
+  await createCredentialsSecret(
+    deps.client,
+    { name: credentialsSecretName(backup), namespace: deps.namespace, labels: runObjectLabels(backup, true) },
+    credentials.data,
   );
   return undefined;
 }
@@ -134,15 +125,17 @@ export async function createJob(
     ],
     cacheDir: moverCacheDir,
     changeDetection: method === 'snapshot' ? 'mtime-size' : 'inode',
+    snapshotTime: backup.status?.snapshotTime ?? backup.status?.startTime,
   };
   // A live RWO volume already in use can only be read on the node that has it.
   const node = method === 'live' ? nodeUsing(deps.cache, ns, backup.spec.pvc) : undefined;
   const job = moverJob({
-    backup,
-    attempt: backup.status?.attempt ?? 1,
+    name: moverJobName(backup, backup.status?.attempt ?? 1),
+    namespace: deps.namespace,
+    labels: runObjectLabels(backup, true),
     image: deps.moverImage,
     task,
-    sourceClaim: method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc,
+    sourceClaim: aliasName(backup),
     secretName: credentialsSecretName(backup),
     nodeName: node,
     deadlineSeconds: Math.max(
@@ -159,8 +152,57 @@ export async function createJob(
   return node;
 }
 
-export async function deleteRunVolumes(client: KubeClient, backup: VolumeBackup, snapshotToo: boolean): Promise<void> {
+/**
+ * A read-only alias of the volume the mover reads (the snapshot's clone, or
+ * the live volume): a PV with the same storage behind it, pre-bound to a
+ * claim in Safehold's namespace, reclaim policy Retain so deleting it never
+ * touches the data.
+ */
+export async function createAlias(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
   const ns = backup.metadata.namespace;
+  const claimName = backup.status?.method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc;
+  const source = deps.cache.volumes.get(deps.cache.claims.get(`${ns}/${claimName}`)?.spec?.volumeName ?? '');
+  if (source?.spec === undefined) return; // not bound yet: the run comes back when it is
+  const name = aliasName(backup);
+  const labels = runObjectLabels(backup, true);
+  const spec = { ...source.spec };
+  delete spec.claimRef;
+  const pv: PersistentVolume = {
+    metadata: { name: `safehold-${name}`, labels },
+    spec: {
+      ...spec,
+      ...(spec.csi === undefined ? {} : { csi: { ...spec.csi, readOnly: true } }),
+      storageClassName: '',
+      persistentVolumeReclaimPolicy: 'Retain',
+      claimRef: { namespace: deps.namespace, name },
+    },
+  };
+  await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolume, pv));
+  const claim: PersistentVolumeClaim = {
+    metadata: { name, namespace: deps.namespace, labels },
+    spec: {
+      accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+      resources: { requests: { storage: spec.capacity?.storage ?? '1Gi' } },
+      storageClassName: '',
+      volumeMode: spec.volumeMode ?? 'Filesystem',
+      volumeName: `safehold-${name}`,
+    },
+  };
+  await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
+}
+
+/** The alias claim and PV, then the clone, then (unless kept) the snapshot. */
+export async function deleteRunVolumes(
+  deps: Pick<BackupControllerDeps, 'client' | 'namespace'>,
+  backup: VolumeBackup,
+  snapshotToo: boolean,
+): Promise<void> {
+  const { client } = deps;
+  const ns = backup.metadata.namespace;
+  await ignoreNotFound(() =>
+    client.delete(kinds.persistentVolumeClaim, { namespace: deps.namespace, name: aliasName(backup) }),
+  );
+  await ignoreNotFound(() => client.delete(kinds.persistentVolume, { name: `safehold-${aliasName(backup)}` }));
   await ignoreNotFound(() =>
     client.delete(kinds.persistentVolumeClaim, { namespace: ns, name: tempClaimName(backup) }),
   );

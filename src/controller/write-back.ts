@@ -45,5 +45,3 @@ export async function event(
     deps.now(),
   ).catch(() => undefined);
 }
-
-/** Job, then clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */

@@ -33,8 +33,10 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     method: 'snapshot',
     volumeBusy: false,
     slotFree: true,
+    maintenance: undefined,
     snapshot: undefined,
     tempClaim: undefined,
+    alias: undefined,
     job: undefined,
     ...overrides,
   };
@@ -50,7 +52,13 @@ describe('nextRunStep', () => {
     expect(nextRunStep(observe({}, { slotFree: false }))).toMatchObject({ kind: 'wait', reason: 'ConcurrencyLimit' });
   });
 
-  it('walks snapshot, clone, Job in order', () => {
+  it("waits while the repository's maintenance is due or running, never starting a write during a prune", () => {
+    const step = nextRunStep(observe({}, { maintenance: 'safehold-system/weekly-1' }));
+    expect(step).toMatchObject({ kind: 'wait', reason: 'MaintenanceWindow' });
+    expect(step.kind === 'wait' ? step.message : '').toContain('safehold-system/weekly-1');
+  });
+
+  it('walks snapshot, clone, alias, Job in order', () => {
     const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
     expect(nextRunStep(observe(running))).toEqual({ kind: 'create-snapshot' });
     expect(nextRunStep(observe(running, { snapshot: { ready: false, error: undefined } }))).toMatchObject({
@@ -60,15 +68,26 @@ describe('nextRunStep', () => {
     expect(nextRunStep(observe(running, { snapshot: { ready: true, error: undefined } }))).toEqual({
       kind: 'create-temp-claim',
     });
+    const ready = { ready: true, error: undefined };
+    expect(nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: false } }))).toMatchObject({
+      kind: 'wait',
+      reason: 'SnapshotPending',
+    });
+    expect(nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true } }))).toEqual({
+      kind: 'create-alias',
+    });
     expect(
-      nextRunStep(observe(running, { snapshot: { ready: true, error: undefined }, tempClaim: { bound: false } })),
+      nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: false } })),
+    ).toMatchObject({ kind: 'wait' });
+    expect(
+      nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: true } })),
     ).toEqual({ kind: 'create-job' });
   });
 
-  it('goes straight to the Job for a live run', () => {
-    expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 1 }, { method: 'live' }))).toEqual({
-      kind: 'create-job',
-    });
+  it('goes straight to the alias and the Job for a live run', () => {
+    const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
+    expect(nextRunStep(observe(live, { method: 'live' }))).toEqual({ kind: 'create-alias' });
+    expect(nextRunStep(observe(live, { method: 'live', alias: { bound: true } }))).toEqual({ kind: 'create-job' });
   });
 
   it('succeeds with the summary the mover left', () => {

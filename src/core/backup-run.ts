@@ -20,8 +20,12 @@ export interface RunObservation {
   waitingFor: string | undefined;
   /** A free mover slot under the global, per-repository and per-node limits. */
   slotFree: boolean;
+  /** Maintenance of the run's repository is due or running: backups wait for it (never write during a prune). */
+  maintenance: string | undefined;
   snapshot: { ready: boolean; error: string | undefined } | undefined;
   tempClaim: { bound: boolean } | undefined;
+  /** The read-only alias of the volume (or of its clone) in Safehold's namespace, which the mover mounts. */
+  alias: { bound: boolean } | undefined;
   job: { finished: boolean; result: MoverResult | undefined; failureMessage: string | undefined } | undefined;
 }
 
@@ -30,6 +34,7 @@ export type RunStep =
   | { kind: 'start'; method: RunMethod; attempt: number }
   | { kind: 'create-snapshot' }
   | { kind: 'create-temp-claim' }
+  | { kind: 'create-alias' }
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
   | { kind: 'retry'; reason: BackupReason; message: string; at: Date; discardSnapshot: boolean }
@@ -87,6 +92,13 @@ function pending(o: RunObservation): RunStep {
       message: `another backup of ${o.backup.spec.pvc} is running`,
       recheckMs: 5000,
     };
+  if (o.maintenance !== undefined)
+    return {
+      kind: 'wait',
+      reason: 'MaintenanceWindow',
+      message: `waiting for the repository's maintenance to end (${o.maintenance})`,
+      recheckMs: 10_000,
+    };
   if (!o.slotFree)
     return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
   return { kind: 'start', method: o.method, attempt: (status.attempt ?? 0) + 1 };
@@ -124,7 +136,22 @@ function active(o: RunObservation): RunStep {
         recheckMs: 2000,
       };
     if (o.tempClaim === undefined) return { kind: 'create-temp-claim' };
+    if (!o.tempClaim.bound)
+      return {
+        kind: 'wait',
+        reason: 'SnapshotPending',
+        message: "waiting for the snapshot's clone to be bound",
+        recheckMs: 2000,
+      };
   }
+  if (o.alias === undefined) return { kind: 'create-alias' };
+  if (!o.alias.bound)
+    return {
+      kind: 'wait',
+      reason: 'MoverRunning',
+      message: "waiting for the volume's read-only alias to be bound",
+      recheckMs: 2000,
+    };
   return { kind: 'create-job' };
 }
 

@@ -4,7 +4,7 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { annotations, type BackupPolicy } from '../api/index.ts';
+import { annotations, runLabels, type BackupPolicy } from '../api/index.ts';
 import { decide, storageClassOf, type Decision, type PolicyContext, type Problem } from './decision.ts';
 import { nextRun } from './schedule.ts';
 import { workloadClaims, type WorkloadIndex } from './workloads.ts';
@@ -72,35 +72,38 @@ export function policyContext(view: ClusterView): PolicyContext {
 export function coverage(view: ClusterView, now: Date): CoverageRow[] {
   const context = policyContext(view);
   const policies = new Map(view.policies.map((p) => [p.metadata.name, p]));
-  return view.claims.map((claim) => {
-    const namespace = claim.metadata?.namespace ?? '';
-    const name = claim.metadata?.name ?? '';
-    const volume = claim.spec?.volumeName === undefined ? undefined : view.volumes.get(claim.spec.volumeName);
-    const facts = {
-      claim,
-      volume,
-      namespace: view.namespaces.get(namespace),
-      storageClass: undefined as StorageClass | undefined,
-    };
-    facts.storageClass = view.storageClasses.get(storageClassOf(facts));
-    const { decision, problems } = decide(facts, context);
-    const policy = decision.state === 'protected' ? policies.get(decision.policy) : undefined;
-    const next = policy === undefined ? undefined : nextRun(policy.spec.schedule, `${namespace}/${name}`, now);
-    return {
-      namespace,
-      name,
-      size: claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? '',
-      storageClass: storageClassOf(facts),
-      volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
-      phase: claim.status?.phase ?? 'Pending',
-      decision,
-      lastBackup:
-        volume?.metadata?.annotations?.[annotations.lastBackup] ??
-        claim.metadata?.annotations?.[annotations.lastBackup],
-      nextRun: next?.toISOString(),
-      problems,
-    };
-  });
+  // A run's own claims (a snapshot's clone, the mover's read-only alias) are copies, not volumes to protect.
+  return view.claims
+    .filter((claim) => claim.metadata?.labels?.[runLabels.run] === undefined)
+    .map((claim) => {
+      const namespace = claim.metadata?.namespace ?? '';
+      const name = claim.metadata?.name ?? '';
+      const volume = claim.spec?.volumeName === undefined ? undefined : view.volumes.get(claim.spec.volumeName);
+      const facts = {
+        claim,
+        volume,
+        namespace: view.namespaces.get(namespace),
+        storageClass: undefined as StorageClass | undefined,
+      };
+      facts.storageClass = view.storageClasses.get(storageClassOf(facts));
+      const { decision, problems } = decide(facts, context);
+      const policy = decision.state === 'protected' ? policies.get(decision.policy) : undefined;
+      const next = policy === undefined ? undefined : nextRun(policy.spec.schedule, `${namespace}/${name}`, now);
+      return {
+        namespace,
+        name,
+        size: claim.status?.capacity?.storage ?? claim.spec?.resources?.requests?.storage ?? '',
+        storageClass: storageClassOf(facts),
+        volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+        phase: claim.status?.phase ?? 'Pending',
+        decision,
+        lastBackup:
+          volume?.metadata?.annotations?.[annotations.lastBackup] ??
+          claim.metadata?.annotations?.[annotations.lastBackup],
+        nextRun: next?.toISOString(),
+        problems,
+      };
+    });
 }
 
 export interface CoverageCounts {

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
-import { moverJob } from './mover-job.ts';
+import { fnv1a, moverJob, moverJobName, runObjectBase, runObjectLabels } from './mover-job.ts';
 
 const backup: VolumeBackup = {
   metadata: { name: 'data-abc', namespace: 'team', uid: 'u-1' },
   spec: { pvc: 'data', trigger: 'manual' },
 };
 const job = moverJob({
-  backup,
-  attempt: 2,
+  name: moverJobName(backup, 2),
+  namespace: 'safehold-system',
+  labels: runObjectLabels(backup, true),
   image: 'safehold',
   task: {
     kind: 'backup',
@@ -19,7 +20,7 @@ const job = moverJob({
     cacheDir: '/cache',
     changeDetection: 'inode',
   },
-  sourceClaim: 'data-abc-src',
+  sourceClaim: runObjectBase(backup),
   secretName: 'data-abc-creds',
   nodeName: 'node-2',
   deadlineSeconds: 600,
@@ -37,22 +38,31 @@ describe('moverJob', () => {
       capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
     });
     expect(pod?.volumes?.find((v) => v.name === 'source')?.persistentVolumeClaim).toEqual({
-      claimName: 'data-abc-src',
+      claimName: runObjectBase(backup),
       readOnly: true,
     });
   });
 
-  it('is bounded, owned by its VolumeBackup and labelled with its run', () => {
-    expect(job.metadata?.name).toBe('data-abc-2');
+  it("runs in Safehold's namespace, bounded, labelled with its run and the run's namespace, owned by nobody", () => {
+    expect(job.metadata?.namespace).toBe('safehold-system');
+    expect(job.metadata?.name).toBe(`team-data-abc-${fnv1a('team/data-abc')}-2`);
     expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600 });
-    expect(job.metadata?.ownerReferences?.[0]).toMatchObject({
-      kind: 'VolumeBackup',
-      name: 'data-abc',
-      uid: 'u-1',
-      controller: true,
-    });
-    expect(job.metadata?.labels?.['safehold.io/run']).toBe('data-abc');
+    // An owner in another namespace would make the garbage collector delete the Job at once.
+    expect(job.metadata?.ownerReferences).toBeUndefined();
+    expect(job.metadata?.labels).toMatchObject({ 'safehold.io/run': 'data-abc', 'safehold.io/namespace': 'team' });
     expect(pod?.nodeSelector).toEqual({ 'kubernetes.io/hostname': 'node-2' });
+  });
+
+  it('keeps run object names within 63 characters and distinct across namespaces', () => {
+    const long = (ns: string): VolumeBackup => ({
+      metadata: { name: `${'x'.repeat(200)}-scheduled-29000000`, namespace: ns },
+      spec: { pvc: 'p', trigger: 'schedule' },
+    });
+    const a = moverJobName(long('a'.repeat(63)), 10);
+    const b = moverJobName(long(`${'a'.repeat(62)}b`), 10);
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
   it('carries secrets only as references, never in the task', () => {

@@ -1,21 +1,28 @@
-// The mover Job for one attempt of one VolumeBackup, as a pure function:
-// locked down by default (no service-account token, not privileged, read-only
-// root, every capability dropped but DAC_READ_SEARCH, see ADR 0005), bounded
-// in retries and time, owned by the VolumeBackup and labelled with its run so
-// garbage collection and the sweep find it.
+// Mover Jobs as pure functions. Every mover runs in Safehold's own namespace,
+// where the repository password and S3 keys are, so no tenant can read them
+// (ADR 0008); a backup mover reads its volume through a read-only alias of
+// the volume's PV bound to a claim there. Locked down by default (no
+// service-account token, not privileged, read-only root, every capability
+// dropped but DAC_READ_SEARCH, see ADR 0005), bounded in retries and time,
+// labelled with the run so the sweep finds what a crash leaves behind.
 import type { Job } from 'kubernetes-types/batch/v1.js';
-import { moverEnv, runLabels, type MoverTask, type VolumeBackup } from '../api/index.ts';
+import { moverEnv, runLabels, type MoverTask, type RepositoryMaintenance, type VolumeBackup } from '../api/index.ts';
 
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
 
+export const maintenanceLabel = 'safehold.io/maintenance';
+
 export interface MoverJobInput {
-  backup: VolumeBackup;
-  attempt: number;
+  name: string;
+  /** Safehold's namespace. */
+  namespace: string;
+  labels: Record<string, string>;
+  ownerReferences?: NonNullable<Job['metadata']>['ownerReferences'];
   image: string;
   task: MoverTask;
-  /** The claim the mover reads: the snapshot's temporary clone, or the live PVC. */
-  sourceClaim: string;
+  /** The claim the mover reads at moverSourcePath, if any (in the Job's namespace). */
+  sourceClaim?: string | undefined;
   /** Holds the repository password and S3 keys for this run, in the Job's namespace. */
   secretName: string;
   /** Pin to this node (a live RWO volume already attached there). */
@@ -23,8 +30,23 @@ export interface MoverJobInput {
   deadlineSeconds: number;
 }
 
+/** A short, stable name for the objects of one run, unique across namespaces: fits every name limit. */
+export function runObjectBase(backup: VolumeBackup): string {
+  const ns = backup.metadata.namespace;
+  const name = backup.metadata.name;
+  const readable = `${ns}-${name}`
+    .slice(0, 48)
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+$/, '');
+  return `${readable}-${fnv1a(`${ns}/${name}`)}`;
+}
+
 export function moverJobName(backup: VolumeBackup, attempt: number): string {
-  return `${backup.metadata.name.slice(0, 52)}-${attempt}`;
+  return `${runObjectBase(backup)}-${attempt}`;
+}
+
+export function maintenanceJobName(maintenance: RepositoryMaintenance): string {
+  return `${maintenance.metadata.name.slice(0, 52).replace(/-+$/, '')}-m`;
 }
 
 export function ownerReference(backup: VolumeBackup) {
@@ -38,33 +60,34 @@ export function ownerReference(backup: VolumeBackup) {
   };
 }
 
-export function runObjectLabels(backup: VolumeBackup): Record<string, string> {
+/** Labels of a run's objects; those in Safehold's namespace also name the run's namespace. */
+export function runObjectLabels(backup: VolumeBackup, inSafeholdNamespace = false): Record<string, string> {
   return {
     [runLabels.run]: backup.metadata.name,
     [runLabels.pvc]: backup.spec.pvc.slice(0, 63),
     [runLabels.component]: 'mover',
+    ...(inSafeholdNamespace ? { [runLabels.namespace]: backup.metadata.namespace } : {}),
   };
 }
 
 export function moverJob(input: MoverJobInput): Job {
-  const { backup } = input;
-  const labels = runObjectLabels(backup);
   const secret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: input.secretName, key } } });
+  const source = input.sourceClaim;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: moverJobName(backup, input.attempt),
-      namespace: backup.metadata.namespace,
-      labels,
-      ownerReferences: [ownerReference(backup)],
+      name: input.name,
+      namespace: input.namespace,
+      labels: input.labels,
+      ...(input.ownerReferences === undefined ? {} : { ownerReferences: input.ownerReferences }),
     },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: input.deadlineSeconds,
       ttlSecondsAfterFinished: 3600,
       template: {
-        metadata: { labels },
+        metadata: { labels: input.labels },
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
@@ -96,14 +119,16 @@ export function moverJob(input: MoverJobInput): Job {
               },
               terminationMessagePolicy: 'File',
               volumeMounts: [
-                { name: 'source', mountPath: moverSourcePath, readOnly: true },
+                ...(source === undefined ? [] : [{ name: 'source', mountPath: moverSourcePath, readOnly: true }]),
                 { name: 'cache', mountPath: moverCacheDir },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
           ],
           volumes: [
-            { name: 'source', persistentVolumeClaim: { claimName: input.sourceClaim, readOnly: true } },
+            ...(source === undefined
+              ? []
+              : [{ name: 'source', persistentVolumeClaim: { claimName: source, readOnly: true } }]),
             { name: 'cache', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
           ],
@@ -111,4 +136,14 @@ export function moverJob(input: MoverJobInput): Job {
       },
     },
   };
+}
+
+/** 32-bit FNV-1a as 8 hex digits: stable short suffixes for names. */
+export function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
 }

@@ -63,6 +63,7 @@ export const kinds = {
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),
+  repositoryMaintenance: kind(apiGroup, apiVersion, 'RepositoryMaintenance', 'repositorymaintenances', true),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -123,6 +123,16 @@ describe('runBackup', () => {
     );
   });
 
+  it('records the time the data was captured, in UTC', async () => {
+    const { calls } = await backup(
+      { backup: done },
+      { task: { ...task, snapshotTime: '2024-03-31T01:30:00.25+02:00' } },
+    );
+    expect(calls.at(-1)).toBe(
+      `backup --json --host team-a-data --time 2024-03-30 23:30:00.25 --tag daily --tag policy=gold ${source}`,
+    );
+  });
+
   it('opens an existing repository without creating it', async () => {
     const { result, calls } = await backup({ backup: done });
     expect(calls).toEqual(['--json cat config', '--json unlock', backupCall]);

@@ -2,11 +2,13 @@
 // `restic backup --json`, whose status lines become throttled progress and
 // whose summary becomes the result. Exit code 3 (some files could not be
 // read) still wrote a snapshot: it is a success, with a warning in the log.
+// The snapshot carries the time the data was captured (--time), not the upload's.
 import type { BackupSummary, BackupTask, MoverProgress, MoverResult } from '../api/index.ts';
 import { progressThrottle } from './progress-throttle.ts';
 import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
 import { resticError } from './restic-failure.ts';
 import { lineForLog } from './restic-output.ts';
+import { resticTime } from './snapshot-time.ts';
 import { checkSourceFolder } from './source-folder.ts';
 
 export interface BackupSteps extends RepositorySteps {
@@ -19,13 +21,15 @@ export interface BackupSteps extends RepositorySteps {
 const partialSuccess = 3;
 const unreadableShown = 5;
 
-export function backupArgs(task: BackupTask): string[] {
+/** The arguments of `restic backup`; time is the snapshot's time as resticTime gives it. */
+export function backupArgs(task: BackupTask, time?: string): string[] {
   const detection = task.changeDetection === 'mtime-size' ? ['--ignore-inode', '--ignore-ctime'] : [];
   return [
     'backup',
     '--json',
     '--host',
     task.host,
+    ...(time === undefined ? [] : ['--time', time]),
     ...detection,
     ...task.tags.flatMap((tag) => ['--tag', tag]),
     task.sourcePath,
@@ -33,6 +37,10 @@ export function backupArgs(task: BackupTask): string[] {
 }
 
 export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<MoverResult> {
+  const time = task.snapshotTime === undefined ? undefined : resticTime(task.snapshotTime);
+  if (task.snapshotTime !== undefined && time === undefined) {
+    return { type: 'error', code: 'InvalidTask', message: `snapshotTime ${task.snapshotTime} is not an RFC 3339 time` };
+  }
   const missing = await checkSourceFolder(task.sourcePath);
   if (missing !== undefined) return missing;
   const notReady = await prepareRepository(task.repository, steps);
@@ -41,7 +49,7 @@ export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<M
   const throttle = progressThrottle(steps.progressIntervalMs);
   const unreadable: string[] = [];
   let summary: BackupSummary | undefined;
-  const exit = await steps.restic(backupArgs(task), {
+  const exit = await steps.restic(backupArgs(task, time), {
     onLine: (line) => {
       switch (line.kind) {
         case 'status': {

@@ -1,5 +1,6 @@
-// src/mover: the program inside mover Jobs. It gets its task as JSON, runs
-// restic (a block streamer may join it), prints progress as JSON lines and leaves its MoverResult in the
+// src/mover: the program inside mover Jobs. It gets its task (a backup, or a
+// repository's maintenance) as JSON, runs restic (a block streamer may join
+// it), prints progress as JSON lines and leaves its MoverResult in the
 // termination message (src/api/mover-protocol.ts). It never calls the API
 // server (lint enforces it) and reads no environment: bin passes it in.
 export { defaultLimits, inheritedEnvNames, parseTask, runMover } from './mover.ts';

@@ -30,6 +30,14 @@ describe('parseTask', () => {
     });
   });
 
+  it('fills in the defaults of a maintenance task', () => {
+    const maintenance = { kind: 'maintenance', repository: { url: '/srv/restic-repo' }, cacheDir: '/cache' };
+    expect(parseTask(JSON.stringify(maintenance))).toEqual({
+      ok: true,
+      task: { ...maintenance, repository: { url: '/srv/restic-repo', initialize: true }, forget: [], prune: false },
+    });
+  });
+
   it.each([
     [undefined, 'SAFEHOLD_TASK is not set'],
     ['{"kind":', 'SAFEHOLD_TASK is not JSON'],
@@ -38,6 +46,11 @@ describe('parseTask', () => {
     [JSON.stringify({ ...task, repository: { url: '' } }), 'repository.url'],
     [JSON.stringify({ ...task, tags: undefined }), 'tags'],
     [JSON.stringify({ ...task, changeDetection: 'hash' }), 'changeDetection'],
+    [JSON.stringify({ ...task, snapshotTime: '2024-01-01 12:00' }), 'snapshotTime'],
+    [
+      JSON.stringify({ kind: 'maintenance', repository: task.repository, cacheDir: '/c', forget: ['e7b0'] }),
+      'forget.0',
+    ],
   ])('turns down %s, naming %j', (json, named) => {
     const result = parseTask(json);
     expect(result.ok).toBe(false);
@@ -80,6 +93,11 @@ describe('runMover', () => {
       'SourceMissing',
     ],
     ['no restic to run', {}, 'ResticFailed'],
+    [
+      'a maintenance with no restic to run',
+      { task: JSON.stringify({ kind: 'maintenance', repository: task.repository, cacheDir: '/cache', prune: true }) },
+      'ResticFailed',
+    ],
   ] satisfies [string, Partial<MoverInput>, string][])(
     'reports %s on stdout and in the termination message',
     async (_, input, code) => {
@@ -102,6 +120,34 @@ describe('runMover', () => {
     for (const text of [lines.join('\n'), stderr, termination]) {
       expect(text).toContain('cannot use key');
       for (const secret of ['AKIAFAKE', 'fake/secret+key', 'correct horse']) expect(text).not.toContain(secret);
+    }
+  });
+
+  it('never passes on a secret in what a check found', async () => {
+    const restic = join(root, 'leaky-check');
+    writeFileSync(
+      restic,
+      [
+        '#!/bin/sh',
+        'case "$*" in',
+        `  *check*) echo '{"message_type":"summary","num_errors":1}'`,
+        `    echo '{"message_type":"error","message":"pack 0a1b2c3d at https://AKIAFAKE:correct horse@s3 is damaged"}' >&2`,
+        `    echo '{"message_type":"exit_error","code":1,"message":"Fatal: repository contains errors"}' >&2; exit 1 ;;`,
+        `  *snapshots*) echo '[]' ;;`,
+        `  *stats*) echo '{"total_size":5}' ;;`,
+        'esac',
+      ].join('\n'),
+    );
+    chmodSync(restic, 0o755);
+    const maintenance = { kind: 'maintenance', repository: { url: '/srv/restic-repo' }, cacheDir: '/cache', check: {} };
+    const { result, lines, stderr, termination } = await mover({
+      resticBinary: restic,
+      task: JSON.stringify(maintenance),
+    });
+    expect(result).toMatchObject({ type: 'maintenance', check: { ok: false }, snapshots: 0, repositoryBytes: 5 });
+    for (const text of [lines.join('\n'), stderr, termination]) {
+      expect(text).toContain('is damaged');
+      for (const secret of ['AKIAFAKE', 'correct horse']) expect(text).not.toContain(secret);
     }
   });
 });

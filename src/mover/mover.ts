@@ -14,6 +14,7 @@ import {
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
+import { runMaintenance } from './maintenance.ts';
 import { lineForLog } from './restic-output.ts';
 import { runRestic, type Restic } from './restic-process.ts';
 import { secretRedactor } from './secrets.ts';
@@ -51,12 +52,14 @@ export interface MoverLimits {
 
 export const defaultLimits: MoverLimits = { probeTimeoutMs: 5_000, openTimeoutMs: 120_000, progressIntervalMs: 1_000 };
 
-/** What restic may take from the mover's environment: where programs and temp files are, proxies, CAs. */
+/**
+ * What restic may take from the mover's environment: where programs and temp
+ * files are, proxies, CAs. Not TZ: restic runs in UTC (see snapshot-time.ts).
+ */
 export const inheritedEnvNames = [
   'PATH',
   'HOME',
   'TMPDIR',
-  'TZ',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
   'HTTP_PROXY',
@@ -76,8 +79,7 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
 
-  const outcome = await run(input, io, log, print);
-  const result: MoverResult = outcome.type === 'error' ? { ...outcome, message: redact(outcome.message) } : outcome;
+  const result = redactResult(await run(input, io, log, print), redact);
   print(result);
   try {
     await writeFile(input.terminationMessagePath, encodeResult(result));
@@ -113,6 +115,7 @@ async function run(
       signal: io.signal,
       timeoutMs: options.timeoutMs,
       stopWhen: options.stopWhen,
+      onAnswer: options.onAnswer,
       onLine: (line) => {
         const said = lineForLog(line);
         if (said !== undefined) log(`restic: ${said}`);
@@ -121,17 +124,43 @@ async function run(
     });
   // A proxy in between means the endpoint is not ours to probe directly.
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((n) => input.inheritedEnv[n]);
-  // Backup is the only kind so far: a second one fails to compile here and makes this a switch.
-  return runBackup(task, {
+  const repository = {
     restic,
-    probe: (endpoint) =>
-      proxied ? Promise.resolve({ reachable: true }) : probeEndpoint(endpoint, limits.probeTimeoutMs, io.signal),
+    probe: (endpoint: string) =>
+      proxied
+        ? Promise.resolve({ reachable: true as const })
+        : probeEndpoint(endpoint, limits.probeTimeoutMs, io.signal),
     openTimeoutMs: limits.openTimeoutMs,
-    progressIntervalMs: limits.progressIntervalMs,
-    nowMs: io.nowMs,
-    progress: print,
-    warn: (text) => log(`warning: ${text}`),
-  });
+  };
+  const warn = (text: string) => log(`warning: ${text}`);
+  switch (task.kind) {
+    case 'backup':
+      return runBackup(task, {
+        ...repository,
+        progressIntervalMs: limits.progressIntervalMs,
+        nowMs: io.nowMs,
+        progress: print,
+        warn,
+      });
+    case 'maintenance':
+      return runMaintenance(task, { ...repository, nowMs: io.nowMs, log, warn });
+  }
+}
+
+/** restic's words reach the result in error messages and in what maintenance found; none may carry a secret. */
+function redactResult(result: MoverResult, redact: (text: string) => string): MoverResult {
+  switch (result.type) {
+    case 'summary':
+      return result;
+    case 'error':
+      return { ...result, message: redact(result.message) };
+    case 'maintenance':
+      return {
+        ...result,
+        ...(result.prune === undefined ? {} : { prune: { ...result.prune, message: redact(result.prune.message) } }),
+        ...(result.check === undefined ? {} : { check: { ...result.check, message: redact(result.check.message) } }),
+      };
+  }
 }
 
 export type TaskResult = { ok: true; task: MoverTask } | { ok: false; error: MoverError };
@@ -160,6 +189,8 @@ function resticEnv(task: MoverTask, input: MoverInput): Record<string, string> {
     ...input.inheritedEnv,
     RESTIC_REPOSITORY: task.repository.url,
     RESTIC_CACHE_DIR: task.cacheDir,
+    // restic reads --time in local time, and its messages then show the times the API shows.
+    TZ: 'UTC',
   };
   if (resticPassword !== undefined) env.RESTIC_PASSWORD = resticPassword;
   if (accessKeyId !== undefined) env.AWS_ACCESS_KEY_ID = accessKeyId;

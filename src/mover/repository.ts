@@ -1,5 +1,5 @@
-// Getting the repository ready for a backup: its endpoint answers, it exists
-// (created when the task allows), and stale locks are gone. Each restic call
+// Getting the repository ready for a backup or maintenance: its endpoint
+// answers, it exists (created when the task allows), and stale locks are gone. Each restic call
 // here is short, so each gets a time limit: restic would otherwise retry a
 // failing backend for 15 minutes before saying why.
 import type { MoverError, BackupTask } from '../api/index.ts';
@@ -25,8 +25,8 @@ export function repositoryNames(target: RepositoryTarget): RepositoryNames {
 export async function prepareRepository(
   target: RepositoryTarget,
   steps: RepositorySteps,
+  names: RepositoryNames = repositoryNames(target),
 ): Promise<MoverError | undefined> {
-  const names = repositoryNames(target);
   if (names.endpoint !== undefined) {
     const probe = await steps.probe(names.endpoint);
     if (!probe.reachable) {

@@ -19,6 +19,8 @@ export interface RepositoryNames {
   url: string;
   /** The S3 endpoint, for S3 repositories. */
   endpoint?: string | undefined;
+  /** Why the mover did not create a missing repository, and what to check. */
+  notCreated?: string | undefined;
 }
 
 const wrongPassword = /wrong password or no key found/i;
@@ -108,7 +110,7 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
   if (repositoryMissing({ exitCode, messages })) {
     return error(
       'ResticFailed',
-      `there is no restic repository at ${repository.url} and the task does not allow creating one: check the URL, or set initialize`,
+      `there is no restic repository at ${repository.url} and ${repository.notCreated ?? 'the task does not allow creating one: check the URL, or set initialize'}`,
     );
   }
   if (failure.interrupted === true || exitCode === 130) {

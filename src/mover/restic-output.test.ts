@@ -57,6 +57,15 @@ describe('parseResticLine', () => {
       { kind: 'error', message: 'open /data/unread: permission denied', item: '/data/unread' },
     ],
     [
+      'what check found',
+      '{"message_type":"error","message":"pack 1a683d12 contains 2 errors: [blob e5a82d3c: ciphertext verification failed]\\n"}',
+      {
+        kind: 'error',
+        message: 'pack 1a683d12 contains 2 errors: [blob e5a82d3c: ciphertext verification failed]',
+        item: '',
+      },
+    ],
+    [
       'why restic stopped',
       '{"message_type":"exit_error","code":12,"message":"Fatal: wrong password or no key found"}',
       { kind: 'exit-error', code: 12, message: 'Fatal: wrong password or no key found' },

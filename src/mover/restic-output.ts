@@ -31,9 +31,11 @@ const summaryLine = z.object({
   total_duration: count,
 });
 
+// backup: a file it could not read ({error: {message}, item}); check: what it found ({message}).
 const errorLine = z.object({
   message_type: z.literal('error'),
-  error: z.object({ message: z.string() }),
+  error: z.object({ message: z.string() }).optional(),
+  message: z.string().optional(),
   item: z.string().default(''),
 });
 
@@ -48,7 +50,7 @@ const resticJsonLine = z.discriminatedUnion('message_type', [statusLine, summary
 export type ResticLine =
   | { kind: 'status'; progress: MoverProgress }
   | { kind: 'summary'; summary: BackupSummary }
-  /** A file or folder restic could not read; the backup goes on without it. */
+  /** A file or folder backup could not read (it goes on without it), or a damage check found. */
   | { kind: 'error'; message: string; item: string }
   /** Why restic stopped, with its exit code (restic 0.17+ with --json). */
   | { kind: 'exit-error'; code: number; message: string }
@@ -105,7 +107,7 @@ export function parseResticLine(line: string): ResticLine {
         },
       };
     case 'error':
-      return { kind: 'error', message: message.error.message, item: message.item };
+      return { kind: 'error', message: (message.error?.message ?? message.message ?? '').trim(), item: message.item };
     case 'exit_error':
       return { kind: 'exit-error', code: message.code, message: message.message };
   }

@@ -17,6 +17,8 @@ export interface ResticInvocation {
   signal?: AbortSignal | undefined;
   /** Every line restic prints, parsed, as it comes (but the plain-text answer of a command). */
   onLine?: ((line: ResticLine) => void) | undefined;
+  /** Every line restic prints on stdout, as it is: the answer of snapshots --json, stats --json or prune. */
+  onAnswer?: ((line: string) => void) | undefined;
   /** Stop restic (SIGTERM) at the first line for which this is true: an answer that retrying cannot change. */
   stopWhen?: ((line: ResticLine) => boolean) | undefined;
 }
@@ -65,6 +67,7 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
         const lines = createInterface({ input: stream, crlfDelay: Infinity });
         lines.on('line', (raw) => {
           if (raw.trim() === '') return;
+          if (answers) invocation.onAnswer?.(raw);
           const line = parseResticLine(raw);
           if (answers && line.kind === 'text') return;
           // Not error lines: a file restic could not read does not explain why restic stopped.
@@ -98,5 +101,5 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
 /** runRestic with the binary, environment and stop signal of one mover run already bound. */
 export type Restic = (
   args: readonly string[],
-  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'stopWhen'>,
+  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'onAnswer' | 'stopWhen'>,
 ) => Promise<ResticExit>;

@@ -60,4 +60,29 @@ describe('encodeResult', () => {
       ),
     );
   });
+  it('cuts what a repository check found, keeping the rest of a maintenance summary', () => {
+    const summary: MoverResult = {
+      type: 'maintenance',
+      forgotten: 2,
+      alreadyGone: 0,
+      prune: {
+        bytesFreed: 3001025,
+        message: 'freed 2.862 MiB (7 blobs: 1.185 KiB deleted); 2.862 MiB in 7 blobs remain',
+      },
+      check: {
+        ok: false,
+        readDataSubset: '100%',
+        message: `restic check found 1 error: ${'pack ü€ damaged; '.repeat(1_000)}`,
+      },
+      snapshots: 3,
+      repositoryBytes: 9_000_000,
+      durationSeconds: 12.5,
+    };
+    const encoded = encodeResult(summary);
+    expect(bytes(encoded)).toBeLessThanOrEqual(terminationMessageLimit);
+    const parsed = moverResult.parse(JSON.parse(encoded));
+    if (parsed.type !== 'maintenance') throw new Error('expected a maintenance summary');
+    expect(parsed).toMatchObject({ forgotten: 2, snapshots: 3, prune: summary.prune, check: { ok: false } });
+    expect(parsed.check?.message).toMatch(/^restic check found 1 error: pack ü€ damaged; .*…$/);
+  });
 });

@@ -1,0 +1,41 @@
+// The ClusterRoles that give tenants Safehold in their own namespaces, by
+// aggregation into Kubernetes' built-in roles: whoever is `admin` or `edit`
+// of a namespace may back up its volumes now and read every backup's status
+// there; `view` may read. Nothing here reaches repositories, their
+// credentials or other namespaces: movers and keys live in Safehold's
+// namespace, which tenants are not given.
+import { apiGroup } from './group.ts';
+
+const tenantResources = ['volumebackups'];
+
+export function tenantClusterRoles(): Record<string, unknown>[] {
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: 'safehold-tenant-edit',
+        labels: {
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+        },
+      },
+      rules: [
+        {
+          apiGroups: [apiGroup],
+          resources: tenantResources,
+          verbs: ['get', 'list', 'watch', 'create', 'delete'],
+        },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: 'safehold-tenant-view',
+        labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+      },
+      rules: [{ apiGroups: [apiGroup], resources: tenantResources, verbs: ['get', 'list', 'watch'] }],
+    },
+  ];
+}

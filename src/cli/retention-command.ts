@@ -1,0 +1,83 @@
+// `safehold retention preview [NS/PVC]`: every backup of each volume with keep
+// or drop and the rule that kept it, from the same plan the operator's next
+// maintenance would carry out.
+import type { Command } from 'commander';
+import { createColors } from 'picocolors';
+import { stringify } from 'yaml';
+import { age } from '../core/index.ts';
+import { loadCatalogue, parseVolume, volumePlans } from './backups-command.ts';
+import type { CliDeps } from './program.ts';
+import { renderTable } from './table.ts';
+
+interface PreviewOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+  output: string;
+}
+
+export function addRetentionCommand(program: Command, deps: CliDeps): void {
+  const retention = program.command('retention').description('grandfather-father-son retention of backups');
+  retention
+    .command('preview')
+    .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace')
+    .description('show each backup with keep or drop and the rule that kept it, as the next prune would apply them')
+    .option('-n, --namespace <namespace>', 'only this namespace')
+    .option('-A, --all-namespaces', 'every namespace')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (volume: string | undefined, options: PreviewOptions) => {
+      const client = deps.connect(program.opts());
+      try {
+        const target = parseVolume(volume, options.namespace ?? client.defaultNamespace);
+        const namespace =
+          options.allNamespaces === true && target === undefined
+            ? undefined
+            : (target?.namespace ?? options.namespace ?? client.defaultNamespace);
+        const { backups, claimKeys } = await loadCatalogue(client, namespace);
+        const now = deps.now();
+        const plans = (await volumePlans(client, backups, claimKeys, namespace, now)).filter(
+          (p) => target === undefined || (p.namespace === target.namespace && p.pvc === target.pvc),
+        );
+        const records = plans.flatMap((p) =>
+          p.verdicts.map((v) => ({
+            namespace: p.namespace,
+            pvc: p.pvc,
+            policy: p.policy ?? '(defaults)',
+            rules: p.rules,
+            snapshot: v.entry.id.slice(0, 8),
+            time: v.entry.time.toISOString(),
+            verdict: v.keep ? 'keep' : 'drop',
+            reasons: v.reasons,
+            ...(p.error === undefined ? {} : { error: p.error }),
+          })),
+        );
+        if (options.output === 'json') return deps.stdout(`${JSON.stringify(records, null, 2)}\n`);
+        if (options.output === 'yaml') return deps.stdout(stringify(records));
+        if (records.length === 0) return deps.stdout('No backups.\n');
+        const c = createColors(deps.color);
+        for (const plan of plans) {
+          const note =
+            plan.error ??
+            (plan.orphanGraceUntil === undefined
+              ? ''
+              : `PVC deleted; all kept until ${plan.orphanGraceUntil.toISOString()}`);
+          deps.stdout(
+            `${plan.namespace}/${plan.pvc}: policy ${plan.policy ?? '(defaults)'}, ${plan.rules || 'no rules'}${note === '' ? '' : `; ${note}`}\n`,
+          );
+          deps.stdout(
+            renderTable(
+              ['SNAPSHOT', 'TIME', 'AGE', 'VERDICT', 'KEPT BY'],
+              plan.verdicts.map((v) => [
+                v.entry.id.slice(0, 8),
+                v.entry.time.toISOString(),
+                age(v.entry.time.toISOString(), now) ?? '',
+                v.keep ? c.green('keep') : c.red('drop'),
+                v.reasons.join(', '),
+              ]),
+            ),
+          );
+        }
+      } finally {
+        client.close();
+      }
+    });
+}

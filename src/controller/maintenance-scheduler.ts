@@ -1,0 +1,126 @@
+// Creates the RepositoryMaintenance that repository schedules call for: per
+// restic repository (per tenant of a per-namespace one) with backups in it,
+// a forget-and-prune run at each prune slot and a check at each check slot.
+// The history is in the API (spec.scheduledFor of the newest of each kind),
+// and a run is named after its slot, so a restarted operator neither skips
+// nor doubles one.
+import { tenantOf, type RepositoryMaintenance } from '../api/index.ts';
+import { dueMaintenance, maintenanceName, type DueMaintenance, type MaintenanceTarget } from '../core/index.ts';
+import { ignoreAlreadyExists, kinds, type KubeClient } from '../kube/index.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import { operationLabel } from './maintenance-controller.ts';
+import type { Log } from './operator.ts';
+
+export interface MaintenanceSchedulerDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  namespace: string;
+  now: () => Date;
+  log: Log;
+}
+
+export class MaintenanceScheduler {
+  readonly #deps: MaintenanceSchedulerDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = false;
+
+  constructor(deps: MaintenanceSchedulerDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #targets(): MaintenanceTarget[] {
+    const { cache } = this.#deps;
+    const targets = new Map<string, MaintenanceTarget>();
+    for (const backup of cache.volumeBackups.list()) {
+      if (backup.status?.phase !== 'Succeeded' || backup.status.repository === undefined) continue;
+      const repository = cache.repository(backup.status.repository);
+      if (repository === undefined) continue;
+      const tenant = tenantOf(repository.spec, backup.metadata.namespace);
+      const key = `${repository.metadata.name}/${tenant}`;
+      const done = Date.parse(backup.status.completionTime ?? '');
+      const created = Date.parse(repository.metadata.creationTimestamp ?? '');
+      const since = new Date(Math.max(Number.isNaN(created) ? 0 : created, Number.isNaN(done) ? 0 : done));
+      const existing = targets.get(key);
+      if (existing === undefined)
+        targets.set(key, { repository: repository.metadata.name, tenant, spec: repository.spec, since, last: {} });
+      else if (since < existing.since) existing.since = since;
+    }
+    for (const m of cache.maintenances.list()) {
+      const target = targets.get(`${m.spec.repository}/${m.spec.tenant ?? ''}`);
+      const operation = m.metadata.labels?.[operationLabel];
+      const slot = Date.parse(m.spec.scheduledFor ?? '');
+      if (target === undefined || (operation !== 'prune' && operation !== 'check') || Number.isNaN(slot)) continue;
+      if ((target.last[operation]?.getTime() ?? -Infinity) < slot) target.last[operation] = new Date(slot);
+    }
+    return [...targets.values()];
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    try {
+      await this.#deps.cache.synced();
+      const now = this.#deps.now();
+      const { due, wakeAt } = dueMaintenance(this.#targets(), now);
+      for (const run of due) await this.#create(run);
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.#tick(), Math.min(wakeAt.getTime() - now.getTime(), 60_000));
+      this.#timer.unref();
+    } catch (error) {
+      this.#deps.log('maintenance scheduling failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.#timer = setTimeout(() => void this.#tick(), 30_000);
+      this.#timer.unref();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #create(run: DueMaintenance): Promise<void> {
+    const repository = this.#deps.cache.repository(run.repository);
+    if (repository === undefined) return;
+    const maintenance: RepositoryMaintenance = {
+      metadata: {
+        name: maintenanceName(run.repository, run.tenant, run.operation, run.slot),
+        namespace: this.#deps.namespace,
+        labels: { [operationLabel]: run.operation },
+      },
+      spec:
+        run.operation === 'prune'
+          ? {
+              repository: run.repository,
+              tenant: run.tenant,
+              forget: true,
+              prune: true,
+              trigger: 'schedule',
+              scheduledFor: run.slot.toISOString(),
+            }
+          : {
+              repository: run.repository,
+              tenant: run.tenant,
+              forget: false,
+              prune: false,
+              check: { readDataSubset: repository.spec.maintenance.check.readDataSubset },
+              trigger: 'schedule',
+              scheduledFor: run.slot.toISOString(),
+            },
+    };
+    await ignoreAlreadyExists(() => this.#deps.client.create(kinds.repositoryMaintenance, maintenance));
+    this.#deps.log('scheduled repository maintenance', {
+      maintenance: maintenance.metadata.name,
+      operation: run.operation,
+      slot: run.slot.toISOString(),
+    });
+  }
+}

@@ -1,0 +1,653 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyRetention, describeRules, type RetentionRules, type Timestamped } from './retention.ts';
+
+const M = 60_000;
+const H = 3_600_000;
+const D = 86_400_000;
+const at = (iso: string): Timestamped => ({ id: iso, time: new Date(iso) });
+const history = (...isos: string[]): Timestamped[] => isos.map(at);
+
+/** Kept ids, newest first, each with its reasons. */
+function kept(backups: readonly Timestamped[], rules: RetentionRules, zone = 'UTC'): Record<string, string[]> {
+  const verdicts = applyRetention(backups, rules, zone).filter((v) => v.keep);
+  return Object.fromEntries(verdicts.map((v) => [v.backup.id, v.reasons]));
+}
+
+describe('applyRetention: one rule at a time', () => {
+  // Given oldest first on purpose: the function sorts.
+  const hours = history(
+    '2026-06-10T09:10:00Z',
+    '2026-06-10T10:05:00Z',
+    '2026-06-10T10:40:00Z',
+    '2026-06-10T11:10:00Z',
+    '2026-06-10T11:50:00Z',
+    '2026-06-10T12:01:00Z',
+  );
+  const days = history(
+    '2026-03-20T08:00:00Z',
+    '2026-03-27T08:00:00Z',
+    '2026-03-28T08:00:00Z',
+    '2026-03-28T20:00:00Z',
+    '2026-03-29T01:00:00Z',
+    '2026-03-29T23:00:00Z',
+  );
+  const months = history(
+    '2025-11-30T12:00:00Z',
+    '2025-12-31T12:00:00Z',
+    '2026-01-15T12:00:00Z',
+    '2026-02-01T12:00:00Z',
+    '2026-02-27T12:00:00Z',
+    '2026-03-02T12:00:00Z',
+  );
+
+  it.each([
+    {
+      name: 'last keeps the n newest, whatever their buckets',
+      backups: hours,
+      rules: { last: 3 },
+      expected: {
+        '2026-06-10T12:01:00Z': ['last'],
+        '2026-06-10T11:50:00Z': ['last'],
+        '2026-06-10T11:10:00Z': ['last'],
+      },
+    },
+    {
+      name: 'hourly keeps the newest of each of the n most recent hours',
+      backups: hours,
+      rules: { hourly: 3 },
+      expected: {
+        '2026-06-10T12:01:00Z': ['hourly 2026-06-10 12h'],
+        '2026-06-10T11:50:00Z': ['hourly 2026-06-10 11h'],
+        '2026-06-10T10:40:00Z': ['hourly 2026-06-10 10h'],
+      },
+    },
+    {
+      name: 'daily counts days that have backups, not calendar days',
+      backups: days,
+      rules: { daily: 3 },
+      expected: {
+        '2026-03-29T23:00:00Z': ['daily 2026-03-29'],
+        '2026-03-28T20:00:00Z': ['daily 2026-03-28'],
+        '2026-03-27T08:00:00Z': ['daily 2026-03-27'],
+      },
+    },
+    {
+      name: 'weekly buckets by ISO week, Monday to Sunday',
+      backups: days,
+      rules: { weekly: 2 },
+      expected: { '2026-03-29T23:00:00Z': ['weekly 2026-W13'], '2026-03-20T08:00:00Z': ['weekly 2026-W12'] },
+    },
+    {
+      name: 'monthly keeps the newest of each of the n most recent months',
+      backups: months,
+      rules: { monthly: 3 },
+      expected: {
+        '2026-03-02T12:00:00Z': ['monthly 2026-03'],
+        '2026-02-27T12:00:00Z': ['monthly 2026-02'],
+        '2026-01-15T12:00:00Z': ['monthly 2026-01'],
+      },
+    },
+    {
+      name: 'yearly keeps the newest of each of the n most recent years',
+      backups: months,
+      rules: { yearly: 1 },
+      expected: { '2026-03-02T12:00:00Z': ['yearly 2026'] },
+    },
+    {
+      name: 'a rule with counts to spare keeps the newest of every bucket',
+      backups: hours,
+      rules: { hourly: 10 },
+      expected: {
+        '2026-06-10T12:01:00Z': ['hourly 2026-06-10 12h'],
+        '2026-06-10T11:50:00Z': ['hourly 2026-06-10 11h'],
+        '2026-06-10T10:40:00Z': ['hourly 2026-06-10 10h'],
+        '2026-06-10T09:10:00Z': ['hourly 2026-06-10 09h'],
+      },
+    },
+    {
+      name: 'the oldest shares its bucket with a kept backup: kept too, with count left',
+      backups: history('2026-06-10T10:05:00Z', '2026-06-10T10:40:00Z', '2026-06-10T11:10:00Z'),
+      rules: { hourly: 5 },
+      expected: {
+        '2026-06-10T11:10:00Z': ['hourly 2026-06-10 11h'],
+        '2026-06-10T10:40:00Z': ['hourly 2026-06-10 10h'],
+        '2026-06-10T10:05:00Z': ['oldest hourly 2026-06-10 10h'],
+      },
+    },
+    {
+      name: '-1 is unlimited: every bucket, and so the oldest too',
+      backups: history('2026-03-27T08:00:00Z', '2026-03-27T20:00:00Z', '2026-03-28T08:00:00Z'),
+      rules: { daily: -1 },
+      expected: {
+        '2026-03-28T08:00:00Z': ['daily 2026-03-28'],
+        '2026-03-27T20:00:00Z': ['daily 2026-03-27'],
+        '2026-03-27T08:00:00Z': ['oldest daily 2026-03-27'],
+      },
+    },
+    {
+      name: 'rules add up, and a backup lists every rule that kept it',
+      backups: days,
+      rules: { last: 2, daily: 2, weekly: 2 },
+      expected: {
+        '2026-03-29T23:00:00Z': ['last', 'daily 2026-03-29', 'weekly 2026-W13'],
+        '2026-03-29T01:00:00Z': ['last'],
+        '2026-03-28T20:00:00Z': ['daily 2026-03-28'],
+        '2026-03-20T08:00:00Z': ['weekly 2026-W12'],
+      },
+    },
+  ])('$name', ({ backups, rules, expected }) => {
+    expect(kept(backups, rules)).toEqual(expected);
+  });
+
+  it('returns every backup once, newest first, equal times ordered by id', () => {
+    const same = new Date('2026-06-10T12:00:00Z');
+    const backups = [
+      { id: 'b', time: same },
+      { id: 'old', time: new Date('2026-06-01T00:00:00Z') },
+      { id: 'a', time: same },
+    ];
+    const verdicts = applyRetention(backups, { last: 1 }, 'UTC');
+    expect(verdicts.map((v) => [v.backup.id, v.keep])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['old', false],
+    ]);
+    expect(verdicts[0]?.backup).toBe(backups[2]);
+  });
+});
+
+describe('applyRetention: buckets on the wall clock of the time zone', () => {
+  const everyBucket = { hourly: 1, daily: 1, weekly: 1, monthly: 1, yearly: 1 };
+
+  it.each([
+    ['UTC', ['hourly 2026-12-31 23h', 'daily 2026-12-31', 'weekly 2026-W53', 'monthly 2026-12', 'yearly 2026']],
+    [
+      'Europe/Zurich',
+      ['hourly 2027-01-01 00h', 'daily 2027-01-01', 'weekly 2026-W53', 'monthly 2027-01', 'yearly 2027'],
+    ],
+    [
+      'America/New_York',
+      ['hourly 2026-12-31 18h', 'daily 2026-12-31', 'weekly 2026-W53', 'monthly 2026-12', 'yearly 2026'],
+    ],
+    [
+      'Asia/Kolkata',
+      ['hourly 2027-01-01 05h', 'daily 2027-01-01', 'weekly 2026-W53', 'monthly 2027-01', 'yearly 2027'],
+    ],
+  ])('2026-12-31T23:30Z in %s', (zone, reasons) => {
+    expect(kept([at('2026-12-31T23:30:00Z')], everyBucket, zone)).toEqual({ '2026-12-31T23:30:00Z': reasons });
+  });
+
+  // Two backups an hour apart either side of local midnight, and one two days earlier.
+  it.each([
+    { zone: 'Europe/Zurich', early: '2026-06-10T21:30:00Z', late: '2026-06-10T22:30:00Z', splits: true },
+    { zone: 'UTC', early: '2026-06-10T21:30:00Z', late: '2026-06-10T22:30:00Z', splits: false },
+    { zone: 'America/New_York', early: '2026-06-11T03:30:00Z', late: '2026-06-11T04:30:00Z', splits: true },
+    { zone: 'UTC', early: '2026-06-11T03:30:00Z', late: '2026-06-11T04:30:00Z', splits: false },
+    { zone: 'Asia/Kolkata', early: '2026-06-10T18:15:00Z', late: '2026-06-10T18:45:00Z', splits: true },
+    { zone: 'Europe/Zurich', early: '2026-06-10T18:15:00Z', late: '2026-06-10T18:45:00Z', splits: false },
+    { zone: 'UTC', early: '2026-06-10T23:30:00Z', late: '2026-06-11T00:30:00Z', splits: true },
+    { zone: 'Asia/Kolkata', early: '2026-06-10T23:30:00Z', late: '2026-06-11T00:30:00Z', splits: false },
+  ])('daily 2 in $zone: $early and $late on different days: $splits', ({ zone, early, late, splits }) => {
+    const older = '2026-06-08T12:00:00Z';
+    const ids = Object.keys(kept(history(older, early, late), { daily: 2 }, zone));
+    expect(ids).toEqual(splits ? [late, early] : [late, older]);
+  });
+
+  it.each([
+    ['2026-03-29T12:00:00Z', 'UTC', '2026-W13'],
+    ['2026-03-30T12:00:00Z', 'UTC', '2026-W14'],
+    ['2026-12-31T12:00:00Z', 'UTC', '2026-W53'],
+    ['2027-01-01T12:00:00Z', 'UTC', '2026-W53'],
+    ['2027-01-03T12:00:00Z', 'UTC', '2026-W53'],
+    ['2027-01-04T12:00:00Z', 'UTC', '2027-W01'],
+    ['2028-01-01T12:00:00Z', 'UTC', '2027-W52'],
+    ['2024-12-30T12:00:00Z', 'UTC', '2025-W01'],
+    ['2021-01-03T12:00:00Z', 'UTC', '2020-W53'],
+    ['2020-12-31T12:00:00Z', 'UTC', '2020-W53'],
+    ['2027-01-03T23:30:00Z', 'UTC', '2026-W53'],
+    ['2027-01-03T23:30:00Z', 'Europe/Zurich', '2027-W01'],
+    ['2027-01-04T03:00:00Z', 'America/New_York', '2026-W53'],
+  ])('%s in %s is in ISO week %s', (iso, zone, week) => {
+    expect(kept([at(iso)], { weekly: 1 }, zone)).toEqual({ [iso]: [`weekly ${week}`] });
+  });
+
+  it('weekly buckets cross the new year: 2026-12-28 and 2027-01-02 are one week', () => {
+    const backups = history('2026-12-27T12:00:00Z', '2026-12-28T12:00:00Z', '2027-01-02T12:00:00Z');
+    expect(kept(backups, { weekly: 2 })).toEqual({
+      '2027-01-02T12:00:00Z': ['weekly 2026-W53'],
+      '2026-12-27T12:00:00Z': ['weekly 2026-W52'],
+    });
+  });
+});
+
+describe('applyRetention: daylight saving time', () => {
+  it.each([
+    {
+      name: 'Zurich springs forward: there is no 02h',
+      zone: 'Europe/Zurich',
+      backups: history('2026-03-28T23:30:00Z', '2026-03-29T00:30:00Z', '2026-03-29T01:30:00Z', '2026-03-29T01:45:00Z'),
+      rules: { hourly: 3 },
+      expected: {
+        '2026-03-29T01:45:00Z': ['hourly 2026-03-29 03h'],
+        '2026-03-29T00:30:00Z': ['hourly 2026-03-29 01h'],
+        '2026-03-28T23:30:00Z': ['hourly 2026-03-29 00h'],
+      },
+    },
+    {
+      name: 'Zurich falls back: both 02:15s are one hourly bucket',
+      zone: 'Europe/Zurich',
+      backups: history('2026-10-24T23:30:00Z', '2026-10-25T00:15:00Z', '2026-10-25T01:15:00Z', '2026-10-25T01:45:00Z'),
+      rules: { hourly: 2 },
+      expected: {
+        '2026-10-25T01:45:00Z': ['hourly 2026-10-25 02h'],
+        '2026-10-24T23:30:00Z': ['hourly 2026-10-25 01h'],
+      },
+    },
+    {
+      name: 'New York falls back: 01:30 EDT and 01:30 EST are one hourly bucket',
+      zone: 'America/New_York',
+      backups: history('2026-11-01T04:30:00Z', '2026-11-01T05:30:00Z', '2026-11-01T06:30:00Z', '2026-11-01T07:30:00Z'),
+      rules: { hourly: 3 },
+      expected: {
+        '2026-11-01T07:30:00Z': ['hourly 2026-11-01 02h'],
+        '2026-11-01T06:30:00Z': ['hourly 2026-11-01 01h'],
+        '2026-11-01T04:30:00Z': ['hourly 2026-11-01 00h'],
+      },
+    },
+    {
+      name: 'New York springs forward: 01:59 EST and 03:00 EDT are a minute and two hours apart',
+      zone: 'America/New_York',
+      backups: history('2026-03-07T12:00:00Z', '2026-03-08T06:59:00Z', '2026-03-08T07:00:00Z'),
+      rules: { hourly: 2, daily: 2 },
+      expected: {
+        '2026-03-08T07:00:00Z': ['hourly 2026-03-08 03h', 'daily 2026-03-08'],
+        '2026-03-08T06:59:00Z': ['hourly 2026-03-08 01h'],
+        '2026-03-07T12:00:00Z': ['daily 2026-03-07'],
+      },
+    },
+    {
+      name: 'the 23-hour day in Zurich is one daily bucket, from 00:00 CET to 23:59 CEST',
+      zone: 'Europe/Zurich',
+      backups: history('2026-03-28T22:59:00Z', '2026-03-28T23:00:00Z', '2026-03-29T21:59:00Z', '2026-03-29T22:00:00Z'),
+      rules: { daily: 3 },
+      expected: {
+        '2026-03-29T22:00:00Z': ['daily 2026-03-30'],
+        '2026-03-29T21:59:00Z': ['daily 2026-03-29'],
+        '2026-03-28T22:59:00Z': ['daily 2026-03-28'],
+      },
+    },
+    {
+      name: 'Chatham falls back from 03:45 to 02:45: 03h comes round again and is still one bucket',
+      zone: 'Pacific/Chatham',
+      backups: history(
+        '2025-04-05T12:00:00Z',
+        '2025-04-05T13:30:00Z',
+        '2025-04-05T13:50:00Z',
+        '2025-04-05T14:05:00Z',
+        '2025-04-05T14:20:00Z',
+      ),
+      rules: { hourly: 3 },
+      expected: {
+        '2025-04-05T14:20:00Z': ['hourly 2025-04-06 03h'],
+        '2025-04-05T14:05:00Z': ['hourly 2025-04-06 02h'],
+        '2025-04-05T12:00:00Z': ['hourly 2025-04-06 01h'],
+      },
+    },
+  ])('$name', ({ zone, backups, rules, expected }) => {
+    expect(kept(backups, rules, zone)).toEqual(expected);
+  });
+});
+
+describe('applyRetention: within', () => {
+  const backups = history(
+    '2026-05-01T00:00:00Z',
+    '2026-06-08T00:00:00Z',
+    '2026-06-08T00:00:00.001Z',
+    '2026-06-09T00:00:00Z',
+    '2026-06-10T00:00:00Z',
+  );
+
+  it('keeps what was taken less than the span before the newest backup, not before now', () => {
+    expect(kept(backups, { within: 2 * D })).toEqual({
+      '2026-06-10T00:00:00Z': ['within 2d'],
+      '2026-06-09T00:00:00Z': ['within 2d'],
+      '2026-06-08T00:00:00.001Z': ['within 2d'],
+    });
+  });
+
+  it('keeps the newest of each bucket inside the span, and the oldest if it is inside', () => {
+    const twice = history(
+      '2026-06-07T06:00:00Z',
+      '2026-06-07T18:00:00Z',
+      '2026-06-08T06:00:00Z',
+      '2026-06-08T18:00:00Z',
+      '2026-06-09T06:00:00Z',
+      '2026-06-09T18:00:00Z',
+    );
+    expect(kept(twice, { withinDaily: 36 * H })).toEqual({
+      '2026-06-09T18:00:00Z': ['daily within 1d12h 2026-06-09'],
+      '2026-06-08T18:00:00Z': ['daily within 1d12h 2026-06-08'],
+    });
+    expect(Object.keys(kept(twice, { withinDaily: 4 * D }))).toEqual([
+      '2026-06-09T18:00:00Z',
+      '2026-06-08T18:00:00Z',
+      '2026-06-07T18:00:00Z',
+      '2026-06-07T06:00:00Z',
+    ]);
+    expect(kept(twice, { withinMonthly: 4 * D, withinYearly: 1 * H })).toEqual({
+      '2026-06-09T18:00:00Z': ['monthly within 4d 2026-06', 'yearly within 1h 2026'],
+      '2026-06-07T06:00:00Z': ['oldest monthly within 4d 2026-06'],
+    });
+  });
+});
+
+describe('applyRetention: what is always kept', () => {
+  const backups = history('2026-06-01T00:00:00Z', '2026-06-05T00:00:00Z', '2026-06-10T00:00:00Z');
+
+  it.each([{}, { daily: 0 }, { last: 0, within: 0 }])('keeps everything with no rules: %j', (rules) => {
+    expect(kept(backups, rules)).toEqual({
+      '2026-06-10T00:00:00Z': ['no rules'],
+      '2026-06-05T00:00:00Z': ['no rules'],
+      '2026-06-01T00:00:00Z': ['no rules'],
+    });
+  });
+
+  it.each([{ daily: -2 }, { within: -H }, { last: Number.NaN }])(
+    'keeps the newest backup when the rules keep nothing: %j',
+    (rules) => {
+      expect(kept(backups, rules)).toEqual({ '2026-06-10T00:00:00Z': ['newest'] });
+    },
+  );
+
+  it('says "newest" only when no rule kept it', () => {
+    expect(kept(backups, { last: 1 })).toEqual({ '2026-06-10T00:00:00Z': ['last'] });
+  });
+
+  it('has nothing to say about no backups', () => {
+    expect(applyRetention([], { daily: 7 }, 'UTC')).toEqual([]);
+    expect(applyRetention([], {}, 'UTC')).toEqual([]);
+  });
+});
+
+describe('describeRules', () => {
+  it.each([
+    [{ last: 3, daily: 7, weekly: 4, monthly: 3, within: 30 * D }, 'last 3, daily 7, weekly 4, monthly 3, within 30d'],
+    [{ hourly: 24, yearly: -1 }, 'hourly 24, yearly unlimited'],
+    [{ withinHourly: 90 * M, withinWeekly: 14 * D, daily: 0 }, 'hourly within 1h30m, weekly within 14d'],
+    [{ within: 36 * H + 1500 }, 'within 1d12h1s500ms'],
+    [{}, 'no rules: keep everything'],
+    [{ last: 0 }, 'no rules: keep everything'],
+  ])('%j reads "%s"', (rules, text) => {
+    expect(describeRules(rules)).toBe(text);
+  });
+});
+
+// An independent model: group by a bucket key computed another way, keep the
+// newest of the n newest groups (and, as restic, the oldest backup while a
+// rule has count left), union over the rules, plus the newest backup.
+const zones = [
+  'UTC',
+  'Europe/Zurich',
+  'America/New_York',
+  'Asia/Kolkata',
+  'Asia/Kathmandu',
+  'America/St_Johns',
+  'Australia/Lord_Howe',
+  'Pacific/Chatham',
+  'America/Santiago',
+];
+const bucketNames = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+type BucketName = (typeof bucketNames)[number];
+const withinOf = {
+  hourly: 'withinHourly',
+  daily: 'withinDaily',
+  weekly: 'withinWeekly',
+  monthly: 'withinMonthly',
+  yearly: 'withinYearly',
+} as const;
+
+const wallClocks = new Map<string, number[]>();
+function modelKey(bucket: BucketName, time: Date, zone: string): string {
+  const memo = `${zone} ${time.getTime()}`;
+  let parts = wallClocks.get(memo);
+  if (parts === undefined) {
+    const text = time.toLocaleString('sv-SE', { timeZone: zone, hourCycle: 'h23' });
+    parts = (/^(\d{4})-(\d\d)-(\d\d) (\d\d):/.exec(text) ?? []).slice(1).map(Number);
+    wallClocks.set(memo, parts);
+  }
+  const [y = 0, mo = 0, d = 0, h = 0] = parts;
+  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  switch (bucket) {
+    case 'hourly':
+      return `${y}-${two(mo)}-${two(d)} ${two(h)}h`;
+    case 'daily':
+      return `${y}-${two(mo)}-${two(d)}`;
+    case 'weekly':
+      return modelIsoWeek(y, mo, d);
+    case 'monthly':
+      return `${y}-${two(mo)}`;
+    case 'yearly':
+      return `${y}`;
+  }
+}
+
+/** Counts days since 1970-01-01 (a Thursday); week 1 starts on the Monday on or before 4 January. */
+function modelIsoWeek(y: number, mo: number, d: number): string {
+  const day = Date.UTC(y, mo - 1, d) / D;
+  const week1 = (year: number) => {
+    const jan4 = Date.UTC(year, 0, 4) / D;
+    return jan4 - ((jan4 + 3) % 7);
+  };
+  let weekYear = y + 1;
+  while (day < week1(weekYear)) weekYear--;
+  const week = Math.floor((day - week1(weekYear)) / 7) + 1;
+  return `${weekYear}-W${week < 10 ? `0${week}` : week}`;
+}
+
+function model(backups: readonly Timestamped[], rules: RetentionRules, zone: string): Set<string> {
+  const given = (n: number | undefined) => n !== undefined && n !== 0;
+  const all = [rules.last, rules.within, ...bucketNames.flatMap((b) => [rules[b], rules[withinOf[b]]])];
+  if (!all.some(given)) return new Set(backups.map((b) => b.id));
+  const isNewer = (a: Timestamped, b: Timestamped) =>
+    a.time.getTime() > b.time.getTime() || (a.time.getTime() === b.time.getTime() && a.id < b.id);
+  const byNewest = (a: Timestamped, b: Timestamped) => (isNewer(a, b) ? -1 : isNewer(b, a) ? 1 : 0);
+  const ordered = [...backups].sort(byNewest);
+  const newest = ordered[0];
+  const oldest = ordered.at(-1);
+  if (newest === undefined || oldest === undefined) return new Set();
+  const keep = new Set([newest.id]);
+  const add = (b: Timestamped) => keep.add(b.id);
+  const age = (b: Timestamped) => newest.time.getTime() - b.time.getTime();
+  const maxima = (list: readonly Timestamped[], bucket: BucketName) => {
+    const best = new Map<string, Timestamped>();
+    for (const b of list) {
+      const key = modelKey(bucket, b.time, zone);
+      const current = best.get(key);
+      if (current === undefined || isNewer(b, current)) best.set(key, b);
+    }
+    return [...best.values()].sort(byNewest);
+  };
+  const counted = (n: number | undefined): n is number => n !== undefined && (n > 0 || n === -1);
+  if (counted(rules.last)) ordered.slice(0, rules.last === -1 ? undefined : rules.last).forEach(add);
+  for (const bucket of bucketNames) {
+    const n = rules[bucket];
+    if (counted(n)) {
+      const tops = maxima(backups, bucket);
+      (n === -1 ? tops : tops.slice(0, n)).forEach(add);
+      if (n === -1 || tops.length < n) add(oldest);
+    }
+    const span = rules[withinOf[bucket]];
+    if (given(span)) {
+      const inside = backups.filter((b) => age(b) < (span ?? 0));
+      maxima(inside, bucket).forEach(add);
+      if (inside.includes(oldest)) add(oldest);
+    }
+  }
+  if (given(rules.within)) backups.filter((b) => age(b) < (rules.within ?? 0)).forEach(add);
+  return keep;
+}
+
+const count = fc.option(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 12 })), { nil: undefined });
+const span = fc.option(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 * D })), { nil: undefined });
+const rulesArb: fc.Arbitrary<RetentionRules> = fc.record(
+  {
+    last: count,
+    hourly: count,
+    daily: count,
+    weekly: count,
+    monthly: count,
+    yearly: count,
+    within: span,
+    withinHourly: span,
+    withinDaily: span,
+    withinWeekly: span,
+    withinMonthly: span,
+    withinYearly: span,
+  },
+  { requiredKeys: [] },
+);
+
+/** Backups from gaps of minutes to a month, given in a shuffled order; some share a time. */
+const backupsFrom = (start: number, steps: readonly (readonly [number, number])[]): Timestamped[] => {
+  let t = start;
+  const made = steps.map(([gap, order], i) => {
+    t += gap;
+    return { id: `b${String(i).padStart(3, '0')}`, time: new Date(t), order };
+  });
+  return made.sort((a, b) => a.order - b.order).map(({ id, time }) => ({ id, time }));
+};
+const wideGap = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 0, max: 90 * M }),
+  fc.integer({ min: 0, max: 2 * D }),
+  fc.integer({ min: 0, max: 30 * D }),
+);
+const spread = fc
+  .tuple(
+    fc.constantFrom(...zones),
+    fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2025, 0, 1) }),
+    fc.array(fc.tuple(wideGap, fc.nat()), { maxLength: 200, size: 'max' }),
+  )
+  .map(([zone, start, steps]) => ({ zone, backups: backupsFrom(start, steps) }));
+// Dense histories over a DST change of their own zone.
+const transitions: [string, string][] = [
+  ['Europe/Zurich', '2025-03-30T01:00:00Z'],
+  ['Europe/Zurich', '2025-10-26T01:00:00Z'],
+  ['America/New_York', '2025-03-09T07:00:00Z'],
+  ['America/New_York', '2025-11-02T06:00:00Z'],
+  ['Australia/Lord_Howe', '2025-04-05T15:00:00Z'],
+  ['America/Santiago', '2025-04-06T03:00:00Z'],
+  ['America/Santiago', '2025-09-07T04:00:00Z'],
+  ['Pacific/Chatham', '2025-04-05T14:00:00Z'],
+  ['America/St_Johns', '2025-11-02T04:30:00Z'],
+];
+const aroundDst = fc
+  .tuple(
+    fc.constantFrom(...transitions),
+    fc.integer({ min: 0, max: 3 * H }),
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 20 * M }), fc.nat()), { maxLength: 60, size: 'max' }),
+  )
+  .map(([[zone, change], before, steps]) => ({ zone, backups: backupsFrom(Date.parse(change) - before, steps) }));
+const scenario = fc.oneof(spread, aroundDst);
+const keptIds = (backups: readonly Timestamped[], rules: RetentionRules, zone: string) =>
+  new Set(
+    applyRetention(backups, rules, zone)
+      .filter((v) => v.keep)
+      .map((v) => v.backup.id),
+  );
+
+describe('applyRetention: properties', () => {
+  it('keeps exactly what the independent model keeps, with the model bucket keys', () => {
+    fc.assert(
+      fc.property(scenario, rulesArb, ({ zone, backups }, rules) => {
+        const verdicts = applyRetention(backups, rules, zone);
+        expect(new Set(verdicts.filter((v) => v.keep).map((v) => v.backup.id))).toEqual(model(backups, rules, zone));
+        expect(verdicts.map((v) => v.backup.id).sort()).toEqual(backups.map((b) => b.id).sort());
+        for (let i = 1; i < verdicts.length; i++)
+          expect((verdicts[i - 1] as (typeof verdicts)[number]).backup.time.getTime()).toBeGreaterThanOrEqual(
+            (verdicts[i] as (typeof verdicts)[number]).backup.time.getTime(),
+          );
+        for (const { backup, reasons } of verdicts)
+          for (const reason of reasons) {
+            const match = /^(?:oldest )?(hourly|daily|weekly|monthly|yearly) (?:within \S+ )?(.+)$/.exec(reason);
+            if (match !== null) expect(match[2]).toBe(modelKey(match[1] as BucketName, backup.time, zone));
+          }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('always keeps the newest backup, whatever the rules', () => {
+    const anyCount = fc.option(fc.integer({ min: -5, max: 12 }), { nil: undefined });
+    const anySpan = fc.option(fc.integer({ min: -D, max: 400 * D }), { nil: undefined });
+    const anyRules = fc.record(
+      { last: anyCount, daily: anyCount, weekly: anyCount, within: anySpan, withinDaily: anySpan },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(scenario, anyRules, ({ zone, backups }, rules) => {
+        const verdicts = applyRetention(backups, rules, zone);
+        if (backups.length > 0) expect(verdicts[0]?.keep).toBe(true);
+        const newest = Math.max(...backups.map((b) => b.time.getTime()));
+        expect(verdicts.filter((v) => v.backup.time.getTime() === newest).some((v) => v.keep)).toBe(backups.length > 0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps all of a kept set when applied to it again', () => {
+    fc.assert(
+      fc.property(scenario, rulesArb, ({ zone, backups }, rules) => {
+        const once = applyRetention(backups, rules, zone)
+          .filter((v) => v.keep)
+          .map((v) => v.backup);
+        const twice = applyRetention(once, rules, zone);
+        expect(twice.filter((v) => !v.keep).map((v) => v.backup.id)).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('never drops a kept backup when a count or span grows (given some rule)', () => {
+    const field = fc.constantFrom<keyof RetentionRules>(
+      'last',
+      'hourly',
+      'daily',
+      'weekly',
+      'monthly',
+      'yearly',
+      'within',
+      'withinHourly',
+      'withinDaily',
+      'withinWeekly',
+      'withinMonthly',
+      'withinYearly',
+    );
+    const growth = fc.oneof(fc.integer({ min: 1, max: 10 }), fc.constant('unlimited' as const));
+    fc.assert(
+      fc.property(scenario, rulesArb, field, growth, ({ zone, backups }, rules, name, by) => {
+        fc.pre(Object.values(rules).some((v) => v !== undefined && v !== 0));
+        const before = rules[name] ?? 0;
+        const isSpan = name.startsWith('within');
+        const after = isSpan
+          ? before + (by === 'unlimited' ? 1000 * D : by * H)
+          : before === -1 || by === 'unlimited'
+            ? -1
+            : before + by;
+        const wider = keptIds(backups, { ...rules, [name]: after }, zone);
+        for (const id of keptIds(backups, rules, zone)) expect(wider).toContain(id);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives every kept backup a reason and every dropped one none', () => {
+    fc.assert(
+      fc.property(scenario, rulesArb, ({ zone, backups }, rules) => {
+        for (const v of applyRetention(backups, rules, zone)) expect(v.reasons.length > 0).toBe(v.keep);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,73 @@
+// What `restic check --json` found (restic 0.18). It ends with a summary on
+// stdout and prints each finding as an error line on stderr:
+//
+//   {"message_type":"summary","num_errors":1,"broken_packs":["1a683d12…"],"suggest_repair_index":false,"suggest_prune":false}
+//   {"message_type":"error","message":"pack 1a683d12…: contains 2 errors: [blob e5a82d3c…: ciphertext verification failed …]\n"}
+//   {"message_type":"exit_error","code":1,"message":"Fatal: repository contains errors"}
+//
+// Damage is a finding, reported in the MaintenanceSummary; a check that could
+// not run (locked, unreachable) is a MoverError instead.
+import { z } from 'zod';
+
+const summaryLine = z.object({
+  message_type: z.literal('summary'),
+  num_errors: z.number(),
+  broken_packs: z.array(z.string()).nullable().default(null),
+  suggest_repair_index: z.boolean().default(false),
+  suggest_prune: z.boolean().default(false),
+});
+
+export interface CheckSummary {
+  errors: number;
+  brokenPacks: number;
+  suggestRepairIndex: boolean;
+  suggestPrune: boolean;
+}
+
+/** The summary line of `restic check --json`; undefined for any other line. */
+export function parseCheckSummary(line: string): CheckSummary | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const parsed = summaryLine.safeParse(json);
+  if (!parsed.success) return undefined;
+  return {
+    errors: parsed.data.num_errors,
+    brokenPacks: parsed.data.broken_packs?.length ?? 0,
+    suggestRepairIndex: parsed.data.suggest_repair_index,
+    suggestPrune: parsed.data.suggest_prune,
+  };
+}
+
+const contains = /repository contains errors/i;
+
+/** Whether a check that exited non-zero ran to the end and found damage (rather than failing to run). */
+export function foundDamage(summary: CheckSummary | undefined, exitMessages: readonly string[]): boolean {
+  return (summary !== undefined && summary.errors > 0) || exitMessages.some((message) => contains.test(message));
+}
+
+export const findingsLimit = { lines: 8, characters: 1500 } as const;
+
+/** restic's words about the damage, first lines first, bounded so the result fits the termination message. */
+export function describeDamage(summary: CheckSummary | undefined, findings: readonly string[]): string {
+  const count = summary?.errors ?? findings.length;
+  const broken = summary?.brokenPacks ?? 0;
+  const packs = broken === 0 ? '' : `, ${plural(broken, 'damaged pack file')}`;
+  const lines = [...new Set(findings.flatMap((finding) => finding.split('\n').map((line) => line.trim())))].filter(
+    (line) => line !== '' && !contains.test(line),
+  );
+  if (summary?.suggestRepairIndex === true) lines.push('restic suggests: restic repair index');
+  if (summary?.suggestPrune === true) lines.push('restic suggests: restic prune');
+  const shown = lines.slice(0, findingsLimit.lines);
+  const more = lines.length > shown.length ? ` (and ${lines.length - shown.length} more lines in the log)` : '';
+  const text = `restic check found ${plural(count, 'error')}${packs}: ${shown.join('; ') || 'see the log'}${more}`;
+  const characters = Array.from(text);
+  return characters.length <= findingsLimit.characters
+    ? text
+    : `${characters.slice(0, findingsLimit.characters - 1).join('')}…`;
+}
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
