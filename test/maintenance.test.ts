@@ -185,6 +185,12 @@ describe('retention, maintenance and tenant keys', () => {
     await operatorDone;
     await client.delete(kinds.backupPolicy, { name: policyName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);
+    for (const m of (await client.list<RepositoryMaintenance>(kinds.repositoryMaintenance, { namespace: system }))
+      .items)
+      if (m.spec.repository === repoName)
+        await client
+          .delete(kinds.repositoryMaintenance, { namespace: system, name: m.metadata.name })
+          .catch(() => undefined);
     for (const ns of namespaces) await deleteNamespace(client, ns);
     rmSync(work, { recursive: true, force: true });
     client.close();
@@ -365,6 +371,34 @@ describe('retention, maintenance and tenant keys', () => {
     expect(Date.parse(rows[0]?.orphanGraceUntil ?? '') - Date.now()).toBeGreaterThan(29 * 86_400_000);
     const preview = await safehold(['retention', 'preview', `${b}/scratch`]);
     expect(preview.stdout).toMatch(/PVC deleted; all kept until/);
+  });
+
+  it("runs each tenant's prune and check on the repository's weekly schedule", async () => {
+    const [a = ''] = namespaces;
+    // A week on: the first Sunday 03:00 (prune) and 05:00 (check) UTC after the repository was made have passed.
+    setClock(new Date(Date.now() + 8 * 86_400_000).toISOString());
+    await client.mergePatch(kinds.backupRepository, { name: repoName }, { metadata: { labels: { touched: 'yes' } } });
+    const scheduled = async () =>
+      (await client.list<RepositoryMaintenance>(kinds.repositoryMaintenance, { namespace: system })).items.filter(
+        (m) => m.spec.repository === repoName && m.spec.trigger === 'schedule' && m.spec.tenant === a,
+      );
+    await waitFor(
+      'scheduled prune and check of tenant a to finish',
+      async () => {
+        const runs = await scheduled();
+        return runs.length === 2 && runs.every((m) => m.status?.phase === 'Succeeded');
+      },
+      { timeoutMs: 240_000, intervalMs: 500 },
+    );
+    const runs = await scheduled();
+    const prune = runs.find((m) => m.metadata.labels?.['safehold.io/operation'] === 'prune');
+    const check = runs.find((m) => m.metadata.labels?.['safehold.io/operation'] === 'check');
+    expect(prune?.spec).toMatchObject({ forget: true, prune: true });
+    expect(new Date(prune?.spec.scheduledFor ?? '').getUTCDay()).toBe(0);
+    expect(new Date(prune?.spec.scheduledFor ?? '').getUTCHours()).toBe(3);
+    expect(check?.spec.check).toEqual({ readDataSubset: '5%' });
+    expect(check?.status?.checkOk).toBe(true);
+    setClock(new Date().toISOString());
   });
 
   it('lets a namespace admin back up their own volumes, but not read a key, a mover, or another namespace', async () => {

@@ -11,6 +11,7 @@ export type MaintenancePhase = (typeof maintenancePhases)[number];
 
 export const maintenanceReasons = [
   'BackupsRunning',
+  'OtherMaintenance',
   'MoverRunning',
   'Succeeded',
   'CheckFailed',
@@ -70,6 +71,7 @@ export interface RepositoryMaintenance {
     resourceVersion?: string;
     creationTimestamp?: string;
     labels?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
   };
   spec: RepositoryMaintenanceSpec;
   status?: RepositoryMaintenanceStatus;

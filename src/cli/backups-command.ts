@@ -3,14 +3,11 @@
 // PVCs that no longer exist, with when their grace period ends. Reads only
 // VolumeBackups, PVCs and policies, so a tenant can run it in their namespace.
 import type { Command } from 'commander';
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { stringify } from 'yaml';
-import type { VolumeBackup } from '../api/index.ts';
-import { age, coverage, formatBytes, planRetention, type VolumePlan } from '../core/index.ts';
-import { kinds, type KubeClient } from '../kube/index.ts';
-import { loadCluster } from './load-cluster.ts';
+import { age, formatBytes } from '../core/index.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
+import { loadPlans } from './volume-plans.ts';
 
 interface BackupsOptions {
   namespace?: string;
@@ -22,8 +19,8 @@ interface BackupsOptions {
 export function addBackupsCommand(program: Command, deps: CliDeps): void {
   program
     .command('backups')
-    .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace')
     .description("list a volume's kept backups (restic snapshot, time, size, files, method), newest first")
+    .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace')
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
     .option('--orphans', 'only backups of PVCs that were deleted, and until when they are all kept')
@@ -31,16 +28,9 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
     .action(async (volume: string | undefined, options: BackupsOptions) => {
       const client = deps.connect(program.opts());
       try {
-        const target = parseVolume(volume, options.namespace ?? client.defaultNamespace);
-        const namespace =
-          options.allNamespaces === true && target === undefined
-            ? undefined
-            : (target?.namespace ?? options.namespace ?? client.defaultNamespace);
-        const { backups, claimKeys } = await loadCatalogue(client, namespace);
         const now = deps.now();
-        const plans = await volumePlans(client, backups, claimKeys, namespace, now);
+        const plans = await loadPlans(client, volume, options, now);
         const rows = plans
-          .filter((p) => target === undefined || (p.namespace === target.namespace && p.pvc === target.pvc))
           .filter((p) => options.orphans !== true || !p.claimExists)
           .flatMap((p) =>
             p.verdicts.map(({ entry }) => ({
@@ -93,47 +83,4 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
         client.close();
       }
     });
-}
-
-/** NS/PVC or PVC (in the given namespace). */
-export function parseVolume(
-  text: string | undefined,
-  namespace: string,
-): { namespace: string; pvc: string } | undefined {
-  if (text === undefined) return undefined;
-  const slash = text.indexOf('/');
-  return slash < 0 ? { namespace, pvc: text } : { namespace: text.slice(0, slash), pvc: text.slice(slash + 1) };
-}
-
-/** The retention plan of every volume with backups, as the operator would compute it now. */
-export async function volumePlans(
-  client: KubeClient,
-  backups: readonly VolumeBackup[],
-  claimKeys: ReadonlySet<string>,
-  namespace: string | undefined,
-  now: Date,
-): Promise<VolumePlan[]> {
-  const { view } = await loadCluster(client, namespace);
-  const rows = new Map(coverage(view, now).map((r) => [`${r.namespace}/${r.name}`, r]));
-  return planRetention({
-    backups,
-    policies: view.policies,
-    protectingPolicy: (key) => {
-      const d = rows.get(key)?.decision;
-      return d?.state === 'protected' ? d.policy : undefined;
-    },
-    claimExists: (key) => claimKeys.has(key),
-    now,
-  });
-}
-
-/** The VolumeBackups and PVC names of a namespace (or all), for planning. */
-export async function loadCatalogue(client: KubeClient, namespace: string | undefined) {
-  const scoped = namespace === undefined ? {} : { namespace };
-  const [backups, claims] = await Promise.all([
-    client.list<VolumeBackup>(kinds.volumeBackup, scoped),
-    client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
-  ]);
-  const claimKeys = new Set(claims.items.map((c) => `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`));
-  return { backups: backups.items, claimKeys };
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { createColors } from 'picocolors';
 import { stringify } from 'yaml';
 import { age } from '../core/index.ts';
-import { loadCatalogue, parseVolume, volumePlans } from './backups-command.ts';
+import { loadPlans } from './volume-plans.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
 
@@ -27,16 +27,8 @@ export function addRetentionCommand(program: Command, deps: CliDeps): void {
     .action(async (volume: string | undefined, options: PreviewOptions) => {
       const client = deps.connect(program.opts());
       try {
-        const target = parseVolume(volume, options.namespace ?? client.defaultNamespace);
-        const namespace =
-          options.allNamespaces === true && target === undefined
-            ? undefined
-            : (target?.namespace ?? options.namespace ?? client.defaultNamespace);
-        const { backups, claimKeys } = await loadCatalogue(client, namespace);
         const now = deps.now();
-        const plans = (await volumePlans(client, backups, claimKeys, namespace, now)).filter(
-          (p) => target === undefined || (p.namespace === target.namespace && p.pvc === target.pvc),
-        );
+        const plans = await loadPlans(client, volume, options, now);
         const records = plans.flatMap((p) =>
           p.verdicts.map((v) => ({
             namespace: p.namespace,

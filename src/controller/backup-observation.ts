@@ -187,7 +187,8 @@ function methodFor(cache: ClusterCache, policy: BackupPolicy | undefined, pvName
   return driver !== undefined && cache.snapshotClasses.list().some((c) => c.driver === driver) ? 'snapshot' : 'live';
 }
 
-function jobOutcome(
+/** A mover Job's outcome: finished or not, and the result its Pod left in the termination message. */
+export function jobOutcome(
   cache: ClusterCache,
   namespace: string,
   jobName: string,

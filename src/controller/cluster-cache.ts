@@ -107,6 +107,7 @@ export class ClusterCache {
       ? {
           metadata: {
             name,
+            ...(raw.metadata?.uid === undefined ? {} : { uid: raw.metadata.uid }),
             ...(raw.metadata?.creationTimestamp === undefined
               ? {}
               : { creationTimestamp: raw.metadata.creationTimestamp }),

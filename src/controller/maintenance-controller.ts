@@ -6,45 +6,30 @@
 // decided under the same gate as backup starts, so neither side can slip in
 // while the other decides.
 import {
-  annotations,
   repositoryMaintenanceSpec,
-  repositoryUrl,
   tenantOf,
   type BackupRepository,
-  type BackupRepositoryStatus,
-  type MaintenanceTask,
   type RepositoryMaintenance,
   type RepositoryMaintenanceStatus,
-  type TenantHealth,
   type VolumeBackup,
 } from '../api/index.ts';
 import {
   maintenanceJobName,
   maintenanceLabel,
-  moverCacheDir,
-  moverJob,
   nextMaintenanceStep,
-  planRetention,
   setCondition,
   type MaintenanceObservation,
   type MaintenanceStep,
 } from '../core/index.ts';
-import {
-  ignoreNotFound,
-  kinds,
-  objectKey,
-  recordEvent,
-  WorkQueue,
-  writeStatus,
-  type KubeClient,
-  type Requeue,
-} from '../kube/index.ts';
-import { parseResult } from './backup-observation.ts';
+import { kinds, objectKey, WorkQueue, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
+import { jobOutcome } from './backup-observation.ts';
+import { createMaintenanceJob, finished, forgetSet, repositoryOf } from './maintenance-objects.ts';
+import { cleanUpMaintenance } from './maintenance-results.ts';
+import { markOrphans } from './orphan-marks.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { CoverageController } from './coverage-controller.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import type { Log } from './operator.ts';
-import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
 import type { StartGate } from './start-gate.ts';
 
 export interface MaintenanceControllerDeps {
@@ -59,15 +44,7 @@ export interface MaintenanceControllerDeps {
   log: Log;
 }
 
-/** At most this many snapshots are forgotten per run (the task travels in an environment variable); the rest next time. */
-const maxForgetPerRun = 500;
-/** Finished maintenance objects kept per repository, tenant and operation. */
-const keepFinished = 3;
-/** Failed backup runs older than this are deleted by maintenance. */
-const failedRunAgeMs = 7 * 86_400_000;
-
 const active = (b: VolumeBackup) => b.status?.phase === 'Snapshotting' || b.status?.phase === 'Running';
-const finished = (m: RepositoryMaintenance) => m.status?.phase === 'Succeeded' || m.status?.phase === 'Failed';
 
 export class MaintenanceController {
   readonly #deps: MaintenanceControllerDeps;
@@ -85,7 +62,12 @@ export class MaintenanceController {
         }),
     });
     const { cache } = deps;
-    cache.maintenances.onChange((c) => this.#queue.add(c.key));
+    cache.maintenances.onChange((c) => {
+      this.#queue.add(c.key);
+      // One maintenance ending lets the next of its repository start.
+      if (c.type !== 'added' && finished(c.object))
+        for (const m of cache.maintenances.list()) if (!finished(m)) this.#queue.add(objectKey(m));
+    });
     cache.jobs.onChange((c) => {
       const name = c.object.metadata?.labels?.[maintenanceLabel];
       if (name !== undefined) this.#queue.add(`${c.object.metadata?.namespace ?? ''}/${name}`);
@@ -127,9 +109,11 @@ export class MaintenanceController {
 
   async #reconcile(key: string): Promise<Requeue | undefined> {
     if (!this.#ready) return undefined;
-    if (key === orphansKey) return this.#markOrphans();
+    if (key === orphansKey) return markOrphans(this.#deps);
     const maintenance = this.#deps.cache.maintenances.get(key);
     if (maintenance === undefined) return undefined;
+    const uid = maintenance.metadata.uid ?? '';
+    if ((maintenance.status?.phase ?? 'Pending') !== 'Pending') this.#deps.gate.startingMaintenance.delete(uid);
     if ((maintenance.status?.phase ?? 'Pending') === 'Pending')
       return this.#deps.gate.serialize(() => this.#step(maintenance));
     return this.#step(maintenance);
@@ -138,29 +122,20 @@ export class MaintenanceController {
   async #step(maintenance: RepositoryMaintenance): Promise<Requeue | undefined> {
     const observation = this.#observe(maintenance);
     const step = nextMaintenanceStep(observation);
-    return this.#carryOut(maintenance, step);
-  }
-
-  #repository(maintenance: RepositoryMaintenance): BackupRepository | undefined {
-    return this.#deps.cache.repository(maintenance.spec.repository);
-  }
-
-  /** The Succeeded and Failed VolumeBackups whose data is in this maintenance's restic repository. */
-  #backupsInScope(maintenance: RepositoryMaintenance, repository: BackupRepository): VolumeBackup[] {
-    const tenant = maintenance.spec.tenant ?? '';
-    return this.#deps.cache.volumeBackups
-      .list()
-      .filter(
-        (b) =>
-          b.status?.repository === repository.metadata.name &&
-          tenantOf(repository.spec, b.metadata.namespace) === tenant,
-      );
+    const uid = maintenance.metadata.uid ?? '';
+    if (step.kind === 'start') this.#deps.gate.startingMaintenance.add(uid);
+    try {
+      return await this.#carryOut(maintenance, step);
+    } catch (error) {
+      if (step.kind === 'start') this.#deps.gate.startingMaintenance.delete(uid);
+      throw error;
+    }
   }
 
   #observe(maintenance: RepositoryMaintenance): MaintenanceObservation {
     const { cache } = this.#deps;
     const spec = repositoryMaintenanceSpec.safeParse(maintenance.spec);
-    const repository = this.#repository(maintenance);
+    const repository = repositoryOf(this.#deps.cache, maintenance);
     const blocker = !spec.success
       ? {
           reason: 'InvalidSpec' as const,
@@ -183,13 +158,29 @@ export class MaintenanceController {
                 (b.status?.repository ?? b.spec.policy) !== undefined &&
                 this.#sameRepository(b, repository, maintenance.spec.tenant ?? ''),
             );
+    const first = cache.maintenances
+      .list()
+      .find(
+        (m) =>
+          m.metadata.uid !== maintenance.metadata.uid &&
+          !finished(m) &&
+          m.spec.repository === maintenance.spec.repository &&
+          (m.spec.tenant ?? '') === (maintenance.spec.tenant ?? '') &&
+          (m.status?.phase === 'Running' ||
+            this.#deps.gate.startingMaintenance.has(m.metadata.uid ?? '') ||
+            goesBefore(m, maintenance)),
+      );
     const job = cache.jobs.get(`${maintenance.metadata.namespace}/${maintenanceJobName(maintenance)}`);
     return {
       now: this.#deps.now(),
       maintenance,
       blocker,
       backupsActive: writing === undefined ? undefined : objectKey(writing),
-      job: job === undefined ? undefined : this.#jobOutcome(maintenance, job.status?.conditions ?? []),
+      otherMaintenance: first === undefined ? undefined : objectKey(first),
+      job:
+        job === undefined
+          ? undefined
+          : jobOutcome(cache, maintenance.metadata.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
     };
   }
 
@@ -198,25 +189,6 @@ export class MaintenanceController {
     if (tenantOf(repository.spec, backup.metadata.namespace) !== tenant) return false;
     if (backup.status?.repository !== undefined) return backup.status.repository === repository.metadata.name;
     return true; // unknown yet: count it, waiting a moment is harmless
-  }
-
-  #jobOutcome(maintenance: RepositoryMaintenance, conditions: { type: string; status: string; message?: string }[]) {
-    const jobName = maintenanceJobName(maintenance);
-    const done = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-    const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-    const pod = this.#deps.cache.pods
-      .list()
-      .find(
-        (p) =>
-          p.metadata?.namespace === maintenance.metadata.namespace &&
-          p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
-      );
-    const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.terminated;
-    return {
-      finished: done || terminated !== undefined,
-      result: parseResult(terminated?.message),
-      failureMessage: failed?.message ?? terminated?.reason,
-    };
   }
 
   async #carryOut(maintenance: RepositoryMaintenance, step: MaintenanceStep): Promise<Requeue | undefined> {
@@ -251,7 +223,7 @@ export class MaintenanceController {
           );
         return { requeueAfterMs: step.recheckMs };
       case 'start': {
-        const forget = maintenance.spec.forget === false ? [] : this.#forgetSet(maintenance);
+        const forget = maintenance.spec.forget === false ? [] : forgetSet(this.#deps, maintenance);
         await setStatus({
           phase: 'Running',
           reason: 'MoverRunning',
@@ -262,7 +234,7 @@ export class MaintenanceController {
         return undefined;
       }
       case 'create-job': {
-        const missing = await this.#createJob(maintenance);
+        const missing = await createMaintenanceJob(this.#deps, maintenance);
         if (missing !== undefined) {
           await setStatus(
             { phase: 'Failed', reason: 'SecretNotFound', message: missing, completionTime: stamp },
@@ -310,250 +282,16 @@ export class MaintenanceController {
         );
         return undefined;
       case 'clean-up':
-        await this.#cleanUp(maintenance);
+        await cleanUpMaintenance(this.#deps, maintenance);
         return undefined;
     }
-  }
-
-  /** The restic snapshots retention drops in this repository now: the plan's drops, oldest first, bounded. */
-  #forgetSet(maintenance: RepositoryMaintenance): string[] {
-    const repository = this.#repository(maintenance);
-    if (repository === undefined) return [];
-    const { cache, coverage } = this.#deps;
-    const plans = planRetention({
-      backups: this.#backupsInScope(maintenance, repository),
-      policies: cache.parsedPolicies().valid,
-      protectingPolicy: (key) => {
-        const decision = coverage.row(key)?.decision;
-        return decision?.state === 'protected' ? decision.policy : undefined;
-      },
-      claimExists: (key) => cache.claims.get(key) !== undefined,
-      now: this.#deps.now(),
-    });
-    return plans
-      .flatMap((plan) => plan.verdicts.filter((v) => !v.keep).map((v) => v.entry))
-      .sort((a, b) => a.time.getTime() - b.time.getTime())
-      .slice(0, maxForgetPerRun)
-      .map((entry) => entry.id);
-  }
-
-  /** Creates the credentials Secret and the Job; returns what is missing, if anything. */
-  async #createJob(maintenance: RepositoryMaintenance): Promise<string | undefined> {
-    const deps = this.#deps;
-    const repository = this.#repository(maintenance);
-    if (repository === undefined) return `BackupRepository ${maintenance.spec.repository} not found`;
-    const tenant = maintenance.spec.tenant ?? '';
-    const credentials = await repositoryCredentials(deps.client, deps.namespace, repository, tenant);
-    if ('missing' in credentials) return credentials.missing;
-    const name = maintenanceJobName(maintenance);
-    const labels = { [maintenanceLabel]: maintenance.metadata.name, 'app.kubernetes.io/component': 'mover' };
-    const owner = {
-      apiVersion: 'safehold.io/v1alpha1',
-      kind: 'RepositoryMaintenance',
-      name: maintenance.metadata.name,
-      uid: maintenance.metadata.uid ?? '',
-      controller: true,
-      blockOwnerDeletion: true,
-    };
-    await createCredentialsSecret(
-      deps.client,
-      { name: `${name}-creds`, namespace: maintenance.metadata.namespace, labels, ownerReferences: [owner] },
-      credentials.data,
-    );
-    const task: MaintenanceTask = {
-      kind: 'maintenance',
-      repository: {
-        url: repositoryUrl(repository.spec, tenant === '' ? '' : tenant),
-        region: repository.spec.s3.region,
-        initialize: false,
-      },
-      cacheDir: moverCacheDir,
-      forget: maintenance.status?.forget ?? [],
-      prune: maintenance.spec.prune !== false,
-      ...(maintenance.spec.check === undefined ? {} : { check: maintenance.spec.check }),
-    };
-    const job = moverJob({
-      name,
-      namespace: maintenance.metadata.namespace,
-      labels,
-      ownerReferences: [owner],
-      image: deps.moverImage,
-      task,
-      secretName: `${name}-creds`,
-      deadlineSeconds: 12 * 3600,
-    });
-    await deps.client.create(kinds.job, job).catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
-    });
-    return undefined;
-  }
-
-  async #cleanUp(maintenance: RepositoryMaintenance): Promise<void> {
-    if (maintenance.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
-    const deps = this.#deps;
-    const repository = this.#repository(maintenance);
-    const succeeded = maintenance.status?.phase === 'Succeeded' || maintenance.status?.reason === 'CheckFailed';
-    let deleted = 0;
-    if (repository !== undefined && succeeded) {
-      // The catalogue follows the repository: forgotten snapshots lose their VolumeBackups.
-      const forgotten = maintenance.status?.forget ?? [];
-      const now = deps.now().getTime();
-      for (const backup of this.#backupsInScope(maintenance, repository)) {
-        const id = backup.status?.resticSnapshotId;
-        const gone = id !== undefined && forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
-        const staleFailure =
-          backup.status?.phase === 'Failed' && now - Date.parse(backup.status.completionTime ?? '') > failedRunAgeMs;
-        if (!gone && !staleFailure) continue;
-        await ignoreNotFound(() =>
-          deps.client.delete(kinds.volumeBackup, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
-        );
-        deleted++;
-      }
-      await this.#recordHealth(maintenance, repository);
-    }
-    this.#publish(maintenance);
-    await recordEvent(
-      deps.client,
-      {
-        object: {
-          apiVersion: 'safehold.io/v1alpha1',
-          kind: 'RepositoryMaintenance',
-          name: maintenance.metadata.name,
-          namespace: maintenance.metadata.namespace,
-          uid: maintenance.metadata.uid,
-        },
-        type: maintenance.status?.phase === 'Succeeded' ? 'Normal' : 'Warning',
-        reason: maintenance.status?.reason ?? 'Finished',
-        message: maintenance.status?.message ?? '',
-      },
-      'safehold',
-      deps.now(),
-    ).catch(() => undefined);
-    // Older finished maintenance of the same repository, tenant and operation goes.
-    const siblings = deps.cache.maintenances
-      .list()
-      .filter(
-        (m) =>
-          finished(m) &&
-          m.spec.repository === maintenance.spec.repository &&
-          (m.spec.tenant ?? '') === (maintenance.spec.tenant ?? '') &&
-          m.metadata.labels?.[operationLabel] === maintenance.metadata.labels?.[operationLabel],
-      )
-      .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-    for (const old of siblings.slice(keepFinished))
-      await ignoreNotFound(() =>
-        deps.client.delete(kinds.repositoryMaintenance, { namespace: old.metadata.namespace, name: old.metadata.name }),
-      );
-    await writeStatus<RepositoryMaintenance>(
-      deps.client,
-      kinds.repositoryMaintenance,
-      { namespace: maintenance.metadata.namespace, name: maintenance.metadata.name },
-      (current) => ({
-        ...current.status,
-        conditions: setCondition(
-          current.status?.conditions ?? [],
-          {
-            type: 'CleanedUp',
-            status: 'True',
-            reason: 'CatalogueUpdated',
-            message: `deleted ${deleted} VolumeBackups of forgotten or long-failed runs`,
-          },
-          deps
-            .now()
-            .toISOString()
-            .replace(/\.\d{3}Z$/, 'Z'),
-        ),
-      }),
-    );
-  }
-
-  async #recordHealth(maintenance: RepositoryMaintenance, repository: BackupRepository): Promise<void> {
-    const status = maintenance.status ?? {};
-    const stamp = status.completionTime;
-    const tenant = maintenance.spec.tenant ?? '';
-    await writeStatus<{ metadata: { name: string }; status?: BackupRepositoryStatus }>(
-      this.#deps.client,
-      kinds.backupRepository,
-      { name: repository.metadata.name },
-      (current) => {
-        const tenants = [...(current.status?.tenants ?? [])];
-        const index = tenants.findIndex((t) => t.tenant === tenant);
-        const entry: TenantHealth = { ...(index >= 0 ? tenants[index] : undefined), tenant };
-        if ((status.forget?.length ?? 0) > 0 || maintenance.spec.forget !== false) entry.lastForgetTime = stamp;
-        if (maintenance.spec.prune !== false) entry.lastPruneTime = stamp;
-        if (maintenance.spec.check !== undefined) {
-          entry.lastCheckTime = stamp;
-          entry.checkOk = status.checkOk;
-          entry.checkMessage = status.checkMessage?.slice(0, 1024);
-        }
-        if (status.snapshots !== undefined) entry.snapshots = status.snapshots;
-        if (status.repositoryBytes !== undefined) entry.bytes = status.repositoryBytes;
-        if (index >= 0) tenants[index] = entry;
-        else tenants.push(entry);
-        tenants.sort((a, b) => a.tenant.localeCompare(b.tenant));
-        const failing = tenants.filter((t) => t.checkOk === false).map((t) => t.tenant || '(shared)');
-        const conditions = setCondition(
-          current.status?.conditions ?? [],
-          failing.length === 0
-            ? {
-                type: 'Healthy',
-                status: 'True',
-                reason: 'ChecksClean',
-                message: 'the last check of every repository was clean',
-              }
-            : {
-                type: 'Healthy',
-                status: 'False',
-                reason: 'CheckFailed',
-                message: `restic check found errors: ${failing.join(', ')}`,
-              },
-          stamp ?? new Date().toISOString(),
-        );
-        return JSON.parse(JSON.stringify({ ...current.status, tenants, conditions })) as BackupRepositoryStatus;
-      },
-    );
-  }
-
-  #publish(maintenance: RepositoryMaintenance): void {
-    const status = maintenance.status ?? {};
-    const labels = { repository: maintenance.spec.repository, tenant: maintenance.spec.tenant ?? '' };
-    const m = this.#deps.metrics;
-    const at = Date.parse(status.completionTime ?? '') / 1000;
-    m.maintenanceRuns.inc({ ...labels, result: status.reason ?? 'Unknown' });
-    if (status.phase === 'Succeeded' || status.reason === 'CheckFailed') {
-      if (maintenance.spec.prune !== false) m.lastPrune.set(labels, at);
-      if (status.forgotten !== undefined) m.forgotten.inc(labels, status.forgotten);
-      if (status.snapshots !== undefined) m.repositorySnapshots.set(labels, status.snapshots);
-      if (status.repositoryBytes !== undefined) m.repositoryBytes.set(labels, status.repositoryBytes);
-      if (status.checkOk !== undefined) {
-        m.lastCheck.set(labels, at);
-        m.checkOk.set(labels, status.checkOk ? 1 : 0);
-      }
-    }
-  }
-
-  /** Marks the backups of PVCs that are gone with when that was first seen: the orphan grace period counts from here. */
-  async #markOrphans(): Promise<undefined> {
-    const { cache, client } = this.#deps;
-    const stamp = this.#deps
-      .now()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z');
-    for (const backup of cache.volumeBackups.list()) {
-      if (backup.status?.phase !== 'Succeeded') continue;
-      if (backup.metadata.annotations?.[annotations.orphanedAt] !== undefined) continue;
-      if (cache.claims.get(`${backup.metadata.namespace}/${backup.spec.pvc}`) !== undefined) continue;
-      await ignoreNotFound(() =>
-        client.mergePatch(
-          kinds.volumeBackup,
-          { namespace: backup.metadata.namespace, name: backup.metadata.name },
-          { metadata: { annotations: { [annotations.orphanedAt]: stamp } } },
-        ),
-      );
-    }
-    return undefined;
   }
 }
 
 const orphansKey = '\u0000orphans';
-export const operationLabel = 'safehold.io/operation';
+
+/** Pending maintenance of one repository runs oldest first (then by name). */
+function goesBefore(a: RepositoryMaintenance, b: RepositoryMaintenance): boolean {
+  const created = (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '');
+  return created < 0 || (created === 0 && a.metadata.name < b.metadata.name);
+}

@@ -4,11 +4,11 @@
 // The history is in the API (spec.scheduledFor of the newest of each kind),
 // and a run is named after its slot, so a restarted operator neither skips
 // nor doubles one.
-import { tenantOf, type RepositoryMaintenance } from '../api/index.ts';
+import { apiGroup, apiVersion, tenantOf, type RepositoryMaintenance } from '../api/index.ts';
 import { dueMaintenance, maintenanceName, type DueMaintenance, type MaintenanceTarget } from '../core/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
-import { operationLabel } from './maintenance-controller.ts';
+import { operationLabel } from './maintenance-objects.ts';
 import type { Log } from './operator.ts';
 
 export interface MaintenanceSchedulerDeps {
@@ -30,6 +30,11 @@ export class MaintenanceScheduler {
   }
 
   start(): void {
+    // A repository's schedule or its history changing is a reason to look again, besides the timer.
+    this.#deps.cache.repositories.onChange(() => void this.#tick());
+    this.#deps.cache.maintenances.onChange((c) => {
+      if (c.type === 'deleted') void this.#tick();
+    });
     void this.#tick();
   }
 
@@ -95,6 +100,15 @@ export class MaintenanceScheduler {
         name: maintenanceName(run.repository, run.tenant, run.operation, run.slot),
         namespace: this.#deps.namespace,
         labels: { [operationLabel]: run.operation },
+        // Deleting the repository deletes its maintenance history.
+        ownerReferences: [
+          {
+            apiVersion: `${apiGroup}/${apiVersion}`,
+            kind: 'BackupRepository',
+            name: run.repository,
+            uid: repository.metadata.uid ?? '',
+          },
+        ],
       },
       spec:
         run.operation === 'prune'

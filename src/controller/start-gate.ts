@@ -5,6 +5,8 @@
 export class StartGate {
   /** UIDs of VolumeBackups whose start was written but whose new phase the cache has not shown yet. */
   readonly starting = new Set<string>();
+  /** UIDs of RepositoryMaintenance runs likewise started but not yet seen running. */
+  readonly startingMaintenance = new Set<string>();
   #lock: Promise<unknown> = Promise.resolve();
 
   serialize<T>(decide: () => Promise<T>): Promise<T> {

@@ -26,7 +26,22 @@ export interface RunObservation {
   tempClaim: { bound: boolean } | undefined;
   /** The read-only alias of the volume (or of its clone) in Safehold's namespace, which the mover mounts. */
   alias: { bound: boolean } | undefined;
-  job: { finished: boolean; result: MoverResult | undefined; failureMessage: string | undefined } | undefined;
+  job: MoverOutcome | undefined;
+}
+
+/** What a finished mover Job says about itself, as the controller reads it from the Pod. */
+export interface MoverOutcome {
+  finished: boolean;
+  result: MoverResult | undefined;
+  failureMessage: string | undefined;
+}
+
+/** Why a finished mover did not deliver the result its task asks for. */
+export function moverFailure(job: MoverOutcome): string {
+  const result = job.result;
+  if (result?.type === 'error') return `${result.code}: ${result.message}`;
+  if (result === undefined) return job.failureMessage ?? 'the mover ended without a result';
+  return `the mover returned a ${result.type} result, not the one its task asks for`;
 }
 
 export type RunStep =
@@ -119,11 +134,7 @@ function active(o: RunObservation): RunStep {
       return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is copying the volume', recheckMs: 10_000 };
     const result = o.job.result;
     if (result?.type === 'summary') return { kind: 'succeed', result };
-    const message =
-      result?.type === 'error'
-        ? `${result.code}: ${result.message}`
-        : (o.job.failureMessage ?? 'the mover ended without a result');
-    return finalOrRetry(o, 'MoverFailed', message);
+    return finalOrRetry(o, 'MoverFailed', moverFailure(o.job));
   }
   if (status.method === 'snapshot') {
     if (o.snapshot === undefined) return { kind: 'create-snapshot' };

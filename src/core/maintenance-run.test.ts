@@ -17,7 +17,15 @@ function observe(status: RepositoryMaintenanceStatus = {}, overrides: Partial<Ma
     spec: { repository: 'r', tenant: '', forget: true, prune: true, trigger: 'manual' },
     status,
   };
-  return { now, maintenance, blocker: undefined, backupsActive: undefined, job: undefined, ...overrides };
+  return {
+    now,
+    maintenance,
+    blocker: undefined,
+    backupsActive: undefined,
+    otherMaintenance: undefined,
+    job: undefined,
+    ...overrides,
+  };
 }
 
 describe('nextMaintenanceStep', () => {
@@ -27,6 +35,13 @@ describe('nextMaintenanceStep', () => {
       reason: 'BackupsRunning',
     });
     expect(nextMaintenanceStep(observe())).toEqual({ kind: 'start' });
+  });
+
+  it('waits for another maintenance of the same repository first: restic prunes under an exclusive lock', () => {
+    expect(nextMaintenanceStep(observe({}, { otherMaintenance: 'safehold-system/check-1' }))).toMatchObject({
+      kind: 'wait',
+      reason: 'OtherMaintenance',
+    });
   });
 
   it('creates its Job once running, waits for it, and records the summary', () => {

@@ -4,6 +4,7 @@
 // and records the result. A failed maintenance is not retried: the next slot
 // runs again, and the failure is in the status, the metrics and an Event.
 import { durationMs, type MaintenanceReason, type MoverResult, type RepositoryMaintenance } from '../api/index.ts';
+import { moverFailure, type MoverOutcome } from './backup-run.ts';
 
 export interface MaintenanceObservation {
   now: Date;
@@ -12,7 +13,9 @@ export interface MaintenanceObservation {
   blocker: { reason: MaintenanceReason; message: string } | undefined;
   /** Backups writing to the repository now ("ns/name" of one of them), if any. */
   backupsActive: string | undefined;
-  job: { finished: boolean; result: MoverResult | undefined; failureMessage: string | undefined } | undefined;
+  /** Another maintenance of the same repository that goes first (running, or older and pending), if any. */
+  otherMaintenance: string | undefined;
+  job: MoverOutcome | undefined;
 }
 
 export type MaintenanceStep =
@@ -30,6 +33,14 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
   if (phase === 'Succeeded' || phase === 'Failed') return { kind: 'clean-up' };
   if (o.blocker !== undefined) return { kind: 'fail', ...o.blocker };
   if (phase === 'Pending') {
+    // restic takes an exclusive lock to prune: one maintenance of a repository at a time, oldest first.
+    if (o.otherMaintenance !== undefined)
+      return {
+        kind: 'wait',
+        reason: 'OtherMaintenance',
+        message: `waiting for ${o.otherMaintenance} to finish`,
+        recheckMs: 5000,
+      };
     if (o.backupsActive !== undefined)
       return {
         kind: 'wait',
@@ -52,11 +63,5 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
     };
   const result = o.job.result;
   if (result?.type === 'maintenance') return { kind: 'succeed', result };
-  const message =
-    result?.type === 'error'
-      ? `${result.code}: ${result.message}`
-      : result === undefined
-        ? (o.job.failureMessage ?? 'the mover ended without a result')
-        : `unexpected mover result ${result.type}`;
-  return { kind: 'fail', reason: 'MoverFailed', message };
+  return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
 }

@@ -5,14 +5,17 @@
 // Safehold adds one rule restic lacks: a volume's newest backup is never dropped.
 
 export interface RetentionRules {
-  /** Counts, as restic's --keep-*: 0 or absent means not given, -1 unlimited. */
+  /** Counts, as restic's --keep-*: 0 or absent is not given, -1 unlimited; other negatives keep nothing (as restic). */
   last?: number;
   hourly?: number;
   daily?: number;
   weekly?: number;
   monthly?: number;
   yearly?: number;
-  /** Milliseconds: keep every backup taken less than this long before the newest backup (--keep-within). */
+  /**
+   * Milliseconds: keep every backup taken less than this long before the newest backup (--keep-within).
+   * restic skips backups dated in the future when it picks the newest; this has no clock to do so.
+   */
   within?: number;
   /** Milliseconds: the newest backup of each bucket less than this long before the newest backup. */
   withinHourly?: number;

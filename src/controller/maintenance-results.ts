@@ -1,0 +1,167 @@
+// What a finished maintenance run leaves behind: the catalogue follows the
+// repository (VolumeBackups of forgotten snapshots, and of runs that failed
+// long ago, are deleted), the BackupRepository's status records each
+// tenant's health, metrics and an Event tell the rest, and older finished
+// runs of the same kind are deleted.
+import {
+  type BackupRepository,
+  type BackupRepositoryStatus,
+  type RepositoryMaintenance,
+  type TenantHealth,
+} from '../api/index.ts';
+import { setCondition } from '../core/index.ts';
+import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../kube/index.ts';
+import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-controller.ts';
+import { backupsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
+
+/** Finished maintenance objects kept per repository, tenant and operation. */
+const keepFinished = 3;
+/** Failed backup runs older than this are deleted by maintenance. */
+const failedRunAgeMs = 7 * 86_400_000;
+
+export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Promise<void> {
+  if (maintenance.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
+  const repository = repositoryOf(deps.cache, maintenance);
+  const succeeded = maintenance.status?.phase === 'Succeeded' || maintenance.status?.reason === 'CheckFailed';
+  let deleted = 0;
+  if (repository !== undefined && succeeded) {
+    // The catalogue follows the repository: forgotten snapshots lose their VolumeBackups.
+    const forgotten = maintenance.status?.forget ?? [];
+    const now = deps.now().getTime();
+    for (const backup of backupsInScope(deps.cache, maintenance, repository)) {
+      const id = backup.status?.resticSnapshotId;
+      const gone = id !== undefined && forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
+      const staleFailure =
+        backup.status?.phase === 'Failed' && now - Date.parse(backup.status.completionTime ?? '') > failedRunAgeMs;
+      if (!gone && !staleFailure) continue;
+      await ignoreNotFound(() =>
+        deps.client.delete(kinds.volumeBackup, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
+      );
+      deleted++;
+    }
+    await recordHealth(deps, maintenance, repository);
+  }
+  publish(deps, maintenance);
+  await recordEvent(
+    deps.client,
+    {
+      object: {
+        apiVersion: 'safehold.io/v1alpha1',
+        kind: 'RepositoryMaintenance',
+        name: maintenance.metadata.name,
+        namespace: maintenance.metadata.namespace,
+        uid: maintenance.metadata.uid,
+      },
+      type: maintenance.status?.phase === 'Succeeded' ? 'Normal' : 'Warning',
+      reason: maintenance.status?.reason ?? 'Finished',
+      message: maintenance.status?.message ?? '',
+    },
+    'safehold',
+    deps.now(),
+  ).catch(() => undefined);
+  // Older finished maintenance of the same repository, tenant and operation goes.
+  const siblings = deps.cache.maintenances
+    .list()
+    .filter(
+      (m) =>
+        finished(m) &&
+        m.spec.repository === maintenance.spec.repository &&
+        (m.spec.tenant ?? '') === (maintenance.spec.tenant ?? '') &&
+        m.metadata.labels?.[operationLabel] === maintenance.metadata.labels?.[operationLabel],
+    )
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  for (const old of siblings.slice(keepFinished))
+    await ignoreNotFound(() =>
+      deps.client.delete(kinds.repositoryMaintenance, { namespace: old.metadata.namespace, name: old.metadata.name }),
+    );
+  await writeStatus<RepositoryMaintenance>(
+    deps.client,
+    kinds.repositoryMaintenance,
+    { namespace: maintenance.metadata.namespace, name: maintenance.metadata.name },
+    (current) => ({
+      ...current.status,
+      conditions: setCondition(
+        current.status?.conditions ?? [],
+        {
+          type: 'CleanedUp',
+          status: 'True',
+          reason: 'CatalogueUpdated',
+          message: `deleted ${deleted} VolumeBackups of forgotten or long-failed runs`,
+        },
+        deps
+          .now()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+      ),
+    }),
+  );
+}
+
+async function recordHealth(
+  deps: MaintenanceDeps,
+  maintenance: RepositoryMaintenance,
+  repository: BackupRepository,
+): Promise<void> {
+  const status = maintenance.status ?? {};
+  const stamp = status.completionTime;
+  const tenant = maintenance.spec.tenant ?? '';
+  await writeStatus<{ metadata: { name: string }; status?: BackupRepositoryStatus }>(
+    deps.client,
+    kinds.backupRepository,
+    { name: repository.metadata.name },
+    (current) => {
+      const tenants = [...(current.status?.tenants ?? [])];
+      const index = tenants.findIndex((t) => t.tenant === tenant);
+      const entry: TenantHealth = { ...(index >= 0 ? tenants[index] : undefined), tenant };
+      if ((status.forget?.length ?? 0) > 0 || maintenance.spec.forget !== false) entry.lastForgetTime = stamp;
+      if (maintenance.spec.prune !== false) entry.lastPruneTime = stamp;
+      if (maintenance.spec.check !== undefined) {
+        entry.lastCheckTime = stamp;
+        entry.checkOk = status.checkOk;
+        entry.checkMessage = status.checkMessage?.slice(0, 1024);
+      }
+      if (status.snapshots !== undefined) entry.snapshots = status.snapshots;
+      if (status.repositoryBytes !== undefined) entry.bytes = status.repositoryBytes;
+      if (index >= 0) tenants[index] = entry;
+      else tenants.push(entry);
+      tenants.sort((a, b) => a.tenant.localeCompare(b.tenant));
+      const failing = tenants.filter((t) => t.checkOk === false).map((t) => t.tenant || '(shared)');
+      const conditions = setCondition(
+        current.status?.conditions ?? [],
+        failing.length === 0
+          ? {
+              type: 'Healthy',
+              status: 'True',
+              reason: 'ChecksClean',
+              message: 'the last check of every repository was clean',
+            }
+          : {
+              type: 'Healthy',
+              status: 'False',
+              reason: 'CheckFailed',
+              message: `restic check found errors: ${failing.join(', ')}`,
+            },
+        stamp ?? new Date().toISOString(),
+      );
+      return JSON.parse(JSON.stringify({ ...current.status, tenants, conditions })) as BackupRepositoryStatus;
+    },
+  );
+}
+
+function publish(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): void {
+  const status = maintenance.status ?? {};
+  const labels = { repository: maintenance.spec.repository, tenant: maintenance.spec.tenant ?? '' };
+  const m = deps.metrics;
+  const at = Date.parse(status.completionTime ?? '') / 1000;
+  m.maintenanceRuns.inc({ ...labels, result: status.reason ?? 'Unknown' });
+  if (status.phase === 'Succeeded' || status.reason === 'CheckFailed') {
+    if (maintenance.spec.prune !== false) m.lastPrune.set(labels, at);
+    if (status.forgotten !== undefined) m.forgotten.inc(labels, status.forgotten);
+    if (status.snapshots !== undefined) m.repositorySnapshots.set(labels, status.snapshots);
+    if (status.repositoryBytes !== undefined) m.repositoryBytes.set(labels, status.repositoryBytes);
+    if (status.checkOk !== undefined) {
+      m.lastCheck.set(labels, at);
+      m.checkOk.set(labels, status.checkOk ? 1 : 0);
+    }
+  }
+}
