@@ -35,13 +35,13 @@ export async function ensureFixture(client: KubeClient, size: FixtureSize, log: 
     query: { labelSelector: fixtureLabel },
   });
   const have = new Set(existing.items.map((c) => `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`));
-  await pool(namespaces, 16, (name) =>
-    ignoreAlreadyExists(() =>
+  await pool(namespaces, 16, async (name) => {
+    await ignoreAlreadyExists(() =>
       client.create(kinds.namespace, {
         metadata: { name, labels: { [fixtureLabel]: 'true', team: `team-${name.slice(-1)}` } },
       }),
-    ),
-  );
+    );
+  });
   const wanted = namespaces.flatMap((ns) =>
     Array.from({ length: size.claimsPerNamespace }, (_, i) => ({ ns, name: `data-${i}` })),
   );

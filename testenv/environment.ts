@@ -173,12 +173,12 @@ export async function installStorageObjects(client: KubeClient): Promise<void> {
   } as KubeObject);
 }
 
-function createIfAbsent(
+async function createIfAbsent(
   client: KubeClient,
   kind: (typeof kinds)[keyof typeof kinds],
   object: KubeObject,
 ): Promise<void> {
-  return ignoreAlreadyExists(() => client.create(kind, object));
+  await ignoreAlreadyExists(() => client.create(kind, object));
 }
 
 /** What the `safehold` image holds: the CLI of this checkout, restic, and Node. */

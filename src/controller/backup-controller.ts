@@ -63,6 +63,7 @@ export class BackupController {
     cache.snapshots.onChange((c) => byRunLabel(c.object));
     cache.jobs.onChange((c) => byRunLabel(c.object));
     cache.claims.onChange((c) => byRunLabel(c.object));
+    cache.volumes.onChange((c) => byRunLabel(c.object));
     cache.pods.onChange((c) => byRunLabel(c.object));
     // A finished run frees the volume and a mover slot: look at the waiting ones again.
     cache.volumeBackups.onChange((c) => {

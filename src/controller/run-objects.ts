@@ -177,7 +177,6 @@ export async function createAlias(deps: BackupControllerDeps, backup: VolumeBack
       claimRef: { namespace: deps.namespace, name },
     },
   };
-  await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolume, pv));
   const claim: PersistentVolumeClaim = {
     metadata: { name, namespace: deps.namespace, labels },
     spec: {
@@ -188,7 +187,15 @@ export async function createAlias(deps: BackupControllerDeps, backup: VolumeBack
       volumeName: `safehold-${name}`,
     },
   };
-  await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
+  // The PV first; the claim once the PV controller has seen the PV (Available). Then the claim's own sync binds
+  // both at once. The other orders leave the claim waiting for the PV controller's resync (15 s).
+  const existing = deps.cache.volumes.get(pv.metadata?.name ?? '');
+  if (existing === undefined) {
+    await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolume, pv));
+    return;
+  }
+  if (existing.status?.phase === 'Available' || existing.status?.phase === 'Bound')
+    await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
 }
 
 /** The alias claim and PV, then the clone, then (unless kept) the snapshot. */

@@ -86,11 +86,12 @@ export const isGone = (error: unknown): boolean => error instanceof ApiError && 
 export const isForbidden = (error: unknown): boolean => error instanceof ApiError && error.status === 403;
 
 /** Runs a create; an object that already exists is success (creates are idempotent). */
-export async function ignoreAlreadyExists(call: () => Promise<unknown>): Promise<void> {
+export async function ignoreAlreadyExists<T>(call: () => Promise<T>): Promise<T | undefined> {
   try {
-    await call();
+    return await call();
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
+    return undefined;
   }
 }
 
