@@ -35,8 +35,13 @@ export async function carryOut(
   switch (step.kind) {
     case 'wait':
       if (backup.status?.reason !== step.reason || backup.status.message !== step.message) {
+        // Never the phase from the cache: it may be older than a write this operator just made.
         await setStatus(
-          { phase: backup.status?.phase ?? 'Pending', reason: step.reason, message: step.message },
+          {
+            ...(backup.status?.phase === undefined ? { phase: 'Pending' } : {}),
+            reason: step.reason,
+            message: step.message,
+          },
           { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
         );
       }

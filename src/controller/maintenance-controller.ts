@@ -218,7 +218,11 @@ export class MaintenanceController {
       case 'wait':
         if (maintenance.status?.reason !== step.reason || maintenance.status.message !== step.message)
           await setStatus(
-            { phase: maintenance.status?.phase ?? 'Pending', reason: step.reason, message: step.message },
+            {
+              ...(maintenance.status?.phase === undefined ? { phase: 'Pending' as const } : {}),
+              reason: step.reason,
+              message: step.message,
+            },
             { status: 'Unknown', reason: step.reason, message: step.message },
           );
         return { requeueAfterMs: step.recheckMs };
