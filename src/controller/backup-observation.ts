@@ -150,7 +150,13 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
           ? undefined
           : { ready: snapshot.status?.readyToUse === true, error: snapshot.status?.error?.message },
       tempClaim: temp === undefined ? undefined : { bound: temp.status?.phase === 'Bound' },
-      alias: alias === undefined ? undefined : { bound: alias.status?.phase === 'Bound' },
+      alias:
+        alias === undefined
+          ? undefined
+          : {
+              bound: alias.status?.phase === 'Bound',
+              volumeBound: cache.volumes.get(`safehold-${aliasName(backup)}`)?.status?.phase === 'Bound',
+            },
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job:
         job === undefined

@@ -16,7 +16,7 @@ import {
   ensureCredentials,
 } from './run-objects.ts';
 import { event, writeBack } from './write-back.ts';
-import { credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
+import { aliasName, credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
 
 type Condition = NonNullable<VolumeBackupStatus['conditions']>[number];
 
@@ -79,6 +79,15 @@ export async function carryOut(
     case 'create-alias':
       await createAlias(deps, backup);
       return undefined;
+    case 'nudge-alias':
+      await ignoreNotFound(() =>
+        deps.client.mergePatch(
+          kinds.persistentVolumeClaim,
+          { namespace: deps.namespace, name: aliasName(backup) },
+          { metadata: { annotations: { 'safehold.io/bind-requested': stamp } } },
+        ),
+      );
+      return { requeueAfterMs: 2000 };
     case 'create-job': {
       const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) return { requeueAfterMs: 30_000 };

@@ -80,6 +80,11 @@ describe('nextRunStep', () => {
       nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: false } })),
     ).toMatchObject({ kind: 'wait' });
     expect(
+      nextRunStep(
+        observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: false, volumeBound: true } }),
+      ),
+    ).toEqual({ kind: 'nudge-alias' });
+    expect(
       nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: true } })),
     ).toEqual({ kind: 'create-job' });
   });

@@ -24,8 +24,11 @@ export interface RunObservation {
   maintenance: string | undefined;
   snapshot: { ready: boolean; error: string | undefined } | undefined;
   tempClaim: { bound: boolean } | undefined;
-  /** The read-only alias of the volume (or of its clone) in Safehold's namespace, which the mover mounts. */
-  alias: { bound: boolean } | undefined;
+  /**
+   * The read-only alias of the volume (or of its clone) in Safehold's namespace, which the mover mounts.
+   * volumeBound: its PV already names the claim as bound (the claim's side of the binding is what is left).
+   */
+  alias: { bound: boolean; volumeBound?: boolean } | undefined;
   job: MoverOutcome | undefined;
 }
 
@@ -50,6 +53,7 @@ export type RunStep =
   | { kind: 'create-snapshot' }
   | { kind: 'create-temp-claim' }
   | { kind: 'create-alias' }
+  | { kind: 'nudge-alias' }
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
   | { kind: 'retry'; reason: BackupReason; message: string; at: Date; discardSnapshot: boolean }
@@ -156,6 +160,9 @@ function active(o: RunObservation): RunStep {
       };
   }
   if (o.alias === undefined) return { kind: 'create-alias' };
+  // kube-controller-manager can bind the PV and then lose the race to bind the claim until its next
+  // resync (15 s); touching the claim makes it finish now.
+  if (!o.alias.bound && o.alias.volumeBound === true) return { kind: 'nudge-alias' };
   if (!o.alias.bound)
     return {
       kind: 'wait',
