@@ -3,7 +3,6 @@
 // the times the task gives, forgotten by id prefix, pruned and checked, a
 // repeated run after a crash, damage a check finds, and a repository that is
 // not there.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -11,7 +10,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readFileSync,
   readdirSync,
   rmSync,
   statSync,
@@ -21,70 +19,23 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  moverMessage,
-  moverResult,
-  type MaintenanceSummary,
-  type MoverMessage,
-  type MoverResult,
-} from '../src/api/index.ts';
+import type { MaintenanceSummary } from '../src/api/index.ts';
 import { CommandError, run } from '../testenv/command.ts';
 import { testEnv, uniqueName } from './support/cluster.ts';
+import { runMoverProcess, type MoverRun } from './support/mover-process.ts';
 
 const password = 'correct horse battery staple';
 const work = mkdtempSync(join(tmpdir(), 'mover-maintenance-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface MoverRun {
-  exitCode: number | null;
-  messages: MoverMessage[];
-  stderr: string;
-  result: MoverResult;
-  raw: string;
-}
-
 const s3Url = (bucket: string) => `s3:${testEnv().ceph.s3.endpoint}/${bucket}`;
 
 /** Runs `safehold mover` with the task, as a Job would; the mover's own time zone is far from UTC. */
 async function runMover(task: object): Promise<MoverRun> {
-  const env = testEnv();
-  const termination = join(work, `${uniqueName('termination')}.log`);
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      execFile(
-        process.execPath,
-        ['src/bin/safehold.ts', 'mover'],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: work,
-            TZ: 'Pacific/Chatham',
-            SAFEHOLD_TASK: JSON.stringify(task),
-            RESTIC_PASSWORD: password,
-            AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
-            AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
-            SAFEHOLD_RESTIC: env.tools.restic,
-            SAFEHOLD_TERMINATION_LOG: termination,
-          },
-          timeout: 170_000,
-          maxBuffer: 64 * 1024 * 1024,
-        },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-          resolve({ exitCode: code, stdout, stderr });
-        },
-      );
-    },
-  );
-  const raw = readFileSync(termination, 'utf8');
-  const messages = stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => moverMessage.parse(JSON.parse(line)));
-  const result = moverResult.parse(JSON.parse(raw));
+  const run = await runMoverProcess({ task, work, password, env: { TZ: 'Pacific/Chatham' } });
   // What the controller reads and what the log shows agree.
-  expect(messages.at(-1)).toEqual(result);
-  return { exitCode, stderr, raw, messages, result };
+  expect(run.messages.at(-1)).toEqual(run.result);
+  return run;
 }
 
 function backupTask(url: string, source: string, snapshotTime: string) {

@@ -1,29 +1,19 @@
 // `safehold mover` the way a mover Job runs it, against the environment's
 // radosgw S3 and restic 0.18: the task and the credentials in the environment,
 // progress and the result on stdout, the result in the termination message.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { moverMessage, moverResult, type MoverMessage, type MoverResult } from '../src/api/index.ts';
 import { run } from '../testenv/command.ts';
 import { testEnv, uniqueName } from './support/cluster.ts';
+import { runMoverProcess, type MoverRun } from './support/mover-process.ts';
 
 const password = 'correct horse battery staple';
 const work = mkdtempSync(join(tmpdir(), 'mover-journey-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-interface MoverRun {
-  exitCode: number | null;
-  messages: MoverMessage[];
-  stderr: string;
-  /** The termination message, parsed: it must be a MoverResult. */
-  result: MoverResult;
-  raw: string;
-}
 
 interface Options {
   bucket: string;
@@ -53,46 +43,13 @@ function moverTask(options: Options) {
   };
 }
 
-async function runMover(options: Options): Promise<MoverRun> {
-  const env = testEnv();
-  const termination = join(work, `${uniqueName('termination')}.log`);
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      execFile(
-        process.execPath,
-        ['src/bin/safehold.ts', 'mover'],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: work,
-            SAFEHOLD_TASK: JSON.stringify(moverTask(options)),
-            RESTIC_PASSWORD: options.password ?? password,
-            AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
-            AWS_SECRET_ACCESS_KEY: options.secretKey ?? env.ceph.s3.secretKey,
-            SAFEHOLD_RESTIC: env.tools.restic,
-            SAFEHOLD_TERMINATION_LOG: termination,
-          },
-          timeout: 170_000,
-          maxBuffer: 64 * 1024 * 1024,
-        },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-          resolve({ exitCode: code, stdout, stderr });
-        },
-      );
-    },
-  );
-  const raw = readFileSync(termination, 'utf8');
-  return {
-    exitCode,
-    stderr,
-    raw,
-    messages: stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => moverMessage.parse(JSON.parse(line))),
-    result: moverResult.parse(JSON.parse(raw)),
-  };
+function runMover(options: Options): Promise<MoverRun> {
+  return runMoverProcess({
+    task: moverTask(options),
+    work,
+    password: options.password ?? password,
+    ...(options.secretKey === undefined ? {} : { secretKey: options.secretKey }),
+  });
 }
 
 function restic(bucket: string, args: string[]) {
