@@ -352,6 +352,24 @@ describe('retention, maintenance and tenant keys', () => {
     expect(crossedBack.code).not.toBe(0);
   });
 
+  it('creates a new repository once when two first backups start together, and it checks clean', async () => {
+    const c = await createNamespace(client, 'tenant-c');
+    namespaces.push(c);
+    await client.mergePatch(kinds.namespace, { name: c }, { metadata: { labels: { 'safehold.test/suite': id } } });
+    for (const pvc of ['one', 'two']) {
+      await createClaim(client, c, pvc);
+      writeFileSync(join(await boundVolumePath(client, c, pvc), `${pvc}.txt`), pvc.repeat(1000));
+    }
+    setClock(new Date().toISOString());
+    const [one, two] = await Promise.all([backUp(c, 'one', 'first-one'), backUp(c, 'two', 'first-two')]);
+    expect([one.status?.attempt, two.status?.attempt]).toEqual([1, 1]);
+    const key = await keyOf(c);
+    const keys = JSON.parse((await restic(c, key, ['key', 'list', '--json'])).stdout) as unknown[];
+    expect(keys).toHaveLength(1);
+    const check = await restic(c, key, ['check', '--read-data']);
+    expect(check.code, check.stderr).toBe(0);
+  });
+
   it("keeps a deleted PVC's backups for the grace period and lists them as orphans", async () => {
     const b = namespaces[1] ?? '';
     await createClaim(client, b, 'scratch');

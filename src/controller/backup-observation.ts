@@ -6,6 +6,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   moverResult,
   runLabels,
+  tenantOf,
   volumeBackupSpec,
   type BackupPolicy,
   type BackupRepository,
@@ -13,6 +14,7 @@ import {
   type VolumeBackup,
 } from '../api/index.ts';
 import { moverJobName, runObjectBase, type RunMethod, type RunObservation } from '../core/index.ts';
+import { objectKey } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { CoverageController } from './coverage-controller.ts';
 
@@ -117,6 +119,7 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
         (activePhases.has(b.status?.phase ?? '') || deps.starting.has(b.metadata.uid ?? '')),
     );
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
+  const creator = repository === undefined ? undefined : repositoryCreator(cache, repository, ns, others);
   const perRepository = repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository;
   const globalLimit = policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers;
   const method = methodFor(cache, policy, claim?.spec?.volumeName);
@@ -142,6 +145,7 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
       blocker,
       method,
       volumeBusy,
+      repositoryBeingCreated: creator === undefined ? undefined : objectKey(creator),
       // The method depends on the PV's driver: decide it only once the PV is in the cache.
       waitingFor: waitingFor(),
       slotFree,
@@ -164,6 +168,24 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
           : jobOutcome(cache, deps.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
     },
   };
+}
+
+/**
+ * The active run creating a repository no backup has succeeded in yet, if any. Runs of the same
+ * tenant whose repository is not in their status yet (just starting) count too.
+ */
+function repositoryCreator(
+  cache: ClusterCache,
+  repository: BackupRepository,
+  namespace: string,
+  others: readonly VolumeBackup[],
+): VolumeBackup | undefined {
+  const tenant = tenantOf(repository.spec, namespace);
+  const sameRepository = (b: VolumeBackup) =>
+    tenantOf(repository.spec, b.metadata.namespace) === tenant &&
+    (b.status?.repository ?? repository.metadata.name) === repository.metadata.name;
+  const created = cache.volumeBackups.list().some((b) => b.status?.phase === 'Succeeded' && sameRepository(b));
+  return created ? undefined : others.find(sameRepository);
 }
 
 /** The node of a running Pod that mounts the claim: a live RWO volume can only be read there. */

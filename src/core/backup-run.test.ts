@@ -34,6 +34,7 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     volumeBusy: false,
     slotFree: true,
     maintenance: undefined,
+    repositoryBeingCreated: undefined,
     snapshot: undefined,
     tempClaim: undefined,
     alias: undefined,
@@ -50,6 +51,12 @@ describe('nextRunStep', () => {
   it('waits while another run of the volume is active, or no mover slot is free', () => {
     expect(nextRunStep(observe({}, { volumeBusy: true }))).toMatchObject({ kind: 'wait', reason: 'VolumeBusy' });
     expect(nextRunStep(observe({}, { slotFree: false }))).toMatchObject({ kind: 'wait', reason: 'ConcurrencyLimit' });
+  });
+
+  it('lets only one run create a new repository: restic cannot create it from two places at once', () => {
+    const step = nextRunStep(observe({}, { repositoryBeingCreated: 'team/data-0' }));
+    expect(step).toMatchObject({ kind: 'wait', reason: 'ConcurrencyLimit' });
+    expect(step.kind === 'wait' ? step.message : '').toContain('team/data-0 to create the repository');
   });
 
   it("waits while the repository's maintenance is due or running, never starting a write during a prune", () => {

@@ -20,6 +20,11 @@ export interface RunObservation {
   waitingFor: string | undefined;
   /** A free mover slot under the global, per-repository and per-node limits. */
   slotFree: boolean;
+  /**
+   * Another run is creating the run's repository (none has succeeded there yet): restic cannot
+   * create one repository from two places at once, so the first backup goes alone.
+   */
+  repositoryBeingCreated: string | undefined;
   /** Maintenance of the run's repository is due or running: backups wait for it (never write during a prune). */
   maintenance: string | undefined;
   snapshot: { ready: boolean; error: string | undefined } | undefined;
@@ -117,6 +122,13 @@ function pending(o: RunObservation): RunStep {
       reason: 'MaintenanceWindow',
       message: `waiting for the repository's maintenance to end (${o.maintenance})`,
       recheckMs: 10_000,
+    };
+  if (o.repositoryBeingCreated !== undefined)
+    return {
+      kind: 'wait',
+      reason: 'ConcurrencyLimit',
+      message: `waiting for ${o.repositoryBeingCreated} to create the repository`,
+      recheckMs: 5000,
     };
   if (!o.slotFree)
     return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
