@@ -212,6 +212,9 @@ describe('backing up volumes', () => {
       const b = await getBackup(backup?.metadata.name ?? '');
       return b.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true;
     });
+    await waitFor('the run objects to be gone', async () => (await runObjects()).length === 0, {
+      timeoutMs: 30_000,
+    }).catch(() => undefined);
     expect(await runObjects()).toEqual([]);
 
     const status = await safehold(['status', '-n', ns, '-o', 'json']);
@@ -308,6 +311,10 @@ describe('backing up volumes', () => {
       async () =>
         (await getBackup(name)).status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true,
     );
+    // Deletion waits for finalizers (PVC and snapshot protection): what is deleted goes within seconds.
+    await waitFor('the run objects to be gone', async () => (await runObjects(name)).length === 0, {
+      timeoutMs: 30_000,
+    }).catch(() => undefined);
     expect(await runObjects(name)).toEqual([]);
   });
 
