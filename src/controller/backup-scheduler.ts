@@ -52,9 +52,22 @@ export class BackupScheduler {
       }
       const policies = new Map(this.#deps.cache.parsedPolicies().valid.map((p) => [p.metadata.name, p.spec]));
       const { due, wakeAt } = dueRuns(this.#rows, lastSlots, policies, now);
-      for (const run of due) await this.#create(run);
+      for (const run of due) {
+        // One namespace refusing (say, terminating) must not stop the others, nor the operator.
+        await this.#create(run).catch((error: unknown) =>
+          this.#deps.log('could not create a scheduled backup', {
+            volume: `${run.namespace}/${run.pvc}`,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
+      }
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.#tick(), wakeAt.getTime() - now.getTime());
+      this.#timer.unref();
+    } catch (error) {
+      this.#deps.log('backup scheduling failed', { error: error instanceof Error ? error.message : String(error) });
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.#tick(), 30_000);
       this.#timer.unref();
     } finally {
       this.#running = false;

@@ -77,7 +77,14 @@ export class MaintenanceScheduler {
       await this.#deps.cache.synced();
       const now = this.#deps.now();
       const { due, wakeAt } = dueMaintenance(this.#targets(), now);
-      for (const run of due) await this.#create(run);
+      for (const run of due)
+        await this.#create(run).catch((error: unknown) =>
+          this.#deps.log('could not create scheduled maintenance', {
+            repository: run.repository,
+            tenant: run.tenant,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.#tick(), Math.min(wakeAt.getTime() - now.getTime(), 60_000));
       this.#timer.unref();
