@@ -184,8 +184,11 @@ function repositoryCreator(
   const sameRepository = (b: VolumeBackup) =>
     tenantOf(repository.spec, b.metadata.namespace) === tenant &&
     (b.status?.repository ?? repository.metadata.name) === repository.metadata.name;
+  // Only the few active runs first: the whole catalogue is scanned only when one of them shares the repository.
+  const candidate = others.find(sameRepository);
+  if (candidate === undefined) return undefined;
   const created = cache.volumeBackups.list().some((b) => b.status?.phase === 'Succeeded' && sameRepository(b));
-  return created ? undefined : others.find(sameRepository);
+  return created ? undefined : candidate;
 }
 
 /** The node of a running Pod that mounts the claim: a live RWO volume can only be read there. */

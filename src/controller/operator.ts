@@ -52,24 +52,19 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(1);
     const cache = new ClusterCache(deps.client, (error) => deps.log('watch error', { error: String(error) }));
     const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
-    const gate = new StartGate();
-    const maintenance = new MaintenanceController({
+    // What both run controllers share: the caches, the start gate, and where movers run.
+    const runs = {
       ...deps,
       cache,
       coverage: controller,
       metrics,
-      gate,
+      gate: new StartGate(),
       namespace: options.namespace,
       moverImage: options.moverImage,
-    });
+    };
+    const maintenance = new MaintenanceController(runs);
     const backups = new BackupController({
-      ...deps,
-      cache,
-      coverage: controller,
-      metrics,
-      gate,
-      namespace: options.namespace,
-      moverImage: options.moverImage,
+      ...runs,
       maxConcurrentMovers: options.maxConcurrentMovers,
       maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
     });

@@ -106,12 +106,10 @@ function planVolume(
   }
   const rules: RetentionRules = parsed.rules;
   const orphanedAt = claimExists ? undefined : earliestOrphanMark(entries);
-  const graceUntil =
-    claimExists || orphanedAt === undefined
-      ? claimExists
-        ? undefined
-        : new Date(now.getTime() + durationMs(policy.spec.retention.orphanGracePeriod))
-      : new Date(orphanedAt.getTime() + durationMs(policy.spec.retention.orphanGracePeriod));
+  // Not marked yet (the operator has not seen it gone): the grace period starts now.
+  const graceUntil = claimExists
+    ? undefined
+    : new Date((orphanedAt ?? now).getTime() + durationMs(policy.spec.retention.orphanGracePeriod));
   if (graceUntil !== undefined && graceUntil > now) {
     return {
       ...base,
