@@ -1,5 +1,6 @@
 // The node agent runs Pods for real: processes, volumes, env, exit codes,
-// termination messages, deletion, and a clear failure for images it lacks.
+// termination messages, logs through the API, deletion, and a clear failure
+// for images it lacks.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +66,21 @@ describe('pods on the test node', () => {
       exitCode: 3,
       reason: 'Error',
       message: 'cannot reach the repository\n',
+    });
+  });
+
+  it('serves a container log through kube-apiserver, cut to the last lines asked for', async () => {
+    const run = await runJob(client, ns, 'printer', {
+      command: ['sh', '-c', 'for i in 1 2 3 4; do echo "progress $i"; done; echo "progress 5 (stderr)" >&2'],
+    });
+    const name = run.pods[0]?.metadata?.name ?? '';
+    expect(await client.podLog(ns, name, { container: 'main', tailLines: 2 })).toBe(
+      'progress 4\nprogress 5 (stderr)\n',
+    );
+    expect(await client.podLog(ns, name, { limitBytes: 10 })).toBe('progress 1');
+    await expect(client.podLog(ns, name, { container: 'sidecar' })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('container sidecar is not valid') as unknown,
     });
   });
 

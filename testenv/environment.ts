@@ -1,7 +1,19 @@
 // The whole test environment, brought up with one call and described by one
 // JSON file (<dir>/env.json) that tests and tools read: the control plane,
 // the snapshot CRDs, the storage driver and node agent daemons, and Ceph.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// A running environment is reused only if it was started from this testenv code.
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
@@ -23,6 +35,8 @@ export interface TestEnvironment {
   binDir: string;
   tools: { restic: string; node: string };
   versions: typeof versions;
+  /** codeFingerprint() of the code that started it. */
+  fingerprint: string;
 }
 
 export const nodeNames = ['node-1', 'node-2'];
@@ -45,9 +59,14 @@ export function isRunning(dir: string): boolean {
 export async function up(dir: string, log: (line: string) => void = console.log): Promise<TestEnvironment> {
   const started = Date.now();
   const say = (line: string) => log(`[testenv +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
+  const fingerprint = codeFingerprint();
   if (isRunning(dir)) {
-    say(`reusing the running environment in ${dir}`);
-    return readEnvironment(dir) as TestEnvironment;
+    const running = readEnvironment(dir) as TestEnvironment;
+    if (running.fingerprint === fingerprint) {
+      say(`reusing the running environment in ${dir}`);
+      return running;
+    }
+    say(`the environment in ${dir} runs other testenv code than this checkout's; restarting it`);
   }
   for (const tool of [
     tools.etcd,
@@ -87,6 +106,8 @@ export async function up(dir: string, log: (line: string) => void = console.log)
         `--env-dir=${dir}`,
         `--bin-dir=${binDir}`,
         `--apiserver-port=${defaultPorts.apiserver}`,
+        `--tls-cert-file=${plane.kubeletServing.certPath}`,
+        `--tls-private-key-file=${plane.kubeletServing.keyPath}`,
         ...nodeNames.map((n) => `--node=${n}`),
       ],
     });
@@ -110,6 +131,7 @@ export async function up(dir: string, log: (line: string) => void = console.log)
       binDir,
       tools: { restic: tools.restic, node },
       versions,
+      fingerprint,
     };
     writeFileSync(join(dir, 'env.json'), JSON.stringify(env, null, 2));
     say(`ready; KUBECONFIG=${plane.kubeconfigPath}`);
@@ -124,6 +146,25 @@ export async function down(dir: string): Promise<void> {
   await stopCeph(join(dir, 'ceph')).catch(() => undefined);
   await stopControlPlane(dir);
   rmSync(join(dir, 'env.json'), { force: true });
+}
+
+/**
+ * A digest of testenv/ (its tests aside): the daemons, control plane flags and
+ * versions an environment runs. Code they import from src/ is left out, so
+ * operator changes do not restart the environment.
+ */
+export function codeFingerprint(): string {
+  const root = join(repoRoot, 'testenv');
+  const hash = createHash('sha256');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((path) => !/\.(test|smoke)\.ts$/.test(path) && statSync(join(root, path)).isFile())
+    .sort();
+  for (const path of files)
+    hash
+      .update(`${path}\0`)
+      .update(readFileSync(join(root, path)))
+      .update('\0');
+  return hash.digest('hex').slice(0, 16);
 }
 
 async function readyNodes(client: KubeClient): Promise<number> {

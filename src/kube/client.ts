@@ -6,7 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { ApiError } from './api-error.ts';
 import type { ClusterConnection } from './kubeconfig.ts';
-import { apiVersionOf, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
+import { apiVersionOf, kinds, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
 
 import { fieldManager } from '../api/group.ts';
 
@@ -162,6 +162,20 @@ export class KubeClient {
         ...(options.preconditionsUid === undefined ? {} : { preconditions: { uid: options.preconditionsUid } }),
       },
     });
+  }
+
+  /** A container's log as text (`pods/log`): `tailLines: 1` gives the latest line. */
+  async podLog(
+    namespace: string,
+    name: string,
+    options: { container?: string; tailLines?: number; limitBytes?: number } = {},
+  ): Promise<string> {
+    const path = resourcePath(kinds.pod, { namespace, name }, 'log');
+    const response = await this.#send('GET', path, { query: options });
+    const text = await readAll(response);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw ApiError.fromResponse('GET', path, status, text);
+    return text;
   }
 
   /**

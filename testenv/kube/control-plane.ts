@@ -1,6 +1,8 @@
 // The real Kubernetes control plane for tests: etcd, kube-apiserver (RBAC on,
 // token users), kube-controller-manager and kube-scheduler, as daemons in
-// <dir>/kube. No kubelet runs: testenv/node-agent plays it behind the API.
+// <dir>/kube. No kubelet runs: testenv/node-agent plays it behind the API, and
+// serves `pods/log` with a certificate made here that kube-apiserver trusts.
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +36,8 @@ export interface ControlPlane {
   caPath: string;
   kubeconfigPath: string;
   users: Record<'admin' | 'alice' | 'bob', TokenUser>;
+  /** The node agent's serving certificate and key (PEM files) for its kubelet endpoints. */
+  kubeletServing: { certPath: string; keyPath: string };
 }
 
 const daemonNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
@@ -120,7 +124,7 @@ export async function startControlPlane(
     log: logFile(kdir, 'kube-scheduler'),
   });
   log('kube-controller-manager and kube-scheduler are healthy');
-  return { server, caPath, kubeconfigPath, users };
+  return { server, caPath, kubeconfigPath, users, kubeletServing: ensureKubeletServingCert(kdir) };
 }
 
 export async function stopControlPlane(dir: string): Promise<void> {
@@ -159,6 +163,9 @@ function apiserverArgs(kdir: string, ports: ControlPlanePorts): string[] {
     `--service-account-signing-key-file=${join(kdir, 'sa.key')}`,
     '--service-cluster-ip-range=10.96.0.0/24',
     '--allow-privileged=true',
+    // Nodes list InternalIP 127.0.0.1 and Hostname node-N; only the address resolves.
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-certificate-authority=${ensureKubeletServingCert(kdir).certPath}`,
     '--profiling=false',
     `--audit-log-path=${join(kdir, 'audit.log')}`,
     `--audit-policy-file=${ensureAuditPolicy(kdir)}`,
@@ -184,6 +191,21 @@ function ensureAuditPolicy(kdir: string): string {
     );
   }
   return path;
+}
+
+// Self-signed, so it is its own authority; every test node serves on 127.0.0.1 with it.
+function ensureKubeletServingCert(kdir: string): ControlPlane['kubeletServing'] {
+  const dir = join(kdir, 'kubelet-serving');
+  const paths = { certPath: join(dir, 'kubelet.crt'), keyPath: join(dir, 'kubelet.key') };
+  if (existsSync(paths.certPath) && existsSync(paths.keyPath)) return paths;
+  mkdirSync(dir, { recursive: true });
+  // prettier-ignore
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', paths.keyPath, '-out', paths.certPath, '-days', '3650',
+    '-subj', '/CN=safehold-test-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return paths;
 }
 
 function ensureTokens(kdir: string): ControlPlane['users'] {

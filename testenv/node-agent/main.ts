@@ -1,14 +1,17 @@
-// The node agent daemon: registers the test nodes, keeps them alive, and runs
-// the Pods bound to them.
+// The node agent daemon: registers the test nodes, keeps them alive, runs the
+// Pods bound to them, and serves their logs on each node's kubelet endpoint.
 //   node testenv/node-agent/main.ts --kubeconfig PATH --env-dir DIR --node NAME [--node NAME...]
+//     --tls-cert-file PEM --tls-private-key-file PEM
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Informer, kinds, WorkQueue } from '../../src/kube/index.ts';
 import { connectTestClient } from '../client.ts';
 import { versions } from '../paths.ts';
 import { storageBackends } from '../storage/backends.ts';
+import { startKubeletServer, type KubeletServer } from './kubelet-server.ts';
 import { nodeStatus, registerNode, renewLease } from './node.ts';
-import { PodWorker, type AgentDeps } from './pod-worker.ts';
+import { containerLogPath, podDir, PodWorker, type AgentDeps } from './pod-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +19,8 @@ const { values } = parseArgs({
     'env-dir': { type: 'string' },
     'bin-dir': { type: 'string' },
     'apiserver-port': { type: 'string' },
+    'tls-cert-file': { type: 'string' },
+    'tls-private-key-file': { type: 'string' },
     node: { type: 'string', multiple: true },
   },
 });
@@ -31,7 +36,21 @@ const deps: AgentDeps = {
   log,
 };
 
-for (const name of nodes) await registerNode(client, name, versions.kubernetes);
+const pods = new Informer<Pod>(client, kinds.pod, { onError: (error) => log(`watch error: ${String(error)}`) });
+const tls = {
+  cert: readFileSync(values['tls-cert-file'] ?? '', 'utf8'),
+  key: readFileSync(values['tls-private-key-file'] ?? '', 'utf8'),
+};
+const kubelets = new Map<string, KubeletServer>();
+for (const name of nodes) {
+  const kubelet = await startKubeletServer({
+    tls,
+    logPath: (namespace, pod, container) => logPathOn(name, `${namespace}/${pod}`, container),
+    log,
+  });
+  kubelets.set(name, kubelet);
+  await registerNode(client, name, versions.kubernetes, kubelet.port);
+}
 const heartbeat = setInterval(() => {
   for (const name of nodes) {
     void renewLease(client, name).catch((error: unknown) => log(`lease ${name}: ${String(error)}`));
@@ -40,13 +59,26 @@ const heartbeat = setInterval(() => {
 const statusBeat = setInterval(() => {
   for (const name of nodes) {
     void client
-      .mergePatch(kinds.node, { name }, { status: nodeStatus(name, versions.kubernetes) }, 'status')
+      .mergePatch(
+        kinds.node,
+        { name },
+        { status: nodeStatus(name, versions.kubernetes, kubelets.get(name)?.port ?? 0) },
+        'status',
+      )
       .catch((error: unknown) => log(`node ${name}: ${String(error)}`));
   }
 }, 60_000);
 
 const workers = new Map<string, PodWorker>();
-const pods = new Informer<Pod>(client, kinds.pod, { onError: (error) => log(`watch error: ${String(error)}`) });
+
+/** The output file of a container of a Pod bound to `node`; it outlives the Pod's processes, as kubelet logs do. */
+function logPathOn(node: string, key: string, container: string): string | undefined {
+  const pod = pods.get(key);
+  const uid = pod?.metadata?.uid;
+  if (uid === undefined || pod?.spec?.nodeName !== node) return undefined;
+  const names = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  return names.includes(container) ? containerLogPath(podDir(deps.envDir, uid), container) : undefined;
+}
 
 async function reconcile(key: string): Promise<void> {
   const pod = pods.get(key);
@@ -108,6 +140,7 @@ const shutdown = () => {
   queue.stop();
   void Promise.all([...workers.values()].map((w) => w.terminate(5).catch(() => undefined)))
     .then(() => pods.stop())
+    .then(() => Promise.all([...kubelets.values()].map((k) => k.close())))
     .then(() => process.exit(0));
 };
 process.on('SIGTERM', shutdown);

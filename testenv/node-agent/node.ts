@@ -1,11 +1,17 @@
 // The test node's presence in the API, as a kubelet keeps it: a Node with
-// capacity and a Ready condition, and a Lease in kube-node-lease renewed every
-// ten seconds so kube-controller-manager's node lifecycle keeps it Ready.
+// capacity, a Ready condition and the port of its kubelet endpoint, and a Lease
+// in kube-node-lease renewed every ten seconds so kube-controller-manager's
+// node lifecycle keeps it Ready.
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { release } from 'node:os';
 import { isAlreadyExists, isNotFound, kinds, type KubeClient } from '../../src/kube/index.ts';
 
-export async function registerNode(client: KubeClient, name: string, kubeletVersion: string): Promise<void> {
+export async function registerNode(
+  client: KubeClient,
+  name: string,
+  kubeletVersion: string,
+  kubeletPort: number,
+): Promise<void> {
   const node: Node = {
     metadata: {
       name,
@@ -23,11 +29,11 @@ export async function registerNode(client: KubeClient, name: string, kubeletVers
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
   }
-  await client.mergePatch(kinds.node, { name }, { status: nodeStatus(name, kubeletVersion) }, 'status');
+  await client.mergePatch(kinds.node, { name }, { status: nodeStatus(name, kubeletVersion, kubeletPort) }, 'status');
   await renewLease(client, name);
 }
 
-export function nodeStatus(name: string, kubeletVersion: string): Node['status'] {
+export function nodeStatus(name: string, kubeletVersion: string, kubeletPort: number): Node['status'] {
   const now = new Date().toISOString();
   const resources = { cpu: '8', memory: '16Gi', pods: '250', 'ephemeral-storage': '100Gi' };
   const condition = (type: string, status: string, reason: string) => ({
@@ -51,7 +57,7 @@ export function nodeStatus(name: string, kubeletVersion: string): Node['status']
       { type: 'InternalIP', address: '127.0.0.1' },
       { type: 'Hostname', address: name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
       machineID: name,
       systemUUID: name,

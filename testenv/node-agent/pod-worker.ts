@@ -33,6 +33,16 @@ export interface AgentDeps {
 
 type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
+/** A Pod's scratch folder: emptyDir volumes, container roots, and each container's output. */
+export function podDir(envDir: string, uid: string): string {
+  return join(envDir, 'pods', uid);
+}
+
+/** The file a container's stdout and stderr go to, across its restarts. */
+export function containerLogPath(dir: string, container: string): string {
+  return join(dir, `${container}.log`);
+}
+
 export class PodWorker {
   readonly #deps: AgentDeps;
   #pod: Pod;
@@ -53,7 +63,7 @@ export class PodWorker {
   constructor(deps: AgentDeps, pod: Pod) {
     this.#deps = deps;
     this.#pod = pod;
-    this.#dir = join(deps.envDir, 'pods', pod.metadata?.uid ?? 'unknown');
+    this.#dir = podDir(deps.envDir, pod.metadata?.uid ?? 'unknown');
   }
 
   get name(): string {
@@ -144,7 +154,7 @@ export class PodWorker {
     const env = await this.#retryUntilReady(() => resolveEnv(this.#deps.client, this.#pod, container), container);
     if (env === undefined) return undefined;
     const identity = processIdentity(this.#pod, container);
-    const logPath = join(this.#dir, `${container.name}.log`);
+    const logPath = containerLogPath(this.#dir, container.name);
     const terminationPath = join(this.#dir, `${container.name}.termination-log`);
     writeFileSync(terminationPath, '');
     const specPath = join(this.#dir, `${container.name}.spec`);
