@@ -18,6 +18,12 @@ export const backupRepositorySpec = z.object({
     bucket: z.string().min(3).max(63),
     prefix: z.string().optional().describe('Path inside the bucket; {namespace} makes one repository per namespace.'),
     region: z.string().default('us-east-1'),
+    publicEndpoint: z
+      .url()
+      .optional()
+      .describe(
+        'The endpoint as users outside the cluster reach it, for the download URLs of `safehold ls` and `safehold dump` (default: endpoint).',
+      ),
     accessKeyId: secretKeyRef('AWS_ACCESS_KEY_ID'),
     secretAccessKey: secretKeyRef('AWS_SECRET_ACCESS_KEY'),
   }),

@@ -2,7 +2,9 @@
 import { backupPolicySpec, backupPolicyStatus } from './backup-policy.ts';
 import { backupRepositorySpec, backupRepositoryStatus } from './backup-repository.ts';
 import { repositoryMaintenanceSpec, repositoryMaintenanceStatus } from './repository-maintenance.ts';
+import { backupDownloadSpec, backupDownloadStatus } from './backup-download.ts';
 import { volumeBackupSpec, volumeBackupStatus } from './volume-backup.ts';
+import { volumeRestoreSpec, volumeRestoreStatus } from './volume-restore.ts';
 import { customResourceDefinition } from './crd.ts';
 
 export function safeholdCrds(): Record<string, unknown>[] {
@@ -68,6 +70,41 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
         { name: 'Forgotten', type: 'integer', jsonPath: '.status.forgotten' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'VolumeRestore',
+      plural: 'volumerestores',
+      singular: 'volumerestore',
+      scope: 'Namespaced',
+      shortNames: ['vr'],
+      spec: volumeRestoreSpec,
+      status: volumeRestoreStatus,
+      printerColumns: [
+        { name: 'Source', type: 'string', jsonPath: '.spec.source.pvc' },
+        { name: 'Target', type: 'string', jsonPath: '.spec.target.pvc' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+        { name: 'Backup', type: 'string', jsonPath: '.status.backup.snapshotTime' },
+        { name: 'Progress', type: 'number', jsonPath: '.status.progress.percentDone', priority: 1 },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'BackupDownload',
+      plural: 'backupdownloads',
+      singular: 'backupdownload',
+      scope: 'Namespaced',
+      shortNames: ['bdl'],
+      spec: backupDownloadSpec,
+      status: backupDownloadStatus,
+      printerColumns: [
+        { name: 'Source', type: 'string', jsonPath: '.spec.source.pvc' },
+        { name: 'Path', type: 'string', jsonPath: '.spec.path' },
+        { name: 'What', type: 'string', jsonPath: '.spec.what' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

@@ -2,6 +2,8 @@
 // resources, annotations, condition reasons and the controller-mover protocol
 // (types come from z.infer); the CRDs generated from them. No I/O.
 export * from './annotations.ts';
+export * from './backup-choice.ts';
+export * from './backup-download.ts';
 export * from './backup-policy.ts';
 export * from './backup-repository.ts';
 export * from './conditions.ts';
@@ -16,3 +18,4 @@ export * from './mover-protocol.ts';
 export * from './rbac.ts';
 export * from './repository-maintenance.ts';
 export * from './volume-backup.ts';
+export * from './volume-restore.ts';

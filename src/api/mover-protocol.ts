@@ -10,6 +10,8 @@ import { z } from 'zod';
 export const moverEnv = {
   task: 'SAFEHOLD_TASK',
   resticPassword: 'RESTIC_PASSWORD',
+  /** A download's presigned S3 PUT URL, where the mover uploads what it was asked for. */
+  uploadUrl: 'SAFEHOLD_UPLOAD_URL',
   accessKeyId: 'AWS_ACCESS_KEY_ID',
   secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
 } as const;
@@ -68,7 +70,56 @@ export const maintenanceTask = z.object({
   check: z.object({ readDataSubset: z.string().min(1).optional() }).optional(),
 });
 
-export const moverTask = z.discriminatedUnion('kind', [backupTask, maintenanceTask]);
+/**
+ * Where a backup's files are: one restic snapshot, and the folder inside it that held the volume
+ * (the backup mover's sourcePath).
+ */
+export const snapshotSource = z.object({
+  snapshotId: resticSnapshotId,
+  snapshotPath: z.string().startsWith('/'),
+});
+
+/** A path inside a volume: absolute, as the volume's root is "/", with no "." or ".." parts. */
+export const volumePath = z
+  .string()
+  .startsWith('/', 'a path inside the volume, starting with "/"')
+  .refine((p) => !p.split('/').some((part) => part === '.' || part === '..'), 'no "." or ".." parts');
+
+/**
+ * Restore a backup (or some paths of it) into the folder the target volume is mounted at. The
+ * repository is only opened, never created. restic restores permissions, owners, times, symlinks,
+ * hardlinks, empty directories and holes (--sparse).
+ */
+export const restoreTask = z.object({
+  kind: z.literal('restore'),
+  repository: repositoryTarget,
+  cacheDir: z.string().startsWith('/'),
+  source: snapshotSource,
+  /** The folder the target volume is mounted at, inside the mover (writable). */
+  targetPath: z.string().startsWith('/'),
+  /** Paths inside the volume to restore, with everything under them; empty: the whole volume. */
+  paths: z.array(volumePath).default([]),
+  /** Delete what the target has that the backup does not (a whole-volume restore into a used volume). */
+  deleteExtra: z.boolean().default(false),
+});
+
+/**
+ * Read one path of a backup for someone outside the cluster: a listing (JSON lines, one entry each,
+ * recursive under a folder) or one file's bytes, uploaded with a single PUT to the presigned URL
+ * the Job's Secret carries as SAFEHOLD_UPLOAD_URL.
+ */
+export const downloadTask = z.object({
+  kind: z.literal('download'),
+  repository: repositoryTarget,
+  cacheDir: z.string().startsWith('/'),
+  source: snapshotSource,
+  path: volumePath,
+  what: z.enum(['listing', 'file']),
+  /** A listing goes this many folder levels below path (1: the folder's own entries). */
+  depth: z.int().min(1).default(1),
+});
+
+export const moverTask = z.discriminatedUnion('kind', [backupTask, maintenanceTask, restoreTask, downloadTask]);
 
 export const errorCodes = [
   'RepositoryUnreachable',
@@ -76,6 +127,10 @@ export const errorCodes = [
   'WrongPassword',
   'RepositoryLocked',
   'SourceMissing',
+  'SnapshotNotFound',
+  'PathNotFound',
+  'TargetMissing',
+  'UploadFailed',
   'InvalidTask',
   'ResticFailed',
 ] as const;
@@ -122,6 +177,44 @@ export const maintenanceSummary = z.object({
   durationSeconds: z.number(),
 });
 
+export const restoreSummary = z.object({
+  type: z.literal('restored'),
+  snapshotId: z.string(),
+  filesRestored: z.int(),
+  filesSkipped: z.int(),
+  /** Files, folders and links restic counted for the restore. */
+  totalFiles: z.int(),
+  bytesRestored: z.number(),
+  bytesSkipped: z.number(),
+  totalBytes: z.number(),
+  /** Entries deleted from the target because the backup does not have them (deleteExtra). */
+  filesDeleted: z.int().optional(),
+  durationSeconds: z.number(),
+});
+
+export const downloadSummary = z.object({
+  type: z.literal('downloaded'),
+  snapshotId: z.string(),
+  what: z.enum(['listing', 'file']),
+  /** Bytes uploaded. */
+  bytes: z.number(),
+  /** Entries in a listing. */
+  entries: z.int().optional(),
+  durationSeconds: z.number(),
+});
+
+/** One entry of a download listing (a JSON line of the uploaded object), path relative to the volume's root. */
+export const listingEntry = z.object({
+  path: z.string(),
+  type: z.enum(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 'socket', 'irregular']),
+  size: z.number().optional(),
+  mode: z.int().optional(),
+  uid: z.int().optional(),
+  gid: z.int().optional(),
+  mtime: z.string().optional(),
+  linkTarget: z.string().optional(),
+});
+
 export const moverError = z.object({
   type: z.literal('error'),
   code: z.enum(errorCodes),
@@ -139,11 +232,19 @@ export const moverProgress = z.object({
   secondsElapsed: z.number(),
 });
 
-export const moverResult = z.discriminatedUnion('type', [backupSummary, maintenanceSummary, moverError]);
+export const moverResult = z.discriminatedUnion('type', [
+  backupSummary,
+  maintenanceSummary,
+  restoreSummary,
+  downloadSummary,
+  moverError,
+]);
 export const moverMessage = z.discriminatedUnion('type', [
   moverProgress,
   backupSummary,
   maintenanceSummary,
+  restoreSummary,
+  downloadSummary,
   moverError,
 ]);
 
@@ -152,6 +253,11 @@ export type BackupTask = z.infer<typeof backupTask>;
 export type BackupSummary = z.infer<typeof backupSummary>;
 export type MaintenanceTask = z.infer<typeof maintenanceTask>;
 export type MaintenanceSummary = z.infer<typeof maintenanceSummary>;
+export type RestoreTask = z.infer<typeof restoreTask>;
+export type RestoreSummary = z.infer<typeof restoreSummary>;
+export type DownloadTask = z.infer<typeof downloadTask>;
+export type DownloadSummary = z.infer<typeof downloadSummary>;
+export type ListingEntry = z.infer<typeof listingEntry>;
 export type MoverError = z.infer<typeof moverError>;
 export type MoverErrorCode = MoverError['code'];
 export type MoverProgress = z.infer<typeof moverProgress>;

@@ -1,12 +1,14 @@
 // The ClusterRoles that give tenants Safehold in their own namespaces, by
 // aggregation into Kubernetes' built-in roles: whoever is `admin` or `edit`
-// of a namespace may back up its volumes now and read every backup's status
-// there; `view` may read. Nothing here reaches repositories, their
+// of a namespace may back up its volumes now, restore them, read files from
+// their backups, and read every run's status there; `view` may read the runs. Nothing here reaches repositories, their
 // credentials or other namespaces: movers and keys live in Safehold's
 // namespace, which tenants are not given.
 import { apiGroup } from './group.ts';
 
-const tenantResources = ['volumebackups'];
+const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads'];
+/** A download's status carries a URL to the data itself: readers of a namespace see runs, not data. */
+const viewResources = ['volumebackups', 'volumerestores'];
 
 export function tenantClusterRoles(): Record<string, unknown>[] {
   return [
@@ -35,7 +37,7 @@ export function tenantClusterRoles(): Record<string, unknown>[] {
         name: 'safehold-tenant-view',
         labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
       },
-      rules: [{ apiGroups: [apiGroup], resources: tenantResources, verbs: ['get', 'list', 'watch'] }],
+      rules: [{ apiGroups: [apiGroup], resources: viewResources, verbs: ['get', 'list', 'watch'] }],
     },
   ];
 }

@@ -49,6 +49,15 @@ export const volumeBackupStatus = z.object({
   completionTime: z.string().optional(),
   snapshotTime: z.string().optional().describe('When the data was captured: the time restic records for the backup.'),
   snapshotName: z.string().optional(),
+  volume: z
+    .object({
+      capacity: z.string().optional(),
+      storageClassName: z.string().optional(),
+      accessModes: z.array(z.string()).optional(),
+      volumeMode: z.string().optional(),
+    })
+    .optional()
+    .describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
   resticSnapshotId: z.string().optional(),
   files: z.object({ new: z.int(), changed: z.int(), unmodified: z.int(), total: z.int() }).optional(),
   bytes: z.object({ added: z.number(), total: z.number() }).optional(),
@@ -80,4 +89,8 @@ export const runLabels = {
   /** On run objects in Safehold's namespace: the namespace of the run they belong to. */
   namespace: 'safehold.io/namespace',
   component: 'app.kubernetes.io/component',
+  /** On the temporary objects of a VolumeRestore (and on the PVC it creates, while it runs). */
+  restore: 'safehold.io/restore',
+  /** On the temporary objects of a BackupDownload. */
+  download: 'safehold.io/download',
 } as const;

@@ -17,6 +17,8 @@ const program = buildProgram({
   connect,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  writeOut: (chunk) =>
+    new Promise<void>((resolve, reject) => process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()))),
   now: () => new Date(),
   color: process.stdout.isTTY && process.env.NO_COLOR === undefined,
   setExitCode: (code) => {

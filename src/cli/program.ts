@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import type { KubeClient } from '../kube/index.ts';
 import { addBackupCommand } from './backup-command.ts';
 import { addBackupsCommand } from './backups-command.ts';
+import { addDumpCommand, addLsCommand } from './browse-commands.ts';
+import { addRestoreCommand } from './restore-command.ts';
 import { addRetentionCommand } from './retention-command.ts';
 import { addStatusCommand } from './status-command.ts';
 
@@ -17,6 +19,8 @@ export interface CliDeps {
   connect: (options: ConnectOptions) => KubeClient;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Bytes as they are (a dumped file), to stdout. */
+  writeOut: (chunk: Uint8Array) => Promise<void>;
   now: () => Date;
   color: boolean;
   setExitCode: (code: number) => void;
@@ -39,5 +43,8 @@ export function buildProgram(deps: CliDeps): Command {
   addBackupCommand(program, deps);
   addBackupsCommand(program, deps);
   addRetentionCommand(program, deps);
+  addRestoreCommand(program, deps);
+  addLsCommand(program, deps);
+  addDumpCommand(program, deps);
   return program;
 }

@@ -64,6 +64,7 @@ export async function carryOut(
         snapshotTime: stamp,
         policy: observation.policy?.metadata.name,
         repository: repository?.metadata.name,
+        volume: recordedVolume(deps, backup),
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
         message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,
         nextAttemptTime: undefined,
@@ -266,4 +267,18 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       .toISOString()
       .replace(/\.\d{3}Z$/, 'Z'),
   );
+}
+
+/** The PVC as it is now: what a restore to a new PVC defaults to, even once the PVC is gone. */
+function recordedVolume(deps: BackupControllerDeps, backup: VolumeBackup): VolumeBackupStatus['volume'] {
+  const claim = deps.cache.claims.get(`${backup.metadata.namespace}/${backup.spec.pvc}`);
+  const capacity = claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage;
+  return JSON.parse(
+    JSON.stringify({
+      capacity,
+      storageClassName: claim?.spec?.storageClassName,
+      accessModes: claim?.spec?.accessModes,
+      volumeMode: claim?.spec?.volumeMode,
+    }),
+  ) as VolumeBackupStatus['volume'];
 }

@@ -11,8 +11,10 @@ import {
   type BackupPolicy,
   type BackupRepository,
   type ParsedPolicies,
+  type BackupDownload,
   type RepositoryMaintenance,
   type VolumeBackup,
+  type VolumeRestore,
 } from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
@@ -50,6 +52,8 @@ export class ClusterCache {
   readonly snapshots: Informer<Snapshot>;
   readonly jobs: Informer<Job>;
   readonly maintenances: Informer<RepositoryMaintenance>;
+  readonly restores: Informer<VolumeRestore>;
+  readonly downloads: Informer<BackupDownload>;
 
   constructor(client: KubeClient, onError: (error: unknown) => void) {
     const options = { onError, transform: withoutManagedFields };
@@ -71,6 +75,8 @@ export class ClusterCache {
       labelSelector: `${runLabels.component}=mover`,
     });
     this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);
+    this.restores = new Informer<VolumeRestore>(client, kinds.volumeRestore, options);
+    this.downloads = new Informer<BackupDownload>(client, kinds.backupDownload, options);
   }
 
   /** The informers coverage depends on. */
@@ -96,6 +102,8 @@ export class ClusterCache {
       this.snapshots,
       this.jobs,
       this.maintenances,
+      this.restores,
+      this.downloads,
     ] as Informer<KubeObject>[];
   }
 

@@ -81,6 +81,12 @@ export class MaintenanceController {
       if (c.type !== 'added' && !active(c.object))
         for (const m of cache.maintenances.list()) if (!finished(m)) this.#queue.add(objectKey(m));
     });
+    const readerEnded = (c: { type: string; object: { status?: { phase?: string } } }) => {
+      if (c.type !== 'added' && c.object.status?.phase !== 'Running')
+        for (const m of cache.maintenances.list()) if (!finished(m)) this.#queue.add(objectKey(m));
+    };
+    cache.restores.onChange(readerEnded);
+    cache.downloads.onChange(readerEnded);
     cache.claims.onChange((c) => {
       if (c.type === 'deleted') this.#queue.add(orphansKey);
     });
@@ -158,6 +164,7 @@ export class MaintenanceController {
                 (b.status?.repository ?? b.spec.policy) !== undefined &&
                 this.#sameRepository(b, repository, maintenance.spec.tenant ?? ''),
             );
+    const reading = repository === undefined ? undefined : this.#reader(repository, maintenance.spec.tenant ?? '');
     const first = cache.maintenances
       .list()
       .find(
@@ -175,13 +182,30 @@ export class MaintenanceController {
       now: this.#deps.now(),
       maintenance,
       blocker,
-      backupsActive: writing === undefined ? undefined : objectKey(writing),
+      backupsActive: writing === undefined ? reading : objectKey(writing),
       otherMaintenance: first === undefined ? undefined : objectKey(first),
       job:
         job === undefined
           ? undefined
           : jobOutcome(cache, maintenance.metadata.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
     };
+  }
+
+  /** A restore or download reading this restic repository (started or starting), "ns/name". */
+  #reader(repository: BackupRepository, tenant: string): string | undefined {
+    const { cache, gate } = this.#deps;
+    const runs = [...cache.restores.list(), ...cache.downloads.list()];
+    const found = runs.find((r) => {
+      const backup = r.status?.backup;
+      const reading = r.status?.phase === 'Running' || gate.startingReads.has(r.metadata.uid ?? '');
+      return (
+        reading &&
+        backup !== undefined &&
+        backup.repository === repository.metadata.name &&
+        tenantOf(repository.spec, backup.namespace) === tenant
+      );
+    });
+    return found === undefined ? undefined : objectKey(found);
   }
 
   /** Whether a backup writes to this restic repository (a run just starting may not have its repository in status yet). */

@@ -9,6 +9,8 @@ import { BackupScheduler } from './backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
 import { MaintenanceController } from './maintenance-controller.ts';
 import { MaintenanceScheduler } from './maintenance-scheduler.ts';
+import { DownloadController } from './download-controller.ts';
+import { RestoreController } from './restore-controller.ts';
 import { StartGate } from './start-gate.ts';
 import { CoverageController } from './coverage-controller.ts';
 import { OperatorMetrics } from './metrics.ts';
@@ -68,6 +70,14 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       maxConcurrentMovers: options.maxConcurrentMovers,
       maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
     });
+    const restores = new RestoreController({
+      ...runs,
+      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
+    });
+    const downloads = new DownloadController({
+      ...runs,
+      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
+    });
     const scheduler = new BackupScheduler({ client: deps.client, cache, now: deps.now, log: deps.log });
     const maintenanceScheduler = new MaintenanceScheduler({
       client: deps.client,
@@ -82,6 +92,8 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void controller.start();
     void backups.start();
     void maintenance.start();
+    void restores.start();
+    void downloads.start();
     void controller.firstPass.then(() => maintenanceScheduler.start());
     void controller.firstPass.then(() => {
       ready = true;
@@ -92,6 +104,8 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     scheduler.stop();
     maintenanceScheduler.stop();
     maintenance.stop();
+    restores.stop();
+    downloads.stop();
     backups.stop();
     controller.stop();
     await cache.stop();

@@ -26,6 +26,8 @@ export async function repositoryCredentials(
   safeholdNamespace: string,
   repo: BackupRepository,
   tenant: string,
+  /** Generate the tenant's key when it has none: only for a backup, which may create the repository. */
+  createKey = true,
 ): Promise<{ data: SecretData } | { missing: string }> {
   const data: SecretData = {};
   const refs = [
@@ -51,8 +53,14 @@ export async function repositoryCredentials(
       throw error;
     }
   }
-  if (repo.spec.password === undefined)
-    data.RESTIC_PASSWORD = await generatedPassword(client, safeholdNamespace, repo.metadata.name, tenant);
+  if (repo.spec.password === undefined) {
+    const password = await generatedPassword(client, safeholdNamespace, repo.metadata.name, tenant, createKey);
+    if (password === undefined)
+      return {
+        missing: `Secret ${safeholdNamespace}/${generatedKeyName(repo.metadata.name, tenant)} (the repository key of BackupRepository ${repo.metadata.name}${tenant === '' ? '' : ` for namespace ${tenant}`}) not found: nothing was ever backed up there, or the key was lost`,
+      };
+    data.RESTIC_PASSWORD = password;
+  }
   return { data };
 }
 
@@ -62,7 +70,8 @@ async function generatedPassword(
   namespace: string,
   repository: string,
   tenant: string,
-): Promise<string> {
+  create: boolean,
+): Promise<string | undefined> {
   const name = generatedKeyName(repository, tenant);
   const read = async () => (await client.get<{ data?: SecretData }>(kinds.secret, { namespace, name })).data?.password;
   try {
@@ -72,6 +81,7 @@ async function generatedPassword(
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+  if (!create) return undefined;
   const password = Buffer.from(randomBytes(32).toString('base64url')).toString('base64');
   await ignoreAlreadyExists(() =>
     client.create(kinds.secret, {

@@ -152,26 +152,34 @@ export async function createJob(
   return node;
 }
 
-/**
- * A read-only alias of the volume the mover reads (the snapshot's clone, or
- * the live volume): a PV with the same storage behind it, pre-bound to a
- * claim in Safehold's namespace, reclaim policy Retain so deleting it never
- * touches the data.
- */
+/** The read-only alias of the volume a backup mover reads: the snapshot's clone, or the live volume. */
 export async function createAlias(deps: BackupControllerDeps, backup: VolumeBackup): Promise<void> {
   const ns = backup.metadata.namespace;
   const claimName = backup.status?.method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc;
   const source = deps.cache.volumes.get(deps.cache.claims.get(`${ns}/${claimName}`)?.spec?.volumeName ?? '');
   if (source?.spec === undefined) return; // not bound yet: the run comes back when it is
-  const name = aliasName(backup);
-  const labels = runObjectLabels(backup, true);
+  await ensureAlias(deps, source, { name: aliasName(backup), labels: runObjectLabels(backup, true), readOnly: true });
+}
+
+/**
+ * An alias of a volume in Safehold's namespace, where movers run: a PV with
+ * the same storage behind it, pre-bound to a claim there, reclaim policy
+ * Retain so deleting it never touches the data. Read-only for a backup's
+ * mover, writable for a restore's. The PV is named "safehold-" + name.
+ */
+export async function ensureAlias(
+  deps: Pick<BackupControllerDeps, 'client' | 'cache' | 'namespace'>,
+  source: PersistentVolume,
+  alias: { name: string; labels: Record<string, string>; readOnly: boolean },
+): Promise<void> {
+  const { name, labels } = alias;
   const spec = { ...source.spec };
   delete spec.claimRef;
   const pv: PersistentVolume = {
     metadata: { name: `safehold-${name}`, labels },
     spec: {
       ...spec,
-      ...(spec.csi === undefined ? {} : { csi: { ...spec.csi, readOnly: true } }),
+      ...(spec.csi === undefined ? {} : { csi: { ...spec.csi, readOnly: alias.readOnly } }),
       storageClassName: '',
       persistentVolumeReclaimPolicy: 'Retain',
       claimRef: { namespace: deps.namespace, name },
@@ -198,6 +206,12 @@ export async function createAlias(deps: BackupControllerDeps, backup: VolumeBack
     await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
 }
 
+/** Deletes an alias claim and its PV (the data behind them stays). */
+export async function deleteAlias(deps: Pick<BackupControllerDeps, 'client' | 'namespace'>, name: string) {
+  await ignoreNotFound(() => deps.client.delete(kinds.persistentVolumeClaim, { namespace: deps.namespace, name }));
+  await ignoreNotFound(() => deps.client.delete(kinds.persistentVolume, { name: `safehold-${name}` }));
+}
+
 /** The alias claim and PV, then the clone, then (unless kept) the snapshot. */
 export async function deleteRunVolumes(
   deps: Pick<BackupControllerDeps, 'client' | 'namespace'>,
@@ -206,10 +220,7 @@ export async function deleteRunVolumes(
 ): Promise<void> {
   const { client } = deps;
   const ns = backup.metadata.namespace;
-  await ignoreNotFound(() =>
-    client.delete(kinds.persistentVolumeClaim, { namespace: deps.namespace, name: aliasName(backup) }),
-  );
-  await ignoreNotFound(() => client.delete(kinds.persistentVolume, { name: `safehold-${aliasName(backup)}` }));
+  await deleteAlias(deps, aliasName(backup));
   await ignoreNotFound(() =>
     client.delete(kinds.persistentVolumeClaim, { namespace: ns, name: tempClaimName(backup) }),
   );

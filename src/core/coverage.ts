@@ -74,7 +74,7 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
   const policies = new Map(view.policies.map((p) => [p.metadata.name, p]));
   // A run's own claims (a snapshot's clone, the mover's read-only alias) are copies, not volumes to protect.
   return view.claims
-    .filter((claim) => claim.metadata?.labels?.[runLabels.run] === undefined)
+    .filter((claim) => !isRunClaim(claim.metadata?.labels))
     .map((claim) => {
       const namespace = claim.metadata?.namespace ?? '';
       const name = claim.metadata?.name ?? '';
@@ -116,4 +116,9 @@ export function countDecisions(rows: readonly CoverageRow[]): CoverageCounts {
   const counts = { protected: 0, excluded: 0, unprotected: 0 };
   for (const row of rows) counts[row.decision.state]++;
   return counts;
+}
+
+/** A claim a backup or restore run made for itself (a clone, an alias): not a volume of anyone's. */
+function isRunClaim(labels: Record<string, string> | undefined): boolean {
+  return labels?.[runLabels.run] !== undefined || labels?.[runLabels.restore] !== undefined;
 }

@@ -1,9 +1,11 @@
 // src/core: pure decisions over plain data, no I/O, `now` passed in: policy
 // resolution, schedules, retention, run phases, manifests. Only imports api.
+export * from './backup-choice.ts';
 export * from './backup-run.ts';
 export * from './conditions.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
+export * from './download-run.ts';
 export * from './due-runs.ts';
 export * from './forget-args.ts';
 export * from './label-selector.ts';
@@ -12,7 +14,9 @@ export * from './maintenance-schedule.ts';
 export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';
+export * from './restore-run.ts';
 export * from './retention-plan.ts';
 export * from './retention.ts';
+export * from './s3-presign.ts';
 export * from './schedule.ts';
 export * from './workloads.ts';

@@ -45,7 +45,7 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
       return {
         kind: 'wait',
         reason: 'BackupsRunning',
-        message: `waiting for backups to the repository to finish (${o.backupsActive}); new ones wait for this maintenance`,
+        message: `waiting for backups, restores and downloads using the repository to finish (${o.backupsActive}); new ones wait for this maintenance`,
         recheckMs: 5000,
       };
     return { kind: 'start' };

@@ -10,6 +10,9 @@ import { moverEnv, runLabels, type MoverTask, type RepositoryMaintenance, type V
 
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
+export const moverTargetPath = '/target';
+/** What restoring owners, modes and times of any file needs, and no more. */
+export const restoreCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'];
 
 export const maintenanceLabel = 'safehold.io/maintenance';
 
@@ -23,6 +26,10 @@ export interface MoverJobInput {
   task: MoverTask;
   /** The claim the mover reads at moverSourcePath, if any (in the Job's namespace). */
   sourceClaim?: string | undefined;
+  /** The claim a restore writes at moverTargetPath, if any (in the Job's namespace). */
+  targetClaim?: string | undefined;
+  /** Capabilities beyond reading every file (DAC_READ_SEARCH): a restore sets owners and modes. */
+  capabilities?: string[] | undefined;
   /** Holds the repository password and S3 keys for this run, in the Job's namespace. */
   secretName: string;
   /** Pin to this node (a live RWO volume already attached there). */
@@ -30,15 +37,18 @@ export interface MoverJobInput {
   deadlineSeconds: number;
 }
 
-/** A short, stable name for the objects of one run, unique across namespaces: fits every name limit. */
-export function runObjectBase(backup: VolumeBackup): string {
-  const ns = backup.metadata.namespace;
-  const name = backup.metadata.name;
+/**
+ * A short, stable name for the objects of one run, unique across namespaces and kinds (a restore
+ * passes its kind): fits every name limit.
+ */
+export function runObjectBase(run: { metadata: { namespace: string; name: string } }, kind = ''): string {
+  const ns = run.metadata.namespace;
+  const name = run.metadata.name;
   const readable = `${ns}-${name}`
     .slice(0, 48)
     .replace(/[^a-z0-9-]/g, '-')
     .replace(/-+$/, '');
-  return `${readable}-${fnv1a(`${ns}/${name}`)}`;
+  return `${readable}-${fnv1a(`${kind}${ns}/${name}`)}`;
 }
 
 export function moverJobName(backup: VolumeBackup, attempt: number): string {
@@ -73,6 +83,7 @@ export function runObjectLabels(backup: VolumeBackup, inSafeholdNamespace = fals
 export function moverJob(input: MoverJobInput): Job {
   const secret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: input.secretName, key } } });
   const source = input.sourceClaim;
+  const target = input.targetClaim;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -109,17 +120,19 @@ export function moverJob(input: MoverJobInput): Job {
                 secret(moverEnv.resticPassword),
                 secret(moverEnv.accessKeyId),
                 secret(moverEnv.secretAccessKey),
+                ...(input.task.kind === 'download' ? [secret(moverEnv.uploadUrl)] : []),
                 { name: 'HOME', value: '/tmp' },
               ],
               securityContext: {
                 privileged: false,
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+                capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', ...(input.capabilities ?? [])] },
               },
               terminationMessagePolicy: 'File',
               volumeMounts: [
                 ...(source === undefined ? [] : [{ name: 'source', mountPath: moverSourcePath, readOnly: true }]),
+                ...(target === undefined ? [] : [{ name: 'target', mountPath: moverTargetPath }]),
                 { name: 'cache', mountPath: moverCacheDir },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
@@ -129,6 +142,7 @@ export function moverJob(input: MoverJobInput): Job {
             ...(source === undefined
               ? []
               : [{ name: 'source', persistentVolumeClaim: { claimName: source, readOnly: true } }]),
+            ...(target === undefined ? [] : [{ name: 'target', persistentVolumeClaim: { claimName: target } }]),
             { name: 'cache', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
           ],

@@ -64,6 +64,8 @@ export const kinds = {
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),
   repositoryMaintenance: kind(apiGroup, apiVersion, 'RepositoryMaintenance', 'repositorymaintenances', true),
+  volumeRestore: kind(apiGroup, apiVersion, 'VolumeRestore', 'volumerestores', true),
+  backupDownload: kind(apiGroup, apiVersion, 'BackupDownload', 'backupdownloads', true),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -1,0 +1,116 @@
+// VolumeRestore (namespaced): a tenant gets a volume, or some paths of it,
+// back from a kept backup, into a new PVC or into an existing one that no Pod
+// mounts. The restore runs in a mover Job in Safehold's namespace; when the
+// backup's VolumeSnapshot is still kept in the cluster, a new PVC is made from
+// it directly (the fast path).
+import { z } from 'zod';
+import { backupChoice, chosenBackup } from './backup-choice.ts';
+import { condition } from './conditions.ts';
+
+export const restorePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
+export type RestorePhase = (typeof restorePhases)[number];
+
+export const restoreReasons = [
+  'Waiting',
+  'MaintenanceWindow',
+  'TargetPending',
+  'MoverRunning',
+  'Succeeded',
+  'InvalidSpec',
+  'Forbidden',
+  'BackupNotFound',
+  'RepositoryNotFound',
+  'SecretNotFound',
+  'TargetExists',
+  'TargetNotFound',
+  'TargetInUse',
+  'TargetFailed',
+  'MoverFailed',
+] as const;
+export type RestoreReason = (typeof restoreReasons)[number];
+
+export const volumeRestoreSpec = z.object({
+  ...backupChoice,
+  target: z
+    .object({
+      pvc: z.string().min(1).describe('The PVC to restore into, in this namespace.'),
+      existing: z
+        .boolean()
+        .default(false)
+        .describe('Restore into this PVC, which exists; otherwise it is created and must not exist.'),
+      force: z
+        .boolean()
+        .default(false)
+        .describe('Existing PVC only: restore even while a Pod mounts it (the Pod sees files change under it).'),
+      keepExtraFiles: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Existing PVC only: keep files the backup does not have. By default a whole-volume restore makes the volume equal to the backup.',
+        ),
+      size: z.string().optional().describe("New PVC only: its size (default: the source volume's)."),
+      storageClassName: z.string().optional().describe("New PVC only: its StorageClass (default: the source's)."),
+      accessModes: z
+        .array(z.enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']))
+        .optional()
+        .describe("New PVC only: its access modes (default: the source's)."),
+    })
+    .describe('Where to restore to.'),
+  paths: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Paths inside the volume to restore ("/etc/app.conf", "/data"), with all below them; empty: everything.'),
+  useSnapshot: z
+    .boolean()
+    .default(true)
+    .describe("Make a new PVC from the backup's kept VolumeSnapshot when there is one (the fast path)."),
+});
+
+export const volumeRestoreStatus = z.object({
+  phase: z.enum(restorePhases).optional(),
+  reason: z.enum(restoreReasons).optional(),
+  message: z.string().optional(),
+  backup: chosenBackup.optional().describe('The backup being restored, settled when the restore started.'),
+  method: z
+    .enum(['repository', 'snapshot'])
+    .optional()
+    .describe('repository: a mover reads the restic backup; snapshot: a new PVC made from the kept VolumeSnapshot.'),
+  targetCreated: z
+    .boolean()
+    .optional()
+    .describe('Safehold created the target PVC (and deletes it if the restore fails).'),
+  startTime: z.string().optional(),
+  completionTime: z.string().optional(),
+  progress: z
+    .object({
+      percentDone: z.number(),
+      filesDone: z.int(),
+      totalFiles: z.int(),
+      bytesDone: z.number(),
+      totalBytes: z.number(),
+    })
+    .optional(),
+  files: z.object({ restored: z.int(), skipped: z.int(), total: z.int(), deleted: z.int().optional() }).optional(),
+  bytes: z.object({ restored: z.number(), skipped: z.number(), total: z.number() }).optional(),
+  conditions: z.array(condition).optional(),
+});
+
+/** As written: fields with defaults may be absent on objects read from the API. */
+export type VolumeRestoreSpec = z.input<typeof volumeRestoreSpec>;
+export type VolumeRestoreStatus = z.infer<typeof volumeRestoreStatus>;
+
+export interface VolumeRestore {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: VolumeRestoreSpec;
+  status?: VolumeRestoreStatus;
+}

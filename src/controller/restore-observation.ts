@@ -1,0 +1,199 @@
+// What the restore controller sees of one VolumeRestore's world, from the
+// informer caches: whether the spec can be carried out, the backup it asks
+// for, the repository and its maintenance, the kept snapshot, the target PVC
+// and who mounts it, the writable alias, and the mover's outcome.
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import {
+  runLabels,
+  volumePath,
+  volumeRestoreSpec,
+  type BackupRepository,
+  type ChosenBackup,
+  type VolumeBackup,
+  type VolumeRestore,
+} from '../api/index.ts';
+import { chooseBackup, readRefusal, runObjectBase, type BackupAnswer, type RestoreObservation } from '../core/index.ts';
+import { jobOutcome } from './backup-observation.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+
+export interface RestoreObservationDeps {
+  cache: ClusterCache;
+  /** Safehold's namespace, where movers run. */
+  namespace: string;
+  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+}
+
+export interface ObservedRestore {
+  observation: RestoreObservation;
+  /** The backup being restored: settled in status once started, else the one the spec asks for. */
+  backup: ChosenBackup | undefined;
+  repository: BackupRepository | undefined;
+  /** What a new target PVC is made of. */
+  newTarget: NewTarget | undefined;
+}
+
+export interface NewTarget {
+  size: string;
+  storageClassName: string | undefined;
+  accessModes: string[];
+  volumeMode: string;
+}
+
+const restoreKind = 'restore:';
+
+/** The base name of a restore's objects in Safehold's namespace (alias claim, Secret, Job). */
+export function restoreObjectBase(restore: VolumeRestore): string {
+  return runObjectBase(restore, restoreKind);
+}
+
+export function restoreJobName(restore: VolumeRestore): string {
+  return `${restoreObjectBase(restore)}-restore`;
+}
+
+export function restoreSourceNamespace(restore: VolumeRestore): string {
+  return restore.spec.source.namespace ?? restore.metadata.namespace;
+}
+
+/** A restore's or download's part that is the same for both: the backup asked for, its repository, and whether it may be read. */
+export function observeBackupChoice(
+  deps: RestoreObservationDeps,
+  run: {
+    metadata: { namespace: string };
+    spec: {
+      source: { pvc: string; namespace?: string | undefined };
+      backup?: string | undefined;
+      asOf?: string | undefined;
+    };
+    status?: { backup?: ChosenBackup | undefined } | undefined;
+  },
+) {
+  const { cache } = deps;
+  const sourceNs = run.spec.source.namespace ?? run.metadata.namespace;
+  const choice: BackupAnswer =
+    run.status?.backup !== undefined
+      ? { ok: true, backup: run.status.backup }
+      : chooseBackup(cache.volumeBackups.list(), {
+          namespace: sourceNs,
+          pvc: run.spec.source.pvc,
+          backup: run.spec.backup ?? 'latest',
+          asOf: run.spec.asOf,
+        });
+  const backup = choice.ok ? choice.backup : undefined;
+  const repository = backup === undefined ? undefined : cache.repository(backup.repository);
+  return {
+    sourceNs,
+    choice,
+    backup,
+    repository,
+    forbidden: readRefusal(sourceNs, run.metadata.namespace, cache.namespaces.get(sourceNs)?.metadata?.annotations),
+    maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, sourceNs),
+  };
+}
+
+export function observeRestore(deps: RestoreObservationDeps, restore: VolumeRestore): ObservedRestore {
+  const { cache } = deps;
+  const ns = restore.metadata.namespace;
+  const spec = restore.spec;
+  const { choice, backup, repository, forbidden, maintenance } = observeBackupChoice(deps, restore);
+  const claim = cache.claims.get(`${ns}/${spec.target.pvc}`);
+  const newTarget = backup === undefined ? undefined : newTargetOf(cache, restore, backup);
+  const invalid = invalidSpec(restore, choice.ok && spec.target.existing !== true && newTarget === undefined);
+  const kept = backup === undefined ? undefined : cache.snapshots.get(`${backup.namespace}/${backup.name}`);
+  const base = restoreObjectBase(restore);
+  const alias = cache.claims.get(`${deps.namespace}/${base}`);
+  const job = cache.jobs.get(`${deps.namespace}/${restoreJobName(restore)}`);
+  return {
+    backup,
+    repository,
+    newTarget,
+    observation: {
+      restore,
+      invalid,
+      forbidden,
+      choice,
+      repositoryFound: repository !== undefined,
+      maintenance,
+      keptSnapshot: kept?.status?.readyToUse === true && kept.metadata?.labels?.['safehold.io/kept'] === 'true',
+      target:
+        claim === undefined
+          ? undefined
+          : {
+              ours: claim.metadata?.labels?.[runLabels.restore] === restore.metadata.name,
+              phase: claim.status?.phase,
+              mountedBy: mountedBy(cache, claim),
+            },
+      alias:
+        alias === undefined
+          ? undefined
+          : {
+              bound: alias.status?.phase === 'Bound',
+              volumeBound: cache.volumes.get(`safehold-${base}`)?.status?.phase === 'Bound',
+            },
+      job:
+        job === undefined
+          ? undefined
+          : jobOutcome(cache, deps.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
+    },
+  };
+}
+
+/** Pods that have the claim mounted and are not finished, "ns/name". */
+function mountedBy(cache: ClusterCache, claim: PersistentVolumeClaim): string[] {
+  return cache.pods
+    .list()
+    .filter(
+      (p) =>
+        p.metadata?.namespace === claim.metadata?.namespace &&
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed' &&
+        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim.metadata?.name),
+    )
+    .map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+}
+
+/** What a new target PVC is made of: the spec's fields, else the volume as backed up, else the source PVC as it is. */
+function newTargetOf(cache: ClusterCache, restore: VolumeRestore, backup: ChosenBackup): NewTarget | undefined {
+  const recorded: VolumeBackup['status'] = cache.volumeBackups.get(`${backup.namespace}/${backup.name}`)?.status;
+  const source = cache.claims.get(`${backup.namespace}/${backup.pvc}`);
+  const target = restore.spec.target;
+  const size =
+    target.size ??
+    recorded?.volume?.capacity ??
+    source?.status?.capacity?.storage ??
+    source?.spec?.resources?.requests?.storage;
+  if (size === undefined) return undefined;
+  return {
+    size,
+    storageClassName: target.storageClassName ?? recorded?.volume?.storageClassName ?? source?.spec?.storageClassName,
+    accessModes: target.accessModes ?? recorded?.volume?.accessModes ?? source?.spec?.accessModes ?? ['ReadWriteOnce'],
+    volumeMode: recorded?.volume?.volumeMode ?? source?.spec?.volumeMode ?? 'Filesystem',
+  };
+}
+
+/** Every problem of the spec, each naming its field; undefined when it can be carried out. */
+function invalidSpec(restore: VolumeRestore, sizeUnknown: boolean): string | undefined {
+  const problems: string[] = [];
+  const parsed = volumeRestoreSpec.safeParse(restore.spec);
+  if (!parsed.success)
+    for (const issue of parsed.error.issues) problems.push(`spec.${issue.path.join('.')}: ${issue.message}`);
+  const spec = restore.spec;
+  (spec.paths ?? []).forEach((path, index) => {
+    const checked = volumePath.safeParse(path);
+    if (!checked.success) problems.push(`spec.paths[${index}]: "${path}": ${checked.error.issues[0]?.message ?? ''}`);
+  });
+  if (spec.asOf !== undefined && (spec.backup ?? 'latest') !== 'latest')
+    problems.push('spec.asOf: give either a time (asOf) or a backup, not both');
+  if (spec.target.existing === true)
+    for (const field of ['size', 'storageClassName', 'accessModes'] as const)
+      if (spec.target[field] !== undefined)
+        problems.push(`spec.target.${field}: only for a new PVC (spec.target.existing is true)`);
+  if (spec.target.existing !== true) {
+    if (spec.target.force === true) problems.push('spec.target.force: only for an existing PVC');
+    if (spec.target.keepExtraFiles === true) problems.push('spec.target.keepExtraFiles: only for an existing PVC');
+  }
+  if (sizeUnknown)
+    problems.push(
+      `spec.target.size: required here: PVC ${spec.source.pvc} no longer exists and its backup does not record its size`,
+    );
+  return problems.length === 0 ? undefined : problems.join('; ');
+}

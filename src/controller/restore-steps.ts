@@ -1,0 +1,389 @@
+// Carrying out one step of a VolumeRestore against the API: its status, the
+// target PVC (owned by the restore and labelled with it until the restore
+// succeeds, deleted again if it fails), the writable alias of the target in
+// Safehold's namespace, the credentials Secret and the mover Job there, and
+// the cleanup. Every step is idempotent.
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import {
+  runLabels,
+  tenantOf,
+  repositoryUrl,
+  type RestoreTask,
+  type VolumeRestore,
+  type VolumeRestoreStatus,
+} from '../api/index.ts';
+import {
+  moverCacheDir,
+  moverJob,
+  moverSourcePath,
+  moverTargetPath,
+  restoreCapabilities,
+  setCondition,
+  type RestoreStep,
+} from '../core/index.ts';
+import {
+  ignoreAlreadyExists,
+  ignoreNotFound,
+  kinds,
+  recordEvent,
+  writeStatus,
+  type KubeClient,
+  type Requeue,
+} from '../kube/index.ts';
+import type { ClusterCache } from './cluster-cache.ts';
+import { nodeUsing } from './backup-observation.ts';
+import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+import {
+  restoreJobName,
+  restoreObjectBase,
+  restoreSourceNamespace,
+  type ObservedRestore,
+} from './restore-observation.ts';
+import { deleteAlias, ensureAlias } from './run-objects.ts';
+
+export interface RestoreStepDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  namespace: string;
+  moverImage: string;
+  now: () => Date;
+}
+
+type Condition = NonNullable<VolumeRestoreStatus['conditions']>[number];
+
+/** How long a restore's mover may run. */
+const moverDeadlineSeconds = 24 * 3600;
+const restoredFrom = 'safehold.io/restored-from';
+
+export function restoreLabels(restore: VolumeRestore): Record<string, string> {
+  return {
+    [runLabels.restore]: restore.metadata.name,
+    [runLabels.namespace]: restore.metadata.namespace,
+    [runLabels.component]: 'mover',
+  };
+}
+
+function ownerReference(restore: VolumeRestore) {
+  return {
+    apiVersion: 'safehold.io/v1alpha1',
+    kind: 'VolumeRestore',
+    name: restore.metadata.name,
+    uid: restore.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export async function carryOutRestore(
+  deps: RestoreStepDeps,
+  restore: VolumeRestore,
+  observed: ObservedRestore,
+  step: RestoreStep,
+): Promise<Requeue | undefined> {
+  const stamp = deps
+    .now()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
+  const setStatus = (patch: Partial<VolumeRestoreStatus>, complete?: Omit<Condition, 'lastTransitionTime'>) =>
+    updateRestoreStatus(deps.client, restore, patch, complete, stamp);
+  const ns = restore.metadata.namespace;
+  const target = restore.spec.target.pvc;
+  switch (step.kind) {
+    case 'wait':
+      if (restore.status?.reason !== step.reason || restore.status.message !== step.message)
+        await setStatus(
+          {
+            ...(restore.status?.phase === undefined ? { phase: 'Pending' } : {}),
+            reason: step.reason,
+            message: step.message,
+          },
+          { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
+        );
+      return { requeueAfterMs: step.recheckMs };
+    case 'start': {
+      const backup = step.backup;
+      await setStatus({
+        phase: 'Running',
+        method: step.method,
+        backup,
+        startTime: stamp,
+        reason: 'TargetPending',
+        message: `restoring ${backup.namespace}/${backup.pvc} as of ${backup.snapshotTime ?? '?'} (snapshot ${backup.resticSnapshotId.slice(0, 8)}${step.method === 'snapshot' ? ', from its kept VolumeSnapshot' : ''}) into PVC ${target}`,
+      });
+      return undefined;
+    }
+    case 'create-target':
+      await createTarget(deps, restore, observed);
+      return undefined;
+    case 'create-alias': {
+      const pv = deps.cache.volumes.get(deps.cache.claims.get(`${ns}/${target}`)?.spec?.volumeName ?? '');
+      if (pv?.spec === undefined) return { requeueAfterMs: 1000 };
+      await ensureAlias(deps, pv, {
+        name: restoreObjectBase(restore),
+        labels: restoreLabels(restore),
+        readOnly: false,
+      });
+      return undefined;
+    }
+    case 'nudge-alias':
+      await ignoreNotFound(() =>
+        deps.client.mergePatch(
+          kinds.persistentVolumeClaim,
+          { namespace: deps.namespace, name: restoreObjectBase(restore) },
+          { metadata: { annotations: { 'safehold.io/bind-requested': stamp } } },
+        ),
+      );
+      return { requeueAfterMs: 2000 };
+    case 'create-job': {
+      const missing = await createJob(deps, restore, observed);
+      if (missing !== undefined) {
+        await setStatus(
+          { phase: 'Failed', reason: 'SecretNotFound', message: missing, completionTime: stamp },
+          { type: 'Complete', status: 'False', reason: 'SecretNotFound', message: missing },
+        );
+        return undefined;
+      }
+      if (restore.status?.reason !== 'MoverRunning')
+        await setStatus({ reason: 'MoverRunning', message: 'the mover is restoring the volume' });
+      return undefined;
+    }
+    case 'succeed': {
+      const r = step.result;
+      const backup = restore.status?.backup;
+      const message =
+        r === undefined
+          ? `PVC ${target} was made from the kept VolumeSnapshot of backup ${backup?.name ?? ''}`
+          : `restored ${r.filesRestored} files (${r.bytesRestored} bytes) into PVC ${target}`;
+      await releaseTarget(deps, restore);
+      await setStatus(
+        {
+          phase: 'Succeeded',
+          reason: 'Succeeded',
+          message,
+          completionTime: stamp,
+          ...(r === undefined
+            ? {}
+            : {
+                files: {
+                  restored: r.filesRestored,
+                  skipped: r.filesSkipped,
+                  total: r.totalFiles,
+                  ...(r.filesDeleted === undefined ? {} : { deleted: r.filesDeleted }),
+                },
+                bytes: { restored: r.bytesRestored, skipped: r.bytesSkipped, total: r.totalBytes },
+                progress: {
+                  percentDone: 100,
+                  filesDone: r.totalFiles,
+                  totalFiles: r.totalFiles,
+                  bytesDone: r.totalBytes,
+                  totalBytes: r.totalBytes,
+                },
+              }),
+        },
+        { type: 'Complete', status: 'True', reason: 'Succeeded', message },
+      );
+      await restoreEvent(deps, restore, 'Normal', 'RestoreSucceeded', message);
+      return undefined;
+    }
+    case 'fail':
+      await setStatus(
+        { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
+        { type: 'Complete', status: 'False', reason: step.reason, message: step.message },
+      );
+      await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${step.message}`);
+      return undefined;
+    case 'clean-up':
+      await cleanUpRestore(deps, restore, stamp);
+      return undefined;
+  }
+}
+
+async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, observed: ObservedRestore): Promise<void> {
+  const spec = observed.newTarget;
+  const backup = restore.status?.backup;
+  if (spec === undefined || backup === undefined) return;
+  const fromSnapshot = restore.status?.method === 'snapshot';
+  const claim: PersistentVolumeClaim = {
+    metadata: {
+      name: restore.spec.target.pvc,
+      namespace: restore.metadata.namespace,
+      labels: { [runLabels.restore]: restore.metadata.name },
+      annotations: { [restoredFrom]: describeSource(restore) },
+      ownerReferences: [ownerReference(restore)],
+    },
+    spec: {
+      accessModes: spec.accessModes,
+      resources: { requests: { storage: spec.size } },
+      ...(spec.storageClassName === undefined ? {} : { storageClassName: spec.storageClassName }),
+      volumeMode: spec.volumeMode,
+      ...(fromSnapshot
+        ? { dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: backup.name } }
+        : {}),
+    },
+  };
+  const created = await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
+  // A claim of that name that was already there is not ours: the next step sees whose it is.
+  if (created !== undefined) await updateRestoreStatus(deps.client, restore, { targetCreated: true }, undefined, '');
+}
+
+function describeSource(restore: VolumeRestore): string {
+  const b = restore.status?.backup;
+  return b === undefined ? '' : `${b.namespace}/${b.pvc} snapshot ${b.resticSnapshotId} of ${b.snapshotTime ?? '?'}`;
+}
+
+/** The Secret and the Job; undefined when created, else which credential is missing. */
+async function createJob(
+  deps: RestoreStepDeps,
+  restore: VolumeRestore,
+  observed: ObservedRestore,
+): Promise<string | undefined> {
+  const { repository, backup } = observed;
+  if (repository === undefined || backup === undefined) return 'the repository is gone';
+  const sourceNs = restoreSourceNamespace(restore);
+  const credentials = await repositoryCredentials(
+    deps.client,
+    deps.namespace,
+    repository,
+    tenantOf(repository.spec, sourceNs),
+    false,
+  );
+  if ('missing' in credentials) return credentials.missing;
+  const base = restoreObjectBase(restore);
+  const labels = restoreLabels(restore);
+  await createCredentialsSecret(
+    deps.client,
+    { name: `${base}-creds`, namespace: deps.namespace, labels },
+    credentials.data,
+  );
+  const paths = restore.spec.paths ?? [];
+  const task: RestoreTask = {
+    kind: 'restore',
+    repository: { url: repositoryUrl(repository.spec, sourceNs), region: repository.spec.s3.region, initialize: false },
+    cacheDir: moverCacheDir,
+    source: { snapshotId: backup.resticSnapshotId, snapshotPath: moverSourcePath },
+    targetPath: moverTargetPath,
+    paths,
+    deleteExtra:
+      restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
+  };
+  // A target a Pod still mounts (force) is attached on that Pod's node.
+  const node = nodeUsing(deps.cache, restore.metadata.namespace, restore.spec.target.pvc);
+  const job = moverJob({
+    name: restoreJobName(restore),
+    namespace: deps.namespace,
+    labels,
+    image: deps.moverImage,
+    task,
+    targetClaim: base,
+    capabilities: restoreCapabilities,
+    secretName: `${base}-creds`,
+    nodeName: node,
+    deadlineSeconds: moverDeadlineSeconds,
+  });
+  await ignoreAlreadyExists(() => deps.client.create(kinds.job, job));
+  return undefined;
+}
+
+/** The restored PVC becomes the tenant's own: no owner, no run label; it says where it came from. */
+async function releaseTarget(deps: RestoreStepDeps, restore: VolumeRestore): Promise<void> {
+  const claim = deps.cache.claims.get(`${restore.metadata.namespace}/${restore.spec.target.pvc}`);
+  if (claim?.metadata?.labels?.[runLabels.restore] !== restore.metadata.name && restore.spec.target.existing !== true)
+    return;
+  await ignoreNotFound(() =>
+    deps.client.mergePatch(
+      kinds.persistentVolumeClaim,
+      { namespace: restore.metadata.namespace, name: restore.spec.target.pvc },
+      {
+        metadata: {
+          labels: { [runLabels.restore]: null },
+          annotations: { [restoredFrom]: describeSource(restore) },
+          ...(restore.spec.target.existing === true ? {} : { ownerReferences: null }),
+        },
+      },
+    ),
+  );
+}
+
+/** Job, alias and Secret; a target PVC this restore created is deleted if the restore failed. */
+async function cleanUpRestore(deps: RestoreStepDeps, restore: VolumeRestore, stamp: string): Promise<void> {
+  if (restore.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
+  const base = restoreObjectBase(restore);
+  await ignoreNotFound(() =>
+    deps.client.delete(
+      kinds.job,
+      { namespace: deps.namespace, name: restoreJobName(restore) },
+      { propagationPolicy: 'Background' },
+    ),
+  );
+  await deleteAlias(deps, base);
+  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: deps.namespace, name: `${base}-creds` }));
+  const failed = restore.status?.phase === 'Failed';
+  const claim = deps.cache.claims.get(`${restore.metadata.namespace}/${restore.spec.target.pvc}`);
+  const half = failed && claim?.metadata?.labels?.[runLabels.restore] === restore.metadata.name;
+  if (half)
+    await ignoreNotFound(() =>
+      deps.client.delete(kinds.persistentVolumeClaim, {
+        namespace: restore.metadata.namespace,
+        name: restore.spec.target.pvc,
+      }),
+    );
+  await updateRestoreStatus(
+    deps.client,
+    restore,
+    {},
+    {
+      type: 'CleanedUp',
+      status: 'True',
+      reason: 'TemporaryObjectsDeleted',
+      message: half
+        ? `deleted the mover Job, the alias and the half-restored PVC ${restore.spec.target.pvc}`
+        : 'deleted the mover Job and the alias',
+    },
+    stamp,
+  );
+}
+
+export async function updateRestoreStatus(
+  client: KubeClient,
+  restore: VolumeRestore,
+  patch: Partial<VolumeRestoreStatus>,
+  complete: Omit<Condition, 'lastTransitionTime'> | undefined,
+  stamp: string,
+): Promise<void> {
+  await writeStatus<VolumeRestore>(
+    client,
+    kinds.volumeRestore,
+    { namespace: restore.metadata.namespace, name: restore.metadata.name },
+    (current) => {
+      const status: VolumeRestoreStatus = { ...current.status, ...patch };
+      if (complete !== undefined) status.conditions = setCondition(current.status?.conditions ?? [], complete, stamp);
+      return JSON.parse(JSON.stringify(status)) as VolumeRestoreStatus;
+    },
+  );
+}
+
+async function restoreEvent(
+  deps: RestoreStepDeps,
+  restore: VolumeRestore,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
+  await recordEvent(
+    deps.client,
+    {
+      object: {
+        apiVersion: 'safehold.io/v1alpha1',
+        kind: 'VolumeRestore',
+        name: restore.metadata.name,
+        namespace: restore.metadata.namespace,
+        uid: restore.metadata.uid,
+      },
+      type,
+      reason,
+      message,
+    },
+    'safehold',
+    deps.now(),
+  ).catch(() => undefined);
+}

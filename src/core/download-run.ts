@@ -1,0 +1,70 @@
+// What a BackupDownload does next, decided from what is observed: before it
+// starts, the same checks as a restore (spec, permission, backup, repository,
+// maintenance); then one mover Job uploads the listing or the file to a
+// staging object; then the status carries a presigned URL until it expires,
+// when the staging object is deleted.
+import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
+import type { BackupAnswer } from './backup-choice.ts';
+import { moverFailure, type MoverOutcome } from './backup-run.ts';
+
+export interface DownloadObservation {
+  now: Date;
+  download: BackupDownload;
+  invalid: string | undefined;
+  forbidden: string | undefined;
+  choice: BackupAnswer;
+  repositoryFound: boolean;
+  maintenance: string | undefined;
+  job: MoverOutcome | undefined;
+  /** The BackupDownload is being deleted. */
+  deleting: boolean;
+}
+
+export type DownloadStep =
+  | { kind: 'wait'; reason: DownloadReason; message: string; recheckMs: number }
+  | { kind: 'start'; backup: ChosenBackup }
+  | { kind: 'create-job' }
+  | { kind: 'succeed'; result: DownloadSummary }
+  | { kind: 'fail'; reason: DownloadReason; message: string }
+  | { kind: 'expire' }
+  | { kind: 'finalize' }
+  | { kind: 'done'; recheckMs: number | undefined };
+
+export function nextDownloadStep(o: DownloadObservation): DownloadStep {
+  if (o.deleting) return { kind: 'finalize' };
+  const status = o.download.status ?? {};
+  const fail = (reason: DownloadReason, message: string): DownloadStep => ({ kind: 'fail', reason, message });
+  switch (status.phase ?? 'Pending') {
+    case 'Pending':
+      if (o.invalid !== undefined) return fail('InvalidSpec', o.invalid);
+      if (o.forbidden !== undefined) return fail('Forbidden', o.forbidden);
+      if (!o.choice.ok) return fail('BackupNotFound', o.choice.message);
+      if (!o.repositoryFound)
+        return fail(
+          'RepositoryNotFound',
+          `BackupRepository ${o.choice.backup.repository} does not exist or is invalid`,
+        );
+      if (o.maintenance !== undefined)
+        return {
+          kind: 'wait',
+          reason: 'MaintenanceWindow',
+          message: `waiting for the repository's maintenance to end (${o.maintenance})`,
+          recheckMs: 10_000,
+        };
+      return { kind: 'start', backup: o.choice.backup };
+    case 'Running':
+      if (o.job === undefined) return { kind: 'create-job' };
+      if (!o.job.finished)
+        return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is reading the backup', recheckMs: 2000 };
+      if (o.job.result?.type === 'downloaded') return { kind: 'succeed', result: o.job.result };
+      return fail('MoverFailed', moverFailure(o.job));
+    case 'Succeeded': {
+      const expires = Date.parse(status.expiresAt ?? '');
+      if (Number.isNaN(expires) || expires <= o.now.getTime()) return { kind: 'expire' };
+      return { kind: 'done', recheckMs: expires - o.now.getTime() };
+    }
+    case 'Failed':
+    case 'Expired':
+      return { kind: 'done', recheckMs: undefined };
+  }
+}

@@ -1,0 +1,328 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ChosenBackup,
+  MoverResult,
+  RestoreSummary,
+  VolumeRestore,
+  VolumeRestoreSpec,
+  VolumeRestoreStatus,
+} from '../api/index.ts';
+import { nextRestoreStep, type RestoreObservation } from './restore-run.ts';
+
+const backup: ChosenBackup = {
+  name: 'data-wed',
+  namespace: 'team',
+  pvc: 'data',
+  resticSnapshotId: 'a1b2c3d4e5f6',
+  snapshotTime: '2026-11-18T02:00:00Z',
+  repository: 'shared',
+};
+const restored: RestoreSummary = {
+  type: 'restored',
+  snapshotId: 'a1b2c3d4e5f6',
+  filesRestored: 3,
+  filesSkipped: 0,
+  totalFiles: 4,
+  bytesRestored: 30,
+  bytesSkipped: 0,
+  totalBytes: 30,
+  durationSeconds: 1,
+};
+const bound = { ours: true, phase: 'Bound', mountedBy: [] };
+
+function observe(
+  status: VolumeRestoreStatus = {},
+  overrides: Partial<RestoreObservation> = {},
+  spec: Partial<VolumeRestoreSpec> = {},
+): RestoreObservation {
+  const restore: VolumeRestore = {
+    metadata: { name: 'r1', namespace: 'team' },
+    spec: { source: { pvc: 'data' }, target: { pvc: 'restored' }, ...spec },
+    status,
+  };
+  return {
+    restore,
+    invalid: undefined,
+    forbidden: undefined,
+    choice: { ok: true, backup },
+    repositoryFound: true,
+    maintenance: undefined,
+    keptSnapshot: false,
+    target: undefined,
+    alias: undefined,
+    job: undefined,
+    ...overrides,
+  };
+}
+
+const existing = { target: { pvc: 'restored', existing: true } };
+const running = (method: 'repository' | 'snapshot', extra: VolumeRestoreStatus = {}): VolumeRestoreStatus => ({
+  phase: 'Running',
+  method,
+  backup,
+  ...extra,
+});
+
+describe('nextRestoreStep before the restore starts', () => {
+  it('starts through the repository when no snapshot is kept', () => {
+    expect(nextRestoreStep(observe())).toEqual({ kind: 'start', method: 'repository', backup });
+    expect(nextRestoreStep(observe({ phase: 'Pending' }))).toEqual({ kind: 'start', method: 'repository', backup });
+  });
+
+  // Everything wrong at once, then one problem fixed at a time: the first check left wins.
+  const everythingWrong: Partial<RestoreObservation> = {
+    invalid: 'spec.target.pvc: required',
+    forbidden: 'namespace other does not allow team',
+    choice: { ok: false, message: 'other/data has no successful backup' },
+    repositoryFound: false,
+    maintenance: 'safehold-system/weekly-1',
+  };
+  it.each([
+    ['nothing fixed', {}, 'InvalidSpec', 'spec.target.pvc: required'],
+    ['the spec fixed', { invalid: undefined }, 'Forbidden', 'namespace other does not allow team'],
+    [
+      'the spec and permission fixed',
+      { invalid: undefined, forbidden: undefined },
+      'BackupNotFound',
+      'other/data has no successful backup',
+    ],
+    [
+      'a backup found',
+      { invalid: undefined, forbidden: undefined, choice: { ok: true as const, backup } },
+      'RepositoryNotFound',
+      'BackupRepository shared of backup data-wed does not exist or is invalid',
+    ],
+  ])('fails on the first problem found (%s)', (_, fixed, reason, message) => {
+    expect(nextRestoreStep(observe({}, { ...everythingWrong, ...fixed }))).toEqual({ kind: 'fail', reason, message });
+  });
+
+  it('fails a restore into an existing PVC that does not exist, naming it and the field', () => {
+    expect(nextRestoreStep(observe({}, {}, existing))).toEqual({
+      kind: 'fail',
+      reason: 'TargetNotFound',
+      message: 'PVC team/restored does not exist (spec.target.pvc)',
+    });
+  });
+
+  it('fails a restore into an existing PVC a Pod mounts, unless forced', () => {
+    const mounted = { target: { ours: false, phase: 'Bound', mountedBy: ['team/app-0', 'team/app-1'] } };
+    expect(nextRestoreStep(observe({}, mounted, existing))).toEqual({
+      kind: 'fail',
+      reason: 'TargetInUse',
+      message:
+        'PVC restored is mounted by Pod team/app-0, team/app-1: stop it first, or set spec.target.force to restore under it',
+    });
+    expect(nextRestoreStep(observe({}, mounted, { target: { pvc: 'restored', existing: true, force: true } }))).toEqual(
+      { kind: 'start', method: 'repository', backup },
+    );
+  });
+
+  it('starts a restore into an existing PVC no Pod mounts', () => {
+    expect(nextRestoreStep(observe({}, { target: { ...bound, ours: false } }, existing))).toEqual({
+      kind: 'start',
+      method: 'repository',
+      backup,
+    });
+  });
+
+  it('refuses to create a PVC that already exists and is not its own', () => {
+    const step = nextRestoreStep(observe({}, { target: { ours: false, phase: 'Bound', mountedBy: [] } }));
+    expect(step).toEqual({
+      kind: 'fail',
+      reason: 'TargetExists',
+      message:
+        'PVC team/restored already exists: name a new PVC in spec.target.pvc, or set spec.target.existing to restore into it',
+    });
+  });
+
+  it('starts when the new PVC that exists is one it made itself', () => {
+    expect(nextRestoreStep(observe({}, { target: bound }))).toEqual({ kind: 'start', method: 'repository', backup });
+  });
+
+  it('checks the target before waiting for maintenance', () => {
+    const step = nextRestoreStep(observe({}, { maintenance: 'safehold-system/weekly-1' }, existing));
+    expect(step).toMatchObject({ kind: 'fail', reason: 'TargetNotFound' });
+  });
+
+  it("waits while the repository's maintenance is due or running", () => {
+    expect(nextRestoreStep(observe({}, { maintenance: 'safehold-system/weekly-1', keptSnapshot: true }))).toEqual({
+      kind: 'wait',
+      reason: 'MaintenanceWindow',
+      message: "waiting for the repository's maintenance to end (safehold-system/weekly-1)",
+      recheckMs: 10_000,
+    });
+  });
+
+  const otherNs: ChosenBackup = { ...backup, namespace: 'prod' };
+  const fromOtherNs: Partial<RestoreObservation> = { keptSnapshot: true, choice: { ok: true, backup: otherNs } };
+  it.each<[string, Partial<RestoreObservation>, Partial<VolumeRestoreSpec>, 'snapshot' | 'repository', ChosenBackup]>([
+    ['a kept snapshot into a new PVC', { keptSnapshot: true }, {}, 'snapshot', backup],
+    ['useSnapshot true and no paths', { keptSnapshot: true }, { useSnapshot: true, paths: [] }, 'snapshot', backup],
+    ['no kept snapshot', { keptSnapshot: false }, {}, 'repository', backup],
+    ['useSnapshot false', { keptSnapshot: true }, { useSnapshot: false }, 'repository', backup],
+    ['an existing target', { keptSnapshot: true, target: { ...bound, ours: false } }, existing, 'repository', backup],
+    ['some paths only', { keptSnapshot: true }, { paths: ['/etc'] }, 'repository', backup],
+    ["another namespace's backup", fromOtherNs, {}, 'repository', otherNs],
+  ])('with %s, starts by the %s method', (_, overrides, spec, method, chosen) => {
+    expect(nextRestoreStep(observe({}, overrides, spec))).toEqual({ kind: 'start', method, backup: chosen });
+  });
+});
+
+describe('nextRestoreStep while running', () => {
+  it('creates a new target PVC it has not created yet', () => {
+    expect(nextRestoreStep(observe(running('repository')))).toEqual({ kind: 'create-target' });
+    expect(nextRestoreStep(observe(running('snapshot')))).toEqual({ kind: 'create-target' });
+  });
+
+  it('fails, and does not make it again, when a target it created disappears', () => {
+    expect(nextRestoreStep(observe(running('repository', { targetCreated: true })))).toEqual({
+      kind: 'fail',
+      reason: 'TargetFailed',
+      message: 'PVC restored disappeared during the restore',
+    });
+    expect(nextRestoreStep(observe(running('snapshot', { targetCreated: true })))).toMatchObject({
+      kind: 'fail',
+      reason: 'TargetFailed',
+    });
+  });
+
+  it('fails when an existing target disappears', () => {
+    expect(nextRestoreStep(observe(running('repository'), {}, existing))).toEqual({
+      kind: 'fail',
+      reason: 'TargetFailed',
+      message: 'PVC restored disappeared during the restore',
+    });
+  });
+
+  it('fails when the target loses its volume, even a snapshot-made one', () => {
+    const lost = { target: { ...bound, phase: 'Lost' } };
+    const expected = { kind: 'fail', reason: 'TargetFailed', message: 'PVC restored lost its volume' };
+    expect(nextRestoreStep(observe(running('snapshot', { targetCreated: true }), lost))).toEqual(expected);
+    expect(
+      nextRestoreStep(
+        observe(running('repository'), {
+          ...lost,
+          job: { finished: true, result: restored, failureMessage: undefined },
+        }),
+      ),
+    ).toEqual(expected);
+  });
+
+  it.each([['Pending'], [undefined]])('waits for the target to be bound (phase %s)', (phase) => {
+    const step = nextRestoreStep(
+      observe(running('repository'), { target: { ...bound, phase }, alias: { bound: true } }),
+    );
+    expect(step).toEqual({
+      kind: 'wait',
+      reason: 'TargetPending',
+      message: 'waiting for PVC restored to be bound',
+      recheckMs: 2000,
+    });
+  });
+
+  it('succeeds without a mover once the PVC made from the kept snapshot is bound', () => {
+    expect(nextRestoreStep(observe(running('snapshot', { targetCreated: true }), { target: bound }))).toEqual({
+      kind: 'succeed',
+      result: undefined,
+    });
+    expect(
+      nextRestoreStep(
+        observe(running('snapshot', { targetCreated: true }), { target: { ...bound, phase: 'Pending' } }),
+      ),
+    ).toMatchObject({ kind: 'wait', reason: 'TargetPending' });
+  });
+
+  it('walks alias, nudge, Job in order through the repository', () => {
+    const base = running('repository', { targetCreated: true });
+    expect(nextRestoreStep(observe(base, { target: bound }))).toEqual({ kind: 'create-alias' });
+    expect(nextRestoreStep(observe(base, { target: bound, alias: { bound: false, volumeBound: true } }))).toEqual({
+      kind: 'nudge-alias',
+    });
+    const waiting = {
+      kind: 'wait',
+      reason: 'TargetPending',
+      message: "waiting for the target volume's alias in Safehold's namespace to be bound",
+      recheckMs: 2000,
+    };
+    expect(nextRestoreStep(observe(base, { target: bound, alias: { bound: false } }))).toEqual(waiting);
+    expect(nextRestoreStep(observe(base, { target: bound, alias: { bound: false, volumeBound: false } }))).toEqual(
+      waiting,
+    );
+    expect(nextRestoreStep(observe(base, { target: bound, alias: { bound: true } }))).toEqual({ kind: 'create-job' });
+  });
+
+  it('treats a running restore without a recorded method as a repository restore', () => {
+    expect(nextRestoreStep(observe({ phase: 'Running', backup }, { target: bound }))).toEqual({
+      kind: 'create-alias',
+    });
+  });
+
+  it('restores into an existing PVC (forced under a Pod) through the repository', () => {
+    const target = { ours: false, phase: 'Bound', mountedBy: ['team/app-0'] };
+    const spec = { target: { pvc: 'restored', existing: true, force: true } };
+    expect(nextRestoreStep(observe(running('repository'), { target, alias: { bound: true } }, spec))).toEqual({
+      kind: 'create-job',
+    });
+  });
+
+  it('waits for the mover, then succeeds with what it restored', () => {
+    const base = running('repository', { targetCreated: true });
+    const at = { target: bound, alias: { bound: true } };
+    expect(
+      nextRestoreStep(observe(base, { ...at, job: { finished: false, result: undefined, failureMessage: undefined } })),
+    ).toEqual({ kind: 'wait', reason: 'MoverRunning', message: 'the mover is restoring the volume', recheckMs: 5000 });
+    expect(
+      nextRestoreStep(observe(base, { ...at, job: { finished: true, result: restored, failureMessage: undefined } })),
+    ).toEqual({ kind: 'succeed', result: restored });
+  });
+
+  it('reads the Job before the alias: an outcome counts even once the alias is gone', () => {
+    const job = { finished: true, result: restored, failureMessage: undefined };
+    expect(nextRestoreStep(observe(running('repository'), { target: bound, job }))).toEqual({
+      kind: 'succeed',
+      result: restored,
+    });
+  });
+
+  const downloaded: MoverResult = {
+    type: 'downloaded',
+    snapshotId: 'a1',
+    what: 'file',
+    bytes: 1,
+    durationSeconds: 1,
+  };
+  it.each<[string, MoverResult | undefined, string | undefined, string]>([
+    [
+      'a mover error',
+      { type: 'error', code: 'RepositoryUnreachable', message: 'no route to host' },
+      undefined,
+      'RepositoryUnreachable: no route to host',
+    ],
+    ['a Job failure without a result', undefined, 'OOMKilled', 'OOMKilled'],
+    ['nothing at all', undefined, undefined, 'the mover ended without a result'],
+    [
+      'a result of the wrong kind',
+      downloaded,
+      undefined,
+      'the mover returned a downloaded result, not the one its task asks for',
+    ],
+  ])('fails with MoverFailed on %s', (_, result, failureMessage, message) => {
+    const job = { finished: true, result, failureMessage };
+    expect(nextRestoreStep(observe(running('repository'), { target: bound, alias: { bound: true }, job }))).toEqual({
+      kind: 'fail',
+      reason: 'MoverFailed',
+      message,
+    });
+  });
+});
+
+describe('nextRestoreStep once over', () => {
+  it.each([['Succeeded' as const], ['Failed' as const]])('cleans up a %s restore, whatever it observes', (phase) => {
+    expect(nextRestoreStep(observe({ phase, targetCreated: true }, { invalid: 'x', forbidden: 'y' }))).toEqual({
+      kind: 'clean-up',
+    });
+    expect(nextRestoreStep(observe({ phase }, { target: bound, alias: { bound: true } }))).toEqual({
+      kind: 'clean-up',
+    });
+  });
+});

@@ -1,0 +1,151 @@
+// What a VolumeRestore does next, decided from what is observed: a pure
+// function like nextRunStep. A restore is tried once: what failed is in its
+// status, and a PVC it created for itself is deleted again, so a failed
+// restore leaves nothing half-made behind.
+import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
+import type { BackupAnswer } from './backup-choice.ts';
+import { moverFailure, type MoverOutcome } from './backup-run.ts';
+
+export type RestoreMethod = 'repository' | 'snapshot';
+
+export interface RestoreObservation {
+  restore: VolumeRestore;
+  /** Why the spec cannot be carried out as written (field and fix), if so. */
+  invalid: string | undefined;
+  /** Why this namespace may not read the source namespace's backups, if so. */
+  forbidden: string | undefined;
+  /** The backup the spec asks for, looked up in the catalogue (used only before the restore starts). */
+  choice: BackupAnswer;
+  /** The BackupRepository of the chosen backup exists. */
+  repositoryFound: boolean;
+  /** Maintenance of that repository is due or running: a prune could remove what the restore reads. */
+  maintenance: string | undefined;
+  /** The backup's VolumeSnapshot is still kept in the cluster and ready (fast path possible). */
+  keptSnapshot: boolean;
+  target:
+    | {
+        /** Made by this restore (labelled with it). */
+        ours: boolean;
+        phase: string | undefined;
+        /** Pods that mount it, "ns/name". */
+        mountedBy: string[];
+      }
+    | undefined;
+  /** The writable alias of the target's PV in Safehold's namespace. */
+  alias: { bound: boolean; volumeBound?: boolean } | undefined;
+  job: MoverOutcome | undefined;
+}
+
+export type RestoreStep =
+  | { kind: 'wait'; reason: RestoreReason; message: string; recheckMs: number }
+  | { kind: 'start'; method: RestoreMethod; backup: ChosenBackup }
+  | { kind: 'create-target' }
+  | { kind: 'create-alias' }
+  | { kind: 'nudge-alias' }
+  | { kind: 'create-job' }
+  | { kind: 'succeed'; result: RestoreSummary | undefined }
+  | { kind: 'fail'; reason: RestoreReason; message: string }
+  | { kind: 'clean-up' };
+
+export function nextRestoreStep(o: RestoreObservation): RestoreStep {
+  const phase = o.restore.status?.phase ?? 'Pending';
+  switch (phase) {
+    case 'Succeeded':
+    case 'Failed':
+      return { kind: 'clean-up' };
+    case 'Pending':
+      return pending(o);
+    case 'Running':
+      return running(o);
+  }
+}
+
+function pending(o: RestoreObservation): RestoreStep {
+  const fail = (reason: RestoreReason, message: string): RestoreStep => ({ kind: 'fail', reason, message });
+  if (o.invalid !== undefined) return fail('InvalidSpec', o.invalid);
+  if (o.forbidden !== undefined) return fail('Forbidden', o.forbidden);
+  if (!o.choice.ok) return fail('BackupNotFound', o.choice.message);
+  if (!o.repositoryFound)
+    return fail(
+      'RepositoryNotFound',
+      `BackupRepository ${o.choice.backup.repository} of backup ${o.choice.backup.name} does not exist or is invalid`,
+    );
+  const target = o.restore.spec.target;
+  if (target.existing === true) {
+    if (o.target === undefined)
+      return fail(
+        'TargetNotFound',
+        `PVC ${o.restore.metadata.namespace}/${target.pvc} does not exist (spec.target.pvc)`,
+      );
+    if (o.target.mountedBy.length > 0 && target.force !== true)
+      return fail(
+        'TargetInUse',
+        `PVC ${target.pvc} is mounted by Pod ${o.target.mountedBy.join(', ')}: stop it first, or set spec.target.force to restore under it`,
+      );
+  } else if (o.target !== undefined && !o.target.ours) {
+    return fail(
+      'TargetExists',
+      `PVC ${o.restore.metadata.namespace}/${target.pvc} already exists: name a new PVC in spec.target.pvc, or set spec.target.existing to restore into it`,
+    );
+  }
+  if (o.maintenance !== undefined)
+    return {
+      kind: 'wait',
+      reason: 'MaintenanceWindow',
+      message: `waiting for the repository's maintenance to end (${o.maintenance})`,
+      recheckMs: 10_000,
+    };
+  const fast =
+    o.keptSnapshot &&
+    o.restore.spec.useSnapshot !== false &&
+    target.existing !== true &&
+    (o.restore.spec.paths ?? []).length === 0 &&
+    o.choice.backup.namespace === o.restore.metadata.namespace;
+  return { kind: 'start', method: fast ? 'snapshot' : 'repository', backup: o.choice.backup };
+}
+
+function running(o: RestoreObservation): RestoreStep {
+  const status = o.restore.status ?? {};
+  if (o.target === undefined) {
+    if (status.targetCreated === true || o.restore.spec.target.existing === true)
+      return {
+        kind: 'fail',
+        reason: 'TargetFailed',
+        message: `PVC ${o.restore.spec.target.pvc} disappeared during the restore`,
+      };
+    return { kind: 'create-target' };
+  }
+  if (!o.target.ours && o.restore.spec.target.existing !== true)
+    return {
+      kind: 'fail',
+      reason: 'TargetExists',
+      message: `PVC ${o.restore.metadata.namespace}/${o.restore.spec.target.pvc} was created by someone else while the restore started`,
+    };
+  if (o.target.phase === 'Lost')
+    return { kind: 'fail', reason: 'TargetFailed', message: `PVC ${o.restore.spec.target.pvc} lost its volume` };
+  if (o.target.phase !== 'Bound')
+    return {
+      kind: 'wait',
+      reason: 'TargetPending',
+      message: `waiting for PVC ${o.restore.spec.target.pvc} to be bound`,
+      recheckMs: 2000,
+    };
+  if (status.method === 'snapshot') return { kind: 'succeed', result: undefined };
+  if (o.job !== undefined) {
+    if (!o.job.finished)
+      return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is restoring the volume', recheckMs: 5000 };
+    const result = o.job.result;
+    if (result?.type === 'restored') return { kind: 'succeed', result };
+    return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
+  }
+  if (o.alias === undefined) return { kind: 'create-alias' };
+  if (!o.alias.bound && o.alias.volumeBound === true) return { kind: 'nudge-alias' };
+  if (!o.alias.bound)
+    return {
+      kind: 'wait',
+      reason: 'TargetPending',
+      message: "waiting for the target volume's alias in Safehold's namespace to be bound",
+      recheckMs: 2000,
+    };
+  return { kind: 'create-job' };
+}
