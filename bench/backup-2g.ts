@@ -24,7 +24,7 @@ export interface BackupBenchResult {
 }
 
 /** 6 files of 256 MiB and 20,480 files of 25 KiB: 2 GiB of incompressible data. */
-function makeTree(dir: string): { bytes: number; files: number } {
+export function makeTree(dir: string): { bytes: number; files: number } {
   rmSync(dir, { recursive: true, force: true });
   let bytes = 0;
   let files = 0;

@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+//   node bench/run.ts [--only backup|restore|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
+import { benchRestore } from './restore-2g.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +43,19 @@ backup of a ${(backup.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${backup.files}
   safehold mover:             ${backup.moverSeconds.toFixed(1)} s   ratio ${backup.ratio.toFixed(3)}   (aim <= 1.10)
   end to end (VolumeBackup: snapshot, clone, Job, mover): ${backup.endToEndSeconds.toFixed(1)} s
 results in bench/results/backup-2g.json`);
+}
+
+if (wanted('restore')) {
+  const restore = await benchRestore(env, log);
+  writeFileSync(
+    join(dir, 'restore-2g.json'),
+    `${JSON.stringify({ ...header, restore: { ...restore, aims: { ratio: 1.1 } } }, null, 2)}\n`,
+  );
+  console.log(`
+restore of a ${(restore.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${restore.files} files) from a repository on radosgw
+  plain restic restore: ${restore.plainResticSeconds.toFixed(1)} s   (runs: ${restore.runs.plainResticSeconds.map((s) => s.toFixed(1)).join(', ')})
+  safehold mover:       ${restore.moverSeconds.toFixed(1)} s   (runs: ${restore.runs.moverSeconds.map((s) => s.toFixed(1)).join(', ')})   ratio ${restore.ratio.toFixed(3)}   (aim <= 1.10)
+results in bench/results/restore-2g.json`);
 }
 
 if (wanted('coverage')) {

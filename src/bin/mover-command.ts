@@ -1,8 +1,8 @@
 // `safehold mover`: what a mover Job's container runs. Reads the task and the
 // credentials from the environment the Job sets (moverEnv), hands them to the
-// mover, and exits 0 when the task was carried out (a snapshot written, or a
-// maintenance run, even one whose check found damage: that is in its summary),
-// 1 otherwise. The result is in the termination message either way.
+// mover, and exits 0 when the task was carried out (a snapshot written, a
+// maintenance run, even one whose check found damage: that is in its summary,
+// a restore, or a download uploaded), 1 otherwise. The result is in the termination message either way.
 import type { Command } from 'commander';
 import { moverEnv } from '../api/index.ts';
 import { inheritedEnvNames, runMover } from '../mover/index.ts';
@@ -25,6 +25,7 @@ export function addMoverCommand(program: Command): void {
             resticPassword: env[moverEnv.resticPassword],
             accessKeyId: env[moverEnv.accessKeyId],
             secretAccessKey: env[moverEnv.secretAccessKey],
+            uploadUrl: env[moverEnv.uploadUrl],
           },
           inheritedEnv: Object.fromEntries(
             inheritedEnvNames.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),

@@ -170,10 +170,10 @@ describe('runBackup', () => {
 
   it('does not create a repository when the task does not allow it', async () => {
     const { result, calls } = await backup(
-      { cat: { code: 10 } },
+      { unlock: { code: 10 } },
       { task: { ...task, repository: { ...task.repository, initialize: false } } },
     );
-    expect(calls).toEqual(['--json cat config']);
+    expect(calls).toEqual(['--json unlock']);
     expect(result).toMatchObject({
       type: 'error',
       code: 'ResticFailed',

@@ -111,7 +111,6 @@ describe('runMaintenance', () => {
       stats,
     });
     expect(calls).toEqual([
-      '--json cat config',
       '--json unlock',
       'snapshots --json',
       `forget ${a} ${b}`,
@@ -140,13 +139,7 @@ describe('runMaintenance', () => {
 
   it('counts snapshots an earlier run forgot as done, and runs no forget', async () => {
     const { result, calls, log } = await maintain({ snapshots: listing(c), stats }, { prune: false, check: undefined });
-    expect(calls).toEqual([
-      '--json cat config',
-      '--json unlock',
-      'snapshots --json',
-      'snapshots --json',
-      'stats --mode raw-data --json',
-    ]);
+    expect(calls).toEqual(['--json unlock', 'snapshots --json', 'snapshots --json', 'stats --mode raw-data --json']);
     expect(result).toMatchObject({ type: 'maintenance', forgotten: 0, alreadyGone: 2, snapshots: 1 });
     expect(result).not.toHaveProperty('prune');
     expect(log).toContain('forgetting 0 snapshots; already gone: e7b0031c, f7d250a9');
@@ -154,8 +147,8 @@ describe('runMaintenance', () => {
   });
 
   it('never creates a repository that is not there', async () => {
-    const { result, calls } = await maintain({ cat: { code: 10 } });
-    expect(calls).toEqual(['--json cat config']);
+    const { result, calls } = await maintain({ unlock: { code: 10 } });
+    expect(calls).toEqual(['--json unlock']);
     expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
     expect(result.type === 'error' && result.message).toContain('maintenance never creates one');
   });

@@ -41,7 +41,7 @@ describe('parseTask', () => {
   it.each([
     [undefined, 'SAFEHOLD_TASK is not set'],
     ['{"kind":', 'SAFEHOLD_TASK is not JSON'],
-    [JSON.stringify({ ...task, kind: 'restore' }), 'kind'],
+    [JSON.stringify({ ...task, kind: 'replicate' }), 'kind'],
     [JSON.stringify({ ...task, sourcePath: 'data' }), 'sourcePath'],
     [JSON.stringify({ ...task, repository: { url: '' } }), 'repository.url'],
     [JSON.stringify({ ...task, tags: undefined }), 'tags'],

@@ -13,8 +13,10 @@ import {
   type MoverTask,
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
+import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
 import { runMaintenance } from './maintenance.ts';
+import { runRestore } from './restore.ts';
 import { lineForLog } from './restic-output.ts';
 import { runRestic, type Restic } from './restic-process.ts';
 import { secretRedactor } from './secrets.ts';
@@ -28,6 +30,8 @@ export interface MoverInput {
     resticPassword?: string | undefined;
     accessKeyId?: string | undefined;
     secretAccessKey?: string | undefined;
+    /** A download's presigned PUT URL: its query string is a signature. */
+    uploadUrl?: string | undefined;
   };
   /** Variables restic needs from the mover's own environment (see inheritedEnvNames). */
   inheritedEnv: Readonly<Record<string, string>>;
@@ -48,9 +52,16 @@ export interface MoverLimits {
   probeTimeoutMs: number;
   openTimeoutMs: number;
   progressIntervalMs: number;
+  /** A download's upload gives up when nothing moves for this long. */
+  uploadIdleTimeoutMs: number;
 }
 
-export const defaultLimits: MoverLimits = { probeTimeoutMs: 5_000, openTimeoutMs: 120_000, progressIntervalMs: 1_000 };
+export const defaultLimits: MoverLimits = {
+  probeTimeoutMs: 5_000,
+  openTimeoutMs: 120_000,
+  progressIntervalMs: 1_000,
+  uploadIdleTimeoutMs: 120_000,
+};
 
 /**
  * What restic may take from the mover's environment: where programs and temp
@@ -75,6 +86,8 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
     input.credentials.resticPassword,
     input.credentials.accessKeyId,
     input.credentials.secretAccessKey,
+    input.credentials.uploadUrl,
+    querySecret(input.credentials.uploadUrl),
   ]);
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
@@ -144,6 +157,39 @@ async function run(
       });
     case 'maintenance':
       return runMaintenance(task, { ...repository, nowMs: io.nowMs, log, warn });
+    case 'restore':
+      return runRestore(task, {
+        ...repository,
+        progressIntervalMs: limits.progressIntervalMs,
+        nowMs: io.nowMs,
+        progress: print,
+        log,
+        warn,
+      });
+    case 'download':
+      return runDownload(task, {
+        ...repository,
+        uploadUrl: input.credentials.uploadUrl,
+        // The Job mounts an emptyDir at /tmp.
+        tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
+        caFile: input.inheritedEnv.SSL_CERT_FILE,
+        uploadIdleTimeoutMs: limits.uploadIdleTimeoutMs,
+        signal: io.signal,
+        nowMs: io.nowMs,
+        log,
+        warn,
+      });
+  }
+}
+
+/** The query string of a presigned URL (its signature), hidden on its own too should a message quote only it. */
+function querySecret(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const query = new URL(url).search.slice(1);
+    return query === '' ? undefined : query;
+  } catch {
+    return undefined;
   }
 }
 
@@ -151,6 +197,8 @@ async function run(
 function redactResult(result: MoverResult, redact: (text: string) => string): MoverResult {
   switch (result.type) {
     case 'summary':
+    case 'restored':
+    case 'downloaded':
       return result;
     case 'error':
       return { ...result, message: redact(result.message) };

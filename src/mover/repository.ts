@@ -1,5 +1,6 @@
-// Getting the repository ready for a backup or maintenance: its endpoint
-// answers, it exists (created when the task allows), and stale locks are gone. Each restic call
+// Getting the repository ready for a backup, maintenance, a restore or a
+// download: its endpoint answers, it exists (created when the task allows),
+// and stale locks are gone. Each restic call
 // here is short, so each gets a time limit: restic would otherwise retry a
 // failing backend for 15 minutes before saying why.
 import type { MoverError, BackupTask } from '../api/index.ts';
@@ -41,15 +42,19 @@ export async function prepareRepository(
     steps.restic(['--json', ...args], { timeoutMs: steps.openTimeoutMs, stopWhen: retryCannotHelp });
   const failed = (exit: ResticExit) => resticError(exit, names, steps.openTimeoutMs);
 
-  const config = await limited(['cat', 'config']);
-  if (config.exitCode !== 0 && repositoryMissing(config) && target.initialize) {
-    const init = await limited(['init']);
-    // Another mover may have created it in the meantime.
-    if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.messages.join('\n'))) return failed(init);
-    const again = init.exitCode === 0 ? init : await limited(['cat', 'config']);
-    if (again.exitCode !== 0) return failed(again);
-  } else if (config.exitCode !== 0) {
-    return failed(config);
+  // unlock opens the repository as cat config does, failing with the same exit codes and words, so
+  // only a task that may create the repository asks first (each restic start costs a key derivation).
+  if (target.initialize) {
+    const config = await limited(['cat', 'config']);
+    if (config.exitCode !== 0 && repositoryMissing(config)) {
+      const init = await limited(['init']);
+      // Another mover may have created it in the meantime.
+      if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.messages.join('\n'))) return failed(init);
+      const again = init.exitCode === 0 ? init : await limited(['cat', 'config']);
+      if (again.exitCode !== 0) return failed(again);
+    } else if (config.exitCode !== 0) {
+      return failed(config);
+    }
   }
 
   // Removes only locks restic knows to be stale; a live prune keeps its lock.

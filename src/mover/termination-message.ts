@@ -14,6 +14,8 @@ const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 function longText(result: MoverResult): { text: string; withText: (text: string) => MoverResult } | undefined {
   switch (result.type) {
     case 'summary':
+    case 'restored':
+    case 'downloaded':
       return undefined;
     case 'error':
       return { text: result.message, withText: (message) => ({ ...result, message }) };

@@ -24,6 +24,8 @@ export interface MoverProcessOptions {
   secretKey?: string;
   /** Extra environment, e.g. a time zone. */
   env?: Record<string, string>;
+  /** A download's presigned PUT URL, as the Job's Secret gives it ($SAFEHOLD_UPLOAD_URL). */
+  uploadUrl?: string;
 }
 
 export async function runMoverProcess(options: MoverProcessOptions): Promise<MoverRun> {
@@ -45,6 +47,7 @@ export async function runMoverProcess(options: MoverProcessOptions): Promise<Mov
             AWS_SECRET_ACCESS_KEY: options.secretKey ?? env.ceph.s3.secretKey,
             SAFEHOLD_RESTIC: env.tools.restic,
             SAFEHOLD_TERMINATION_LOG: termination,
+            ...(options.uploadUrl === undefined ? {} : { SAFEHOLD_UPLOAD_URL: options.uploadUrl }),
           },
           timeout: 170_000,
           maxBuffer: 64 * 1024 * 1024,

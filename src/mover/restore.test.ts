@@ -1,0 +1,257 @@
+// The restic commands a restore runs and how their outcomes become results,
+// against a stand-in for restic that answers each subcommand as told. The real
+// restic and S3 are in test/mover-restore.test.ts.
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { MoverProgress, RestoreTask } from '../api/index.ts';
+import { restoreArgs, runRestore } from './restore.ts';
+import { parseResticLine } from './restic-output.ts';
+import type { Restic } from './restic-process.ts';
+import { epochSeconds } from './target-folder.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'mover-restore-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Answer {
+  stdout?: string[];
+  stderr?: string[];
+  code?: number;
+}
+
+/** A restic that answers by subcommand (the first argument that is not a flag), and records each call. */
+function scriptedRestic(answers: Record<string, Answer>) {
+  const calls: string[][] = [];
+  const restic: Restic = (args, options = {}) => {
+    calls.push([...args]);
+    const answer = answers[args.find((a) => !a.startsWith('-')) ?? ''] ?? {};
+    const messages: string[] = [];
+    for (const raw of answer.stdout ?? []) {
+      options.onAnswer?.(raw);
+      const line = parseResticLine(raw);
+      if (line.kind !== 'text') options.onLine?.(line);
+    }
+    for (const raw of answer.stderr ?? []) {
+      const line = parseResticLine(raw);
+      if (line.kind === 'exit-error') messages.push(line.message);
+      if (line.kind === 'text') messages.push(line.text);
+      options.onLine?.(line);
+    }
+    return Promise.resolve({ exitCode: answer.code ?? 0, messages, stopped: undefined });
+  };
+  return { restic, calls };
+}
+
+const snapshotId = 'a05c7b569a9b1b75bf3fc94ec42420238ce1e2a7ebc74affe57d23dbe8e81749';
+const snapshotLine = JSON.stringify({ message_type: 'snapshot', id: snapshotId, paths: ['/data'] });
+const node = (path: string, type: string, more: object = {}) =>
+  JSON.stringify({ message_type: 'node', name: path.split('/').at(-1), type, path, uid: 0, gid: 0, ...more });
+const status = (fraction: number) =>
+  JSON.stringify({ message_type: 'status', percent_done: fraction, total_files: 3, files_restored: 3 * fraction });
+const summary = JSON.stringify({
+  message_type: 'summary',
+  total_files: 3,
+  files_restored: 2,
+  files_skipped: 1,
+  files_deleted: 4,
+  total_bytes: 30,
+  bytes_restored: 20,
+  bytes_skipped: 10,
+});
+const restored = { stdout: [0, 0.5, 1].map(status).concat(summary) };
+
+let targets = 0;
+function task(more: Partial<RestoreTask> = {}): RestoreTask {
+  const targetPath = join(root, `target-${++targets}`);
+  mkdirSync(targetPath);
+  return {
+    kind: 'restore',
+    repository: { url: 's3:http://127.0.0.1:7480/backups', initialize: true },
+    cacheDir: join(root, 'cache'),
+    source: { snapshotId: 'a05c7b56', snapshotPath: '/data' },
+    targetPath,
+    paths: [],
+    deleteExtra: false,
+    ...more,
+  };
+}
+
+async function restore(given: RestoreTask, answers: Record<string, Answer>) {
+  const { restic, calls } = scriptedRestic(answers);
+  const progress: MoverProgress[] = [];
+  const warnings: string[] = [];
+  let clock = 0;
+  const result = await runRestore(given, {
+    restic,
+    probe: () => Promise.resolve({ reachable: true }),
+    openTimeoutMs: 10_000,
+    progressIntervalMs: 1_000,
+    nowMs: () => (clock += 400),
+    progress: (p) => progress.push(p),
+    log: () => undefined,
+    warn: (text) => warnings.push(text),
+  });
+  return { result, calls: calls.map((args) => args.join(' ')), progress, warnings };
+}
+
+describe('restoreArgs', () => {
+  it('restores the folder the backup read, holes as holes, the paths as anchored literal patterns', () => {
+    const given = task({ paths: ['/etc', '/names/a*b'], deleteExtra: true });
+    expect(restoreArgs(given, ['/etc', '/names/a*b'])).toEqual([
+      'restore',
+      '--json',
+      'a05c7b56:/data',
+      '--target',
+      given.targetPath,
+      '--sparse',
+      '--include',
+      '/etc',
+      '--include',
+      '/names/a\\*b',
+      '--delete',
+    ]);
+  });
+});
+
+describe('runRestore', () => {
+  it('opens the repository without creating it, restores, and gives the root its owner, mode and times', async () => {
+    const given = task();
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    const mtime = '2024-01-02T03:04:05.123456Z';
+    // Go's os.FileMode, as restic prints it: folder bit 31, setgid bit 22.
+    const rootNode = node('/data', 'dir', { uid, gid, mode: 2 ** 31 + 2 ** 22 + 0o750, mtime });
+    const { result, calls, progress, warnings } = await restore(given, {
+      ls: { stdout: [snapshotLine, rootNode, node('/data/etc', 'dir')] },
+      restore: restored,
+    });
+    expect(calls).toEqual([
+      '--json unlock',
+      `ls --json a05c7b56 /data`,
+      `restore --json a05c7b56:/data --target ${given.targetPath} --sparse`,
+    ]);
+    expect(result).toEqual({
+      type: 'restored',
+      snapshotId,
+      filesRestored: 2,
+      filesSkipped: 1,
+      totalFiles: 3,
+      bytesRestored: 20,
+      bytesSkipped: 10,
+      totalBytes: 30,
+      durationSeconds: expect.any(Number) as number,
+    });
+    expect(progress.map((p) => p.percentDone)).toEqual([0, 100]);
+    expect(warnings).toEqual([]);
+    const stats = statSync(given.targetPath);
+    expect(stats.mode & 0o7777).toBe(0o2750);
+    expect(stats.mtime.toISOString()).toBe('2024-01-02T03:04:05.123Z');
+  });
+
+  it('counts what deleteExtra deleted', async () => {
+    const { result, calls } = await restore(task({ deleteExtra: true }), {
+      ls: { stdout: [snapshotLine] },
+      restore: restored,
+    });
+    expect(calls.at(-1)).toMatch(/ --delete$/);
+    expect(result).toMatchObject({ type: 'restored', filesDeleted: 4 });
+  });
+
+  it("warns when the root's owner, mode and times are not known", async () => {
+    const { result, warnings } = await restore(task(), { ls: { stdout: [snapshotLine] }, restore: restored });
+    expect(result.type).toBe('restored');
+    expect(warnings).toEqual([
+      "the owner, mode and times of the volume's root are not known: restic ls did not list it",
+    ]);
+  });
+
+  it('looks every path up first and restores nothing when one is missing', async () => {
+    const given = task({ paths: ['/etc/', '/var/lib/db', '/etc/app.conf'] });
+    const { result, calls } = await restore(given, {
+      ls: { stdout: [snapshotLine, node('/data/etc', 'dir'), node('/data/etc/app.conf', 'file')] },
+      restore: restored,
+    });
+    expect(calls).toEqual(['--json unlock', 'ls --json a05c7b56 /data/etc /data/var/lib/db']);
+    expect(result).toEqual({
+      type: 'error',
+      code: 'PathNotFound',
+      message: 'snapshot a05c7b56 does not have /var/lib/db: nothing was restored',
+    });
+  });
+
+  it('restores the paths it found, each with what is under it', async () => {
+    const given = task({ paths: ['/etc', '/var/lib/db'] });
+    const { result, calls } = await restore(given, {
+      ls: { stdout: [snapshotLine, node('/data/etc', 'dir'), node('/data/var/lib/db', 'dir')] },
+      restore: restored,
+    });
+    expect(calls.at(-1)).toBe(
+      `restore --json a05c7b56:/data --target ${given.targetPath} --sparse --include /etc --include /var/lib/db`,
+    );
+    expect(result).toMatchObject({ type: 'restored', snapshotId });
+  });
+
+  it('says the snapshot is not there', async () => {
+    const missing = {
+      code: 1,
+      stderr: [
+        '{"message_type":"exit_error","code":1,"message":"Fatal: failed to find snapshot: no matching ID found for prefix \\"a05c7b56\\""}',
+      ],
+    };
+    const { result } = await restore(task(), { ls: missing, restore: missing });
+    expect(result).toMatchObject({ type: 'error', code: 'SnapshotNotFound' });
+    if (result.type === 'error')
+      expect(result.message).toContain('no snapshot a05c7b56 in s3:http://127.0.0.1:7480/backups');
+  });
+
+  it("says the snapshot does not have the backup's folder", async () => {
+    const missing = { code: 1, stderr: ['{"message_type":"exit_error","code":1,"message":"path data: not found"}'] };
+    const { result } = await restore(task(), { ls: { stdout: [snapshotLine] }, restore: missing });
+    expect(result).toMatchObject({ type: 'error', code: 'PathNotFound' });
+    if (result.type === 'error') expect(result.message).toContain('snapshot a05c7b56 has no folder /data');
+  });
+
+  it('names the entries restic could not restore, and what to do about a folder in the way', async () => {
+    const { result } = await restore(task(), {
+      ls: { stdout: [snapshotLine] },
+      restore: {
+        code: 1,
+        stdout: [summary],
+        stderr: [
+          '{"message_type":"error","error":{"message":"remove /t/etc2: directory not empty"},"during":"restore","item":"/etc2"}',
+          '{"message_type":"exit_error","code":1,"message":"Fatal: There were 1 errors\\n"}',
+        ],
+      },
+    });
+    expect(result).toEqual({
+      type: 'error',
+      code: 'ResticFailed',
+      message:
+        'restic restored the rest but not 1 entries (/etc2: remove /t/etc2: directory not empty): the target has folders where the backup has files; restore with deleteExtra to replace them',
+    });
+  });
+
+  it('wants the target folder there before it opens the repository', async () => {
+    const { result, calls } = await restore({ ...task(), targetPath: join(root, 'not-mounted') }, {});
+    expect(calls).toEqual([]);
+    expect(result).toMatchObject({ type: 'error', code: 'TargetMissing' });
+  });
+
+  it('does not create a missing repository', async () => {
+    const { result, calls } = await restore(task(), { unlock: { code: 10 } });
+    expect(calls).toEqual(['--json unlock']);
+    expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
+    if (result.type === 'error') expect(result.message).toContain('a restore never creates one');
+  });
+});
+
+describe('epochSeconds', () => {
+  it('keeps the fraction restic prints, beyond milliseconds', () => {
+    // A double holds seconds to about a quarter of a microsecond.
+    expect(epochSeconds('2024-01-02T03:04:05.123456789Z')).toBeCloseTo(1704164645.123457, 6);
+    expect(epochSeconds('2024-01-02T03:04:05Z')).toBe(1704164645);
+    expect(epochSeconds('2024-01-02T04:04:05.5+01:00')).toBe(1704164645.5);
+    expect(epochSeconds('yesterday')).toBeUndefined();
+  });
+});
