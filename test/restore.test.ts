@@ -208,6 +208,7 @@ describe('self-service restore', () => {
     await client.delete(kinds.backupPolicy, { name: policyName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: `${repoName}-gone` }).catch(() => undefined);
+    await client.delete(kinds.storageClass, { name: `wffc-${id}` }).catch(() => undefined);
     for (const ns of [a, b]) if (ns !== '') await deleteNamespace(client, ns);
     rmSync(work, { recursive: true, force: true });
     alice.close();
@@ -428,6 +429,42 @@ describe('self-service restore', () => {
       }
     });
     await client.delete(kinds.volumeBackup, { namespace: a, name: 'elsewhere' });
+  });
+
+  it('backs up and restores volumes of a StorageClass that binds only for its first consumer', async () => {
+    const env = testEnv();
+    await client.create(kinds.storageClass, {
+      metadata: { name: `wffc-${id}` },
+      provisioner: env.storage.driver,
+      volumeBindingMode: 'WaitForFirstConsumer',
+      reclaimPolicy: 'Delete',
+    } as KubeObject);
+    // The app's claim, which the scheduler has placed as it does for the app's Pod.
+    await client.create(kinds.persistentVolumeClaim, {
+      metadata: {
+        name: 'wffc-data',
+        namespace: a,
+        annotations: { 'volume.kubernetes.io/selected-node': env.nodes[0] ?? '' },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: `wffc-${id}`,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    } as KubeObject);
+    writeFileSync(join(await boundVolumePath(client, a, 'wffc-data'), 'note.txt'), 'first consumer');
+    // The snapshot's clone has no Pod of its own: Safehold names the node for it.
+    await backUp(a, 'wffc-data', 'wffc-first');
+    await alice.create(kinds.volumeRestore, {
+      metadata: { name: 'wffc', namespace: a },
+      spec: { source: { pvc: 'wffc-data' }, target: { pvc: 'wffc-copy' }, useSnapshot: false },
+    } as KubeObject);
+    const done = await restoreEnded(alice, a, 'wffc');
+    expect(done.status?.phase, done.status?.message).toBe('Succeeded');
+    expect(readFileSync(join(await boundVolumePath(client, a, 'wffc-copy'), 'note.txt'), 'utf8')).toBe(
+      'first consumer',
+    );
+    expect((await claimOf(a, 'wffc-copy')).spec?.storageClassName).toBe(`wffc-${id}`);
   });
 
   it("keeps another namespace's data out of reach until its admin allows it", async () => {

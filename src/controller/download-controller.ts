@@ -257,6 +257,9 @@ export class DownloadController {
           }),
         );
         return undefined;
+      case 'remove':
+        await ignoreNotFound(() => deps.client.delete(kinds.backupDownload, objectRef(download)));
+        return undefined;
       case 'done':
         return step.recheckMs === undefined ? undefined : { requeueAfterMs: step.recheckMs };
     }

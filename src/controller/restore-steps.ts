@@ -32,6 +32,7 @@ import {
 } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import { nodeUsing } from './backup-observation.ts';
+import { firstConsumerAnnotations } from './first-consumer.ts';
 import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
 import {
   restoreJobName,
@@ -208,7 +209,10 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
       name: restore.spec.target.pvc,
       namespace: restore.metadata.namespace,
       labels: { [runLabels.restore]: restore.metadata.name },
-      annotations: { [restoredFrom]: describeSource(restore) },
+      annotations: {
+        [restoredFrom]: describeSource(restore),
+        ...(await firstConsumerAnnotations(deps, spec.storageClassName)),
+      },
       ownerReferences: [ownerReference(restore)],
     },
     spec: {

@@ -16,6 +16,7 @@ import {
 } from '../core/index.ts';
 import { ignoreNotFound, ignoreAlreadyExists, kinds } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
+import { firstConsumerAnnotations, selectedNodeAnnotation } from './first-consumer.ts';
 import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
 import {
   aliasName,
@@ -77,12 +78,15 @@ export async function createTempClaim(deps: BackupControllerDeps, backup: Volume
   const ns = backup.metadata.namespace;
   const source = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
   const size = source?.status?.capacity?.storage ?? source?.spec?.resources?.requests?.storage ?? '1Gi';
+  // The clone goes where the volume is, if the class binds only for a first consumer.
+  const node = source?.metadata?.annotations?.[selectedNodeAnnotation];
   const claim: PersistentVolumeClaim = {
     metadata: {
       name: tempClaimName(backup),
       namespace: ns,
       labels: runObjectLabels(backup),
       ownerReferences: [ownerReference(backup)],
+      annotations: await firstConsumerAnnotations(deps, source?.spec?.storageClassName, node),
     },
     spec: {
       accessModes: ['ReadWriteOnce'],

@@ -169,9 +169,18 @@ describe('nextDownloadStep', () => {
     });
   });
 
-  it.each([['Failed' as const], ['Expired' as const]])('is done for good once %s', (phase) => {
-    expect(
-      nextDownloadStep(observe({ phase, expiresAt: '2026-11-22T11:00:00Z' }, { invalid: 'x', repositoryFound: false })),
-    ).toEqual({ kind: 'done', recheckMs: undefined });
-  });
+  it.each([['Failed' as const], ['Expired' as const]])(
+    'keeps a %s one a day after it ended, then removes it',
+    (phase) => {
+      const ended = { completionTime: '2026-11-22T09:00:00Z', expiresAt: '2026-11-22T09:30:00Z' };
+      expect(nextDownloadStep(observe({ phase, ...ended }, { invalid: 'x', repositoryFound: false }))).toEqual({
+        kind: 'done',
+        recheckMs: 23.5 * 3600_000,
+      });
+      expect(
+        nextDownloadStep(observe({ phase, completionTime: '2026-11-21T09:59:59Z' }, { repositoryFound: false })),
+      ).toEqual({ kind: 'remove' });
+      expect(nextDownloadStep(observe({ phase }))).toEqual({ kind: 'done', recheckMs: undefined });
+    },
+  );
 });

@@ -2,7 +2,8 @@
 // starts, the same checks as a restore (spec, permission, backup, repository,
 // maintenance); then one mover Job uploads the listing or the file to a
 // staging object; then the status carries a presigned URL until it expires,
-// when the staging object is deleted.
+// when the staging object is deleted; a day after it ends, the BackupDownload
+// itself is deleted.
 import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
@@ -28,7 +29,10 @@ export type DownloadStep =
   | { kind: 'fail'; reason: DownloadReason; message: string }
   | { kind: 'expire' }
   | { kind: 'finalize' }
+  | { kind: 'remove' }
   | { kind: 'done'; recheckMs: number | undefined };
+
+export const finishedKeptMs = 24 * 3600_000;
 
 export function nextDownloadStep(o: DownloadObservation): DownloadStep {
   if (o.deleting) return { kind: 'finalize' };
@@ -64,7 +68,16 @@ export function nextDownloadStep(o: DownloadObservation): DownloadStep {
       return { kind: 'done', recheckMs: expires - o.now.getTime() };
     }
     case 'Failed':
-    case 'Expired':
-      return { kind: 'done', recheckMs: undefined };
+    case 'Expired': {
+      // A finished download is kept a day to read what happened, then deleted.
+      const times = [status.completionTime, status.expiresAt]
+        .map((t) => Date.parse(t ?? ''))
+        .filter((t) => !Number.isNaN(t));
+      if (times.length === 0) return { kind: 'done', recheckMs: undefined };
+      const ended = Math.max(...times);
+      const removeAt = ended + finishedKeptMs;
+      if (removeAt <= o.now.getTime()) return { kind: 'remove' };
+      return { kind: 'done', recheckMs: removeAt - o.now.getTime() };
+    }
   }
 }
