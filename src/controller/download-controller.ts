@@ -22,9 +22,7 @@ import {
   moverSourcePath,
   nextDownloadStep,
   maxPresignSeconds,
-  presignS3,
   runObjectBase,
-  s3ObjectLocation,
   setCondition,
   type DownloadStep,
 } from '../core/index.ts';
@@ -40,6 +38,7 @@ import {
   type Requeue,
 } from '../kube/index.ts';
 import { jobOutcome } from './backup-observation.ts';
+import { deleteStaging, presignStaging } from './download-staging.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { Log } from './operator.ts';
 import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
@@ -66,15 +65,6 @@ type Condition = NonNullable<BackupDownloadStatus['conditions']>[number];
 
 export function downloadJobName(download: BackupDownload): string {
   return `${runObjectBase(download, downloadKind)}-dl`;
-}
-
-/** Where the staging object is: beside the repository in its bucket, outside restic's own folders. */
-export function stagingObject(repository: BackupRepository, download: BackupDownload) {
-  const url = repositoryUrl(repository.spec, download.status?.backup?.namespace ?? download.metadata.namespace);
-  const location = s3ObjectLocation(url);
-  if (!location.ok) return undefined;
-  const key = `.safehold-downloads/${download.metadata.namespace}/${download.metadata.name}-${download.metadata.uid ?? ''}`;
-  return { ...location.location, key };
 }
 
 export class DownloadController {
@@ -209,7 +199,14 @@ export class DownloadController {
       case 'succeed': {
         if (repository === undefined) return undefined;
         const ttlMs = durationMs(download.spec.ttl ?? '1h');
-        const url = await this.#presign(download, repository, 'GET', Math.max(1, Math.round(ttlMs / 1000)), now);
+        const url = await presignStaging(
+          this.#deps,
+          download,
+          repository,
+          'GET',
+          Math.max(1, Math.round(ttlMs / 1000)),
+          now,
+        );
         const r = step.result;
         const message = `${r.what === 'listing' ? `${r.entries ?? 0} entries` : `${r.bytes} bytes`} ready to download until ${new Date(now.getTime() + ttlMs).toISOString()}`;
         await setStatus(
@@ -234,10 +231,10 @@ export class DownloadController {
           { type: 'Complete', status: 'False', reason: step.reason, message: step.message },
         );
         await this.#cleanUp(download);
-        await this.#deleteStaging(download, repository);
+        await deleteStaging(this.#deps, download, repository);
         return undefined;
       case 'expire':
-        await this.#deleteStaging(download, repository);
+        await deleteStaging(this.#deps, download, repository);
         await setStatus(
           {
             phase: 'Expired',
@@ -250,7 +247,7 @@ export class DownloadController {
         return undefined;
       case 'finalize':
         await this.#cleanUp(download);
-        await this.#deleteStaging(download, repository);
+        await deleteStaging(this.#deps, download, repository);
         await ignoreNotFound(() =>
           deps.client.mergePatch(kinds.backupDownload, objectRef(download), {
             metadata: { finalizers: (download.metadata.finalizers ?? []).filter((f) => f !== stagingFinalizer) },
@@ -278,7 +275,7 @@ export class DownloadController {
       false,
     );
     if ('missing' in credentials) return credentials.missing;
-    const upload = await this.#presign(download, repository, 'PUT', uploadSeconds, now);
+    const upload = await presignStaging(this.#deps, download, repository, 'PUT', uploadSeconds, now);
     if (upload === undefined) return `cannot tell the bucket of BackupRepository ${repository.metadata.name}`;
     const base = runObjectBase(download, downloadKind);
     const labels = {
@@ -321,50 +318,6 @@ export class DownloadController {
     return undefined;
   }
 
-  /** A presigned URL of the staging object; GET URLs use the endpoint users reach. */
-  async #presign(
-    download: BackupDownload,
-    repository: BackupRepository,
-    method: 'GET' | 'PUT' | 'DELETE',
-    expiresSeconds: number,
-    now: Date,
-  ): Promise<string | undefined> {
-    const staging = stagingObject(repository, download);
-    if (staging === undefined) return undefined;
-    const keys = await s3Keys(this.#deps, repository);
-    if (keys === undefined) return undefined;
-    return presignS3({
-      method,
-      endpoint: method === 'GET' ? (repository.spec.s3.publicEndpoint ?? staging.endpoint) : staging.endpoint,
-      bucket: staging.bucket,
-      key: staging.key,
-      region: repository.spec.s3.region,
-      accessKeyId: keys.accessKeyId,
-      secretAccessKey: keys.secretAccessKey,
-      expiresSeconds,
-      now,
-    });
-  }
-
-  async #deleteStaging(download: BackupDownload, repository: BackupRepository | undefined): Promise<void> {
-    if (repository === undefined || download.status?.backup === undefined) return;
-    const url = await this.#presign(download, repository, 'DELETE', 300, this.#deps.now()).catch(() => undefined);
-    if (url === undefined) return;
-    try {
-      const response = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
-      if (!response.ok && response.status !== 404)
-        this.#deps.log('could not delete a download staging object', {
-          download: objectKey(download),
-          status: response.status,
-        });
-    } catch (error) {
-      this.#deps.log('could not delete a download staging object', {
-        download: objectKey(download),
-        error: String(error),
-      });
-    }
-  }
-
   async #cleanUp(download: BackupDownload): Promise<void> {
     const deps = this.#deps;
     const base = runObjectBase(download, downloadKind);
@@ -381,20 +334,6 @@ export class DownloadController {
 
 function objectRef(download: BackupDownload) {
   return { namespace: download.metadata.namespace, name: download.metadata.name };
-}
-
-async function s3Keys(
-  deps: { client: KubeClient; namespace: string },
-  repository: BackupRepository,
-): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined> {
-  const read = async (ref: { namespace: string; name: string; key: string }) => {
-    const secret = await deps.client.get<{ data?: Record<string, string> }>(kinds.secret, ref);
-    const value = secret.data?.[ref.key];
-    return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
-  };
-  const accessKeyId = await read(repository.spec.s3.accessKeyId).catch(() => undefined);
-  const secretAccessKey = await read(repository.spec.s3.secretAccessKey).catch(() => undefined);
-  return accessKeyId === undefined || secretAccessKey === undefined ? undefined : { accessKeyId, secretAccessKey };
 }
 
 function invalidSpec(download: BackupDownload): string | undefined {

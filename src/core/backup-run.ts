@@ -171,18 +171,28 @@ function active(o: RunObservation): RunStep {
         recheckMs: 2000,
       };
   }
-  if (o.alias === undefined) return { kind: 'create-alias' };
+  return (
+    aliasStep(o.alias, { reason: 'MoverRunning', message: "waiting for the volume's read-only alias to be bound" }) ?? {
+      kind: 'create-job',
+    }
+  );
+}
+
+/** The next step towards a bound alias of a volume in Safehold's namespace; undefined once it is bound. */
+export function aliasStep<R extends string>(
+  alias: { bound: boolean; volumeBound?: boolean } | undefined,
+  waiting: { reason: R; message: string },
+):
+  | { kind: 'create-alias' }
+  | { kind: 'nudge-alias' }
+  | { kind: 'wait'; reason: R; message: string; recheckMs: number }
+  | undefined {
+  if (alias === undefined) return { kind: 'create-alias' };
   // kube-controller-manager can bind the PV and then lose the race to bind the claim until its next
   // resync (15 s); touching the claim makes it finish now.
-  if (!o.alias.bound && o.alias.volumeBound === true) return { kind: 'nudge-alias' };
-  if (!o.alias.bound)
-    return {
-      kind: 'wait',
-      reason: 'MoverRunning',
-      message: "waiting for the volume's read-only alias to be bound",
-      recheckMs: 2000,
-    };
-  return { kind: 'create-job' };
+  if (!alias.bound && alias.volumeBound === true) return { kind: 'nudge-alias' };
+  if (!alias.bound) return { kind: 'wait', ...waiting, recheckMs: 2000 };
+  return undefined;
 }
 
 /** A failed attempt: retry with backoff while the policy's limit and deadline allow, else fail. */

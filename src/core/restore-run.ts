@@ -4,7 +4,7 @@
 // restore leaves nothing half-made behind.
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { aliasStep, moverFailure, type MoverOutcome } from './backup-run.ts';
 
 export type RestoreMethod = 'repository' | 'snapshot';
 
@@ -138,14 +138,10 @@ function running(o: RestoreObservation): RestoreStep {
     if (result?.type === 'restored') return { kind: 'succeed', result };
     return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
   }
-  if (o.alias === undefined) return { kind: 'create-alias' };
-  if (!o.alias.bound && o.alias.volumeBound === true) return { kind: 'nudge-alias' };
-  if (!o.alias.bound)
-    return {
-      kind: 'wait',
+  return (
+    aliasStep(o.alias, {
       reason: 'TargetPending',
       message: "waiting for the target volume's alias in Safehold's namespace to be bound",
-      recheckMs: 2000,
-    };
-  return { kind: 'create-job' };
+    }) ?? { kind: 'create-job' }
+  );
 }
