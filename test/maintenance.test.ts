@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantClusterRoles, type RepositoryMaintenance, type VolumeBackup } from '../src/api/index.ts';
+import type { RepositoryMaintenance, VolumeBackup } from '../src/api/index.ts';
 import { runOperator } from '../src/controller/index.ts';
 import { generatedKeyName } from '../src/controller/repository-credentials.ts';
-import { isAlreadyExists, isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { CommandError, run } from '../testenv/command.ts';
 import {
   boundVolumePath,
@@ -24,7 +24,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { freePort, installCrds, safehold } from './support/safehold.ts';
+import { freePort, installWithRepository, safehold } from './support/safehold.ts';
 
 const system = 'safehold-system';
 
@@ -116,33 +116,8 @@ describe('retention, maintenance and tenant keys', () => {
 
   beforeAll(async () => {
     client = clientAs('admin');
-    const env = testEnv();
-    await installCrds(client);
-    // As the chart installs them.
-    for (const role of tenantClusterRoles())
-      await client.create(kinds.clusterRole, role as KubeObject).catch((error: unknown) => {
-        if (!isAlreadyExists(error)) throw error;
-      });
-    await client.create(kinds.namespace, { metadata: { name: system } }).catch((error: unknown) => {
-      if (!isAlreadyExists(error)) throw error;
-    });
-    await client.create(kinds.secret, {
-      metadata: { name: `${id}-s3`, namespace: system },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject);
     // No password: Safehold generates one per namespace.
-    await client.create(kinds.backupRepository, {
-      metadata: { name: repoName },
-      spec: {
-        s3: {
-          endpoint: env.ceph.s3.endpoint,
-          bucket,
-          prefix: 'tenants/{namespace}',
-          accessKeyId: { namespace: system, name: `${id}-s3` },
-          secretAccessKey: { namespace: system, name: `${id}-s3` },
-        },
-      },
-    } as KubeObject);
+    await installWithRepository(client, { system, id, bucket, repository: repoName });
     await client.create(kinds.backupPolicy, {
       metadata: { name: policyName },
       spec: {

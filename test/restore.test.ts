@@ -12,22 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  restoreToAnnotation,
-  tenantClusterRoles,
-  type BackupDownload,
-  type VolumeBackup,
-  type VolumeRestore,
-} from '../src/api/index.ts';
+import { restoreToAnnotation, type BackupDownload, type VolumeBackup, type VolumeRestore } from '../src/api/index.ts';
 import { runOperator } from '../src/controller/index.ts';
-import {
-  isAlreadyExists,
-  isForbidden,
-  isNotFound,
-  kinds,
-  type KubeClient,
-  type KubeObject,
-} from '../src/kube/index.ts';
+import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import {
   boundVolumePath,
   clientAs,
@@ -38,7 +25,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { freePort, installCrds, safehold } from './support/safehold.ts';
+import { freePort, installWithRepository, safehold } from './support/safehold.ts';
 import { allocatedBytes, compareTrees, mutateTree, richPaths, sparseFile, writeRichTree } from './support/tree.ts';
 
 const system = 'safehold-system';
@@ -107,43 +94,13 @@ describe('self-service restore', () => {
   beforeAll(async () => {
     client = clientAs('admin');
     alice = clientAs('alice');
-    const env = testEnv();
-    await installCrds(client);
-    // As the chart installs them (and as they are now, should an older run have made them).
-    for (const role of tenantClusterRoles())
-      await client.create(kinds.clusterRole, role as KubeObject).catch(async (error: unknown) => {
-        if (!isAlreadyExists(error)) throw error;
-        await client.mergePatch(
-          kinds.clusterRole,
-          { name: (role as KubeObject).metadata?.name ?? '' },
-          {
-            rules: (role as { rules: unknown }).rules,
-          },
-        );
-      });
-    await client.create(kinds.namespace, { metadata: { name: system } }).catch((error: unknown) => {
-      if (!isAlreadyExists(error)) throw error;
+    await installWithRepository(client, {
+      system,
+      id,
+      bucket,
+      repository: repoName,
+      passwordInSecret: 'an explicit password',
     });
-    await client.create(kinds.secret, {
-      metadata: { name: `${id}-s3`, namespace: system },
-      stringData: {
-        AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
-        AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
-        password: 'an explicit password',
-      },
-    } as KubeObject);
-    await client.create(kinds.backupRepository, {
-      metadata: { name: repoName },
-      spec: {
-        s3: {
-          endpoint: env.ceph.s3.endpoint,
-          bucket,
-          prefix: 'tenants/{namespace}',
-          accessKeyId: { namespace: system, name: `${id}-s3` },
-          secretAccessKey: { namespace: system, name: `${id}-s3` },
-        },
-      },
-    } as KubeObject);
     await client.create(kinds.backupPolicy, {
       metadata: { name: policyName },
       spec: {

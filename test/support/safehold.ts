@@ -3,6 +3,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { tenantClusterRoles } from '../../src/api/index.ts';
+import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
+import { installCrds } from '../../testenv/crds.ts';
 import { repoRoot } from '../../testenv/paths.ts';
 
 export { installCrds } from '../../testenv/crds.ts';
@@ -105,4 +108,54 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (wanted.every((w) => labelPart.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
+}
+
+/**
+ * What every journey with its own repository needs, as the chart installs it: the CRDs, the tenant
+ * roles (updated, should an older run have made them), Safehold's namespace, an S3 Secret there,
+ * and a BackupRepository with one restic repository per namespace under tenants/, each with the
+ * key Safehold generates. passwordInSecret goes into the S3 Secret as "password", for another
+ * repository the test makes itself.
+ */
+export async function installWithRepository(
+  client: KubeClient,
+  options: { system: string; id: string; bucket: string; repository: string; passwordInSecret?: string },
+): Promise<void> {
+  const env = testEnv();
+  await installCrds(client);
+  for (const role of tenantClusterRoles() as KubeObject[])
+    await client.create(kinds.clusterRole, role).catch(async (error: unknown) => {
+      if (!isAlreadyExists(error)) throw error;
+      await client.mergePatch(
+        kinds.clusterRole,
+        { name: role.metadata?.name ?? '' },
+        {
+          rules: (role as { rules?: unknown }).rules,
+        },
+      );
+    });
+  await client.create(kinds.namespace, { metadata: { name: options.system } }).catch((error: unknown) => {
+    if (!isAlreadyExists(error)) throw error;
+  });
+  const secret = `${options.id}-s3`;
+  await client.create(kinds.secret, {
+    metadata: { name: secret, namespace: options.system },
+    stringData: {
+      AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
+      ...(options.passwordInSecret === undefined ? {} : { password: options.passwordInSecret }),
+    },
+  } as KubeObject);
+  await client.create(kinds.backupRepository, {
+    metadata: { name: options.repository },
+    spec: {
+      s3: {
+        endpoint: env.ceph.s3.endpoint,
+        bucket: options.bucket,
+        prefix: 'tenants/{namespace}',
+        accessKeyId: { namespace: options.system, name: secret },
+        secretAccessKey: { namespace: options.system, name: secret },
+      },
+    },
+  } as KubeObject);
 }
