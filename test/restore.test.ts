@@ -312,8 +312,11 @@ describe('self-service restore', () => {
     expect(entries.map((e) => e.path).sort()).toEqual(expected);
     const table = await safehold(['ls', `${a}/data`, '/', '--backup', id8], 'alice');
     expect(table.stdout).toMatch(/^MODE\s+OWNER\s+SIZE\s+MODIFIED\s+PATH/);
-    // The CLI cleaned up after itself.
-    expect((await client.list(kinds.backupDownload, { namespace: a })).items).toEqual([]);
+    // The CLI cleaned up after itself, and the operator let the BackupDownloads go once their staging objects were deleted.
+    await waitFor(
+      'no BackupDownloads left',
+      async () => (await client.list(kinds.backupDownload, { namespace: a })).items.length === 0,
+    );
   });
 
   it('takes a download URL away with its BackupDownload: the staging object is deleted', async () => {
