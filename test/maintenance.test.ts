@@ -24,7 +24,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { freePort, installWithRepository, safehold } from './support/safehold.ts';
+import { backUpNow, freePort, installWithRepository, safehold } from './support/safehold.ts';
 
 const system = 'safehold-system';
 
@@ -76,23 +76,7 @@ describe('retention, maintenance and tenant keys', () => {
     });
     return Buffer.from(secret.data?.password ?? '', 'base64').toString();
   };
-  const backUp = async (namespace: string, pvc: string, name: string) => {
-    await client.create(kinds.volumeBackup, {
-      metadata: { name, namespace },
-      spec: { pvc, trigger: 'manual' },
-    } as KubeObject);
-    let done: VolumeBackup | undefined;
-    await waitFor(
-      `backup ${namespace}/${name}`,
-      async () => {
-        done = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace, name });
-        if (done.status?.phase === 'Failed') throw new Error(`${name} failed: ${done.status.message ?? ''}`);
-        return done.status?.phase === 'Succeeded';
-      },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    );
-    return done as VolumeBackup;
-  };
+  const backUp = (namespace: string, pvc: string, name: string) => backUpNow(client, namespace, pvc, name);
   const maintain = async (spec: Record<string, unknown>, name: string) => {
     await client.create(kinds.repositoryMaintenance, {
       metadata: { name, namespace: system },

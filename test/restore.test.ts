@@ -25,7 +25,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { freePort, installWithRepository, safehold } from './support/safehold.ts';
+import { backUpNow, freePort, installWithRepository, safehold } from './support/safehold.ts';
 import { allocatedBytes, compareTrees, mutateTree, richPaths, sparseFile, writeRichTree } from './support/tree.ts';
 
 const system = 'safehold-system';
@@ -48,23 +48,7 @@ describe('self-service restore', () => {
   let first: VolumeBackup | undefined;
   let second: VolumeBackup | undefined;
 
-  const backUp = async (namespace: string, pvc: string, name: string) => {
-    await client.create(kinds.volumeBackup, {
-      metadata: { name, namespace },
-      spec: { pvc, trigger: 'manual' },
-    } as KubeObject);
-    let done: VolumeBackup | undefined;
-    await waitFor(
-      `backup ${namespace}/${name}`,
-      async () => {
-        done = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace, name });
-        if (done.status?.phase === 'Failed') throw new Error(`${name} failed: ${done.status.message ?? ''}`);
-        return done.status?.phase === 'Succeeded';
-      },
-      { timeoutMs: 240_000, intervalMs: 500 },
-    );
-    return done as VolumeBackup;
-  };
+  const backUp = (namespace: string, pvc: string, name: string) => backUpNow(client, namespace, pvc, name);
   const restoreEnded = async (as: KubeClient, namespace: string, name: string) => {
     let done: VolumeRestore | undefined;
     await waitFor(

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
 import { duration } from './duration.ts';
+import type { NamespacedMeta } from './object-meta.ts';
 
 export const downloadPhases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Expired'] as const;
 export type DownloadPhase = (typeof downloadPhases)[number];
@@ -54,15 +55,7 @@ export type BackupDownloadStatus = z.infer<typeof backupDownloadStatus>;
 export interface BackupDownload {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    finalizers?: string[];
-  };
+  metadata: NamespacedMeta;
   spec: BackupDownloadSpec;
   status?: BackupDownloadStatus;
 }

@@ -5,6 +5,7 @@
 // repository wait; it starts only once no backup writes there.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
+import type { NamespacedMeta } from './object-meta.ts';
 
 export const maintenancePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 export type MaintenancePhase = (typeof maintenancePhases)[number];
@@ -64,15 +65,7 @@ export type RepositoryMaintenanceStatus = z.infer<typeof repositoryMaintenanceSt
 export interface RepositoryMaintenance {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
-  };
+  metadata: NamespacedMeta;
   spec: RepositoryMaintenanceSpec;
   status?: RepositoryMaintenanceStatus;
 }

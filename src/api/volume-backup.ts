@@ -2,6 +2,7 @@
 // result. Created by the scheduler, by `safehold backup`, or by a tenant.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
+import type { NamespacedMeta } from './object-meta.ts';
 
 export const backupPhases = ['Pending', 'Snapshotting', 'Running', 'Succeeded', 'Failed'] as const;
 export type BackupPhase = (typeof backupPhases)[number];
@@ -70,15 +71,7 @@ export type VolumeBackupStatus = z.infer<typeof volumeBackupStatus>;
 export interface VolumeBackup {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata: NamespacedMeta;
   spec: VolumeBackupSpec;
   status?: VolumeBackupStatus;
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
+import type { NamespacedMeta } from './object-meta.ts';
 
 export const restorePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 export type RestorePhase = (typeof restorePhases)[number];
@@ -102,15 +103,7 @@ export type VolumeRestoreStatus = z.infer<typeof volumeRestoreStatus>;
 export interface VolumeRestore {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata: NamespacedMeta;
   spec: VolumeRestoreSpec;
   status?: VolumeRestoreStatus;
 }

@@ -130,7 +130,7 @@ export class DownloadController {
       choice: chosen.choice,
       repositoryFound: chosen.repository !== undefined,
       maintenance: chosen.maintenance,
-      deleting: (download.metadata as { deletionTimestamp?: string }).deletionTimestamp !== undefined,
+      deleting: download.metadata.deletionTimestamp !== undefined,
       job:
         job === undefined
           ? undefined
@@ -275,7 +275,9 @@ export class DownloadController {
       false,
     );
     if ('missing' in credentials) return credentials.missing;
-    const upload = await presignStaging(this.#deps, download, repository, 'PUT', uploadSeconds, now);
+    const decode = (name: string) => Buffer.from(credentials.data[name] ?? '', 'base64').toString('utf8');
+    const keys = { accessKeyId: decode('AWS_ACCESS_KEY_ID'), secretAccessKey: decode('AWS_SECRET_ACCESS_KEY') };
+    const upload = await presignStaging(this.#deps, download, repository, 'PUT', uploadSeconds, now, keys);
     if (upload === undefined) return `cannot tell the bucket of BackupRepository ${repository.metadata.name}`;
     const base = runObjectBase(download, downloadKind);
     const labels = {

@@ -7,6 +7,11 @@ import { presignS3, s3ObjectLocation } from '../core/index.ts';
 import { kinds, objectKey, type KubeClient } from '../kube/index.ts';
 import type { Log } from './operator.ts';
 
+export interface S3Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
 export interface StagingDeps {
   client: KubeClient;
   now: () => Date;
@@ -29,10 +34,12 @@ export async function presignStaging(
   method: 'GET' | 'PUT' | 'DELETE',
   expiresSeconds: number,
   now: Date,
+  /** The repository's S3 keys when the caller has read them already. */
+  known?: S3Keys,
 ): Promise<string | undefined> {
   const staging = stagingObject(repository, download);
   if (staging === undefined) return undefined;
-  const keys = await s3Keys(deps.client, repository);
+  const keys = known ?? (await s3Keys(deps.client, repository));
   if (keys === undefined) return undefined;
   return presignS3({
     method,
@@ -69,10 +76,7 @@ export async function deleteStaging(
 }
 
 /** The repository's S3 keys, read from the Secrets it names. */
-async function s3Keys(
-  client: KubeClient,
-  repository: BackupRepository,
-): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined> {
+async function s3Keys(client: KubeClient, repository: BackupRepository): Promise<S3Keys | undefined> {
   const read = async (ref: { namespace: string; name: string; key: string }) => {
     const secret = await client.get<{ data?: Record<string, string> }>(kinds.secret, ref);
     const value = secret.data?.[ref.key];

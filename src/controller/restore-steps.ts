@@ -17,6 +17,7 @@ import {
   moverJob,
   moverSourcePath,
   moverTargetPath,
+  ownerReference,
   restoreCapabilities,
   setCondition,
   type RestoreStep,
@@ -61,17 +62,6 @@ export function restoreLabels(restore: VolumeRestore): Record<string, string> {
     [runLabels.restore]: restore.metadata.name,
     [runLabels.namespace]: restore.metadata.namespace,
     [runLabels.component]: 'mover',
-  };
-}
-
-function ownerReference(restore: VolumeRestore) {
-  return {
-    apiVersion: 'safehold.io/v1alpha1',
-    kind: 'VolumeRestore',
-    name: restore.metadata.name,
-    uid: restore.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: true,
   };
 }
 
@@ -213,7 +203,7 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
         [restoredFrom]: describeSource(restore),
         ...(await firstConsumerAnnotations(deps, spec.storageClassName)),
       },
-      ownerReferences: [ownerReference(restore)],
+      ownerReferences: [ownerReference(restore, 'VolumeRestore')],
     },
     spec: {
       accessModes: spec.accessModes,

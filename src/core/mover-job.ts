@@ -6,7 +6,15 @@
 // dropped but DAC_READ_SEARCH, see ADR 0005), bounded in retries and time,
 // labelled with the run so the sweep finds what a crash leaves behind.
 import type { Job } from 'kubernetes-types/batch/v1.js';
-import { moverEnv, runLabels, type MoverTask, type RepositoryMaintenance, type VolumeBackup } from '../api/index.ts';
+import {
+  apiGroup,
+  apiVersion,
+  moverEnv,
+  runLabels,
+  type MoverTask,
+  type RepositoryMaintenance,
+  type VolumeBackup,
+} from '../api/index.ts';
 
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
@@ -59,12 +67,16 @@ export function maintenanceJobName(maintenance: RepositoryMaintenance): string {
   return `${maintenance.metadata.name.slice(0, 52).replace(/-+$/, '')}-m`;
 }
 
-export function ownerReference(backup: VolumeBackup) {
+/** The controlling owner reference to one of Safehold's runs (a VolumeBackup by default). */
+export function ownerReference(
+  run: { metadata: { name: string; uid?: string } },
+  kind: 'VolumeBackup' | 'VolumeRestore' = 'VolumeBackup',
+) {
   return {
-    apiVersion: 'safehold.io/v1alpha1',
-    kind: 'VolumeBackup',
-    name: backup.metadata.name,
-    uid: backup.metadata.uid ?? '',
+    apiVersion: `${apiGroup}/${apiVersion}`,
+    kind,
+    name: run.metadata.name,
+    uid: run.metadata.uid ?? '',
     controller: true,
     blockOwnerDeletion: true,
   };

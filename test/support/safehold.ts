@@ -3,7 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tenantClusterRoles } from '../../src/api/index.ts';
+import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
 import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
 import { installCrds } from '../../testenv/crds.ts';
 import { repoRoot } from '../../testenv/paths.ts';
@@ -158,4 +158,28 @@ export async function installWithRepository(
       },
     },
   } as KubeObject);
+}
+
+/** Creates a manual VolumeBackup and waits for it to succeed (a failure throws with its message). */
+export async function backUpNow(
+  client: KubeClient,
+  namespace: string,
+  pvc: string,
+  name: string,
+): Promise<VolumeBackup> {
+  await client.create(kinds.volumeBackup, {
+    metadata: { name, namespace },
+    spec: { pvc, trigger: 'manual' },
+  } as KubeObject);
+  let done: VolumeBackup | undefined;
+  await waitFor(
+    `backup ${namespace}/${name}`,
+    async () => {
+      done = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace, name });
+      if (done.status?.phase === 'Failed') throw new Error(`${name} failed: ${done.status.message ?? ''}`);
+      return done.status?.phase === 'Succeeded';
+    },
+    { timeoutMs: 240_000, intervalMs: 500 },
+  );
+  return done as VolumeBackup;
 }
