@@ -39,6 +39,10 @@ export const chosenBackup = z.object({
   resticSnapshotId: z.string(),
   snapshotTime: z.string().optional(),
   repository: z.string(),
+  /** Where the volume's files are in the restic snapshot, when not /data. */
+  snapshotPath: z.string().optional(),
+  /** A block volume's QCOW2 image in the restic snapshot. */
+  image: z.string().optional(),
 });
 
 export type ChosenBackup = z.infer<typeof chosenBackup>;

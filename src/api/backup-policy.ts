@@ -90,7 +90,27 @@ export const backupPolicySpec = z
     method: z.enum(['auto', 'snapshot', 'live', 'cephfs-snapshot']).default('auto'),
     repository: z.object({ name: z.string().min(1) }).optional(),
     retention: retention.default(defaultRetention),
-    keepSnapshots: count.default(0).describe('In-cluster VolumeSnapshots kept per volume for fast restore.'),
+    keepSnapshots: count
+      .default(0)
+      .describe(
+        'In-cluster VolumeSnapshots kept per volume for fast restore; on RBD block volumes, also the base of the next incremental.',
+      ),
+    block: z
+      .object({
+        incremental: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Back up RBD block volumes incrementally (rbd diff since the last kept snapshot, a QCOW2 overlay on its backup); needs keepSnapshots >= 1 and Ceph access on the repository.',
+          ),
+        maxChainLength: z
+          .int()
+          .min(1)
+          .max(100)
+          .default(7)
+          .describe('At most this many images make up a restore: then the next backup is a full image again.'),
+      })
+      .default({ incremental: true, maxChainLength: 7 }),
     concurrency: concurrency.optional(),
     retry: retry.default({ limit: 6, deadline: '4h' }),
   })

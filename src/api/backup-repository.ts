@@ -32,6 +32,24 @@ export const backupRepositorySpec = z.object({
     .describe(
       'The restic repository password. Leave it out and Safehold generates a random one per repository (per namespace with {namespace} in the prefix), kept in its own namespace.',
     ),
+  ceph: z
+    .object({
+      monitors: z.array(z.string().min(1)).min(1).describe('The Ceph monitors, host:port.'),
+      user: z
+        .string()
+        .min(1)
+        .default('admin')
+        .describe('The Ceph user, without "client."; read access to RBD suffices (profile rbd-read-only).'),
+      key: secretKeyRef('userKey').describe("The Secret holding the user's key (ceph-csi names it userKey)."),
+      clusterID: z
+        .string()
+        .optional()
+        .describe('Only RBD volumes whose PV names this ceph-csi clusterID use it (default: every RBD volume).'),
+    })
+    .optional()
+    .describe(
+      'Ceph access for block volumes on RBD: the mover reads only allocated ranges (`rbd diff`) and can back up incrementally against a kept snapshot.',
+    ),
   hostTemplate: z
     .string()
     .default('k8s-{namespace}-nspvc-{pvc}')

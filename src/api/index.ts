@@ -3,6 +3,7 @@
 // (types come from z.infer); the CRDs generated from them. No I/O.
 export * from './annotations.ts';
 export * from './backup-choice.ts';
+export * from './block-protocol.ts';
 export * from './backup-download.ts';
 export * from './backup-policy.ts';
 export * from './backup-repository.ts';
@@ -18,5 +19,6 @@ export * from './mover-protocol.ts';
 export * from './object-meta.ts';
 export * from './rbac.ts';
 export * from './repository-maintenance.ts';
+export * from './restic-target.ts';
 export * from './volume-backup.ts';
 export * from './volume-restore.ts';

@@ -5,6 +5,8 @@
 // container's termination message (at most 4096 bytes), which the controller
 // reads from the Pod's status: no log scraping.
 import { z } from 'zod';
+import { blockBackupTask, blockImageReport, blockRestoreReport, blockRestoreTask } from './block-protocol.ts';
+import { repositoryTarget, resticSnapshotId } from './restic-target.ts';
 
 /** Environment variables the Job sets from Secrets for the mover. */
 export const moverEnv = {
@@ -12,21 +14,11 @@ export const moverEnv = {
   resticPassword: 'RESTIC_PASSWORD',
   /** A download's presigned S3 PUT URL, where the mover uploads what it was asked for. */
   uploadUrl: 'SAFEHOLD_UPLOAD_URL',
+  /** The key of the Ceph user a block backup's `rbd diff` runs as (optional in the Secret). */
+  cephKey: 'CEPH_USER_KEY',
   accessKeyId: 'AWS_ACCESS_KEY_ID',
   secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
 } as const;
-
-export const repositoryTarget = z.object({
-  /** restic repository URL, e.g. s3:http://rgw.example:7480/backups/tenant-a */
-  url: z.string().min(1),
-  region: z.string().optional(),
-  /** Create the repository when it does not exist yet. */
-  initialize: z.boolean().default(true),
-});
-// Stale locks: the mover runs `restic unlock`, which removes only locks restic
-// itself deems stale (held by a dead process on the same host, or not
-// refreshed for 30 minutes; restic offers no other threshold). Backups take
-// shared locks, so a dead mover's lock only delays exclusive prune and check.
 
 export const backupTask = z.object({
   kind: z.literal('backup'),
@@ -49,10 +41,12 @@ export const backupTask = z.object({
    * (--time), so retention buckets follow capture, not upload.
    */
   snapshotTime: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * CephFS without CSI snapshots: make a CephFS snapshot `<sourcePath>/.snap/<name>` (the
+   * volume is mounted writable for that alone), back it up, and remove it.
+   */
+  cephfsSnapshot: z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/) }).optional(),
 });
-
-/** A restic snapshot id as restic prints it: 64 hex digits, or a unique prefix of at least 8. */
-export const resticSnapshotId = z.string().regex(/^[0-9a-f]{8,64}$/, 'a restic snapshot id (hex)');
 
 /**
  * Repository maintenance, run by the controller only while no backup writes
@@ -119,7 +113,14 @@ export const downloadTask = z.object({
   depth: z.int().min(1).default(1),
 });
 
-export const moverTask = z.discriminatedUnion('kind', [backupTask, maintenanceTask, restoreTask, downloadTask]);
+export const moverTask = z.discriminatedUnion('kind', [
+  backupTask,
+  maintenanceTask,
+  restoreTask,
+  downloadTask,
+  blockBackupTask,
+  blockRestoreTask,
+]);
 
 export const errorCodes = [
   'RepositoryUnreachable',
@@ -147,6 +148,8 @@ export const backupSummary = z.object({
   bytesProcessed: z.number(),
   filesProcessed: z.int(),
   durationSeconds: z.number(),
+  /** A block volume's image. */
+  block: blockImageReport.optional(),
 });
 
 export const maintenanceSummary = z.object({
@@ -190,6 +193,8 @@ export const restoreSummary = z.object({
   /** Entries deleted from the target because the backup does not have them (deleteExtra). */
   filesDeleted: z.int().optional(),
   durationSeconds: z.number(),
+  /** A block volume written back. */
+  block: blockRestoreReport.optional(),
 });
 
 export const downloadSummary = z.object({

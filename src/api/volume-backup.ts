@@ -42,7 +42,7 @@ export const volumeBackupStatus = z.object({
   message: z.string().optional(),
   policy: z.string().optional(),
   repository: z.string().optional(),
-  method: z.enum(['snapshot', 'live']).optional(),
+  method: z.enum(['snapshot', 'live', 'cephfs-snapshot']).optional(),
   attempt: z.int().optional(),
   node: z.string().optional().describe('The node a live run is pinned to (its volume is attached there).'),
   nextAttemptTime: z.string().optional(),
@@ -60,8 +60,29 @@ export const volumeBackupStatus = z.object({
     .optional()
     .describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
   resticSnapshotId: z.string().optional(),
+  snapshotPath: z
+    .string()
+    .optional()
+    .describe("Where the volume's files are in the restic snapshot, when not /data (a cephfs-snapshot backup)."),
   files: z.object({ new: z.int(), changed: z.int(), unmodified: z.int(), total: z.int() }).optional(),
   bytes: z.object({ added: z.number(), total: z.number() }).optional(),
+  block: z
+    .object({
+      file: z.string().describe('The QCOW2 image in the restic snapshot.'),
+      virtualSize: z.number(),
+      dataBytes: z.number().describe('Guest bytes stored as data.'),
+      bytesRead: z.number().describe('Bytes read from the device.'),
+      extentsFrom: z.enum(['rbd-diff', 'zero-scan']),
+      rbdSnapshot: z
+        .string()
+        .optional()
+        .describe('The RBD snapshot read (pool/image@snap): the base of the next incremental.'),
+      parent: z.string().optional().describe('An incremental: the restic snapshot whose image this one overlays.'),
+      chainLength: z.int().optional().describe('Images a restore applies: 1 for a full image.'),
+      fullBecause: z.string().optional().describe('Why an incremental was possible but a full image was written.'),
+    })
+    .optional()
+    .describe('A block volume backed up as a QCOW2 image.'),
   conditions: z.array(condition).optional(),
 });
 

@@ -5,7 +5,7 @@
 // a restore, or a download uploaded), 1 otherwise. The result is in the termination message either way.
 import type { Command } from 'commander';
 import { moverEnv } from '../api/index.ts';
-import { inheritedEnvNames, runMover } from '../mover/index.ts';
+import { imageStreamCommandName, inheritedEnvNames, runMover, streamImage } from '../mover/index.ts';
 
 export function addMoverCommand(program: Command): void {
   program
@@ -26,7 +26,9 @@ export function addMoverCommand(program: Command): void {
             accessKeyId: env[moverEnv.accessKeyId],
             secretAccessKey: env[moverEnv.secretAccessKey],
             uploadUrl: env[moverEnv.uploadUrl],
+            cephKey: env[moverEnv.cephKey],
           },
+          selfCommand: [process.execPath, process.argv[1] ?? 'safehold'],
           inheritedEnv: Object.fromEntries(
             inheritedEnvNames.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
           ),
@@ -42,5 +44,12 @@ export function addMoverCommand(program: Command): void {
       );
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);
       process.exitCode = result.type === 'error' ? 1 : 0;
+    });
+  // What restic runs for a block backup (--stdin-from-command): the volume as QCOW2 on stdout.
+  program
+    .command(`${imageStreamCommandName} <plan>`, { hidden: true })
+    .description('write the volume a block backup plan names to stdout as a QCOW2 image')
+    .action(async (plan: string) => {
+      await streamImage(plan, process.stdout);
     });
 }

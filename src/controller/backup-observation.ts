@@ -2,7 +2,7 @@
 // informer caches (never from memory of its own): the policy and repository
 // that apply, the method, the run's snapshot, clone, Job and mover result,
 // and whether the volume or a mover slot is taken.
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, Pod } from 'kubernetes-types/core/v1.js';
 import {
   moverResult,
   runLabels,
@@ -92,6 +92,12 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
           policyName === undefined
             ? `no policy protects ${ns}/${backup.spec.pvc} (${row.decision.reason}); name one in spec.policy`
             : `BackupPolicy ${policyName} does not exist or is invalid`,
+      };
+    const pv = cache.volumes.get(claim.spec?.volumeName ?? '');
+    if (policy.spec.method === 'cephfs-snapshot' && pv !== undefined && !isCephfs(pv))
+      return {
+        reason: 'InvalidSpec',
+        message: `BackupPolicy ${policy.metadata.name} has method cephfs-snapshot, but PV ${pv.metadata?.name ?? ''} of ${ns}/${backup.spec.pvc} is not CephFS (${pv.spec?.csi?.driver ?? 'no CSI driver'})`,
       };
     if (repository === undefined)
       return {
@@ -213,9 +219,16 @@ function pickRepository(cache: ClusterCache, policy: BackupPolicy): BackupReposi
 /** auto: a CSI snapshot when a VolumeSnapshotClass serves the volume's driver, else the live volume. */
 function methodFor(cache: ClusterCache, policy: BackupPolicy | undefined, pvName: string | undefined): RunMethod {
   const method = policy?.spec.method ?? 'auto';
-  if (method === 'live' || method === 'snapshot') return method;
+  if (method !== 'auto') return method;
   const driver = pvName === undefined ? undefined : cache.volumes.get(pvName)?.spec?.csi?.driver;
   return driver !== undefined && cache.snapshotClasses.list().some((c) => c.driver === driver) ? 'snapshot' : 'live';
+}
+
+export const cephfsDriver = 'cephfs.csi.ceph.com';
+
+/** A CephFS volume: ceph-csi's, or the in-tree cephfs plugin's. */
+function isCephfs(pv: PersistentVolume): boolean {
+  return pv.spec?.csi?.driver === cephfsDriver || pv.spec?.cephfs !== undefined;
 }
 
 /** A mover Job's outcome: finished or not, and the result its Pod left in the termination message. */

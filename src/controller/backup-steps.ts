@@ -3,8 +3,14 @@
 // mover Job (owned by the VolumeBackup, labelled with the run), write-back
 // to the PV and PVC, Events, metrics, and cleanup Job, then clone, then
 // snapshot. Every step is idempotent.
-import { annotations, runLabels, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
-import { moverJobName, type RunStep, setCondition } from '../core/index.ts';
+import {
+  annotations,
+  runLabels,
+  type BlockImageReport,
+  type VolumeBackup,
+  type VolumeBackupStatus,
+} from '../api/index.ts';
+import { backupSnapshotPath, chainOf, moverJobName, type RunStep, setCondition } from '../core/index.ts';
 import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import {
@@ -113,6 +119,9 @@ export async function carryOut(
           resticSnapshotId: r.snapshotId,
           files: { new: r.filesNew, changed: r.filesChanged, unmodified: r.filesUnmodified, total: r.filesProcessed },
           bytes: { added: r.bytesAdded, total: r.bytesProcessed },
+          ...(r.block === undefined
+            ? { snapshotPath: backupSnapshotPath(backup.status?.method) }
+            : { snapshotPath: '/', block: blockStatus(deps, backup, r.block) }),
         },
         { type: 'Complete', status: 'True', reason: 'Succeeded', message: `restic snapshot ${r.snapshotId}` },
       );
@@ -281,4 +290,27 @@ function recordedVolume(deps: BackupControllerDeps, backup: VolumeBackup): Volum
       volumeMode: claim?.spec?.volumeMode,
     }),
   ) as VolumeBackupStatus['volume'];
+}
+
+/** A block backup's image as its status records it; an overlay's chain length counts the images under it. */
+function blockStatus(
+  deps: BackupControllerDeps,
+  backup: VolumeBackup,
+  report: BlockImageReport,
+): VolumeBackupStatus['block'] {
+  const siblings = deps.cache.volumeBackups
+    .list()
+    .filter((b) => b.metadata.namespace === backup.metadata.namespace && b.spec.pvc === backup.spec.pvc);
+  const below = report.parent === undefined ? 0 : chainOf(siblings, report.parent).chain.length;
+  return {
+    file: report.fileName,
+    virtualSize: report.virtualSize,
+    dataBytes: report.dataBytes,
+    bytesRead: report.bytesRead,
+    extentsFrom: report.extentsFrom,
+    ...(report.rbdSnapshot === undefined ? {} : { rbdSnapshot: report.rbdSnapshot }),
+    ...(report.parent === undefined ? {} : { parent: report.parent }),
+    chainLength: below + 1,
+    ...(report.fullBecause === undefined ? {} : { fullBecause: report.fullBecause }),
+  };
 }

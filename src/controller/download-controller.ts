@@ -298,7 +298,7 @@ export class DownloadController {
         initialize: false,
       },
       cacheDir: moverCacheDir,
-      source: { snapshotId: backup.resticSnapshotId, snapshotPath: moverSourcePath },
+      source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
       path: download.spec.path ?? '/',
       what: download.spec.what ?? 'listing',
       depth: download.spec.depth ?? 1,

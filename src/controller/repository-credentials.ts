@@ -102,6 +102,30 @@ async function generatedPassword(
   return stored;
 }
 
+/** The Ceph user's key a block backup's `rbd diff` needs, as Secret data; nothing when the repository has no Ceph access. */
+export async function cephKeyData(
+  client: KubeClient,
+  repo: BackupRepository,
+): Promise<{ data: SecretData } | { missing: string }> {
+  const ref = repo.spec.ceph?.key;
+  if (ref === undefined) return { data: {} };
+  try {
+    const secret = await client.get<{ data?: SecretData }>(kinds.secret, { namespace: ref.namespace, name: ref.name });
+    const value = secret.data?.[ref.key];
+    if (value === undefined)
+      return {
+        missing: `Secret ${ref.namespace}/${ref.name} has no key "${ref.key}" (BackupRepository ${repo.metadata.name} spec.ceph.key)`,
+      };
+    return { data: { CEPH_USER_KEY: value } };
+  } catch (error) {
+    if (isNotFound(error))
+      return {
+        missing: `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name} spec.ceph.key)`,
+      };
+    throw error;
+  }
+}
+
 /** Creates a run's own copy of the credentials in Safehold's namespace (idempotent). */
 export async function createCredentialsSecret(
   client: KubeClient,

@@ -8,7 +8,7 @@ import {
   runLabels,
   tenantOf,
   repositoryUrl,
-  type RestoreTask,
+  type MoverTask,
   type VolumeRestore,
   type VolumeRestoreStatus,
 } from '../api/index.ts';
@@ -16,6 +16,7 @@ import {
   moverCacheDir,
   moverJob,
   moverSourcePath,
+  moverTargetDevice,
   moverTargetPath,
   ownerReference,
   restoreCapabilities,
@@ -250,16 +251,32 @@ async function createJob(
     credentials.data,
   );
   const paths = restore.spec.paths ?? [];
-  const task: RestoreTask = {
-    kind: 'restore',
-    repository: { url: repositoryUrl(repository.spec, sourceNs), region: repository.spec.s3.region, initialize: false },
-    cacheDir: moverCacheDir,
-    source: { snapshotId: backup.resticSnapshotId, snapshotPath: moverSourcePath },
-    targetPath: moverTargetPath,
-    paths,
-    deleteExtra:
-      restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
+  const repositoryTarget = {
+    url: repositoryUrl(repository.spec, sourceNs),
+    region: repository.spec.s3.region,
+    initialize: false,
   };
+  const block = backup.image !== undefined;
+  const task: MoverTask = block
+    ? {
+        kind: 'block-restore',
+        repository: repositoryTarget,
+        cacheDir: moverCacheDir,
+        snapshotId: backup.resticSnapshotId,
+        devicePath: moverTargetDevice,
+        // A PVC made for the restore reads as zeros; an existing one may hold anything.
+        zeroUnlisted: restore.status?.targetCreated !== true,
+      }
+    : {
+        kind: 'restore',
+        repository: repositoryTarget,
+        cacheDir: moverCacheDir,
+        source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
+        targetPath: moverTargetPath,
+        paths,
+        deleteExtra:
+          restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
+      };
   // A target a Pod still mounts (force) is attached on that Pod's node.
   const node = nodeUsing(deps.cache, restore.metadata.namespace, restore.spec.target.pvc);
   const job = moverJob({
@@ -269,6 +286,7 @@ async function createJob(
     image: deps.moverImage,
     task,
     targetClaim: base,
+    volumeMode: block ? 'Block' : 'Filesystem',
     capabilities: restoreCapabilities,
     secretName: `${base}-creds`,
     nodeName: node,

@@ -5,19 +5,22 @@
 // credentials Secret, the read-only alias of the volume's PV and its claim,
 // and the mover Job. Tenants never see the credentials or the mover.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { durationMs, repositoryUrl, resticHost, tenantOf, type BackupTask, type VolumeBackup } from '../api/index.ts';
+import { durationMs, repositoryUrl, resticHost, tenantOf, type MoverTask, type VolumeBackup } from '../api/index.ts';
 import {
   moverCacheDir,
   moverJob,
   moverJobName,
+  cephfsSnapshotName,
+  moverSourceDevice,
   moverSourcePath,
   ownerReference,
   runObjectLabels,
 } from '../core/index.ts';
 import { ignoreNotFound, ignoreAlreadyExists, kinds } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
+import { blockExtents } from './block-source.ts';
 import { firstConsumerAnnotations, selectedNodeAnnotation } from './first-consumer.ts';
-import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+import { cephKeyData, createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
 import {
   aliasName,
   credentialsSecretName,
@@ -42,10 +45,12 @@ export async function ensureCredentials(
     tenantOf(repo.spec, backup.metadata.namespace),
   );
   if ('missing' in credentials) return credentials.missing;
+  const ceph = await cephKeyData(deps.client, repo);
+  if ('missing' in ceph) return ceph.missing;
   await createCredentialsSecret(
     deps.client,
     { name: credentialsSecretName(backup), namespace: deps.namespace, labels: runObjectLabels(backup, true) },
-    credentials.data,
+    { ...credentials.data, ...ceph.data },
   );
   return undefined;
 }
@@ -111,14 +116,13 @@ export async function createJob(
   const ns = backup.metadata.namespace;
   const claim = deps.cache.claims.get(`${ns}/${backup.spec.pvc}`);
   const method = backup.status?.method ?? observed.observation.method;
-  const task: BackupTask = {
-    kind: 'backup',
+  const block = claim?.spec?.volumeMode === 'Block';
+  const common = {
     repository: {
       url: repositoryUrl(repo.spec, ns),
       region: repo.spec.s3.region,
       initialize: true,
     },
-    sourcePath: moverSourcePath,
     host: resticHost(repo.spec, ns, backup.spec.pvc),
     tags: [
       `namespace=${ns}`,
@@ -128,9 +132,23 @@ export async function createJob(
       `run=${backup.metadata.name}`,
     ],
     cacheDir: moverCacheDir,
-    changeDetection: method === 'snapshot' ? 'mtime-size' : 'inode',
     snapshotTime: backup.status?.snapshotTime ?? backup.status?.startTime,
   };
+  const task: MoverTask = block
+    ? {
+        kind: 'block-backup',
+        ...common,
+        devicePath: moverSourceDevice,
+        fileName: `${backup.spec.pvc}.qcow2`,
+        ...(await blockExtents(deps, backup, repo, policy.spec, method)),
+      }
+    : {
+        kind: 'backup',
+        ...common,
+        sourcePath: moverSourcePath,
+        changeDetection: method === 'live' ? 'inode' : 'mtime-size',
+        ...(method === 'cephfs-snapshot' ? { cephfsSnapshot: { name: cephfsSnapshotName } } : {}),
+      };
   // A live RWO volume already in use can only be read on the node that has it.
   const node = method === 'live' ? nodeUsing(deps.cache, ns, backup.spec.pvc) : undefined;
   const job = moverJob({
@@ -140,6 +158,8 @@ export async function createJob(
     image: deps.moverImage,
     task,
     sourceClaim: aliasName(backup),
+    volumeMode: block ? 'Block' : 'Filesystem',
+    sourceWritable: method === 'cephfs-snapshot',
     secretName: credentialsSecretName(backup),
     nodeName: node,
     deadlineSeconds: Math.max(
@@ -162,7 +182,9 @@ export async function createAlias(deps: BackupControllerDeps, backup: VolumeBack
   const claimName = backup.status?.method === 'snapshot' ? tempClaimName(backup) : backup.spec.pvc;
   const source = deps.cache.volumes.get(deps.cache.claims.get(`${ns}/${claimName}`)?.spec?.volumeName ?? '');
   if (source?.spec === undefined) return; // not bound yet: the run comes back when it is
-  await ensureAlias(deps, source, { name: aliasName(backup), labels: runObjectLabels(backup, true), readOnly: true });
+  // A cephfs-snapshot mover makes its snapshot in the volume's .snap folder: it needs the volume writable.
+  const readOnly = backup.status?.method !== 'cephfs-snapshot';
+  await ensureAlias(deps, source, { name: aliasName(backup), labels: runObjectLabels(backup, true), readOnly });
 }
 
 /**

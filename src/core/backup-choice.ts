@@ -80,6 +80,8 @@ export function chooseBackup(catalogue: readonly VolumeBackup[], question: Backu
       resticSnapshotId: status.resticSnapshotId ?? '',
       ...(captureTime(found) === undefined ? {} : { snapshotTime: captureTime(found) }),
       repository: status.repository ?? '',
+      ...(status.snapshotPath === undefined ? {} : { snapshotPath: status.snapshotPath }),
+      ...(status.block === undefined ? {} : { image: status.block.file }),
     },
   };
 }

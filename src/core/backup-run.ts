@@ -4,7 +4,8 @@
 // each step is idempotent, so a restarted operator simply asks again.
 import { durationMs, type BackupPolicy, type BackupReason, type MoverResult, type VolumeBackup } from '../api/index.ts';
 
-export type RunMethod = 'snapshot' | 'live';
+/** cephfs-snapshot: the live CephFS volume, read from a CephFS snapshot the mover makes in its .snap folder. */
+export type RunMethod = 'snapshot' | 'live' | 'cephfs-snapshot';
 
 /** What the controller saw of one run's world. Undefined means "does not exist". */
 export interface RunObservation {

@@ -2,6 +2,7 @@
 // resolution, schedules, retention, run phases, manifests. Only imports api.
 export * from './backup-choice.ts';
 export * from './backup-run.ts';
+export * from './block-chain.ts';
 export * from './conditions.ts';
 export * from './coverage.ts';
 export * from './decision.ts';

@@ -19,6 +19,20 @@ import {
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
 export const moverTargetPath = '/target';
+/** Where a Block volume's device is, in place of the mount paths above. */
+/**
+ * A cephfs-snapshot backup's CephFS snapshot, made in the volume's .snap folder for the run and
+ * removed after: one stable name, so every backup of the volume has the same path in restic and
+ * each finds its parent (one run per volume at a time).
+ */
+export const cephfsSnapshotName = 'safehold-backup';
+
+/** Where a backup's files are in its restic snapshot. */
+export function backupSnapshotPath(method: string | undefined): string {
+  return method === 'cephfs-snapshot' ? `${moverSourcePath}/.snap/${cephfsSnapshotName}` : moverSourcePath;
+}
+export const moverSourceDevice = '/dev/safehold-source';
+export const moverTargetDevice = '/dev/safehold-target';
 /** What restoring owners, modes and times of any file needs, and no more. */
 export const restoreCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'];
 
@@ -36,6 +50,10 @@ export interface MoverJobInput {
   sourceClaim?: string | undefined;
   /** The claim a restore writes at moverTargetPath, if any (in the Job's namespace). */
   targetClaim?: string | undefined;
+  /** Block: the claims are devices at moverSourceDevice / moverTargetDevice, not folders. */
+  volumeMode?: 'Filesystem' | 'Block' | undefined;
+  /** The source is mounted writable: a cephfs-snapshot backup makes its snapshot in the volume's .snap folder. */
+  sourceWritable?: boolean | undefined;
   /** Capabilities beyond reading every file (DAC_READ_SEARCH): a restore sets owners and modes. */
   capabilities?: string[] | undefined;
   /** Holds the repository password and S3 keys for this run, in the Job's namespace. */
@@ -96,6 +114,8 @@ export function moverJob(input: MoverJobInput): Job {
   const secret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: input.secretName, key } } });
   const source = input.sourceClaim;
   const target = input.targetClaim;
+  const block = input.volumeMode === 'Block';
+  const sourceReadOnly = input.sourceWritable !== true;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -133,6 +153,14 @@ export function moverJob(input: MoverJobInput): Job {
                 secret(moverEnv.accessKeyId),
                 secret(moverEnv.secretAccessKey),
                 ...(input.task.kind === 'download' ? [secret(moverEnv.uploadUrl)] : []),
+                ...(input.task.kind === 'block-backup'
+                  ? [
+                      {
+                        ...secret(moverEnv.cephKey),
+                        valueFrom: { secretKeyRef: { name: input.secretName, key: moverEnv.cephKey, optional: true } },
+                      },
+                    ]
+                  : []),
                 { name: 'HOME', value: '/tmp' },
               ],
               securityContext: {
@@ -142,9 +170,19 @@ export function moverJob(input: MoverJobInput): Job {
                 capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', ...(input.capabilities ?? [])] },
               },
               terminationMessagePolicy: 'File',
+              ...(block
+                ? {
+                    volumeDevices: [
+                      ...(source === undefined ? [] : [{ name: 'source', devicePath: moverSourceDevice }]),
+                      ...(target === undefined ? [] : [{ name: 'target', devicePath: moverTargetDevice }]),
+                    ],
+                  }
+                : {}),
               volumeMounts: [
-                ...(source === undefined ? [] : [{ name: 'source', mountPath: moverSourcePath, readOnly: true }]),
-                ...(target === undefined ? [] : [{ name: 'target', mountPath: moverTargetPath }]),
+                ...(source === undefined || block
+                  ? []
+                  : [{ name: 'source', mountPath: moverSourcePath, readOnly: sourceReadOnly }]),
+                ...(target === undefined || block ? [] : [{ name: 'target', mountPath: moverTargetPath }]),
                 { name: 'cache', mountPath: moverCacheDir },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
@@ -153,7 +191,7 @@ export function moverJob(input: MoverJobInput): Job {
           volumes: [
             ...(source === undefined
               ? []
-              : [{ name: 'source', persistentVolumeClaim: { claimName: source, readOnly: true } }]),
+              : [{ name: 'source', persistentVolumeClaim: { claimName: source, readOnly: sourceReadOnly } }]),
             ...(target === undefined ? [] : [{ name: 'target', persistentVolumeClaim: { claimName: target } }]),
             { name: 'cache', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },

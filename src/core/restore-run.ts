@@ -70,6 +70,11 @@ function pending(o: RestoreObservation): RestoreStep {
       'RepositoryNotFound',
       `BackupRepository ${o.choice.backup.repository} of backup ${o.choice.backup.name} does not exist or is invalid`,
     );
+  if (o.choice.backup.image !== undefined && (o.restore.spec.paths ?? []).length > 0)
+    return fail(
+      'InvalidSpec',
+      `spec.paths: backup ${o.choice.backup.name} is a block volume's image (${o.choice.backup.image}), restored whole; use safehold dump for the image file`,
+    );
   const target = o.restore.spec.target;
   if (target.existing === true) {
     if (o.target === undefined)

@@ -16,6 +16,7 @@ import {
   type BackupPolicy,
   type VolumeBackup,
 } from '../api/index.ts';
+import { keepChainParents } from './block-chain.ts';
 import { rulesFromPolicy } from './forget-args.ts';
 import { applyRetention, describeRules, type RetentionRules } from './retention.ts';
 
@@ -119,11 +120,14 @@ function planVolume(
       verdicts: keepAll(`PVC deleted: all kept until ${graceUntil.toISOString()}`),
     };
   }
-  const verdicts = applyRetention(entries, rules, policy.spec.schedule.timeZone).map((v) => ({
-    entry: v.backup,
-    keep: v.keep,
-    reasons: v.reasons,
-  }));
+  // A kept incremental needs every image under it.
+  const verdicts = keepChainParents(
+    applyRetention(entries, rules, policy.spec.schedule.timeZone).map((v) => ({
+      entry: v.backup,
+      keep: v.keep,
+      reasons: v.reasons,
+    })),
+  );
   return { ...base, rules: describeRules(rules), orphanGraceUntil: undefined, error: undefined, verdicts };
 }
 

@@ -3,12 +3,13 @@
 // whose summary becomes the result. Exit code 3 (some files could not be
 // read) still wrote a snapshot: it is a success, with a warning in the log.
 // The snapshot carries the time the data was captured (--time), not the upload's.
-import type { BackupSummary, BackupTask, MoverProgress, MoverResult } from '../api/index.ts';
+import type { BackupSummary, BackupTask, MoverError, MoverProgress, MoverResult } from '../api/index.ts';
 import { progressThrottle } from './progress-throttle.ts';
 import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
 import { resticError } from './restic-failure.ts';
 import { lineForLog } from './restic-output.ts';
 import { resticTime } from './snapshot-time.ts';
+import { makeCephfsSnapshot } from './cephfs-snapshot.ts';
 import { checkSourceFolder } from './source-folder.ts';
 
 export interface BackupSteps extends RepositorySteps {
@@ -22,7 +23,7 @@ const partialSuccess = 3;
 const unreadableShown = 5;
 
 /** The arguments of `restic backup`; time is the snapshot's time as resticTime gives it. */
-export function backupArgs(task: BackupTask, time?: string): string[] {
+export function backupArgs(task: BackupTask, time?: string, path = task.sourcePath): string[] {
   const detection = task.changeDetection === 'mtime-size' ? ['--ignore-inode', '--ignore-ctime'] : [];
   return [
     'backup',
@@ -32,7 +33,7 @@ export function backupArgs(task: BackupTask, time?: string): string[] {
     ...(time === undefined ? [] : ['--time', time]),
     ...detection,
     ...task.tags.flatMap((tag) => ['--tag', tag]),
-    task.sourcePath,
+    path,
   ];
 }
 
@@ -45,11 +46,32 @@ export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<M
   if (missing !== undefined) return missing;
   const notReady = await prepareRepository(task.repository, steps);
   if (notReady !== undefined) return notReady;
+  if (task.cephfsSnapshot === undefined) return resticBackup(backupArgs(task, time), task.repository, steps);
 
+  const snapshot = await makeCephfsSnapshot(task.sourcePath, task.cephfsSnapshot.name);
+  if ('type' in snapshot) return snapshot;
+  try {
+    return await resticBackup(backupArgs(task, time, snapshot.path), task.repository, steps);
+  } finally {
+    await snapshot
+      .remove()
+      .catch((error: unknown) => steps.warn(`could not remove ${snapshot.path}: ${String(error)}`));
+  }
+}
+
+/**
+ * Runs `restic backup --json ...` to its summary: throttled progress on the way, exit code 3
+ * (some files unreadable) a success with a warning, anything else the reason it failed.
+ */
+export async function resticBackup(
+  args: string[],
+  repository: BackupTask['repository'],
+  steps: BackupSteps,
+): Promise<BackupSummary | MoverError> {
   const throttle = progressThrottle(steps.progressIntervalMs);
   const unreadable: string[] = [];
   let summary: BackupSummary | undefined;
-  const exit = await steps.restic(backupArgs(task, time), {
+  const exit = await steps.restic(args, {
     onLine: (line) => {
       switch (line.kind) {
         case 'status': {
@@ -74,7 +96,7 @@ export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<M
   if (last !== undefined) steps.progress(last);
 
   const finished = exit.exitCode === 0 || exit.exitCode === partialSuccess;
-  if (!finished) return resticError(exit, repositoryNames(task.repository));
+  if (!finished) return resticError(exit, repositoryNames(repository));
   if (summary === undefined) {
     return {
       type: 'error',

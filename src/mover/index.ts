@@ -4,6 +4,7 @@
 // streamer may join it), prints progress as JSON lines and leaves its
 // MoverResult in the termination message (src/api/mover-protocol.ts). It never calls the API
 // server (lint enforces it) and reads no environment: bin passes it in.
-export { defaultLimits, inheritedEnvNames, parseTask, runMover } from './mover.ts';
+export { defaultLimits, imageStreamCommandName, inheritedEnvNames, parseTask, runMover } from './mover.ts';
+export { streamImage } from './image-stream.ts';
 export type { MoverInput, MoverIo, MoverLimits, TaskResult } from './mover.ts';
 export { encodeResult, terminationMessageLimit } from './termination-message.ts';

@@ -76,6 +76,7 @@ describe('runMover', () => {
         inheritedEnv: {},
         resticBinary: join(root, 'no-restic-here'),
         terminationMessagePath,
+        selfCommand: ['safehold'],
         ...input,
       },
       { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), nowMs: () => 0 },

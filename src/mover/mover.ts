@@ -13,8 +13,11 @@ import {
   type MoverTask,
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
+import { runBlockBackup } from './block-backup.ts';
+import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
+import { connectRbd } from './rbd.ts';
 import { runMaintenance } from './maintenance.ts';
 import { runRestore } from './restore.ts';
 import { lineForLog } from './restic-output.ts';
@@ -32,7 +35,11 @@ export interface MoverInput {
     secretAccessKey?: string | undefined;
     /** A download's presigned PUT URL: its query string is a signature. */
     uploadUrl?: string | undefined;
+    /** The Ceph user's key for a block backup's rbd diff. */
+    cephKey?: string | undefined;
   };
+  /** The argv that runs this program (a block backup's image stream is one of its commands). */
+  selfCommand: string[];
   /** Variables restic needs from the mover's own environment (see inheritedEnvNames). */
   inheritedEnv: Readonly<Record<string, string>>;
   resticBinary: string;
@@ -88,6 +95,7 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
     input.credentials.secretAccessKey,
     input.credentials.uploadUrl,
     querySecret(input.credentials.uploadUrl),
+    input.credentials.cephKey,
   ]);
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
@@ -129,6 +137,7 @@ async function run(
       timeoutMs: options.timeoutMs,
       stopWhen: options.stopWhen,
       onAnswer: options.onAnswer,
+      onStdout: options.onStdout,
       onLine: (line) => {
         const said = lineForLog(line);
         if (said !== undefined) log(`restic: ${said}`);
@@ -179,8 +188,26 @@ async function run(
         log,
         warn,
       });
+    case 'block-backup': {
+      const tempDir = input.inheritedEnv.TMPDIR ?? '/tmp';
+      return runBlockBackup(task, {
+        ...repository,
+        progressIntervalMs: limits.progressIntervalMs,
+        nowMs: io.nowMs,
+        progress: print,
+        warn,
+        tempDir,
+        imageStreamCommand: (plan) => [...input.selfCommand, imageStreamCommandName, plan],
+        rbd: (extents) => connectRbd(extents.ceph, input.credentials.cephKey, tempDir),
+      });
+    }
+    case 'block-restore':
+      return runBlockRestore(task, { ...repository, nowMs: io.nowMs, log });
   }
 }
+
+/** The hidden command restic runs for a block backup: `safehold image-stream PLAN`. */
+export const imageStreamCommandName = 'image-stream';
 
 /** The query string of a presigned URL (its signature), hidden on its own too should a message quote only it. */
 function querySecret(url: string | undefined): string | undefined {

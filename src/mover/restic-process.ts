@@ -21,14 +21,19 @@ export interface ResticInvocation {
   onAnswer?: ((line: string) => void) | undefined;
   /** Stop restic (SIGTERM) at the first line for which this is true: an answer that retrying cannot change. */
   stopWhen?: ((line: ResticLine) => boolean) | undefined;
+  /**
+   * Takes restic's stdout as bytes instead of lines (the file `restic dump` writes). Should it
+   * throw, restic is stopped and the error's message is the last of the exit's messages.
+   */
+  onStdout?: ((stdout: Readable) => Promise<void>) | undefined;
 }
 
 export interface ResticExit {
   exitCode: number | null;
   /** What restic said that may explain how it ended (exit_error and plain stderr), oldest first, at most the last 50. */
   messages: string[];
-  /** Why the mover stopped restic, if it did. */
-  stopped: 'timeout' | 'signal' | 'line' | undefined;
+  /** Why the mover stopped restic, if it did ('consumer': what took its stdout failed). */
+  stopped: 'timeout' | 'signal' | 'line' | 'consumer' | undefined;
   /** restic could not be started at all (not installed, not executable). */
   spawnError?: string;
 }
@@ -78,7 +83,17 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
         });
         lines.on('close', done);
       });
-    const streams = Promise.all([read(child.stdout, true), read(child.stderr, false)]);
+    const consume = invocation.onStdout;
+    const stdout =
+      consume === undefined
+        ? read(child.stdout, true)
+        : consume(child.stdout).catch((error: unknown) => {
+            keep(error instanceof Error ? error.message : String(error));
+            stopped ??= 'consumer';
+            child.kill('SIGTERM');
+            child.stdout.resume();
+          });
+    const streams = Promise.all([stdout, read(child.stderr, false)]);
 
     child.on('error', (error) => {
       spawnError = error.message;
@@ -101,5 +116,5 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
 /** runRestic with the binary, environment and stop signal of one mover run already bound. */
 export type Restic = (
   args: readonly string[],
-  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'onAnswer' | 'stopWhen'>,
+  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'onAnswer' | 'stopWhen' | 'onStdout'>,
 ) => Promise<ResticExit>;

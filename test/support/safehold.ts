@@ -119,7 +119,15 @@ export function metricValue(text: string, name: string, labels: Record<string, s
  */
 export async function installWithRepository(
   client: KubeClient,
-  options: { system: string; id: string; bucket: string; repository: string; passwordInSecret?: string },
+  options: {
+    system: string;
+    id: string;
+    bucket: string;
+    repository: string;
+    passwordInSecret?: string;
+    /** Give the repository Ceph access to the environment's cluster (its key in the S3 Secret as userKey). */
+    ceph?: boolean;
+  },
 ): Promise<void> {
   const env = testEnv();
   await installCrds(client);
@@ -144,6 +152,8 @@ export async function installWithRepository(
       AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
       AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
       ...(options.passwordInSecret === undefined ? {} : { password: options.passwordInSecret }),
+      // The test cluster runs without cephx: any key will do, but the path from Secret to mover is real.
+      ...(options.ceph === true ? { userKey: 'AQBtest-key-the-cluster-does-not-check==' } : {}),
     },
   } as KubeObject);
   await client.create(kinds.backupRepository, {
@@ -156,6 +166,9 @@ export async function installWithRepository(
         accessKeyId: { namespace: options.system, name: secret },
         secretAccessKey: { namespace: options.system, name: secret },
       },
+      ...(options.ceph === true
+        ? { ceph: { monitors: [env.ceph.monHost], user: 'admin', key: { namespace: options.system, name: secret } } }
+        : {}),
     },
   } as KubeObject);
 }

@@ -1,0 +1,131 @@
+// One block backup: the device's size, the repository ready, the extents to
+// store (rbd diff, incrementally since the kept base snapshot when the task
+// says so, else a zero scan), then `restic backup --stdin-from-command`
+// running this program's image stream, stored as one QCOW2 file. An overlay
+// names its parent's image as its backing file and is tagged with the parent.
+// When the base snapshot is gone, or rbd diff cannot be had, the backup is a
+// full image and says why.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parentTagPrefix, type BlockBackupTask, type BlockImageReport, type MoverResult } from '../api/index.ts';
+import type { ByteExtent } from '../core/cluster-map.ts';
+import { qcow2ClusterSize } from '../core/qcow2-layout.ts';
+import { resticBackup, type BackupSteps } from './backup.ts';
+import { deviceSize } from './block-device.ts';
+import type { ImageStreamPlan, ImageStreamReport } from './image-stream.ts';
+import { imageSpec, type Rbd } from './rbd.ts';
+import { prepareRepository } from './repository.ts';
+import { resticTime } from './snapshot-time.ts';
+
+export interface BlockBackupSteps extends BackupSteps {
+  /** The argv that runs this program's `image-stream PLAN` command. */
+  imageStreamCommand: (planPath: string) => string[];
+  tempDir: string;
+  /** Reaches Ceph for the task's rbd-diff extents. */
+  rbd: (task: Extract<BlockBackupTask['extents'], { source: 'rbd-diff' }>) => Promise<Rbd>;
+}
+
+/** The QCOW2 backing file an overlay names: its parent's image, as `safehold dump` would save it. */
+export function backingFileName(fileName: string, parent: string): string {
+  return `${fileName.replace(/\.qcow2$/, '')}-${parent.slice(0, 8)}.qcow2`;
+}
+
+interface Extents {
+  extents: ByteExtent[] | 'zero-scan';
+  extentsFrom: BlockImageReport['extentsFrom'];
+  rbdSnapshot?: string;
+  parent?: string;
+  fullBecause?: string;
+}
+
+export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSteps): Promise<MoverResult> {
+  const time = task.snapshotTime === undefined ? undefined : resticTime(task.snapshotTime);
+  if (task.snapshotTime !== undefined && time === undefined)
+    return { type: 'error', code: 'InvalidTask', message: `snapshotTime ${task.snapshotTime} is not an RFC 3339 time` };
+  const size = await deviceSize(task.devicePath);
+  if (typeof size !== 'number') return size;
+  const notReady = await prepareRepository(task.repository, steps);
+  if (notReady !== undefined) return notReady;
+  const chosen = await extentsOf(task, steps);
+
+  const dir = await mkdtemp(join(steps.tempDir, 'image-'));
+  try {
+    const plan: ImageStreamPlan = {
+      devicePath: task.devicePath,
+      virtualSize: size,
+      extents: chosen.extents,
+      ...(chosen.parent === undefined ? {} : { backingFile: backingFileName(task.fileName, chosen.parent) }),
+      reportPath: join(dir, 'report.json'),
+    };
+    const planPath = join(dir, 'plan.json');
+    await writeFile(planPath, JSON.stringify(plan));
+    const tags = [
+      ...task.tags,
+      'format=qcow2',
+      ...(chosen.parent === undefined ? [] : [`${parentTagPrefix}${chosen.parent}`]),
+    ];
+    const args = [
+      'backup',
+      '--json',
+      '--host',
+      task.host,
+      ...(time === undefined ? [] : ['--time', time]),
+      ...tags.flatMap((tag) => ['--tag', tag]),
+      '--stdin-filename',
+      task.fileName,
+      '--stdin-from-command',
+      '--',
+      ...steps.imageStreamCommand(planPath),
+    ];
+    const summary = await resticBackup(args, task.repository, steps);
+    if (summary.type === 'error') return summary;
+    const report = JSON.parse(await readFile(plan.reportPath, 'utf8')) as ImageStreamReport;
+    return {
+      ...summary,
+      block: {
+        fileName: task.fileName,
+        virtualSize: size,
+        dataBytes: report.dataClusters * qcow2ClusterSize,
+        bytesRead: report.bytesRead,
+        extentsFrom: chosen.extentsFrom,
+        ...(chosen.rbdSnapshot === undefined ? {} : { rbdSnapshot: chosen.rbdSnapshot }),
+        ...(chosen.parent === undefined ? {} : { parent: chosen.parent }),
+        ...(chosen.fullBecause === undefined ? {} : { fullBecause: chosen.fullBecause }),
+      },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** rbd diff (since the base when it is still there), else a zero scan; each fallback says why. */
+async function extentsOf(task: BlockBackupTask, steps: BlockBackupSteps): Promise<Extents> {
+  const given = task.fullBecause === undefined ? {} : { fullBecause: task.fullBecause };
+  const source = task.extents;
+  if (source.source === 'zero-scan') return { extents: 'zero-scan', extentsFrom: 'zero-scan', ...given };
+  const ref = `${imageSpec(source.snapshot)}@${source.snapshot.snapshot}`;
+  const rbd = await steps.rbd(source);
+  try {
+    const from = source.fromSnapshot;
+    if (from !== undefined && task.parent !== undefined) {
+      const names = await rbd.snapshots(source.snapshot);
+      if (names.ok && names.value.includes(from)) {
+        const changed = await rbd.diff(source.snapshot, from);
+        if (changed.ok)
+          return { extents: changed.value, extentsFrom: 'rbd-diff', rbdSnapshot: ref, parent: task.parent };
+        steps.warn(`${changed.message}: writing a full image`);
+        given.fullBecause = `rbd diff since ${from} failed`;
+      } else {
+        given.fullBecause = names.ok
+          ? `the base snapshot ${from} is no longer on ${imageSpec(source.snapshot)}`
+          : `cannot list the snapshots of ${imageSpec(source.snapshot)}`;
+      }
+    }
+    const all = await rbd.diff(source.snapshot);
+    if (all.ok) return { extents: all.value, extentsFrom: 'rbd-diff', rbdSnapshot: ref, ...given };
+    steps.warn(`${all.message}: scanning the device for data instead`);
+    return { extents: 'zero-scan', extentsFrom: 'zero-scan', ...given };
+  } finally {
+    await rbd.close();
+  }
+}
