@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|restore|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+//   node bench/run.ts [--only backup|restore|block|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { installCrds } from '../testenv/crds.ts';
 import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
+import { benchBlock } from './block-16g.ts';
 import { benchCoverage } from './coverage-10k.ts';
 import { benchRestore } from './restore-2g.ts';
 
@@ -43,6 +44,23 @@ backup of a ${(backup.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${backup.files}
   safehold mover:             ${backup.moverSeconds.toFixed(1)} s   ratio ${backup.ratio.toFixed(3)}   (aim <= 1.10)
   end to end (VolumeBackup: snapshot, clone, Job, mover): ${backup.endToEndSeconds.toFixed(1)} s
 results in bench/results/backup-2g.json`);
+}
+
+if (wanted('block')) {
+  const block = await benchBlock(env, log);
+  writeFileSync(
+    join(dir, 'block-16g.json'),
+    `${JSON.stringify({ ...header, block: { ...block, aims: { rbdDiffVsDense: 1.5, incrementalVsFull: 0.1 } } }, null, 2)}\n`,
+  );
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  console.log(`
+block backup of a 16 GiB RBD image with ${mib(block.writtenBytes)} written (QCOW2 into restic, through rbd-fuse)
+  rbd diff extents:      ${block.rbdDiff.seconds.toFixed(1)} s, ${mib(block.rbdDiff.bytesRead)} read, ${mib(block.rbdDiff.bytesAdded)} added
+  zero scan (full read): ${block.zeroScan.seconds.toFixed(1)} s, ${mib(block.zeroScan.bytesRead)} read; dd of the device ${block.ddFullReadSeconds.toFixed(1)} s
+  dense file, same size: ${block.dense.seconds.toFixed(1)} s   rbd diff / dense ${block.ratios.rbdDiffVsDense.toFixed(2)}   (aim <= 1.5)
+  incremental after changing ${mib(block.incremental.changedBytes)}: ${block.incremental.seconds.toFixed(1)} s, ${mib(block.incremental.bytesRead)} read, ${mib(block.incremental.bytesAdded)} added
+    vs the full: time ${block.ratios.incrementalVsFullSeconds.toFixed(3)}, bytes read ${block.ratios.incrementalVsFullBytesRead.toFixed(3)}, bytes added ${block.ratios.incrementalVsFullBytesAdded.toFixed(3)}   (aim < 0.10)
+results in bench/results/block-16g.json`);
 }
 
 if (wanted('restore')) {

@@ -4,6 +4,7 @@
 // VolumeBackups, PVCs and policies, so a tenant can run it in their namespace.
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import type { VolumeBackupStatus } from '../api/index.ts';
 import { age, formatBytes } from '../core/index.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
@@ -42,7 +43,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
               added: entry.backup.status?.bytes?.added,
               size: entry.backup.status?.bytes?.total,
               files: entry.backup.status?.files?.total,
-              method: entry.backup.status?.method ?? '',
+              method: methodOf(entry.backup.status),
               ...(p.claimExists ? {} : { orphanGraceUntil: p.orphanGraceUntil?.toISOString() ?? 'over' }),
             })),
           );
@@ -83,4 +84,13 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
         client.close();
       }
     });
+}
+
+/** The method, and for a block volume's image whether it is full or an overlay (on which snapshot). */
+function methodOf(status: VolumeBackupStatus | undefined): string {
+  const method = status?.method ?? '';
+  const block = status?.block;
+  if (block === undefined) return method;
+  const image = block.parent === undefined ? 'qcow2 full' : `qcow2 on ${block.parent.slice(0, 8)}`;
+  return `${method}, ${image}`;
 }
