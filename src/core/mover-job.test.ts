@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
-import { fnv1a, moverJob, moverJobName, runObjectBase, runObjectLabels } from './mover-job.ts';
+import { fnv1a, moverJob, moverJobName, moverSourceDevice, runObjectBase, runObjectLabels } from './mover-job.ts';
 
 const backup: VolumeBackup = {
   metadata: { name: 'data-abc', namespace: 'team', uid: 'u-1' },
@@ -73,5 +73,71 @@ describe('moverJob', () => {
       name: 'data-abc-creds',
       key: 'RESTIC_PASSWORD',
     });
+  });
+});
+
+describe('moverJob for a block volume', () => {
+  const blockJob = moverJob({
+    name: 'disk-1',
+    namespace: 'safehold-system',
+    labels: {},
+    image: 'safehold',
+    task: {
+      kind: 'block-backup',
+      repository: { url: 's3:http://s3/b/team', initialize: true },
+      devicePath: moverSourceDevice,
+      fileName: 'disk.qcow2',
+      host: 'k8s-team-nspvc-disk',
+      tags: [],
+      cacheDir: '/cache',
+      extents: { source: 'zero-scan' },
+    },
+    sourceClaim: 'disk-alias',
+    volumeMode: 'Block',
+    secretName: 'disk-creds',
+    deadlineSeconds: 600,
+  });
+  const spec = blockJob.spec?.template.spec;
+  const mover = spec?.containers[0];
+
+  it('hands the claim over as a device, read only, and mounts no folder for it', () => {
+    expect(mover?.volumeDevices).toEqual([{ name: 'source', devicePath: moverSourceDevice }]);
+    expect(mover?.volumeMounts?.map((m) => m.name)).toEqual(['cache', 'tmp']);
+    expect(spec?.volumes?.find((v) => v.name === 'source')?.persistentVolumeClaim?.readOnly).toBe(true);
+  });
+
+  it("takes the Ceph user's key from the run's Secret, where the Secret may lack it", () => {
+    expect(mover?.env?.find((e) => e.name === 'CEPH_USER_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'disk-creds',
+      key: 'CEPH_USER_KEY',
+      optional: true,
+    });
+  });
+
+  it('mounts a cephfs-snapshot source writable, for its .snap folder, and nothing else changes', () => {
+    const cephfs = moverJob({
+      ...{
+        name: 'fs-1',
+        namespace: 'safehold-system',
+        labels: {},
+        image: 'safehold',
+        secretName: 's',
+        deadlineSeconds: 60,
+      },
+      task: {
+        kind: 'backup',
+        repository: { url: 's3:http://s3/b/team', initialize: true },
+        sourcePath: '/data',
+        host: 'h',
+        tags: [],
+        cacheDir: '/cache',
+        changeDetection: 'mtime-size',
+        cephfsSnapshot: { name: 'safehold-backup' },
+      },
+      sourceClaim: 'fs-alias',
+      sourceWritable: true,
+    }).spec?.template.spec;
+    expect(cephfs?.containers[0]?.volumeMounts?.find((m) => m.name === 'source')?.readOnly).toBe(false);
+    expect(cephfs?.containers[0]?.env?.some((e) => e.name === 'CEPH_USER_KEY')).toBe(false);
   });
 });
