@@ -22,6 +22,13 @@ import { connectTestClient } from './client.ts';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from './daemons.ts';
 import { defaultPorts, startControlPlane, stopControlPlane, type ControlPlane } from './kube/control-plane.ts';
 import { repoRoot, tools, versions } from './paths.ts';
+import {
+  cephStorage,
+  installCephStorageObjects,
+  mountCephfs,
+  unmountCephStorage,
+  type CephStorage,
+} from './storage/ceph-storage.ts';
 import { dirDriver } from './storage/dir-backend.ts';
 
 export interface TestEnvironment {
@@ -32,6 +39,8 @@ export interface TestEnvironment {
   nodes: string[];
   storage: { driver: string; storageClass: string; snapshotClass: string; root: string };
   ceph: CephCluster;
+  /** RBD and CephFS volumes through ceph-csi's drivers (rbd.csi.ceph.com, cephfs.csi.ceph.com). */
+  cephStorage: CephStorage;
   binDir: string;
   tools: { restic: string; node: string };
   versions: typeof versions;
@@ -53,7 +62,8 @@ export function isRunning(dir: string): boolean {
   const kube = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every(
     (n) => runningPid(join(dir, 'kube'), n) !== undefined,
   );
-  return kube && agentDaemons.every((n) => runningPid(dir, n) !== undefined);
+  const cephfs = runningPid(join(cephStorage(dir).cephfs.mountDir, '..'), 'ceph-fuse') !== undefined;
+  return kube && cephfs && agentDaemons.every((n) => runningPid(dir, n) !== undefined);
 }
 
 export async function up(dir: string, log: (line: string) => void = console.log): Promise<TestEnvironment> {
@@ -90,6 +100,8 @@ export async function up(dir: string, log: (line: string) => void = console.log)
     await installSnapshotCrds(client);
     say('snapshot CRDs established');
     await installStorageObjects(client);
+    const storage = cephStorage(dir);
+    await installCephStorageObjects(client, storage);
     const binDir = makeBinDir(dir);
     const node = process.execPath;
     startDaemon(dir, {
@@ -115,6 +127,9 @@ export async function up(dir: string, log: (line: string) => void = console.log)
       log: logFile(dir, 'node-agent'),
     });
     say(`nodes ${nodeNames.join(', ')} are Ready`);
+    const cluster = await ceph;
+    await mountCephfs(storage, cluster.confPath);
+    say(`CephFS ${storage.cephfs.fsName} mounted at ${storage.cephfs.mountDir}`);
     const env: TestEnvironment = {
       dir,
       kubeconfig: plane.kubeconfigPath,
@@ -127,7 +142,8 @@ export async function up(dir: string, log: (line: string) => void = console.log)
         snapshotClass: 'safehold-test-dir',
         root: join(dir, 'storage', 'dir'),
       },
-      ceph: await ceph,
+      ceph: cluster,
+      cephStorage: storage,
       binDir,
       tools: { restic: tools.restic, node },
       versions,
@@ -143,6 +159,8 @@ export async function up(dir: string, log: (line: string) => void = console.log)
 
 export async function down(dir: string): Promise<void> {
   for (const name of agentDaemons) await stopDaemon(dir, name, 20_000);
+  // Before Ceph stops: a FUSE mount of a cluster that is gone hangs whoever touches it.
+  await unmountCephStorage(dir);
   await stopCeph(join(dir, 'ceph')).catch(() => undefined);
   await stopControlPlane(dir);
   rmSync(join(dir, 'env.json'), { force: true });
@@ -222,7 +240,7 @@ async function createIfAbsent(
   await ignoreAlreadyExists(() => client.create(kind, object));
 }
 
-/** What the `safehold` image holds: the CLI of this checkout, restic, and Node. */
+/** What the `safehold` image holds: the CLI of this checkout, restic, Node, and the rbd and qemu-img its movers run. */
 function makeBinDir(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
@@ -232,8 +250,20 @@ function makeBinDir(dir: string): string {
   for (const [name, target] of [
     ['restic', tools.restic],
     ['node', process.execPath],
+    ['rbd', onPath('rbd')],
+    ['qemu-img', onPath('qemu-img')],
   ] as const) {
     if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
   }
   return bin;
+}
+
+function onPath(command: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/bin', '/usr/bin', '/usr/sbin'];
+  const found = dirs
+    .filter((d) => d !== '')
+    .map((d) => join(d, command))
+    .find((path) => existsSync(path));
+  if (found === undefined) throw new Error(`${command} is not installed: run scripts/setup.sh`);
+  return found;
 }

@@ -44,12 +44,13 @@ export async function createClaim(
   client: KubeClient,
   namespace: string,
   name: string,
-  options: { size?: string; mode?: 'Filesystem' | 'Block'; fromSnapshot?: string } = {},
+  options: { size?: string; mode?: 'Filesystem' | 'Block'; fromSnapshot?: string; storageClass?: string } = {},
 ): Promise<PersistentVolumeClaim> {
   const claim: PersistentVolumeClaim = {
     metadata: { name, namespace },
     spec: {
       accessModes: ['ReadWriteOnce'],
+      ...(options.storageClass === undefined ? {} : { storageClassName: options.storageClass }),
       resources: { requests: { storage: options.size ?? '1Gi' } },
       volumeMode: options.mode ?? 'Filesystem',
       ...(options.fromSnapshot === undefined

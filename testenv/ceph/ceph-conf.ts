@@ -133,6 +133,14 @@ export function cephConf(layout: CephLayout, fsid: string, monPort: number, rgwP
       'osd op num threads per shard = 1',
     ],
     mds: [...daemonLogging, 'mds cache memory limit = 268435456'],
+    client: [
+      // rbd-fuse writes reach the OSDs before write() returns, so a sync before
+      // `rbd snap create` (testenv/storage/rbd-backend.ts) is enough to get them in.
+      'rbd cache = false',
+      // Clone v2: clones need no protected snapshot, and a snapshot or an image
+      // with clones can be deleted (it waits in the trash for its last clone).
+      'rbd default clone format = 2',
+    ],
     [RGW_NAME]: [...daemonLogging, `rgw frontends = beast endpoint=127.0.0.1:${rgwPort}`, 'rgw thread pool size = 64'],
   };
   const lines = [CONF_MARKER];

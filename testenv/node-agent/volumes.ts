@@ -79,7 +79,7 @@ async function prepareOne(
       throw new Unsupported(`volume "${volume.name}": PV ${pvName} is not served by a test storage backend`);
     const readOnly = volume.persistentVolumeClaim.readOnly === true || csi.readOnly === true;
     const published = await backend.publish(
-      csi.volumeHandle,
+      { volumeHandle: csi.volumeHandle, attributes: csi.volumeAttributes ?? {} },
       pv.spec?.volumeMode === 'Block' ? 'Block' : 'Filesystem',
       readOnly,
     );

@@ -1,9 +1,13 @@
 // What a storage backend does for the test environment's CSI stand-in: make
 // and remove volumes and point-in-time snapshots, and show a volume to the
-// node agent as a directory or a block device. The directory backend is here;
-// Ceph-backed ones (RBD, CephFS) plug into the same interface.
+// node agent as a directory or a block device. Backends: dir-backend.ts,
+// rbd-backend.ts and cephfs-backend.ts. Like a CSI driver, a backend gets the
+// PV's volume attributes (volume context) and a snapshot's source volume.
 
 export type VolumeMode = 'Filesystem' | 'Block';
+
+/** The StorageClass parameter external-provisioner takes a Filesystem volume's fstype from. */
+export const fstypeParameter = 'csi.storage.k8s.io/fstype';
 
 export interface CreateVolumeRequest {
   /** Stable per PV, so a retried create finds the same volume. */
@@ -11,7 +15,19 @@ export interface CreateVolumeRequest {
   sizeBytes: number;
   mode: VolumeMode;
   parameters: Record<string, string>;
-  fromSnapshot?: string;
+  fromSnapshot?: SnapshotRef;
+}
+
+/** A volume as a PV names it: spec.csi.volumeHandle and spec.csi.volumeAttributes. */
+export interface VolumeRef {
+  volumeHandle: string;
+  attributes: Record<string, string>;
+}
+
+/** A snapshot as its VolumeSnapshotContent names it: status.snapshotHandle and spec.source.volumeHandle. */
+export interface SnapshotRef {
+  snapshotHandle: string;
+  sourceVolumeHandle: string;
 }
 
 export interface CreatedVolume {
@@ -32,10 +48,10 @@ export type Published =
 export interface VolumeBackend {
   readonly driver: string;
   createVolume(request: CreateVolumeRequest): Promise<CreatedVolume>;
-  deleteVolume(volumeHandle: string): Promise<void>;
+  deleteVolume(volume: VolumeRef): Promise<void>;
   /** `name` is stable per VolumeSnapshotContent, so a retry finds the same snapshot. */
-  createSnapshot(name: string, volumeHandle: string): Promise<CreatedSnapshot>;
-  deleteSnapshot(snapshotHandle: string): Promise<void>;
+  createSnapshot(name: string, source: VolumeRef): Promise<CreatedSnapshot>;
+  deleteSnapshot(snapshot: SnapshotRef): Promise<void>;
   /** Makes the volume usable on this machine: a directory, or a block device for Block mode. */
-  publish(volumeHandle: string, mode: VolumeMode, readOnly: boolean): Promise<Published>;
+  publish(volume: VolumeRef, mode: VolumeMode, readOnly: boolean): Promise<Published>;
 }

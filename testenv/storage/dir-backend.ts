@@ -10,8 +10,10 @@ import type {
   CreatedVolume,
   CreateVolumeRequest,
   Published,
+  SnapshotRef,
   VolumeBackend,
   VolumeMode,
+  VolumeRef,
 } from './backend.ts';
 
 export const dirDriver = 'dir.csi.safehold.test';
@@ -42,8 +44,8 @@ export class DirBackend implements VolumeBackend {
     const partial = `${path}.partial`;
     await rm(partial, { recursive: true, force: true });
     if (request.fromSnapshot !== undefined) {
-      const source = this.snapshotPath(request.fromSnapshot);
-      if (!existsSync(source)) throw new Error(`snapshot ${request.fromSnapshot} does not exist`);
+      const source = this.snapshotPath(request.fromSnapshot.snapshotHandle);
+      if (!existsSync(source)) throw new Error(`snapshot ${request.fromSnapshot.snapshotHandle} does not exist`);
       await copyTree(source, partial);
       if (request.mode === 'Block') await run('truncate', ['--no-create', '-s', `>${request.sizeBytes}`, partial]);
     } else if (request.mode === 'Block') {
@@ -55,11 +57,11 @@ export class DirBackend implements VolumeBackend {
     return { volumeHandle: handle };
   }
 
-  async deleteVolume(volumeHandle: string): Promise<void> {
-    await rm(this.volumePath(volumeHandle), { recursive: true, force: true });
+  async deleteVolume(volume: VolumeRef): Promise<void> {
+    await rm(this.volumePath(volume.volumeHandle), { recursive: true, force: true });
   }
 
-  async createSnapshot(name: string, volumeHandle: string): Promise<CreatedSnapshot> {
+  async createSnapshot(name: string, { volumeHandle }: VolumeRef): Promise<CreatedSnapshot> {
     const path = this.snapshotPath(name);
     if (!existsSync(path)) {
       const source = this.volumePath(volumeHandle);
@@ -80,12 +82,12 @@ export class DirBackend implements VolumeBackend {
     };
   }
 
-  async deleteSnapshot(snapshotHandle: string): Promise<void> {
+  async deleteSnapshot({ snapshotHandle }: SnapshotRef): Promise<void> {
     await rm(this.snapshotPath(snapshotHandle), { recursive: true, force: true });
     await rm(`${this.snapshotPath(snapshotHandle)}.created`, { force: true });
   }
 
-  async publish(volumeHandle: string, mode: VolumeMode, readOnly: boolean): Promise<Published> {
+  async publish({ volumeHandle }: VolumeRef, mode: VolumeMode, readOnly: boolean): Promise<Published> {
     const path = this.volumePath(volumeHandle);
     if (!existsSync(path)) throw new Error(`volume ${volumeHandle} does not exist at ${path}`);
     if (mode === 'Filesystem') return { kind: 'directory', path, release: () => Promise.resolve() };

@@ -10,11 +10,12 @@ import {
   isAlreadyExists,
   isNotFound,
   kinds,
+  recordEvent,
   type Informer,
   type KubeClient,
   type Requeue,
 } from '../../src/kube/index.ts';
-import type { VolumeBackend } from './backend.ts';
+import { fstypeParameter, type CreatedVolume, type SnapshotRef, type VolumeBackend } from './backend.ts';
 import type { VolumeSnapshot, VolumeSnapshotContent } from './snapshot-types.ts';
 
 export const provisionedByAnnotation = 'pv.kubernetes.io/provisioned-by';
@@ -55,17 +56,34 @@ export async function reconcileClaim(deps: ProvisionerDeps, key: string): Promis
   if (deps.volumes.get(pvName) !== undefined) return;
   const mode = claim.spec?.volumeMode ?? 'Filesystem';
   const request = claim.spec?.resources?.requests?.storage ?? '1Gi';
-  const source = snapshotSource(deps, claim);
+  const source = snapshotSource(deps, claim, backend.driver);
   if (source.kind === 'pending') return { requeueAfterMs: 500 };
-  const fromSnapshot = source.kind === 'snapshot' ? source.handle : undefined;
+  const fromSnapshot = source.kind === 'snapshot' ? source.snapshot : undefined;
 
-  const volume = await backend.createVolume({
-    name: pvName,
-    sizeBytes: quantityBytes(request),
-    mode: mode === 'Block' ? 'Block' : 'Filesystem',
-    parameters: storageClass.parameters ?? {},
-    ...(fromSnapshot === undefined ? {} : { fromSnapshot }),
-  });
+  let volume: CreatedVolume;
+  try {
+    volume = await backend.createVolume({
+      name: pvName,
+      sizeBytes: quantityBytes(request),
+      mode: mode === 'Block' ? 'Block' : 'Filesystem',
+      parameters: storageClass.parameters ?? {},
+      ...(fromSnapshot === undefined ? {} : { fromSnapshot }),
+    });
+  } catch (error) {
+    // As external-provisioner does, so that whoever waits on the claim can read why.
+    await recordEvent(
+      deps.client,
+      {
+        object: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', ...claimRef(claim) },
+        type: 'Warning',
+        reason: 'ProvisioningFailed',
+        message: error instanceof Error ? error.message : String(error),
+      },
+      backend.driver,
+    ).catch(() => undefined);
+    throw error;
+  }
+  const fsType = mode === 'Block' ? undefined : storageClass.parameters?.[fstypeParameter];
   const pv: PersistentVolume = {
     metadata: { name: pvName, annotations: { [provisionedByAnnotation]: backend.driver } },
     spec: {
@@ -84,30 +102,39 @@ export async function reconcileClaim(deps: ProvisionerDeps, key: string): Promis
       csi: {
         driver: backend.driver,
         volumeHandle: volume.volumeHandle,
+        ...(fsType === undefined ? {} : { fsType }),
         ...(volume.volumeAttributes === undefined ? {} : { volumeAttributes: volume.volumeAttributes }),
       },
     },
   };
   try {
     await deps.client.create(kinds.persistentVolume, pv);
-    deps.log(`provisioned ${pvName} for ${key}${fromSnapshot === undefined ? '' : ` from snapshot ${fromSnapshot}`}`);
+    const from = fromSnapshot === undefined ? '' : ` from snapshot ${fromSnapshot.snapshotHandle}`;
+    deps.log(`provisioned ${pvName} (${volume.volumeHandle}) for ${key}${from}`);
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
   }
 }
 
-type ClaimSource = { kind: 'empty' } | { kind: 'pending' } | { kind: 'snapshot'; handle: string };
+type ClaimSource = { kind: 'empty' } | { kind: 'pending' } | { kind: 'snapshot'; snapshot: SnapshotRef };
 
-/** What a claim starts from: nothing, or a snapshot (pending until it is ready). */
-function snapshotSource(deps: ProvisionerDeps, claim: PersistentVolumeClaim): ClaimSource {
+/** What a claim starts from: nothing, or a snapshot of this driver (pending until it is ready). */
+function snapshotSource(deps: ProvisionerDeps, claim: PersistentVolumeClaim, driver: string): ClaimSource {
   const ref = claim.spec?.dataSourceRef ?? claim.spec?.dataSource;
   if (ref?.kind !== 'VolumeSnapshot') return { kind: 'empty' };
   const snapshot = deps.snapshots.get(`${claim.metadata?.namespace ?? ''}/${ref.name}`);
   const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
-  const handle = contentName === undefined ? undefined : deps.contents.get(contentName)?.status?.snapshotHandle;
-  return snapshot?.status?.readyToUse === true && handle !== undefined
-    ? { kind: 'snapshot', handle }
-    : { kind: 'pending' };
+  const content = contentName === undefined ? undefined : deps.contents.get(contentName);
+  const snapshotHandle = content?.status?.snapshotHandle;
+  const sourceVolumeHandle = content?.spec.source.volumeHandle;
+  if (snapshot?.status?.readyToUse !== true || snapshotHandle === undefined || sourceVolumeHandle === undefined)
+    return { kind: 'pending' };
+  if (content?.spec.driver !== driver) return { kind: 'pending' }; // another driver's snapshot: never provisioned here
+  return { kind: 'snapshot', snapshot: { snapshotHandle, sourceVolumeHandle } };
+}
+
+function claimRef(claim: PersistentVolumeClaim) {
+  return { namespace: claim.metadata?.namespace, name: claim.metadata?.name ?? '', uid: claim.metadata?.uid };
 }
 
 export async function reconcileVolume(deps: ProvisionerDeps, name: string): Promise<void> {
@@ -118,7 +145,7 @@ export async function reconcileVolume(deps: ProvisionerDeps, name: string): Prom
   const backend = driver === undefined ? undefined : deps.backends.get(driver);
   const handle = pv.spec.csi?.volumeHandle;
   if (backend === undefined || handle === undefined) return;
-  await backend.deleteVolume(handle);
+  await backend.deleteVolume({ volumeHandle: handle, attributes: pv.spec.csi?.volumeAttributes ?? {} });
   try {
     await deps.client.delete(kinds.persistentVolume, { name });
     deps.log(`deleted released volume ${name}`);

@@ -13,7 +13,7 @@ import {
   type KubeClient,
   type Requeue,
 } from '../../src/kube/index.ts';
-import type { VolumeBackend } from './backend.ts';
+import type { CreatedSnapshot, VolumeBackend } from './backend.ts';
 import {
   boundProtectionFinalizer,
   defaultSnapshotClassAnnotation,
@@ -96,7 +96,17 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
   }
 
   const handle = pv.spec?.csi?.volumeHandle ?? '';
-  const taken = await backend.createSnapshot(contentName, handle);
+  let taken: CreatedSnapshot;
+  try {
+    taken = await backend.createSnapshot(contentName, {
+      volumeHandle: handle,
+      attributes: pv.spec?.csi?.volumeAttributes ?? {},
+    });
+  } catch (error) {
+    // As csi-snapshotter does: the reason is on the VolumeSnapshot for whoever waits on it.
+    await setError(deps, snapshot, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
   if (deps.contents.get(contentName) === undefined) {
     const content: VolumeSnapshotContent = {
       metadata: { name: contentName },
@@ -160,9 +170,9 @@ async function deleteContent(deps: SnapshotterDeps, contentName: string): Promis
   const content = deps.contents.get(contentName);
   if (content === undefined) return;
   const backend = deps.backends.get(content.spec.driver);
-  const handle = content.status?.snapshotHandle;
-  if (content.spec.deletionPolicy === 'Delete' && backend !== undefined && handle !== undefined)
-    await backend.deleteSnapshot(handle);
+  const snapshotHandle = content.status?.snapshotHandle;
+  if (content.spec.deletionPolicy === 'Delete' && backend !== undefined && snapshotHandle !== undefined)
+    await backend.deleteSnapshot({ snapshotHandle, sourceVolumeHandle: content.spec.source.volumeHandle ?? '' });
   try {
     await deps.client.delete(kinds.volumeSnapshotContent, { name: contentName });
   } catch (error) {
