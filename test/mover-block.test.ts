@@ -116,6 +116,7 @@ describe('a block backup', () => {
       devicePath: target,
     });
     expect(restore.exitCode).toBe(1);
+    expect(restore.result).toMatchObject({ type: 'error', code: 'TargetTooSmall' });
     expect(restore.result.type === 'error' ? restore.result.message : '').toContain('more than the');
     expect((await run('du', ['-k', target])).stdout.split('\t')[0]).toBe('0');
   });

@@ -81,6 +81,8 @@ export const blockImageReport = z.object({
   parent: resticSnapshotId.optional(),
   /** Why an incremental was asked for but a full image was written. */
   fullBecause: z.string().optional(),
+  /** Why the device was scanned although rbd diff was asked for. */
+  scanBecause: z.string().optional(),
 });
 
 /** What a block restore wrote, in its summary. */

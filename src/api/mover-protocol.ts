@@ -131,6 +131,7 @@ export const errorCodes = [
   'SnapshotNotFound',
   'PathNotFound',
   'TargetMissing',
+  'TargetTooSmall',
   'UploadFailed',
   'InvalidTask',
   'ResticFailed',

@@ -80,6 +80,10 @@ export const volumeBackupStatus = z.object({
       parent: z.string().optional().describe('An incremental: the restic snapshot whose image this one overlays.'),
       chainLength: z.int().optional().describe('Images a restore applies: 1 for a full image.'),
       fullBecause: z.string().optional().describe('Why an incremental was possible but a full image was written.'),
+      scanBecause: z
+        .string()
+        .optional()
+        .describe('Why the device was scanned for data although rbd diff was asked for.'),
     })
     .optional()
     .describe('A block volume backed up as a QCOW2 image.'),

@@ -312,5 +312,6 @@ function blockStatus(
     ...(report.parent === undefined ? {} : { parent: report.parent }),
     chainLength: below + 1,
     ...(report.fullBecause === undefined ? {} : { fullBecause: report.fullBecause }),
+    ...(report.scanBecause === undefined ? {} : { scanBecause: report.scanBecause }),
   };
 }

@@ -36,6 +36,7 @@ interface Extents {
   rbdSnapshot?: string;
   parent?: string;
   fullBecause?: string;
+  scanBecause?: string;
 }
 
 export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSteps): Promise<MoverResult> {
@@ -91,6 +92,7 @@ export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSt
         ...(chosen.rbdSnapshot === undefined ? {} : { rbdSnapshot: chosen.rbdSnapshot }),
         ...(chosen.parent === undefined ? {} : { parent: chosen.parent }),
         ...(chosen.fullBecause === undefined ? {} : { fullBecause: chosen.fullBecause }),
+        ...(chosen.scanBecause === undefined ? {} : { scanBecause: chosen.scanBecause }),
       },
     };
   } finally {
@@ -124,7 +126,7 @@ async function extentsOf(task: BlockBackupTask, steps: BlockBackupSteps): Promis
     const all = await rbd.diff(source.snapshot);
     if (all.ok) return { extents: all.value, extentsFrom: 'rbd-diff', rbdSnapshot: ref, ...given };
     steps.warn(`${all.message}: scanning the device for data instead`);
-    return { extents: 'zero-scan', extentsFrom: 'zero-scan', ...given };
+    return { extents: 'zero-scan', extentsFrom: 'zero-scan', scanBecause: all.message.slice(0, 500), ...given };
   } finally {
     await rbd.close();
   }

@@ -44,13 +44,14 @@ export async function runBlockRestore(task: BlockRestoreTask, steps: BlockRestor
     for (const [index, image] of chain.entries()) {
       const below = chain[index - 1];
       let applied: ApplyResult | undefined;
+      let tooSmall: string | undefined;
       const exit = await steps.restic(['dump', image.id, `/${image.file}`], {
         onStdout: async (stdout) => {
-          applied = await applyQcow2(fitting(readQcow2(stdout), size, task.devicePath), handle, {
-            zeroUnlisted: index === 0 && task.zeroUnlisted,
-          });
+          const events = fitting(readQcow2(stdout), size, task.devicePath, (why) => (tooSmall = why));
+          applied = await applyQcow2(events, handle, { zeroUnlisted: index === 0 && task.zeroUnlisted });
         },
       });
+      if (tooSmall !== undefined) return { type: 'error', code: 'TargetTooSmall', message: tooSmall };
       if (exit.exitCode !== 0 || applied === undefined)
         return {
           type: 'error',
@@ -89,12 +90,18 @@ export async function runBlockRestore(task: BlockRestoreTask, steps: BlockRestor
 }
 
 /** The image's events, refused before anything is written when it is larger than the device. */
-async function* fitting(events: AsyncIterable<Qcow2Event>, size: number, device: string): AsyncGenerator<Qcow2Event> {
+async function* fitting(
+  events: AsyncIterable<Qcow2Event>,
+  size: number,
+  device: string,
+  refuse: (why: string) => void,
+): AsyncGenerator<Qcow2Event> {
   for await (const event of events) {
-    if (event.type === 'header' && event.virtualSize > size)
-      throw new Error(
-        `the image holds ${event.virtualSize} bytes, more than the ${size} bytes of ${device}: restore to a PVC at least that large`,
-      );
+    if (event.type === 'header' && event.virtualSize > size) {
+      const why = `the image holds ${event.virtualSize} bytes, more than the ${size} bytes of ${device}: restore to a PVC at least that large`;
+      refuse(why);
+      throw new Error(why);
+    }
     yield event;
   }
 }

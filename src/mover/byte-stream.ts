@@ -70,6 +70,11 @@ export class ByteStream {
     while (await this.#pull()) this.#drop(this.#buffered);
   }
 
+  /** Lets go of the input before its end (a stream's iterator then destroys the stream). */
+  async close(): Promise<void> {
+    await this.#iterator.return?.();
+  }
+
   async #pull(): Promise<boolean> {
     const next = await this.#iterator.next();
     if (next.done === true) return false;

@@ -44,6 +44,15 @@ interface Header {
 /** The guest's view of the image: a 'header' event, then 'data' and 'zero' events in file order. */
 export async function* readQcow2(input: AsyncIterable<Buffer>): AsyncGenerator<Qcow2Event> {
   const stream = new ByteStream(input, (message) => new Qcow2FormatError(message));
+  try {
+    yield* decode(stream);
+  } finally {
+    // A consumer that stops early (a refused image) lets go of the input: a pipe's writer then stops too.
+    await stream.close();
+  }
+}
+
+async function* decode(stream: ByteStream): AsyncGenerator<Qcow2Event> {
   const header = await readHeader(stream);
   const { clusterSize: cs, virtualSize } = header;
   yield {

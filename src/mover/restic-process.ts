@@ -91,7 +91,7 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
             keep(error instanceof Error ? error.message : String(error));
             stopped ??= 'consumer';
             child.kill('SIGTERM');
-            child.stdout.resume();
+            child.stdout.destroy();
           });
     const streams = Promise.all([stdout, read(child.stderr, false)]);
 

@@ -152,8 +152,8 @@ export async function installWithRepository(
       AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
       AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
       ...(options.passwordInSecret === undefined ? {} : { password: options.passwordInSecret }),
-      // The test cluster runs without cephx: any key will do, but the path from Secret to mover is real.
-      ...(options.ceph === true ? { userKey: 'AQBtest-key-the-cluster-does-not-check==' } : {}),
+      // The test cluster runs without cephx, so any well-formed key will do; the path from Secret to mover is real.
+      ...(options.ceph === true ? { userKey: 'AQCy6wJrSXxfBBAAfXamApWZKsEF+fyop6SZmQ==' } : {}),
     },
   } as KubeObject);
   await client.create(kinds.backupRepository, {
