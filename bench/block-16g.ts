@@ -62,7 +62,7 @@ export async function benchBlock(env: TestEnvironment, log: (line: string) => vo
   const credentials = {
     AWS_ACCESS_KEY_ID: s3.accessKey,
     AWS_SECRET_ACCESS_KEY: s3.secretKey,
-    RESTIC_PASSWORD: 'bench',
+    RESTIC_PASSWORD: 'bench-block-password',
   };
   let repositories = 0;
   const freshRepository = () => `s3:${s3.endpoint}/bench-block-${Date.now()}-${++repositories}`;
