@@ -8,18 +8,14 @@ import {
   runLabels,
   tenantOf,
   repositoryUrl,
-  type MoverTask,
   type VolumeRestore,
   type VolumeRestoreStatus,
 } from '../api/index.ts';
 import {
-  moverCacheDir,
   moverJob,
-  moverSourcePath,
-  moverTargetDevice,
-  moverTargetPath,
   ownerReference,
   restoreCapabilities,
+  restoreMoverTask,
   setCondition,
   type RestoreStep,
 } from '../core/index.ts';
@@ -250,33 +246,10 @@ async function createJob(
     { name: `${base}-creds`, namespace: deps.namespace, labels },
     credentials.data,
   );
-  const paths = restore.spec.paths ?? [];
-  const repositoryTarget = {
+  const task = restoreMoverTask(restore, backup, {
     url: repositoryUrl(repository.spec, sourceNs),
     region: repository.spec.s3.region,
-    initialize: false,
-  };
-  const block = backup.image !== undefined;
-  const task: MoverTask = block
-    ? {
-        kind: 'block-restore',
-        repository: repositoryTarget,
-        cacheDir: moverCacheDir,
-        snapshotId: backup.resticSnapshotId,
-        devicePath: moverTargetDevice,
-        // A PVC made for the restore reads as zeros; an existing one may hold anything.
-        zeroUnlisted: restore.status?.targetCreated !== true,
-      }
-    : {
-        kind: 'restore',
-        repository: repositoryTarget,
-        cacheDir: moverCacheDir,
-        source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
-        targetPath: moverTargetPath,
-        paths,
-        deleteExtra:
-          restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
-      };
+  });
   // A target a Pod still mounts (force) is attached on that Pod's node.
   const node = nodeUsing(deps.cache, restore.metadata.namespace, restore.spec.target.pvc);
   const job = moverJob({
@@ -286,7 +259,7 @@ async function createJob(
     image: deps.moverImage,
     task,
     targetClaim: base,
-    volumeMode: block ? 'Block' : 'Filesystem',
+    volumeMode: task.kind === 'block-restore' ? 'Block' : 'Filesystem',
     capabilities: restoreCapabilities,
     secretName: `${base}-creds`,
     nodeName: node,

@@ -16,6 +16,7 @@ export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';
 export * from './restore-run.ts';
+export * from './restore-task.ts';
 export * from './retention-plan.ts';
 export * from './retention.ts';
 export * from './s3-presign.ts';

@@ -326,3 +326,18 @@ describe('nextRestoreStep once over', () => {
     });
   });
 });
+
+describe("a block volume's backup", () => {
+  const image = { ...backup, image: 'disk.qcow2' };
+  it('is restored whole: paths are refused, naming the field', () => {
+    const step = nextRestoreStep(observe({}, { choice: { ok: true, backup: image } }, { paths: ['/etc'] }));
+    expect(step).toMatchObject({ kind: 'fail', reason: 'InvalidSpec' });
+    expect(step.kind === 'fail' ? step.message : '').toContain('spec.paths');
+  });
+  it('starts like any other restore', () => {
+    expect(nextRestoreStep(observe({}, { choice: { ok: true, backup: image } }))).toMatchObject({
+      kind: 'start',
+      method: 'repository',
+    });
+  });
+});

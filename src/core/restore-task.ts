@@ -1,0 +1,34 @@
+// The mover task of a VolumeRestore from the backup it settled on: files
+// restored into the target folder, or a block volume's image chain written
+// onto the target device.
+import type { ChosenBackup, MoverTask, VolumeRestore } from '../api/index.ts';
+import { moverCacheDir, moverSourcePath, moverTargetDevice, moverTargetPath } from './mover-job.ts';
+
+export function restoreMoverTask(
+  restore: VolumeRestore,
+  backup: ChosenBackup,
+  repository: { url: string; region: string },
+): MoverTask {
+  const target = { ...repository, initialize: false };
+  if (backup.image !== undefined)
+    return {
+      kind: 'block-restore',
+      repository: target,
+      cacheDir: moverCacheDir,
+      snapshotId: backup.resticSnapshotId,
+      devicePath: moverTargetDevice,
+      // A PVC made for the restore reads as zeros; an existing one may hold anything.
+      zeroUnlisted: restore.status?.targetCreated !== true,
+    };
+  const paths = restore.spec.paths ?? [];
+  return {
+    kind: 'restore',
+    repository: target,
+    cacheDir: moverCacheDir,
+    source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
+    targetPath: moverTargetPath,
+    paths,
+    deleteExtra:
+      restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
+  };
+}
