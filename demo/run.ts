@@ -6,15 +6,18 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { VolumeBackup } from '../src/api/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { connectTestClient } from '../testenv/client.ts';
 import { installCrds } from '../testenv/crds.ts';
 import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot } from '../testenv/paths.ts';
+import { imageOf } from '../testenv/storage/rbd-backend.ts';
+import { RbdImageFiles } from '../testenv/storage/rbd-image-files.ts';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const cli = join(repoRoot, 'src/bin/safehold.ts');
@@ -23,7 +26,11 @@ interface DemoVolume {
   namespace: string;
   name: string;
   annotation?: string;
+  /** A Ceph-backed class (RBD or CephFS, shaped like ceph-csi's); the local dir class when absent. */
+  storageClass?: string;
+  /** Files of a Filesystem volume; for a Block volume, bytes at offsets ("1048576": bytes). */
   files: Record<string, string | Buffer>;
+  block?: boolean;
 }
 
 const volumes: DemoVolume[] = [
@@ -52,8 +59,39 @@ const volumes: DemoVolume[] = [
       'README.md': '# lab notebooks\n',
     },
   },
+  {
+    namespace: 'demo-lab',
+    name: 'vm-disk',
+    storageClass: 'safehold-test-rbd',
+    block: true,
+    files: {
+      '0': randomBytes(1024 * 1024),
+      '536870912': randomBytes(3 * 1024 * 1024),
+      '1000000000': randomBytes(4096),
+    },
+  },
+  {
+    namespace: 'demo-lab',
+    name: 'shared',
+    storageClass: 'safehold-test-cephfs',
+    files: { 'datasets/a.csv': 'x,y\n1,2\n', 'datasets/b.bin': randomBytes(100_000) },
+  },
   { namespace: 'demo-scratch', name: 'tmp', files: { 'scratch.txt': 'nobody needs this\n' } },
 ];
+
+/** Where the demo writes a volume's contents: a folder, or the image file of an RBD block volume. */
+async function contentsOf(pvName: string): Promise<string> {
+  const pv = await client.get<PersistentVolume>(kinds.persistentVolume, { name: pvName });
+  const csi = pv.spec?.csi;
+  const attributes = csi?.volumeAttributes ?? {};
+  if (csi?.driver === env.cephStorage.rbd.driver) {
+    const files = new RbdImageFiles(env.cephStorage.rbd.fuseDir, env.ceph.confPath, env.cephStorage.rbd.pool);
+    return files.ensure(imageOf({ volumeHandle: csi.volumeHandle, attributes }));
+  }
+  if (csi?.driver === env.cephStorage.cephfs.driver)
+    return join(env.cephStorage.cephfs.mountDir, attributes.subvolumePath ?? '');
+  return join(env.storage.root, 'volumes', pvName);
+}
 
 async function bound(client: KubeClient, namespace: string, name: string): Promise<string> {
   for (;;) {
@@ -83,23 +121,42 @@ for (const volume of volumes) {
         namespace: volume.namespace,
         ...(volume.annotation === undefined ? {} : { annotations: { 'safehold.io/backup': volume.annotation } }),
       },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+        ...(volume.storageClass === undefined ? {} : { storageClassName: volume.storageClass }),
+        ...(volume.block === true ? { volumeMode: 'Block' } : {}),
+      },
     } as KubeObject),
   );
-  const pv = await bound(client, volume.namespace, volume.name);
-  const root = join(env.storage.root, 'volumes', pv);
+  const root = await contentsOf(await bound(client, volume.namespace, volume.name));
   for (const [path, content] of Object.entries(volume.files)) {
+    if (volume.block === true) {
+      const device = await open(root, 'r+');
+      await device.write(Buffer.from(content), 0, content.length, Number(path));
+      await device.close();
+      continue;
+    }
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);
   }
 }
-say(`${volumes.length} PVCs in demo-shop, demo-lab and demo-scratch, filled with files`);
+say(
+  `${volumes.length} PVCs in demo-shop, demo-lab and demo-scratch (local, Ceph RBD block and CephFS), filled with data`,
+);
 
-await ignoreAlreadyExists(() =>
-  client.create(kinds.secret, {
+await client.apply(
+  kinds.secret,
+  {
     metadata: { name: 'demo-s3', namespace: 'safehold-system' },
-    stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-  } as KubeObject),
+    stringData: {
+      AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
+      // The demo cluster runs without cephx: a well-formed key stands in for a real user's.
+      userKey: 'AQCy6wJrSXxfBBAAfXamApWZKsEF+fyop6SZmQ==',
+    },
+  } as KubeObject,
+  { force: true },
 );
 await client.apply(
   kinds.backupRepository,
@@ -114,6 +171,8 @@ await client.apply(
         accessKeyId: { namespace: 'safehold-system', name: 'demo-s3' },
         secretAccessKey: { namespace: 'safehold-system', name: 'demo-s3' },
       },
+      // RBD block volumes are read from `rbd diff`: only what is allocated.
+      ceph: { monitors: [env.ceph.monHost], user: 'admin', key: { namespace: 'safehold-system', name: 'demo-s3' } },
     },
   } as KubeObject,
   { force: true },
@@ -179,6 +238,7 @@ try {
   };
   for (const namespace of ['demo-shop', 'demo-lab', 'demo-scratch']) await show(['status', '-n', namespace]);
   await show(['backups', '-n', 'demo-shop']);
+  await show(['backups', '-n', 'demo-lab']);
   await show(['retention', 'preview', '-n', 'demo-shop']);
   say(`the cluster keeps running: export KUBECONFIG=${env.kubeconfig}; stop it with npm run env -- down`);
 } finally {
