@@ -4,13 +4,7 @@
 // Safehold's namespace, the credentials Secret and the mover Job there, and
 // the cleanup. Every step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import {
-  runLabels,
-  tenantOf,
-  repositoryUrl,
-  type VolumeRestore,
-  type VolumeRestoreStatus,
-} from '../api/index.ts';
+import { runLabels, tenantOf, repositoryUrl, type VolumeRestore, type VolumeRestoreStatus } from '../api/index.ts';
 import {
   moverJob,
   ownerReference,
