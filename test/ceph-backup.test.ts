@@ -88,13 +88,13 @@ describe('Ceph volumes', () => {
   };
   const repositoryUrl = () => `s3:${testEnv().ceph.s3.endpoint}/${bucket}/tenants/${ns}`;
   /** The key Safehold generated for the namespace's repository. */
-  const dump = async (id: string, target: string) => {
+  const dump = async (id: string, target: string, path = '/disk.qcow2') => {
     const key = await client.get<{ data?: Record<string, string> }>(kinds.secret, {
       namespace: system,
       name: generatedKeyName(repoName, ns),
     });
     const password = Buffer.from(key.data?.password ?? '', 'base64').toString();
-    await resticDump(repositoryUrl(), password, id, '/disk.qcow2', target);
+    await resticDump(repositoryUrl(), password, id, path, target);
   };
 
   beforeAll(async () => {
@@ -234,6 +234,22 @@ describe('Ceph volumes', () => {
       });
       expect(await differs(expected[1] ?? '', rbdImageFile(pv as PersistentVolume), size)).toBeUndefined();
     });
+
+    it('writes a full image again, saying why, once the base snapshot is gone', async () => {
+      await client.delete(kinds.volumeSnapshot, { namespace: ns, name: 'disk-3' });
+      await waitFor('VolumeSnapshot disk-3 gone', async () => {
+        const left = await client.list(kinds.volumeSnapshot, { namespace: ns });
+        return !left.items.some((s) => s.metadata?.name === 'disk-3');
+      });
+      const fourth = await backUpNow(client, ns, 'disk', 'disk-4');
+      expect(fourth.status?.block).toMatchObject({ extentsFrom: 'rbd-diff', chainLength: 1 });
+      expect(fourth.status?.block?.parent).toBeUndefined();
+      expect(fourth.status?.block?.fullBecause).toContain('VolumeSnapshot of the last backup disk-3 is gone');
+      const image = join(work, 'check-4.qcow2');
+      await dump(fourth.status?.resticSnapshotId ?? '', image);
+      expect((await qemuCheck(image))['check-errors']).toBe(0);
+      expect(await qemuCompare(expected[1] ?? '', image)).toBeUndefined();
+    });
   });
 
   it('backs up and restores an RBD ext4 volume file for file', async () => {
@@ -346,6 +362,10 @@ describe('Ceph volumes', () => {
     const backup = await backUpNow(client, ns, 'plain-disk', 'plain-disk-1');
     expect(backup.status?.block).toMatchObject({ extentsFrom: 'zero-scan', virtualSize: size });
     expect(backup.status?.block?.dataBytes).toBeLessThan(written + 13 * 2 * 65536);
+    const image = join(work, 'plain-disk.qcow2');
+    await dump(backup.status?.resticSnapshotId ?? '', image, '/plain-disk.qcow2');
+    expect((await qemuCheck(image))['check-errors']).toBe(0);
+    expect(await qemuCompare(expected, image)).toBeUndefined();
     await writeRandom(device, scatteredWrites(size, 12, 6), 6);
     await restore('plain-disk-back', {
       source: { pvc: 'plain-disk' },
