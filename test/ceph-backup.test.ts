@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeBackup, VolumeRestore } from '../src/api/index.ts';
-import { runOperator } from '../src/controller/index.ts';
 import { generatedKeyName } from '../src/controller/repository-credentials.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
@@ -41,7 +40,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { backUpNow, freePort, installWithRepository } from './support/safehold.ts';
+import { backUpNow, installWithRepository, runOperatorHere, type OperatorHere } from './support/safehold.ts';
 import { compareTrees, mutateTree, writeRichTree } from './support/tree.ts';
 
 const system = 'safehold-system';
@@ -53,9 +52,7 @@ describe('Ceph volumes', () => {
   const bucket = `safehold-${id}`;
   const repoName = `repo-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'ceph-backup-'));
-  const stop = new AbortController();
-  let operatorDone: Promise<unknown> = Promise.resolve();
-  const log: string[] = [];
+  let operator: OperatorHere | undefined;
   let ns = '';
 
   const claim = async (name: string, storageClassName: string, mode: 'Filesystem' | 'Block', size = '1Gi') => {
@@ -123,28 +120,11 @@ describe('Ceph volumes', () => {
         method: 'cephfs-snapshot',
       },
     } as KubeObject);
-    operatorDone = runOperator(
-      {
-        client: clientAs('admin'),
-        log: (message, fields) => log.push(`${message} ${JSON.stringify(fields ?? {})}`),
-        now: () => new Date(),
-        signal: stop.signal,
-      },
-      {
-        namespace: system,
-        identity: `ceph-${id}`,
-        leaseName: `lease-${id}`,
-        metricsHost: '127.0.0.1',
-        metricsPort: await freePort(),
-        moverImage: 'safehold',
-        maxConcurrentMovers: 4,
-      },
-    );
+    operator = await runOperatorHere(system, id);
   });
 
   afterAll(async () => {
-    stop.abort();
-    await operatorDone;
+    await operator?.stop();
     for (const name of [`policy-${id}`, `static-${id}`])
       await client.delete(kinds.backupPolicy, { name }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);

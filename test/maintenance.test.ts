@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepositoryMaintenance, VolumeBackup } from '../src/api/index.ts';
-import { runOperator } from '../src/controller/index.ts';
 import { generatedKeyName } from '../src/controller/repository-credentials.ts';
 import { isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { CommandError, run } from '../testenv/command.ts';
@@ -24,7 +23,14 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { backUpNow, freePort, installWithRepository, safehold } from './support/safehold.ts';
+import {
+  backUpNow,
+  freePort,
+  installWithRepository,
+  runOperatorHere,
+  safehold,
+  type OperatorHere,
+} from './support/safehold.ts';
 
 const system = 'safehold-system';
 
@@ -35,9 +41,7 @@ describe('retention, maintenance and tenant keys', () => {
   const repoName = `repo-${id}`;
   const policyName = `policy-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'maintenance-test-'));
-  const stop = new AbortController();
-  let operatorDone: Promise<unknown> = Promise.resolve();
-  const log: string[] = [];
+  let operator: OperatorHere | undefined;
   // The injected clock: set to a moment, then it runs on in real time from there.
   let clockBase = Date.now();
   let clockSetAt = Date.now();
@@ -120,28 +124,14 @@ describe('retention, maintenance and tenant keys', () => {
       namespaces.push(ns);
     }
     metricsPort = await freePort();
-    operatorDone = runOperator(
-      {
-        client: clientAs('admin'),
-        log: (message, fields) => log.push(`${message} ${JSON.stringify(fields ?? {})}`),
-        now: () => new Date(clockBase + (Date.now() - clockSetAt)),
-        signal: stop.signal,
-      },
-      {
-        namespace: system,
-        identity: `maintenance-${id}`,
-        leaseName: `lease-${id}`,
-        metricsHost: '127.0.0.1',
-        metricsPort,
-        moverImage: 'safehold',
-        maxConcurrentMovers: 4,
-      },
-    );
+    operator = await runOperatorHere(system, id, {
+      now: () => new Date(clockBase + (Date.now() - clockSetAt)),
+      metricsPort,
+    });
   });
 
   afterAll(async () => {
-    stop.abort();
-    await operatorDone;
+    await operator?.stop();
     await client.delete(kinds.backupPolicy, { name: policyName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);
     for (const m of (await client.list<RepositoryMaintenance>(kinds.repositoryMaintenance, { namespace: system }))

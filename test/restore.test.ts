@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreToAnnotation, type BackupDownload, type VolumeBackup, type VolumeRestore } from '../src/api/index.ts';
-import { runOperator } from '../src/controller/index.ts';
 import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import {
   boundVolumePath,
@@ -25,7 +24,14 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { backUpNow, freePort, installWithRepository, safehold } from './support/safehold.ts';
+import {
+  backUpNow,
+  freePort,
+  installWithRepository,
+  runOperatorHere,
+  safehold,
+  type OperatorHere,
+} from './support/safehold.ts';
 import { allocatedBytes, compareTrees, mutateTree, richPaths, sparseFile, writeRichTree } from './support/tree.ts';
 
 const system = 'safehold-system';
@@ -40,9 +46,7 @@ describe('self-service restore', () => {
   const policyName = `policy-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'restore-test-'));
   const reference = join(work, 'first');
-  const stop = new AbortController();
-  let operatorDone: Promise<unknown> = Promise.resolve();
-  const log: string[] = [];
+  let operator: OperatorHere | undefined;
   let a = '';
   let b = '';
   let first: VolumeBackup | undefined;
@@ -105,23 +109,7 @@ describe('self-service restore', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
     } as KubeObject);
-    operatorDone = runOperator(
-      {
-        client: clientAs('admin'),
-        log: (message, fields) => log.push(`${message} ${JSON.stringify(fields ?? {})}`),
-        now: () => new Date(),
-        signal: stop.signal,
-      },
-      {
-        namespace: system,
-        identity: `restore-${id}`,
-        leaseName: `lease-${id}`,
-        metricsHost: '127.0.0.1',
-        metricsPort: await freePort(),
-        moverImage: 'safehold',
-        maxConcurrentMovers: 4,
-      },
-    );
+    operator = await runOperatorHere(system, id);
     // The first state of a volume full of awkward files, and a copy of it as it was; then it changes.
     await createClaim(client, a, 'data', { size: '2Gi' });
     const volume = await boundVolumePath(client, a, 'data');
@@ -144,8 +132,7 @@ describe('self-service restore', () => {
   }, 600_000);
 
   afterAll(async () => {
-    stop.abort();
-    await operatorDone;
+    await operator?.stop();
     await client.delete(kinds.backupPolicy, { name: policyName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: repoName }).catch(() => undefined);
     await client.delete(kinds.backupRepository, { name: `${repoName}-gone` }).catch(() => undefined);

@@ -4,12 +4,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
+import { runOperator } from '../../src/controller/index.ts';
 import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
 import { installCrds } from '../../testenv/crds.ts';
 import { repoRoot } from '../../testenv/paths.ts';
 
 export { installCrds } from '../../testenv/crds.ts';
-import { testEnv, waitFor } from './cluster.ts';
+import { clientAs, testEnv, waitFor } from './cluster.ts';
 
 const cliPath = join(repoRoot, 'src/bin/safehold.ts');
 
@@ -195,4 +196,47 @@ export async function backUpNow(
     { timeoutMs: 240_000, intervalMs: 500 },
   );
   return done as VolumeBackup;
+}
+
+export interface OperatorHere {
+  /** What the operator logged, one line per message. */
+  log: string[];
+  stop: () => Promise<void>;
+}
+
+/**
+ * The operator inside the test process, as a journey runs it: its own identity and lease (so it
+ * leads at once), Safehold's namespace `system`, the clock the test gives.
+ */
+export async function runOperatorHere(
+  system: string,
+  id: string,
+  options: { now?: () => Date; metricsPort?: number } = {},
+): Promise<OperatorHere> {
+  const stop = new AbortController();
+  const log: string[] = [];
+  const done = runOperator(
+    {
+      client: clientAs('admin'),
+      log: (message, fields) => log.push(`${message} ${JSON.stringify(fields ?? {})}`),
+      now: options.now ?? (() => new Date()),
+      signal: stop.signal,
+    },
+    {
+      namespace: system,
+      identity: `operator-${id}`,
+      leaseName: `lease-${id}`,
+      metricsHost: '127.0.0.1',
+      metricsPort: options.metricsPort ?? (await freePort()),
+      moverImage: 'safehold',
+      maxConcurrentMovers: 4,
+    },
+  );
+  return {
+    log,
+    stop: async () => {
+      stop.abort();
+      await done;
+    },
+  };
 }
