@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { VolumeBackup } from '../src/api/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { unverifiedCephKey } from '../testenv/ceph/cluster.ts';
 import { connectTestClient } from '../testenv/client.ts';
 import { installCrds } from '../testenv/crds.ts';
 import { up } from '../testenv/environment.ts';
@@ -152,8 +153,7 @@ await client.apply(
     stringData: {
       AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
       AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
-      // The demo cluster runs without cephx: a well-formed key stands in for a real user's.
-      userKey: 'AQCy6wJrSXxfBBAAfXamApWZKsEF+fyop6SZmQ==',
+      userKey: unverifiedCephKey,
     },
   } as KubeObject,
   { force: true },

@@ -30,6 +30,7 @@ import {
   rbdImageFile,
   withCephfsFolder,
   withRbdFilesystem,
+  staticCephfsSource,
 } from './support/ceph-volumes.ts';
 import {
   boundVolumePath,
@@ -39,6 +40,7 @@ import {
   testEnv,
   uniqueName,
   waitFor,
+  bindStaticVolume,
 } from './support/cluster.ts';
 import { backUpNow, installWithRepository, runOperatorHere, type OperatorHere } from './support/safehold.ts';
 import { compareTrees, mutateTree, writeRichTree } from './support/tree.ts';
@@ -275,40 +277,12 @@ describe('Ceph volumes', () => {
   it('backs up a static CephFS volume from a CephFS snapshot of its folder, and restores it', async () => {
     const rootPath = `/static/${id}`;
     const pvName = `static-${id}`;
-    await client.create(kinds.persistentVolume, {
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteMany'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        csi: {
-          driver: testEnv().cephStorage.cephfs.driver,
-          volumeHandle: pvName,
-          volumeAttributes: {
-            staticVolume: 'true',
-            rootPath,
-            fsName: 'cephfs',
-            clusterID: testEnv().cephStorage.clusterID,
-          },
-        },
-      },
-    } as KubeObject);
-    // A claim made before the PV controller saw the PV waits for its resync (15 s).
-    await waitFor(`PV ${pvName} available`, async () => {
-      const pv = await client.get<PersistentVolume>(kinds.persistentVolume, { name: pvName });
-      return pv.status?.phase === 'Available';
-    });
-    await client.create(kinds.persistentVolumeClaim, {
-      metadata: { name: 'static', namespace: ns, labels: { 'safehold.test/static': 'true' } },
-      spec: {
-        accessModes: ['ReadWriteMany'],
-        resources: { requests: { storage: '1Gi' } },
-        storageClassName: '',
-        volumeName: pvName,
-      },
-    } as KubeObject);
-    const pv = await persistentVolumeOf(client, ns, 'static');
+    const pv = await bindStaticVolume(
+      client,
+      ns,
+      { name: 'static', labels: { 'safehold.test/static': 'true' } },
+      { name: pvName, csi: staticCephfsSource(pvName, rootPath), accessModes: ['ReadWriteMany'], size: '1Gi' },
+    );
     const folder = cephfsFolder(pv);
     mkdirSync(folder, { recursive: true });
     const reference = join(work, 'static-first');

@@ -1,7 +1,7 @@
 // One RBD image published twice at once, as Safehold does when it binds a
 // second PV with the same volumeHandle while the workload's Pod has the volume:
 // both Pods see one ext4 through one loop device, never two mounts of it.
-import type { PersistentVolume, Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   terminated,
   testEnv,
   waitFor,
+  bindStaticVolume,
 } from './support/cluster.ts';
 
 describe('an RBD volume published twice at once', () => {
@@ -62,30 +63,14 @@ describe('an RBD volume published twice at once', () => {
     await waitFor('the workload wrote its file', () => existsSync(join(rbd.mountDir, image, 'a.txt')));
 
     const aliasName = `alias-${ns}`;
-    await client.create<PersistentVolume>(kinds.persistentVolume, {
-      metadata: { name: aliasName },
-      spec: {
-        capacity: { storage: '128Mi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        ...(pv.spec?.csi === undefined ? {} : { csi: pv.spec.csi }),
-      },
-    });
-    await waitFor(
-      `PV ${aliasName} Available`,
-      async () =>
-        (await client.get<PersistentVolume>(kinds.persistentVolume, { name: aliasName })).status?.phase === 'Available',
+    const csi = pv.spec?.csi;
+    if (csi === undefined) throw new Error(`PV ${pv.metadata?.name ?? ''} has no CSI source`);
+    await bindStaticVolume(
+      client,
+      ns,
+      { name: 'alias' },
+      { name: aliasName, csi, accessModes: ['ReadWriteOnce'], size: '128Mi' },
     );
-    await client.create(kinds.persistentVolumeClaim, {
-      metadata: { name: 'alias', namespace: ns },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: '',
-        volumeName: aliasName,
-        resources: { requests: { storage: '128Mi' } },
-      },
-    });
     const run = await runJob(
       client,
       ns,

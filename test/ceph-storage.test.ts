@@ -3,7 +3,7 @@
 // images and folders, Pods write to them, snapshots are real RBD and CephFS
 // snapshots that restore their moment, static CephFS PVs publish their folder
 // (with working .snap), and deleting claims and snapshots removes what they had.
-import type { Event, PersistentVolume } from 'kubernetes-types/core/v1.js';
+import type { Event } from 'kubernetes-types/core/v1.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import {
   rbdSnapshotNames,
   withCephfsFolder,
   withRbdFilesystem,
+  staticCephfsSource,
 } from './support/ceph-volumes.ts';
 import {
   clientAs,
@@ -30,6 +31,7 @@ import {
   terminated,
   testEnv,
   waitFor,
+  bindStaticVolume,
 } from './support/cluster.ts';
 
 const csiId = /^0001-0009-test-ceph-[0-9a-f]{16}-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -233,40 +235,16 @@ describe('Ceph storage shaped like ceph-csi', () => {
   });
 
   it('a static CephFS PV is the folder at its rootPath, and a Pod can make and remove snapshots in it', async () => {
-    const { cephfs, clusterID } = testEnv().cephStorage;
+    const { cephfs } = testEnv().cephStorage;
     const rootPath = `/static/${ns}`;
     const pvName = `static-${ns}`;
-    await client.create<PersistentVolume>(kinds.persistentVolume, {
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteMany'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        csi: {
-          driver: cephfs.driver,
-          volumeHandle: pvName,
-          volumeAttributes: { staticVolume: 'true', rootPath, fsName: cephfs.fsName, clusterID },
-        },
-      },
-    });
     try {
-      // A claim naming a PV that the PV controller has not seen yet waits for its 15 s resync.
-      await waitFor(
-        `PV ${pvName} Available`,
-        async () =>
-          (await client.get<PersistentVolume>(kinds.persistentVolume, { name: pvName })).status?.phase === 'Available',
+      const pv = await bindStaticVolume(
+        client,
+        ns,
+        { name: 'static' },
+        { name: pvName, csi: staticCephfsSource(pvName, rootPath), accessModes: ['ReadWriteMany'], size: '1Gi' },
       );
-      await client.create(kinds.persistentVolumeClaim, {
-        metadata: { name: 'static', namespace: ns },
-        spec: {
-          accessModes: ['ReadWriteMany'],
-          storageClassName: '',
-          volumeName: pvName,
-          resources: { requests: { storage: '1Gi' } },
-        },
-      });
-      const pv = await persistentVolumeOf(client, ns, 'static');
       const seen = await inPod(
         'static-snap',
         'static',

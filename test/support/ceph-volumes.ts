@@ -3,7 +3,7 @@
 // rbd-fuse mount of it), a Filesystem RBD volume's ext4 mounted for a moment,
 // a CephFS volume's folder in the environment's ceph-fuse mount; and the PV
 // of a claim, and the images left in the pool.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { CSIPersistentVolumeSource, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { join } from 'node:path';
 import { kinds, type KubeClient } from '../../src/kube/index.ts';
 import { rbd } from '../../testenv/storage/ceph-storage.ts';
@@ -94,4 +94,14 @@ export async function rbdSnapshotNames(image: string): Promise<string[]> {
 function imageFiles(): RbdImageFiles {
   const env = testEnv();
   return new RbdImageFiles(env.cephStorage.rbd.fuseDir, env.ceph.confPath, env.cephStorage.rbd.pool);
+}
+
+/** The CSI source of a static CephFS PV an admin writes by hand: the folder at rootPath. */
+export function staticCephfsSource(handle: string, rootPath: string): CSIPersistentVolumeSource {
+  const { cephfs, clusterID } = testEnv().cephStorage;
+  return {
+    driver: cephfs.driver,
+    volumeHandle: handle,
+    volumeAttributes: { staticVolume: 'true', rootPath, fsName: cephfs.fsName, clusterID },
+  };
 }

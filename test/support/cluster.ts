@@ -1,7 +1,14 @@
 // What journeys share: the running environment, API clients as admin or as an
 // ordinary user, a fresh namespace per test, and waiting for outcomes.
 import type { Job } from 'kubernetes-types/batch/v1.js';
-import type { Container, PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type {
+  Container,
+  CSIPersistentVolumeSource,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  Volume,
+} from 'kubernetes-types/core/v1.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -59,6 +66,48 @@ export async function createClaim(
     },
   };
   return client.create(kinds.persistentVolumeClaim, claim);
+}
+
+/**
+ * A PV written by hand (reclaim Retain, no class) and a claim bound to it by name; returns the PV
+ * once both are bound. The claim waits until the PV controller has seen the PV: a claim naming a
+ * PV it has not seen yet waits for its resync (15 s).
+ */
+export async function bindStaticVolume(
+  client: KubeClient,
+  namespace: string,
+  claim: { name: string; labels?: Record<string, string> },
+  pv: { name: string; csi: CSIPersistentVolumeSource; accessModes: string[]; size: string },
+): Promise<PersistentVolume> {
+  await client.create<PersistentVolume>(kinds.persistentVolume, {
+    metadata: { name: pv.name },
+    spec: {
+      capacity: { storage: pv.size },
+      accessModes: pv.accessModes,
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: '',
+      csi: pv.csi,
+    },
+  });
+  await waitFor(
+    `PV ${pv.name} Available`,
+    async () =>
+      (await client.get<PersistentVolume>(kinds.persistentVolume, { name: pv.name })).status?.phase === 'Available',
+  );
+  await client.create<PersistentVolumeClaim>(kinds.persistentVolumeClaim, {
+    metadata: { name: claim.name, namespace, ...(claim.labels === undefined ? {} : { labels: claim.labels }) },
+    spec: {
+      accessModes: pv.accessModes,
+      storageClassName: '',
+      volumeName: pv.name,
+      resources: { requests: { storage: pv.size } },
+    },
+  });
+  await waitFor(`PVC ${namespace}/${claim.name} bound`, async () => {
+    const bound = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, { namespace, name: claim.name });
+    return bound.status?.phase === 'Bound';
+  });
+  return client.get<PersistentVolume>(kinds.persistentVolume, { name: pv.name });
 }
 
 /** Waits for the claim to bind; returns the folder (or file, for Block) that holds its bytes. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
 import { runOperator } from '../../src/controller/index.ts';
 import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
+import { unverifiedCephKey } from '../../testenv/ceph/cluster.ts';
 import { installCrds } from '../../testenv/crds.ts';
 import { repoRoot } from '../../testenv/paths.ts';
 
@@ -153,8 +154,7 @@ export async function installWithRepository(
       AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
       AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
       ...(options.passwordInSecret === undefined ? {} : { password: options.passwordInSecret }),
-      // The test cluster runs without cephx, so any well-formed key will do; the path from Secret to mover is real.
-      ...(options.ceph === true ? { userKey: 'AQCy6wJrSXxfBBAAfXamApWZKsEF+fyop6SZmQ==' } : {}),
+      ...(options.ceph === true ? { userKey: unverifiedCephKey } : {}),
     },
   } as KubeObject);
   await client.create(kinds.backupRepository, {

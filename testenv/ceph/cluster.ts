@@ -33,6 +33,11 @@ export interface StartCephOptions {
 
 const S3_ACCESS_KEY = 'SAFEHOLDTESTACCESS';
 const S3_SECRET_KEY = 'SafeholdTestSecretKey0123456789abcdefghi'; // 40 characters, like AWS secrets
+/**
+ * A well-formed cephx key for Secrets that give Safehold Ceph access: the cluster runs without
+ * cephx, so it checks none, but the key still travels from Secret to mover as a real one would.
+ */
+export const unverifiedCephKey = 'AQCy6wJrSXxfBBAAfXamApWZKsEF+fyop6SZmQ==';
 const S3_REGION = 'us-east-1'; // radosgw accepts any region in signatures; us-east-1 needs no LocationConstraint
 
 /** The cluster's info if its info file exists and every one of its daemons runs. */

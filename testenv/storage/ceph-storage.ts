@@ -3,15 +3,13 @@
 // API objects (CSIDriver, StorageClass, VolumeSnapshotClass), and the CLI calls
 // both backends share. The dir backend stays the default class.
 import { join } from 'node:path';
+import { cephfsCsiDriver, rbdCsiDriver } from '../../src/api/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
 import { CommandError, run } from '../command.ts';
 import { fstypeParameter } from './backend.ts';
 import { cephLayout } from '../ceph/ceph-conf.ts';
 import { ceph, cephEnv } from '../ceph/ceph-status.ts';
 import { startFuse, unmountAllUnder } from './fuse-mounts.ts';
-
-export const rbdDriver = 'rbd.csi.ceph.com';
-export const cephfsDriver = 'cephfs.csi.ceph.com';
 
 export interface CephStorage {
   /** The clusterID of StorageClass parameters and volume handles. */
@@ -42,7 +40,7 @@ export function cephStorage(envDir: string): CephStorage {
   return {
     clusterID: 'test-ceph',
     rbd: {
-      driver: rbdDriver,
+      driver: rbdCsiDriver,
       storageClass: 'safehold-test-rbd',
       snapshotClass: 'safehold-test-rbd',
       pool: 'rbd',
@@ -50,7 +48,7 @@ export function cephStorage(envDir: string): CephStorage {
       mountDir: join(root, 'rbd', 'mounts'),
     },
     cephfs: {
-      driver: cephfsDriver,
+      driver: cephfsCsiDriver,
       storageClass: 'safehold-test-cephfs',
       snapshotClass: 'safehold-test-cephfs',
       fsName: 'cephfs',
