@@ -11,6 +11,7 @@ import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { VolumeBackup } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
+import { timedMover } from './mover-run.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
 
@@ -92,28 +93,7 @@ export async function benchBackup(
     cacheDir: join(scratch, 'cache-mover'),
     changeDetection: 'inode',
   };
-  const moverSeconds = await timed(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          ['--max-semi-space-size=2', join(repoRoot, 'dist/bin/safehold.js'), 'mover'],
-          {
-            env: {
-              ...process.env,
-              ...credentials,
-              SAFEHOLD_TASK: JSON.stringify(task),
-              SAFEHOLD_RESTIC: env.tools.restic,
-              SAFEHOLD_TERMINATION_LOG: join(scratch, 'termination-log'),
-            },
-            stdio: ['ignore', 'ignore', 'inherit'],
-          },
-        );
-        child.once('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`mover exited ${code ?? 'by a signal'}`)),
-        );
-      }),
-  );
+  const { seconds: moverSeconds } = await timedMover(env, task, { credentials, scratch });
   log(`safehold mover (probe, init, unlock, backup): ${moverSeconds.toFixed(1)} s`);
 
   const endToEndSeconds = await endToEnd(env, client, tree, stamp, log);

@@ -8,14 +8,13 @@
 //   - an incremental after changing 1% of what is written (rbd diff --from-snap,
 //     a QCOW2 overlay) vs the full backup: the aim is under 10%.
 // Each backup goes into a fresh repository, so dedup against earlier runs never helps.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { moverResult, type BackupSummary } from '../src/api/index.ts';
+import type { BackupSummary } from '../src/api/index.ts';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
 import { RbdImageFiles } from '../testenv/storage/rbd-image-files.ts';
+import { timedMover } from './mover-run.ts';
 import { randomBytes, scatteredWrites, writeRandom } from '../test/support/block-image.ts';
 
 const GiB = 2 ** 30;
@@ -67,7 +66,6 @@ export async function benchBlock(env: TestEnvironment, log: (line: string) => vo
   let repositories = 0;
   const freshRepository = () => `s3:${s3.endpoint}/bench-block-${Date.now()}-${++repositories}`;
   const mover = async (task: Record<string, unknown>, url = freshRepository()): Promise<[number, BackupSummary]> => {
-    const termination = join(scratch, 'termination-log');
     const full = {
       ...task,
       repository: { url },
@@ -75,26 +73,7 @@ export async function benchBlock(env: TestEnvironment, log: (line: string) => vo
       tags: [],
       cacheDir: join(scratch, `cache-${repositories}`),
     };
-    const [seconds] = await timed(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/safehold.js'), 'mover'], {
-            env: {
-              ...process.env,
-              ...credentials,
-              TMPDIR: scratch,
-              SAFEHOLD_TASK: JSON.stringify(full),
-              SAFEHOLD_RESTIC: env.tools.restic,
-              SAFEHOLD_TERMINATION_LOG: termination,
-            },
-            stdio: ['ignore', 'ignore', 'inherit'],
-          });
-          child.once('exit', (code) =>
-            code === 0 ? resolve() : reject(new Error(`mover exited ${code ?? 'by a signal'}`)),
-          );
-        }),
-    );
-    const result = moverResult.parse(JSON.parse(readFileSync(termination, 'utf8')));
+    const { seconds, result } = await timedMover(env, full, { credentials, scratch, extraEnv: { TMPDIR: scratch } });
     if (result.type !== 'summary') throw new Error(`the mover did not back up: ${JSON.stringify(result)}`);
     return [seconds, result];
   };

@@ -4,14 +4,12 @@
 // metadata) into fresh empty folders. Page caches cannot be dropped here, so
 // the runs alternate (plain, mover, plain, mover), all sharing the restic
 // cache the backup filled, and each side counts its better run.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { moverResult } from '../src/api/index.ts';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
 import { makeTree } from './backup-2g.ts';
+import { timedMover } from './mover-run.ts';
 
 export interface RestoreBenchResult {
   treeBytes: number;
@@ -71,7 +69,6 @@ export async function benchRestore(env: TestEnvironment, log: (line: string) => 
   };
   const mover = async () => {
     const target = freshFolder();
-    const termination = join(scratch, 'termination-log');
     const task = {
       kind: 'restore',
       repository: { url, initialize: false },
@@ -79,29 +76,7 @@ export async function benchRestore(env: TestEnvironment, log: (line: string) => 
       source: { snapshotId, snapshotPath: tree },
       targetPath: target,
     };
-    const seconds = await timed(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            ['--max-semi-space-size=2', join(repoRoot, 'dist/bin/safehold.js'), 'mover'],
-            {
-              env: {
-                ...process.env,
-                ...credentials,
-                SAFEHOLD_TASK: JSON.stringify(task),
-                SAFEHOLD_RESTIC: env.tools.restic,
-                SAFEHOLD_TERMINATION_LOG: termination,
-              },
-              stdio: ['ignore', 'ignore', 'inherit'],
-            },
-          );
-          child.once('exit', (code) =>
-            code === 0 ? resolve() : reject(new Error(`mover exited ${code ?? 'by a signal'}`)),
-          );
-        }),
-    );
-    const result = moverResult.parse(JSON.parse(readFileSync(termination, 'utf8')));
+    const { seconds, result } = await timedMover(env, task, { credentials, scratch });
     if (result.type !== 'restored' || result.totalBytes < made.bytes) {
       throw new Error(`the mover did not restore the tree: ${JSON.stringify(result)}`);
     }

@@ -4,6 +4,7 @@
 export * from './annotations.ts';
 export * from './backup-choice.ts';
 export * from './block-protocol.ts';
+export * from './ceph-csi.ts';
 export * from './backup-download.ts';
 export * from './backup-policy.ts';
 export * from './backup-repository.ts';

@@ -28,7 +28,8 @@ export function addMoverCommand(program: Command): void {
             uploadUrl: env[moverEnv.uploadUrl],
             cephKey: env[moverEnv.cephKey],
           },
-          selfCommand: [process.execPath, process.argv[1] ?? 'safehold'],
+          // With this process's Node flags (the entry point's --max-semi-space-size, ADR 0006).
+          selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? 'safehold'],
           inheritedEnv: Object.fromEntries(
             inheritedEnvNames.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
           ),

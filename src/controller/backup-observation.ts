@@ -4,6 +4,7 @@
 // and whether the volume or a mover slot is taken.
 import type { PersistentVolume, Pod } from 'kubernetes-types/core/v1.js';
 import {
+  cephfsCsiDriver,
   moverResult,
   runLabels,
   tenantOf,
@@ -224,11 +225,9 @@ function methodFor(cache: ClusterCache, policy: BackupPolicy | undefined, pvName
   return driver !== undefined && cache.snapshotClasses.list().some((c) => c.driver === driver) ? 'snapshot' : 'live';
 }
 
-export const cephfsDriver = 'cephfs.csi.ceph.com';
-
 /** A CephFS volume: ceph-csi's, or the in-tree cephfs plugin's. */
 function isCephfs(pv: PersistentVolume): boolean {
-  return pv.spec?.csi?.driver === cephfsDriver || pv.spec?.cephfs !== undefined;
+  return pv.spec?.csi?.driver === cephfsCsiDriver || pv.spec?.cephfs !== undefined;
 }
 
 /** A mover Job's outcome: finished or not, and the result its Pod left in the termination message. */

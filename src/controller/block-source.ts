@@ -5,13 +5,11 @@
 // handle>), incrementally since the last backup's snapshot when that is still
 // kept; everywhere else, from a zero scan of the device.
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
-import type { BackupRepository, BlockExtents, VolumeBackup } from '../api/index.ts';
+import { rbdCsiDriver, type BackupRepository, type BlockExtents, type VolumeBackup } from '../api/index.ts';
 import { chooseIncremental, planRetention, type IncrementalChoice } from '../core/index.ts';
 import { kinds } from '../kube/index.ts';
 import type { BackupControllerDeps } from './backup-controller.ts';
 import { snapshotName } from './backup-observation.ts';
-
-export const rbdDriver = 'rbd.csi.ceph.com';
 
 /** The RBD image behind a ceph-csi PV: pool[/radosNamespace]/imageName. */
 export function rbdImageOf(
@@ -21,7 +19,7 @@ export function rbdImageOf(
   const attributes = csi?.volumeAttributes ?? {};
   const pool = attributes.pool;
   const image = attributes.imageName;
-  if (csi?.driver !== rbdDriver || pool === undefined || image === undefined) return undefined;
+  if (csi?.driver !== rbdCsiDriver || pool === undefined || image === undefined) return undefined;
   return {
     pool,
     image,

@@ -129,7 +129,11 @@ async function chainOf(task: BlockRestoreTask, steps: BlockRestoreSteps): Promis
     if (exit.exitCode !== 0) return images.length === 0 ? snapshotError(exit, names, source) : resticError(exit, names);
     const found = (JSON.parse(answer || '[]') as { id?: string; paths?: string[]; tags?: string[] }[])[0];
     if (found?.id === undefined)
-      return snapshotError({ ...exit, exitCode: 1, messages: ['no matching ID found'] }, names, source);
+      return {
+        type: 'error',
+        code: 'SnapshotNotFound',
+        message: `there is no snapshot ${next} in ${names.url}${images.length === 0 ? '' : ` (the parent of ${images.at(-1)?.id.slice(0, 8) ?? ''})`}: retention may have forgotten it`,
+      };
     const file = posix.basename(found.paths?.[0] ?? '');
     if (!file.endsWith('.qcow2'))
       return {
