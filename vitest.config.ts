@@ -20,7 +20,8 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           fileParallelism: false,
-          testTimeout: 180_000,
+          // Above the 240 s a journey waits for one backup or restore, so a stuck one reports its state.
+          testTimeout: 420_000,
           hookTimeout: 600_000,
         },
       },

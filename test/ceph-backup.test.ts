@@ -42,7 +42,13 @@ import {
   waitFor,
   bindStaticVolume,
 } from './support/cluster.ts';
-import { backUpNow, installWithRepository, runOperatorHere, type OperatorHere } from './support/safehold.ts';
+import {
+  backUpNow,
+  installWithRepository,
+  runOperatorHere,
+  waitForRun,
+  type OperatorHere,
+} from './support/safehold.ts';
 import { compareTrees, mutateTree, writeRichTree } from './support/tree.ts';
 
 const system = 'safehold-system';
@@ -71,19 +77,9 @@ describe('Ceph volumes', () => {
   };
   const restore = async (name: string, spec: Record<string, unknown>): Promise<VolumeRestore> => {
     await client.create(kinds.volumeRestore, { metadata: { name, namespace: ns }, spec } as KubeObject);
-    let done: VolumeRestore | undefined;
-    await waitFor(
-      `restore ${name}`,
-      async () => {
-        done = await client.get<VolumeRestore>(kinds.volumeRestore, { namespace: ns, name });
-        if (done.status?.phase === 'Failed') throw new Error(`${name} failed: ${done.status.message ?? ''}`);
-        return (
-          done.status?.phase === 'Succeeded' && done.status.conditions?.some((c) => c.type === 'CleanedUp') === true
-        );
-      },
-      { timeoutMs: 240_000, intervalMs: 500 },
-    );
-    return done as VolumeRestore;
+    return waitForRun<VolumeRestore>(client, kinds.volumeRestore, ns, name, {
+      until: (done) => done.status?.conditions?.some((c) => c.type === 'CleanedUp') === true,
+    });
   };
   const repositoryUrl = () => `s3:${testEnv().ceph.s3.endpoint}/${bucket}/tenants/${ns}`;
   /** The key Safehold generated for the namespace's repository. */

@@ -20,6 +20,7 @@ import {
   createClaim,
   createNamespace,
   deleteNamespace,
+  GiveUp,
   testEnv,
   uniqueName,
   waitFor,
@@ -298,7 +299,7 @@ describe('self-service restore', () => {
     let url = '';
     await waitFor('download ready', async () => {
       const d = await alice.get<BackupDownload>(kinds.backupDownload, { namespace: a, name: 'one-file' });
-      if (d.status?.phase === 'Failed') throw new Error(d.status.message);
+      if (d.status?.phase === 'Failed') throw new GiveUp(d.status.message);
       url = d.status?.url ?? '';
       return d.status?.phase === 'Succeeded';
     });

@@ -94,7 +94,14 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Polls until check() resolves true; the error names what was awaited and the log to read. */
+/** Thrown by a waitFor check to stop waiting at once: what it waits for will never come. */
+export class GiveUp extends Error {}
+
+/**
+ * Polls until check() resolves true. A check that throws GiveUp ends the wait with that
+ * error; any other error counts as "not yet". On timeout the error names what was
+ * awaited, the log to read, and the last error the check threw.
+ */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean> | boolean,
@@ -106,10 +113,12 @@ export async function waitFor(
     try {
       if (await check()) return;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       lastError = error;
     }
     await sleep(intervalMs);
   }
   const hint = log === undefined ? '' : ` (see ${log})`;
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${hint}`, { cause: lastError });
+  const last = lastError instanceof Error ? `; last: ${lastError.message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${hint}${last}`, { cause: lastError });
 }

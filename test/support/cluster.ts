@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { isNotFound, kinds, type KubeClient } from '../../src/kube/index.ts';
 import { connectTestClient } from '../../testenv/client.ts';
-import { waitFor } from '../../testenv/daemons.ts';
+import { GiveUp, waitFor } from '../../testenv/daemons.ts';
 import { readEnvironment, type TestEnvironment } from '../../testenv/environment.ts';
 
-export { waitFor };
+export { GiveUp, waitFor };
 
 export function testEnv(): TestEnvironment {
   const env = readEnvironment(inject('testenvDir'));

@@ -5,13 +5,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
 import { runOperator } from '../../src/controller/index.ts';
-import { isAlreadyExists, kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
+import { isAlreadyExists, kinds, type KubeClient, type KubeObject, type ResourceKind } from '../../src/kube/index.ts';
 import { unverifiedCephKey } from '../../testenv/ceph/cluster.ts';
 import { installCrds } from '../../testenv/crds.ts';
 import { repoRoot } from '../../testenv/paths.ts';
 
 export { installCrds } from '../../testenv/crds.ts';
-import { clientAs, testEnv, waitFor } from './cluster.ts';
+import { clientAs, GiveUp, testEnv, waitFor } from './cluster.ts';
 
 const cliPath = join(repoRoot, 'src/bin/safehold.ts');
 
@@ -185,17 +185,44 @@ export async function backUpNow(
     metadata: { name, namespace },
     spec: { pvc, trigger: 'manual' },
   } as KubeObject);
-  let done: VolumeBackup | undefined;
+  return waitForRun<VolumeBackup>(client, kinds.volumeBackup, namespace, name);
+}
+
+interface RunObject extends KubeObject {
+  status?: { phase?: string; message?: string; conditions?: { type: string; status: string; reason?: string }[] };
+}
+
+/**
+ * Waits for a VolumeBackup, VolumeRestore or BackupDownload to succeed (and, if
+ * `until` says so, for more). A Failed one ends the wait at once with its message;
+ * a timeout says the phase, message and conditions it was left in. The default
+ * timeout stays under the journeys' test timeout, so that message is what a
+ * slow run reports.
+ */
+export async function waitForRun<T extends RunObject>(
+  client: KubeClient,
+  kind: ResourceKind,
+  namespace: string,
+  name: string,
+  { until = () => true, timeoutMs = 240_000 }: { until?: (run: T) => boolean; timeoutMs?: number } = {},
+): Promise<T> {
+  let done: T | undefined;
   await waitFor(
-    `backup ${namespace}/${name}`,
+    `${kind.kind} ${namespace}/${name}`,
     async () => {
-      done = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace, name });
-      if (done.status?.phase === 'Failed') throw new Error(`${name} failed: ${done.status.message ?? ''}`);
-      return done.status?.phase === 'Succeeded';
+      done = await client.get<T>(kind, { namespace, name });
+      const status = done.status;
+      if (status?.phase === 'Failed')
+        throw new GiveUp(`${kind.kind} ${namespace}/${name} failed: ${status.message ?? ''}`);
+      if (status?.phase === 'Succeeded' && until(done)) return true;
+      const conditions = (status?.conditions ?? []).map(
+        (c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`,
+      );
+      throw new Error(`phase ${status?.phase ?? 'none'}: ${status?.message ?? ''} [${conditions.join(', ')}]`);
     },
-    { timeoutMs: 240_000, intervalMs: 500 },
+    { timeoutMs, intervalMs: 500 },
   );
-  return done as VolumeBackup;
+  return done as T;
 }
 
 export interface OperatorHere {
