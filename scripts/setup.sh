@@ -12,7 +12,7 @@ export SAFEHOLD_CACHE=${SAFEHOLD_CACHE:-$HOME/.cache/safehold}
 
 say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-apt_packages=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-fuse radosgw qemu-utils util-linux e2fsprogs rsync)
+apt_packages=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-fuse radosgw qemu-utils util-linux e2fsprogs rsync chromium)
 ensure_apt() {
   local missing=()
   for p in "${apt_packages[@]}"; do
@@ -47,7 +47,23 @@ ensure_npm_deps() {
   fi
 }
 
+# promtool (tests of the shipped alert rules) from Debian's prometheus package, unpacked
+# into the cache: installing the package would start a Prometheus server on every address.
+ensure_promtool() {
+  local dir=$SAFEHOLD_CACHE/promtool-$PROMETHEUS_DEB_VERSION
+  [ -x "$dir/promtool" ] && return
+  say "unpacking promtool from Debian's prometheus $PROMETHEUS_DEB_VERSION"
+  local tmp; tmp=$(mktemp -d)
+  # The pinned version, else (once the archive has moved on) the current one.
+  ( cd "$tmp" && { apt-get download -qq "prometheus=$PROMETHEUS_DEB_VERSION" 2>/dev/null \
+      || { apt-get update -qq && { apt-get download -qq "prometheus=$PROMETHEUS_DEB_VERSION" \
+        || apt-get download -qq prometheus; }; }; } \
+    && dpkg-deb -x prometheus_*.deb unpacked )
+  mkdir -p "$dir.tmp"; cp "$tmp/unpacked/usr/bin/promtool" "$dir.tmp/"; rm -rf "$dir" "$tmp"; mv "$dir.tmp" "$dir"
+}
+
 ensure_apt
+ensure_promtool
 ensure_node
 ensure_npm_deps
 "$root/testenv/scripts/build-go-tools.sh"

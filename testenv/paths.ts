@@ -27,6 +27,8 @@ export const versions = {
   etcd: version('ETCD_VERSION'),
   restic: version('RESTIC_VERSION'),
   snapshotter: version('SNAPSHOTTER_VERSION'),
+  helm: version('HELM_VERSION'),
+  prometheusDeb: version('PROMETHEUS_DEB_VERSION'),
   node: readFileSync(join(repoRoot, '.node-version'), 'utf8').trim(),
 };
 
@@ -39,6 +41,9 @@ export const tools = {
   kubeScheduler: join(cacheDir, `kube-${versions.kubernetes}`, 'kube-scheduler'),
   restic: join(cacheDir, `restic-${versions.restic}`, 'restic'),
   snapshotCrds: join(cacheDir, `snapshot-crds-${versions.snapshotter}`),
+  helm: join(cacheDir, `helm-${versions.helm}`, 'helm'),
+  promtool: join(cacheDir, `promtool-${versions.prometheusDeb}`, 'promtool'),
+  chromium: '/usr/bin/chromium',
   node: process.execPath,
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test environment's Go programs (etcd, the Kubernetes control plane,
-# restic) from the Go module proxy, once per version, into a cache outside the
+# restic, helm) from the Go module proxy, once per version, into a cache outside the
 # repository. Prints progress; safe to run again (finished builds are skipped).
 set -euo pipefail
 
@@ -88,6 +88,14 @@ build_restic() {
   log "restic $RESTIC_VERSION built"
 }
 
+build_helm() {
+  local out=$cache/helm-$HELM_VERSION
+  [ -x "$out/helm" ] && { log "helm $HELM_VERSION cached"; return; }
+  log "building helm $HELM_VERSION"
+  build_main safehold.test/helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$out" helm
+  log "helm $HELM_VERSION built"
+}
+
 snapshot_crds() {
   local out=$cache/snapshot-crds-$SNAPSHOTTER_VERSION
   [ -f "$out/snapshot.storage.k8s.io_volumesnapshots.yaml" ] && { log "snapshot CRDs cached"; return; }
@@ -105,6 +113,7 @@ exec 9>"$cache/.build.lock"
 flock 9
 snapshot_crds
 build_restic
+build_helm
 build_etcd
 build_kube
 log "done"

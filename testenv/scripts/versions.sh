@@ -3,3 +3,6 @@ KUBE_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 RESTIC_VERSION=v0.18.1
 SNAPSHOTTER_VERSION=v8.7.0
+HELM_VERSION=v3.19.2
+# Debian bookworm's prometheus package, for promtool (scripts/setup.sh).
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
