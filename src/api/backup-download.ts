@@ -30,7 +30,10 @@ export type DownloadReason = (typeof downloadReasons)[number];
 export const backupDownloadSpec = z.object({
   ...backupChoice,
   path: z.string().min(1).default('/').describe('The path inside the volume ("/" is its root).'),
-  what: z.enum(['listing', 'file']).default('listing'),
+  what: z
+    .enum(['listing', 'file'])
+    .default('listing')
+    .describe('listing: the entries under path, as JSON lines; file: the bytes of the file at path.'),
   depth: z.int().min(1).max(64).default(1).describe('A listing goes this many folder levels below path.'),
   ttl: duration.default('1h').describe('How long the URL and the staging object live after the upload (e.g. 15m).'),
 });

@@ -11,9 +11,9 @@ import { labelSelector } from './label-selector.ts';
 const count = z.int().min(0).max(100_000);
 
 export const workloadRef = z.object({
-  namespace: z.string().min(1),
+  namespace: z.string().min(1).describe("The workload's namespace."),
   kind: z.enum(['Deployment', 'StatefulSet']),
-  name: z.string().min(1),
+  name: z.string().min(1).describe("The Deployment's or StatefulSet's name."),
 });
 
 export const policySelector = z.object({
@@ -27,21 +27,27 @@ export const policySelector = z.object({
 });
 
 export const schedule = z.object({
-  cron: cronField().default('0 2 * * *'),
-  timeZone: timeZoneField().default('UTC'),
+  cron: cronField()
+    .default('0 2 * * *')
+    .describe(
+      'When backups start: five cron fields (minute hour day-of-month month day-of-week) or a macro like @daily.',
+    ),
+  timeZone: timeZoneField()
+    .default('UTC')
+    .describe('The IANA time zone of cron, and of the days, weeks and months that retention counts.'),
   spreadWindow: duration
     .default('1h')
     .describe('Each volume starts at a stable offset inside this window after the cron time.'),
 });
 
 export const retention = z.object({
-  keepLast: count.optional(),
-  keepHourly: count.optional(),
-  keepDaily: count.optional(),
-  keepWeekly: count.optional(),
-  keepMonthly: count.optional(),
-  keepYearly: count.optional(),
-  keepWithin: duration.optional(),
+  keepLast: count.optional().describe('Keep the newest N backups.'),
+  keepHourly: count.optional().describe('Keep the newest backup of each of the last N hours that have backups.'),
+  keepDaily: count.optional().describe('Keep the newest backup of each of the last N days that have backups.'),
+  keepWeekly: count.optional().describe('Keep the newest backup of each of the last N ISO weeks that have backups.'),
+  keepMonthly: count.optional().describe('Keep the newest backup of each of the last N months that have backups.'),
+  keepYearly: count.optional().describe('Keep the newest backup of each of the last N years that have backups.'),
+  keepWithin: duration.optional().describe('Keep every backup taken less than this long before the newest one.'),
   forgetArgs: z
     .array(z.string())
     .optional()
@@ -54,14 +60,39 @@ export const retention = z.object({
 export const defaultRetention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' };
 
 export const concurrency = z.object({
-  global: z.int().min(1).optional(),
-  perNode: z.int().min(1).optional(),
-  perRepository: z.int().min(1).optional(),
+  global: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "A backup of this policy starts only while fewer backups than this run cluster-wide (default: the operator's --max-concurrent-movers).",
+    ),
+  perNode: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'A live backup of this policy starts only while fewer live backups than this run on its node (snapshot runs have no node).',
+    ),
+  perRepository: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "A backup of this policy starts only while fewer backups than this write to its repository; the repository's maxConcurrentMovers wins when set.",
+    ),
 });
 
 export const retry = z.object({
-  limit: z.int().min(0).max(100).default(6),
-  deadline: duration.default('4h'),
+  limit: z
+    .int()
+    .min(0)
+    .max(100)
+    .default(6)
+    .describe('Retries after failed attempts, with growing delays (at most limit + 1 attempts).'),
+  deadline: duration
+    .default('4h')
+    .describe('A run fails when it has not succeeded this long after its VolumeBackup was created.'),
 });
 
 export const annotationAliases = z.object({
@@ -84,12 +115,28 @@ export const backupPolicySpec = z
       .max(1000)
       .default(100)
       .describe('When several policies select a volume, the highest priority wins.'),
-    selector: policySelector.optional(),
-    aliases: annotationAliases.optional(),
-    schedule: schedule.default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' }),
-    method: z.enum(['auto', 'snapshot', 'live', 'cephfs-snapshot']).default('auto'),
-    repository: z.object({ name: z.string().min(1) }).optional(),
-    retention: retention.default(defaultRetention),
+    selector: policySelector.optional().describe('The volumes this policy selects: every field given must match.'),
+    aliases: annotationAliases
+      .optional()
+      .describe(
+        "More keys read like safehold.io/backup, for sites migrating from scripts; every policy's aliases apply to every volume.",
+      ),
+    schedule: schedule
+      .default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' })
+      .describe('When backups run.'),
+    method: z
+      .enum(['auto', 'snapshot', 'live', 'cephfs-snapshot'])
+      .default('auto')
+      .describe(
+        "How the data is captured. snapshot: a CSI VolumeSnapshot; live: the volume as it is, read-only; cephfs-snapshot: a CephFS .snap snapshot (static CephFS PVs); auto: snapshot when a VolumeSnapshotClass serves the volume's CSI driver, else live.",
+      ),
+    repository: z
+      .object({ name: z.string().min(1).describe('The BackupRepository.') })
+      .optional()
+      .describe('Where backups go; may be left out when exactly one BackupRepository exists.'),
+    retention: retention
+      .default(defaultRetention)
+      .describe("Which backups of each volume are kept; a volume's newest backup always is."),
     keepSnapshots: count
       .default(0)
       .describe(
@@ -110,9 +157,10 @@ export const backupPolicySpec = z
           .default(7)
           .describe('At most this many images make up a restore: then the next backup is a full image again.'),
       })
-      .default({ incremental: true, maxChainLength: 7 }),
-    concurrency: concurrency.optional(),
-    retry: retry.default({ limit: 6, deadline: '4h' }),
+      .default({ incremental: true, maxChainLength: 7 })
+      .describe('Volumes with volumeMode: Block, backed up as QCOW2 images.'),
+    concurrency: concurrency.optional().describe('Limits on backups running at once.'),
+    retry: retry.default({ limit: 6, deadline: '4h' }).describe('How a failed run is retried.'),
   })
   .meta({
     'x-kubernetes-validations': [

@@ -7,26 +7,31 @@ import { cronField, timeZoneField } from './cron.ts';
 
 const secretKeyRef = (defaultKey: string) =>
   z.object({
-    namespace: z.string().min(1),
-    name: z.string().min(1),
-    key: z.string().min(1).default(defaultKey),
+    namespace: z
+      .string()
+      .min(1)
+      .describe("The Secret's namespace; the chart lets Safehold read Secrets only in its own."),
+    name: z.string().min(1).describe("The Secret's name."),
+    key: z.string().min(1).default(defaultKey).describe('The key in the Secret.'),
   });
 
 export const backupRepositorySpec = z.object({
-  s3: z.object({
-    endpoint: z.url().describe('e.g. http://rgw.storage.svc:7480 or https://s3.eu-central-1.amazonaws.com'),
-    bucket: z.string().min(3).max(63),
-    prefix: z.string().optional().describe('Path inside the bucket; {namespace} makes one repository per namespace.'),
-    region: z.string().default('us-east-1'),
-    publicEndpoint: z
-      .url()
-      .optional()
-      .describe(
-        'The endpoint as users outside the cluster reach it, for the download URLs of `safehold ls` and `safehold dump` (default: endpoint).',
-      ),
-    accessKeyId: secretKeyRef('AWS_ACCESS_KEY_ID'),
-    secretAccessKey: secretKeyRef('AWS_SECRET_ACCESS_KEY'),
-  }),
+  s3: z
+    .object({
+      endpoint: z.url().describe('e.g. http://rgw.storage.svc:7480 or https://s3.eu-central-1.amazonaws.com'),
+      bucket: z.string().min(3).max(63).describe('The S3 bucket.'),
+      prefix: z.string().optional().describe('Path inside the bucket; {namespace} makes one repository per namespace.'),
+      region: z.string().default('us-east-1').describe('The S3 region.'),
+      publicEndpoint: z
+        .url()
+        .optional()
+        .describe(
+          'The endpoint as users outside the cluster reach it, for the download URLs of `safehold ls` and `safehold dump` (default: endpoint).',
+        ),
+      accessKeyId: secretKeyRef('AWS_ACCESS_KEY_ID').describe('The Secret key holding the S3 access key id.'),
+      secretAccessKey: secretKeyRef('AWS_SECRET_ACCESS_KEY').describe('The Secret key holding the S3 secret key.'),
+    })
+    .describe('The S3 bucket and the credentials to reach it.'),
   password: secretKeyRef('password')
     .optional()
     .describe(
@@ -54,29 +59,40 @@ export const backupRepositorySpec = z.object({
     .string()
     .default('k8s-{namespace}-nspvc-{pvc}')
     .describe('The restic --host of each volume; {namespace} and {pvc} are replaced.'),
-  maxConcurrentMovers: z.int().min(1).optional(),
+  maxConcurrentMovers: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "At most this many backups write to this repository at once; wins over a policy's concurrency.perRepository.",
+    ),
   maintenance: z
     .object({
       prune: z
-        .object({ cron: cronField().default('0 3 * * 0'), timeZone: timeZoneField().default('UTC') })
+        .object({
+          cron: cronField().default('0 3 * * 0').describe('When forget and prune start.'),
+          timeZone: timeZoneField().default('UTC').describe('The IANA time zone of cron.'),
+        })
         .default({ cron: '0 3 * * 0', timeZone: 'UTC' })
         .describe('Forget what retention drops, then prune. Backups to the repository wait while it runs.'),
       check: z
         .object({
-          cron: cronField().default('0 5 * * 0'),
-          timeZone: timeZoneField().default('UTC'),
+          cron: cronField().default('0 5 * * 0').describe('When restic check starts.'),
+          timeZone: timeZoneField().default('UTC').describe('The IANA time zone of cron.'),
           readDataSubset: z
             .string()
             .regex(/^([0-9]+(\.[0-9]+)?%|[0-9]+\/[0-9]+|[0-9]+[KMGT]?)$/, 'like 5%, 1/10 or 500M')
             .default('5%')
             .describe('How much pack data each check reads and verifies, as restic --read-data-subset takes it.'),
         })
-        .default({ cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' }),
+        .default({ cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' })
+        .describe('restic check of the repository, reading a subset of its data.'),
     })
     .default({
       prune: { cron: '0 3 * * 0', timeZone: 'UTC' },
       check: { cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' },
-    }),
+    })
+    .describe("When the repository (each namespace's, for a per-namespace one) is pruned and checked."),
 });
 
 /** What the last maintenance of one restic repository (one tenant's, for per-namespace repositories) found. */

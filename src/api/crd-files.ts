@@ -1,5 +1,7 @@
-// The CRDs as the YAML files the chart ships, one per kind.
+// The CRDs as the YAML files the chart ships, one per kind, and their field
+// reference as the Markdown page the docs ship.
 import { stringify } from 'yaml';
+import { crdReference } from './crd-reference.ts';
 import { safeholdCrds } from './crds.ts';
 import { tenantClusterRoles } from './rbac.ts';
 
@@ -18,4 +20,12 @@ export function tenantRolesFile(): string {
   return `# Generated from src/api by scripts/generate-crds.ts; do not edit.\n${tenantClusterRoles()
     .map((role) => stringify(role, { lineWidth: 0 }))
     .join('---\n')}`;
+}
+
+/** Where the field reference lives, from the repository's root. */
+export const crdReferencePath = 'docs/reference/crds.md';
+
+/** The field reference of every CRD, before prettier lays out its tables (the script and the test both format it). */
+export function crdReferenceFile(): string {
+  return crdReference(safeholdCrds());
 }

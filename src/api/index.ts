@@ -17,6 +17,7 @@ export * from './duration.ts';
 export * from './group.ts';
 export * from './label-selector.ts';
 export * from './mover-protocol.ts';
+export * from './mover-pod.ts';
 export * from './object-meta.ts';
 export * from './rbac.ts';
 export * from './repository-maintenance.ts';

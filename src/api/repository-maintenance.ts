@@ -31,13 +31,16 @@ export const repositoryMaintenanceSpec = z.object({
     .default('')
     .describe('The namespace whose repository to maintain, for a per-namespace BackupRepository; empty otherwise.'),
   forget: z.boolean().default(true).describe('Forget the backups retention drops (and delete their VolumeBackups).'),
-  prune: z.boolean().default(true),
+  prune: z.boolean().default(true).describe('Run restic prune (after forget).'),
   check: z
     .object({ readDataSubset: z.string().min(1).optional() })
     .optional()
     .describe('Run restic check, reading this subset of the pack data.'),
-  trigger: z.enum(['schedule', 'manual']).default('manual'),
-  scheduledFor: z.string().optional(),
+  trigger: z
+    .enum(['schedule', 'manual'])
+    .default('manual')
+    .describe("What started the run: the repository's schedule, or a person."),
+  scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
 });
 
 export const repositoryMaintenanceStatus = z.object({

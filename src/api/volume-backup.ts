@@ -32,7 +32,10 @@ export type BackupReason = (typeof backupReasons)[number];
 export const volumeBackupSpec = z.object({
   pvc: z.string().min(1).describe('The PVC to back up, in this namespace.'),
   policy: z.string().optional().describe('Defaults to the policy that protects the PVC.'),
-  trigger: z.enum(['schedule', 'catch-up', 'manual']).default('manual'),
+  trigger: z
+    .enum(['schedule', 'catch-up', 'manual'])
+    .default('manual')
+    .describe('What started the run: its schedule, a catch-up of missed schedule slots, or a person.'),
   scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
 });
 

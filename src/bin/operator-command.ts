@@ -2,7 +2,9 @@
 // the controller. Exits 0 when stopped by a signal, 1 when leadership is lost.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { parseMoverPod } from '../api/index.ts';
 import { runOperator } from '../controller/index.ts';
+import { dashboardPages } from '../dashboard/index.ts';
 import { connect } from './connect.ts';
 
 interface OperatorFlags {
@@ -11,7 +13,9 @@ interface OperatorFlags {
   leaseName: string;
   identity?: string;
   moverImage: string;
+  moverPod: string;
   maxConcurrentMovers: string;
+  dashboard: boolean;
 }
 
 export function addOperatorCommand(program: Command): void {
@@ -26,8 +30,12 @@ export function addOperatorCommand(program: Command): void {
     .option('--lease-name <name>', 'the leader election Lease', 'safehold-operator')
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
     .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
+    .option('--mover-pod <json>', 'resources, nodeSelector and tolerations of every mover Pod, as JSON', '{}')
     .option('--max-concurrent-movers <n>', 'mover Jobs running at once, cluster-wide (a policy may set its own)', '4')
+    .option('--no-dashboard', 'do not serve the read-only web dashboard beside /metrics (on the same address)')
     .action(async (flags: OperatorFlags) => {
+      const moverPod = parseMoverPod(flags.moverPod);
+      if (!moverPod.ok) program.error(moverPod.error);
       const client = connect(program.opts());
       const [host, port] = splitHostPort(flags.metricsBindAddress);
       const stop = new AbortController();
@@ -44,8 +52,9 @@ export function addOperatorCommand(program: Command): void {
           leaseName: flags.leaseName,
           metricsHost: host,
           metricsPort: Number(port),
-          moverImage: flags.moverImage,
+          mover: { ...moverPod.value, image: flags.moverImage },
           maxConcurrentMovers: Number(flags.maxConcurrentMovers),
+          pages: flags.dashboard ? dashboardPages : undefined,
         },
       );
       client.close();

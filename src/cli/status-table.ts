@@ -3,37 +3,16 @@
 import { createColors } from 'picocolors';
 import { stringify } from 'yaml';
 import { renderTable } from './table.ts';
-import { age, formatDuration, type CoverageRow } from '../core/index.ts';
+import { age, coverageRecord, formatDuration, type CoverageRow } from '../core/index.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
-
-/** The row as programs get it: flat, stable field names. */
-export function rowRecord(row: CoverageRow) {
-  const d = row.decision;
-  return {
-    namespace: row.namespace,
-    name: row.name,
-    size: row.size,
-    storageClass: row.storageClass,
-    volumeMode: row.volumeMode,
-    phase: row.phase,
-    decision: d.state === 'unprotected' ? 'UNPROTECTED' : d.state,
-    policy: d.state === 'protected' ? d.policy : null,
-    rule: d.state === 'unprotected' ? null : d.rule,
-    excludedBy: d.state === 'excluded' ? d.by : null,
-    cause: d.state === 'unprotected' ? d.cause : null,
-    reason: d.reason,
-    lastBackup: row.lastBackup ?? null,
-    nextRun: row.nextRun ?? null,
-  };
-}
 
 export function renderStatus(rows: readonly CoverageRow[], format: OutputFormat, now: Date, color: boolean): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(rows.map(rowRecord), null, 2)}\n`;
+      return `${JSON.stringify(rows.map(coverageRecord), null, 2)}\n`;
     case 'yaml':
-      return stringify(rows.map(rowRecord));
+      return stringify(rows.map(coverageRecord));
     case 'table':
       return table(rows, now, color);
   }

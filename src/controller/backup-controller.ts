@@ -2,7 +2,7 @@
 // world (backup-observation.ts), asks core what comes next (nextRunStep) and
 // carries that one step out (backup-steps.ts). Changes to the run's own
 // objects (snapshot, clone, Job, mover Pod) bring it back.
-import { runLabels, type BackupRepository, type VolumeBackup } from '../api/index.ts';
+import { type BackupRepository, type MoverSettings, runLabels, type VolumeBackup } from '../api/index.ts';
 import { nextRunStep } from '../core/index.ts';
 import {
   kinds,
@@ -30,7 +30,7 @@ export interface BackupControllerDeps {
   metrics: OperatorMetrics;
   now: () => Date;
   log: Log;
-  moverImage: string;
+  mover: MoverSettings;
   maxConcurrentMovers: number;
   /** The unfinished maintenance of the repository a namespace's backups go to, if any. */
   maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;

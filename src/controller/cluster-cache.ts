@@ -55,7 +55,8 @@ export class ClusterCache {
   readonly restores: Informer<VolumeRestore>;
   readonly downloads: Informer<BackupDownload>;
 
-  constructor(client: KubeClient, onError: (error: unknown) => void) {
+  /** `namespace` is Safehold's own: mover Jobs live only there, so the operator needs no cluster-wide Job rights. */
+  constructor(client: KubeClient, namespace: string, onError: (error: unknown) => void) {
     const options = { onError, transform: withoutManagedFields };
     this.claims = new Informer<PersistentVolumeClaim>(client, kinds.persistentVolumeClaim, options);
     this.volumes = new Informer<PersistentVolume>(client, kinds.persistentVolume, options);
@@ -72,6 +73,7 @@ export class ClusterCache {
     this.snapshots = new Informer<Snapshot>(client, kinds.volumeSnapshot, { ...options, labelSelector: runLabels.run });
     this.jobs = new Informer<Job>(client, kinds.job, {
       ...options,
+      namespace,
       labelSelector: `${runLabels.component}=mover`,
     });
     this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);

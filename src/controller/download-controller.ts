@@ -4,18 +4,7 @@
 // repository; the status then carries a presigned GET URL for the tenant's
 // CLI, until it expires and the staging object is deleted. A finalizer makes
 // sure the staging object goes with the BackupDownload.
-import {
-  backupDownloadSpec,
-  durationMs,
-  repositoryUrl,
-  runLabels,
-  tenantOf,
-  volumePath,
-  type BackupDownload,
-  type BackupDownloadStatus,
-  type BackupRepository,
-  type DownloadTask,
-} from '../api/index.ts';
+import { type BackupDownload, backupDownloadSpec, type BackupDownloadStatus, type BackupRepository, type DownloadTask, durationMs, type MoverSettings, repositoryUrl, runLabels, tenantOf, volumePath } from '../api/index.ts';
 import {
   moverCacheDir,
   moverJob,
@@ -49,7 +38,7 @@ export interface DownloadControllerDeps {
   client: KubeClient;
   cache: ClusterCache;
   namespace: string;
-  moverImage: string;
+  mover: MoverSettings;
   now: () => Date;
   log: Log;
   gate: StartGate;
@@ -310,7 +299,7 @@ export class DownloadController {
           name: downloadJobName(download),
           namespace: deps.namespace,
           labels,
-          image: deps.moverImage,
+          mover: deps.mover,
           task,
           secretName: `${base}-creds`,
           deadlineSeconds: uploadSeconds,

@@ -5,14 +5,7 @@
 // records the repository's health in its status and in metrics. Starts are
 // decided under the same gate as backup starts, so neither side can slip in
 // while the other decides.
-import {
-  repositoryMaintenanceSpec,
-  tenantOf,
-  type BackupRepository,
-  type RepositoryMaintenance,
-  type RepositoryMaintenanceStatus,
-  type VolumeBackup,
-} from '../api/index.ts';
+import { type BackupRepository, type MoverSettings, type RepositoryMaintenance, repositoryMaintenanceSpec, type RepositoryMaintenanceStatus, tenantOf, type VolumeBackup } from '../api/index.ts';
 import {
   maintenanceJobName,
   maintenanceLabel,
@@ -39,7 +32,7 @@ export interface MaintenanceControllerDeps {
   metrics: OperatorMetrics;
   gate: StartGate;
   namespace: string;
-  moverImage: string;
+  mover: MoverSettings;
   now: () => Date;
   log: Log;
 }

@@ -105,7 +105,7 @@ export async function createMaintenanceJob(
     namespace: maintenance.metadata.namespace,
     labels,
     ownerReferences: [owner],
-    image: deps.moverImage,
+    mover: deps.mover,
     task,
     secretName: `${name}-creds`,
     deadlineSeconds: 12 * 3600,

@@ -2,6 +2,7 @@
 // replica; the replica that holds the Lease watches the cluster and keeps the
 // decisions current. Losing the Lease stops the work and returns 'lost', so
 // the process can exit and be restarted clean.
+import type { MoverSettings } from '../api/index.ts';
 import { createServer, type Server } from 'node:http';
 import { LeaderElector, type KubeClient } from '../kube/index.ts';
 import { BackupController } from './backup-controller.ts';
@@ -14,6 +15,7 @@ import { RestoreController } from './restore-controller.ts';
 import { StartGate } from './start-gate.ts';
 import { CoverageController } from './coverage-controller.ts';
 import { OperatorMetrics } from './metrics.ts';
+import { leaderView, type OperatorView, type PageHandler } from './operator-view.ts';
 
 export type Log = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -24,8 +26,10 @@ export interface OperatorOptions {
   metricsHost: string;
   metricsPort: number;
   /** The image of mover Jobs (this same program). */
-  moverImage: string;
+  mover: MoverSettings;
   maxConcurrentMovers: number;
+  /** Read-only pages served beside /metrics (the dashboard), given the view of this replica's state. */
+  pages?: (view: () => OperatorView) => PageHandler;
 }
 
 export interface OperatorDeps {
@@ -38,7 +42,10 @@ export interface OperatorDeps {
 export async function runOperator(deps: OperatorDeps, options: OperatorOptions): Promise<'lost' | 'stopped'> {
   const metrics = new OperatorMetrics();
   let ready = false;
-  const server = await serve(metrics, () => ready, options, deps.log);
+  const standby: OperatorView = { role: 'standby', identity: options.identity };
+  let view = (): OperatorView => standby;
+  const pages = options.pages?.(() => view());
+  const server = await serve(metrics, () => ready, options, deps.log, pages);
   try {
     const elector = new LeaderElector(deps.client, {
       namespace: options.namespace,
@@ -52,8 +59,14 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     if (!(await elector.acquire(deps.signal))) return 'stopped';
     deps.log('leading');
     metrics.leader.set(1);
-    const cache = new ClusterCache(deps.client, (error) => deps.log('watch error', { error: String(error) }));
+    const cache = new ClusterCache(deps.client, options.namespace, (error) =>
+      deps.log('watch error', { error: String(error) }),
+    );
     const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    view = () =>
+      ready
+        ? leaderView(cache, controller, options.identity, deps.now())
+        : { role: 'starting', identity: options.identity };
     // What both run controllers share: the caches, the start gate, and where movers run.
     const runs = {
       ...deps,
@@ -62,7 +75,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       metrics,
       gate: new StartGate(),
       namespace: options.namespace,
-      moverImage: options.moverImage,
+      mover: options.mover,
     };
     const maintenance = new MaintenanceController(runs);
     const backups = new BackupController({
@@ -100,6 +113,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       deps.log('ready', { ms: Date.now() - started });
     });
     const outcome = await elector.holdUntilLost(deps.signal);
+    view = () => standby;
     metrics.leader.set(0);
     scheduler.stop();
     maintenanceScheduler.stop();
@@ -116,7 +130,13 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
   }
 }
 
-function serve(metrics: OperatorMetrics, isReady: () => boolean, options: OperatorOptions, log: Log): Promise<Server> {
+function serve(
+  metrics: OperatorMetrics,
+  isReady: () => boolean,
+  options: OperatorOptions,
+  log: Log,
+  pages: PageHandler | undefined,
+): Promise<Server> {
   const server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (path === '/metrics') {
@@ -128,7 +148,7 @@ function serve(metrics: OperatorMetrics, isReady: () => boolean, options: Operat
       response.writeHead(200).end('ok\n');
     } else if (path === '/readyz') {
       response.writeHead(isReady() ? 200 : 503).end(isReady() ? 'ok\n' : 'not ready\n');
-    } else {
+    } else if (pages?.(request, response) !== true) {
       response.writeHead(404).end('not found\n');
     }
   });

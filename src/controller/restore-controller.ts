@@ -4,7 +4,7 @@
 // start gate, so a restore never starts beside a prune of its repository.
 // While the mover runs, its latest progress line (read from the Pod's log
 // through the API) is copied into the status.
-import { runLabels, type BackupRepository, type VolumeRestore } from '../api/index.ts';
+import { type BackupRepository, type MoverSettings, runLabels, type VolumeRestore } from '../api/index.ts';
 import { nextRestoreStep } from '../core/index.ts';
 import {
   isNotFound,
@@ -26,7 +26,7 @@ export interface RestoreControllerDeps {
   client: KubeClient;
   cache: ClusterCache;
   namespace: string;
-  moverImage: string;
+  mover: MoverSettings;
   now: () => Date;
   log: Log;
   gate: StartGate;

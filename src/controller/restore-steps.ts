@@ -4,7 +4,7 @@
 // Safehold's namespace, the credentials Secret and the mover Job there, and
 // the cleanup. Every step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { runLabels, tenantOf, repositoryUrl, type VolumeRestore, type VolumeRestoreStatus } from '../api/index.ts';
+import { type MoverSettings, repositoryUrl, runLabels, tenantOf, type VolumeRestore, type VolumeRestoreStatus } from '../api/index.ts';
 import {
   moverJob,
   ownerReference,
@@ -38,7 +38,7 @@ export interface RestoreStepDeps {
   client: KubeClient;
   cache: ClusterCache;
   namespace: string;
-  moverImage: string;
+  mover: MoverSettings;
   now: () => Date;
 }
 
@@ -250,7 +250,7 @@ async function createJob(
     name: restoreJobName(restore),
     namespace: deps.namespace,
     labels,
-    image: deps.moverImage,
+    mover: deps.mover,
     task,
     targetClaim: base,
     volumeMode: task.kind === 'block-restore' ? 'Block' : 'Filesystem',

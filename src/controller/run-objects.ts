@@ -157,7 +157,7 @@ export async function createJob(
     name: moverJobName(backup, backup.status?.attempt ?? 1),
     namespace: deps.namespace,
     labels: runObjectLabels(backup, true),
-    image: deps.moverImage,
+    mover: deps.mover,
     task,
     sourceClaim: aliasName(backup),
     volumeMode: block ? 'Block' : 'Filesystem',

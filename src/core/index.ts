@@ -4,6 +4,7 @@ export * from './backup-choice.ts';
 export * from './backup-run.ts';
 export * from './block-chain.ts';
 export * from './conditions.ts';
+export * from './coverage-record.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
 export * from './download-run.ts';

@@ -10,7 +10,7 @@ const job = moverJob({
   name: moverJobName(backup, 2),
   namespace: 'safehold-system',
   labels: runObjectLabels(backup, true),
-  image: 'safehold',
+  mover: { image: 'safehold' },
   task: {
     kind: 'backup',
     repository: { url: 's3:http://s3/b/team', initialize: true },
@@ -81,7 +81,7 @@ describe('moverJob for a block volume', () => {
     name: 'disk-1',
     namespace: 'safehold-system',
     labels: {},
-    image: 'safehold',
+    mover: { image: 'safehold' },
     task: {
       kind: 'block-backup',
       repository: { url: 's3:http://s3/b/team', initialize: true },
@@ -120,7 +120,7 @@ describe('moverJob for a block volume', () => {
         name: 'fs-1',
         namespace: 'safehold-system',
         labels: {},
-        image: 'safehold',
+        mover: { image: 'safehold' },
         secretName: 's',
         deadlineSeconds: 60,
       },
@@ -139,5 +139,47 @@ describe('moverJob for a block volume', () => {
     }).spec?.template.spec;
     expect(cephfs?.containers[0]?.volumeMounts?.find((m) => m.name === 'source')?.readOnly).toBe(false);
     expect(cephfs?.containers[0]?.env?.some((e) => e.name === 'CEPH_USER_KEY')).toBe(false);
+  });
+});
+
+describe("the admin's mover Pod settings", () => {
+  const input = (nodeName: string | undefined) =>
+    moverJob({
+      name: 'm',
+      namespace: 'safehold-system',
+      labels: {},
+      mover: {
+        image: 'registry.example/safehold:1',
+        resources: { requests: { cpu: '250m' }, limits: { memory: '2Gi' } },
+        nodeSelector: { 'node-role/backup': 'true' },
+        tolerations: [{ key: 'backup', operator: 'Exists', effect: 'NoSchedule' }],
+        serviceAccountName: 'safehold-mover',
+      },
+      task: {
+        kind: 'backup',
+        repository: { url: 's3:http://s3/b/team', initialize: true },
+        sourcePath: '/data',
+        host: 'h',
+        tags: [],
+        cacheDir: '/cache',
+        changeDetection: 'mtime-size',
+      },
+      secretName: 's',
+      nodeName,
+      deadlineSeconds: 60,
+    }).spec?.template.spec;
+
+  it('reach every mover Pod: image, resources, nodeSelector, tolerations, ServiceAccount', () => {
+    const spec = input(undefined);
+    expect(spec?.serviceAccountName).toBe('safehold-mover');
+    expect(spec?.automountServiceAccountToken).toBe(false);
+    expect(spec?.containers[0]?.image).toBe('registry.example/safehold:1');
+    expect(spec?.containers[0]?.resources).toEqual({ requests: { cpu: '250m' }, limits: { memory: '2Gi' } });
+    expect(spec?.nodeSelector).toEqual({ 'node-role/backup': 'true' });
+    expect(spec?.tolerations).toEqual([{ key: 'backup', operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
+  it("keep the node a live volume pins the mover to, beside the admin's selector", () => {
+    expect(input('node-2')?.nodeSelector).toEqual({ 'node-role/backup': 'true', 'kubernetes.io/hostname': 'node-2' });
   });
 });

@@ -11,6 +11,7 @@ import {
   apiVersion,
   moverEnv,
   runLabels,
+  type MoverSettings,
   type MoverTask,
   type RepositoryMaintenance,
   type VolumeBackup,
@@ -44,7 +45,8 @@ export interface MoverJobInput {
   namespace: string;
   labels: Record<string, string>;
   ownerReferences?: NonNullable<Job['metadata']>['ownerReferences'];
-  image: string;
+  /** The image, and the admin's resources, nodeSelector and tolerations for every mover. */
+  mover: MoverSettings;
   task: MoverTask;
   /** The claim the mover reads at moverSourcePath, if any (in the Job's namespace). */
   sourceClaim?: string | undefined;
@@ -133,9 +135,13 @@ export function moverJob(input: MoverJobInput): Job {
         metadata: { labels: input.labels },
         spec: {
           restartPolicy: 'Never',
+          ...(input.mover.serviceAccountName === undefined
+            ? {}
+            : { serviceAccountName: input.mover.serviceAccountName }),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          ...(input.nodeName === undefined ? {} : { nodeSelector: { 'kubernetes.io/hostname': input.nodeName } }),
+          ...nodeSelector(input),
+          ...(input.mover.tolerations === undefined ? {} : { tolerations: input.mover.tolerations }),
           securityContext: {
             runAsUser: 0,
             runAsGroup: 0,
@@ -145,8 +151,9 @@ export function moverJob(input: MoverJobInput): Job {
           containers: [
             {
               name: 'mover',
-              image: input.image,
+              image: input.mover.image,
               args: ['mover'],
+              ...(input.mover.resources === undefined ? {} : { resources: input.mover.resources }),
               env: [
                 { name: moverEnv.task, value: JSON.stringify(input.task) },
                 secret(moverEnv.resticPassword),
@@ -200,6 +207,15 @@ export function moverJob(input: MoverJobInput): Job {
       },
     },
   };
+}
+
+/** The admin's nodeSelector, and the node a live RWO volume pins the mover to. */
+function nodeSelector(input: MoverJobInput): { nodeSelector?: Record<string, string> } {
+  const selector = {
+    ...input.mover.nodeSelector,
+    ...(input.nodeName === undefined ? {} : { 'kubernetes.io/hostname': input.nodeName }),
+  };
+  return Object.keys(selector).length === 0 ? {} : { nodeSelector: selector };
 }
 
 /** 32-bit FNV-1a as 8 hex digits: stable short suffixes for names. */

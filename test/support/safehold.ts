@@ -255,7 +255,7 @@ export async function runOperatorHere(
       leaseName: `lease-${id}`,
       metricsHost: '127.0.0.1',
       metricsPort: options.metricsPort ?? (await freePort()),
-      moverImage: 'safehold',
+      mover: { image: 'safehold' },
       maxConcurrentMovers: 4,
     },
   );

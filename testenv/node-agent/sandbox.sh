@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one container's process the way a container runtime would show it its
 # world, inside a private mount namespace (started by `unshare --mount`):
-# a fresh root whose top-level folders are the host's (the image of `safehold`
+# a fresh root whose top-level folders are the host's but /root (the image of `safehold`
 # is this machine), its own /dev, /tmp and /dev/shm, each volume bound at its
 # mountPath, block devices at their devicePath, then chroot, user and
 # capability bounding set, and exec.
@@ -34,7 +34,9 @@ mkdir -p "$root"
 mount -t tmpfs -o mode=755 sandbox-root "$root"
 for entry in /*; do
   name=${entry#/}
-  case $name in proc|sys|dev|tmp|lost+found) continue ;; esac
+  # /root stays out: a container gets its own empty one, so the image's programs bound
+  # under it (the tool cache) are reachable by a non-root user, as in a real image.
+  case $name in proc|sys|dev|tmp|lost+found|root) continue ;; esac
   if [ -L "$entry" ]; then cp -P "$entry" "$root/$name"; continue; fi
   [ -d "$entry" ] || continue
   mkdir "$root/$name"
@@ -42,6 +44,7 @@ for entry in /*; do
   [ "$ro_root" = 1 ] && mount -o remount,bind,ro "$root/$name"
 done
 mkdir "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
+mkdir -m 755 "$root/root"
 mount --rbind /proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount -t tmpfs -o mode=1777 tmp "$root/tmp"
@@ -54,10 +57,13 @@ ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout
 mkdir "$root/dev/shm"; mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 
 # Mount points first, while the new root is still writable; then make the root
-# read-only if asked; then bind the volumes (each keeps its own ro/rw).
+# read-only if asked; then bind the volumes (each keeps its own ro/rw). A path
+# through a symlink (/var/run -> /run) is resolved as the container will see it,
+# not followed out of the new root.
+inside() { printf '%s%s' "$root" "$(realpath -m "$1")"; }
 for line in "${binds[@]}"; do
   IFS=$'\t' read -r kind src dst mode <<<"$line"
-  target="$root$dst"
+  target=$(inside "$dst")
   if [ "$kind" = bind ]; then
     mkdir -p "$target"
   else
@@ -70,7 +76,7 @@ if [ "$ro_root" = 1 ]; then
 fi
 for line in "${binds[@]}"; do
   IFS=$'\t' read -r kind src dst mode <<<"$line"
-  target="$root$dst"
+  target=$(inside "$dst")
   mount --bind "$src" "$target"
   [ "$mode" = ro ] && mount -o remount,bind,ro "$target"
 done

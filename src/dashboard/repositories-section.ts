@@ -1,0 +1,69 @@
+// "Repositories": each BackupRepository and, per tenant (one restic repository
+// per namespace, or the shared one), what its last check and prune found.
+import type { TenantHealth } from '../api/index.ts';
+import { formatBytes } from '../core/index.ts';
+import type { RepositoryState } from './dashboard-state.ts';
+import { html, type Html } from './html.ts';
+import { ago } from './when.ts';
+
+export function repositoriesSection(repositories: readonly RepositoryState[], now: Date): Html {
+  const rows = [...repositories]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((repository) => {
+      const tenants = repository.status.tenants ?? [];
+      const lastBackup = ago(repository.status.lastBackupTime, now) ?? '-';
+      if (tenants.length === 0)
+        return [
+          html`<tr>
+            <td>${repository.name}</td>
+            <td class="muted">-</td>
+            <td colspan="5" class="muted">not checked or pruned yet</td>
+            <td>${lastBackup}</td>
+          </tr>`,
+        ];
+      return tenants.map(
+        (tenant) =>
+          html`<tr>
+            <td>${repository.name}</td>
+            <td>${tenant.tenant || '(shared)'}</td>
+            <td>${ago(tenant.lastCheckTime, now) ?? '-'}</td>
+            <td class="message">${checkResult(tenant)}</td>
+            <td>${ago(tenant.lastPruneTime, now) ?? '-'}</td>
+            <td class="num">${tenant.snapshots ?? '-'}</td>
+            <td class="num">${tenant.bytes === undefined ? '-' : formatBytes(tenant.bytes)}</td>
+            <td>${lastBackup}</td>
+          </tr>`,
+      );
+    });
+  const body =
+    rows.length === 0
+      ? html`<p class="muted">No BackupRepository.</p>`
+      : html`<table>
+          <thead>
+            <tr>
+              <th>Repository</th>
+              <th>Tenant</th>
+              <th>Last check</th>
+              <th>Check</th>
+              <th>Last prune</th>
+              <th class="num">Snapshots</th>
+              <th class="num">Size</th>
+              <th>Last backup</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows}
+          </tbody>
+        </table>`;
+  return html`<section id="repositories">
+    <h2>Repositories</h2>
+    ${body}
+  </section>`;
+}
+
+function checkResult(tenant: TenantHealth): Html {
+  if (tenant.checkOk === undefined) return html`<span class="muted">not checked yet</span>`;
+  return tenant.checkOk
+    ? html`<span class="good">ok</span>`
+    : html`<span class="bad">failed</span>${tenant.checkMessage === undefined ? '' : `: ${tenant.checkMessage}`}`;
+}
