@@ -23,3 +23,4 @@ export * from './retention.ts';
 export * from './s3-presign.ts';
 export * from './schedule.ts';
 export * from './workloads.ts';
+export * from './operator-view.ts';

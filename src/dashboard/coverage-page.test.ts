@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
 import type { CoverageRow, Decision } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
-import type { LeaderState } from './dashboard-state.ts';
+import type { LeaderView } from '../core/index.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 
@@ -37,7 +37,7 @@ const optedOut: Decision = {
   reason: 'PVC shop/cache says safehold.io/backup=false',
 };
 
-const state = (coverage: CoverageRow[], extra: Partial<LeaderState> = {}): LeaderState => ({
+const state = (coverage: CoverageRow[], extra: Partial<LeaderView> = {}): LeaderView => ({
   role: 'leading',
   identity: 'operator-0',
   now,

@@ -2,7 +2,7 @@
 // when excluded (and by whom), red when UNPROTECTED (and why), with the age of
 // its last good backup and its next run; the counts per namespace on top.
 import { countDecisions, coverageRecord, type CoverageRow } from '../core/index.ts';
-import type { LeaderState } from './dashboard-state.ts';
+import type { LeaderView } from '../core/index.ts';
 import { failuresSection, recentFailures } from './failures-section.ts';
 import { html, type Html } from './html.ts';
 import { layout } from './layout.ts';
@@ -13,7 +13,7 @@ import { ago, timeLabel, until } from './when.ts';
 const failuresShown = 20;
 
 /** The whole cluster, or one namespace of it. */
-export function coveragePage(state: LeaderState, namespace: string | undefined): string {
+export function coveragePage(state: LeaderView, namespace: string | undefined): string {
   const rows = state.coverage
     .filter((r) => namespace === undefined || r.namespace === namespace)
     .toSorted((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -31,7 +31,7 @@ export function coveragePage(state: LeaderState, namespace: string | undefined):
   return layout('Coverage', meta(state), body);
 }
 
-export function meta(state: LeaderState): string {
+export function meta(state: LeaderView): string {
   return `${timeLabel(state.now.getTime())} · replica ${state.identity}`;
 }
 

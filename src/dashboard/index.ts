@@ -2,4 +2,3 @@
 // Read-only, rendered on the server as HTML with inline SVG, no script. The
 // operator serves it on its metrics port; src/bin hands it the operator's view.
 export { dashboardPages, type PageHandler } from './pages.ts';
-export type { DashboardState } from './dashboard-state.ts';

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DashboardState } from './dashboard-state.ts';
+import type { OperatorView } from '../core/index.ts';
 import { dashboardPages, respond } from './pages.ts';
 import { route } from './paths.ts';
 
-const leading: DashboardState = {
+const leading: OperatorView = {
   role: 'leading',
   identity: 'operator-0',
   now: new Date('2026-11-22T12:00:00Z'),

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coverageRecord } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
-import type { DashboardState } from './dashboard-state.ts';
+import type { OperatorView } from '../core/index.ts';
 import { html } from './html.ts';
 import { layout } from './layout.ts';
 import { route, type Route } from './paths.ts';
@@ -28,7 +28,7 @@ const securityHeaders = {
 };
 
 /** `view` is called once per request, so each page shows the state of that moment. */
-export function dashboardPages(view: () => DashboardState): PageHandler {
+export function dashboardPages(view: () => OperatorView): PageHandler {
   return (request, response) => {
     const page = route(new URL(request.url ?? '/', 'http://dashboard'));
     if (page === undefined) return false;
@@ -56,7 +56,7 @@ export function dashboardPages(view: () => DashboardState): PageHandler {
   };
 }
 
-export function respond(page: Route, state: DashboardState): Reply {
+export function respond(page: Route, state: OperatorView): Reply {
   if (state.role !== 'leading')
     return page.page === 'coverage-json'
       ? json(503, { role: state.role, identity: state.identity })

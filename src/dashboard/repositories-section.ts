@@ -2,11 +2,11 @@
 // per namespace, or the shared one), what its last check and prune found.
 import type { TenantHealth } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
-import type { RepositoryState } from './dashboard-state.ts';
+import type { RepositoryView } from '../core/index.ts';
 import { html, type Html } from './html.ts';
 import { ago } from './when.ts';
 
-export function repositoriesSection(repositories: readonly RepositoryState[], now: Date): Html {
+export function repositoriesSection(repositories: readonly RepositoryView[], now: Date): Html {
   const rows = [...repositories]
     .sort((a, b) => a.name.localeCompare(b.name))
     .flatMap((repository) => {

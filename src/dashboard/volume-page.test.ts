@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
 import { backupHistory } from './backup-history.ts';
-import type { LeaderState } from './dashboard-state.ts';
+import type { LeaderView } from '../core/index.ts';
 import { volumePage } from './volume-page.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
@@ -33,7 +33,7 @@ const failed: VolumeBackup = {
   },
 };
 
-const state = (backups: VolumeBackup[]): LeaderState => ({
+const state = (backups: VolumeBackup[]): LeaderView => ({
   role: 'leading',
   identity: 'operator-0',
   now,

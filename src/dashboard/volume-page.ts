@@ -5,14 +5,14 @@ import { formatBytes, formatDuration } from '../core/index.ts';
 import { backupHistory, type HistoryEntry } from './backup-history.ts';
 import { lineChart } from './chart.ts';
 import { meta, volumeTable } from './coverage-page.ts';
-import type { LeaderState } from './dashboard-state.ts';
+import type { LeaderView } from '../core/index.ts';
 import { html, type Html } from './html.ts';
 import { layout } from './layout.ts';
 import { namespaceHref } from './paths.ts';
 import { ago } from './when.ts';
 
 /** The page of namespace/pvc; undefined when there is neither such a PVC nor any backup of it. */
-export function volumePage(state: LeaderState, namespace: string, pvc: string): string | undefined {
+export function volumePage(state: LeaderView, namespace: string, pvc: string): string | undefined {
   const row = state.coverage.find((r) => r.namespace === namespace && r.name === pvc);
   const history = backupHistory(state.backups, namespace, pvc);
   if (row === undefined && history.length === 0) return undefined;
