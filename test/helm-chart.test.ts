@@ -1,8 +1,8 @@
 // The chart as an admin installs it: a real `helm install` into the real API
 // server, Safehold's namespace given as a value, the operator running as its
 // Pod under the chart's ServiceAccount and least-privilege RBAC, a volume
-// backed up by that operator with its mover under the chart's mover settings,
-// and `helm uninstall` taking the operator away again.
+// backed up and restored by that operator with its mover under the chart's
+// mover settings, and `helm uninstall` taking the operator away again.
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { backupPolicySpec, backupRepositorySpec, tenantClusterRoles, type VolumeBackup } from '../src/api/index.ts';
+import {
+  backupPolicySpec,
+  backupRepositorySpec,
+  tenantClusterRoles,
+  type VolumeBackup,
+  type VolumeRestore,
+} from '../src/api/index.ts';
 import { generatedKeyName } from '../src/controller/repository-credentials.ts';
 import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
@@ -245,5 +251,16 @@ describe('the Helm chart', () => {
       target,
     );
     expect(readFileSync(target, 'utf8')).toBe(content);
+  });
+
+  it('restores the backup into a new PVC through the installed operator', async () => {
+    await client.create(kinds.volumeRestore, {
+      metadata: { name: 'data-back', namespace: tenant },
+      spec: { source: { pvc: 'data' }, backup: 'data-1', useSnapshot: false, target: { pvc: 'data-back' } },
+    } as KubeObject);
+    const done = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, 'data-back');
+    expect(done.status?.method).toBe('repository');
+    const restored = await boundVolumePath(client, tenant, 'data-back');
+    expect(readFileSync(join(restored, 'note.txt'), 'utf8')).toMatch(/^written .* for helm-/);
   });
 });
