@@ -399,6 +399,14 @@ describe('self-service restore', () => {
     expect((await claimOf(a, 'wffc-copy')).spec?.storageClassName).toBe(`wffc-${id}`);
   });
 
+  it('warns a namespace admin that safehold status cannot see the cluster-wide settings it decides from', async () => {
+    const status = await safehold(['status', '-n', a], 'alice');
+    expect(status.code).toBe(0);
+    expect(status.stderr).toMatch(
+      /^warning: you may not list backuppolicies, namespaces, persistentvolumes, storageclasses: /m,
+    );
+  });
+
   it("keeps another namespace's data out of reach until its admin allows it", async () => {
     await createClaim(client, b, 'data');
     writeFileSync(join(await boundVolumePath(client, b, 'data'), 'secret.txt'), "b's data");

@@ -6,22 +6,34 @@ import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'ku
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { parseBackupPolicies, type ParsedPolicies } from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
-import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject, type ObjectList } from '../kube/index.ts';
+import {
+  isForbidden,
+  isNotFound,
+  kinds,
+  type KubeClient,
+  type KubeObject,
+  type ObjectList,
+  type ResourceKind,
+} from '../kube/index.ts';
 
 export interface LoadedCluster {
   view: ClusterView;
   invalidPolicies: ParsedPolicies['invalid'];
+  /** Kinds this user may not list: decisions that rest on them (namespace or StorageClass defaults, policies) may be wrong. */
+  forbidden: string[];
 }
 
 export async function loadCluster(client: KubeClient, namespace?: string): Promise<LoadedCluster> {
   const scoped = namespace === undefined ? {} : { namespace };
+  const forbidden: string[] = [];
+  const listOrEmpty = <T extends KubeObject>(kind: ResourceKind) => listOrNothing<T>(client, kind, forbidden);
   const [claims, volumes, namespaces, storageClasses, rawPolicies, pods, deployments, statefulSets] = await Promise.all(
     [
       client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
-      listOrEmpty<PersistentVolume>(client, kinds.persistentVolume),
-      listOrEmpty<Namespace>(client, kinds.namespace),
-      listOrEmpty<StorageClass>(client, kinds.storageClass),
-      listOrEmpty<KubeObject & { spec?: unknown }>(client, kinds.backupPolicy),
+      listOrEmpty<PersistentVolume>(kinds.persistentVolume),
+      listOrEmpty<Namespace>(kinds.namespace),
+      listOrEmpty<StorageClass>(kinds.storageClass),
+      listOrEmpty<KubeObject & { spec?: unknown }>(kinds.backupPolicy),
       client.list<Pod>(kinds.pod, scoped),
       client.list<Deployment>(kinds.deployment, scoped),
       client.list<StatefulSet>(kinds.statefulSet, scoped),
@@ -41,17 +53,20 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       statefulSets: statefulSets.items,
     },
     invalidPolicies,
+    forbidden: forbidden.sort(),
   };
 }
 
-// Cluster-scoped kinds may be unreadable to a tenant, and the CRD may not be installed yet.
-async function listOrEmpty<T extends KubeObject>(
+// Cluster-scoped kinds may be unreadable to a tenant (noted in `forbidden`), and the CRD may not be installed yet.
+async function listOrNothing<T extends KubeObject>(
   client: KubeClient,
-  kind: (typeof kinds)[keyof typeof kinds],
+  kind: ResourceKind,
+  forbidden: string[],
 ): Promise<ObjectList<T>> {
   try {
     return await client.list<T>(kind);
   } catch (error) {
+    if (isForbidden(error)) forbidden.push(kind.plural);
     if (isNotFound(error) || isForbidden(error)) return { metadata: {}, items: [] };
     throw error;
   }

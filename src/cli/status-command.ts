@@ -39,8 +39,12 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
       const client = deps.connect(program.opts());
       try {
         const namespace = options.allNamespaces === true ? undefined : (options.namespace ?? client.defaultNamespace);
-        const { view, invalidPolicies } = await loadCluster(client, namespace);
+        const { view, invalidPolicies, forbidden } = await loadCluster(client, namespace);
         for (const bad of invalidPolicies) deps.stderr(`warning: BackupPolicy ${bad.name} is ignored: ${bad.error}\n`);
+        if (forbidden.length > 0)
+          deps.stderr(
+            `warning: you may not list ${forbidden.join(', ')}: decisions that rest on them (namespace and StorageClass defaults, policies) may be wrong here; the operator's own decisions are on its dashboard and in its metrics\n`,
+          );
         const now = deps.now();
         let rows = coverage(view, now).sort(
           (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
