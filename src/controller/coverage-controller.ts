@@ -1,17 +1,28 @@
 // Keeps every PVC's decision current: any change to a watched object queues
 // one coalesced recomputation of the whole coverage (a pure function), whose
 // results go to metrics, to Events on objects with malformed annotations, and
-// to each BackupPolicy's status.
-import type { BackupPolicy, BackupPolicyStatus, ParsedPolicies } from '../api/index.ts';
+// to each BackupPolicy's status. The health series the alerts read (latest
+// run per volume, schedule intervals, repository checks) are republished from
+// the caches after each recomputation and whenever a run finishes or a
+// repository's status changes.
+import {
+  backupRepositoryStatus,
+  type BackupPolicy,
+  type BackupPolicyStatus,
+  type ParsedPolicies,
+} from '../api/index.ts';
 import {
   checkSchedule,
-  rulesFromPolicy,
   countDecisions,
   coverage,
   type CoverageCounts,
   type CoverageRow,
+  latestOutcomes,
+  policyIntervals,
   type Problem,
+  rulesFromPolicy,
   setCondition,
+  volumeHealth,
 } from '../core/index.ts';
 import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../kube/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
@@ -26,7 +37,10 @@ export interface CoverageDeps {
 }
 
 const coverageKey = 'coverage';
+const healthKey = 'health';
 const batchMs = 100;
+/** Schedule intervals are recomputed this often at most, unless a schedule changes: a minutely one costs ~50 ms. */
+const intervalsMaxAgeMs = 3_600_000;
 const objectApiVersion: Record<Problem['kind'], string> = {
   PersistentVolume: 'v1',
   Namespace: 'v1',
@@ -42,6 +56,10 @@ export class CoverageController {
   #rows: CoverageRow[] = [];
   /** No decision before every informer has its first LIST: a half-read cluster would look unprotected. */
   #synced = false;
+  /** Likewise no health series before the runs and repositories are listed: none would look like all clean. */
+  #healthSynced = false;
+  #policies: readonly BackupPolicy[] = [];
+  #intervals: { schedules: string; at: number; seconds: ReadonlyMap<string, number> } | undefined;
   #byKey = new Map<string, CoverageRow>();
   readonly #listeners: ((rows: readonly CoverageRow[]) => void)[] = [];
   #firstDone: (() => void) | undefined;
@@ -49,13 +67,26 @@ export class CoverageController {
 
   constructor(deps: CoverageDeps) {
     this.#deps = deps;
-    this.#queue = new WorkQueue(() => this.#recompute(), {
-      concurrency: 1,
-      onError: (_key, error) => deps.log('coverage failed', { error: String(error) }),
-    });
+    this.#queue = new WorkQueue(
+      (key) => {
+        if (key !== healthKey) return this.#recompute();
+        this.#publishHealth();
+        return Promise.resolve();
+      },
+      {
+        concurrency: 1,
+        onError: (key, error) => deps.log(`${key} failed`, { error: String(error) }),
+      },
+    );
     this.firstPass = new Promise((resolve) => (this.#firstDone = resolve));
     for (const informer of deps.cache.coverageInformers())
       informer.onChange(() => this.#queue.addAfter(coverageKey, batchMs));
+    // Only a run's end changes its volume's health; progress updates of running ones do not.
+    deps.cache.volumeBackups.onChange((c) => {
+      const phase = c.object.status?.phase;
+      if (c.type === 'deleted' || phase === 'Succeeded' || phase === 'Failed') this.#queue.addAfter(healthKey, batchMs);
+    });
+    deps.cache.repositories.onChange(() => this.#queue.addAfter(healthKey, batchMs));
   }
 
   rows(): readonly CoverageRow[] {
@@ -73,9 +104,13 @@ export class CoverageController {
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.#deps.cache.coverageInformers().map((i) => i.synced()));
+    const { cache } = this.#deps;
+    await Promise.all(cache.coverageInformers().map((i) => i.synced()));
     this.#synced = true;
     this.#queue.add(coverageKey);
+    await Promise.all([cache.volumeBackups.synced(), cache.repositories.synced()]);
+    this.#healthSynced = true;
+    this.#queue.add(healthKey);
   }
 
   stop(): void {
@@ -89,8 +124,10 @@ export class CoverageController {
     const rows = coverage(cache.view(valid), now());
     const counts = countDecisions(rows);
     this.#rows = rows;
+    this.#policies = valid;
     this.#byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
     metrics.publish(rows, counts);
+    this.#queue.add(healthKey);
     for (const listener of this.#listeners) listener(rows);
     if (this.#firstDone !== undefined) {
       metrics.decisionsReady.set(Date.now() / 1000);
@@ -100,6 +137,29 @@ export class CoverageController {
     }
     await this.#reportProblems(rows);
     await this.#writePolicyStatus(rows, counts, valid, invalid);
+  }
+
+  #publishHealth(): void {
+    if (this.#firstDone !== undefined || !this.#healthSynced) return;
+    const { cache, metrics, now } = this.#deps;
+    const outcomes = latestOutcomes(cache.volumeBackups.list());
+    const created = (key: string) => cache.claims.get(key)?.metadata?.creationTimestamp;
+    metrics.publishHealth(volumeHealth(this.#rows, outcomes, created), this.#scheduleIntervals(now()));
+    metrics.publishRepositories(
+      cache.repositories.list().map((r) => ({
+        name: r.metadata?.name ?? '',
+        // The cache keeps repositories unparsed; a status that does not parse counts as none.
+        tenants: backupRepositoryStatus.safeParse('status' in r ? r.status : {}).data?.tenants ?? [],
+      })),
+    );
+  }
+
+  #scheduleIntervals(now: Date): ReadonlyMap<string, number> {
+    const schedules = JSON.stringify(this.#policies.map((p) => [p.metadata.name, p.spec.schedule]));
+    const cached = this.#intervals;
+    if (cached?.schedules === schedules && now.getTime() - cached.at < intervalsMaxAgeMs) return cached.seconds;
+    this.#intervals = { schedules, at: now.getTime(), seconds: policyIntervals(this.#policies, now) };
+    return this.#intervals.seconds;
   }
 
   async #reportProblems(rows: readonly CoverageRow[]): Promise<void> {

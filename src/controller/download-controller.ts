@@ -4,7 +4,19 @@
 // repository; the status then carries a presigned GET URL for the tenant's
 // CLI, until it expires and the staging object is deleted. A finalizer makes
 // sure the staging object goes with the BackupDownload.
-import { type BackupDownload, backupDownloadSpec, type BackupDownloadStatus, type BackupRepository, type DownloadTask, durationMs, type MoverSettings, repositoryUrl, runLabels, tenantOf, volumePath } from '../api/index.ts';
+import {
+  type BackupDownload,
+  backupDownloadSpec,
+  type BackupDownloadStatus,
+  type BackupRepository,
+  type DownloadTask,
+  durationMs,
+  type MoverSettings,
+  repositoryUrl,
+  runLabels,
+  tenantOf,
+  volumePath,
+} from '../api/index.ts';
 import {
   moverCacheDir,
   moverJob,

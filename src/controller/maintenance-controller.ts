@@ -5,7 +5,15 @@
 // records the repository's health in its status and in metrics. Starts are
 // decided under the same gate as backup starts, so neither side can slip in
 // while the other decides.
-import { type BackupRepository, type MoverSettings, type RepositoryMaintenance, repositoryMaintenanceSpec, type RepositoryMaintenanceStatus, tenantOf, type VolumeBackup } from '../api/index.ts';
+import {
+  type BackupRepository,
+  type MoverSettings,
+  type RepositoryMaintenance,
+  repositoryMaintenanceSpec,
+  type RepositoryMaintenanceStatus,
+  tenantOf,
+  type VolumeBackup,
+} from '../api/index.ts';
 import {
   maintenanceJobName,
   maintenanceLabel,

@@ -1,8 +1,12 @@
 // The operator's Prometheus metrics: per volume, whether it is protected (and
 // by which policy) or UNPROTECTED (and why), its last successful backup, and
 // cluster-wide counts per decision. One registry per operator, passed around.
+// What the shipped alerts read is recomputed from API objects (ADR 0014), so a
+// restarted operator exports it again; run counters and the last run's
+// duration and bytes are this process's own and start over with it.
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { CoverageCounts, CoverageRow } from '../core/index.ts';
+import type { TenantHealth } from '../api/index.ts';
+import type { CoverageCounts, CoverageRow, VolumeHealth } from '../core/index.ts';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -22,6 +26,24 @@ export class OperatorMetrics {
     name: 'safehold_volume_last_success_timestamp_seconds',
     help: 'Unix time of the last successful backup of the PVC',
     labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly created = new Gauge({
+    name: 'safehold_volume_created_timestamp_seconds',
+    help: 'Unix time the PVC was created, for protected PVCs with no successful backup yet: their staleness counts from it',
+    labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly lastBackupFailed = new Gauge({
+    name: 'safehold_volume_last_backup_failed',
+    help: "1 when the protected PVC's most recent finished backup failed (reason: its VolumeBackup's status.reason), 0 when it succeeded",
+    labelNames: ['namespace', 'pvc', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly scheduleInterval = new Gauge({
+    name: 'safehold_policy_schedule_interval_seconds',
+    help: "The longest gap between two runs of the policy's schedule over the next eight days: backups older than a few of these are stale",
+    labelNames: ['policy'] as const,
     registers: [this.registry],
   });
   readonly volumes = new Gauge({
@@ -125,5 +147,43 @@ export class OperatorMetrics {
     }
     for (const decision of ['protected', 'excluded', 'unprotected'] as const)
       this.volumes.set({ decision }, counts[decision]);
+  }
+
+  /** Replaces the series of run health and schedules (see VolumeHealth) with the current ones. */
+  publishHealth(volumes: readonly VolumeHealth[], intervals: ReadonlyMap<string, number>): void {
+    this.created.reset();
+    this.lastBackupFailed.reset();
+    this.scheduleInterval.reset();
+    for (const v of volumes) {
+      if (v.createdSeconds !== undefined)
+        this.created.set({ namespace: v.namespace, pvc: v.pvc, policy: v.policy }, v.createdSeconds);
+      if (v.lastRun !== undefined) {
+        const failed = v.lastRun.phase === 'Failed';
+        this.lastBackupFailed.set(
+          { namespace: v.namespace, pvc: v.pvc, reason: failed ? v.lastRun.reason : '' },
+          failed ? 1 : 0,
+        );
+      }
+    }
+    for (const [policy, seconds] of intervals) this.scheduleInterval.set({ policy }, seconds);
+  }
+
+  /**
+   * Replaces the repository series with what each BackupRepository's status says of its tenants:
+   * the status, not this process, remembers the last check, so the series survive a restart.
+   */
+  publishRepositories(repositories: readonly { name: string; tenants: readonly TenantHealth[] }[]): void {
+    for (const gauge of [this.checkOk, this.lastCheck, this.lastPrune, this.repositorySnapshots, this.repositoryBytes])
+      gauge.reset();
+    const seconds = (time: string | undefined) => Date.parse(time ?? '') / 1000;
+    for (const { name, tenants } of repositories)
+      for (const t of tenants) {
+        const labels = { repository: name, tenant: t.tenant };
+        if (t.checkOk !== undefined) this.checkOk.set(labels, t.checkOk ? 1 : 0);
+        if (!Number.isNaN(seconds(t.lastCheckTime))) this.lastCheck.set(labels, seconds(t.lastCheckTime));
+        if (!Number.isNaN(seconds(t.lastPruneTime))) this.lastPrune.set(labels, seconds(t.lastPruneTime));
+        if (t.snapshots !== undefined) this.repositorySnapshots.set(labels, t.snapshots);
+        if (t.bytes !== undefined) this.repositoryBytes.set(labels, t.bytes);
+      }
   }
 }

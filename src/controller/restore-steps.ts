@@ -4,7 +4,14 @@
 // Safehold's namespace, the credentials Secret and the mover Job there, and
 // the cleanup. Every step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { type MoverSettings, repositoryUrl, runLabels, tenantOf, type VolumeRestore, type VolumeRestoreStatus } from '../api/index.ts';
+import {
+  type MoverSettings,
+  repositoryUrl,
+  runLabels,
+  tenantOf,
+  type VolumeRestore,
+  type VolumeRestoreStatus,
+} from '../api/index.ts';
 import {
   moverJob,
   ownerReference,

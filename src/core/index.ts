@@ -24,3 +24,4 @@ export * from './s3-presign.ts';
 export * from './schedule.ts';
 export * from './workloads.ts';
 export * from './operator-view.ts';
+export * from './volume-health.ts';
