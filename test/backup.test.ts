@@ -20,7 +20,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { installCrds, safehold, startOperator, type RunningOperator } from './support/safehold.ts';
+import { installCrds, metricValue, safehold, startOperator, type RunningOperator } from './support/safehold.ts';
 
 function treeDigest(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -512,4 +512,34 @@ describe('backing up volumes', () => {
       (await backupsOf('data')).filter((b) => b.spec.trigger !== 'manual' && b.metadata.name !== 'data-history'),
     ).toHaveLength(1);
   }, 300_000);
+
+  it('refuses at once a spec.policy for a volume an admin excluded, naming who excluded it', async () => {
+    await createClaim(client, ns, 'admin-excluded');
+    await boundVolumePath(client, ns, 'admin-excluded');
+    const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, {
+      namespace: ns,
+      name: 'admin-excluded',
+    });
+    await client.mergePatch(
+      kinds.persistentVolume,
+      { name: claim.spec?.volumeName ?? '' },
+      { metadata: { annotations: { 'safehold.io/backup': 'false' } } },
+    );
+    await waitFor('the operator to see the exclusion', async () => {
+      const text = (await operator?.metrics()) ?? '';
+      return metricValue(text, 'safehold_volume_protected', { namespace: ns, pvc: 'admin-excluded' }) === 0;
+    });
+    await client.create(kinds.volumeBackup, {
+      metadata: { name: 'admin-excluded-1', namespace: ns },
+      spec: { pvc: 'admin-excluded', policy: policyName, trigger: 'manual' },
+    } as KubeObject);
+    let refused: VolumeBackup | undefined;
+    await waitFor('the run to fail', async () => {
+      refused = await getBackup('admin-excluded-1');
+      return refused.status?.phase === 'Failed';
+    });
+    expect(refused?.status).toMatchObject({ phase: 'Failed', reason: 'NotProtected' });
+    expect(refused?.status?.message).toContain('is excluded by its PersistentVolume');
+    expect(await runObjects('admin-excluded-1')).toEqual([]);
+  });
 });

@@ -86,6 +86,14 @@ export function observeRun(deps: ObservationDeps, backup: VolumeBackup, now: Dat
       };
     if (claim === undefined) return { reason: 'ClaimNotFound', message: `PVC ${ns}/${backup.spec.pvc} does not exist` };
     if (claim.status?.phase !== 'Bound' || row === undefined) return undefined; // waited for below
+    // spec.policy lets a tenant back up a volume no policy protects, not one an admin excluded.
+    const decision = row.decision;
+    if (backup.spec.policy !== undefined && decision.state === 'excluded' && decision.by !== 'PersistentVolumeClaim')
+      return {
+        reason: 'NotProtected',
+        message: `${ns}/${backup.spec.pvc} is excluded by its ${decision.by} (${decision.reason}); spec.policy does not override an admin's exclusion`,
+        final: true,
+      };
     if (policy === undefined)
       return {
         reason: 'NotProtected',

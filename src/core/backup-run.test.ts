@@ -145,6 +145,9 @@ describe('nextRunStep', () => {
     expect(
       nextRunStep(observe({}, { blocker: { reason: 'InvalidSpec', message: 'spec.pvc: required' } })),
     ).toMatchObject({ kind: 'fail', reason: 'InvalidSpec' });
+    expect(
+      nextRunStep(observe({}, { blocker: { reason: 'NotProtected', message: 'the PV excludes it', final: true } })),
+    ).toEqual({ kind: 'fail', reason: 'NotProtected', message: 'the PV excludes it' });
   });
 
   it('cleans up once the run is over', () => {

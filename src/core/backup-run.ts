@@ -12,8 +12,11 @@ export interface RunObservation {
   now: Date;
   backup: VolumeBackup;
   policy: BackupPolicy | undefined;
-  /** Why the run cannot even be attempted (missing claim, repository, secret), if so. */
-  blocker: { reason: BackupReason; message: string } | undefined;
+  /**
+   * Why the run cannot even be attempted (missing claim, repository, secret), if so; `final` when
+   * waiting cannot help (an admin excluded the volume: a new run is for after they change that).
+   */
+  blocker: { reason: BackupReason; message: string; final?: boolean } | undefined;
   method: RunMethod;
   /** Another run of the same volume is active and older than this one. */
   volumeBusy: boolean;
@@ -98,6 +101,7 @@ function pending(o: RunObservation): RunStep {
       message: `${status.message ?? 'the run could not start'} (deadline ${o.policy?.spec.retry.deadline ?? ''} passed)`,
     };
   }
+  if (o.blocker?.final === true) return { kind: 'fail', reason: o.blocker.reason, message: o.blocker.message };
   if (o.blocker !== undefined) return finalOrRetry(o, o.blocker.reason, o.blocker.message);
   const retryAt = status.nextAttemptTime === undefined ? undefined : Date.parse(status.nextAttemptTime);
   if (retryAt !== undefined && retryAt > o.now.getTime()) {
