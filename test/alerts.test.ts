@@ -33,32 +33,13 @@ import {
   freePort,
   installWithRepository,
   metricValue,
+  parseExposition,
   runOperatorHere,
   type OperatorHere,
 } from './support/safehold.ts';
 
 const system = 'safehold-system';
 const day = 86_400;
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a Prometheus text exposition (no timestamps: prom-client writes none). */
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (match === null) continue;
-    const labels: Record<string, string> = {};
-    for (const [, name, value] of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g))
-      labels[name ?? ''] = (value ?? '').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
 /** What Prometheus adds to each sample it scrapes through the chart's ServiceMonitor; honorLabels keeps Safehold's namespace label. */
 const targetLabels = { job: 'safehold', instance: '10.0.0.7:8080', pod: 'safehold-5d8f7c-x2x9q', namespace: system };

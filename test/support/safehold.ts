@@ -101,15 +101,31 @@ export async function startOperator(
   };
 }
 
-/** The value of one series in a Prometheus text exposition, if present. */
-export function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (no timestamps: prom-client writes none). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelPart = line.slice(name.length, line.lastIndexOf(' '));
-    if (wanted.every((w) => labelPart.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (match === null) continue;
+    const labels: Record<string, string> = {};
+    for (const [, name, value] of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g))
+      labels[name ?? ''] = (value ?? '').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
   }
-  return undefined;
+  return samples;
+}
+
+/** The value of the first series of that name whose labels include these, if present. */
+export function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+  return parseExposition(text).find(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  )?.value;
 }
 
 /**
