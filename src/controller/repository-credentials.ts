@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type BackupRepository } from '../api/index.ts';
 import { fnv1a } from '../core/index.ts';
-import { ignoreAlreadyExists, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
+import { ignoreAlreadyExists, isForbidden, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
 
 export const repositoryLabel = 'safehold.io/repository';
 export const tenantLabel = 'safehold.io/tenant';
@@ -48,9 +48,9 @@ export async function repositoryCredentials(
         };
       data[name] = value;
     } catch (error) {
-      if (isNotFound(error))
-        return { missing: `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name})` };
-      throw error;
+      const problem = secretProblem(error, ref, `BackupRepository ${repo.metadata.name}`);
+      if (problem === undefined) throw error;
+      return { missing: problem };
     }
   }
   if (repo.spec.password === undefined) {
@@ -118,12 +118,23 @@ export async function cephKeyData(
       };
     return { data: { CEPH_USER_KEY: value } };
   } catch (error) {
-    if (isNotFound(error))
-      return {
-        missing: `Secret ${ref.namespace}/${ref.name} not found (BackupRepository ${repo.metadata.name} spec.ceph.key)`,
-      };
-    throw error;
+    const problem = secretProblem(error, ref, `BackupRepository ${repo.metadata.name} spec.ceph.key`);
+    if (problem === undefined) throw error;
+    return { missing: problem };
   }
+}
+
+/** What to tell the user when a Secret a repository names cannot be read; undefined for other errors. */
+export function secretProblem(
+  error: unknown,
+  ref: { namespace: string; name: string },
+  where: string,
+): string | undefined {
+  if (isNotFound(error)) return `Secret ${ref.namespace}/${ref.name} not found (${where})`;
+  // The chart grants Secrets only in Safehold's own namespace: say so rather than fail obscurely.
+  if (isForbidden(error))
+    return `Safehold may not read Secret ${ref.namespace}/${ref.name} (${where}): it reads Secrets only in its own namespace; keep the repository's Secrets there`;
+  return undefined;
 }
 
 /** Creates a run's own copy of the credentials in Safehold's namespace (idempotent). */
