@@ -263,4 +263,45 @@ describe('the Helm chart', () => {
     const restored = await boundVolumePath(client, tenant, 'data-back');
     expect(readFileSync(join(restored, 'note.txt'), 'utf8')).toMatch(/^written .* for helm-/);
   });
+
+  it('may not read Secrets outside its namespace, and says so on the run', async () => {
+    const env = testEnv();
+    await client.create(kinds.secret, {
+      metadata: { name: 's3', namespace: tenant },
+      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+    } as KubeObject);
+    await client.create(kinds.backupRepository, {
+      metadata: { name: `${repository}-elsewhere` },
+      spec: {
+        s3: {
+          endpoint: env.ceph.s3.endpoint,
+          bucket,
+          accessKeyId: { namespace: tenant, name: 's3' },
+          secretAccessKey: { namespace: tenant, name: 's3' },
+        },
+      },
+    } as KubeObject);
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: `${policy}-elsewhere` },
+      spec: {
+        priority: 1,
+        selector: { pvcSelector: { matchLabels: { 'safehold.test/nothing': id } } },
+        repository: { name: `${repository}-elsewhere` },
+      },
+    } as KubeObject);
+    await client.create(kinds.volumeBackup, {
+      metadata: { name: 'data-elsewhere', namespace: tenant },
+      spec: { pvc: 'data', policy: `${policy}-elsewhere`, trigger: 'manual' },
+    } as KubeObject);
+    let message = '';
+    await waitFor('the run to say why it cannot start', async () => {
+      const run = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'data-elsewhere' });
+      message = run.status?.message ?? '';
+      return run.status?.reason === 'SecretNotFound';
+    });
+    expect(message).toContain(`Safehold may not read Secret ${tenant}/s3`);
+    await client.delete(kinds.volumeBackup, { namespace: tenant, name: 'data-elsewhere' });
+    await client.delete(kinds.backupPolicy, { name: `${policy}-elsewhere` });
+    await client.delete(kinds.backupRepository, { name: `${repository}-elsewhere` });
+  });
 });
