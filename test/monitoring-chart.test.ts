@@ -61,6 +61,7 @@ const kindsOf = (objects: Record<string, unknown>[]) => objects.map((o) => o.kin
 /** What Grafana puts in place of its variables, so that promtool reads the query as Prometheus will. */
 const grafanaVariables: [RegExp, string][] = [
   [/\$\{?namespace\}?/g, '.*'],
+  [/\$\{?stale_intervals\}?/g, '2'],
   [/\$\{?__rate_interval\}?/g, '5m'],
   [/\$\{?__interval\}?/g, '1m'],
   [/\$\{?__range\}?/g, '1d'],
@@ -190,6 +191,15 @@ describe("the chart's monitoring files", () => {
 
     const configMap = find('ConfigMap', 'safehold-dashboard');
     expect(configMap.metadata).toMatchObject({ namespace: 'grafana', labels: { grafana_dashboard: '1' } });
-    expect(JSON.parse(configMap.data['safehold.json'] ?? '')).toEqual(dashboard);
+    // The same dashboard, its stale_intervals constant following the alert's staleIntervals.
+    const shipped = JSON.parse(configMap.data['safehold.json'] ?? '') as typeof dashboard;
+    const constant = (board: typeof dashboard) =>
+      (board as unknown as { templating: { list: { name: string; query: unknown }[] } }).templating.list.find(
+        (v) => v.name === 'stale_intervals',
+      );
+    expect(constant(dashboard)?.query).toBe('2');
+    expect(constant(shipped)?.query).toBe('3');
+    (constant(shipped) as { query: unknown }).query = '2';
+    expect(shipped).toEqual(dashboard);
   });
 });
