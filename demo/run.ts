@@ -199,9 +199,22 @@ const operator = spawn(
     '127.0.0.1:0',
   ],
   {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
+// The operator logs JSON lines; the first says where it serves its metrics and dashboard.
+const served = new Promise<string>((resolve) => {
+  let pending = '';
+  operator.stdout.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      const entry = JSON.parse(line) as { msg?: string; address?: string };
+      if (entry.msg === 'serving metrics' && entry.address !== undefined) resolve(entry.address);
+    }
+  });
+});
 say(`operator started (pid ${operator.pid ?? '?'})`);
 try {
   const started = Date.now();
@@ -240,6 +253,9 @@ try {
   await show(['backups', '-n', 'demo-shop']);
   await show(['backups', '-n', 'demo-lab']);
   await show(['retention', 'preview', '-n', 'demo-shop']);
+  const page = join(defaultEnvDir, 'demo-dashboard.html');
+  writeFileSync(page, await (await fetch(`http://${await served}/`)).text());
+  say(`the web dashboard as the operator served it (red and green, per namespace): ${page}`);
   say(`the cluster keeps running: export KUBECONFIG=${env.kubeconfig}; stop it with npm run env -- down`);
 } finally {
   operator.kill('SIGTERM');

@@ -156,7 +156,10 @@ function serve(
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.metricsPort, options.metricsHost, () => {
-      log('serving metrics', { address: `${options.metricsHost}:${options.metricsPort}` });
+      // The bound port, not the asked one: port 0 picks a free one.
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound !== null ? bound.port : options.metricsPort;
+      log('serving metrics', { address: `${options.metricsHost}:${port}` });
       resolve(server);
     });
   });
