@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
-import type { CoverageRow, Decision } from '../core/index.ts';
+import type { CoverageRow, Decision, LeaderView } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
-import type { LeaderView } from '../core/index.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 

@@ -1,8 +1,7 @@
 // The front page: every PVC, grouped by namespace, green when protected, grey
 // when excluded (and by whom), red when UNPROTECTED (and why), with the age of
 // its last good backup and its next run; the counts per namespace on top.
-import { countDecisions, coverageRecord, type CoverageRow } from '../core/index.ts';
-import type { LeaderView } from '../core/index.ts';
+import { countDecisions, coverageRecord, type CoverageRow, type LeaderView } from '../core/index.ts';
 import { failuresSection, recentFailures } from './failures-section.ts';
 import { html, type Html } from './html.ts';
 import { layout } from './layout.ts';

@@ -1,9 +1,8 @@
 // The dashboard's HTTP side: which address is which page, GET and HEAD only,
 // and headers that let the browser run nothing and fetch nothing else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coverageRecord } from '../core/index.ts';
+import { coverageRecord, type OperatorView } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
-import type { OperatorView } from '../core/index.ts';
 import { html } from './html.ts';
 import { layout } from './layout.ts';
 import { route, type Route } from './paths.ts';

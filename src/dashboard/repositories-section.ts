@@ -1,8 +1,7 @@
 // "Repositories": each BackupRepository and, per tenant (one restic repository
 // per namespace, or the shared one), what its last check and prune found.
 import type { TenantHealth } from '../api/index.ts';
-import { formatBytes } from '../core/index.ts';
-import type { RepositoryView } from '../core/index.ts';
+import { formatBytes, type RepositoryView } from '../core/index.ts';
 import { html, type Html } from './html.ts';
 import { ago } from './when.ts';
 

@@ -1,11 +1,10 @@
 // One volume's page: its decision as on the front page, two charts (bytes per
 // backup, time per backup) and every run of it, newest first, with the message
 // of each one that failed.
-import { formatBytes, formatDuration } from '../core/index.ts';
+import { formatBytes, formatDuration, type LeaderView } from '../core/index.ts';
 import { backupHistory, type HistoryEntry } from './backup-history.ts';
 import { lineChart } from './chart.ts';
 import { meta, volumeTable } from './coverage-page.ts';
-import type { LeaderView } from '../core/index.ts';
 import { html, type Html } from './html.ts';
 import { layout } from './layout.ts';
 import { namespaceHref } from './paths.ts';
