@@ -1,14 +1,10 @@
 // The leader's view for read-only pages (the dashboard), taken from the
 // informers' caches when a page asks, so it is the API's state, not the
-// operator's memory; and the handler type those pages serve with.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// operator's memory.
 import { backupRepositoryStatus } from '../api/index.ts';
 import type { LeaderView } from '../core/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
 import type { CoverageController } from './coverage-controller.ts';
-
-/** Pages served beside /metrics: answers the requests it knows and returns true, else false (404). */
-export type PageHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 export function leaderView(cache: ClusterCache, coverage: CoverageController, identity: string, now: Date): LeaderView {
   return {

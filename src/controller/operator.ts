@@ -15,8 +15,8 @@ import { RestoreController } from './restore-controller.ts';
 import { StartGate } from './start-gate.ts';
 import { CoverageController } from './coverage-controller.ts';
 import { OperatorMetrics } from './metrics.ts';
-import type { OperatorView } from '../core/index.ts';
-import { leaderView, type PageHandler } from './operator-view.ts';
+import type { OperatorView, PageHandler } from '../core/index.ts';
+import { leaderView } from './operator-view.ts';
 
 export type Log = (message: string, fields?: Record<string, unknown>) => void;
 

@@ -1,6 +1,8 @@
 // What the operator lets read-only pages (the dashboard) see, as plain data:
 // the leader's informer caches and coverage rows when a page asks, so it is
-// the API's state. Only the leader watches; the other replicas say so.
+// the API's state. Only the leader watches; the other replicas say so. And
+// the handler type such pages serve with, beside /metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackupRepositoryStatus, VolumeBackup, VolumeRestore } from '../api/index.ts';
 import type { CoverageRow } from './coverage.ts';
 
@@ -24,3 +26,6 @@ export interface RepositoryView {
   name: string;
   status: BackupRepositoryStatus;
 }
+
+/** Pages served beside /metrics: answers the requests it knows and returns true, else false (404). */
+export type PageHandler = (request: IncomingMessage, response: ServerResponse) => boolean;

@@ -1,16 +1,12 @@
 // The dashboard's HTTP side: which address is which page, GET and HEAD only,
 // and headers that let the browser run nothing and fetch nothing else.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coverageRecord, type OperatorView } from '../core/index.ts';
+import { coverageRecord, type OperatorView, type PageHandler } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
 import { html } from './html.ts';
 import { layout } from './layout.ts';
 import { route, type Route } from './paths.ts';
 import { standbyPage } from './standby-page.ts';
 import { volumePage } from './volume-page.ts';
-
-/** Answers the requests for its own addresses and returns true; leaves the others alone (false). */
-export type PageHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 export interface Reply {
   status: number;
