@@ -20,7 +20,14 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { installCrds, metricValue, safehold, startOperator, type RunningOperator } from './support/safehold.ts';
+import {
+  backUpNow,
+  installCrds,
+  metricValue,
+  safehold,
+  startOperator,
+  type RunningOperator,
+} from './support/safehold.ts';
 
 function treeDigest(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -529,17 +536,12 @@ describe('backing up volumes', () => {
       const text = (await operator?.metrics()) ?? '';
       return metricValue(text, 'safehold_volume_protected', { namespace: ns, pvc: 'admin-excluded' }) === 0;
     });
-    await client.create(kinds.volumeBackup, {
-      metadata: { name: 'admin-excluded-1', namespace: ns },
-      spec: { pvc: 'admin-excluded', policy: policyName, trigger: 'manual' },
-    } as KubeObject);
-    let refused: VolumeBackup | undefined;
-    await waitFor('the run to fail', async () => {
-      refused = await getBackup('admin-excluded-1');
-      return refused.status?.phase === 'Failed';
+    const refused = await backUpNow(client, ns, 'admin-excluded', 'admin-excluded-1', {
+      policy: policyName,
+      outcome: 'Failed',
     });
-    expect(refused?.status).toMatchObject({ phase: 'Failed', reason: 'NotProtected' });
-    expect(refused?.status?.message).toContain('is excluded by its PersistentVolume');
+    expect(refused.status).toMatchObject({ phase: 'Failed', reason: 'NotProtected' });
+    expect(refused.status?.message).toContain('is excluded by its PersistentVolume');
     expect(await runObjects('admin-excluded-1')).toEqual([]);
   });
 });

@@ -190,51 +190,61 @@ export async function installWithRepository(
   } as KubeObject);
 }
 
-/** Creates a manual VolumeBackup and waits for it to succeed (a failure throws with its message). */
+/**
+ * Creates a manual VolumeBackup (naming a policy, if given) and waits for it to succeed, or, with
+ * `outcome: 'Failed'`, to fail; the other ending throws with its message.
+ */
 export async function backUpNow(
   client: KubeClient,
   namespace: string,
   pvc: string,
   name: string,
+  { policy, outcome = 'Succeeded' }: { policy?: string; outcome?: RunOutcome } = {},
 ): Promise<VolumeBackup> {
   await client.create(kinds.volumeBackup, {
     metadata: { name, namespace },
-    spec: { pvc, trigger: 'manual' },
+    spec: { pvc, trigger: 'manual', ...(policy === undefined ? {} : { policy }) },
   } as KubeObject);
-  return waitForRun<VolumeBackup>(client, kinds.volumeBackup, namespace, name);
+  return waitForRun<VolumeBackup>(client, kinds.volumeBackup, namespace, name, { outcome });
 }
 
 interface RunObject extends KubeObject {
   status?: { phase?: string; message?: string; conditions?: { type: string; status: string; reason?: string }[] };
 }
 
+type RunOutcome = 'Succeeded' | 'Failed';
+
 /**
- * Waits for a VolumeBackup, VolumeRestore or BackupDownload to succeed (and, if
- * `until` says so, for more). A Failed one ends the wait at once with its message;
- * a timeout says the phase, message and conditions it was left in. The default
- * timeout stays under the journeys' test timeout, so that message is what a
- * slow run reports.
+ * Waits for a VolumeBackup, VolumeRestore or BackupDownload to end as `outcome` (Succeeded
+ * unless told; and, if `until` says so, for more). The other ending ends the wait at once with
+ * its message; a timeout says the phase, message and conditions it was left in. The default
+ * timeout stays under the journeys' test timeout, so that message is what a slow run reports.
  */
 export async function waitForRun<T extends RunObject>(
   client: KubeClient,
   kind: ResourceKind,
   namespace: string,
   name: string,
-  { until = () => true, timeoutMs = 240_000 }: { until?: (run: T) => boolean; timeoutMs?: number } = {},
+  {
+    outcome = 'Succeeded',
+    until = () => true,
+    timeoutMs = 240_000,
+  }: { outcome?: RunOutcome; until?: (run: T) => boolean; timeoutMs?: number } = {},
 ): Promise<T> {
   let done: T | undefined;
   await waitFor(
-    `${kind.kind} ${namespace}/${name}`,
+    `${kind.kind} ${namespace}/${name} ${outcome}`,
     async () => {
       done = await client.get<T>(kind, { namespace, name });
       const status = done.status;
-      if (status?.phase === 'Failed')
-        throw new GiveUp(`${kind.kind} ${namespace}/${name} failed: ${status.message ?? ''}`);
-      if (status?.phase === 'Succeeded' && until(done)) return true;
+      const phase = status?.phase;
+      if ((phase === 'Failed' || phase === 'Succeeded') && phase !== outcome)
+        throw new GiveUp(`${kind.kind} ${namespace}/${name} ${phase.toLowerCase()}: ${status?.message ?? ''}`);
+      if (phase === outcome && until(done)) return true;
       const conditions = (status?.conditions ?? []).map(
         (c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`,
       );
-      throw new Error(`phase ${status?.phase ?? 'none'}: ${status?.message ?? ''} [${conditions.join(', ')}]`);
+      throw new Error(`phase ${phase ?? 'none'}: ${status?.message ?? ''} [${conditions.join(', ')}]`);
     },
     { timeoutMs, intervalMs: 500 },
   );
