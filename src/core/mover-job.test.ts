@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VolumeBackup } from '../api/index.ts';
+import type { MoverTask, VolumeBackup } from '../api/index.ts';
 import { fnv1a, moverJob, moverJobName, moverSourceDevice, runObjectBase, runObjectLabels } from './mover-job.ts';
 
 const backup: VolumeBackup = {
@@ -25,6 +25,16 @@ const job = moverJob({
   nodeName: 'node-2',
   deadlineSeconds: 600,
 });
+/** A plain file backup's task, for the cases that vary only the Job around it. */
+const fileBackup: MoverTask = {
+  kind: 'backup',
+  repository: { url: 's3:http://s3/b/team', initialize: true },
+  sourcePath: '/data',
+  host: 'h',
+  tags: [],
+  cacheDir: '/cache',
+  changeDetection: 'mtime-size',
+};
 const pod = job.spec?.template.spec;
 const container = pod?.containers[0];
 
@@ -124,16 +134,7 @@ describe('moverJob for a block volume', () => {
         secretName: 's',
         deadlineSeconds: 60,
       },
-      task: {
-        kind: 'backup',
-        repository: { url: 's3:http://s3/b/team', initialize: true },
-        sourcePath: '/data',
-        host: 'h',
-        tags: [],
-        cacheDir: '/cache',
-        changeDetection: 'mtime-size',
-        cephfsSnapshot: { name: 'safehold-backup' },
-      },
+      task: { ...fileBackup, cephfsSnapshot: { name: 'safehold-backup' } },
       sourceClaim: 'fs-alias',
       sourceWritable: true,
     }).spec?.template.spec;
@@ -155,15 +156,7 @@ describe("the admin's mover Pod settings", () => {
         tolerations: [{ key: 'backup', operator: 'Exists', effect: 'NoSchedule' }],
         serviceAccountName: 'safehold-mover',
       },
-      task: {
-        kind: 'backup',
-        repository: { url: 's3:http://s3/b/team', initialize: true },
-        sourcePath: '/data',
-        host: 'h',
-        tags: [],
-        cacheDir: '/cache',
-        changeDetection: 'mtime-size',
-      },
+      task: fileBackup,
       secretName: 's',
       nodeName,
       deadlineSeconds: 60,
