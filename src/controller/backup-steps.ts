@@ -166,6 +166,7 @@ export async function carryOut(
           phase: 'Pending',
           reason: 'RetryScheduled',
           message: `${step.message}; retrying at ${step.at.toISOString()}`,
+          attempt: step.attempt,
           nextAttemptTime: step.at.toISOString(),
         },
         { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },

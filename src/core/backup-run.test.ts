@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backupPolicySpec, type BackupPolicy, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
-import { nextRunStep, retryDelayMs, type RunObservation } from './backup-run.ts';
+import { nextRunStep, type RunObservation } from './backup-run.ts';
+import { retryDelayMs } from './run-retry.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
 const policy: BackupPolicy = { metadata: { name: 'p' }, spec: backupPolicySpec.parse({ default: true }) };
@@ -148,6 +149,51 @@ describe('nextRunStep', () => {
     expect(
       nextRunStep(observe({}, { blocker: { reason: 'NotProtected', message: 'the PV excludes it', final: true } })),
     ).toEqual({ kind: 'fail', reason: 'NotProtected', message: 'the PV excludes it' });
+  });
+
+  describe('a blocked run', () => {
+    const missing = { blocker: { reason: 'ClaimNotFound' as const, message: 'PVC team/data does not exist' } };
+
+    it('waits for its scheduled retry instead of rescheduling on every look', () => {
+      const scheduled = { phase: 'Pending' as const, attempt: 1, nextAttemptTime: '2026-11-22T10:00:30Z' };
+      expect(nextRunStep(observe(scheduled, missing))).toMatchObject({
+        kind: 'wait',
+        reason: 'RetryScheduled',
+        recheckMs: 30_000,
+      });
+    });
+
+    it('counts every blocked check as an attempt, on a growing delay', () => {
+      const first = nextRunStep(observe({}, missing));
+      expect(first).toMatchObject({ kind: 'retry', reason: 'ClaimNotFound', attempt: 1 });
+      if (first.kind === 'retry') expect(first.at.getTime() - now.getTime()).toBe(30_000);
+      const third = nextRunStep(observe({ phase: 'Pending', attempt: 2, nextAttemptTime: now.toISOString() }, missing));
+      expect(third).toMatchObject({ kind: 'retry', attempt: 3 });
+      if (third.kind === 'retry') expect(third.at.getTime() - now.getTime()).toBe(120_000);
+    });
+
+    it('ends at the retry limit', () => {
+      const limited: BackupPolicy = {
+        metadata: { name: 'p' },
+        spec: backupPolicySpec.parse({ default: true, retry: { limit: 1 } }),
+      };
+      const second = nextRunStep(observe({ phase: 'Pending', attempt: 1 }, { ...missing, policy: limited }));
+      expect(second).toMatchObject({ kind: 'fail', reason: 'ClaimNotFound' });
+      expect(second.kind === 'fail' ? second.message : '').toContain('gave up after 2 attempts, retry.limit 1');
+    });
+
+    it("ends at the deadline when the next retry would start after it", () => {
+      const late = { ...observe({ phase: 'Pending', attempt: 3 }, missing), now: new Date('2026-11-22T13:29:00Z') };
+      const step = nextRunStep(late);
+      expect(step).toMatchObject({ kind: 'fail', reason: 'ClaimNotFound' });
+      expect(step.kind === 'fail' ? step.message : '').toContain('no time left before the deadline 4h');
+    });
+
+    it('uses the default retry settings when no policy applies', () => {
+      const orphan = { ...missing, policy: undefined };
+      expect(nextRunStep(observe({ phase: 'Pending', attempt: 5 }, orphan))).toMatchObject({ kind: 'retry', attempt: 6 });
+      expect(nextRunStep(observe({ phase: 'Pending', attempt: 6 }, orphan))).toMatchObject({ kind: 'fail' });
+    });
   });
 
   it('cleans up once the run is over', () => {

@@ -2,7 +2,8 @@
 // function over plain data with `now` passed in, so every branch is tested
 // without a cluster. The controller observes, asks, and carries the step out;
 // each step is idempotent, so a restarted operator simply asks again.
-import { durationMs, type BackupPolicy, type BackupReason, type MoverResult, type VolumeBackup } from '../api/index.ts';
+import type { BackupPolicy, BackupReason, MoverResult, VolumeBackup } from '../api/index.ts';
+import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
 /** cephfs-snapshot: the live CephFS volume, read from a CephFS snapshot the mover makes in its .snap folder. */
 export type RunMethod = 'snapshot' | 'live' | 'cephfs-snapshot';
@@ -65,16 +66,10 @@ export type RunStep =
   | { kind: 'nudge-alias' }
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
-  | { kind: 'retry'; reason: BackupReason; message: string; at: Date; discardSnapshot: boolean }
+  /** attempt: the attempt count to record (a blocked check counts as one). */
+  | { kind: 'retry'; reason: BackupReason; message: string; at: Date; attempt: number; discardSnapshot: boolean }
   | { kind: 'fail'; reason: BackupReason; message: string }
   | { kind: 'clean-up' };
-
-const firstRetryMs = 30_000;
-const maxRetryMs = 30 * 60_000;
-
-export function retryDelayMs(attempt: number): number {
-  return Math.min(firstRetryMs * 2 ** Math.max(0, attempt - 1), maxRetryMs);
-}
 
 export function nextRunStep(o: RunObservation): RunStep {
   const status = o.backup.status ?? {};
@@ -98,11 +93,11 @@ function pending(o: RunObservation): RunStep {
     return {
       kind: 'fail',
       reason: 'DeadlineExceeded',
-      message: `${status.message ?? 'the run could not start'} (deadline ${o.policy?.spec.retry.deadline ?? ''} passed)`,
+      message: `${status.message ?? 'the run could not start'} (deadline ${retrySettings(o).deadline} passed)`,
     };
   }
   if (o.blocker?.final === true) return { kind: 'fail', reason: o.blocker.reason, message: o.blocker.message };
-  if (o.blocker !== undefined) return finalOrRetry(o, o.blocker.reason, o.blocker.message);
+  // A scheduled retry is waited for whatever blocks the run: looking again sooner only floods the API.
   const retryAt = status.nextAttemptTime === undefined ? undefined : Date.parse(status.nextAttemptTime);
   if (retryAt !== undefined && retryAt > o.now.getTime()) {
     return {
@@ -112,6 +107,8 @@ function pending(o: RunObservation): RunStep {
       recheckMs: retryAt - o.now.getTime(),
     };
   }
+  // A blocked check is an attempt: the retry limit ends a run whose blocker never goes.
+  if (o.blocker !== undefined) return finalOrRetry(o, o.blocker.reason, o.blocker.message, (status.attempt ?? 0) + 1);
   if (o.waitingFor !== undefined)
     return { kind: 'wait', reason: 'Waiting', message: `waiting for ${o.waitingFor}`, recheckMs: 1000 };
   if (o.volumeBusy)
@@ -147,7 +144,7 @@ function active(o: RunObservation): RunStep {
     return {
       kind: 'fail',
       reason: 'DeadlineExceeded',
-      message: `the run did not finish within ${o.policy?.spec.retry.deadline ?? 'its deadline'}`,
+      message: `the run did not finish within ${retrySettings(o).deadline}`,
     };
   }
   if (o.job !== undefined) {
@@ -201,22 +198,23 @@ export function aliasStep<R extends string>(
 }
 
 /** A failed attempt: retry with backoff while the policy's limit and deadline allow, else fail. */
-function finalOrRetry(o: RunObservation, reason: BackupReason, message: string): RunStep {
-  const status = o.backup.status ?? {};
-  const attempt = status.attempt ?? 0;
-  const limit = o.policy?.spec.retry.limit ?? 0;
-  const permanent = reason === 'InvalidSpec';
-  const at = new Date(o.now.getTime() + retryDelayMs(Math.max(1, attempt)));
-  const deadline = deadlineOf(o);
-  if (permanent) return { kind: 'fail', reason, message };
-  if (attempt > limit) return { kind: 'fail', reason, message: `${message} (gave up after ${attempt} attempts)` };
-  if (deadline !== undefined && at.getTime() > deadline)
-    return { kind: 'fail', reason, message: `${message} (no time left before the deadline to retry)` };
-  return { kind: 'retry', reason, message, at, discardSnapshot: reason === 'SnapshotFailed' };
+function finalOrRetry(
+  o: RunObservation,
+  reason: BackupReason,
+  message: string,
+  attempt = o.backup.status?.attempt ?? 0,
+): RunStep {
+  if (reason === 'InvalidSpec') return { kind: 'fail', reason, message };
+  const verdict = retryOrGiveUp({ now: o.now, attempt, settings: retrySettings(o), deadline: deadlineOf(o), message });
+  if (verdict.kind === 'fail') return { kind: 'fail', reason, message: verdict.message };
+  return { kind: 'retry', reason, message, at: verdict.at, attempt, discardSnapshot: reason === 'SnapshotFailed' };
+}
+
+/** The policy's retry settings; a run no policy applies to uses the defaults. */
+function retrySettings(o: RunObservation) {
+  return o.policy?.spec.retry ?? defaultRetry;
 }
 
 function deadlineOf(o: RunObservation): number | undefined {
-  const created = o.backup.metadata.creationTimestamp;
-  if (created === undefined || o.policy === undefined) return undefined;
-  return Date.parse(created) + durationMs(o.policy.spec.retry.deadline);
+  return runDeadline(o.backup.metadata.creationTimestamp, retrySettings(o));
 }

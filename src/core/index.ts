@@ -20,6 +20,7 @@ export * from './restore-run.ts';
 export * from './restore-task.ts';
 export * from './retention-plan.ts';
 export * from './retention.ts';
+export * from './run-retry.ts';
 export * from './s3-presign.ts';
 export * from './schedule.ts';
 export * from './workloads.ts';
