@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { RepositoryMaintenance } from '../src/api/index.ts';
-import { generatedKeyName } from '../src/controller/repository-credentials.ts';
+import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
 import { presignS3, type PresignMethod } from '../src/core/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';

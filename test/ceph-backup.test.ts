@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeBackup, VolumeRestore } from '../src/api/index.ts';
-import { generatedKeyName } from '../src/controller/repository-credentials.ts';
+import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
 import {

@@ -17,7 +17,7 @@ import {
   type VolumeBackup,
   type VolumeRestore,
 } from '../src/api/index.ts';
-import { generatedKeyName } from '../src/controller/repository-credentials.ts';
+import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
 import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
 import { repoRoot, tools } from '../testenv/paths.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepositoryMaintenance, VolumeBackup } from '../src/api/index.ts';
-import { generatedKeyName } from '../src/controller/repository-credentials.ts';
+import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
 import { isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { CommandError, run } from '../testenv/command.ts';
 import {

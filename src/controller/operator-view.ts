@@ -4,7 +4,7 @@
 import { backupRepositoryStatus } from '../api/index.ts';
 import type { LeaderView } from '../core/index.ts';
 import type { ClusterCache } from './cluster-cache.ts';
-import type { CoverageController } from './coverage-controller.ts';
+import type { CoverageController } from './coverage/coverage-controller.ts';
 
 export function leaderView(cache: ClusterCache, coverage: CoverageController, identity: string, now: Date): LeaderView {
   return {

@@ -10,7 +10,7 @@ import {
   type BackupPolicy,
   type BackupPolicyStatus,
   type ParsedPolicies,
-} from '../api/index.ts';
+} from '../../api/index.ts';
 import {
   checkSchedule,
   countDecisions,
@@ -23,10 +23,10 @@ import {
   rulesFromPolicy,
   setCondition,
   volumeHealth,
-} from '../core/index.ts';
-import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { OperatorMetrics } from './metrics.ts';
+} from '../../core/index.ts';
+import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { OperatorMetrics } from '../metrics.ts';
 
 export interface CoverageDeps {
   client: KubeClient;

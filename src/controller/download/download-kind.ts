@@ -16,7 +16,7 @@ import {
   runLabels,
   tenantOf,
   volumePath,
-} from '../api/index.ts';
+} from '../../api/index.ts';
 import {
   moverCacheDir,
   moverJob,
@@ -26,7 +26,7 @@ import {
   runObjectBase,
   setCondition,
   type DownloadStep,
-} from '../core/index.ts';
+} from '../../core/index.ts';
 import {
   ignoreAlreadyExists,
   ignoreNotFound,
@@ -37,14 +37,14 @@ import {
   type KubeClient,
   type KubeObject,
   type Requeue,
-} from '../kube/index.ts';
-import { jobOutcome } from './backup-observation.ts';
+} from '../../kube/index.ts';
+import { jobOutcome } from '../backup/backup-observation.ts';
 import { deleteStaging, presignStaging } from './download-staging.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { Log } from './operator.ts';
-import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
-import { observeBackupChoice } from './restore-observation.ts';
-import type { StartGate } from './start-gate.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { Log } from '../operator.ts';
+import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import { observeBackupChoice } from '../restore/restore-observation.ts';
+import type { StartGate } from '../run/start-gate.ts';
 
 export interface DownloadControllerDeps {
   client: KubeClient;

@@ -2,9 +2,9 @@
 // counted from when Safehold first saw it gone. That moment is recorded on
 // the backups themselves (state in the API, not in memory), so a restarted
 // operator counts from the same time.
-import { annotations } from '../api/index.ts';
-import { ignoreNotFound, kinds } from '../kube/index.ts';
-import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-controller.ts';
+import { annotations } from '../../api/index.ts';
+import { ignoreNotFound, kinds } from '../../kube/index.ts';
+import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-kind.ts';
 
 /** Marks the backups of PVCs that are gone with when that was first seen: the orphan grace period counts from here. */
 export async function markOrphans(deps: Pick<MaintenanceDeps, 'cache' | 'client' | 'now'>): Promise<undefined> {

@@ -2,10 +2,10 @@
 // repository in its bucket, outside restic's folders), the presigned URLs
 // that let a mover upload it and a tenant's CLI fetch it without S3 keys, and
 // its deletion when the download ends.
-import { repositoryUrl, type BackupDownload, type BackupRepository } from '../api/index.ts';
-import { presignS3, s3ObjectLocation } from '../core/index.ts';
-import { kinds, objectKey, type KubeClient } from '../kube/index.ts';
-import type { Log } from './operator.ts';
+import { repositoryUrl, type BackupDownload, type BackupRepository } from '../../api/index.ts';
+import { presignS3, s3ObjectLocation } from '../../core/index.ts';
+import { kinds, objectKey, type KubeClient } from '../../kube/index.ts';
+import type { Log } from '../operator.ts';
 
 export interface S3Keys {
   accessKeyId: string;

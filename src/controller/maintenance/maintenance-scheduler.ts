@@ -4,12 +4,12 @@
 // The history is in the API (spec.scheduledFor of the newest of each kind),
 // and a run is named after its slot, so a restarted operator neither skips
 // nor doubles one.
-import { apiGroup, apiVersion, tenantOf, type RepositoryMaintenance } from '../api/index.ts';
-import { dueMaintenance, maintenanceName, type DueMaintenance, type MaintenanceTarget } from '../core/index.ts';
-import { ignoreAlreadyExists, kinds, type KubeClient } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
+import { apiGroup, apiVersion, tenantOf, type RepositoryMaintenance } from '../../api/index.ts';
+import { dueMaintenance, maintenanceName, type DueMaintenance, type MaintenanceTarget } from '../../core/index.ts';
+import { ignoreAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
 import { operationLabel } from './maintenance-objects.ts';
-import type { Log } from './operator.ts';
+import type { Log } from '../operator.ts';
 
 export interface MaintenanceSchedulerDeps {
   client: KubeClient;

@@ -1,8 +1,8 @@
 // What a finished run leaves on the volume for people and tools: annotations
 // on the PVC and its PV, and an Event on the PVC.
-import type { VolumeBackup } from '../api/index.ts';
-import { ignoreNotFound, kinds, recordEvent } from '../kube/index.ts';
-import type { BackupControllerDeps } from './backup-controller.ts';
+import type { VolumeBackup } from '../../api/index.ts';
+import { ignoreNotFound, kinds, recordEvent } from '../../kube/index.ts';
+import type { BackupControllerDeps } from './backup-kind.ts';
 
 export async function writeBack(
   deps: BackupControllerDeps,

@@ -4,8 +4,8 @@
 // (WaitForFirstConsumer) they would wait forever, so Safehold does what the
 // scheduler does for a Pod: it picks a node and names it on the claim.
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { kinds, type KubeClient } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
+import { kinds, type KubeClient } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
 
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 const defaultClassAnnotation = 'storageclass.kubernetes.io/is-default-class';

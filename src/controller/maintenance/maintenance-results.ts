@@ -8,10 +8,10 @@ import {
   type BackupRepositoryStatus,
   type RepositoryMaintenance,
   type TenantHealth,
-} from '../api/index.ts';
-import { setCondition } from '../core/index.ts';
-import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../kube/index.ts';
-import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-controller.ts';
+} from '../../api/index.ts';
+import { setCondition } from '../../core/index.ts';
+import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
+import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-kind.ts';
 import { backupsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
 
 /** Finished maintenance objects kept per repository, tenant and operation. */

@@ -13,11 +13,11 @@ import {
   type BackupRepository,
   type MoverResult,
   type VolumeBackup,
-} from '../api/index.ts';
-import { moverJobName, runObjectBase, type RunMethod, type RunObservation } from '../core/index.ts';
-import { objectKey } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { CoverageController } from './coverage-controller.ts';
+} from '../../api/index.ts';
+import { moverJobName, runObjectBase, type RunMethod, type RunObservation } from '../../core/index.ts';
+import { objectKey } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { CoverageController } from '../coverage/coverage-controller.ts';
 
 export interface ObservationDeps {
   cache: ClusterCache;

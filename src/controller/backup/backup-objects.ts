@@ -5,7 +5,7 @@
 // credentials Secret, the read-only alias of the volume's PV and its claim,
 // and the mover Job. Tenants never see the credentials or the mover.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { durationMs, repositoryUrl, resticHost, tenantOf, type MoverTask, type VolumeBackup } from '../api/index.ts';
+import { durationMs, repositoryUrl, resticHost, tenantOf, type MoverTask, type VolumeBackup } from '../../api/index.ts';
 import {
   moverCacheDir,
   moverJob,
@@ -15,12 +15,12 @@ import {
   moverSourcePath,
   ownerReference,
   runObjectLabels,
-} from '../core/index.ts';
-import { ignoreNotFound, ignoreAlreadyExists, kinds } from '../kube/index.ts';
-import type { BackupControllerDeps } from './backup-controller.ts';
+} from '../../core/index.ts';
+import { ignoreNotFound, ignoreAlreadyExists, kinds } from '../../kube/index.ts';
+import type { BackupControllerDeps } from './backup-kind.ts';
 import { blockExtents } from './block-source.ts';
-import { firstConsumerAnnotations, selectedNodeAnnotation } from './first-consumer.ts';
-import { cephKeyData, createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+import { firstConsumerAnnotations, selectedNodeAnnotation } from '../expose/first-consumer.ts';
+import { cephKeyData, createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import {
   aliasName,
   credentialsSecretName,

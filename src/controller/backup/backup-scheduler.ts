@@ -3,11 +3,11 @@
 // slot that came due creates one run named after the slot, so a restarted
 // operator finds it and neither skips nor doubles it; a run missed while the
 // operator was down is caught up once, however many slots were missed.
-import { runLabels, type VolumeBackup } from '../api/index.ts';
-import { dueRuns, scheduledBackupName, type CoverageRow, type DueRun } from '../core/index.ts';
-import { isAlreadyExists, kinds, type KubeClient } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { Log } from './operator.ts';
+import { runLabels, type VolumeBackup } from '../../api/index.ts';
+import { dueRuns, scheduledBackupName, type CoverageRow, type DueRun } from '../../core/index.ts';
+import { isAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { Log } from '../operator.ts';
 
 export interface SchedulerDeps {
   client: KubeClient;

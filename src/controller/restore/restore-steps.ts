@@ -11,7 +11,7 @@ import {
   tenantOf,
   type VolumeRestore,
   type VolumeRestoreStatus,
-} from '../api/index.ts';
+} from '../../api/index.ts';
 import {
   moverJob,
   ownerReference,
@@ -19,7 +19,7 @@ import {
   restoreMoverTask,
   setCondition,
   type RestoreStep,
-} from '../core/index.ts';
+} from '../../core/index.ts';
 import {
   ignoreAlreadyExists,
   ignoreNotFound,
@@ -28,18 +28,18 @@ import {
   writeStatus,
   type KubeClient,
   type Requeue,
-} from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import { nodeUsing } from './backup-observation.ts';
-import { firstConsumerAnnotations } from './first-consumer.ts';
-import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+} from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import { nodeUsing } from '../backup/backup-observation.ts';
+import { firstConsumerAnnotations } from '../expose/first-consumer.ts';
+import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import {
   restoreJobName,
   restoreObjectBase,
   restoreSourceNamespace,
   type ObservedRestore,
 } from './restore-observation.ts';
-import { deleteAlias, ensureAlias } from './run-objects.ts';
+import { deleteAlias, ensureAlias } from '../backup/backup-objects.ts';
 
 export interface RestoreStepDeps {
   client: KubeClient;

@@ -13,7 +13,7 @@ import {
   type RepositoryMaintenanceStatus,
   tenantOf,
   type VolumeBackup,
-} from '../api/index.ts';
+} from '../../api/index.ts';
 import {
   maintenanceJobName,
   maintenanceLabel,
@@ -21,17 +21,17 @@ import {
   setCondition,
   type MaintenanceObservation,
   type MaintenanceStep,
-} from '../core/index.ts';
-import { kinds, objectKey, WorkQueue, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
-import { jobOutcome } from './backup-observation.ts';
+} from '../../core/index.ts';
+import { kinds, objectKey, WorkQueue, writeStatus, type KubeClient, type Requeue } from '../../kube/index.ts';
+import { jobOutcome } from '../backup/backup-observation.ts';
 import { createMaintenanceJob, finished, forgetSet, repositoryOf } from './maintenance-objects.ts';
 import { cleanUpMaintenance } from './maintenance-results.ts';
 import { markOrphans } from './orphan-marks.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { CoverageController } from './coverage-controller.ts';
-import type { OperatorMetrics } from './metrics.ts';
-import type { Log } from './operator.ts';
-import type { StartGate } from './start-gate.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { CoverageController } from '../coverage/coverage-controller.ts';
+import type { OperatorMetrics } from '../metrics.ts';
+import type { Log } from '../operator.ts';
+import type { StartGate } from '../run/start-gate.ts';
 
 export interface MaintenanceControllerDeps {
   client: KubeClient;

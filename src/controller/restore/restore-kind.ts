@@ -4,8 +4,8 @@
 // start gate, so a restore never starts beside a prune of its repository.
 // While the mover runs, its latest progress line (read from the Pod's log
 // through the API) is copied into the status.
-import { type BackupRepository, type MoverSettings, runLabels, type VolumeRestore } from '../api/index.ts';
-import { nextRestoreStep } from '../core/index.ts';
+import { type BackupRepository, type MoverSettings, runLabels, type VolumeRestore } from '../../api/index.ts';
+import { nextRestoreStep } from '../../core/index.ts';
 import {
   isNotFound,
   kinds,
@@ -14,13 +14,13 @@ import {
   type KubeClient,
   type KubeObject,
   type Requeue,
-} from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { Log } from './operator.ts';
+} from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { Log } from '../operator.ts';
 import { observeRestore, restoreJobName } from './restore-observation.ts';
-import { readProgress } from './mover-progress.ts';
+import { readProgress } from '../run/mover-progress.ts';
 import { carryOutRestore, updateRestoreStatus } from './restore-steps.ts';
-import type { StartGate } from './start-gate.ts';
+import type { StartGate } from '../run/start-gate.ts';
 
 export interface RestoreControllerDeps {
   client: KubeClient;

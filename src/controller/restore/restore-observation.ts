@@ -11,10 +11,10 @@ import {
   type ChosenBackup,
   type VolumeBackup,
   type VolumeRestore,
-} from '../api/index.ts';
-import { chooseBackup, readRefusal, runObjectBase, type BackupAnswer, type RestoreObservation } from '../core/index.ts';
-import { jobOutcome } from './backup-observation.ts';
-import type { ClusterCache } from './cluster-cache.ts';
+} from '../../api/index.ts';
+import { chooseBackup, readRefusal, runObjectBase, type BackupAnswer, type RestoreObservation } from '../../core/index.ts';
+import { jobOutcome } from '../backup/backup-observation.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
 
 export interface RestoreObservationDeps {
   cache: ClusterCache;

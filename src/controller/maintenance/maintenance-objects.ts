@@ -9,11 +9,11 @@ import {
   type MaintenanceTask,
   type RepositoryMaintenance,
   type VolumeBackup,
-} from '../api/index.ts';
-import { maintenanceJobName, maintenanceLabel, moverCacheDir, moverJob, planRetention } from '../core/index.ts';
-import { ignoreAlreadyExists, kinds } from '../kube/index.ts';
-import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-controller.ts';
-import { createCredentialsSecret, repositoryCredentials } from './repository-credentials.ts';
+} from '../../api/index.ts';
+import { maintenanceJobName, maintenanceLabel, moverCacheDir, moverJob, planRetention } from '../../core/index.ts';
+import { ignoreAlreadyExists, kinds } from '../../kube/index.ts';
+import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-kind.ts';
+import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 
 /** At most this many snapshots are forgotten per run (the task travels in an environment variable); the rest next time. */
 const maxForgetPerRun = 500;

@@ -6,9 +6,9 @@
 // key Secret makes backups fail with WrongPassword, never silently start a
 // second repository.
 import { randomBytes } from 'node:crypto';
-import { type BackupRepository } from '../api/index.ts';
-import { fnv1a } from '../core/index.ts';
-import { ignoreAlreadyExists, isForbidden, isNotFound, kinds, type KubeClient } from '../kube/index.ts';
+import { type BackupRepository } from '../../api/index.ts';
+import { fnv1a } from '../../core/index.ts';
+import { ignoreAlreadyExists, isForbidden, isNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 
 export const repositoryLabel = 'safehold.io/repository';
 export const tenantLabel = 'safehold.io/tenant';

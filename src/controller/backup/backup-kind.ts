@@ -2,8 +2,8 @@
 // world (backup-observation.ts), asks core what comes next (nextRunStep) and
 // carries that one step out (backup-steps.ts). Changes to the run's own
 // objects (snapshot, clone, Job, mover Pod) bring it back.
-import { type BackupRepository, type MoverSettings, runLabels, type VolumeBackup } from '../api/index.ts';
-import { nextRunStep } from '../core/index.ts';
+import { type BackupRepository, type MoverSettings, runLabels, type VolumeBackup } from '../../api/index.ts';
+import { nextRunStep } from '../../core/index.ts';
 import {
   kinds,
   objectKey,
@@ -12,14 +12,14 @@ import {
   type KubeObject,
   type Requeue,
   type ResourceKind,
-} from '../kube/index.ts';
+} from '../../kube/index.ts';
 import { observeRun, runKeyOf } from './backup-observation.ts';
 import { carryOut } from './backup-steps.ts';
-import type { ClusterCache } from './cluster-cache.ts';
-import type { CoverageController } from './coverage-controller.ts';
-import type { OperatorMetrics } from './metrics.ts';
-import type { Log } from './operator.ts';
-import type { StartGate } from './start-gate.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { CoverageController } from '../coverage/coverage-controller.ts';
+import type { OperatorMetrics } from '../metrics.ts';
+import type { Log } from '../operator.ts';
+import type { StartGate } from '../run/start-gate.ts';
 
 export interface BackupControllerDeps {
   client: KubeClient;

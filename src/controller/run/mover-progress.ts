@@ -4,9 +4,9 @@
 // no log, no progress; the result itself always comes from the termination
 // message.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { moverProgress, type MoverProgress } from '../api/index.ts';
-import type { KubeClient } from '../kube/index.ts';
-import type { ClusterCache } from './cluster-cache.ts';
+import { moverProgress, type MoverProgress } from '../../api/index.ts';
+import type { KubeClient } from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
 
 const tailLines = 20;
 

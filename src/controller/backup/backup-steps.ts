@@ -9,10 +9,10 @@ import {
   type BlockImageReport,
   type VolumeBackup,
   type VolumeBackupStatus,
-} from '../api/index.ts';
-import { backupSnapshotPath, chainOf, moverJobName, type RunStep, setCondition } from '../core/index.ts';
-import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../kube/index.ts';
-import type { BackupControllerDeps } from './backup-controller.ts';
+} from '../../api/index.ts';
+import { backupSnapshotPath, chainOf, moverJobName, type RunStep, setCondition } from '../../core/index.ts';
+import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../../kube/index.ts';
+import type { BackupControllerDeps } from './backup-kind.ts';
 import {
   createAlias,
   createJob,
@@ -20,7 +20,7 @@ import {
   createTempClaim,
   deleteRunVolumes,
   ensureCredentials,
-} from './run-objects.ts';
+} from './backup-objects.ts';
 import { event, writeBack } from './write-back.ts';
 import { aliasName, credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
 

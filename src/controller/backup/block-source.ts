@@ -5,10 +5,10 @@
 // handle>), incrementally since the last backup's snapshot when that is still
 // kept; everywhere else, from a zero scan of the device.
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
-import { rbdCsiDriver, type BackupRepository, type BlockExtents, type VolumeBackup } from '../api/index.ts';
-import { chooseIncremental, planRetention, type IncrementalChoice } from '../core/index.ts';
-import { kinds } from '../kube/index.ts';
-import type { BackupControllerDeps } from './backup-controller.ts';
+import { rbdCsiDriver, type BackupRepository, type BlockExtents, type VolumeBackup } from '../../api/index.ts';
+import { chooseIncremental, planRetention, type IncrementalChoice } from '../../core/index.ts';
+import { kinds } from '../../kube/index.ts';
+import type { BackupControllerDeps } from './backup-kind.ts';
 import { snapshotName } from './backup-observation.ts';
 
 /** The RBD image behind a ceph-csi PV: pool[/radosNamespace]/imageName. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../kube/index.ts';
+import { ApiError } from '../../kube/index.ts';
 import { secretProblem } from './repository-credentials.ts';
 
 const apiError = (status: number, reason: string) =>
