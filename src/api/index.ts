@@ -22,5 +22,6 @@ export * from './object-meta.ts';
 export * from './rbac.ts';
 export * from './repository-maintenance.ts';
 export * from './restic-target.ts';
+export * from './timestamp.ts';
 export * from './volume-backup.ts';
 export * from './volume-restore.ts';

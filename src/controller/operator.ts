@@ -2,18 +2,22 @@
 // replica; the replica that holds the Lease watches the cluster and keeps the
 // decisions current. Losing the Lease stops the work and returns 'lost', so
 // the process can exit and be restarted clean.
-import type { MoverSettings } from '../api/index.ts';
+import type { BackupRepository, MoverSettings } from '../api/index.ts';
 import { createServer, type Server } from 'node:http';
 import { LeaderElector, type KubeClient } from '../kube/index.ts';
-import { BackupController } from './backup/backup-kind.ts';
+import { backupKind } from './backup/backup-kind.ts';
 import { BackupScheduler } from './backup/backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
-import { MaintenanceController } from './maintenance/maintenance-kind.ts';
-import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
-import { DownloadController } from './download/download-kind.ts';
-import { RestoreController } from './restore/restore-kind.ts';
-import { StartGate } from './run/start-gate.ts';
 import { CoverageController } from './coverage/coverage-controller.ts';
+import { downloadKindOf } from './download/download-kind.ts';
+import { Exposer } from './expose/index.ts';
+import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
+import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
+import { OrphanMarker } from './maintenance/orphan-marks.ts';
+import { restoreKind } from './restore/restore-kind.ts';
+import { RunEngine } from './run/run-engine.ts';
+import { StartGate } from './run/start-gate.ts';
+import { Sweeper } from './run/sweep.ts';
 import { OperatorMetrics } from './metrics.ts';
 import type { OperatorView, PageHandler } from '../core/index.ts';
 import { leaderView } from './operator-view.ts';
@@ -29,6 +33,8 @@ export interface OperatorOptions {
   /** The image of mover Jobs (this same program). */
   mover: MoverSettings;
   maxConcurrentMovers: number;
+  /** How often leftovers of vanished runs are swept (besides at start). */
+  sweepIntervalMs?: number;
   /** Read-only pages served beside /metrics (the dashboard), given the view of this replica's state. */
   pages?: (view: () => OperatorView) => PageHandler;
 }
@@ -68,7 +74,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       ready
         ? leaderView(cache, controller, options.identity, deps.now())
         : { role: 'starting', identity: options.identity };
-    // What both run controllers share: the caches, the start gate, and where movers run.
+    // What every kind of run shares: the caches, the start gate, where movers run, and how volumes reach them.
     const runs = {
       ...deps,
       cache,
@@ -77,21 +83,23 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       gate: new StartGate(),
       namespace: options.namespace,
       mover: options.mover,
-    };
-    const maintenance = new MaintenanceController(runs);
-    const backups = new BackupController({
-      ...runs,
+      exposer: new Exposer({ client: deps.client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
-      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
-    });
-    const restores = new RestoreController({
-      ...runs,
-      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
-    });
-    const downloads = new DownloadController({
-      ...runs,
-      maintenanceFor: (repository, namespace) => maintenance.maintenanceFor(repository, namespace),
-    });
+      maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
+    };
+    const runsReady = Promise.all([cache.synced(), controller.firstPass]);
+    const engine = { client: deps.client, gate: runs.gate, log: deps.log, ready: runsReady };
+    const engines = [
+      new RunEngine(backupKind(runs), engine),
+      new RunEngine(restoreKind(runs), engine),
+      new RunEngine(downloadKindOf(runs), engine),
+      new RunEngine(maintenanceKind(runs), engine),
+    ];
+    const sweeper = new Sweeper(
+      { client: deps.client, cache, namespace: options.namespace, log: deps.log },
+      options.sweepIntervalMs,
+    );
+    const orphans = new OrphanMarker(runs);
     const scheduler = new BackupScheduler({ client: deps.client, cache, now: deps.now, log: deps.log });
     const maintenanceScheduler = new MaintenanceScheduler({
       client: deps.client,
@@ -104,10 +112,9 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     cache.start();
     const started = Date.now();
     void controller.start();
-    void backups.start();
-    void maintenance.start();
-    void restores.start();
-    void downloads.start();
+    for (const e of engines) void e.start();
+    void sweeper.start(runsReady);
+    void orphans.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
     void controller.firstPass.then(() => {
       ready = true;
@@ -118,10 +125,9 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(0);
     scheduler.stop();
     maintenanceScheduler.stop();
-    maintenance.stop();
-    restores.stop();
-    downloads.stop();
-    backups.stop();
+    sweeper.stop();
+    orphans.stop();
+    for (const e of engines) e.stop();
     controller.stop();
     await cache.stop();
     deps.log(outcome === 'lost' ? 'lost leadership' : 'stopped');

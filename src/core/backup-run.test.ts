@@ -36,9 +36,7 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     slotFree: true,
     maintenance: undefined,
     repositoryBeingCreated: undefined,
-    snapshot: undefined,
-    tempClaim: undefined,
-    alias: undefined,
+    exposure: { snapshot: undefined, clone: undefined, alias: undefined },
     job: undefined,
     ...overrides,
   };
@@ -68,39 +66,53 @@ describe('nextRunStep', () => {
 
   it('walks snapshot, clone, alias, Job in order', () => {
     const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
-    expect(nextRunStep(observe(running))).toEqual({ kind: 'create-snapshot' });
-    expect(nextRunStep(observe(running, { snapshot: { ready: false, error: undefined } }))).toMatchObject({
-      kind: 'wait',
-      reason: 'SnapshotPending',
-    });
-    expect(nextRunStep(observe(running, { snapshot: { ready: true, error: undefined } }))).toEqual({
-      kind: 'create-temp-claim',
-    });
-    const ready = { ready: true, error: undefined };
-    expect(nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: false } }))).toMatchObject({
-      kind: 'wait',
-      reason: 'SnapshotPending',
-    });
-    expect(nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true } }))).toEqual({
-      kind: 'create-alias',
-    });
-    expect(
-      nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: false } })),
-    ).toMatchObject({ kind: 'wait' });
-    expect(
+    const exposed = (exposure: Partial<RunObservation['exposure']>) =>
       nextRunStep(
-        observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: false, volumeBound: true } }),
-      ),
-    ).toEqual({ kind: 'nudge-alias' });
-    expect(
-      nextRunStep(observe(running, { snapshot: ready, tempClaim: { bound: true }, alias: { bound: true } })),
-    ).toEqual({ kind: 'create-job' });
+        observe(running, { exposure: { snapshot: undefined, clone: undefined, alias: undefined, ...exposure } }),
+      );
+    const ready = { ready: true, error: undefined };
+    expect(exposed({})).toEqual({ kind: 'create-snapshot' });
+    expect(exposed({ snapshot: { ready: false, error: undefined } })).toMatchObject({
+      kind: 'wait',
+      reason: 'SnapshotPending',
+      message: 'waiting for the VolumeSnapshot to be ready',
+    });
+    expect(exposed({ snapshot: ready })).toEqual({ kind: 'create-clone' });
+    expect(exposed({ snapshot: ready, clone: { bound: false } })).toMatchObject({
+      kind: 'wait',
+      reason: 'SnapshotPending',
+    });
+    expect(exposed({ snapshot: ready, clone: { bound: true } })).toEqual({ kind: 'create-alias' });
+    expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: false } })).toMatchObject({
+      kind: 'wait',
+      reason: 'MoverRunning',
+    });
+    expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: false, volumeBound: true } })).toEqual({
+      kind: 'nudge-alias',
+    });
+    expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: true } })).toEqual({
+      kind: 'create-job',
+    });
+  });
+
+  it('retries a run whose snapshot failed, discarding the snapshot', () => {
+    const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
+    const failed = { snapshot: { ready: false, error: 'source PVC gone' }, clone: undefined, alias: undefined };
+    expect(nextRunStep(observe(running, { exposure: failed }))).toMatchObject({
+      kind: 'retry',
+      reason: 'SnapshotFailed',
+      attempt: 1,
+      discardSnapshot: true,
+    });
   });
 
   it('goes straight to the alias and the Job for a live run', () => {
     const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
+    const none = { snapshot: undefined, clone: undefined };
     expect(nextRunStep(observe(live, { method: 'live' }))).toEqual({ kind: 'create-alias' });
-    expect(nextRunStep(observe(live, { method: 'live', alias: { bound: true } }))).toEqual({ kind: 'create-job' });
+    expect(nextRunStep(observe(live, { method: 'live', exposure: { ...none, alias: { bound: true } } }))).toEqual({
+      kind: 'create-job',
+    });
   });
 
   it('succeeds with the summary the mover left', () => {
@@ -182,7 +194,7 @@ describe('nextRunStep', () => {
       expect(second.kind === 'fail' ? second.message : '').toContain('gave up after 2 attempts, retry.limit 1');
     });
 
-    it("ends at the deadline when the next retry would start after it", () => {
+    it('ends at the deadline when the next retry would start after it', () => {
       const late = { ...observe({ phase: 'Pending', attempt: 3 }, missing), now: new Date('2026-11-22T13:29:00Z') };
       const step = nextRunStep(late);
       expect(step).toMatchObject({ kind: 'fail', reason: 'ClaimNotFound' });
@@ -191,7 +203,10 @@ describe('nextRunStep', () => {
 
     it('uses the default retry settings when no policy applies', () => {
       const orphan = { ...missing, policy: undefined };
-      expect(nextRunStep(observe({ phase: 'Pending', attempt: 5 }, orphan))).toMatchObject({ kind: 'retry', attempt: 6 });
+      expect(nextRunStep(observe({ phase: 'Pending', attempt: 5 }, orphan))).toMatchObject({
+        kind: 'retry',
+        attempt: 6,
+      });
       expect(nextRunStep(observe({ phase: 'Pending', attempt: 6 }, orphan))).toMatchObject({ kind: 'fail' });
     });
   });

@@ -3,6 +3,7 @@
 // without a cluster. The controller observes, asks, and carries the step out;
 // each step is idempotent, so a restarted operator simply asks again.
 import type { BackupPolicy, BackupReason, MoverResult, VolumeBackup } from '../api/index.ts';
+import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
 /** cephfs-snapshot: the live CephFS volume, read from a CephFS snapshot the mover makes in its .snap folder. */
@@ -32,13 +33,8 @@ export interface RunObservation {
   repositoryBeingCreated: string | undefined;
   /** Maintenance of the run's repository is due or running: backups wait for it (never write during a prune). */
   maintenance: string | undefined;
-  snapshot: { ready: boolean; error: string | undefined } | undefined;
-  tempClaim: { bound: boolean } | undefined;
-  /**
-   * The read-only alias of the volume (or of its clone) in Safehold's namespace, which the mover mounts.
-   * volumeBound: its PV already names the claim as bound (the claim's side of the binding is what is left).
-   */
-  alias: { bound: boolean; volumeBound?: boolean } | undefined;
+  /** What exists of the volume's exposure to the mover (snapshot, clone, alias). */
+  exposure: ExposureObservation;
   job: MoverOutcome | undefined;
 }
 
@@ -60,14 +56,22 @@ export function moverFailure(job: MoverOutcome): string {
 export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
   | { kind: 'start'; method: RunMethod; attempt: number }
-  | { kind: 'create-snapshot' }
-  | { kind: 'create-temp-claim' }
-  | { kind: 'create-alias' }
-  | { kind: 'nudge-alias' }
+  | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
-  /** attempt: the attempt count to record (a blocked check counts as one). */
-  | { kind: 'retry'; reason: BackupReason; message: string; at: Date; attempt: number; discardSnapshot: boolean }
+  /**
+   * attempt: the attempt count to record (a blocked check counts as one). clearAttempt: the failed
+   * attempt's objects go (a blocked check made none); discardSnapshot: its snapshot too.
+   */
+  | {
+      kind: 'retry';
+      reason: BackupReason;
+      message: string;
+      at: Date;
+      attempt: number;
+      clearAttempt: boolean;
+      discardSnapshot: boolean;
+    }
   | { kind: 'fail'; reason: BackupReason; message: string }
   | { kind: 'clean-up' };
 
@@ -154,48 +158,32 @@ function active(o: RunObservation): RunStep {
     if (result?.type === 'summary') return { kind: 'succeed', result };
     return finalOrRetry(o, 'MoverFailed', moverFailure(o.job));
   }
-  if (status.method === 'snapshot') {
-    if (o.snapshot === undefined) return { kind: 'create-snapshot' };
-    if (o.snapshot.error !== undefined) return finalOrRetry(o, 'SnapshotFailed', o.snapshot.error);
-    if (!o.snapshot.ready)
+  const expose = nextExposeStep(status.method === 'snapshot' ? 'snapshot' : 'volume', o.exposure);
+  switch (expose.kind) {
+    case 'snapshot-failed':
+      return finalOrRetry(o, 'SnapshotFailed', expose.message);
+    case 'wait-exposure':
       return {
         kind: 'wait',
-        reason: 'SnapshotPending',
-        message: 'waiting for the VolumeSnapshot to be ready',
-        recheckMs: 2000,
+        reason: expose.waitingFor === 'alias' ? 'MoverRunning' : 'SnapshotPending',
+        message: exposureWaits[expose.waitingFor],
+        recheckMs: expose.recheckMs,
       };
-    if (o.tempClaim === undefined) return { kind: 'create-temp-claim' };
-    if (!o.tempClaim.bound)
-      return {
-        kind: 'wait',
-        reason: 'SnapshotPending',
-        message: "waiting for the snapshot's clone to be bound",
-        recheckMs: 2000,
-      };
+    case 'exposed':
+      return { kind: 'create-job' };
+    case 'create-snapshot':
+    case 'create-clone':
+    case 'create-alias':
+    case 'nudge-alias':
+      return expose;
   }
-  return (
-    aliasStep(o.alias, { reason: 'MoverRunning', message: "waiting for the volume's read-only alias to be bound" }) ?? {
-      kind: 'create-job',
-    }
-  );
 }
 
-/** The next step towards a bound alias of a volume in Safehold's namespace; undefined once it is bound. */
-export function aliasStep<R extends string>(
-  alias: { bound: boolean; volumeBound?: boolean } | undefined,
-  waiting: { reason: R; message: string },
-):
-  | { kind: 'create-alias' }
-  | { kind: 'nudge-alias' }
-  | { kind: 'wait'; reason: R; message: string; recheckMs: number }
-  | undefined {
-  if (alias === undefined) return { kind: 'create-alias' };
-  // kube-controller-manager can bind the PV and then lose the race to bind the claim until its next
-  // resync (15 s); touching the claim makes it finish now.
-  if (!alias.bound && alias.volumeBound === true) return { kind: 'nudge-alias' };
-  if (!alias.bound) return { kind: 'wait', ...waiting, recheckMs: 2000 };
-  return undefined;
-}
+const exposureWaits = {
+  snapshot: 'waiting for the VolumeSnapshot to be ready',
+  clone: "waiting for the snapshot's clone to be bound",
+  alias: "waiting for the volume's read-only alias to be bound",
+} as const;
 
 /** A failed attempt: retry with backoff while the policy's limit and deadline allow, else fail. */
 function finalOrRetry(
@@ -207,7 +195,15 @@ function finalOrRetry(
   if (reason === 'InvalidSpec') return { kind: 'fail', reason, message };
   const verdict = retryOrGiveUp({ now: o.now, attempt, settings: retrySettings(o), deadline: deadlineOf(o), message });
   if (verdict.kind === 'fail') return { kind: 'fail', reason, message: verdict.message };
-  return { kind: 'retry', reason, message, at: verdict.at, attempt, discardSnapshot: reason === 'SnapshotFailed' };
+  return {
+    kind: 'retry',
+    reason,
+    message,
+    at: verdict.at,
+    attempt,
+    clearAttempt: (o.backup.status?.phase ?? 'Pending') !== 'Pending',
+    discardSnapshot: reason === 'SnapshotFailed',
+  };
 }
 
 /** The policy's retry settings; a run no policy applies to uses the defaults. */

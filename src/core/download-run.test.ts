@@ -35,22 +35,11 @@ function observe(status: BackupDownloadStatus = {}, overrides: Partial<DownloadO
     repositoryFound: true,
     maintenance: undefined,
     job: undefined,
-    deleting: false,
     ...overrides,
   };
 }
 
 describe('nextDownloadStep', () => {
-  it.each<[string, BackupDownloadStatus, Partial<DownloadObservation>]>([
-    ['a pending one with an invalid spec', {}, { invalid: 'spec.path: required' }],
-    ['a running one', { phase: 'Running' }, { job: { finished: false, result: undefined, failureMessage: undefined } }],
-    ['a succeeded one before it expires', { phase: 'Succeeded', expiresAt: '2026-11-22T11:00:00Z' }, {}],
-    ['a failed one', { phase: 'Failed' }, {}],
-    ['an expired one', { phase: 'Expired' }, {}],
-  ])('finalizes %s first when it is being deleted', (_, status, overrides) => {
-    expect(nextDownloadStep(observe(status, { ...overrides, deleting: true }))).toEqual({ kind: 'finalize' });
-  });
-
   it('starts a pending download with the backup it settled on', () => {
     expect(nextDownloadStep(observe())).toEqual({ kind: 'start', backup });
     expect(nextDownloadStep(observe({ phase: 'Pending' }))).toEqual({ kind: 'start', backup });

@@ -3,7 +3,8 @@
 // maintenance); then one mover Job uploads the listing or the file to a
 // staging object; then the status carries a presigned URL until it expires,
 // when the staging object is deleted; a day after it ends, the BackupDownload
-// itself is deleted.
+// itself is deleted. A deleted download is the run engine's: its finalizer
+// removes the Job, the Secret and the staging object.
 import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
@@ -17,8 +18,6 @@ export interface DownloadObservation {
   repositoryFound: boolean;
   maintenance: string | undefined;
   job: MoverOutcome | undefined;
-  /** The BackupDownload is being deleted. */
-  deleting: boolean;
 }
 
 export type DownloadStep =
@@ -28,14 +27,12 @@ export type DownloadStep =
   | { kind: 'succeed'; result: DownloadSummary }
   | { kind: 'fail'; reason: DownloadReason; message: string }
   | { kind: 'expire' }
-  | { kind: 'finalize' }
   | { kind: 'remove' }
   | { kind: 'done'; recheckMs: number | undefined };
 
 export const finishedKeptMs = 24 * 3600_000;
 
 export function nextDownloadStep(o: DownloadObservation): DownloadStep {
-  if (o.deleting) return { kind: 'finalize' };
   const status = o.download.status ?? {};
   const fail = (reason: DownloadReason, message: string): DownloadStep => ({ kind: 'fail', reason, message });
   switch (status.phase ?? 'Pending') {

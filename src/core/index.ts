@@ -2,13 +2,16 @@
 // resolution, schedules, retention, run phases, manifests. Only imports api.
 export * from './backup-choice.ts';
 export * from './backup-run.ts';
+export * from './backup-start.ts';
 export * from './block-chain.ts';
+export * from './block-plan.ts';
 export * from './conditions.ts';
 export * from './coverage-record.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
 export * from './download-run.ts';
 export * from './due-runs.ts';
+export * from './exposure.ts';
 export * from './forget-args.ts';
 export * from './label-selector.ts';
 export * from './maintenance-run.ts';
@@ -20,6 +23,7 @@ export * from './restore-run.ts';
 export * from './restore-task.ts';
 export * from './retention-plan.ts';
 export * from './retention.ts';
+export * from './run-owner.ts';
 export * from './run-retry.ts';
 export * from './s3-presign.ts';
 export * from './schedule.ts';

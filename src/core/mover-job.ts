@@ -44,6 +44,8 @@ export interface MoverJobInput {
   /** Safehold's namespace. */
   namespace: string;
   labels: Record<string, string>;
+  /** The owner record of a run in another namespace (see run-owner.ts). */
+  annotations?: Record<string, string> | undefined;
   ownerReferences?: NonNullable<Job['metadata']>['ownerReferences'];
   /** The image, and the admin's resources, nodeSelector and tolerations for every mover. */
   mover: MoverSettings;
@@ -125,6 +127,7 @@ export function moverJob(input: MoverJobInput): Job {
       name: input.name,
       namespace: input.namespace,
       labels: input.labels,
+      ...(input.annotations === undefined ? {} : { annotations: input.annotations }),
       ...(input.ownerReferences === undefined ? {} : { ownerReferences: input.ownerReferences }),
     },
     spec: {

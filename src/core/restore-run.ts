@@ -4,7 +4,8 @@
 // restore leaves nothing half-made behind.
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
-import { aliasStep, moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { nextExposeStep, type ExposeStep } from './exposure.ts';
 
 export type RestoreMethod = 'repository' | 'snapshot';
 
@@ -31,6 +32,8 @@ export interface RestoreObservation {
         mountedBy: string[];
       }
     | undefined;
+  /** The target PVC this restore created exists in the API but has not reached the cache yet. */
+  targetNotCachedYet?: boolean;
   /** The writable alias of the target's PV in Safehold's namespace. */
   alias: { bound: boolean; volumeBound?: boolean } | undefined;
   job: MoverOutcome | undefined;
@@ -40,8 +43,7 @@ export type RestoreStep =
   | { kind: 'wait'; reason: RestoreReason; message: string; recheckMs: number }
   | { kind: 'start'; method: RestoreMethod; backup: ChosenBackup }
   | { kind: 'create-target' }
-  | { kind: 'create-alias' }
-  | { kind: 'nudge-alias' }
+  | Extract<ExposeStep, { kind: 'create-alias' | 'nudge-alias' }>
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: RestoreSummary | undefined }
   | { kind: 'fail'; reason: RestoreReason; message: string }
@@ -112,6 +114,13 @@ function pending(o: RestoreObservation): RestoreStep {
 function running(o: RestoreObservation): RestoreStep {
   const status = o.restore.status ?? {};
   if (o.target === undefined) {
+    if (o.targetNotCachedYet === true)
+      return {
+        kind: 'wait',
+        reason: 'TargetPending',
+        message: `waiting for PVC ${o.restore.spec.target.pvc}`,
+        recheckMs: 500,
+      };
     if (status.targetCreated === true || o.restore.spec.target.existing === true)
       return {
         kind: 'fail',
@@ -143,10 +152,23 @@ function running(o: RestoreObservation): RestoreStep {
     if (result?.type === 'restored') return { kind: 'succeed', result };
     return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
   }
-  return (
-    aliasStep(o.alias, {
-      reason: 'TargetPending',
-      message: "waiting for the target volume's alias in Safehold's namespace to be bound",
-    }) ?? { kind: 'create-job' }
-  );
+  const expose = nextExposeStep('volume', { snapshot: undefined, clone: undefined, alias: o.alias });
+  switch (expose.kind) {
+    case 'create-alias':
+    case 'nudge-alias':
+      return expose;
+    case 'exposed':
+      return { kind: 'create-job' };
+    // A target volume is aliased as it is: only the alias is waited for here.
+    case 'create-snapshot':
+    case 'create-clone':
+    case 'snapshot-failed':
+    case 'wait-exposure':
+      return {
+        kind: 'wait',
+        reason: 'TargetPending',
+        message: "waiting for the target volume's alias in Safehold's namespace to be bound",
+        recheckMs: 2000,
+      };
+  }
 }

@@ -28,9 +28,7 @@ export function runDeadline(created: string | undefined, settings: RetrySettings
   return Date.parse(created) + durationMs(settings.deadline);
 }
 
-export type RetryVerdict =
-  | { kind: 'retry'; at: Date; attempt: number }
-  | { kind: 'fail'; message: string };
+export type RetryVerdict = { kind: 'retry'; at: Date; attempt: number } | { kind: 'fail'; message: string };
 
 /**
  * After attempt number `attempt` went wrong with `message`: when to try again, or why not.

@@ -1,63 +1,45 @@
 // Carrying out one step of a VolumeBackup run against the API: status writes
-// (with conflict retry), the run's snapshot, clone, credentials Secret and
-// mover Job (owned by the VolumeBackup, labelled with the run), write-back
-// to the PV and PVC, Events, metrics, and cleanup Job, then clone, then
-// snapshot. Every step is idempotent.
+// (through the one run status writer), the exposure of the volume (through
+// the exposer), the credentials Secret and mover Job, write-back to the PV and
+// PVC, Events, metrics, and clean-up. Every step is idempotent.
 import {
   annotations,
-  runLabels,
+  timestamp,
   type BlockImageReport,
   type VolumeBackup,
   type VolumeBackupStatus,
 } from '../../api/index.ts';
-import { backupSnapshotPath, chainOf, moverJobName, type RunStep, setCondition } from '../../core/index.ts';
-import { ignoreNotFound, kinds, writeStatus, type KubeClient, type Requeue } from '../../kube/index.ts';
-import type { BackupControllerDeps } from './backup-kind.ts';
-import {
-  createAlias,
-  createJob,
-  createSnapshot,
-  createTempClaim,
-  deleteRunVolumes,
-  ensureCredentials,
-} from './backup-objects.ts';
+import { backupSnapshotPath, chainOf, type RunStep } from '../../core/index.ts';
+import { ignoreNotFound, kinds, type Requeue } from '../../kube/index.ts';
+import { cleanedUp, isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
+import type { BackupDeps } from './backup-kind.ts';
+import { createJob, ensureCredentials, removeTemporaries } from './backup-objects.ts';
+import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
 import { event, writeBack } from './write-back.ts';
-import { aliasName, credentialsSecretName, snapshotName, type ObservedRun } from './backup-observation.ts';
-
-type Condition = NonNullable<VolumeBackupStatus['conditions']>[number];
 
 const keptLabel = 'safehold.io/kept';
+
 export async function carryOut(
-  deps: BackupControllerDeps,
+  deps: BackupDeps,
   backup: VolumeBackup,
   observed: ObservedRun,
   step: RunStep,
 ): Promise<Requeue | undefined> {
   const now = deps.now();
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const setStatus = (patch: Partial<VolumeBackupStatus>, complete?: Omit<Condition, 'lastTransitionTime'>) =>
-    updateStatus(deps.client, backup, patch, complete, stamp);
+  const stamp = timestamp(now);
+  const setStatus = (patch: Partial<VolumeBackupStatus>, condition?: RunCondition) =>
+    writeRunStatus(deps.client, kinds.volumeBackup, backup, patch, condition, now);
   const { observation, repository } = observed;
   switch (step.kind) {
     case 'wait':
-      if (backup.status?.reason !== step.reason || backup.status.message !== step.message) {
-        // Never the phase from the cache: it may be older than a write this operator just made.
-        await setStatus(
-          {
-            ...(backup.status?.phase === undefined ? { phase: 'Pending' } : {}),
-            reason: step.reason,
-            message: step.message,
-          },
-          { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
-        );
-      }
+      await writeWaiting(deps.client, kinds.volumeBackup, backup, step, now);
       return { requeueAfterMs: step.recheckMs };
     case 'start': {
       const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) {
         await setStatus(
           { phase: 'Pending', reason: 'SecretNotFound', message: missing },
-          { type: 'Complete', status: 'Unknown', reason: 'SecretNotFound', message: missing },
+          { status: 'Unknown', reason: 'SecretNotFound', message: missing },
         );
         return { requeueAfterMs: 30_000 };
       }
@@ -78,22 +60,12 @@ export async function carryOut(
       return undefined;
     }
     case 'create-snapshot':
-      await createSnapshot(deps, backup);
-      return undefined;
-    case 'create-temp-claim':
-      await createTempClaim(deps, backup);
-      return undefined;
+    case 'create-clone':
     case 'create-alias':
-      await createAlias(deps, backup);
+      await deps.exposer.carryOut(backupExposure(backup, backup.status?.method), step, now);
       return undefined;
     case 'nudge-alias':
-      await ignoreNotFound(() =>
-        deps.client.mergePatch(
-          kinds.persistentVolumeClaim,
-          { namespace: deps.namespace, name: aliasName(backup) },
-          { metadata: { annotations: { 'safehold.io/bind-requested': stamp } } },
-        ),
-      );
+      await deps.exposer.carryOut(backupExposure(backup, backup.status?.method), step, now);
       return { requeueAfterMs: 2000 };
     case 'create-job': {
       const missing = await ensureCredentials(deps, backup, observed);
@@ -123,7 +95,7 @@ export async function carryOut(
             ? { snapshotPath: backupSnapshotPath(backup.status?.method) }
             : { snapshotPath: '/', block: blockStatus(deps, backup, r.block) }),
         },
-        { type: 'Complete', status: 'True', reason: 'Succeeded', message: `restic snapshot ${r.snapshotId}` },
+        { status: 'True', reason: 'Succeeded', message: `restic snapshot ${r.snapshotId}` },
       );
       await writeBack(deps, backup, {
         [annotations.lastBackup]: stamp,
@@ -153,14 +125,7 @@ export async function carryOut(
       return undefined;
     }
     case 'retry':
-      await ignoreNotFound(() =>
-        deps.client.delete(
-          kinds.job,
-          { namespace: deps.namespace, name: moverJobName(backup, backup.status?.attempt ?? 1) },
-          { propagationPolicy: 'Background' },
-        ),
-      );
-      await deleteRunVolumes(deps, backup, step.discardSnapshot);
+      if (step.clearAttempt) await removeTemporaries(deps, backup, !step.discardSnapshot);
       await setStatus(
         {
           phase: 'Pending',
@@ -169,14 +134,14 @@ export async function carryOut(
           attempt: step.attempt,
           nextAttemptTime: step.at.toISOString(),
         },
-        { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
+        { status: 'Unknown', reason: step.reason, message: step.message },
       );
       await event(deps, backup, 'Warning', 'BackupRetrying', `${step.reason}: ${step.message}`);
       return { requeueAfterMs: step.at.getTime() - now.getTime() };
     case 'fail':
       await setStatus(
         { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
-        { type: 'Complete', status: 'False', reason: step.reason, message: step.message },
+        { status: 'False', reason: step.reason, message: step.message },
       );
       await writeBack(deps, backup, {
         [annotations.lastResult]: 'Failed',
@@ -191,54 +156,25 @@ export async function carryOut(
   }
 }
 
-async function updateStatus(
-  client: KubeClient,
-  backup: VolumeBackup,
-  patch: Partial<VolumeBackupStatus>,
-  complete: Omit<Condition, 'lastTransitionTime'> | undefined,
-  stamp: string,
-): Promise<void> {
-  await writeStatus<VolumeBackup>(
-    client,
-    kinds.volumeBackup,
-    { namespace: backup.metadata.namespace, name: backup.metadata.name },
-    (current) => {
-      const status: VolumeBackupStatus = { ...current.status, ...patch };
-      if (complete !== undefined) status.conditions = setCondition(current.status?.conditions ?? [], complete, stamp);
-      return JSON.parse(JSON.stringify(status)) as VolumeBackupStatus;
-    },
-  );
-}
-
 /** Job, alias, clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */
-async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
-  if (backup.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
+async function cleanUp(deps: BackupDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
+  if (isCleanedUp(backup)) return;
   const ns = backup.metadata.namespace;
-  for (const job of deps.cache.jobs
-    .list()
-    .filter(
-      (j) =>
-        j.metadata?.namespace === deps.namespace &&
-        j.metadata.labels?.[runLabels.run] === backup.metadata.name &&
-        j.metadata.labels[runLabels.namespace] === ns,
-    )) {
-    await ignoreNotFound(() =>
-      deps.client.delete(
-        kinds.job,
-        { namespace: deps.namespace, name: job.metadata?.name ?? '' },
-        { propagationPolicy: 'Background' },
-      ),
-    );
-  }
   const keepCount = observed.observation.policy?.spec.keepSnapshots ?? 0;
   const keep = backup.status?.phase === 'Succeeded' && keepCount > 0;
-  await deleteRunVolumes(deps, backup, !keep);
+  // A run that never started made at most its Secret.
+  if (backup.status?.startTime === undefined)
+    await ignoreNotFound(() =>
+      deps.client.delete(kinds.secret, { namespace: deps.namespace, name: credentialsSecretName(backup) }),
+    );
+  else await removeTemporaries(deps, backup, keep);
   if (keep) {
+    const snapshotName = backupSnapshotName(backup);
     // A kept snapshot outlives its run: retention may forget the run's backup before the snapshot's turn comes.
     await ignoreNotFound(() =>
       deps.client.mergePatch(
         kinds.volumeSnapshot,
-        { namespace: ns, name: snapshotName(backup) },
+        { namespace: ns, name: snapshotName },
         { metadata: { labels: { [keptLabel]: 'true' }, ownerReferences: null } },
       ),
     );
@@ -250,7 +186,7 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
           s.metadata?.namespace === ns &&
           s.metadata.labels?.[keptLabel] === 'true' &&
           s.spec?.source?.persistentVolumeClaimName === backup.spec.pvc &&
-          s.metadata.name !== snapshotName(backup),
+          s.metadata.name !== snapshotName,
       )
       .sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''));
     for (const old of kept.slice(keepCount - 1)) {
@@ -259,28 +195,18 @@ async function cleanUp(deps: BackupControllerDeps, backup: VolumeBackup, observe
       );
     }
   }
-  await ignoreNotFound(() =>
-    deps.client.delete(kinds.secret, { namespace: deps.namespace, name: credentialsSecretName(backup) }),
-  );
-  await updateStatus(
+  await writeRunStatus(
     deps.client,
+    kinds.volumeBackup,
     backup,
     {},
-    {
-      type: 'CleanedUp',
-      status: 'True',
-      reason: 'TemporaryObjectsDeleted',
-      message: keep ? 'kept the VolumeSnapshot for fast restore' : 'deleted the mover Job, clone and snapshot',
-    },
-    deps
-      .now()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z'),
+    cleanedUp(keep ? 'kept the VolumeSnapshot for fast restore' : 'deleted the mover Job, clone and snapshot'),
+    deps.now(),
   );
 }
 
 /** The PVC as it is now: what a restore to a new PVC defaults to, even once the PVC is gone. */
-function recordedVolume(deps: BackupControllerDeps, backup: VolumeBackup): VolumeBackupStatus['volume'] {
+function recordedVolume(deps: BackupDeps, backup: VolumeBackup): VolumeBackupStatus['volume'] {
   const claim = deps.cache.claims.get(`${backup.metadata.namespace}/${backup.spec.pvc}`);
   const capacity = claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage;
   return JSON.parse(
@@ -294,11 +220,7 @@ function recordedVolume(deps: BackupControllerDeps, backup: VolumeBackup): Volum
 }
 
 /** A block backup's image as its status records it; an overlay's chain length counts the images under it. */
-function blockStatus(
-  deps: BackupControllerDeps,
-  backup: VolumeBackup,
-  report: BlockImageReport,
-): VolumeBackupStatus['block'] {
+function blockStatus(deps: BackupDeps, backup: VolumeBackup, report: BlockImageReport): VolumeBackupStatus['block'] {
   const siblings = deps.cache.volumeBackups
     .list()
     .filter((b) => b.metadata.namespace === backup.metadata.namespace && b.spec.pvc === backup.spec.pvc);

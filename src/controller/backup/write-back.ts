@@ -2,10 +2,10 @@
 // on the PVC and its PV, and an Event on the PVC.
 import type { VolumeBackup } from '../../api/index.ts';
 import { ignoreNotFound, kinds, recordEvent } from '../../kube/index.ts';
-import type { BackupControllerDeps } from './backup-kind.ts';
+import type { BackupDeps } from './backup-kind.ts';
 
 export async function writeBack(
-  deps: BackupControllerDeps,
+  deps: BackupDeps,
   backup: VolumeBackup,
   values: Record<string, string | null>,
 ): Promise<void> {
@@ -20,7 +20,7 @@ export async function writeBack(
 }
 
 export async function event(
-  deps: BackupControllerDeps,
+  deps: BackupDeps,
   backup: VolumeBackup,
   type: 'Normal' | 'Warning',
   reason: string,

@@ -12,7 +12,7 @@ import {
 } from '../../api/index.ts';
 import { maintenanceJobName, maintenanceLabel, moverCacheDir, moverJob, planRetention } from '../../core/index.ts';
 import { ignoreAlreadyExists, kinds } from '../../kube/index.ts';
-import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-kind.ts';
+import type { MaintenanceDeps } from './maintenance-kind.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 
 /** At most this many snapshots are forgotten per run (the task travels in an environment variable); the rest next time. */

@@ -11,7 +11,8 @@ import {
 } from '../../api/index.ts';
 import { setCondition } from '../../core/index.ts';
 import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
-import type { MaintenanceControllerDeps as MaintenanceDeps } from './maintenance-kind.ts';
+import { cleanedUp, isCleanedUp, writeRunStatus } from '../run/run-status.ts';
+import type { MaintenanceDeps } from './maintenance-kind.ts';
 import { backupsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
 
 /** Finished maintenance objects kept per repository, tenant and operation. */
@@ -20,7 +21,7 @@ const keepFinished = 3;
 const failedRunAgeMs = 7 * 86_400_000;
 
 export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Promise<void> {
-  if (maintenance.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
+  if (isCleanedUp(maintenance)) return;
   const repository = repositoryOf(deps.cache, maintenance);
   const succeeded = maintenance.status?.phase === 'Succeeded' || maintenance.status?.reason === 'CheckFailed';
   let deleted = 0;
@@ -74,26 +75,13 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
     await ignoreNotFound(() =>
       deps.client.delete(kinds.repositoryMaintenance, { namespace: old.metadata.namespace, name: old.metadata.name }),
     );
-  await writeStatus<RepositoryMaintenance>(
+  await writeRunStatus(
     deps.client,
     kinds.repositoryMaintenance,
-    { namespace: maintenance.metadata.namespace, name: maintenance.metadata.name },
-    (current) => ({
-      ...current.status,
-      conditions: setCondition(
-        current.status?.conditions ?? [],
-        {
-          type: 'CleanedUp',
-          status: 'True',
-          reason: 'CatalogueUpdated',
-          message: `deleted ${deleted} VolumeBackups of forgotten or long-failed runs`,
-        },
-        deps
-          .now()
-          .toISOString()
-          .replace(/\.\d{3}Z$/, 'Z'),
-      ),
-    }),
+    maintenance,
+    {},
+    cleanedUp(`deleted ${deleted} VolumeBackups of forgotten or long-failed runs`, 'CatalogueUpdated'),
+    deps.now(),
   );
 }
 

@@ -12,9 +12,19 @@ import {
   type VolumeBackup,
   type VolumeRestore,
 } from '../../api/index.ts';
-import { chooseBackup, readRefusal, runObjectBase, type BackupAnswer, type RestoreObservation } from '../../core/index.ts';
-import { jobOutcome } from '../backup/backup-observation.ts';
+import {
+  chooseBackup,
+  ownerRecord,
+  ownerReference,
+  readRefusal,
+  runObjectBase,
+  type BackupAnswer,
+  type RestoreObservation,
+} from '../../core/index.ts';
+import { isNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
+import type { Exposer, Exposure } from '../expose/index.ts';
+import { moverOutcome } from '../run/mover-outcome.ts';
 
 export interface RestoreObservationDeps {
   cache: ClusterCache;
@@ -48,6 +58,29 @@ export function restoreObjectBase(restore: VolumeRestore): string {
 
 export function restoreJobName(restore: VolumeRestore): string {
   return `${restoreObjectBase(restore)}-restore`;
+}
+
+export function restoreLabels(restore: VolumeRestore): Record<string, string> {
+  return {
+    [runLabels.restore]: restore.metadata.name,
+    [runLabels.namespace]: restore.metadata.namespace,
+    [runLabels.component]: 'mover',
+  };
+}
+
+/** The restore's target, exposed writable to its mover through an alias in Safehold's namespace. */
+export function restoreExposure(restore: VolumeRestore): Exposure {
+  return {
+    namespace: restore.metadata.namespace,
+    claim: restore.spec.target.pvc,
+    through: 'volume',
+    readOnly: false,
+    aliasName: restoreObjectBase(restore),
+    labels: restoreLabels(restore),
+    ownerReference: ownerReference(restore, 'VolumeRestore'),
+    aliasLabels: restoreLabels(restore),
+    aliasAnnotations: ownerRecord('VolumeRestore', restore),
+  };
 }
 
 export function restoreSourceNamespace(restore: VolumeRestore): string {
@@ -90,7 +123,10 @@ export function observeBackupChoice(
   };
 }
 
-export function observeRestore(deps: RestoreObservationDeps, restore: VolumeRestore): ObservedRestore {
+export async function observeRestore(
+  deps: RestoreObservationDeps & { client: KubeClient; exposer: Exposer },
+  restore: VolumeRestore,
+): Promise<ObservedRestore> {
   const { cache } = deps;
   const ns = restore.metadata.namespace;
   const spec = restore.spec;
@@ -99,9 +135,9 @@ export function observeRestore(deps: RestoreObservationDeps, restore: VolumeRest
   const newTarget = backup === undefined ? undefined : newTargetOf(cache, restore, backup);
   const invalid = invalidSpec(restore, choice.ok && spec.target.existing !== true && newTarget === undefined);
   const kept = backup === undefined ? undefined : cache.snapshots.get(`${backup.namespace}/${backup.name}`);
-  const base = restoreObjectBase(restore);
-  const alias = cache.claims.get(`${deps.namespace}/${base}`);
-  const job = cache.jobs.get(`${deps.namespace}/${restoreJobName(restore)}`);
+  // The claim this restore just created may not be in the cache yet: never take that for "deleted".
+  const targetNotCachedYet =
+    claim === undefined && restore.status?.targetCreated === true && (await exists(deps.client, ns, spec.target.pvc));
   return {
     backup,
     repository,
@@ -122,19 +158,21 @@ export function observeRestore(deps: RestoreObservationDeps, restore: VolumeRest
               phase: claim.status?.phase,
               mountedBy: mountedBy(cache, claim),
             },
-      alias:
-        alias === undefined
-          ? undefined
-          : {
-              bound: alias.status?.phase === 'Bound',
-              volumeBound: cache.volumes.get(`safehold-${base}`)?.status?.phase === 'Bound',
-            },
-      job:
-        job === undefined
-          ? undefined
-          : jobOutcome(cache, deps.namespace, job.metadata?.name ?? '', job.status?.conditions ?? []),
+      targetNotCachedYet,
+      alias: deps.exposer.observe(restoreExposure(restore)).alias,
+      job: moverOutcome(cache, deps.namespace, restoreJobName(restore)),
     },
   };
+}
+
+async function exists(client: KubeClient, namespace: string, name: string): Promise<boolean> {
+  try {
+    await client.get(kinds.persistentVolumeClaim, { namespace, name });
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 /** Pods that have the claim mounted and are not finished, "ns/name". */

@@ -1,23 +1,25 @@
-// Carrying out one step of a VolumeRestore against the API: its status, the
-// target PVC (owned by the restore and labelled with it until the restore
-// succeeds, deleted again if it fails), the writable alias of the target in
-// Safehold's namespace, the credentials Secret and the mover Job there, and
-// the cleanup. Every step is idempotent.
+// Carrying out one step of a VolumeRestore against the API: its status
+// (through the one run status writer), the target PVC (owned by the restore
+// and labelled with it until the restore succeeds, deleted again if it fails),
+// the writable alias of the target (through the exposer), the credentials
+// Secret and the mover Job in Safehold's namespace, and the clean-up. Every
+// step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import {
-  type MoverSettings,
   repositoryUrl,
   runLabels,
   tenantOf,
+  timestamp,
+  type MoverSettings,
   type VolumeRestore,
   type VolumeRestoreStatus,
 } from '../../api/index.ts';
 import {
   moverJob,
+  ownerRecord,
   ownerReference,
   restoreCapabilities,
   restoreMoverTask,
-  setCondition,
   type RestoreStep,
 } from '../../core/index.ts';
 import {
@@ -25,21 +27,23 @@ import {
   ignoreNotFound,
   kinds,
   recordEvent,
-  writeStatus,
   type KubeClient,
   type Requeue,
 } from '../../kube/index.ts';
-import type { ClusterCache } from '../cluster-cache.ts';
 import { nodeUsing } from '../backup/backup-observation.ts';
-import { firstConsumerAnnotations } from '../expose/first-consumer.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import { firstConsumerAnnotations, type Exposer } from '../expose/index.ts';
+import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import { cleanedUp, isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
 import {
+  restoreExposure,
   restoreJobName,
+  restoreLabels,
   restoreObjectBase,
   restoreSourceNamespace,
   type ObservedRestore,
 } from './restore-observation.ts';
-import { deleteAlias, ensureAlias } from '../backup/backup-objects.ts';
 
 export interface RestoreStepDeps {
   client: KubeClient;
@@ -47,21 +51,12 @@ export interface RestoreStepDeps {
   namespace: string;
   mover: MoverSettings;
   now: () => Date;
+  exposer: Exposer;
 }
-
-type Condition = NonNullable<VolumeRestoreStatus['conditions']>[number];
 
 /** How long a restore's mover may run. */
 const moverDeadlineSeconds = 24 * 3600;
 const restoredFrom = 'safehold.io/restored-from';
-
-export function restoreLabels(restore: VolumeRestore): Record<string, string> {
-  return {
-    [runLabels.restore]: restore.metadata.name,
-    [runLabels.namespace]: restore.metadata.namespace,
-    [runLabels.component]: 'mover',
-  };
-}
 
 export async function carryOutRestore(
   deps: RestoreStepDeps,
@@ -69,25 +64,16 @@ export async function carryOutRestore(
   observed: ObservedRestore,
   step: RestoreStep,
 ): Promise<Requeue | undefined> {
-  const stamp = deps
-    .now()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z');
-  const setStatus = (patch: Partial<VolumeRestoreStatus>, complete?: Omit<Condition, 'lastTransitionTime'>) =>
-    updateRestoreStatus(deps.client, restore, patch, complete, stamp);
-  const ns = restore.metadata.namespace;
+  const now = deps.now();
+  const stamp = timestamp(now);
+  const setStatus = (patch: Partial<VolumeRestoreStatus>, condition?: RunCondition) =>
+    writeRunStatus(deps.client, kinds.volumeRestore, restore, patch, condition, now);
   const target = restore.spec.target.pvc;
   switch (step.kind) {
     case 'wait':
-      if (restore.status?.reason !== step.reason || restore.status.message !== step.message)
-        await setStatus(
-          {
-            ...(restore.status?.phase === undefined ? { phase: 'Pending' } : {}),
-            reason: step.reason,
-            message: step.message,
-          },
-          { type: 'Complete', status: 'Unknown', reason: step.reason, message: step.message },
-        );
+      // While the mover runs, its latest progress line (from the Pod's log, through the API) is copied into the status.
+      if (step.reason === 'MoverRunning') await copyProgress(deps, restore, now);
+      await writeWaiting(deps.client, kinds.volumeRestore, restore, step, now);
       return { requeueAfterMs: step.recheckMs };
     case 'start': {
       const backup = step.backup;
@@ -104,31 +90,18 @@ export async function carryOutRestore(
     case 'create-target':
       await createTarget(deps, restore, observed);
       return undefined;
-    case 'create-alias': {
-      const pv = deps.cache.volumes.get(deps.cache.claims.get(`${ns}/${target}`)?.spec?.volumeName ?? '');
-      if (pv?.spec === undefined) return { requeueAfterMs: 1000 };
-      await ensureAlias(deps, pv, {
-        name: restoreObjectBase(restore),
-        labels: restoreLabels(restore),
-        readOnly: false,
-      });
-      return undefined;
-    }
+    case 'create-alias':
+      await deps.exposer.carryOut(restoreExposure(restore), step, now);
+      return { requeueAfterMs: 1000 };
     case 'nudge-alias':
-      await ignoreNotFound(() =>
-        deps.client.mergePatch(
-          kinds.persistentVolumeClaim,
-          { namespace: deps.namespace, name: restoreObjectBase(restore) },
-          { metadata: { annotations: { 'safehold.io/bind-requested': stamp } } },
-        ),
-      );
+      await deps.exposer.carryOut(restoreExposure(restore), step, now);
       return { requeueAfterMs: 2000 };
     case 'create-job': {
       const missing = await createJob(deps, restore, observed);
       if (missing !== undefined) {
         await setStatus(
           { phase: 'Failed', reason: 'SecretNotFound', message: missing, completionTime: stamp },
-          { type: 'Complete', status: 'False', reason: 'SecretNotFound', message: missing },
+          { status: 'False', reason: 'SecretNotFound', message: missing },
         );
         return undefined;
       }
@@ -169,7 +142,7 @@ export async function carryOutRestore(
                 },
               }),
         },
-        { type: 'Complete', status: 'True', reason: 'Succeeded', message },
+        { status: 'True', reason: 'Succeeded', message },
       );
       await restoreEvent(deps, restore, 'Normal', 'RestoreSucceeded', message);
       return undefined;
@@ -177,12 +150,12 @@ export async function carryOutRestore(
     case 'fail':
       await setStatus(
         { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
-        { type: 'Complete', status: 'False', reason: step.reason, message: step.message },
+        { status: 'False', reason: step.reason, message: step.message },
       );
       await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${step.message}`);
       return undefined;
     case 'clean-up':
-      await cleanUpRestore(deps, restore, stamp);
+      await cleanUpRestore(deps, restore, now);
       return undefined;
   }
 }
@@ -215,7 +188,8 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
   };
   const created = await ignoreAlreadyExists(() => deps.client.create(kinds.persistentVolumeClaim, claim));
   // A claim of that name that was already there is not ours: the next step sees whose it is.
-  if (created !== undefined) await updateRestoreStatus(deps.client, restore, { targetCreated: true }, undefined, '');
+  if (created !== undefined)
+    await writeRunStatus(deps.client, kinds.volumeRestore, restore, { targetCreated: true }, undefined, deps.now());
 }
 
 function describeSource(restore: VolumeRestore): string {
@@ -242,9 +216,10 @@ async function createJob(
   if ('missing' in credentials) return credentials.missing;
   const base = restoreObjectBase(restore);
   const labels = restoreLabels(restore);
+  const annotations = ownerRecord('VolumeRestore', restore);
   await createCredentialsSecret(
     deps.client,
-    { name: `${base}-creds`, namespace: deps.namespace, labels },
+    { name: `${base}-creds`, namespace: deps.namespace, labels, annotations },
     credentials.data,
   );
   const task = restoreMoverTask(restore, backup, {
@@ -257,6 +232,7 @@ async function createJob(
     name: restoreJobName(restore),
     namespace: deps.namespace,
     labels,
+    annotations,
     mover: deps.mover,
     task,
     targetClaim: base,
@@ -290,10 +266,8 @@ async function releaseTarget(deps: RestoreStepDeps, restore: VolumeRestore): Pro
   );
 }
 
-/** Job, alias and Secret; a target PVC this restore created is deleted if the restore failed. */
-async function cleanUpRestore(deps: RestoreStepDeps, restore: VolumeRestore, stamp: string): Promise<void> {
-  if (restore.status?.conditions?.some((c) => c.type === 'CleanedUp' && c.status === 'True') === true) return;
-  const base = restoreObjectBase(restore);
+/** The Job, the alias and the Secret, whatever the restore's phase. */
+export async function removeRestoreTemporaries(deps: RestoreStepDeps, restore: VolumeRestore): Promise<void> {
   await ignoreNotFound(() =>
     deps.client.delete(
       kinds.job,
@@ -301,8 +275,16 @@ async function cleanUpRestore(deps: RestoreStepDeps, restore: VolumeRestore, sta
       { propagationPolicy: 'Background' },
     ),
   );
-  await deleteAlias(deps, base);
-  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: deps.namespace, name: `${base}-creds` }));
+  await deps.exposer.remove(restoreExposure(restore), false);
+  await ignoreNotFound(() =>
+    deps.client.delete(kinds.secret, { namespace: deps.namespace, name: `${restoreObjectBase(restore)}-creds` }),
+  );
+}
+
+/** Job, alias and Secret; a target PVC this restore created is deleted if the restore failed. */
+async function cleanUpRestore(deps: RestoreStepDeps, restore: VolumeRestore, now: Date): Promise<void> {
+  if (isCleanedUp(restore)) return;
+  await removeRestoreTemporaries(deps, restore);
   const failed = restore.status?.phase === 'Failed';
   const claim = deps.cache.claims.get(`${restore.metadata.namespace}/${restore.spec.target.pvc}`);
   const half = failed && claim?.metadata?.labels?.[runLabels.restore] === restore.metadata.name;
@@ -313,38 +295,33 @@ async function cleanUpRestore(deps: RestoreStepDeps, restore: VolumeRestore, sta
         name: restore.spec.target.pvc,
       }),
     );
-  await updateRestoreStatus(
+  await writeRunStatus(
     deps.client,
+    kinds.volumeRestore,
     restore,
     {},
-    {
-      type: 'CleanedUp',
-      status: 'True',
-      reason: 'TemporaryObjectsDeleted',
-      message: half
+    cleanedUp(
+      half
         ? `deleted the mover Job, the alias and the half-restored PVC ${restore.spec.target.pvc}`
         : 'deleted the mover Job and the alias',
-    },
-    stamp,
+    ),
+    now,
   );
 }
 
-export async function updateRestoreStatus(
-  client: KubeClient,
-  restore: VolumeRestore,
-  patch: Partial<VolumeRestoreStatus>,
-  complete: Omit<Condition, 'lastTransitionTime'> | undefined,
-  stamp: string,
-): Promise<void> {
-  await writeStatus<VolumeRestore>(
-    client,
+async function copyProgress(deps: RestoreStepDeps, restore: VolumeRestore, now: Date): Promise<void> {
+  const progress = await readProgress(deps, deps.namespace, restoreJobName(restore));
+  if (progress === undefined) return;
+  const old = restore.status?.progress;
+  if (old?.bytesDone === progress.bytesDone && old.filesDone === progress.filesDone) return;
+  const { percentDone, filesDone, totalFiles, bytesDone, totalBytes } = progress;
+  await writeRunStatus(
+    deps.client,
     kinds.volumeRestore,
-    { namespace: restore.metadata.namespace, name: restore.metadata.name },
-    (current) => {
-      const status: VolumeRestoreStatus = { ...current.status, ...patch };
-      if (complete !== undefined) status.conditions = setCondition(current.status?.conditions ?? [], complete, stamp);
-      return JSON.parse(JSON.stringify(status)) as VolumeRestoreStatus;
-    },
+    restore,
+    { progress: { percentDone, filesDone, totalFiles, bytesDone, totalBytes } },
+    undefined,
+    now,
   );
 }
 

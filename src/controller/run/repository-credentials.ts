@@ -140,7 +140,13 @@ export function secretProblem(
 /** Creates a run's own copy of the credentials in Safehold's namespace (idempotent). */
 export async function createCredentialsSecret(
   client: KubeClient,
-  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences?: unknown[] },
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+  },
   data: SecretData,
 ): Promise<void> {
   await ignoreAlreadyExists(() => client.create(kinds.secret, { metadata, type: 'Opaque', data } as never));

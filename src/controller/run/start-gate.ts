@@ -1,16 +1,29 @@
-// Starts of backups and of repository maintenance are decided one at a time,
-// against the caches plus the runs this operator has started but the caches
-// do not show yet. So a backup, a restore or a download never starts beside a
-// prune of its repository,
-// and two backups never both take the last mover slot.
+// Starts of runs are decided one at a time, against the caches plus the runs
+// this operator has started but the caches do not show yet. So a backup, a
+// restore or a download never starts beside a prune of its repository, and
+// two backups never both take the last mover slot.
+import type { StartSet } from './run-kind.ts';
+
 export class StartGate {
-  /** UIDs of VolumeBackups whose start was written but whose new phase the cache has not shown yet. */
-  readonly starting = new Set<string>();
-  /** UIDs of RepositoryMaintenance runs likewise started but not yet seen running. */
-  readonly startingMaintenance = new Set<string>();
-  /** UIDs of VolumeRestores and BackupDownloads likewise started: they read a repository a prune must not change. */
-  readonly startingReads = new Set<string>();
+  /** UIDs of runs whose start was written but whose new phase the cache has not shown yet, by what they do. */
+  readonly #starting: Record<StartSet, Set<string>> = {
+    writes: new Set(),
+    reads: new Set(),
+    maintenance: new Set(),
+  };
   #lock: Promise<unknown> = Promise.resolve();
+
+  starting(set: StartSet): ReadonlySet<string> {
+    return this.#starting[set];
+  }
+
+  started(set: StartSet, uid: string): void {
+    this.#starting[set].add(uid);
+  }
+
+  settled(set: StartSet, uid: string): void {
+    this.#starting[set].delete(uid);
+  }
 
   serialize<T>(decide: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(decide);

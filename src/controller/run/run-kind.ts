@@ -1,0 +1,68 @@
+// The contract one kind of run (backup, restore, download, maintenance, ...)
+// fulfils to be driven by the run engine. The kind says what it watches,
+// observes facts, lets core decide the next step (pure), carries out that one
+// step, and knows its temporaries; the engine owns the loop, the start gate,
+// the finalizer that cleans up a deleted run, and the sweep.
+import type { RunKindName } from '../../core/index.ts';
+import type { Change, Informer, KubeObject, Requeue, ResourceKind } from '../../kube/index.ts';
+
+/** What every run object has: a namespaced name, a uid, and a status with a phase. */
+export interface RunObject extends KubeObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+    creationTimestamp?: string | undefined;
+    deletionTimestamp?: string | undefined;
+    finalizers?: string[] | undefined;
+    labels?: Record<string, string> | undefined;
+    annotations?: Record<string, string> | undefined;
+  };
+  status?:
+    | {
+        phase?: string | undefined;
+        reason?: string | undefined;
+        message?: string | undefined;
+        startTime?: string | undefined;
+        conditions?: { type: string; status: string }[] | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * Which runs a starting run must be seen by before the caches show it: backups write to a
+ * repository, restores and downloads read one, maintenance changes one.
+ */
+export type StartSet = 'writes' | 'reads' | 'maintenance';
+
+/** A change elsewhere after which this kind's unfinished runs are looked at again (a slot or a lock came free). */
+export interface WakeUp {
+  informer: Informer<KubeObject>;
+  when: (change: Change<KubeObject>) => boolean;
+}
+
+export interface RunKind<R extends RunObject, Seen, Step extends { kind: string }> {
+  kind: RunKindName;
+  resource: ResourceKind;
+  informer: Informer<R>;
+  /** Runs looked at in parallel. */
+  concurrency: number;
+  starts: StartSet;
+  /** Informers of the run's own objects: a change to one brings back the run it names (runOf). */
+  owned: Informer<KubeObject>[];
+  runOf: (object: KubeObject) => string | undefined;
+  wakeUps: WakeUp[];
+  /** The run has ended: it only cleans up (and, for some kinds, expires) from here. */
+  finished: (run: R) => boolean;
+  /** A finished run still has temporaries: the engine lets go of its finalizer only once they are gone. */
+  holdsTemporaries: (run: R) => boolean;
+  /** Facts only: what exists and what it says. May read the API where the caches cannot tell. */
+  observe: (run: R) => Seen | Promise<Seen>;
+  /** The decision, made in core from the facts. */
+  next: (seen: Seen) => Step;
+  /** Carries out one step; idempotent. */
+  carryOut: (run: R, seen: Seen, step: Step) => Promise<Requeue | undefined>;
+  /** Deletes every temporary of the run, whatever its phase; idempotent. */
+  cleanUp: (run: R) => Promise<void>;
+}
