@@ -7,6 +7,7 @@ import { condition } from './conditions.ts';
 import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
 import { labelSelector } from './label-selector.ts';
+import { captureMethods } from './volume-backup.ts';
 
 const count = z.int().min(0).max(100_000);
 
@@ -125,7 +126,7 @@ export const backupPolicySpec = z
       .default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' })
       .describe('When backups run.'),
     method: z
-      .enum(['auto', 'snapshot', 'live', 'cephfs-snapshot'])
+      .enum(['auto', ...captureMethods])
       .default('auto')
       .describe(
         "How the data is captured. snapshot: a CSI VolumeSnapshot; live: the volume as it is, read-only; cephfs-snapshot: a CephFS .snap snapshot (static CephFS PVs); auto: snapshot when a VolumeSnapshotClass serves the volume's CSI driver, else live.",

@@ -4,6 +4,13 @@ import { z } from 'zod';
 import { condition } from './conditions.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
+/**
+ * How a run captures a volume. snapshot: a CSI VolumeSnapshot's clone; live: the volume as it is;
+ * cephfs-snapshot: a CephFS .snap snapshot the mover makes. A policy may also say auto.
+ */
+export const captureMethods = ['snapshot', 'live', 'cephfs-snapshot'] as const;
+export type CaptureMethod = (typeof captureMethods)[number];
+
 export const backupPhases = ['Pending', 'Snapshotting', 'Running', 'Succeeded', 'Failed'] as const;
 export type BackupPhase = (typeof backupPhases)[number];
 
@@ -45,7 +52,7 @@ export const volumeBackupStatus = z.object({
   message: z.string().optional(),
   policy: z.string().optional(),
   repository: z.string().optional(),
-  method: z.enum(['snapshot', 'live', 'cephfs-snapshot']).optional(),
+  method: z.enum(captureMethods).optional(),
   attempt: z.int().optional(),
   node: z.string().optional().describe('The node a live run is pinned to (its volume is attached there).'),
   nextAttemptTime: z.string().optional(),

@@ -2,7 +2,7 @@
 // the controller. Exits 0 when stopped by a signal, 1 when leadership is lost.
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { parseMoverPod } from '../api/index.ts';
+import { duration, durationMs, parseMoverPod } from '../api/index.ts';
 import { runOperator } from '../controller/index.ts';
 import { dashboardPages } from '../dashboard/index.ts';
 import { connect } from './connect.ts';
@@ -15,6 +15,7 @@ interface OperatorFlags {
   moverImage: string;
   moverPod: string;
   maxConcurrentMovers: string;
+  sweepInterval: string;
   dashboard: boolean;
 }
 
@@ -32,10 +33,20 @@ export function addOperatorCommand(program: Command): void {
     .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
     .option('--mover-pod <json>', 'resources, nodeSelector and tolerations of every mover Pod, as JSON', '{}')
     .option('--max-concurrent-movers <n>', 'mover Jobs running at once, cluster-wide (a policy may set its own)', '4')
+    .option(
+      '--sweep-interval <duration>',
+      'how often leftovers of vanished runs are looked for (besides at start)',
+      '10m',
+    )
     .option('--no-dashboard', 'do not serve the read-only web dashboard beside /metrics (on the same address)')
     .action(async (flags: OperatorFlags) => {
       const moverPod = parseMoverPod(flags.moverPod);
       if (!moverPod.ok) program.error(moverPod.error);
+      const sweepInterval = duration.safeParse(flags.sweepInterval);
+      if (!sweepInterval.success || durationMs(sweepInterval.data) < 1000)
+        program.error(
+          `error: --sweep-interval must be a duration of at least 1s, such as 10m (got "${flags.sweepInterval}")`,
+        );
       const client = connect(program.opts());
       const [host, port] = splitHostPort(flags.metricsBindAddress);
       const stop = new AbortController();
@@ -54,6 +65,7 @@ export function addOperatorCommand(program: Command): void {
           metricsPort: Number(port),
           mover: { ...moverPod.value, image: flags.moverImage },
           maxConcurrentMovers: Number(flags.maxConcurrentMovers),
+          sweepIntervalMs: durationMs(flags.sweepInterval),
           pages: flags.dashboard ? dashboardPages : undefined,
         },
       );

@@ -3,9 +3,9 @@
 // PVCs that no longer exist, with when their grace period ends. Reads only
 // VolumeBackups, PVCs and policies, so a tenant can run it in their namespace.
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import type { VolumeBackupStatus } from '../api/index.ts';
 import { age, formatBytes } from '../core/index.ts';
+import { forPrograms, outputOption, type OutputFormat } from './output-format.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
 import { loadPlans } from './volume-plans.ts';
@@ -14,7 +14,7 @@ interface BackupsOptions {
   namespace?: string;
   allNamespaces?: boolean;
   orphans?: boolean;
-  output: string;
+  output: OutputFormat;
 }
 
 export function addBackupsCommand(program: Command, deps: CliDeps): void {
@@ -25,7 +25,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
     .option('--orphans', 'only backups of PVCs that were deleted, and until when they are all kept')
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .addOption(outputOption())
     .action(async (volume: string | undefined, options: BackupsOptions) => {
       const client = deps.connect(program.opts());
       try {
@@ -47,8 +47,8 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
               ...(p.claimExists ? {} : { orphanGraceUntil: p.orphanGraceUntil?.toISOString() ?? 'over' }),
             })),
           );
-        if (options.output === 'json') deps.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-        else if (options.output === 'yaml') deps.stdout(stringify(rows));
+        const printed = forPrograms(options.output, rows);
+        if (printed !== undefined) deps.stdout(printed);
         else if (rows.length === 0)
           deps.stdout(options.orphans === true ? 'No backups of deleted PVCs.\n' : 'No backups.\n');
         else

@@ -10,6 +10,7 @@ import { listingEntry, type BackupDownload, type BackupDownloadSpec, type Listin
 import { formatBytes } from '../core/index.ts';
 import { kinds, type KubeClient } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
+import { forPrograms, outputOption, type OutputFormat } from './output-format.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
 
@@ -27,8 +28,8 @@ export function addLsCommand(program: Command, deps: CliDeps): void {
     .option('--backup <id>', 'a restic snapshot id (or prefix) or VolumeBackup name')
     .option('--as-of <time>', 'the newest backup captured at or before this time')
     .option('-R, --depth <levels>', 'folder levels below path to list', '1')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (volume: string, path: string, options: ChoiceOptions & { depth: string; output: string }) => {
+    .addOption(outputOption())
+    .action(async (volume: string, path: string, options: ChoiceOptions & { depth: string; output: OutputFormat }) => {
       const depth = Number(options.depth);
       if (!Number.isInteger(depth) || depth < 1)
         program.error('error: --depth must be a whole number >= 1', { exitCode: 2 });
@@ -40,8 +41,9 @@ export function addLsCommand(program: Command, deps: CliDeps): void {
         const parsed = listingEntry.safeParse(JSON.parse(line));
         if (parsed.success) entries.push(parsed.data);
       }
-      if (options.output === 'json') {
-        deps.stdout(`${JSON.stringify(entries, null, 2)}\n`);
+      const printed = forPrograms(options.output, entries);
+      if (printed !== undefined) {
+        deps.stdout(printed);
         return;
       }
       deps.stdout(

@@ -3,16 +3,16 @@
 // maintenance would carry out.
 import type { Command } from 'commander';
 import { createColors } from 'picocolors';
-import { stringify } from 'yaml';
 import { age } from '../core/index.ts';
 import { loadPlans } from './volume-plans.ts';
+import { forPrograms, outputOption, type OutputFormat } from './output-format.ts';
 import type { CliDeps } from './program.ts';
 import { renderTable } from './table.ts';
 
 interface PreviewOptions {
   namespace?: string;
   allNamespaces?: boolean;
-  output: string;
+  output: OutputFormat;
 }
 
 export function addRetentionCommand(program: Command, deps: CliDeps): void {
@@ -23,7 +23,7 @@ export function addRetentionCommand(program: Command, deps: CliDeps): void {
     .description('show each backup with keep or drop and the rule that kept it, as the next prune would apply them')
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .addOption(outputOption())
     .action(async (volume: string | undefined, options: PreviewOptions) => {
       const client = deps.connect(program.opts());
       try {
@@ -42,8 +42,8 @@ export function addRetentionCommand(program: Command, deps: CliDeps): void {
             ...(p.error === undefined ? {} : { error: p.error }),
           })),
         );
-        if (options.output === 'json') return deps.stdout(`${JSON.stringify(records, null, 2)}\n`);
-        if (options.output === 'yaml') return deps.stdout(stringify(records));
+        const printed = forPrograms(options.output, records);
+        if (printed !== undefined) return deps.stdout(printed);
         if (records.length === 0) return deps.stdout('No backups.\n');
         const c = createColors(deps.color);
         for (const plan of plans) {

@@ -4,17 +4,16 @@ import type { Command } from 'commander';
 import { coverage } from '../core/index.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { CliDeps } from './program.ts';
-import { renderStatus, type OutputFormat } from './status-table.ts';
+import { outputOption, type OutputFormat } from './output-format.ts';
+import { renderStatus } from './status-table.ts';
 
 interface StatusOptions {
   namespace?: string;
   allNamespaces?: boolean;
-  output: string;
+  output: OutputFormat;
   unprotected?: boolean;
   failOnUnprotected?: boolean;
 }
-
-const formats: readonly OutputFormat[] = ['table', 'json', 'yaml'];
 
 export function addStatusCommand(program: Command, deps: CliDeps): void {
   program
@@ -24,15 +23,10 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
     )
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .addOption(outputOption())
     .option('--unprotected', 'only UNPROTECTED volumes')
     .option('--fail-on-unprotected', 'exit with status 3 when any volume shown is UNPROTECTED')
     .action(async (options: StatusOptions) => {
-      if (!formats.includes(options.output as OutputFormat)) {
-        program.error(`error: --output must be one of ${formats.join(', ')} (got "${options.output}")`, {
-          exitCode: 2,
-        });
-      }
       if (options.namespace !== undefined && options.allNamespaces === true) {
         program.error('error: use either --namespace or --all-namespaces, not both', { exitCode: 2 });
       }
@@ -50,7 +44,7 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
           (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
         );
         if (options.unprotected === true) rows = rows.filter((r) => r.decision.state === 'unprotected');
-        deps.stdout(renderStatus(rows, options.output as OutputFormat, now, deps.color && options.output === 'table'));
+        deps.stdout(renderStatus(rows, options.output, now, deps.color && options.output === 'table'));
         if (options.failOnUnprotected === true && rows.some((r) => r.decision.state === 'unprotected'))
           deps.setExitCode(3);
       } finally {

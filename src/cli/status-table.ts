@@ -1,21 +1,12 @@
 // The coverage rows as a table for people (red and green on a terminal) and as
 // JSON or YAML for programs.
 import { createColors } from 'picocolors';
-import { stringify } from 'yaml';
+import { forPrograms, type OutputFormat } from './output-format.ts';
 import { renderTable } from './table.ts';
 import { age, coverageRecord, formatDuration, type CoverageRow } from '../core/index.ts';
 
-export type OutputFormat = 'table' | 'json' | 'yaml';
-
 export function renderStatus(rows: readonly CoverageRow[], format: OutputFormat, now: Date, color: boolean): string {
-  switch (format) {
-    case 'json':
-      return `${JSON.stringify(rows.map(coverageRecord), null, 2)}\n`;
-    case 'yaml':
-      return stringify(rows.map(coverageRecord));
-    case 'table':
-      return table(rows, now, color);
-  }
+  return forPrograms(format, rows.map(coverageRecord)) ?? table(rows, now, color);
 }
 
 function table(rows: readonly CoverageRow[], now: Date, color: boolean): string {

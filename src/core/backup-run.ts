@@ -2,12 +2,12 @@
 // function over plain data with `now` passed in, so every branch is tested
 // without a cluster. The controller observes, asks, and carries the step out;
 // each step is idempotent, so a restarted operator simply asks again.
-import type { BackupPolicy, BackupReason, MoverResult, VolumeBackup } from '../api/index.ts';
+import type { BackupPolicy, BackupReason, CaptureMethod, MoverResult, VolumeBackup } from '../api/index.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
-/** cephfs-snapshot: the live CephFS volume, read from a CephFS snapshot the mover makes in its .snap folder. */
-export type RunMethod = 'snapshot' | 'live' | 'cephfs-snapshot';
+/** How this run captures its volume (see captureMethods). */
+export type RunMethod = CaptureMethod;
 
 /** What the controller saw of one run's world. Undefined means "does not exist". */
 export interface RunObservation {

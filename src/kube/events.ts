@@ -2,6 +2,7 @@
 // the object and what is said, so the same finding is one Event whose count
 // grows, across operator restarts too, instead of a new Event each time.
 import { createHash } from 'node:crypto';
+import { timestamp } from '../api/index.ts';
 import { isAlreadyExists, isNotFound } from './api-error.ts';
 import type { KubeClient } from './client.ts';
 import { kinds } from './resources.ts';
@@ -39,7 +40,7 @@ export async function recordEvent(
     .digest('hex')
     .slice(0, 16);
   const name = `${input.object.name}.${digest}`.slice(0, 253);
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const time = timestamp(now);
   try {
     await client.create(kinds.event, {
       metadata: { name, namespace },

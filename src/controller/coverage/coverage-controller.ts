@@ -6,6 +6,7 @@
 // the caches after each recomputation and whenever a run finishes or a
 // repository's status changes.
 import {
+  timestamp,
   backupRepositoryStatus,
   type BackupPolicy,
   type BackupPolicyStatus,
@@ -203,10 +204,7 @@ export class CoverageController {
     valid: readonly BackupPolicy[],
     invalid: ParsedPolicies['invalid'],
   ): Promise<void> {
-    const now = this.#deps
-      .now()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z');
+    const now = timestamp(this.#deps.now());
     const wanted = new Map<string, BackupPolicyStatus>();
     const protectedBy = new Map<string, number>();
     for (const row of rows)
