@@ -3,6 +3,7 @@
 // without a cluster. The controller observes, asks, and carries the step out;
 // each step is idempotent, so a restarted operator simply asks again.
 import type { BackupPolicy, BackupReason, CaptureMethod, MoverResult, VolumeBackup } from '../api/index.ts';
+import { maintenanceWait } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
@@ -122,13 +123,7 @@ function pending(o: RunObservation): RunStep {
       message: `another backup of ${o.backup.spec.pvc} is running`,
       recheckMs: 5000,
     };
-  if (o.maintenance !== undefined)
-    return {
-      kind: 'wait',
-      reason: 'MaintenanceWindow',
-      message: `waiting for the repository's maintenance to end (${o.maintenance})`,
-      recheckMs: 10_000,
-    };
+  if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
   if (o.repositoryBeingCreated !== undefined)
     return {
       kind: 'wait',

@@ -43,7 +43,12 @@ describe('backupBlocker', () => {
     const excluded = (by: 'Namespace' | 'PersistentVolumeClaim') => ({
       ...facts,
       requestedPolicy: 'nightly',
-      decision: { state: 'excluded' as const, by, rule: 'namespace-annotation' as const, reason: 'safehold.io/backup=false' },
+      decision: {
+        state: 'excluded' as const,
+        by,
+        rule: 'namespace-annotation' as const,
+        reason: 'safehold.io/backup=false',
+      },
     });
     expect(backupBlocker(excluded('Namespace'))).toMatchObject({ reason: 'NotProtected', final: true });
     expect(backupBlocker(excluded('PersistentVolumeClaim'))).toBeUndefined();

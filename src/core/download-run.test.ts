@@ -66,7 +66,7 @@ describe('nextDownloadStep', () => {
       'a backup found',
       { invalid: undefined, forbidden: undefined, choice: { ok: true as const, backup } },
       'RepositoryNotFound',
-      'BackupRepository shared does not exist or is invalid',
+      'BackupRepository shared of backup data-wed does not exist or is invalid',
     ],
   ])('fails on the first problem found (%s)', (_, fixed, reason, message) => {
     expect(nextDownloadStep(observe({}, { ...everythingWrong, ...fixed }))).toEqual({ kind: 'fail', reason, message });

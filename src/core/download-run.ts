@@ -7,6 +7,7 @@
 // removes the Job, the Secret and the staging object.
 import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
+import { maintenanceWait, readableBackup } from './backup-reads.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
 
 export interface DownloadObservation {
@@ -36,23 +37,12 @@ export function nextDownloadStep(o: DownloadObservation): DownloadStep {
   const status = o.download.status ?? {};
   const fail = (reason: DownloadReason, message: string): DownloadStep => ({ kind: 'fail', reason, message });
   switch (status.phase ?? 'Pending') {
-    case 'Pending':
-      if (o.invalid !== undefined) return fail('InvalidSpec', o.invalid);
-      if (o.forbidden !== undefined) return fail('Forbidden', o.forbidden);
-      if (!o.choice.ok) return fail('BackupNotFound', o.choice.message);
-      if (!o.repositoryFound)
-        return fail(
-          'RepositoryNotFound',
-          `BackupRepository ${o.choice.backup.repository} does not exist or is invalid`,
-        );
-      if (o.maintenance !== undefined)
-        return {
-          kind: 'wait',
-          reason: 'MaintenanceWindow',
-          message: `waiting for the repository's maintenance to end (${o.maintenance})`,
-          recheckMs: 10_000,
-        };
-      return { kind: 'start', backup: o.choice.backup };
+    case 'Pending': {
+      const read = readableBackup(o);
+      if (read.kind === 'fail') return read;
+      if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
+      return { kind: 'start', backup: read.backup };
+    }
     case 'Running':
       if (o.job === undefined) return { kind: 'create-job' };
       if (!o.job.finished)

@@ -5,6 +5,7 @@
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { maintenanceWait, readableBackup } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep } from './exposure.ts';
 
 export type RestoreMethod = 'repository' | 'snapshot';
@@ -64,18 +65,13 @@ export function nextRestoreStep(o: RestoreObservation): RestoreStep {
 
 function pending(o: RestoreObservation): RestoreStep {
   const fail = (reason: RestoreReason, message: string): RestoreStep => ({ kind: 'fail', reason, message });
-  if (o.invalid !== undefined) return fail('InvalidSpec', o.invalid);
-  if (o.forbidden !== undefined) return fail('Forbidden', o.forbidden);
-  if (!o.choice.ok) return fail('BackupNotFound', o.choice.message);
-  if (!o.repositoryFound)
-    return fail(
-      'RepositoryNotFound',
-      `BackupRepository ${o.choice.backup.repository} of backup ${o.choice.backup.name} does not exist or is invalid`,
-    );
-  if (o.choice.backup.image !== undefined && (o.restore.spec.paths ?? []).length > 0)
+  const read = readableBackup(o);
+  if (read.kind === 'fail') return read;
+  const backup = read.backup;
+  if (backup.image !== undefined && (o.restore.spec.paths ?? []).length > 0)
     return fail(
       'InvalidSpec',
-      `spec.paths: backup ${o.choice.backup.name} is a block volume's image (${o.choice.backup.image}), restored whole; use safehold dump for the image file`,
+      `spec.paths: backup ${backup.name} is a block volume's image (${backup.image}), restored whole; use safehold dump for the image file`,
     );
   const target = o.restore.spec.target;
   if (target.existing === true) {
@@ -95,20 +91,14 @@ function pending(o: RestoreObservation): RestoreStep {
       `PVC ${o.restore.metadata.namespace}/${target.pvc} already exists: name a new PVC in spec.target.pvc, or set spec.target.existing to restore into it`,
     );
   }
-  if (o.maintenance !== undefined)
-    return {
-      kind: 'wait',
-      reason: 'MaintenanceWindow',
-      message: `waiting for the repository's maintenance to end (${o.maintenance})`,
-      recheckMs: 10_000,
-    };
+  if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
   const fast =
     o.keptSnapshot &&
     o.restore.spec.useSnapshot !== false &&
     target.existing !== true &&
     (o.restore.spec.paths ?? []).length === 0 &&
-    o.choice.backup.namespace === o.restore.metadata.namespace;
-  return { kind: 'start', method: fast ? 'snapshot' : 'repository', backup: o.choice.backup };
+    backup.namespace === o.restore.metadata.namespace;
+  return { kind: 'start', method: fast ? 'snapshot' : 'repository', backup: backup };
 }
 
 function running(o: RestoreObservation): RestoreStep {

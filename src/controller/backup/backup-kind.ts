@@ -3,19 +3,19 @@
 // step at a time (backup-steps.ts). Changes to the run's own objects
 // (snapshot, clone, alias, Job, mover Pod) bring it back; a run ending lets
 // the waiting ones look again.
-import type { BackupRepository, MoverSettings, VolumeBackup } from '../../api/index.ts';
+import { runLabels, type BackupRepository, type MoverSettings, type VolumeBackup } from '../../api/index.ts';
 import { nextRunStep, type RunStep } from '../../core/index.ts';
-import { kinds, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { Exposer } from '../expose/index.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import type { Log } from '../operator.ts';
-import type { RunKind } from '../run/run-kind.ts';
+import { labelledRun, type RunKind } from '../run/run-kind.ts';
 import { isCleanedUp } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { removeTemporaries } from './backup-objects.ts';
-import { observeRun, runKeyOf, type ObservedRun } from './backup-observation.ts';
+import { observeRun, type ObservedRun } from './backup-observation.ts';
 import { carryOut } from './backup-steps.ts';
 
 export interface BackupDeps {
@@ -44,7 +44,7 @@ export function backupKind(deps: BackupDeps): RunKind<VolumeBackup, ObservedRun,
     concurrency: 4,
     starts: 'writes',
     owned: [cache.snapshots, cache.jobs, cache.claims, cache.volumes, cache.pods] as never[],
-    runOf: (object: KubeObject) => runKeyOf(object),
+    runOf: labelledRun(runLabels.run),
     wakeUps: [],
     finished: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
     holdsTemporaries: (backup) => !isCleanedUp(backup),

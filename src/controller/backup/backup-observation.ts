@@ -4,7 +4,6 @@
 // other active runs), the exposure of the volume, and the mover's outcome.
 import {
   cephfsCsiDriver,
-  runLabels,
   tenantOf,
   volumeBackupSpec,
   type BackupPolicy,
@@ -35,14 +34,6 @@ export interface ObservedRun {
 }
 
 const activePhases = new Set(['Snapshotting', 'Running']);
-
-/** "namespace/name" of the VolumeBackup a run object belongs to; objects in Safehold's namespace (and PVs) name it in a label. */
-export function runKeyOf(object: { metadata?: { namespace?: string; labels?: Record<string, string> } }) {
-  const labels = object.metadata?.labels ?? {};
-  const run = labels[runLabels.run];
-  const namespace = labels[runLabels.namespace] ?? object.metadata?.namespace;
-  return run === undefined || namespace === undefined ? undefined : `${namespace}/${run}`;
-}
 
 /** In Safehold's namespace. */
 export function credentialsSecretName(backup: VolumeBackup): string {

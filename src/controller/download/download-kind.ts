@@ -34,14 +34,13 @@ import {
   ignoreNotFound,
   kinds,
   type KubeClient,
-  type KubeObject,
   type Requeue,
 } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
-import type { RunKind } from '../run/run-kind.ts';
+import { labelledRun, type RunKind } from '../run/run-kind.ts';
 import { writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
 import { observeBackupChoice } from '../restore/restore-observation.ts';
 import { deleteStaging, presignStaging } from './download-staging.ts';
@@ -78,11 +77,7 @@ export function downloadKindOf(deps: DownloadDeps): RunKind<BackupDownload, Obse
     concurrency: 2,
     starts: 'reads',
     owned: [cache.jobs, cache.pods] as never[],
-    runOf: (object: KubeObject) => {
-      const name = object.metadata?.labels?.[runLabels.download];
-      const ns = object.metadata?.labels?.[runLabels.namespace];
-      return name === undefined || ns === undefined ? undefined : `${ns}/${name}`;
-    },
+    runOf: labelledRun(runLabels.download),
     wakeUps: [{ informer: cache.maintenances as never, when: () => true }],
     finished: (download) => ['Succeeded', 'Failed', 'Expired'].includes(download.status?.phase ?? ''),
     // A succeeded download keeps its staging object until the URL expires.

@@ -29,7 +29,7 @@ import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
-import type { RunKind } from '../run/run-kind.ts';
+import { labelledRun, type RunKind } from '../run/run-kind.ts';
 import { isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { createMaintenanceJob, finished, forgetSet, repositoryOf } from './maintenance-objects.ts';
@@ -62,10 +62,7 @@ export function maintenanceKind(
     concurrency: 2,
     starts: 'maintenance',
     owned: [cache.jobs, cache.pods] as never[],
-    runOf: (object: KubeObject) => {
-      const name = object.metadata?.labels?.[maintenanceLabel];
-      return name === undefined ? undefined : `${object.metadata?.namespace ?? ''}/${name}`;
-    },
+    runOf: labelledRun(maintenanceLabel),
     wakeUps: [
       // A backup that ends may be what a pending maintenance waits for; so may a restore or a download.
       { informer: cache.volumeBackups as never, when: (c) => c.type !== 'added' && !active(c.object as VolumeBackup) },

@@ -5,11 +5,11 @@
 // lets waiting restores start.
 import { runLabels, type BackupRepository, type MoverSettings, type VolumeRestore } from '../../api/index.ts';
 import { nextRestoreStep, type RestoreStep } from '../../core/index.ts';
-import { kinds, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Exposer } from '../expose/index.ts';
 import type { Log } from '../operator.ts';
-import type { RunKind } from '../run/run-kind.ts';
+import { labelledRun, type RunKind } from '../run/run-kind.ts';
 import { isCleanedUp } from '../run/run-status.ts';
 import { observeRestore, type ObservedRestore } from './restore-observation.ts';
 import { carryOutRestore, removeRestoreTemporaries } from './restore-steps.ts';
@@ -34,11 +34,7 @@ export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedR
     concurrency: 2,
     starts: 'reads',
     owned: [cache.jobs, cache.claims, cache.volumes, cache.pods] as never[],
-    runOf: (object: KubeObject) => {
-      const name = object.metadata?.labels?.[runLabels.restore];
-      const ns = object.metadata?.labels?.[runLabels.namespace] ?? object.metadata?.namespace;
-      return name === undefined || ns === undefined ? undefined : `${ns}/${name}`;
-    },
+    runOf: labelledRun(runLabels.restore),
     wakeUps: [{ informer: cache.maintenances as never, when: () => true }],
     finished: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
     holdsTemporaries: (restore) => !isCleanedUp(restore),

@@ -3,6 +3,7 @@
 // observes facts, lets core decide the next step (pure), carries out that one
 // step, and knows its temporaries; the engine owns the loop, the start gate,
 // the finalizer that cleans up a deleted run, and the sweep.
+import { runLabels } from '../../api/index.ts';
 import type { RunKindName } from '../../core/index.ts';
 import type { Change, Informer, KubeObject, Requeue, ResourceKind } from '../../kube/index.ts';
 
@@ -65,4 +66,17 @@ export interface RunKind<R extends RunObject, Seen, Step extends { kind: string 
   carryOut: (run: R, seen: Seen, step: Step) => Promise<Requeue | undefined>;
   /** Deletes every temporary of the run, whatever its phase; idempotent. */
   cleanUp: (run: R) => Promise<void>;
+}
+
+/**
+ * "namespace/name" of the run an object belongs to, from the kind's run label: the run's namespace
+ * is in the namespace label on objects in Safehold's namespace and on PVs, else the object's own.
+ */
+export function labelledRun(label: string): (object: KubeObject) => string | undefined {
+  return (object) => {
+    const labels = object.metadata?.labels ?? {};
+    const name = labels[label];
+    const namespace = labels[runLabels.namespace] ?? object.metadata?.namespace;
+    return name === undefined || namespace === undefined ? undefined : `${namespace}/${name}`;
+  };
 }
