@@ -76,9 +76,9 @@ export function downloadKindOf(deps: DownloadDeps): RunKind<BackupDownload, Obse
     informer: cache.downloads,
     concurrency: 2,
     starts: 'reads',
-    owned: [cache.jobs, cache.pods] as never[],
+    owned: [cache.jobs, cache.pods],
     runOf: labelledRun(runLabels.download),
-    wakeUps: [{ informer: cache.maintenances as never, when: () => true }],
+    wakeUps: [{ informer: cache.maintenances, when: () => true }],
     finished: (download) => ['Succeeded', 'Failed', 'Expired'].includes(download.status?.phase ?? ''),
     // A succeeded download keeps its staging object until the URL expires.
     holdsTemporaries: (download) => download.status?.phase === 'Succeeded',

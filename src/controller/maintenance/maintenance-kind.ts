@@ -61,13 +61,13 @@ export function maintenanceKind(
     informer: cache.maintenances,
     concurrency: 2,
     starts: 'maintenance',
-    owned: [cache.jobs, cache.pods] as never[],
+    owned: [cache.jobs, cache.pods],
     runOf: labelledRun(maintenanceLabel),
     wakeUps: [
       // A backup that ends may be what a pending maintenance waits for; so may a restore or a download.
-      { informer: cache.volumeBackups as never, when: (c) => c.type !== 'added' && !active(c.object as VolumeBackup) },
-      { informer: cache.restores as never, when: ended },
-      { informer: cache.downloads as never, when: ended },
+      { informer: cache.volumeBackups, when: (c) => c.type !== 'added' && !active(c.object as VolumeBackup) },
+      { informer: cache.restores, when: ended },
+      { informer: cache.downloads, when: ended },
     ],
     finished,
     holdsTemporaries: (maintenance) => !isCleanedUp(maintenance),

@@ -37,9 +37,14 @@ export interface RunObject extends KubeObject {
  */
 export type StartSet = 'writes' | 'reads' | 'maintenance';
 
+/** Any informer whose changes a kind listens to (a method, so an informer of any object type fits). */
+export interface Watched {
+  onChange(handler: (change: Change<KubeObject>) => void): unknown;
+}
+
 /** A change elsewhere after which this kind's unfinished runs are looked at again (a slot or a lock came free). */
 export interface WakeUp {
-  informer: Informer<KubeObject>;
+  informer: Watched;
   when: (change: Change<KubeObject>) => boolean;
 }
 
@@ -51,7 +56,7 @@ export interface RunKind<R extends RunObject, Seen, Step extends { kind: string 
   concurrency: number;
   starts: StartSet;
   /** Informers of the run's own objects: a change to one brings back the run it names (runOf). */
-  owned: Informer<KubeObject>[];
+  owned: Watched[];
   runOf: (object: KubeObject) => string | undefined;
   wakeUps: WakeUp[];
   /** The run has ended: it only cleans up (and, for some kinds, expires) from here. */
