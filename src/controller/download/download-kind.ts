@@ -29,13 +29,7 @@ import {
   type DownloadObservation,
   type DownloadStep,
 } from '../../core/index.ts';
-import {
-  ignoreAlreadyExists,
-  ignoreNotFound,
-  kinds,
-  type KubeClient,
-  type Requeue,
-} from '../../kube/index.ts';
+import { ignoreAlreadyExists, ignoreNotFound, kinds, type KubeClient, type Requeue } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
