@@ -4,7 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
-import { runOperator } from '../../src/controller/index.ts';
+import { runOperator, type OperatorOptions } from '../../src/controller/index.ts';
 import { isAlreadyExists, kinds, type KubeClient, type KubeObject, type ResourceKind } from '../../src/kube/index.ts';
 import { unverifiedCephKey } from '../../testenv/ceph/cluster.ts';
 import { installCrds } from '../../testenv/crds.ts';
@@ -259,37 +259,44 @@ export interface OperatorHere {
 
 /**
  * The operator inside the test process, as a journey runs it: its own identity and lease (so it
- * leads at once), Safehold's namespace `system`, the clock the test gives.
+ * leads at once), Safehold's namespace `system`, the clock the test gives. Its requests carry
+ * the operator's own user agent (`safehold`), so the audit log tells them from the test's.
  */
 export async function runOperatorHere(
   system: string,
   id: string,
-  options: { now?: () => Date; metricsPort?: number } = {},
+  options: { now?: () => Date; metricsPort?: number; sweepIntervalMs?: number } = {},
 ): Promise<OperatorHere> {
   const stop = new AbortController();
   const log: string[] = [];
+  const client = clientAs('admin');
+  client.userAgent = 'safehold';
+  // Not a literal: an operator that does not know sweepIntervalMs yet ignores it.
+  const operatorOptions: OperatorOptions & { sweepIntervalMs?: number } = {
+    namespace: system,
+    identity: `operator-${id}`,
+    leaseName: `lease-${id}`,
+    metricsHost: '127.0.0.1',
+    metricsPort: options.metricsPort ?? (await freePort()),
+    mover: { image: 'safehold' },
+    maxConcurrentMovers: 4,
+    ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+  };
   const done = runOperator(
     {
-      client: clientAs('admin'),
+      client,
       log: (message, fields) => log.push(`${message} ${JSON.stringify(fields ?? {})}`),
       now: options.now ?? (() => new Date()),
       signal: stop.signal,
     },
-    {
-      namespace: system,
-      identity: `operator-${id}`,
-      leaseName: `lease-${id}`,
-      metricsHost: '127.0.0.1',
-      metricsPort: options.metricsPort ?? (await freePort()),
-      mover: { image: 'safehold' },
-      maxConcurrentMovers: 4,
-    },
+    operatorOptions,
   );
   return {
     log,
     stop: async () => {
       stop.abort();
       await done;
+      client.close();
     },
   };
 }
