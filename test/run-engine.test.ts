@@ -228,6 +228,16 @@ describe('the run engine', () => {
   });
 
   afterAll(async () => {
+    // Runs carry the engine's finalizer: they are deleted while the operator still runs.
+    if (ns !== '') {
+      const runs = await client.list<VolumeBackup & KubeObject>(kinds.volumeBackup, { namespace: ns });
+      for (const run of runs.items) await deleteRun(run.metadata.name);
+      await waitFor(
+        'the runs to be gone',
+        async () => (await client.list(kinds.volumeBackup, { namespace: ns })).items.length === 0,
+        { timeoutMs: 60_000 },
+      ).catch(() => undefined);
+    }
     await operator?.stop();
     for (const name of Object.values(policies))
       await client.delete(kinds.backupPolicy, { name }).catch(() => undefined);
