@@ -106,6 +106,34 @@ describe('nextRunStep', () => {
     });
   });
 
+  it('retries a run whose volume was deleted before its snapshot was ready, discarding the snapshot', () => {
+    const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
+    const gone = { blocker: { reason: 'ClaimNotFound' as const, message: 'PVC team/data does not exist' } };
+    const pending = { snapshot: { ready: false, error: undefined }, clone: undefined, alias: undefined };
+    expect(nextRunStep(observe(running, { ...gone, exposure: pending }))).toMatchObject({
+      kind: 'retry',
+      reason: 'ClaimNotFound',
+      attempt: 1,
+      clearAttempt: true,
+      discardSnapshot: true,
+    });
+    // Once the snapshot holds the data, the volume's deletion does not matter to this backup.
+    const taken = { snapshot: { ready: true, error: undefined }, clone: undefined, alias: undefined };
+    expect(nextRunStep(observe(running, { ...gone, exposure: taken }))).toEqual({ kind: 'create-clone' });
+  });
+
+  it('records the blocked check that ended a run as its last attempt', () => {
+    const limited: BackupPolicy = {
+      metadata: { name: 'p' },
+      spec: backupPolicySpec.parse({ default: true, retry: { limit: 1 } }),
+    };
+    const missing = { blocker: { reason: 'RepositoryNotFound' as const, message: 'no repository' } };
+    expect(nextRunStep(observe({ phase: 'Pending', attempt: 1 }, { ...missing, policy: limited }))).toMatchObject({
+      kind: 'fail',
+      attempt: 2,
+    });
+  });
+
   it('goes straight to the alias and the Job for a live run', () => {
     const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
     const none = { snapshot: undefined, clone: undefined };

@@ -73,7 +73,8 @@ export type RunStep =
       clearAttempt: boolean;
       discardSnapshot: boolean;
     }
-  | { kind: 'fail'; reason: BackupReason; message: string }
+  /** attempt: the attempt count to record, when the failing check was one (a blocked check). */
+  | { kind: 'fail'; reason: BackupReason; message: string; attempt?: number }
   | { kind: 'clean-up' };
 
 export function nextRunStep(o: RunObservation): RunStep {
@@ -146,6 +147,9 @@ function active(o: RunObservation): RunStep {
       message: `the run did not finish within ${retrySettings(o).deadline}`,
     };
   }
+  // A volume deleted before its data was captured cannot be backed up by this attempt.
+  const captured = status.method === 'snapshot' ? o.exposure.snapshot?.ready === true : o.job !== undefined;
+  if (o.blocker?.reason === 'ClaimNotFound' && !captured) return finalOrRetry(o, o.blocker.reason, o.blocker.message);
   if (o.job !== undefined) {
     if (!o.job.finished)
       return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is copying the volume', recheckMs: 10_000 };
@@ -189,7 +193,7 @@ function finalOrRetry(
 ): RunStep {
   if (reason === 'InvalidSpec') return { kind: 'fail', reason, message };
   const verdict = retryOrGiveUp({ now: o.now, attempt, settings: retrySettings(o), deadline: deadlineOf(o), message });
-  if (verdict.kind === 'fail') return { kind: 'fail', reason, message: verdict.message };
+  if (verdict.kind === 'fail') return { kind: 'fail', reason, message: verdict.message, attempt };
   return {
     kind: 'retry',
     reason,
@@ -197,7 +201,8 @@ function finalOrRetry(
     at: verdict.at,
     attempt,
     clearAttempt: (o.backup.status?.phase ?? 'Pending') !== 'Pending',
-    discardSnapshot: reason === 'SnapshotFailed',
+    // A snapshot that failed, or was never taken of a volume now gone, is of no use to the next attempt.
+    discardSnapshot: reason === 'SnapshotFailed' || reason === 'ClaimNotFound',
   };
 }
 

@@ -140,7 +140,13 @@ export async function carryOut(
       return { requeueAfterMs: step.at.getTime() - now.getTime() };
     case 'fail':
       await setStatus(
-        { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
+        {
+          phase: 'Failed',
+          reason: step.reason,
+          message: step.message,
+          completionTime: stamp,
+          ...(step.attempt === undefined ? {} : { attempt: step.attempt }),
+        },
         { status: 'False', reason: step.reason, message: step.message },
       );
       await writeBack(deps, backup, {
