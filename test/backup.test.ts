@@ -16,6 +16,7 @@ import {
   createClaim,
   createNamespace,
   deleteNamespace,
+  GiveUp,
   testEnv,
   uniqueName,
   waitFor,
@@ -26,6 +27,7 @@ import {
   metricValue,
   safehold,
   startOperator,
+  waitForRun,
   type RunningOperator,
 } from './support/safehold.ts';
 
@@ -459,6 +461,62 @@ describe('backing up volumes', () => {
         { namespace: 'safehold-system', name: `${id}-s3` },
         { stringData: { AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey } },
       );
+    }
+  }, 300_000);
+
+  it('says its data is from when its snapshot was taken, also when a retry reuses the snapshot later', async () => {
+    const env = testEnv();
+    await createClaim(client, ns, 'late');
+    await boundVolumePath(client, ns, 'late');
+    // Attempt 1 cannot write (wrong S3 key) after its snapshot was taken; attempt 2, 30 s later, can.
+    await client.mergePatch(
+      kinds.secret,
+      { namespace: 'safehold-system', name: `${id}-s3` },
+      { stringData: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' } },
+    );
+    let restored = false;
+    const restoreKey = async () => {
+      if (restored) return;
+      restored = true;
+      await client.mergePatch(
+        kinds.secret,
+        { namespace: 'safehold-system', name: `${id}-s3` },
+        { stringData: { AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey } },
+      );
+    };
+    try {
+      await client.create(kinds.volumeBackup, {
+        metadata: { name: 'late-1', namespace: ns },
+        spec: { pvc: 'late', trigger: 'manual' },
+      } as KubeObject);
+      await waitFor(
+        'attempt 1 to fail and a retry to be scheduled',
+        async () => {
+          const run = await getBackup('late-1');
+          if (run.status?.phase === 'Failed' || run.status?.phase === 'Succeeded')
+            throw new GiveUp(`the run ended: ${run.status.phase} ${run.status.message ?? ''}`);
+          return run.status?.reason === 'RetryScheduled';
+        },
+        { timeoutMs: 120_000 },
+      );
+      await restoreKey();
+      const snapshot = await client.get<{ status?: { creationTime?: string } }>(kinds.volumeSnapshot, {
+        namespace: ns,
+        name: 'late-1',
+      });
+      const done = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, ns, 'late-1');
+      expect(done.status).toMatchObject({ phase: 'Succeeded', attempt: 2 });
+      const taken = Date.parse(snapshot.status?.creationTime ?? '');
+      expect(Date.parse(done.status?.snapshotTime ?? '')).toBe(Math.floor(taken / 1000) * 1000);
+      // restic records the same time, not the retry's start.
+      const listed = JSON.parse((await restic(['snapshots', '--json', '--tag', 'run=late-1'])).stdout) as {
+        id: string;
+        time: string;
+      }[];
+      expect(listed.map((s) => Date.parse(s.time))).toEqual([Math.floor(taken / 1000) * 1000]);
+      expect(Date.parse(done.status?.completionTime ?? '') - taken).toBeGreaterThanOrEqual(25_000);
+    } finally {
+      await restoreKey();
     }
   }, 300_000);
 

@@ -92,6 +92,38 @@ describe('nextRunStep', () => {
     });
     expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: true } })).toEqual({
       kind: 'create-job',
+      snapshotTime: '2026-11-22T10:00:00Z',
+    });
+  });
+
+  describe('the time a backup says its data is from', () => {
+    const exposedAt = (status: VolumeBackupStatus, snapshotCreationTime: string | undefined, method = status.method) =>
+      nextRunStep(
+        observe(status, {
+          method: method ?? 'snapshot',
+          exposure: {
+            snapshot: { ready: true, error: undefined, creationTime: snapshotCreationTime },
+            clone: { bound: true },
+            alias: { bound: true },
+          },
+        }),
+      );
+
+    it("is the snapshot's creation, also when a retry hours later reuses the snapshot", () => {
+      const retry: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 3 };
+      expect(exposedAt(retry, '2026-11-22T07:15:00.123Z')).toEqual({
+        kind: 'create-job',
+        snapshotTime: '2026-11-22T07:15:00Z',
+      });
+    });
+
+    it("is the copy's start for a live run, kept for the attempt once recorded", () => {
+      const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
+      expect(exposedAt(live, undefined)).toEqual({ kind: 'create-job', snapshotTime: '2026-11-22T10:00:00Z' });
+      expect(exposedAt({ ...live, snapshotTime: '2026-11-22T09:59:58Z' }, undefined)).toEqual({
+        kind: 'create-job',
+        snapshotTime: '2026-11-22T09:59:58Z',
+      });
     });
   });
 
@@ -140,6 +172,7 @@ describe('nextRunStep', () => {
     expect(nextRunStep(observe(live, { method: 'live' }))).toEqual({ kind: 'create-alias' });
     expect(nextRunStep(observe(live, { method: 'live', exposure: { ...none, alias: { bound: true } } }))).toEqual({
       kind: 'create-job',
+      snapshotTime: '2026-11-22T10:00:00Z',
     });
   });
 

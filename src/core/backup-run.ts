@@ -2,7 +2,14 @@
 // function over plain data with `now` passed in, so every branch is tested
 // without a cluster. The controller observes, asks, and carries the step out;
 // each step is idempotent, so a restarted operator simply asks again.
-import type { BackupPolicy, BackupReason, CaptureMethod, MoverResult, VolumeBackup } from '../api/index.ts';
+import {
+  timestamp,
+  type BackupPolicy,
+  type BackupReason,
+  type CaptureMethod,
+  type MoverResult,
+  type VolumeBackup,
+} from '../api/index.ts';
 import { maintenanceWait } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
@@ -58,7 +65,8 @@ export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
   | { kind: 'start'; method: RunMethod; attempt: number }
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
-  | { kind: 'create-job' }
+  /** snapshotTime: when the data this attempt reads was captured (what the backup will say it holds). */
+  | { kind: 'create-job'; snapshotTime: string }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
   /**
    * attempt: the attempt count to record (a blocked check counts as one). clearAttempt: the failed
@@ -169,7 +177,15 @@ function active(o: RunObservation): RunStep {
         recheckMs: expose.recheckMs,
       };
     case 'exposed':
-      return { kind: 'create-job' };
+      return {
+        kind: 'create-job',
+        snapshotTime: attemptCaptureTime({
+          method: status.method ?? o.method,
+          snapshotCreationTime: o.exposure.snapshot?.creationTime,
+          recorded: status.snapshotTime,
+          now: o.now,
+        }),
+      };
     case 'create-snapshot':
     case 'create-clone':
     case 'create-alias':
@@ -183,6 +199,21 @@ const exposureWaits = {
   clone: "waiting for the snapshot's clone to be bound",
   alias: "waiting for the volume's read-only alias to be bound",
 } as const;
+
+/**
+ * When the data a backup holds was captured: its VolumeSnapshot's creation (the same snapshot
+ * across retries), else the copy's start, recorded once per attempt (live, CephFS .snap).
+ */
+export function attemptCaptureTime(input: {
+  method: RunMethod;
+  snapshotCreationTime: string | undefined;
+  recorded: string | undefined;
+  now: Date;
+}): string {
+  if (input.method === 'snapshot' && input.snapshotCreationTime !== undefined)
+    return timestamp(new Date(input.snapshotCreationTime));
+  return input.recorded ?? timestamp(input.now);
+}
 
 /** A failed attempt: retry with backoff while the policy's limit and deadline allow, else fail. */
 function finalOrRetry(

@@ -8,7 +8,8 @@
 
 /** What exists of one exposure. Undefined means "does not exist (yet)". */
 export interface ExposureObservation {
-  snapshot: { ready: boolean; error: string | undefined } | undefined;
+  /** creationTime: when the snapshot captured the volume, as the snapshot controller records it. */
+  snapshot: { ready: boolean; error: string | undefined; creationTime?: string | undefined } | undefined;
   clone: { bound: boolean } | undefined;
   /** volumeBound: the alias PV already names its claim as bound (the claim's side is what is left). */
   alias: { bound: boolean; volumeBound?: boolean | undefined } | undefined;

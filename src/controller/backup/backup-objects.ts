@@ -60,11 +60,12 @@ export async function ensureCredentials(
   return undefined;
 }
 
-/** Creates the attempt's mover Job; returns the node it is pinned to, if any. */
+/** Creates the attempt's mover Job, telling restic when its data was captured; returns the node it is pinned to, if any. */
 export async function createJob(
   deps: BackupDeps,
   backup: VolumeBackup,
   observed: ObservedRun,
+  snapshotTime: string,
 ): Promise<string | undefined> {
   const repo = observed.repository;
   const policy = observed.observation.policy;
@@ -88,7 +89,7 @@ export async function createJob(
       `run=${backup.metadata.name}`,
     ],
     cacheDir: moverCacheDir,
-    snapshotTime: backup.status?.snapshotTime ?? backup.status?.startTime,
+    snapshotTime,
   };
   const task: MoverTask = block
     ? {

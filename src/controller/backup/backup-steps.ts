@@ -49,7 +49,8 @@ export async function carryOut(
         method: step.method,
         attempt: step.attempt,
         startTime: backup.status?.startTime ?? stamp,
-        snapshotTime: stamp,
+        // Set when the attempt's data is captured (create-job): the snapshot's time, or the copy's start.
+        snapshotTime: undefined,
         policy: observation.policy?.metadata.name,
         repository: repository?.metadata.name,
         volume: recordedVolume(deps, backup),
@@ -70,7 +71,9 @@ export async function carryOut(
     case 'create-job': {
       const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) return { requeueAfterMs: 30_000 };
-      const node = await createJob(deps, backup, observed);
+      // The capture time first: the Job's restic --time and the status say the same.
+      if (backup.status?.snapshotTime !== step.snapshotTime) await setStatus({ snapshotTime: step.snapshotTime });
+      const node = await createJob(deps, backup, observed, step.snapshotTime);
       if (node !== undefined && backup.status?.node !== node) await setStatus({ node });
       if (backup.status?.phase !== 'Running')
         await setStatus({

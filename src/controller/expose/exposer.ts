@@ -58,7 +58,11 @@ export class Exposer {
       snapshot:
         snapshot === undefined
           ? undefined
-          : { ready: snapshot.status?.readyToUse === true, error: snapshot.status?.error?.message },
+          : {
+              ready: snapshot.status?.readyToUse === true,
+              error: snapshot.status?.error?.message,
+              creationTime: snapshot.status?.creationTime,
+            },
       clone: clone === undefined ? undefined : { bound: clone.status?.phase === 'Bound' },
       alias:
         alias === undefined
