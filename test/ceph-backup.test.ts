@@ -5,7 +5,7 @@
 // an RBD ext4 volume and a CephFS volume restored file for file, a static
 // CephFS PV backed up from a CephFS snapshot (cephfs-snapshot), and a block
 // volume on storage without an allocation map (a zero scan).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
@@ -237,10 +237,12 @@ describe('Ceph volumes', () => {
     const reference = join(work, 'rbd-fs-first');
     await withRbdFilesystem(pv, async (dir) => {
       writeRichTree(dir);
+      writeFileSync(join(dir, 'same-size.bin'), Buffer.alloc(64 * 1024, 'a'));
       await run('cp', ['-a', '--sparse=always', dir, reference]);
     });
     const first = await backUpNow(client, ns, 'rbd-fs', 'rbd-fs-1');
     expect(first.status?.method).toBe('snapshot');
+    expect(first.status?.changeDetection?.reason).toContain('RBD clone');
     await withRbdFilesystem(pv, (dir) => mutateTree(dir));
     await restore('rbd-fs-back', {
       source: { pvc: 'rbd-fs' },
@@ -251,6 +253,20 @@ describe('Ceph volumes', () => {
     const restored = await persistentVolumeOf(client, ns, 'rbd-fs-back');
     const problems = await withRbdFilesystem(restored, (dir) => compareTrees(reference, dir), { readOnly: true });
     expect(problems).toEqual([]);
+
+    // The RBD clone keeps inode numbers and ctimes: the next backup skips what did not change, and
+    // still reads a file rewritten in place with the same size and mtime.
+    await withRbdFilesystem(pv, (dir) => {
+      const path = join(dir, 'same-size.bin');
+      const { mtime } = statSync(path);
+      writeFileSync(path, Buffer.alloc(64 * 1024, 'b'));
+      utimesSync(path, mtime, mtime);
+    });
+    const second = await backUpNow(client, ns, 'rbd-fs', 'rbd-fs-2');
+    expect(second.status?.files?.unmodified).toBeGreaterThan(0);
+    const rewritten = join(work, 'same-size-2.bin');
+    await dump(second.status?.resticSnapshotId ?? '', rewritten, '/data/same-size.bin');
+    expect(readFileSync(rewritten).subarray(0, 4).toString()).toBe('bbbb');
   });
 
   it('backs up and restores a CephFS volume file for file', async () => {
@@ -260,7 +276,10 @@ describe('Ceph volumes', () => {
       writeRichTree(dir);
       await run('cp', ['-a', '--sparse=always', dir, reference]);
     });
-    await backUpNow(client, ns, 'shared', 'shared-1');
+    const first = await backUpNow(client, ns, 'shared', 'shared-1');
+    // A CephFS snapshot's clone is a copy: the full check reads every file, and the status says so.
+    expect(first.status?.changeDetection).toMatchObject({ mode: 'full' });
+    expect(first.status?.changeDetection?.reason).toContain("CephFS snapshot's clone is a copy");
     await withCephfsFolder(pv, (dir) => mutateTree(dir));
     await restore('shared-back', {
       source: { pvc: 'shared' },
@@ -288,6 +307,7 @@ describe('Ceph volumes', () => {
     await run('cp', ['-a', '--sparse=always', folder, reference]);
     const first = await backUpNow(client, ns, 'static', 'static-1');
     expect(first.status?.method).toBe('cephfs-snapshot');
+    expect(first.status?.changeDetection?.reason).toContain('a CephFS snapshot keeps inode numbers');
     expect(first.status?.snapshotPath).toBe('/data/.snap/safehold-backup');
     // The snapshot lived only as long as the backup.
     expect(existsSync(join(folder, '.snap', 'safehold-backup'))).toBe(false);

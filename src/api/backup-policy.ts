@@ -7,7 +7,7 @@ import { condition } from './conditions.ts';
 import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
 import { labelSelector } from './label-selector.ts';
-import { captureMethods } from './volume-backup.ts';
+import { captureMethods, changeDetectionModes } from './volume-backup.ts';
 
 const count = z.int().min(0).max(100_000);
 
@@ -125,6 +125,12 @@ export const backupPolicySpec = z
     schedule: schedule
       .default({ cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' })
       .describe('When backups run.'),
+    changeDetection: z
+      .enum(changeDetectionModes)
+      .default('full')
+      .describe(
+        "How file backups tell changed files. full (default): size, mtime, ctime and inode, never missing a change; where a snapshot's clone is a copy (new inodes and ctimes), every file is read again. mtime-size: size and mtime only, much cheaper on such clones, but a file rewritten in place with the same size and mtime keeps its old content in the backup; opt in only where nothing does that.",
+      ),
     method: z
       .enum(['auto', ...captureMethods])
       .default('auto')

@@ -30,9 +30,9 @@ export const backupTask = z.object({
   tags: z.array(z.string()),
   cacheDir: z.string().startsWith('/'),
   /**
-   * How restic tells a changed file: 'inode' (mtime, size, ctime and inode), or
-   * 'mtime-size' for a snapshot clone, where every file has a new inode and
-   * ctime although nothing changed.
+   * How restic tells a changed file: 'inode' (mtime, size, ctime and inode: never misses a change),
+   * or 'mtime-size' (misses a file rewritten in place with the same size and mtime), only when a
+   * policy opts in (changeDetection: mtime-size).
    */
   changeDetection: z.enum(['inode', 'mtime-size']).default('inode'),
   /**

@@ -11,6 +11,14 @@ import type { NamespacedMeta } from './object-meta.ts';
 export const captureMethods = ['snapshot', 'live', 'cephfs-snapshot'] as const;
 export type CaptureMethod = (typeof captureMethods)[number];
 
+/**
+ * How a file backup tells a changed file. full: restic's own check (size, mtime, ctime, inode), which
+ * never misses a change; mtime-size: size and mtime only, which misses a file rewritten in place with
+ * the same size and mtime, and is only ever used when a policy asks for it.
+ */
+export const changeDetectionModes = ['full', 'mtime-size'] as const;
+export type ChangeDetectionMode = (typeof changeDetectionModes)[number];
+
 export const backupPhases = ['Pending', 'Snapshotting', 'Running', 'Succeeded', 'Failed'] as const;
 export type BackupPhase = (typeof backupPhases)[number];
 
@@ -59,6 +67,10 @@ export const volumeBackupStatus = z.object({
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
   snapshotTime: z.string().optional().describe('When the data was captured: the time restic records for the backup.'),
+  changeDetection: z
+    .object({ mode: z.enum(changeDetectionModes), reason: z.string() })
+    .optional()
+    .describe('How the backup told changed files from unchanged ones, and why that way (file backups only).'),
   snapshotName: z.string().optional(),
   volume: z
     .object({

@@ -32,6 +32,8 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     blocker: undefined,
     waitingFor: undefined,
     method: 'snapshot',
+    driver: 'dir.csi.safehold.test',
+    block: false,
     volumeBusy: false,
     slotFree: true,
     maintenance: undefined,
@@ -90,9 +92,44 @@ describe('nextRunStep', () => {
     expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: false, volumeBound: true } })).toEqual({
       kind: 'nudge-alias',
     });
-    expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: true } })).toEqual({
+    expect(exposed({ snapshot: ready, clone: { bound: true }, alias: { bound: true } })).toMatchObject({
       kind: 'create-job',
       snapshotTime: '2026-11-22T10:00:00Z',
+    });
+  });
+
+  describe('how a file backup tells changed files', () => {
+    const exposedWith = (overrides: Partial<RunObservation>) =>
+      nextRunStep(
+        observe(
+          { phase: 'Running', method: 'snapshot', attempt: 1 },
+          {
+            exposure: { snapshot: { ready: true, error: undefined }, clone: { bound: true }, alias: { bound: true } },
+            ...overrides,
+          },
+        ),
+      );
+
+    it("uses restic's full check by default, on a copying clone too, saying why", () => {
+      const step = exposedWith({});
+      expect(step).toMatchObject({ kind: 'create-job', changeDetection: { mode: 'full' } });
+      expect(step.kind === 'create-job' ? step.changeDetection?.reason : '').toContain('may be a copy');
+    });
+
+    it('uses size and mtime only where the policy opts in, saying what it can miss', () => {
+      const cheap: BackupPolicy = {
+        metadata: { name: 'cheap' },
+        spec: backupPolicySpec.parse({ default: true, changeDetection: 'mtime-size' }),
+      };
+      const step = exposedWith({ policy: cheap });
+      expect(step).toMatchObject({ kind: 'create-job', changeDetection: { mode: 'mtime-size' } });
+      expect(step.kind === 'create-job' ? step.changeDetection?.reason : '').toContain(
+        'rewritten in place with the same size and mtime keeps its old content',
+      );
+    });
+
+    it('says nothing of it for a block volume, backed up as an image', () => {
+      expect(exposedWith({ block: true })).toMatchObject({ kind: 'create-job', changeDetection: undefined });
     });
   });
 
@@ -111,7 +148,7 @@ describe('nextRunStep', () => {
 
     it("is the snapshot's creation, also when a retry hours later reuses the snapshot", () => {
       const retry: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 3 };
-      expect(exposedAt(retry, '2026-11-22T07:15:00.123Z')).toEqual({
+      expect(exposedAt(retry, '2026-11-22T07:15:00.123Z')).toMatchObject({
         kind: 'create-job',
         snapshotTime: '2026-11-22T07:15:00Z',
       });
@@ -119,8 +156,8 @@ describe('nextRunStep', () => {
 
     it("is the copy's start for a live run, kept for the attempt once recorded", () => {
       const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
-      expect(exposedAt(live, undefined)).toEqual({ kind: 'create-job', snapshotTime: '2026-11-22T10:00:00Z' });
-      expect(exposedAt({ ...live, snapshotTime: '2026-11-22T09:59:58Z' }, undefined)).toEqual({
+      expect(exposedAt(live, undefined)).toMatchObject({ kind: 'create-job', snapshotTime: '2026-11-22T10:00:00Z' });
+      expect(exposedAt({ ...live, snapshotTime: '2026-11-22T09:59:58Z' }, undefined)).toMatchObject({
         kind: 'create-job',
         snapshotTime: '2026-11-22T09:59:58Z',
       });
@@ -170,10 +207,12 @@ describe('nextRunStep', () => {
     const live: VolumeBackupStatus = { phase: 'Running', method: 'live', attempt: 1 };
     const none = { snapshot: undefined, clone: undefined };
     expect(nextRunStep(observe(live, { method: 'live' }))).toEqual({ kind: 'create-alias' });
-    expect(nextRunStep(observe(live, { method: 'live', exposure: { ...none, alias: { bound: true } } }))).toEqual({
-      kind: 'create-job',
-      snapshotTime: '2026-11-22T10:00:00Z',
-    });
+    expect(nextRunStep(observe(live, { method: 'live', exposure: { ...none, alias: { bound: true } } }))).toMatchObject(
+      {
+        kind: 'create-job',
+        snapshotTime: '2026-11-22T10:00:00Z',
+      },
+    );
   });
 
   it('succeeds with the summary the mover left', () => {

@@ -11,6 +11,7 @@ import {
   type VolumeBackup,
 } from '../api/index.ts';
 import { maintenanceWait } from './backup-reads.ts';
+import { changeDetectionFor, type ChangeDetection } from './change-detection.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
@@ -28,6 +29,9 @@ export interface RunObservation {
    */
   blocker: { reason: BackupReason; message: string; final?: boolean } | undefined;
   method: RunMethod;
+  /** The volume's CSI driver, and whether it is a block volume (backed up as an image, not file by file). */
+  driver: string | undefined;
+  block: boolean;
   /** Another run of the same volume is active and older than this one. */
   volumeBusy: boolean;
   /** Something the run needs has not reached the caches yet (e.g. the PV of a just-bound claim). */
@@ -65,8 +69,11 @@ export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
   | { kind: 'start'; method: RunMethod; attempt: number }
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
-  /** snapshotTime: when the data this attempt reads was captured (what the backup will say it holds). */
-  | { kind: 'create-job'; snapshotTime: string }
+  /**
+   * snapshotTime: when the data this attempt reads was captured (what the backup will say it holds);
+   * changeDetection: how a file backup tells changed files (none for a block volume's image).
+   */
+  | { kind: 'create-job'; snapshotTime: string; changeDetection: ChangeDetection | undefined }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'summary' }> }
   /**
    * attempt: the attempt count to record (a blocked check counts as one). clearAttempt: the failed
@@ -185,6 +192,16 @@ function active(o: RunObservation): RunStep {
           recorded: status.snapshotTime,
           now: o.now,
         }),
+        changeDetection: o.block
+          ? undefined
+          : changeDetectionFor({
+              policy:
+                o.policy === undefined
+                  ? undefined
+                  : { name: o.policy.metadata.name, changeDetection: o.policy.spec.changeDetection },
+              method: status.method ?? o.method,
+              driver: o.driver,
+            }),
       };
     case 'create-snapshot':
     case 'create-clone':

@@ -21,6 +21,7 @@ import {
   moverSourcePath,
   ownerRecord,
   runObjectLabels,
+  type RunStep,
 } from '../../core/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound, kinds } from '../../kube/index.ts';
 import { cephKeyData, createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
@@ -65,7 +66,7 @@ export async function createJob(
   deps: BackupDeps,
   backup: VolumeBackup,
   observed: ObservedRun,
-  snapshotTime: string,
+  step: Extract<RunStep, { kind: 'create-job' }>,
 ): Promise<string | undefined> {
   const repo = observed.repository;
   const policy = observed.observation.policy;
@@ -89,7 +90,7 @@ export async function createJob(
       `run=${backup.metadata.name}`,
     ],
     cacheDir: moverCacheDir,
-    snapshotTime,
+    snapshotTime: step.snapshotTime,
   };
   const task: MoverTask = block
     ? {
@@ -103,7 +104,7 @@ export async function createJob(
         kind: 'backup',
         ...common,
         sourcePath: moverSourcePath,
-        changeDetection: method === 'live' ? 'inode' : 'mtime-size',
+        changeDetection: step.changeDetection?.mode === 'mtime-size' ? 'mtime-size' : 'inode',
         ...(method === 'cephfs-snapshot' ? { cephfsSnapshot: { name: cephfsSnapshotName } } : {}),
       };
   // A live RWO volume already in use can only be read on the node that has it.

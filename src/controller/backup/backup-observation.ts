@@ -129,6 +129,8 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       policy,
       blocker,
       method,
+      driver,
+      block: claim?.spec?.volumeMode === 'Block',
       volumeBusy,
       repositoryBeingCreated: creator === undefined ? undefined : objectKey(creator),
       // The method depends on the PV's driver: decide it only once the PV is in the cache.

@@ -72,8 +72,13 @@ export async function carryOut(
       const missing = await ensureCredentials(deps, backup, observed);
       if (missing !== undefined) return { requeueAfterMs: 30_000 };
       // The capture time first: the Job's restic --time and the status say the same.
-      if (backup.status?.snapshotTime !== step.snapshotTime) await setStatus({ snapshotTime: step.snapshotTime });
-      const node = await createJob(deps, backup, observed, step.snapshotTime);
+      const detection = step.changeDetection;
+      if (
+        backup.status?.snapshotTime !== step.snapshotTime ||
+        backup.status.changeDetection?.reason !== detection?.reason
+      )
+        await setStatus({ snapshotTime: step.snapshotTime, changeDetection: detection });
+      const node = await createJob(deps, backup, observed, step);
       if (node !== undefined && backup.status?.node !== node) await setStatus({ node });
       if (backup.status?.phase !== 'Running')
         await setStatus({
