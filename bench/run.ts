@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|restore|block|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+//   node bench/run.ts [--only backup|change-detection|restore|block|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
 import { benchBlock } from './block-16g.ts';
+import { benchChangeDetection } from './change-detection-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
 import { benchRestore } from './restore-2g.ts';
 
@@ -44,6 +45,25 @@ backup of a ${(backup.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${backup.files}
   safehold mover:             ${backup.moverSeconds.toFixed(1)} s   ratio ${backup.ratio.toFixed(3)}   (aim <= 1.10)
   end to end (VolumeBackup: snapshot, clone, Job, mover): ${backup.endToEndSeconds.toFixed(1)} s
 results in bench/results/backup-2g.json`);
+}
+
+if (wanted('change-detection')) {
+  const cd = await benchChangeDetection(env, log);
+  writeFileSync(
+    join(dir, 'change-detection-2g.json'),
+    `${JSON.stringify({ ...header, changeDetection: cd }, null, 2)}\n`,
+  );
+  const line = (
+    what: string,
+    b: { seconds: number; filesChanged: number; filesUnmodified: number; bytesAdded: number },
+  ) =>
+    `  ${what.padEnd(58)} ${b.seconds.toFixed(1).padStart(6)} s   ${b.filesChanged} files re-read as changed, ${b.filesUnmodified} skipped, ${(b.bytesAdded / 2 ** 20).toFixed(1)} MiB added`;
+  console.log(`
+second backup of the 2 GiB tree (${cd.files} files) after ${cd.changedPerStep} files (1%) changed, cold cache (first backup ${cd.firstBackupSeconds.toFixed(1)} s)
+${line('inodes kept (RBD ext4 clone, CephFS .snap, live), full check', cd.keptInodesFull)}
+${line('copied clone (directory driver, CephFS CSI clone), full check', cd.copiedCloneFull)}
+${line('copied clone, size and mtime only (policy opt-in)', cd.copiedCloneMtimeSize)}
+results in bench/results/change-detection-2g.json`);
 }
 
 if (wanted('block')) {
