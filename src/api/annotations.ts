@@ -9,6 +9,8 @@ export const annotations = {
   lastError: 'safehold.io/last-error',
   /** On a VolumeBackup: when Safehold first saw its PVC gone (the orphan grace period counts from here). */
   orphanedAt: 'safehold.io/orphaned-at',
+  /** On the PVC: the latest schedule slot a run was created for, kept where deleting history cannot touch it. */
+  lastScheduled: 'safehold.io/last-scheduled',
 } as const;
 
 export type BackupFlag =

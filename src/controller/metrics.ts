@@ -63,6 +63,11 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly schedulerPasses = new Counter({
+    name: 'safehold_scheduler_passes_total',
+    help: 'Passes of the backup scheduler over every protected volume',
+    registers: [this.registry],
+  });
   readonly runs = new Counter({
     name: 'safehold_backup_runs_total',
     help: 'Finished backup runs by result (Succeeded, Failed) and trigger',

@@ -100,7 +100,13 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       options.sweepIntervalMs,
     );
     const orphans = new OrphanMarker(runs);
-    const scheduler = new BackupScheduler({ client: deps.client, cache, now: deps.now, log: deps.log });
+    const scheduler = new BackupScheduler({
+      client: deps.client,
+      cache,
+      now: deps.now,
+      log: deps.log,
+      passes: metrics.schedulerPasses,
+    });
     const maintenanceScheduler = new MaintenanceScheduler({
       client: deps.client,
       cache,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoverageRow } from './coverage.ts';
-import { dueRuns, scheduledBackupName } from './due-runs.ts';
+import { dueRuns, lastScheduledSlots, scheduledBackupName } from './due-runs.ts';
 import { nextRun } from './schedule.ts';
 
 const schedule = { cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' };
@@ -59,5 +59,35 @@ describe('dueRuns', () => {
     expect(scheduledBackupName('data', slot)).toBe(scheduledBackupName('data', slot));
     expect(scheduledBackupName('data', slot)).toMatch(/^data-[0-9a-f]{6}-20261122t0217$/);
     expect(scheduledBackupName('data', slot)).not.toBe(scheduledBackupName('data', new Date('2026-11-23T02:17:00Z')));
+  });
+});
+
+describe('lastScheduledSlots', () => {
+  const backup = (pvc: string, scheduledFor?: string) => ({
+    metadata: { namespace: 'team' },
+    spec: { pvc, ...(scheduledFor === undefined ? {} : { scheduledFor }) },
+  });
+  const claim = (name: string, slot?: string) => ({
+    metadata: {
+      namespace: 'team',
+      name,
+      ...(slot === undefined ? {} : { annotations: { 'safehold.io/last-scheduled': slot } }),
+    },
+  });
+
+  it('is the latest slot of the runs and of the PVC', () => {
+    const slots = lastScheduledSlots(
+      [backup('a', '2026-11-01T02:00:00Z'), backup('a', '2026-11-02T02:00:00Z'), backup('b'), backup('c', 'soon')],
+      [claim('a', '2026-11-01T02:00:00Z'), claim('b', '2026-11-03T02:00:00Z'), claim('d')],
+    );
+    expect(Object.fromEntries([...slots].map(([k, v]) => [k, v.toISOString()]))).toEqual({
+      'team/a': '2026-11-02T02:00:00.000Z',
+      'team/b': '2026-11-03T02:00:00.000Z',
+    });
+  });
+
+  it('keeps the slot of a run that retention or maintenance deleted, from the PVC', () => {
+    const slots = lastScheduledSlots([backup('a', '2026-11-01T02:00:00Z')], [claim('a', '2026-11-05T02:00:00Z')]);
+    expect(slots.get('team/a')?.toISOString()).toBe('2026-11-05T02:00:00.000Z');
   });
 });

@@ -2,7 +2,7 @@
 // schedule (with the volume's spread offset) put after its last run. One due
 // run per volume, the latest slot; earlier missed slots are not run twice.
 import { createHash } from 'node:crypto';
-import type { BackupPolicySpec } from '../api/index.ts';
+import { annotations, type BackupPolicySpec } from '../api/index.ts';
 import type { CoverageRow } from './coverage.ts';
 import { nextRun } from './schedule.ts';
 
@@ -16,6 +16,29 @@ export interface DueRun {
   policy: string;
   slot: Date;
   trigger: 'schedule' | 'catch-up';
+}
+
+/**
+ * The latest schedule slot of each volume ("namespace/pvc"): from its runs (spec.scheduledFor) and
+ * from the slot recorded on its PVC when the run was created. Retention and maintenance delete
+ * runs; the PVC's record stays, so a slot whose run was deleted is never run again.
+ */
+export function lastScheduledSlots(
+  backups: readonly { metadata: { namespace: string }; spec: { pvc: string; scheduledFor?: string | undefined } }[],
+  claims: readonly { metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> } }[],
+): Map<string, Date> {
+  const last = new Map<string, Date>();
+  const note = (key: string, time: string | undefined) => {
+    const slot = time === undefined ? Number.NaN : Date.parse(time);
+    if (!Number.isNaN(slot) && (last.get(key)?.getTime() ?? -Infinity) < slot) last.set(key, new Date(slot));
+  };
+  for (const backup of backups) note(`${backup.metadata.namespace}/${backup.spec.pvc}`, backup.spec.scheduledFor);
+  for (const claim of claims)
+    note(
+      `${claim.metadata?.namespace ?? ''}/${claim.metadata?.name ?? ''}`,
+      claim.metadata?.annotations?.[annotations.lastScheduled],
+    );
+  return last;
 }
 
 /** Pure: which runs are due now, and when to look again. */

@@ -6,6 +6,7 @@ export * from './backup-run.ts';
 export * from './backup-start.ts';
 export * from './block-chain.ts';
 export * from './block-plan.ts';
+export * from './catalogue.ts';
 export * from './change-detection.ts';
 export * from './conditions.ts';
 export * from './coverage-record.ts';

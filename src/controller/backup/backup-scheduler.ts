@@ -1,11 +1,12 @@
 // Creates the VolumeBackups that schedules call for. The history is in the
-// API: the latest VolumeBackup slot of each volume (spec.scheduledFor). A
-// slot that came due creates one run named after the slot, so a restarted
+// API: the latest slot of each volume, from its VolumeBackups (spec.scheduledFor)
+// and from the slot recorded on its PVC, which deleting history cannot touch.
+// A slot that came due creates one run named after the slot, so a restarted
 // operator finds it and neither skips nor doubles it; a run missed while the
 // operator was down is caught up once, however many slots were missed.
-import { runLabels, type VolumeBackup } from '../../api/index.ts';
-import { dueRuns, scheduledBackupName, type CoverageRow, type DueRun } from '../../core/index.ts';
-import { isAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
+import { annotations, runLabels, type VolumeBackup } from '../../api/index.ts';
+import { dueRuns, lastScheduledSlots, scheduledBackupName, type CoverageRow, type DueRun } from '../../core/index.ts';
+import { ignoreNotFound, isAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 
@@ -14,6 +15,8 @@ export interface SchedulerDeps {
   cache: ClusterCache;
   now: () => Date;
   log: Log;
+  /** Counts passes, so a test can wait for the scheduler to have looked instead of sleeping. */
+  passes: { inc: () => void };
 }
 
 export class BackupScheduler {
@@ -43,13 +46,8 @@ export class BackupScheduler {
     this.#running = true;
     try {
       const now = this.#deps.now();
-      const lastSlots = new Map<string, Date>();
-      for (const backup of this.#deps.cache.volumeBackups.list()) {
-        const slot = backup.spec.scheduledFor === undefined ? Number.NaN : Date.parse(backup.spec.scheduledFor);
-        if (Number.isNaN(slot)) continue;
-        const key = `${backup.metadata.namespace}/${backup.spec.pvc}`;
-        if ((lastSlots.get(key)?.getTime() ?? -Infinity) < slot) lastSlots.set(key, new Date(slot));
-      }
+      const { cache } = this.#deps;
+      const lastSlots = lastScheduledSlots(cache.volumeBackups.list(), cache.claims.list());
       const policies = new Map(this.#deps.cache.parsedPolicies().valid.map((p) => [p.metadata.name, p.spec]));
       const { due, wakeAt } = dueRuns(this.#rows, lastSlots, policies, now);
       for (const run of due) {
@@ -61,6 +59,7 @@ export class BackupScheduler {
           }),
         );
       }
+      this.#deps.passes.inc();
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.#tick(), wakeAt.getTime() - now.getTime());
       this.#timer.unref();
@@ -93,5 +92,13 @@ export class BackupScheduler {
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
+    // Then the slot on the PVC: a crash between the two leaves the run, which says the same.
+    await ignoreNotFound(() =>
+      this.#deps.client.mergePatch(
+        kinds.persistentVolumeClaim,
+        { namespace: run.namespace, name: run.pvc },
+        { metadata: { annotations: { [annotations.lastScheduled]: run.slot.toISOString() } } },
+      ),
+    );
   }
 }

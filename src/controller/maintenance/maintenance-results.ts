@@ -9,7 +9,7 @@ import {
   type RepositoryMaintenance,
   type TenantHealth,
 } from '../../api/index.ts';
-import { setCondition } from '../../core/index.ts';
+import { catalogueDeletions, setCondition } from '../../core/index.ts';
 import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
 import { cleanedUp, isCleanedUp, writeRunStatus } from '../run/run-status.ts';
 import type { MaintenanceDeps } from './maintenance-kind.ts';
@@ -17,8 +17,6 @@ import { backupsInScope, finished, operationLabel, repositoryOf } from './mainte
 
 /** Finished maintenance objects kept per repository, tenant and operation. */
 const keepFinished = 3;
-/** Failed backup runs older than this are deleted by maintenance. */
-const failedRunAgeMs = 7 * 86_400_000;
 
 export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Promise<void> {
   if (isCleanedUp(maintenance)) return;
@@ -27,14 +25,8 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
   let deleted = 0;
   if (repository !== undefined && succeeded) {
     // The catalogue follows the repository: forgotten snapshots lose their VolumeBackups.
-    const forgotten = maintenance.status?.forget ?? [];
-    const now = deps.now().getTime();
-    for (const backup of backupsInScope(deps.cache, maintenance, repository)) {
-      const id = backup.status?.resticSnapshotId;
-      const gone = id !== undefined && forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
-      const staleFailure =
-        backup.status?.phase === 'Failed' && now - Date.parse(backup.status.completionTime ?? '') > failedRunAgeMs;
-      if (!gone && !staleFailure) continue;
+    const backups = backupsInScope(deps.cache, maintenance, repository);
+    for (const backup of catalogueDeletions(backups, maintenance.status?.forget ?? [], deps.now())) {
       await ignoreNotFound(() =>
         deps.client.delete(kinds.volumeBackup, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
       );
