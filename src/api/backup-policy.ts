@@ -66,7 +66,7 @@ export const concurrency = z.object({
     .min(1)
     .optional()
     .describe(
-      "A backup of this policy starts only while fewer backups than this run cluster-wide (default: the operator's --max-concurrent-movers).",
+      "A backup of this policy starts only while fewer backups than this run cluster-wide. It may only lower the operator's --max-concurrent-movers, which stays the ceiling.",
     ),
   perNode: z
     .int()

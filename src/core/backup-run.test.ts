@@ -32,6 +32,7 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     blocker: undefined,
     waitingFor: undefined,
     method: 'snapshot',
+    node: undefined,
     driver: 'dir.csi.safehold.test',
     block: false,
     volumeBusy: false,
@@ -46,7 +47,14 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
 
 describe('nextRunStep', () => {
   it('starts a pending run with the first attempt', () => {
-    expect(nextRunStep(observe())).toEqual({ kind: 'start', method: 'snapshot', attempt: 1 });
+    expect(nextRunStep(observe())).toEqual({ kind: 'start', method: 'snapshot', attempt: 1, node: undefined });
+    // A live run is admitted on the node its volume is attached to: per-node limits count it from now.
+    expect(nextRunStep(observe({}, { method: 'live', node: 'node-2' }))).toEqual({
+      kind: 'start',
+      method: 'live',
+      attempt: 1,
+      node: 'node-2',
+    });
   });
 
   it('waits while another run of the volume is active, or no mover slot is free', () => {

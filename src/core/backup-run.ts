@@ -29,6 +29,8 @@ export interface RunObservation {
    */
   blocker: { reason: BackupReason; message: string; final?: boolean } | undefined;
   method: RunMethod;
+  /** The node a live run must read its volume on (a running Pod has it attached), if any. */
+  node: string | undefined;
   /** The volume's CSI driver, and whether it is a block volume (backed up as an image, not file by file). */
   driver: string | undefined;
   block: boolean;
@@ -67,7 +69,8 @@ export function moverFailure(job: MoverOutcome): string {
 
 export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
-  | { kind: 'start'; method: RunMethod; attempt: number }
+  /** node: where a live run will read the volume; per-node limits count the run there from now on. */
+  | { kind: 'start'; method: RunMethod; attempt: number; node: string | undefined }
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
   /**
    * snapshotTime: when the data this attempt reads was captured (what the backup will say it holds);
@@ -149,7 +152,7 @@ function pending(o: RunObservation): RunStep {
     };
   if (!o.slotFree)
     return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
-  return { kind: 'start', method: o.method, attempt: (status.attempt ?? 0) + 1 };
+  return { kind: 'start', method: o.method, attempt: (status.attempt ?? 0) + 1, node: o.node };
 }
 
 function active(o: RunObservation): RunStep {

@@ -84,7 +84,8 @@ describe('moverSlotFree', () => {
       { repository: 'a', node: 'n1' },
       { repository: 'b', node: 'n2' },
     ],
-    globalLimit: 3,
+    operatorLimit: 3,
+    policyLimit: undefined,
     perRepository: undefined,
     perNode: undefined,
     repository: 'a',
@@ -92,7 +93,10 @@ describe('moverSlotFree', () => {
   };
 
   it('is free below every limit', () => expect(moverSlotFree(slots)).toBe(true));
-  it('is taken at the global limit', () => expect(moverSlotFree({ ...slots, globalLimit: 2 })).toBe(false));
+  it('is taken at the global limit', () => expect(moverSlotFree({ ...slots, operatorLimit: 2 })).toBe(false));
+  it("is taken at a policy's lower limit", () => expect(moverSlotFree({ ...slots, policyLimit: 2 })).toBe(false));
+  it("never exceeds the operator's limit, whatever a policy says", () =>
+    expect(moverSlotFree({ ...slots, operatorLimit: 2, policyLimit: 10 })).toBe(false));
   it('is taken at the repository limit', () => expect(moverSlotFree({ ...slots, perRepository: 1 })).toBe(false));
   it('is free at another repository', () =>
     expect(moverSlotFree({ ...slots, perRepository: 1, repository: 'c' })).toBe(true));

@@ -77,7 +77,9 @@ export function backupMethod(
 export interface SlotFacts {
   /** The other active runs (started or starting), with where they write and run. */
   others: readonly { repository: string | undefined; node: string | undefined }[];
-  globalLimit: number;
+  /** The operator's limit is a ceiling: a policy's global limit may only lower it. */
+  operatorLimit: number;
+  policyLimit: number | undefined;
   perRepository: number | undefined;
   perNode: number | undefined;
   repository: string | undefined;
@@ -88,7 +90,7 @@ export interface SlotFacts {
 /** A free mover slot under the global, per-repository and per-node limits. */
 export function moverSlotFree(f: SlotFacts): boolean {
   const count = (same: (o: SlotFacts['others'][number]) => boolean) => f.others.filter(same).length;
-  if (f.others.length >= f.globalLimit) return false;
+  if (f.others.length >= Math.min(f.operatorLimit, f.policyLimit ?? f.operatorLimit)) return false;
   if (f.perRepository !== undefined && count((o) => o.repository === f.repository) >= f.perRepository) return false;
   if (f.perNode !== undefined && f.node !== undefined && count((o) => o.node === f.node) >= f.perNode) return false;
   return true;

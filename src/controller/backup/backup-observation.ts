@@ -112,13 +112,22 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     driver,
     cache.snapshotClasses.list().map((c) => c.driver),
   );
+  const node = method === 'live' ? nodeUsing(cache, ns, backup.spec.pvc) : undefined;
   const slotFree = moverSlotFree({
-    others: others.map((b) => ({ repository: b.status?.repository, node: b.status?.node })),
-    globalLimit: policy?.spec.concurrency?.global ?? deps.maxConcurrentMovers,
+    // A run admitted a moment ago counts with where it writes and runs, before the caches show its status.
+    others: others.map((b) => {
+      const admitted = deps.gate.admission(b.metadata.uid ?? '');
+      return {
+        repository: b.status?.repository ?? admitted?.repository,
+        node: b.status?.node ?? admitted?.node,
+      };
+    }),
+    operatorLimit: deps.maxConcurrentMovers,
+    policyLimit: policy?.spec.concurrency?.global,
     perRepository: repository?.spec.maxConcurrentMovers ?? policy?.spec.concurrency?.perRepository,
     perNode: policy?.spec.concurrency?.perNode,
     repository: repository?.metadata.name,
-    node: method === 'live' ? nodeUsing(cache, ns, backup.spec.pvc) : undefined,
+    node,
   });
   const attempt = backup.status?.attempt ?? 0;
   return {
@@ -129,6 +138,7 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       policy,
       blocker,
       method,
+      node,
       driver,
       block: claim?.spec?.volumeMode === 'Block',
       volumeBusy,

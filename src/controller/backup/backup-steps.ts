@@ -44,6 +44,7 @@ export async function carryOut(
         return { requeueAfterMs: 30_000 };
       }
       const snapshotting = step.method === 'snapshot';
+      deps.gate.admit(backup.metadata.uid ?? '', { repository: repository?.metadata.name, node: step.node });
       await setStatus({
         phase: snapshotting ? 'Snapshotting' : 'Running',
         method: step.method,
@@ -53,6 +54,7 @@ export async function carryOut(
         snapshotTime: undefined,
         policy: observation.policy?.metadata.name,
         repository: repository?.metadata.name,
+        node: step.node,
         volume: recordedVolume(deps, backup),
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
         message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,

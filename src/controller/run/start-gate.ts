@@ -11,6 +11,8 @@ export class StartGate {
     reads: new Set(),
     maintenance: new Set(),
   };
+  /** What a starting run was admitted with (its repository, its node) until the caches show its status. */
+  readonly #admissions = new Map<string, { repository?: string | undefined; node?: string | undefined }>();
   #lock: Promise<unknown> = Promise.resolve();
 
   starting(set: StartSet): ReadonlySet<string> {
@@ -23,6 +25,16 @@ export class StartGate {
 
   settled(set: StartSet, uid: string): void {
     this.#starting[set].delete(uid);
+    this.#admissions.delete(uid);
+  }
+
+  /** Records where a starting run will write and run: limits count it from this moment. */
+  admit(uid: string, admission: { repository?: string | undefined; node?: string | undefined }): void {
+    this.#admissions.set(uid, admission);
+  }
+
+  admission(uid: string): { repository?: string | undefined; node?: string | undefined } | undefined {
+    return this.#admissions.get(uid);
   }
 
   serialize<T>(decide: () => Promise<T>): Promise<T> {
