@@ -49,8 +49,13 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     });
     kind.informer.onChange((c) => {
       this.#queue.add(c.key);
-      // A run that ends frees its volume, a slot or its repository: the waiting ones look again.
-      if (c.type !== 'added' && kind.finished(c.object)) this.wakeWaiting();
+      // A run that ends (or goes unfinished) frees its volume, a slot or its repository: the waiting
+      // ones look again. Only then: a change to one of thousands of finished runs wakes nobody.
+      const ended =
+        c.type === 'updated'
+          ? !kind.finished(c.old) && kind.finished(c.object)
+          : c.type === 'deleted' && !kind.finished(c.object);
+      if (ended) this.wakeWaiting();
     });
     for (const informer of kind.owned)
       informer.onChange((c) => {
