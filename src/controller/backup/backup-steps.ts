@@ -11,7 +11,7 @@ import {
 } from '../../api/index.ts';
 import { backupSnapshotPath, chainOf, type RunStep } from '../../core/index.ts';
 import { ignoreNotFound, kinds, type Requeue } from '../../kube/index.ts';
-import { cleanedUp, isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
+import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import { createJob, ensureCredentials, removeTemporaries } from './backup-objects.ts';
 import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
@@ -27,8 +27,7 @@ export async function carryOut(
 ): Promise<Requeue | undefined> {
   const now = deps.now();
   const stamp = timestamp(now);
-  const setStatus = (patch: Partial<VolumeBackupStatus>, condition?: RunCondition) =>
-    writeRunStatus(deps.client, kinds.volumeBackup, backup, patch, condition, now);
+  const setStatus = statusWriter(deps.client, kinds.volumeBackup, backup, now);
   const { observation, repository } = observed;
   switch (step.kind) {
     case 'wait':

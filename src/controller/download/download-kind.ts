@@ -13,7 +13,6 @@ import {
   timestamp,
   volumePath,
   type BackupDownload,
-  type BackupDownloadStatus,
   type BackupRepository,
   type DownloadTask,
   type MoverSettings,
@@ -35,7 +34,7 @@ import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
+import { statusWriter, writeWaiting } from '../run/run-status.ts';
 import { observeBackupChoice } from '../restore/restore-observation.ts';
 import { deleteStaging, presignStaging } from './download-staging.ts';
 
@@ -111,8 +110,7 @@ async function carryOut(
 ): Promise<Requeue | undefined> {
   const now = deps.now();
   const stamp = timestamp(now);
-  const setStatus = (patch: Partial<BackupDownloadStatus>, condition?: RunCondition) =>
-    writeRunStatus(deps.client, kinds.backupDownload, download, patch, condition, now);
+  const setStatus = statusWriter(deps.client, kinds.backupDownload, download, now);
   switch (step.kind) {
     case 'wait':
       await writeWaiting(deps.client, kinds.backupDownload, download, step, now);

@@ -13,7 +13,6 @@ import {
   type BackupRepository,
   type MoverSettings,
   type RepositoryMaintenance,
-  type RepositoryMaintenanceStatus,
   type VolumeBackup,
 } from '../../api/index.ts';
 import {
@@ -30,7 +29,7 @@ import type { OperatorMetrics } from '../metrics.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
+import { isCleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { createMaintenanceJob, finished, forgetSet, repositoryOf } from './maintenance-objects.ts';
 import { cleanUpMaintenance } from './maintenance-results.ts';
@@ -178,8 +177,7 @@ async function carryOut(
 ): Promise<Requeue | undefined> {
   const now = deps.now();
   const stamp = timestamp(now);
-  const setStatus = (patch: Partial<RepositoryMaintenanceStatus>, condition?: RunCondition) =>
-    writeRunStatus(deps.client, kinds.repositoryMaintenance, maintenance, patch, condition, now);
+  const setStatus = statusWriter(deps.client, kinds.repositoryMaintenance, maintenance, now);
   switch (step.kind) {
     case 'wait':
       await writeWaiting(deps.client, kinds.repositoryMaintenance, maintenance, step, now);

@@ -12,7 +12,6 @@ import {
   timestamp,
   type MoverSettings,
   type VolumeRestore,
-  type VolumeRestoreStatus,
 } from '../../api/index.ts';
 import {
   moverJob,
@@ -35,7 +34,7 @@ import type { ClusterCache } from '../cluster-cache.ts';
 import { firstConsumerAnnotations, type Exposer } from '../expose/index.ts';
 import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
-import { cleanedUp, isCleanedUp, writeRunStatus, writeWaiting, type RunCondition } from '../run/run-status.ts';
+import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
 import {
   restoreExposure,
   restoreJobName,
@@ -66,8 +65,7 @@ export async function carryOutRestore(
 ): Promise<Requeue | undefined> {
   const now = deps.now();
   const stamp = timestamp(now);
-  const setStatus = (patch: Partial<VolumeRestoreStatus>, condition?: RunCondition) =>
-    writeRunStatus(deps.client, kinds.volumeRestore, restore, patch, condition, now);
+  const setStatus = statusWriter(deps.client, kinds.volumeRestore, restore, now);
   const target = restore.spec.target.pvc;
   switch (step.kind) {
     case 'wait':

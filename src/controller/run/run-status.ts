@@ -39,6 +39,12 @@ export async function writeRunStatus<R extends RunObject>(
   });
 }
 
+/** The status writer of one step of one run: patches and a condition, stamped with the step's time. */
+export function statusWriter<R extends RunObject>(client: KubeClient, resource: ResourceKind, run: R, now: Date) {
+  return (patch: Partial<StatusOf<R>>, condition?: RunCondition) =>
+    writeRunStatus(client, resource, run, patch, condition, now);
+}
+
 /**
  * A run that waits: its reason and message are written only when they change, since a waiting
  * run is looked at again and again. Never the phase from the cache, which may be older than a
