@@ -36,6 +36,7 @@ export interface TestEnvironment {
   kubeconfig: string;
   server: string;
   users: ControlPlane['users'];
+  clientCa: ControlPlane['clientCa'];
   nodes: string[];
   storage: { driver: string; storageClass: string; snapshotClass: string; root: string };
   ceph: CephCluster;
@@ -135,6 +136,7 @@ export async function up(dir: string, log: (line: string) => void = console.log)
       kubeconfig: plane.kubeconfigPath,
       server: plane.server,
       users: plane.users,
+      clientCa: plane.clientCa,
       nodes: nodeNames,
       storage: {
         driver: dirDriver,

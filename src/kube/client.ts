@@ -1,11 +1,12 @@
 // A small HTTP client for the Kubernetes API over node:https: typed reads and
 // writes, server-side apply with one field manager, and a raw watch stream.
-// Everything Safehold sends to the API server goes through here.
+// Everything Safehold sends to the API server goes through here. Credentials
+// are asked for before each request and asked again once after a 401.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { ApiError } from './api-error.ts';
-import type { ClusterConnection } from './kubeconfig.ts';
+import type { Credential, CredentialSource } from './credentials.ts';
 import { apiVersionOf, kinds, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
 
 import { fieldManager } from '../api/group.ts';
@@ -38,6 +39,19 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+/** Where the API server is and how to log in to it (see login.ts for kubeconfigs and Pods). */
+export interface ClusterConnection {
+  server: string;
+  ca?: string;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+  /** An http:// or https:// proxy, reached with CONNECT. */
+  proxyUrl?: string;
+  /** The namespace commands use when none is given (the context's, or the Pod's). */
+  namespace?: string;
+  credentials: CredentialSource;
+}
+
 export type Query = Record<string, string | number | boolean | undefined>;
 
 interface RequestOptions {
@@ -52,28 +66,20 @@ export class KubeClient {
   readonly defaultNamespace: string;
   /** Sent with every request, so audit logs tell Safehold's requests apart. */
   userAgent = 'safehold';
-  readonly #token: string | undefined;
-  readonly #agent: HttpAgent | HttpsAgent;
+  readonly #connection: ClusterConnection;
+  /** One agent per client certificate: a plugin or a rotated file may change it. */
+  readonly #agents = new Map<string, HttpAgent | HttpsAgent>();
 
   constructor(connection: ClusterConnection) {
     this.server = new URL(connection.server);
     this.defaultNamespace = connection.namespace ?? 'default';
-    this.#token = connection.token;
-    this.#agent =
-      this.server.protocol === 'https:'
-        ? new HttpsAgent({
-            keepAlive: true,
-            ...(connection.ca === undefined ? {} : { ca: connection.ca }),
-            ...(connection.cert === undefined ? {} : { cert: connection.cert }),
-            ...(connection.key === undefined ? {} : { key: connection.key }),
-            rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
-          })
-        : new HttpAgent({ keepAlive: true });
+    this.#connection = connection;
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */
   close(): void {
-    this.#agent.destroy();
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -209,14 +215,51 @@ export class KubeClient {
     }
   }
 
-  #send(method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
+  async #send(method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
+    const { credentials } = this.#connection;
+    const credential = await credentials.current();
+    const response = await this.#sendAs(credential, method, path, options);
+    if (response.statusCode !== 401 || !credentials.refused(credential)) return response;
+    response.resume();
+    return this.#sendAs(await credentials.current(), method, path, options);
+  }
+
+  #agentFor(credential: Credential): HttpAgent | HttpsAgent {
+    const id = `${credential.cert ?? ''}\0${credential.key ?? ''}`;
+    const known = this.#agents.get(id);
+    if (known !== undefined) return known;
+    const c = this.#connection;
+    const https = this.server.protocol === 'https:';
+    const proxyEnv =
+      c.proxyUrl === undefined ? {} : { proxyEnv: https ? { HTTPS_PROXY: c.proxyUrl } : { HTTP_PROXY: c.proxyUrl } };
+    const agent = https
+      ? new HttpsAgent({
+          keepAlive: true,
+          ...proxyEnv,
+          ...(c.ca === undefined ? {} : { ca: c.ca }),
+          ...(credential.cert === undefined ? {} : { cert: credential.cert }),
+          ...(credential.key === undefined ? {} : { key: credential.key }),
+          ...(c.tlsServerName === undefined ? {} : { servername: c.tlsServerName }),
+          rejectUnauthorized: c.insecureSkipTlsVerify !== true,
+        })
+      : new HttpAgent({ keepAlive: true, ...proxyEnv });
+    this.#agents.set(id, agent);
+    // The previous certificate's agent stays for the watches still open on it; older ones go.
+    for (const [oldId, old] of [...this.#agents].slice(0, -2)) {
+      old.destroy();
+      this.#agents.delete(oldId);
+    }
+    return agent;
+  }
+
+  #sendAs(credential: Credential, method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
     const url = new URL(path, this.server);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    if (credential.authorization !== undefined) headers.authorization = credential.authorization;
     if (body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
@@ -225,7 +268,12 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = send(
         url,
-        { method, headers, agent: this.#agent, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+        {
+          method,
+          headers,
+          agent: this.#agentFor(credential),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        },
         resolve,
       );
       req.on('error', reject);

@@ -1,7 +1,8 @@
 // The real Kubernetes control plane for tests: etcd, kube-apiserver (RBAC on,
-// token users), kube-controller-manager and kube-scheduler, as daemons in
-// <dir>/kube. No kubelet runs: testenv/node-agent plays it behind the API, and
-// serves `pods/log` with a certificate made here that kube-apiserver trusts.
+// token users, client certificates from a test CA), kube-controller-manager
+// and kube-scheduler, as daemons in <dir>/kube. No kubelet runs:
+// testenv/node-agent plays it behind the API, and serves `pods/log` with a
+// certificate made here that kube-apiserver trusts.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ export interface ControlPlane {
   users: Record<'admin' | 'alice' | 'bob', TokenUser>;
   /** The node agent's serving certificate and key (PEM files) for its kubelet endpoints. */
   kubeletServing: { certPath: string; keyPath: string };
+  /** The CA kube-apiserver trusts for client certificates (CN is the user, O the groups); tests sign with its key. */
+  clientCa: { certPath: string; keyPath: string };
 }
 
 const daemonNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
@@ -124,7 +127,14 @@ export async function startControlPlane(
     log: logFile(kdir, 'kube-scheduler'),
   });
   log('kube-controller-manager and kube-scheduler are healthy');
-  return { server, caPath, kubeconfigPath, users, kubeletServing: ensureKubeletServingCert(kdir) };
+  return {
+    server,
+    caPath,
+    kubeconfigPath,
+    users,
+    kubeletServing: ensureKubeletServingCert(kdir),
+    clientCa: ensureClientCa(kdir),
+  };
 }
 
 export async function stopControlPlane(dir: string): Promise<void> {
@@ -158,6 +168,7 @@ function apiserverArgs(kdir: string, ports: ControlPlanePorts): string[] {
     '--advertise-address=127.0.0.1',
     '--authorization-mode=RBAC',
     `--token-auth-file=${join(kdir, 'tokens.csv')}`,
+    `--client-ca-file=${ensureClientCa(kdir).certPath}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${join(kdir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(kdir, 'sa.key')}`,
@@ -204,6 +215,21 @@ function ensureKubeletServingCert(kdir: string): ControlPlane['kubeletServing'] 
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', paths.keyPath, '-out', paths.certPath, '-days', '3650',
     '-subj', '/CN=safehold-test-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return paths;
+}
+
+// Users who log in with a certificate in files, as on kubeadm and minikube clusters.
+function ensureClientCa(kdir: string): ControlPlane['clientCa'] {
+  const dir = join(kdir, 'client-ca');
+  const paths = { certPath: join(dir, 'ca.crt'), keyPath: join(dir, 'ca.key') };
+  if (existsSync(paths.certPath) && existsSync(paths.keyPath)) return paths;
+  mkdirSync(dir, { recursive: true });
+  // prettier-ignore
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', paths.keyPath, '-out', paths.certPath, '-days', '3650', '-subj', '/CN=safehold-test-client-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   return paths;
 }
