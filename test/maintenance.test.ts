@@ -114,6 +114,9 @@ describe('retention, maintenance and tenant keys', () => {
         repository: { name: repoName },
         // February 29th: no scheduled run lands in the simulated months.
         schedule: { cron: '0 0 29 2 *', timeZone: 'UTC' },
+        // The history is simulated with the operator's clock: a live run is stamped with that clock when its
+        // copy starts, where a VolumeSnapshot would carry the real time it was taken.
+        method: 'live',
         retention: { keepDaily: 2, keepWeekly: 2, keepMonthly: 2 },
         retry: { limit: 0, deadline: '10m' },
       },
