@@ -12,7 +12,6 @@ import type { Exposer } from '../expose/index.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import type { Log } from '../operator.ts';
 import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { isCleanedUp } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { removeTemporaries } from './backup-objects.ts';
 import { observeRun, type ObservedRun } from './backup-observation.ts';
@@ -47,7 +46,6 @@ export function backupKind(deps: BackupDeps): RunKind<VolumeBackup, ObservedRun,
     runOf: labelledRun(runLabels.run),
     wakeUps: [],
     finished: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
-    holdsTemporaries: (backup) => !isCleanedUp(backup),
     observe: (backup) => observeRun(deps, backup, deps.now()),
     next: (observed) => nextRunStep(observed.observation),
     carryOut: (backup, observed, step) => carryOut(deps, backup, observed, step),

@@ -26,7 +26,8 @@ import {
 import { ignoreAlreadyExists, ignoreNotFound, kinds } from '../../kube/index.ts';
 import { cephKeyData, createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import type { BackupDeps } from './backup-kind.ts';
-import { backupExposure, credentialsSecretName, nodeUsing, type ObservedRun } from './backup-observation.ts';
+import { nodeUsing } from '../expose/index.ts';
+import { backupExposure, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
 import { blockExtents } from './block-source.ts';
 
 /** The run's copy of the repository credentials, in Safehold's namespace; undefined when done, else what is missing. */

@@ -23,7 +23,7 @@ import {
   type RunObservation,
 } from '../../core/index.ts';
 import { objectKey } from '../../kube/index.ts';
-import type { Exposure } from '../expose/index.ts';
+import { nodeUsing, type Exposure } from '../expose/index.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -180,18 +180,6 @@ function repositoryCreator(
   if (candidate === undefined) return undefined;
   const created = cache.volumeBackups.list().some((b) => b.status?.phase === 'Succeeded' && sameRepository(b));
   return created ? undefined : candidate;
-}
-
-/** The node of a running Pod that mounts the claim: a live RWO volume can only be read there. */
-export function nodeUsing(cache: ClusterCache, namespace: string, claimName: string): string | undefined {
-  return cache.pods
-    .list()
-    .find(
-      (p) =>
-        p.metadata?.namespace === namespace &&
-        p.status?.phase === 'Running' &&
-        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claimName),
-    )?.spec?.nodeName;
 }
 
 /** The policy's repository, or the only one when the policy names none. */

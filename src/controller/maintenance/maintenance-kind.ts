@@ -29,7 +29,7 @@ import type { OperatorMetrics } from '../metrics.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { isCleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
+import { statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { createMaintenanceJob, finished, forgetSet, repositoryOf } from './maintenance-objects.ts';
 import { cleanUpMaintenance } from './maintenance-results.ts';
@@ -69,7 +69,6 @@ export function maintenanceKind(
       { informer: cache.downloads, when: ended },
     ],
     finished,
-    holdsTemporaries: (maintenance) => !isCleanedUp(maintenance),
     observe: (maintenance) => observe(deps, maintenance),
     next: nextMaintenanceStep,
     carryOut: (maintenance, _seen, step) => carryOut(deps, maintenance, step),

@@ -10,7 +10,6 @@ import type { ClusterCache } from '../cluster-cache.ts';
 import type { Exposer } from '../expose/index.ts';
 import type { Log } from '../operator.ts';
 import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { isCleanedUp } from '../run/run-status.ts';
 import { observeRestore, type ObservedRestore } from './restore-observation.ts';
 import { carryOutRestore, removeRestoreTemporaries } from './restore-steps.ts';
 
@@ -37,7 +36,6 @@ export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedR
     runOf: labelledRun(runLabels.restore),
     wakeUps: [{ informer: cache.maintenances, when: () => true }],
     finished: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
-    holdsTemporaries: (restore) => !isCleanedUp(restore),
     observe: (restore) => observeRestore(deps, restore),
     next: (observed) => nextRestoreStep(observed.observation),
     carryOut: (restore, observed, step) => carryOutRestore(deps, restore, observed, step),

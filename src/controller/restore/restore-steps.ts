@@ -29,9 +29,8 @@ import {
   type KubeClient,
   type Requeue,
 } from '../../kube/index.ts';
-import { nodeUsing } from '../backup/backup-observation.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
-import { firstConsumerAnnotations, type Exposer } from '../expose/index.ts';
+import { firstConsumerAnnotations, nodeUsing, type Exposer } from '../expose/index.ts';
 import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';

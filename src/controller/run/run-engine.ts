@@ -15,6 +15,7 @@ import {
 } from '../../kube/index.ts';
 import type { Log } from '../operator.ts';
 import type { RunKind, RunObject } from './run-kind.ts';
+import { isCleanedUp } from './run-status.ts';
 import type { StartGate } from './start-gate.ts';
 
 /** Held by a run while it may have temporaries: deleting the run then waits for their clean-up. */
@@ -93,7 +94,8 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     if (run.metadata.deletionTimestamp !== undefined) return this.#finalize(run);
     const pending = (run.status?.phase ?? 'Pending') === 'Pending';
     if (!pending) gate.settled(this.#kind.starts, uid);
-    if (hasFinalizer(run) && this.#kind.finished(run) && !this.#kind.holdsTemporaries(run)) await this.#letGo(run);
+    const holds = this.#kind.holdsTemporaries?.(run) ?? !isCleanedUp(run);
+    if (hasFinalizer(run) && this.#kind.finished(run) && !holds) await this.#letGo(run);
     if (pending) return gate.serialize(() => this.#step(run));
     return this.#step(run);
   }

@@ -61,8 +61,11 @@ export interface RunKind<R extends RunObject, Seen, Step extends { kind: string 
   wakeUps: WakeUp[];
   /** The run has ended: it only cleans up (and, for some kinds, expires) from here. */
   finished: (run: R) => boolean;
-  /** A finished run still has temporaries: the engine lets go of its finalizer only once they are gone. */
-  holdsTemporaries: (run: R) => boolean;
+  /**
+   * A finished run still has temporaries: the engine lets go of its finalizer only once they are gone.
+   * By default, until its clean-up has recorded the CleanedUp condition.
+   */
+  holdsTemporaries?: (run: R) => boolean;
   /** Facts only: what exists and what it says. May read the API where the caches cannot tell. */
   observe: (run: R) => Seen | Promise<Seen>;
   /** The decision, made in core from the facts. */
