@@ -36,6 +36,8 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
   readonly #deps: RunEngineDeps;
   readonly #queue: WorkQueue;
   #ready = false;
+  /** Keys of the runs that have not finished, kept from the informer's changes: waking them costs only them. */
+  readonly #unfinished = new Set<string>();
 
   constructor(kind: RunKind<R, Seen, Step>, deps: RunEngineDeps) {
     this.#kind = kind;
@@ -50,6 +52,8 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     });
     kind.informer.onChange((c) => {
       this.#queue.add(c.key);
+      if (c.type !== 'deleted' && !kind.finished(c.object)) this.#unfinished.add(c.key);
+      else this.#unfinished.delete(c.key);
       // A run that ends (or goes unfinished) frees its volume, a slot or its repository: the waiting
       // ones look again. Only then: a change to one of thousands of finished runs wakes nobody.
       const ended =
@@ -82,7 +86,7 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
 
   /** Looks again at every run that has not finished. */
   wakeWaiting(): void {
-    for (const run of this.#kind.informer.list()) if (!this.#kind.finished(run)) this.#queue.add(objectKey(run));
+    for (const key of this.#unfinished) this.#queue.add(key);
   }
 
   async #reconcile(key: string): Promise<Requeue | undefined> {
