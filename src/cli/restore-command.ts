@@ -4,12 +4,12 @@
 // over the bytes restored.
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeRestore, VolumeRestoreSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
 import type { CliDeps } from './program.ts';
+import { timeoutOption, waitFor } from './wait-deadline.ts';
 
 interface RestoreOptions {
   asOf?: string;
@@ -23,6 +23,7 @@ interface RestoreOptions {
   storageClass?: string;
   snapshot: boolean;
   wait?: boolean;
+  timeout: number;
 }
 
 export function addRestoreCommand(program: Command, deps: CliDeps): void {
@@ -44,6 +45,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     .option('--storage-class <name>', "StorageClass of the new PVC (default: the source's)")
     .option('--no-snapshot', "do not use the backup's kept VolumeSnapshot even when there is one")
     .option('--wait', 'follow the restore until it ends; exit 1 if it fails')
+    .addOption(timeoutOption('with --wait: give up following the restore after this long', '6h'))
     .action(async (volume: string, options: RestoreOptions) => {
       const client = deps.connect(program.opts());
       try {
@@ -83,7 +85,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
         const name = created.metadata.name;
         deps.stdout(`volumerestore ${target.namespace}/${name} created: into PVC ${target.name}\n`);
         if (options.wait !== true) return;
-        const final = await follow(deps, () =>
+        const final = await follow(deps, `VolumeRestore ${target.namespace}/${name}`, options.timeout, () =>
           client.get<VolumeRestore>(kinds.volumeRestore, { namespace: target.namespace, name }),
         );
         const status = final.status ?? {};
@@ -102,7 +104,12 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     });
 }
 
-async function follow(deps: CliDeps, get: () => Promise<VolumeRestore>): Promise<VolumeRestore> {
+async function follow(
+  deps: CliDeps,
+  what: string,
+  timeoutMs: number,
+  get: () => Promise<VolumeRestore>,
+): Promise<VolumeRestore> {
   const bar = deps.color
     ? new SingleBar({
         format: '{bar} {percentage}% {phase}: {message}',
@@ -112,23 +119,31 @@ async function follow(deps: CliDeps, get: () => Promise<VolumeRestore>): Promise
     : undefined;
   bar?.start(100, 0, { phase: 'Pending', message: '' });
   let last = '';
-  for (;;) {
-    const restore = await get();
-    const status = restore.status ?? {};
-    const phase = status.phase ?? 'Pending';
-    const progress = status.progress;
-    const message =
-      progress === undefined || phase !== 'Running'
-        ? (status.message ?? '')
-        : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
-    const percent = phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0);
-    if (bar !== undefined) bar.update(percent, { phase, message });
-    else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
-    last = `${phase} ${message}`;
-    if (phase === 'Succeeded' || phase === 'Failed') {
-      bar?.stop();
-      return restore;
-    }
-    await sleep(1000);
+  try {
+    return await waitFor({
+      what,
+      timeoutMs,
+      intervalMs: 1000,
+      nowMs: () => deps.now().getTime(),
+      get,
+      done: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
+      describe: (restore) =>
+        `${restore.status?.phase ?? 'Pending'}: ${restore.status?.message ?? 'not started'}; it goes on in the cluster`,
+      onUpdate: (restore) => {
+        const status = restore.status ?? {};
+        const phase = status.phase ?? 'Pending';
+        const progress = status.progress;
+        const message =
+          progress === undefined || phase !== 'Running'
+            ? (status.message ?? '')
+            : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
+        const percent = phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0);
+        if (bar !== undefined) bar.update(percent, { phase, message });
+        else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
+        last = `${phase} ${message}`;
+      },
+    });
+  } finally {
+    bar?.stop();
   }
 }

@@ -22,6 +22,12 @@ export class OperatorMetrics {
     labelNames: ['namespace', 'pvc', 'cause'] as const,
     registers: [this.registry],
   });
+  readonly unboundVolume = new Gauge({
+    name: 'safehold_volume_unbound',
+    help: 'For each PVC a policy selects whose claim is not bound (no data to back up yet), 1, labelled with the cause: StorageClassMissing, WaitingForFirstConsumer, Pending, Lost',
+    labelNames: ['namespace', 'pvc', 'policy', 'cause'] as const,
+    registers: [this.registry],
+  });
   readonly lastSuccess = new Gauge({
     name: 'safehold_volume_last_success_timestamp_seconds',
     help: 'Unix time of the last successful backup of the PVC',
@@ -48,7 +54,7 @@ export class OperatorMetrics {
   });
   readonly volumes = new Gauge({
     name: 'safehold_volumes',
-    help: 'PVCs per decision: protected, excluded, unprotected',
+    help: 'PVCs per decision: protected, unbound, excluded, unprotected',
     labelNames: ['decision'] as const,
     registers: [this.registry],
   });
@@ -140,6 +146,7 @@ export class OperatorMetrics {
   publish(rows: readonly CoverageRow[], counts: CoverageCounts): void {
     this.protectedVolume.reset();
     this.unprotectedVolume.reset();
+    this.unboundVolume.reset();
     this.lastSuccess.reset();
     for (const row of rows) {
       const d = row.decision;
@@ -147,10 +154,12 @@ export class OperatorMetrics {
       this.protectedVolume.set({ namespace: row.namespace, pvc: row.name, policy }, d.state === 'protected' ? 1 : 0);
       if (d.state === 'unprotected')
         this.unprotectedVolume.set({ namespace: row.namespace, pvc: row.name, cause: d.cause }, 1);
+      if (d.state === 'unbound')
+        this.unboundVolume.set({ namespace: row.namespace, pvc: row.name, policy: d.policy, cause: d.cause }, 1);
       const last = row.lastBackup === undefined ? Number.NaN : Date.parse(row.lastBackup);
       if (!Number.isNaN(last)) this.lastSuccess.set({ namespace: row.namespace, pvc: row.name, policy }, last / 1000);
     }
-    for (const decision of ['protected', 'excluded', 'unprotected'] as const)
+    for (const decision of ['protected', 'unbound', 'excluded', 'unprotected'] as const)
       this.volumes.set({ decision }, counts[decision]);
   }
 

@@ -8,6 +8,7 @@ export * from './block-chain.ts';
 export * from './block-plan.ts';
 export * from './catalogue.ts';
 export * from './change-detection.ts';
+export * from './claim-binding.ts';
 export * from './conditions.ts';
 export * from './coverage-record.ts';
 export * from './coverage.ts';

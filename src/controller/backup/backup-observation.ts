@@ -74,7 +74,7 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
   const policyName =
     backup.status?.policy ??
     backup.spec.policy ??
-    (row?.decision.state === 'protected' ? row.decision.policy : undefined);
+    (row?.decision.state === 'protected' || row?.decision.state === 'unbound' ? row.decision.policy : undefined);
   const policy = cache.parsedPolicies().valid.find((p) => p.metadata.name === policyName);
   const repository = policy === undefined ? undefined : pickRepository(cache, policy);
   const driver = pv?.spec?.csi?.driver;
@@ -151,7 +151,8 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
 
   function waitingFor(): string | undefined {
     if (claim === undefined) return undefined;
-    if (claim.status?.phase !== 'Bound') return `PVC ${ns}/${backup.spec.pvc} to be bound`;
+    if (claim.status?.phase !== 'Bound')
+      return `PVC ${ns}/${backup.spec.pvc} to be bound${row?.decision.state === 'unbound' ? ` (${row.decision.reason})` : ''}`;
     if (pvName !== undefined && pv === undefined) return `PV ${pvName}`;
     if (row === undefined) return `the coverage decision of PVC ${ns}/${backup.spec.pvc}`;
     return undefined;
