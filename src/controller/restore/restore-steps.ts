@@ -2,16 +2,19 @@
 // (through the one run status writer), the target PVC (owned by the restore
 // and labelled with it until the restore succeeds, deleted again if it fails),
 // the writable alias of the target (through the exposer), the credentials
-// Secret and the mover Job in Safehold's namespace, and the clean-up. Every
-// step is idempotent.
+// Secret and the mover Job in Safehold's namespace, the undo snapshot of an
+// existing target (no owner: it outlives the restore until it expires), and
+// the clean-up. Every step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import {
   repositoryUrl,
   runLabels,
   tenantOf,
   timestamp,
+  undoSnapshotKeys,
   type MoverSettings,
   type VolumeRestore,
+  type VolumeRestoreStatus,
 } from '../../api/index.ts';
 import {
   moverJob,
@@ -19,7 +22,10 @@ import {
   ownerReference,
   restoreCapabilities,
   restoreMoverTask,
+  undoExpiry,
+  undoKeep,
   type RestoreStep,
+  type UndoRecord,
 } from '../../core/index.ts';
 import {
   ignoreAlreadyExists,
@@ -93,6 +99,12 @@ export async function carryOutRestore(
     case 'nudge-alias':
       await deps.exposer.carryOut(restoreExposure(restore), step, now);
       return { requeueAfterMs: 2000 };
+    case 'create-undo-snapshot':
+      await createUndoSnapshot(deps, restore, observed, step.name, now);
+      return undefined;
+    case 'record-undo':
+      await recordUndo(deps, restore, step.undo, now);
+      return undefined;
     case 'create-job': {
       const missing = await createJob(deps, restore, observed);
       if (missing !== undefined) {
@@ -109,13 +121,15 @@ export async function carryOutRestore(
     case 'succeed': {
       const r = step.result;
       const backup = restore.status?.backup;
+      const undo = await extendUndo(deps, restore, now);
       const message =
-        r === undefined
+        (r === undefined
           ? `PVC ${target} was made from the kept VolumeSnapshot of backup ${backup?.name ?? ''}`
-          : `restored ${r.filesRestored} files (${r.bytesRestored} bytes) into PVC ${target}`;
+          : `restored ${r.filesRestored} files (${r.bytesRestored} bytes) into PVC ${target}`) + undoNote(undo);
       await releaseTarget(deps, restore);
       await setStatus(
         {
+          ...(undo === undefined ? {} : { undoSnapshot: undo }),
           phase: 'Succeeded',
           reason: 'Succeeded',
           message,
@@ -144,13 +158,23 @@ export async function carryOutRestore(
       await restoreEvent(deps, restore, 'Normal', 'RestoreSucceeded', message);
       return undefined;
     }
-    case 'fail':
+    case 'fail': {
+      // A restore that failed half-way has changed the volume: its way back is kept as long as after a success.
+      const undo = await extendUndo(deps, restore, now);
+      const message = step.message + undoNote(undo);
       await setStatus(
-        { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
-        { status: 'False', reason: step.reason, message: step.message },
+        {
+          ...(undo === undefined ? {} : { undoSnapshot: undo }),
+          phase: 'Failed',
+          reason: step.reason,
+          message,
+          completionTime: stamp,
+        },
+        { status: 'False', reason: step.reason, message },
       );
-      await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${step.message}`);
+      await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${message}`);
       return undefined;
+    }
     case 'clean-up':
       await cleanUpRestore(deps, restore, now);
       return undefined;
@@ -192,6 +216,103 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
 function describeSource(restore: VolumeRestore): string {
   const b = restore.status?.backup;
   return b === undefined ? '' : `${b.namespace}/${b.pvc} snapshot ${b.resticSnapshotId} of ${b.snapshotTime ?? '?'}`;
+}
+
+/**
+ * A VolumeSnapshot of the existing target, before anything writes into it. No owner reference (deleting
+ * the restore does not delete it) and no owner record (the sweep never takes it for a leftover): it goes
+ * when its expiry has passed. The run label puts it in the operator's cache; the restore label brings
+ * the restore back when it becomes ready.
+ */
+async function createUndoSnapshot(
+  deps: RestoreStepDeps,
+  restore: VolumeRestore,
+  observed: ObservedRestore,
+  name: string,
+  now: Date,
+): Promise<void> {
+  const keep = undoKeep(restore);
+  if (keep.kind === 'none') return;
+  const { namespace } = restore.metadata;
+  await ignoreAlreadyExists(() =>
+    deps.client.create(kinds.volumeSnapshot, {
+      metadata: {
+        name,
+        namespace,
+        labels: {
+          [runLabels.run]: restore.metadata.name,
+          [runLabels.restore]: restore.metadata.name,
+          [undoSnapshotKeys.undo]: 'true',
+        },
+        annotations: {
+          [undoSnapshotKeys.expires]: undoExpiry(keep, now),
+          [undoSnapshotKeys.of]: `${namespace}/${restore.metadata.name}`,
+        },
+      },
+      spec: {
+        source: { persistentVolumeClaimName: restore.spec.target.pvc },
+        ...(observed.undoClass === undefined ? {} : { volumeSnapshotClassName: observed.undoClass }),
+      },
+    } as never),
+  );
+}
+
+/** The undo snapshot (or why there is none) in the status, a condition and an Event: never silent. */
+async function recordUndo(deps: RestoreStepDeps, restore: VolumeRestore, undo: UndoRecord, now: Date): Promise<void> {
+  const pvc = restore.spec.target.pvc;
+  if (undo.kind === 'none') {
+    const message = `no undo snapshot of PVC ${pvc}: ${undo.why}; the restore writes into it with no way back`;
+    await writeRunStatus(
+      deps.client,
+      kinds.volumeRestore,
+      restore,
+      { undoSnapshot: { none: undo.why } },
+      { type: 'UndoSnapshot', status: 'False', reason: 'NoUndoSnapshot', message },
+      now,
+    );
+    await restoreEvent(deps, restore, 'Warning', 'NoUndoSnapshot', message);
+    return;
+  }
+  const expiresAt = deps.cache.snapshots.get(`${restore.metadata.namespace}/${undo.name}`)?.metadata?.annotations?.[
+    undoSnapshotKeys.expires
+  ];
+  const message = `VolumeSnapshot ${undo.name} holds PVC ${pvc} as it was before the restore; kept until ${expiresAt ?? '?'} (then for ${restore.spec.target.keepUndoSnapshot ?? '24h'} after the restore ends)`;
+  await writeRunStatus(
+    deps.client,
+    kinds.volumeRestore,
+    restore,
+    { undoSnapshot: { name: undo.name, ...(expiresAt === undefined ? {} : { expiresAt }) } },
+    { type: 'UndoSnapshot', status: 'True', reason: 'UndoSnapshotTaken', message },
+    now,
+  );
+  await restoreEvent(deps, restore, 'Normal', 'UndoSnapshotTaken', message);
+}
+
+/** The undo snapshot is kept for its time after the restore ends: its expiry moves to then. */
+async function extendUndo(
+  deps: RestoreStepDeps,
+  restore: VolumeRestore,
+  now: Date,
+): Promise<VolumeRestoreStatus['undoSnapshot']> {
+  const recorded = restore.status?.undoSnapshot;
+  const keep = undoKeep(restore);
+  if (recorded?.name === undefined || keep.kind === 'none') return recorded;
+  const expiresAt = undoExpiry(keep, now);
+  await ignoreNotFound(() =>
+    deps.client.mergePatch(
+      kinds.volumeSnapshot,
+      { namespace: restore.metadata.namespace, name: recorded.name ?? '' },
+      { metadata: { annotations: { [undoSnapshotKeys.expires]: expiresAt } } },
+    ),
+  );
+  return { ...recorded, expiresAt };
+}
+
+function undoNote(undo: VolumeRestoreStatus['undoSnapshot']): string {
+  if (undo?.name !== undefined)
+    return `; the volume as it was before is in VolumeSnapshot ${undo.name} until ${undo.expiresAt ?? '?'}`;
+  if (undo?.none !== undefined) return `; no undo snapshot: ${undo.none}`;
+  return '';
 }
 
 /** The Secret and the Job; undefined when created, else which credential is missing. */
