@@ -30,9 +30,10 @@ describe('undo snapshots', () => {
 
   it('are deleted by the sweep only when marked as undo snapshots and past their expiry', () => {
     const now = new Date('2026-12-04T17:00:00Z');
-    const snap = (labels: Record<string, string>, expires: string | undefined) => ({
-      metadata: { labels, annotations: expires === undefined ? {} : { 'safehold.io/expires': expires } },
-    });
+    const snap = (labels: Record<string, string>, expires: string | undefined) => {
+      const annotations: Record<string, string> = expires === undefined ? {} : { 'safehold.io/expires': expires };
+      return { metadata: { labels, annotations } };
+    };
     const undo = { 'safehold.io/undo': 'true' };
     expect(undoSnapshotExpired(snap(undo, '2026-12-04T17:00:00Z'), now)).toBe(true);
     expect(undoSnapshotExpired(snap(undo, '2026-12-04T16:00:00Z'), now)).toBe(true);
@@ -44,13 +45,12 @@ describe('undo snapshots', () => {
   });
 
   it("are taken with the driver's default VolumeSnapshotClass, else its first; none for a driver without", () => {
-    const cls = (name: string, driver: string, isDefault = false) => ({
-      metadata: {
-        name,
-        annotations: isDefault ? { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } : {},
-      },
-      driver,
-    });
+    const cls = (name: string, driver: string, isDefault = false) => {
+      const annotations: Record<string, string> = isDefault
+        ? { 'snapshot.storage.kubernetes.io/is-default-class': 'true' }
+        : {};
+      return { metadata: { name, annotations }, driver };
+    };
     const classes = [cls('rbd-a', 'rbd.csi.ceph.com'), cls('rbd-b', 'rbd.csi.ceph.com', true), cls('fs', 'cephfs')];
     expect(snapshotClassFor(classes, 'rbd.csi.ceph.com')?.metadata.name).toBe('rbd-b');
     expect(snapshotClassFor(classes, 'cephfs')?.metadata.name).toBe('fs');
