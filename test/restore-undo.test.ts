@@ -2,8 +2,8 @@
 // Safehold takes a VolumeSnapshot of the volume, names it in the restore's
 // status, and keeps it for the time the spec says after the restore ends. A
 // PVC made from it holds the volume as it was before the restore; once its
-// time has passed it is deleted. Without one (turned off), the status says
-// so plainly; a keep time that keeps nothing is refused, naming the field.
+// time has passed it is deleted. Without one (turned off, here with the
+// CLI), the status says so plainly; a keep time that keeps nothing is refused, naming the field.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import {
   backUpNow,
   installWithRepository,
   runOperatorHere,
+  safehold,
   waitForRun,
   type OperatorHere,
 } from './support/safehold.ts';
@@ -148,15 +149,25 @@ describe('undoing a restore into an existing PVC', () => {
   }, 300_000);
 
   it('says plainly when there is no undo snapshot, and refuses a keep time that keeps nothing, naming the field', async () => {
-    await alice.create(kinds.volumeRestore, {
-      metadata: { name: 'no-undo', namespace: ns },
-      spec: {
-        source: { pvc: 'data' },
-        backup: 'monday',
-        target: { pvc: 'data', existing: true, keepUndoSnapshot: 'none' },
-      },
-    } as KubeObject);
-    const done = await waitForRun<VolumeRestore>(alice, kinds.volumeRestore, ns, 'no-undo');
+    const cli = await safehold(
+      [
+        'restore',
+        `${ns}/data`,
+        '--backup',
+        'monday',
+        '--to',
+        'data',
+        '--existing',
+        '--keep-undo-snapshot',
+        'none',
+        '--wait',
+      ],
+      'alice',
+    );
+    expect(cli.code, `${cli.stdout}\n${cli.stderr}`).toBe(0);
+    expect(cli.stdout).toContain('No undo snapshot: spec.target.keepUndoSnapshot is none');
+    const name = /volumerestore \S+\/(\S+) created/.exec(cli.stdout)?.[1] ?? '';
+    const done = await alice.get<VolumeRestore>(kinds.volumeRestore, { namespace: ns, name });
     expect(done.status?.undoSnapshot).toEqual({ none: 'spec.target.keepUndoSnapshot is none' });
     expect(done.status?.message).toContain('no undo snapshot: spec.target.keepUndoSnapshot is none');
     expect(done.status?.conditions).toContainEqual(
@@ -165,7 +176,7 @@ describe('undoing a restore into an existing PVC', () => {
     const taken = (
       await client.list<VolumeSnapshot>(kinds.volumeSnapshot, {
         namespace: ns,
-        query: { labelSelector: 'safehold.io/restore=no-undo' },
+        query: { labelSelector: `safehold.io/restore=${name}` },
       })
     ).items;
     expect(taken).toEqual([]);
