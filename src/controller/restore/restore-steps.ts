@@ -11,10 +11,8 @@ import {
   runLabels,
   tenantOf,
   timestamp,
-  undoSnapshotKeys,
   type MoverSettings,
   type VolumeRestore,
-  type VolumeRestoreStatus,
 } from '../../api/index.ts';
 import {
   moverJob,
@@ -22,10 +20,7 @@ import {
   ownerReference,
   restoreCapabilities,
   restoreMoverTask,
-  undoExpiry,
-  undoKeep,
   type RestoreStep,
-  type UndoRecord,
 } from '../../core/index.ts';
 import {
   ignoreAlreadyExists,
@@ -40,6 +35,7 @@ import { firstConsumerAnnotations, nodeUsing, type Exposer } from '../expose/ind
 import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
+import { createUndoSnapshot, extendUndo, recordUndo, undoNote } from './undo-steps.ts';
 import {
   restoreExposure,
   restoreJobName,
@@ -103,7 +99,9 @@ export async function carryOutRestore(
       await createUndoSnapshot(deps, restore, observed, step.name, now);
       return undefined;
     case 'record-undo':
-      await recordUndo(deps, restore, step.undo, now);
+      await recordUndo(deps, restore, step.undo, now, (type, reason, message) =>
+        restoreEvent(deps, restore, type, reason, message),
+      );
       return undefined;
     case 'create-job': {
       const missing = await createJob(deps, restore, observed);
@@ -216,103 +214,6 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
 function describeSource(restore: VolumeRestore): string {
   const b = restore.status?.backup;
   return b === undefined ? '' : `${b.namespace}/${b.pvc} snapshot ${b.resticSnapshotId} of ${b.snapshotTime ?? '?'}`;
-}
-
-/**
- * A VolumeSnapshot of the existing target, before anything writes into it. No owner reference (deleting
- * the restore does not delete it) and no owner record (the sweep never takes it for a leftover): it goes
- * when its expiry has passed. The run label puts it in the operator's cache; the restore label brings
- * the restore back when it becomes ready.
- */
-async function createUndoSnapshot(
-  deps: RestoreStepDeps,
-  restore: VolumeRestore,
-  observed: ObservedRestore,
-  name: string,
-  now: Date,
-): Promise<void> {
-  const keep = undoKeep(restore);
-  if (keep.kind === 'none') return;
-  const { namespace } = restore.metadata;
-  await ignoreAlreadyExists(() =>
-    deps.client.create(kinds.volumeSnapshot, {
-      metadata: {
-        name,
-        namespace,
-        labels: {
-          [runLabels.run]: restore.metadata.name,
-          [runLabels.restore]: restore.metadata.name,
-          [undoSnapshotKeys.undo]: 'true',
-        },
-        annotations: {
-          [undoSnapshotKeys.expires]: undoExpiry(keep, now),
-          [undoSnapshotKeys.of]: `${namespace}/${restore.metadata.name}`,
-        },
-      },
-      spec: {
-        source: { persistentVolumeClaimName: restore.spec.target.pvc },
-        ...(observed.undoClass === undefined ? {} : { volumeSnapshotClassName: observed.undoClass }),
-      },
-    } as never),
-  );
-}
-
-/** The undo snapshot (or why there is none) in the status, a condition and an Event: never silent. */
-async function recordUndo(deps: RestoreStepDeps, restore: VolumeRestore, undo: UndoRecord, now: Date): Promise<void> {
-  const pvc = restore.spec.target.pvc;
-  if (undo.kind === 'none') {
-    const message = `no undo snapshot of PVC ${pvc}: ${undo.why}; the restore writes into it with no way back`;
-    await writeRunStatus(
-      deps.client,
-      kinds.volumeRestore,
-      restore,
-      { undoSnapshot: { none: undo.why } },
-      { type: 'UndoSnapshot', status: 'False', reason: 'NoUndoSnapshot', message },
-      now,
-    );
-    await restoreEvent(deps, restore, 'Warning', 'NoUndoSnapshot', message);
-    return;
-  }
-  const expiresAt = deps.cache.snapshots.get(`${restore.metadata.namespace}/${undo.name}`)?.metadata?.annotations?.[
-    undoSnapshotKeys.expires
-  ];
-  const message = `VolumeSnapshot ${undo.name} holds PVC ${pvc} as it was before the restore; kept until ${expiresAt ?? '?'} (then for ${restore.spec.target.keepUndoSnapshot ?? '24h'} after the restore ends)`;
-  await writeRunStatus(
-    deps.client,
-    kinds.volumeRestore,
-    restore,
-    { undoSnapshot: { name: undo.name, ...(expiresAt === undefined ? {} : { expiresAt }) } },
-    { type: 'UndoSnapshot', status: 'True', reason: 'UndoSnapshotTaken', message },
-    now,
-  );
-  await restoreEvent(deps, restore, 'Normal', 'UndoSnapshotTaken', message);
-}
-
-/** The undo snapshot is kept for its time after the restore ends: its expiry moves to then. */
-async function extendUndo(
-  deps: RestoreStepDeps,
-  restore: VolumeRestore,
-  now: Date,
-): Promise<VolumeRestoreStatus['undoSnapshot']> {
-  const recorded = restore.status?.undoSnapshot;
-  const keep = undoKeep(restore);
-  if (recorded?.name === undefined || keep.kind === 'none') return recorded;
-  const expiresAt = undoExpiry(keep, now);
-  await ignoreNotFound(() =>
-    deps.client.mergePatch(
-      kinds.volumeSnapshot,
-      { namespace: restore.metadata.namespace, name: recorded.name ?? '' },
-      { metadata: { annotations: { [undoSnapshotKeys.expires]: expiresAt } } },
-    ),
-  );
-  return { ...recorded, expiresAt };
-}
-
-function undoNote(undo: VolumeRestoreStatus['undoSnapshot']): string {
-  if (undo?.name !== undefined)
-    return `; the volume as it was before is in VolumeSnapshot ${undo.name} until ${undo.expiresAt ?? '?'}`;
-  if (undo?.none !== undefined) return `; no undo snapshot: ${undo.none}`;
-  return '';
 }
 
 /** The Secret and the Job; undefined when created, else which credential is missing. */
