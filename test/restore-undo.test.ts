@@ -133,7 +133,9 @@ describe('undoing a restore into an existing PVC', () => {
     );
     expect(Date.now()).toBeLessThan(expiresAt);
     expect((await snapshotOf(undo?.name ?? '')).metadata.deletionTimestamp).toBeUndefined();
-    // ...and once that has passed, the sweep deletes it.
+    // ...and once that has passed, the sweep deletes it: an operator started since knows the time from the snapshot alone.
+    await operator?.stop();
+    operator = await runOperatorHere(system, `${id}-again`, { sweepIntervalMs: 1000 });
     await waitFor(
       'the undo snapshot is deleted after its time',
       async () =>
