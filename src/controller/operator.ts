@@ -66,10 +66,12 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     if (!(await elector.acquire(deps.signal))) return 'stopped';
     deps.log('leading');
     metrics.leader.set(1);
+    // Every write of the controllers passes the Lease's deadline first: paused past it, this replica writes nothing.
+    const client = deps.client.derive({ fence: elector.fence });
     const cache = new ClusterCache(deps.client, options.namespace, (error) =>
       deps.log('watch error', { error: String(error) }),
     );
-    const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    const controller = new CoverageController({ client, cache, metrics, now: deps.now, log: deps.log });
     view = () =>
       ready
         ? leaderView(cache, controller, options.identity, deps.now())
@@ -77,18 +79,19 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     // What every kind of run shares: the caches, the start gate, where movers run, and how volumes reach them.
     const runs = {
       ...deps,
+      client,
       cache,
       coverage: controller,
       metrics,
       gate: new StartGate(),
       namespace: options.namespace,
       mover: options.mover,
-      exposer: new Exposer({ client: deps.client, cache, namespace: options.namespace }),
+      exposer: new Exposer({ client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
       maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
     };
     const runsReady = Promise.all([cache.synced(), controller.firstPass]);
-    const engine = { client: deps.client, gate: runs.gate, log: deps.log, ready: runsReady };
+    const engine = { client, gate: runs.gate, log: deps.log, ready: runsReady };
     const engines = [
       new RunEngine(backupKind(runs), engine),
       new RunEngine(restoreKind(runs), engine),
@@ -96,19 +99,19 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(maintenanceKind(runs), engine),
     ];
     const sweeper = new Sweeper(
-      { client: deps.client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
+      { client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
       options.sweepIntervalMs,
     );
     const orphans = new OrphanMarker(runs);
     const scheduler = new BackupScheduler({
-      client: deps.client,
+      client,
       cache,
       now: deps.now,
       log: deps.log,
       passes: metrics.schedulerPasses,
     });
     const maintenanceScheduler = new MaintenanceScheduler({
-      client: deps.client,
+      client,
       cache,
       namespace: options.namespace,
       now: deps.now,

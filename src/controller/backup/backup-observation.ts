@@ -98,13 +98,10 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
 
   // Runs this operator just started count as active before the cache shows it.
   const starting = deps.gate.starting('writes');
-  const others = cache.volumeBackups
-    .list()
-    .filter(
-      (b) =>
-        b.metadata.uid !== backup.metadata.uid &&
-        (activePhases.has(b.status?.phase ?? '') || starting.has(b.metadata.uid ?? '')),
-    );
+  const startingRuns = [...starting].flatMap((uid) => cache.backupByUid(uid) ?? []);
+  const others = [...new Set([...cache.backupsIn(activePhases), ...startingRuns])].filter(
+    (b) => b.metadata.uid !== backup.metadata.uid,
+  );
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const creator = repository === undefined ? undefined : repositoryCreator(cache, repository, ns, others);
   const method = backupMethod(

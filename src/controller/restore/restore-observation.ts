@@ -229,15 +229,9 @@ async function exists(client: KubeClient, namespace: string, name: string): Prom
 
 /** Pods that have the claim mounted and are not finished, "ns/name". */
 function mountedBy(cache: ClusterCache, claim: PersistentVolumeClaim): string[] {
-  return cache.pods
-    .list()
-    .filter(
-      (p) =>
-        p.metadata?.namespace === claim.metadata?.namespace &&
-        p.status?.phase !== 'Succeeded' &&
-        p.status?.phase !== 'Failed' &&
-        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim.metadata?.name),
-    )
+  return cache
+    .podsMounting(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '')
+    .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
     .map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
 }
 

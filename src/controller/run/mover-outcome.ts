@@ -1,7 +1,6 @@
 // A mover Job's outcome as the controller reads it: finished or not, and the
 // result its Pod left in the container's termination message (never scraped
 // from logs).
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import { moverResult, type MoverResult } from '../../api/index.ts';
 import type { MoverOutcome } from '../../core/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -13,12 +12,7 @@ export function moverOutcome(cache: ClusterCache, namespace: string, jobName: st
   const conditions = job.status?.conditions ?? [];
   const finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-  const pod = cache.pods
-    .list()
-    .find(
-      (p: Pod) =>
-        p.metadata?.namespace === namespace && p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
-    );
+  const pod = cache.podsOfJob(namespace, jobName)[0];
   const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.terminated;
   return {
     finished: finished || terminated !== undefined,
