@@ -18,6 +18,7 @@ interface RestoreOptions {
   existing?: boolean;
   force?: boolean;
   keepExtraFiles?: boolean;
+  keepUndoSnapshot?: string;
   paths?: string[];
   size?: string;
   storageClass?: string;
@@ -40,6 +41,10 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     .option('--existing', 'the --to PVC exists: restore into it (nothing may mount it, see --force)')
     .option('--force', 'with --existing: restore even while a Pod mounts it')
     .option('--keep-extra-files', 'with --existing: keep files the backup does not have')
+    .option(
+      '--keep-undo-snapshot <duration>',
+      'with --existing: keep the VolumeSnapshot taken before the restore this long after it (default 24h); none: take none',
+    )
     .option('--paths <paths...>', 'only these paths inside the volume, e.g. /etc/app.conf /data')
     .option('--size <quantity>', "size of the new PVC (default: the source volume's)")
     .option('--storage-class <name>', "StorageClass of the new PVC (default: the source's)")
@@ -72,6 +77,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
             ...(options.existing === true ? { existing: true } : {}),
             ...(options.force === true ? { force: true } : {}),
             ...(options.keepExtraFiles === true ? { keepExtraFiles: true } : {}),
+            ...(options.keepUndoSnapshot === undefined ? {} : { keepUndoSnapshot: options.keepUndoSnapshot }),
             ...(options.size === undefined ? {} : { size: options.size }),
             ...(options.storageClass === undefined ? {} : { storageClassName: options.storageClass }),
           },
@@ -94,6 +100,12 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
           deps.stdout(
             `Succeeded: PVC ${target.namespace}/${target.name} holds ${from?.namespace ?? ''}/${from?.pvc ?? ''} as of ${from?.snapshotTime ?? '?'} (snapshot ${from?.resticSnapshotId.slice(0, 8) ?? '?'}${status.method === 'snapshot' ? ', from its kept VolumeSnapshot' : `; ${status.files?.restored ?? 0} files, ${formatBytes(status.bytes?.restored ?? 0)}`})\n`,
           );
+          const undo = status.undoSnapshot;
+          if (undo?.name !== undefined)
+            deps.stdout(
+              `Undo: VolumeSnapshot ${target.namespace}/${undo.name} holds the PVC as it was before, until ${undo.expiresAt ?? '?'}\n`,
+            );
+          else if (undo?.none !== undefined) deps.stdout(`No undo snapshot: ${undo.none}\n`);
         } else {
           deps.stderr(`Failed: ${status.reason ?? ''}: ${status.message ?? ''}\n`);
           deps.setExitCode(1);

@@ -99,7 +99,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(maintenanceKind(runs), engine),
     ];
     const sweeper = new Sweeper(
-      { client, cache, namespace: options.namespace, log: deps.log },
+      { client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
       options.sweepIntervalMs,
     );
     const orphans = new OrphanMarker(runs);

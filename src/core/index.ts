@@ -34,3 +34,4 @@ export * from './schedule.ts';
 export * from './workloads.ts';
 export * from './operator-view.ts';
 export * from './volume-health.ts';
+export * from './undo-snapshot.ts';
