@@ -24,7 +24,7 @@ import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index
 const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
 
 type RawPolicy = KubeObject & { spec?: unknown; metadata?: { generation?: number } };
-type RawRepository = KubeObject & { spec?: unknown };
+type RawRepository = KubeObject & { spec?: unknown; status?: unknown; metadata?: { generation?: number } };
 
 export interface SnapshotClass extends KubeObject {
   driver: string;
@@ -181,6 +181,7 @@ export class ClusterCache {
             ...(raw.metadata?.creationTimestamp === undefined
               ? {}
               : { creationTimestamp: raw.metadata.creationTimestamp }),
+            ...(raw.metadata?.generation === undefined ? {} : { generation: raw.metadata.generation }),
           },
           spec: parsed.data,
         }

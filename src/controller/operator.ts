@@ -13,6 +13,7 @@ import { downloadKindOf } from './download/download-kind.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
+import { RepositoryProber } from './repository/repository-prober.ts';
 import { OrphanMarker } from './maintenance/orphan-marks.ts';
 import { restoreKind } from './restore/restore-kind.ts';
 import { RunEngine } from './run/run-engine.ts';
@@ -117,6 +118,13 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       now: deps.now,
       log: deps.log,
     });
+    const prober = new RepositoryProber({
+      client: deps.client,
+      cache,
+      namespace: options.namespace,
+      now: deps.now,
+      log: deps.log,
+    });
     controller.onRecomputed((rows) => scheduler.update(rows));
     cache.start();
     const started = Date.now();
@@ -125,6 +133,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void sweeper.start(runsReady);
     void orphans.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
+    prober.start();
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });
@@ -134,6 +143,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(0);
     scheduler.stop();
     maintenanceScheduler.stop();
+    prober.stop();
     sweeper.stop();
     orphans.stop();
     for (const e of engines) e.stop();

@@ -23,6 +23,7 @@ export * from './maintenance-schedule.ts';
 export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';
+export * from './repository-probe.ts';
 export * from './restore-run.ts';
 export * from './restore-task.ts';
 export * from './retention-plan.ts';

@@ -21,6 +21,8 @@ export interface PresignRequest {
   now: Date;
   /** 'path' (the default, as radosgw and MinIO are usually run) puts the bucket in the path, 'virtual-hosted' in the host. */
   addressing?: 'path' | 'virtual-hosted';
+  /** A ListObjectsV2 of the keys under `prefix` instead of one object: method GET and key ''. */
+  list?: { prefix: string; maxKeys: number };
 }
 
 export class S3PresignError extends Error {
@@ -47,7 +49,8 @@ export function presignS3(request: PresignRequest): string {
   if (accessKeyId === '' || secretAccessKey === '') throw new S3PresignError('the S3 access key is empty');
   if (region === '' || region.includes('/')) throw new S3PresignError(`"${region}" is not a region`);
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new S3PresignError(`"${bucket}" is not a bucket name`);
-  checkKey(key);
+  if (request.list === undefined) checkKey(key);
+  else if (key !== '' || method !== 'GET') throw new S3PresignError('a listing is a GET of the bucket, with no key');
 
   const base = parseEndpoint(request.endpoint);
   const host = addressing === 'path' ? base.host : `${bucket}.${base.host}`;
@@ -55,13 +58,20 @@ export function presignS3(request: PresignRequest): string {
 
   const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, ''); // 20130524T000000Z
   const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
-  // Already in code-point order, which is the order SigV4 wants them signed in.
+  // In code-point order, which is the order SigV4 wants them signed in (upper-case X before lower-case).
   const params: [string, string][] = [
     ['X-Amz-Algorithm', algorithm],
     ['X-Amz-Credential', `${accessKeyId}/${scope}`],
     ['X-Amz-Date', amzDate],
     ['X-Amz-Expires', String(expiresSeconds)],
     ['X-Amz-SignedHeaders', 'host'],
+    ...(request.list === undefined
+      ? []
+      : ([
+          ['list-type', '2'],
+          ['max-keys', String(request.list.maxKeys)],
+          ['prefix', request.list.prefix],
+        ] as [string, string][])),
   ];
   const query = params.map(([name, value]) => `${s3UriEncode(name)}=${s3UriEncode(value)}`).join('&');
 
