@@ -27,6 +27,14 @@ describe('nextProbe', () => {
     ).toEqual(new Date(now.getTime() - 60_000));
   });
 
+  it('probes a repository that is not Ready every minute, so a fix shows soon', () => {
+    const failed = { ...ready(2), status: 'False' as const, reason: 'BucketMissing' };
+    const status = { conditions: [failed], lastProbeTime: minutes(0.5) };
+    expect(nextProbe({ metadata: { name: 'r', generation: 2 }, status }, now)).toEqual(
+      new Date(now.getTime() + 30_000),
+    );
+  });
+
   it('probes at once when the spec changed since the last probe (a new generation)', () => {
     const status = { conditions: [ready(2)], lastProbeTime: minutes(1) };
     expect(nextProbe({ metadata: { name: 'r', generation: 3 }, status }, now)).toEqual(now);

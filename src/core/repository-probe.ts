@@ -1,10 +1,13 @@
 // Whether a BackupRepository can be used, before any backup finds out: when
 // to probe it, and what its Ready condition says about what a probe found.
 // A probe runs when the spec changed since the last one (generation) and
-// otherwise every `probeIntervalMs`; each finding names the spec field to fix.
+// otherwise every `probeIntervalMs`, every minute while the repository is not
+// Ready (so a bucket created or a Secret fixed shows soon); each finding names
+// the spec field to fix.
 import type { BackupRepository, BackupRepositoryStatus, RepositoryReadyReason } from '../api/index.ts';
 
 export const probeIntervalMs = 10 * 60_000;
+export const notReadyProbeIntervalMs = 60_000;
 
 /** What one probe found, from the first thing that stands in the way. */
 export type ProbeFinding =
@@ -37,7 +40,8 @@ export function nextProbe(
   if (ready === undefined || Number.isNaN(last)) return now;
   if (repository.metadata.generation !== undefined && ready.observedGeneration !== repository.metadata.generation)
     return now;
-  return new Date(Math.min(last + probeIntervalMs, now.getTime() + probeIntervalMs));
+  const interval = ready.status === 'True' ? probeIntervalMs : notReadyProbeIntervalMs;
+  return new Date(Math.min(last + interval, now.getTime() + interval));
 }
 
 /** The S3 error codes that mean the keys themselves are refused. */
@@ -106,7 +110,7 @@ export function readyCondition(finding: ProbeFinding, generation: number | undef
       return condition(
         'False',
         'BucketMissing',
-        `bucket ${finding.bucket} does not exist: create it, or fix spec.s3.bucket`,
+        `bucket ${finding.bucket} does not exist: create it, or fix spec.s3.bucket (the first backup tries to create it, which only keys allowed to create buckets can)`,
       );
     case 'wrong-password':
       return condition(
