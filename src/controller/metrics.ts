@@ -6,7 +6,7 @@
 // duration and bytes are this process's own and start over with it.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TenantHealth } from '../api/index.ts';
-import type { CoverageCounts, CoverageRow, VolumeHealth } from '../core/index.ts';
+import type { CoverageCounts, CoverageRow, MaintenanceInterval, MaintenanceOwed, VolumeHealth } from '../core/index.ts';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -141,6 +141,28 @@ export class OperatorMetrics {
     labelNames: ['repository', 'tenant'] as const,
     registers: [this.registry],
   });
+
+  readonly maintenanceInterval = new Gauge({
+    name: 'safehold_repository_maintenance_interval_seconds',
+    help: "The longest gap between two runs of the repository's prune or check schedule (operation) over the next eight days",
+    labelNames: ['repository', 'operation'] as const,
+    registers: [this.registry],
+  });
+  readonly maintenanceOwedSince = new Gauge({
+    name: 'safehold_repository_maintenance_owed_since_timestamp_seconds',
+    help: 'Unix time of the first good backup in the repository (tenant: its namespace, if per namespace): a prune or check is owed from then on',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+
+  /** Replaces the series that say when each repository's prune and check are overdue (with lastPrune and lastCheck). */
+  publishMaintenanceDue(intervals: readonly MaintenanceInterval[], owed: readonly MaintenanceOwed[]): void {
+    this.maintenanceInterval.reset();
+    this.maintenanceOwedSince.reset();
+    for (const i of intervals)
+      this.maintenanceInterval.set({ repository: i.repository, operation: i.operation }, i.seconds);
+    for (const o of owed) this.maintenanceOwedSince.set({ repository: o.repository, tenant: o.tenant }, o.sinceSeconds);
+  }
 
   /** Replaces the per-volume series with the current rows (a vanished PVC loses its series). */
   publish(rows: readonly CoverageRow[], counts: CoverageCounts): void {
