@@ -168,6 +168,15 @@ describe('repository readiness and maintenance retries', () => {
     expect(noBucket).toMatchObject({ status: 'False' });
     expect(noBucket.message).toContain(`bucket ${bucket}-none does not exist`);
     expect(noBucket.message).toContain('spec.s3.bucket');
+    // And says so once, where `kubectl describe backuprepository` shows it.
+    await waitFor('a Warning Event on the repository without a bucket', async () => {
+      const events = await client.list<
+        KubeObject & { involvedObject?: { name?: string }; type?: string; reason?: string }
+      >(kinds.event, { namespace: 'default' });
+      return events.items.some(
+        (e) => e.involvedObject?.name === names.noBucket && e.type === 'Warning' && e.reason === 'BucketMissing',
+      );
+    });
     const noEndpoint = await becomes(names.noEndpoint, 'EndpointUnreachable');
     expect(noEndpoint.message).toContain('spec.s3.endpoint');
     const badKeys = await becomes(names.badKeys, 'CredentialsRejected');

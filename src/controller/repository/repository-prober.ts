@@ -3,9 +3,15 @@
 // one probe at a time across the cluster, so the cost stays a few requests
 // per repository per interval. When it was last probed is in its status, so a
 // restarted operator does not probe everything again at once.
-import { backupRepositoryStatus, timestamp, type BackupRepositoryStatus } from '../../api/index.ts';
+import {
+  apiGroup,
+  apiVersion,
+  backupRepositoryStatus,
+  timestamp,
+  type BackupRepositoryStatus,
+} from '../../api/index.ts';
 import { nextProbe, readyCondition, setCondition, type ReadyCondition } from '../../core/index.ts';
-import { isNotFound, kinds, writeStatus, type KubeClient } from '../../kube/index.ts';
+import { isNotFound, kinds, recordEvent, writeStatus, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 import { probeRepository } from './repository-probe.ts';
@@ -101,19 +107,16 @@ export class RepositoryProber {
 
   async #record(name: string, condition: ReadyCondition): Promise<void> {
     const stamp = timestamp(this.#deps.now());
+    const raw = this.#deps.cache.repositories.get(name);
+    const before = backupRepositoryStatus
+      .safeParse(raw?.status ?? {})
+      .data?.conditions?.find((c) => c.type === 'Ready');
     try {
       await writeStatus<{ metadata: { name: string }; status?: BackupRepositoryStatus }>(
         this.#deps.client,
         kinds.backupRepository,
         { name },
         (current) => {
-          const before = current.status?.conditions?.find((c) => c.type === 'Ready');
-          if (before?.reason !== condition.reason)
-            this.#deps.log('repository readiness', {
-              repository: name,
-              reason: condition.reason,
-              message: condition.message,
-            });
           return {
             ...current.status,
             lastProbeTime: stamp,
@@ -122,7 +125,22 @@ export class RepositoryProber {
         },
       );
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (isNotFound(error)) return;
+      throw error;
     }
+    if (before?.reason === condition.reason && before.message === condition.message) return;
+    this.#deps.log('repository readiness', { repository: name, reason: condition.reason, message: condition.message });
+    // An Event where `kubectl describe backuprepository` shows it (cluster-scoped: in the default namespace).
+    await recordEvent(
+      this.#deps.client,
+      {
+        object: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'BackupRepository', name, uid: raw?.metadata?.uid },
+        type: condition.status === 'True' ? 'Normal' : 'Warning',
+        reason: condition.reason,
+        message: condition.message,
+      },
+      'safehold',
+      this.#deps.now(),
+    ).catch(() => undefined);
   }
 }
