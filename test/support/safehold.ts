@@ -265,7 +265,7 @@ export interface OperatorHere {
 export async function runOperatorHere(
   system: string,
   id: string,
-  options: { now?: () => Date; metricsPort?: number; sweepIntervalMs?: number } = {},
+  options: { now?: () => Date; metricsPort?: number; sweepIntervalMs?: number; maxConcurrentMovers?: number } = {},
 ): Promise<OperatorHere> {
   const stop = new AbortController();
   const log: string[] = [];
@@ -279,7 +279,7 @@ export async function runOperatorHere(
     metricsHost: '127.0.0.1',
     metricsPort: options.metricsPort ?? (await freePort()),
     mover: { image: 'safehold' },
-    maxConcurrentMovers: 4,
+    maxConcurrentMovers: options.maxConcurrentMovers ?? 4,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
   };
   const done = runOperator(
