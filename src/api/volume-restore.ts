@@ -14,6 +14,7 @@ export type RestorePhase = (typeof restorePhases)[number];
 export const restoreReasons = [
   'Waiting',
   'MaintenanceWindow',
+  'ConcurrencyLimit',
   'TargetPending',
   'MoverRunning',
   'Succeeded',

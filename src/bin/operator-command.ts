@@ -15,6 +15,7 @@ interface OperatorFlags {
   moverImage: string;
   moverPod: string;
   maxConcurrentMovers: string;
+  maxConcurrentRestores: string;
   sweepInterval: string;
   dashboard: boolean;
 }
@@ -32,7 +33,12 @@ export function addOperatorCommand(program: Command): void {
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
     .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
     .option('--mover-pod <json>', 'resources, nodeSelector and tolerations of every mover Pod, as JSON', '{}')
-    .option('--max-concurrent-movers <n>', 'mover Jobs running at once, cluster-wide (a policy may set its own)', '4')
+    .option(
+      '--max-concurrent-movers <n>',
+      'backup movers running at once, cluster-wide (a policy may lower it for its volumes, never raise it)',
+      '4',
+    )
+    .option('--max-concurrent-restores <n>', 'restores and downloads running at once, cluster-wide', '4')
     .option(
       '--sweep-interval <duration>',
       'how often leftovers of vanished runs are looked for (besides at start)',
@@ -47,6 +53,10 @@ export function addOperatorCommand(program: Command): void {
         program.error(
           `error: --sweep-interval must be a duration of at least 1s, such as 10m (got "${flags.sweepInterval}")`,
         );
+      const limits = {
+        maxConcurrentMovers: positiveCount(program, '--max-concurrent-movers', flags.maxConcurrentMovers),
+        maxConcurrentRestores: positiveCount(program, '--max-concurrent-restores', flags.maxConcurrentRestores),
+      };
       const client = connect(program.opts());
       const [host, port] = splitHostPort(flags.metricsBindAddress);
       const stop = new AbortController();
@@ -64,7 +74,7 @@ export function addOperatorCommand(program: Command): void {
           metricsHost: host,
           metricsPort: Number(port),
           mover: { ...moverPod.value, image: flags.moverImage },
-          maxConcurrentMovers: Number(flags.maxConcurrentMovers),
+          ...limits,
           sweepIntervalMs: durationMs(flags.sweepInterval),
           pages: flags.dashboard ? dashboardPages : undefined,
         },
@@ -72,6 +82,14 @@ export function addOperatorCommand(program: Command): void {
       client.close();
       process.exitCode = outcome === 'lost' ? 1 : 0;
     });
+}
+
+/** A limit flag's value; anything but a whole number of at least 1 stops the command, naming the flag. */
+function positiveCount(program: Command, flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    program.error(`error: ${flag} must be a whole number of at least 1 (got "${value}")`);
+  return n;
 }
 
 function splitHostPort(address: string): [string, string] {
