@@ -3,8 +3,9 @@
 // mover Pod come and go, and at no moment do more of them run than the
 // operator's limit, a node's limit or a repository's limit allows; every
 // backup still succeeds, and each limit is reached, so the check has teeth.
+// Then restores and downloads, all at once, keep to their own limit.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLabels, type VolumeBackup } from '../src/api/index.ts';
@@ -20,9 +21,19 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { installWithRepository, runOperatorHere, type OperatorHere } from './support/safehold.ts';
+import { installWithRepository, runOperatorHere, waitForRun, type OperatorHere } from './support/safehold.ts';
 
-const limits = { operator: 5, perNode: 3, perRepository: 3 };
+const limits = { operator: 5, perNode: 3, perRepository: 3, restores: 2 };
+
+interface Limits {
+  total: number;
+  perNode?: number;
+  perRepository?: number;
+}
+
+/** Where a mover runs and which repository it uses; undefined for a mover this census does not count. */
+type Placement = (pod: Pod) => { node: string; repository: string } | undefined;
+
 const volumesPerNamespace = 15;
 
 /** What runs at one moment: mover Pods that exist and have not finished, counted in total, by node and by repository. */
@@ -34,11 +45,12 @@ class MoverCensus {
   /** Every moment a limit was exceeded, with what ran then. */
   readonly excesses: string[] = [];
   #resourceVersion: string | undefined;
+  readonly #limits: Limits;
+  readonly #placement: Placement;
 
-  readonly #repositoryOf: (pod: Pod) => string;
-
-  constructor(repositoryOf: (pod: Pod) => string) {
-    this.#repositoryOf = repositoryOf;
+  constructor(limits: Limits, placement: Placement) {
+    this.#limits = limits;
+    this.#placement = placement;
   }
 
   /** Watches mover Pods in `namespace` until the signal aborts, resuming where a closed watch ended. */
@@ -62,15 +74,15 @@ class MoverCensus {
     this.#resourceVersion = pod.metadata?.resourceVersion ?? this.#resourceVersion;
     if (event.type === 'BOOKMARK') return;
     const name = pod.metadata?.name ?? '';
+    const placement = this.#placement(pod);
+    if (placement === undefined) return;
     this.seen.add(name);
     const phase = pod.status?.phase;
     if (event.type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed') {
       this.#running.delete(name);
       return;
     }
-    // A mover pinned to a node counts there from its creation, before the scheduler binds it.
-    const node = pod.spec?.nodeSelector?.['kubernetes.io/hostname'] ?? pod.spec?.nodeName ?? 'unscheduled';
-    this.#running.set(name, { node, repository: this.#repositoryOf(pod) });
+    this.#running.set(name, placement);
     this.#tally();
   }
 
@@ -89,10 +101,12 @@ class MoverCensus {
     this.peak.total = Math.max(this.peak.total, running.length);
     raise(this.peak.node, byNode);
     raise(this.peak.repository, byRepository);
+    const above = (counts: Map<string, number>, limit: number | undefined) =>
+      limit !== undefined && [...counts.values()].some((n) => n > limit);
     const over =
-      running.length > limits.operator ||
-      [...byNode.values()].some((n) => n > limits.perNode) ||
-      [...byRepository.values()].some((n) => n > limits.perRepository);
+      running.length > this.#limits.total ||
+      above(byNode, this.#limits.perNode) ||
+      above(byRepository, this.#limits.perRepository);
     if (over) this.excesses.push(running.map((m) => `${m.repository}@${m.node}`).join(' '));
   }
 }
@@ -107,6 +121,10 @@ describe('concurrency limits', () => {
   const namespaces = { a: '', b: '' };
   let nodes: string[] = [];
   const volume = (i: number) => `vol-${String(i).padStart(2, '0')}`;
+  const repositoryOf = (pod: Pod) => {
+    const ns = pod.metadata?.labels?.[runLabels.namespace];
+    return ns === namespaces.a ? repositories.a : ns === namespaces.b ? repositories.b : `other:${ns ?? ''}`;
+  };
   /** Volume i of each namespace is in use on this node. */
   const nodeOf = (i: number) => nodes[i % nodes.length] ?? '';
 
@@ -178,22 +196,28 @@ describe('concurrency limits', () => {
         return pods.items.filter((p) => p.status?.phase === 'Running').length === nodes.length;
       });
     }
-    operator = await runOperatorHere(system, id, { maxConcurrentMovers: limits.operator });
+    operator = await runOperatorHere(system, id, {
+      maxConcurrentMovers: limits.operator,
+      maxConcurrentRestores: limits.restores,
+    });
   });
 
   afterAll(async () => {
     // The runs go while the operator still runs, so no finalizer holds their namespace.
+    const runKinds = [kinds.volumeBackup, kinds.volumeRestore, kinds.backupDownload];
     const runsLeft = async () =>
       (
         await Promise.all(
           Object.values(namespaces)
             .filter((namespace) => namespace !== '')
-            .map((namespace) => client.list<VolumeBackup>(kinds.volumeBackup, { namespace })),
+            .flatMap((namespace) =>
+              runKinds.map(async (kind) => ({ kind, list: await client.list(kind, { namespace }) })),
+            ),
         )
-      ).flatMap((list) => list.items);
-    for (const run of await runsLeft())
+      ).flatMap(({ kind, list }) => list.items.map((run) => ({ kind, run })));
+    for (const { kind, run } of await runsLeft())
       await client
-        .delete(kinds.volumeBackup, { namespace: run.metadata.namespace, name: run.metadata.name })
+        .delete(kind, { namespace: run.metadata?.namespace ?? '', name: run.metadata?.name ?? '' })
         .catch(() => undefined);
     await waitFor('the runs to go', async () => (await runsLeft()).length === 0).catch(() => undefined);
     await operator?.stop();
@@ -208,10 +232,17 @@ describe('concurrency limits', () => {
 
   it('backs up thirty volumes on two nodes in two repositories, never running more movers than a limit allows', async () => {
     expect(nodes.length).toBe(2);
-    const census = new MoverCensus((pod) => {
-      const ns = pod.metadata?.labels?.[runLabels.namespace];
-      return ns === namespaces.a ? repositories.a : ns === namespaces.b ? repositories.b : `other:${ns ?? ''}`;
-    });
+    const census = new MoverCensus(
+      { total: limits.operator, perNode: limits.perNode, perRepository: limits.perRepository },
+      (pod) =>
+        pod.metadata?.labels?.[runLabels.run] === undefined
+          ? undefined
+          : // A mover pinned to a node counts there from its creation, before the scheduler binds it.
+            {
+              node: pod.spec?.nodeSelector?.['kubernetes.io/hostname'] ?? pod.spec?.nodeName ?? 'unscheduled',
+              repository: repositoryOf(pod),
+            },
+    );
     const stopWatching = new AbortController();
     const watching = census.watch(client, system, stopWatching.signal);
     const started = Date.now();
@@ -267,4 +298,47 @@ describe('concurrency limits', () => {
       await watching;
     }
   }, 560_000);
+
+  it('restores and downloads, all asked for at once, keep to their own limit and all succeed', async () => {
+    const census = new MoverCensus({ total: limits.restores }, (pod) => {
+      const labels = pod.metadata?.labels ?? {};
+      if (labels[runLabels.restore] === undefined && labels[runLabels.download] === undefined) return undefined;
+      return { node: pod.spec?.nodeName ?? 'unscheduled', repository: repositoryOf(pod) };
+    });
+    const stopWatching = new AbortController();
+    const watching = census.watch(client, system, stopWatching.signal);
+    const restored = [0, 1, 2];
+    try {
+      await Promise.all(
+        (['a', 'b'] as const).flatMap((key) => [
+          ...restored.map((i) =>
+            client.create(kinds.volumeRestore, {
+              metadata: { name: `restore-${volume(i)}`, namespace: namespaces[key] },
+              spec: { source: { pvc: volume(i) }, target: { pvc: `restored-${volume(i)}` } },
+            } as KubeObject),
+          ),
+          client.create(kinds.backupDownload, {
+            metadata: { name: `list-${volume(9)}`, namespace: namespaces[key] },
+            spec: { source: { pvc: volume(9) }, path: '/data' },
+          } as KubeObject),
+        ]),
+      );
+      for (const key of ['a', 'b'] as const) {
+        const ns = namespaces[key];
+        for (const i of restored) await waitForRun(client, kinds.volumeRestore, ns, `restore-${volume(i)}`);
+        await waitForRun(client, kinds.backupDownload, ns, `list-${volume(9)}`);
+        for (const i of restored) {
+          const root = await boundVolumePath(client, ns, `restored-${volume(i)}`);
+          expect(readFileSync(join(root, 'data', 'file-0'), 'utf8')).toBe(`${ns} ${volume(i)} 0\n`);
+        }
+      }
+      console.log(`peak restore and download movers: ${census.peak.total}`);
+      expect(census.seen.size).toBe(2 * (restored.length + 1));
+      expect(census.excesses).toEqual([]);
+      expect(census.peak.total).toBe(limits.restores);
+    } finally {
+      stopWatching.abort();
+      await watching;
+    }
+  });
 });
