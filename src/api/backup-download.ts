@@ -15,6 +15,7 @@ export type DownloadPhase = (typeof downloadPhases)[number];
 export const downloadReasons = [
   'Waiting',
   'MaintenanceWindow',
+  'ConcurrencyLimit',
   'MoverRunning',
   'Succeeded',
   'Expired',

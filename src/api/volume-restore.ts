@@ -17,6 +17,7 @@ export type RestorePhase = (typeof restorePhases)[number];
 export const restoreReasons = [
   'Waiting',
   'MaintenanceWindow',
+  'ConcurrencyLimit',
   'TargetPending',
   'MoverRunning',
   'Succeeded',

@@ -16,6 +16,7 @@ interface OperatorFlags {
   moverImage: string;
   moverPod: string;
   maxConcurrentMovers: string;
+  maxConcurrentRestores: string;
   sweepInterval: string;
   kubeApiQps: string;
   kubeApiBurst: string;
@@ -36,7 +37,12 @@ export function addOperatorCommand(program: Command): void {
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
     .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
     .option('--mover-pod <json>', 'resources, nodeSelector and tolerations of every mover Pod, as JSON', '{}')
-    .option('--max-concurrent-movers <n>', 'mover Jobs running at once, cluster-wide (a policy may set its own)', '4')
+    .option(
+      '--max-concurrent-movers <n>',
+      'backup movers running at once, cluster-wide (a policy may lower it for its volumes, never raise it)',
+      '4',
+    )
+    .option('--max-concurrent-restores <n>', 'restores and downloads running at once, cluster-wide', '4')
     .option(
       '--sweep-interval <duration>',
       'how often leftovers of vanished runs are looked for (besides at start)',
@@ -58,10 +64,12 @@ export function addOperatorCommand(program: Command): void {
         program.error(
           `error: --sweep-interval must be a duration of at least 1s, such as 10m (got "${flags.sweepInterval}")`,
         );
-      const limits = kubeApiLimits(flags);
-      if (!limits.ok) program.error(limits.error);
+      const limits = {
+        maxConcurrentMovers: positiveCount(program, '--max-concurrent-movers', flags.maxConcurrentMovers),
+        maxConcurrentRestores: positiveCount(program, '--max-concurrent-restores', flags.maxConcurrentRestores),
+      };
       const identity = flags.identity ?? `${hostname()}-${process.pid}`;
-      const client = connect(program.opts()).derive(limits.value);
+      const client = connect(program.opts()).derive(kubeApiLimits(program, flags));
       // The audit log tells replicas apart.
       client.userAgent = `safehold (${identity})`;
       const [host, port] = splitHostPort(flags.metricsBindAddress);
@@ -80,7 +88,7 @@ export function addOperatorCommand(program: Command): void {
           metricsHost: host,
           metricsPort: Number(port),
           mover: { ...moverPod.value, image: flags.moverImage },
-          maxConcurrentMovers: Number(flags.maxConcurrentMovers),
+          ...limits,
           sweepIntervalMs: durationMs(flags.sweepInterval),
           pages: flags.dashboard ? dashboardPages : undefined,
         },
@@ -91,25 +99,25 @@ export function addOperatorCommand(program: Command): void {
     });
 }
 
-function kubeApiLimits(
-  flags: OperatorFlags,
-): { ok: true; value: Pick<ClientOptions, 'rateLimit' | 'timeoutMs'> } | { ok: false; error: string } {
+/** A limit flag's value; anything but a whole number of at least 1 stops the command, naming the flag. */
+function positiveCount(program: Command, flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    program.error(`error: ${flag} must be a whole number of at least 1 (got "${value}")`);
+  return n;
+}
+
+/** The client-side rate limit and request timeout; a bad value stops the command, naming the flag. */
+function kubeApiLimits(program: Command, flags: OperatorFlags): Pick<ClientOptions, 'rateLimit' | 'timeoutMs'> {
   const qps = Number(flags.kubeApiQps);
-  const burst = Number(flags.kubeApiBurst);
-  if (!(qps > 0))
-    return { ok: false, error: `error: --kube-api-qps must be a number above 0 (got "${flags.kubeApiQps}")` };
-  if (!Number.isInteger(burst) || burst < 1)
-    return {
-      ok: false,
-      error: `error: --kube-api-burst must be a whole number of at least 1 (got "${flags.kubeApiBurst}")`,
-    };
+  if (!(qps > 0)) program.error(`error: --kube-api-qps must be a number above 0 (got "${flags.kubeApiQps}")`);
+  const burst = positiveCount(program, '--kube-api-burst', flags.kubeApiBurst);
   const timeout = duration.safeParse(flags.kubeApiTimeout);
   if (!timeout.success || durationMs(timeout.data) < 1000)
-    return {
-      ok: false,
-      error: `error: --kube-api-timeout must be a duration of at least 1s, such as 30s (got "${flags.kubeApiTimeout}")`,
-    };
-  return { ok: true, value: { rateLimit: { qps, burst }, timeoutMs: durationMs(timeout.data) } };
+    program.error(
+      `error: --kube-api-timeout must be a duration of at least 1s, such as 30s (got "${flags.kubeApiTimeout}")`,
+    );
+  return { rateLimit: { qps, burst }, timeoutMs: durationMs(timeout.data) };
 }
 
 function splitHostPort(address: string): [string, string] {

@@ -33,7 +33,10 @@ export interface OperatorOptions {
   metricsPort: number;
   /** The image of mover Jobs (this same program). */
   mover: MoverSettings;
+  /** Backup movers at once, cluster-wide: the ceiling a policy may only lower. */
   maxConcurrentMovers: number;
+  /** Restores and downloads at once, cluster-wide: their own limit, apart from backups'. */
+  maxConcurrentRestores: number;
   /** How often leftovers of vanished runs are swept (besides at start). */
   sweepIntervalMs?: number;
   /** Read-only pages served beside /metrics (the dashboard), given the view of this replica's state. */
@@ -89,6 +92,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       mover: options.mover,
       exposer: new Exposer({ client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
+      maxConcurrentRestores: options.maxConcurrentRestores,
       maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
     };
     const runsReady = Promise.all([cache.synced(), controller.firstPass]);

@@ -1,7 +1,8 @@
 // What every run that reads a backup (a restore, a download, later a drill)
 // checks before it starts: its spec, its permission to read the source
 // namespace, the backup it asks for, that backup's repository; and that no
-// maintenance is changing the repository under it. Decided once here.
+// maintenance is changing the repository under it, and that a slot under the
+// operator's limit on restores and downloads is free. Decided once here.
 import type { ChosenBackup } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 
@@ -44,6 +45,26 @@ export function maintenanceWait(maintenance: string) {
     kind: 'wait' as const,
     reason: 'MaintenanceWindow' as const,
     message: `waiting for the repository's maintenance to end (${maintenance})`,
+    recheckMs: 10_000,
+  };
+}
+
+/** Restores and downloads running or starting (besides the one deciding), and the operator's limit on them. */
+export interface ReaderSlots {
+  running: number;
+  limit: number;
+}
+
+/**
+ * A restore or download waits while the operator's limit of them run. They have a limit of their own,
+ * apart from the backups': a person restoring never queues behind the nightly backups, nor they behind it.
+ */
+export function readerSlotWait(slots: ReaderSlots) {
+  if (slots.running < slots.limit) return undefined;
+  return {
+    kind: 'wait' as const,
+    reason: 'ConcurrencyLimit' as const,
+    message: `waiting for a free slot: ${slots.running} restores and downloads are running, the operator's limit (--max-concurrent-restores)`,
     recheckMs: 10_000,
   };
 }

@@ -34,6 +34,7 @@ function observe(status: BackupDownloadStatus = {}, overrides: Partial<DownloadO
     choice: { ok: true, backup },
     repositoryFound: true,
     maintenance: undefined,
+    readers: { running: 0, limit: 1 },
     job: undefined,
     ...overrides,
   };
@@ -78,6 +79,16 @@ describe('nextDownloadStep', () => {
       reason: 'MaintenanceWindow',
       message: "waiting for the repository's maintenance to end (safehold-system/weekly-1)",
       recheckMs: 10_000,
+    });
+  });
+
+  it('waits for a free slot while the limit of restores and downloads run', () => {
+    expect(nextDownloadStep(observe({}, { readers: { running: 1, limit: 1 } }))).toMatchObject({
+      kind: 'wait',
+      reason: 'ConcurrencyLimit',
+    });
+    expect(nextDownloadStep(observe({ phase: 'Running', backup }, { readers: { running: 3, limit: 1 } }))).toEqual({
+      kind: 'create-job',
     });
   });
 

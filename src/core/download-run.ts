@@ -7,7 +7,7 @@
 // removes the Job, the Secret and the staging object.
 import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
-import { maintenanceWait, readableBackup } from './backup-reads.ts';
+import { maintenanceWait, readableBackup, readerSlotWait, type ReaderSlots } from './backup-reads.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
 
 export interface DownloadObservation {
@@ -18,6 +18,8 @@ export interface DownloadObservation {
   choice: BackupAnswer;
   repositoryFound: boolean;
   maintenance: string | undefined;
+  /** Restores and downloads running now, and the operator's limit on them. */
+  readers: ReaderSlots;
   job: MoverOutcome | undefined;
 }
 
@@ -41,7 +43,7 @@ export function nextDownloadStep(o: DownloadObservation): DownloadStep {
       const read = readableBackup(o);
       if (read.kind === 'fail') return read;
       if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
-      return { kind: 'start', backup: read.backup };
+      return readerSlotWait(o.readers) ?? { kind: 'start', backup: read.backup };
     }
     case 'Running':
       if (o.job === undefined) return { kind: 'create-job' };

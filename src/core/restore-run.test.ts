@@ -47,6 +47,7 @@ function observe(
     choice: { ok: true, backup },
     repositoryFound: true,
     maintenance: undefined,
+    readers: { running: 1, limit: 2 },
     keptSnapshot: false,
     target: undefined,
     alias: undefined,
@@ -152,6 +153,30 @@ describe('nextRestoreStep before the restore starts', () => {
       message: "waiting for the repository's maintenance to end (safehold-system/weekly-1)",
       recheckMs: 10_000,
     });
+  });
+
+  it('waits for a free slot while the limit of restores and downloads run, and starts once one is free', () => {
+    const full = { readers: { running: 2, limit: 2 } };
+    expect(nextRestoreStep(observe({}, full))).toMatchObject({
+      kind: 'wait',
+      reason: 'ConcurrencyLimit',
+      message: expect.stringContaining('2 restores and downloads are running') as string,
+    });
+    // The target and the maintenance come first: a restore that can never run fails without waiting.
+    expect(nextRestoreStep(observe({}, full, existing))).toMatchObject({ kind: 'fail', reason: 'TargetNotFound' });
+    expect(nextRestoreStep(observe({}, { ...full, maintenance: 'safehold-system/weekly-1' }))).toMatchObject({
+      reason: 'MaintenanceWindow',
+    });
+    expect(nextRestoreStep(observe({}, { readers: { running: 1, limit: 2 } }))).toMatchObject({ kind: 'start' });
+  });
+
+  it('is not held by the limit once it runs', () => {
+    const started = observe(running('repository'), {
+      readers: { running: 5, limit: 2 },
+      target: bound,
+      alias: { bound: true },
+    });
+    expect(nextRestoreStep(started)).toEqual({ kind: 'create-job' });
   });
 
   const otherNs: ChosenBackup = { ...backup, namespace: 'prod' };

@@ -7,7 +7,7 @@
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { moverFailure, type MoverOutcome } from './backup-run.ts';
-import { maintenanceWait, readableBackup } from './backup-reads.ts';
+import { maintenanceWait, readableBackup, readerSlotWait, type ReaderSlots } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep } from './exposure.ts';
 
 export type RestoreMethod = 'repository' | 'snapshot';
@@ -24,6 +24,8 @@ export interface RestoreObservation {
   repositoryFound: boolean;
   /** Maintenance of that repository is due or running: a prune could remove what the restore reads. */
   maintenance: string | undefined;
+  /** Restores and downloads running now, and the operator's limit on them. */
+  readers: ReaderSlots;
   /** The backup's VolumeSnapshot is still kept in the cluster and ready (fast path possible). */
   keptSnapshot: boolean;
   target:
@@ -107,6 +109,8 @@ function pending(o: RestoreObservation): RestoreStep {
     );
   }
   if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
+  const full = readerSlotWait(o.readers);
+  if (full !== undefined) return full;
   const fast =
     o.keptSnapshot &&
     o.restore.spec.useSnapshot !== false &&

@@ -265,7 +265,13 @@ export interface OperatorHere {
 export async function runOperatorHere(
   system: string,
   id: string,
-  options: { now?: () => Date; metricsPort?: number; sweepIntervalMs?: number } = {},
+  options: {
+    now?: () => Date;
+    metricsPort?: number;
+    sweepIntervalMs?: number;
+    maxConcurrentMovers?: number;
+    maxConcurrentRestores?: number;
+  } = {},
 ): Promise<OperatorHere> {
   const stop = new AbortController();
   const log: string[] = [];
@@ -279,7 +285,8 @@ export async function runOperatorHere(
     metricsHost: '127.0.0.1',
     metricsPort: options.metricsPort ?? (await freePort()),
     mover: { image: 'safehold' },
-    maxConcurrentMovers: 4,
+    maxConcurrentMovers: options.maxConcurrentMovers ?? 4,
+    maxConcurrentRestores: options.maxConcurrentRestores ?? 4,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
   };
   const done = runOperator(

@@ -33,9 +33,10 @@ import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
-import { labelledRun, type RunKind } from '../run/run-kind.ts';
+import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
+import type { StartGate } from '../run/start-gate.ts';
 import { statusWriter, writeWaiting } from '../run/run-status.ts';
-import { observeBackupChoice } from '../restore/restore-observation.ts';
+import { observeBackupChoice, restoreFinished } from '../restore/restore-observation.ts';
 import { deleteStaging, presignStaging } from './download-staging.ts';
 
 export interface DownloadDeps {
@@ -46,6 +47,8 @@ export interface DownloadDeps {
   now: () => Date;
   log: Log;
   maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+  gate: StartGate;
+  maxConcurrentRestores: number;
 }
 
 /** How long the mover's upload URL is valid. */
@@ -54,6 +57,10 @@ const downloadKind = 'download:';
 
 export function downloadJobName(download: BackupDownload): string {
   return `${runObjectBase(download, downloadKind)}-dl`;
+}
+
+export function downloadFinished(download: { status?: { phase?: string | undefined } | undefined }): boolean {
+  return ['Succeeded', 'Failed', 'Expired'].includes(download.status?.phase ?? '');
 }
 
 interface ObservedDownload {
@@ -71,8 +78,12 @@ export function downloadKindOf(deps: DownloadDeps): RunKind<BackupDownload, Obse
     starts: 'reads',
     owned: [cache.jobs, cache.pods],
     runOf: labelledRun(runLabels.download),
-    wakeUps: [{ informer: cache.maintenances, when: () => true }],
-    finished: (download) => ['Succeeded', 'Failed', 'Expired'].includes(download.status?.phase ?? ''),
+    // A restore that ends frees a slot that downloads share.
+    wakeUps: [
+      { informer: cache.maintenances, when: () => true },
+      { informer: cache.restores, when: runEnded(restoreFinished) },
+    ],
+    finished: downloadFinished,
     // A succeeded download keeps its staging object until the URL expires.
     holdsTemporaries: (download) => download.status?.phase === 'Succeeded',
     observe: (download) => observe(deps, download),
@@ -97,6 +108,7 @@ function observe(deps: DownloadDeps, download: BackupDownload): ObservedDownload
       choice: chosen.choice,
       repositoryFound: chosen.repository !== undefined,
       maintenance: chosen.maintenance,
+      readers: chosen.readers,
       job: moverOutcome(deps.cache, deps.namespace, downloadJobName(download)),
     },
   };

@@ -9,8 +9,10 @@ import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Exposer } from '../expose/index.ts';
 import type { Log } from '../operator.ts';
-import { labelledRun, type RunKind } from '../run/run-kind.ts';
-import { observeRestore, type ObservedRestore } from './restore-observation.ts';
+import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
+import type { StartGate } from '../run/start-gate.ts';
+import { downloadFinished } from '../download/download-kind.ts';
+import { observeRestore, restoreFinished, type ObservedRestore } from './restore-observation.ts';
 import { carryOutRestore, removeRestoreTemporaries } from './restore-steps.ts';
 
 export interface RestoreDeps {
@@ -22,6 +24,8 @@ export interface RestoreDeps {
   log: Log;
   exposer: Exposer;
   maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+  gate: StartGate;
+  maxConcurrentRestores: number;
 }
 
 export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedRestore, RestoreStep> {
@@ -34,8 +38,12 @@ export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedR
     starts: 'reads',
     owned: [cache.jobs, cache.claims, cache.volumes, cache.pods, cache.snapshots],
     runOf: labelledRun(runLabels.restore),
-    wakeUps: [{ informer: cache.maintenances, when: () => true }],
-    finished: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
+    // A download that ends frees a slot that restores share.
+    wakeUps: [
+      { informer: cache.maintenances, when: () => true },
+      { informer: cache.downloads, when: runEnded(downloadFinished) },
+    ],
+    finished: restoreFinished,
     observe: (restore) => observeRestore(deps, restore),
     next: (observed) => nextRestoreStep(observed.observation),
     carryOut: (restore, observed, step) => carryOutRestore(deps, restore, observed, step),

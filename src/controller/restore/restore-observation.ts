@@ -29,12 +29,16 @@ import { isNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Exposer, Exposure } from '../expose/index.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
+import type { StartGate } from '../run/start-gate.ts';
 
 export interface RestoreObservationDeps {
   cache: ClusterCache;
   /** Safehold's namespace, where movers run. */
   namespace: string;
   maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+  gate: StartGate;
+  /** Restores and downloads running at once, cluster-wide (their own limit, apart from backups'). */
+  maxConcurrentRestores: number;
 }
 
 export interface ObservedRestore {
@@ -89,6 +93,10 @@ export function restoreExposure(restore: VolumeRestore): Exposure {
   };
 }
 
+export function restoreFinished(restore: { status?: { phase?: string | undefined } | undefined }): boolean {
+  return restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed';
+}
+
 export function restoreSourceNamespace(restore: VolumeRestore): string {
   return restore.spec.source.namespace ?? restore.metadata.namespace;
 }
@@ -97,7 +105,7 @@ export function restoreSourceNamespace(restore: VolumeRestore): string {
 export function observeBackupChoice(
   deps: RestoreObservationDeps,
   run: {
-    metadata: { namespace: string };
+    metadata: { namespace: string; uid?: string | undefined };
     spec: {
       source: { pvc: string; namespace?: string | undefined };
       backup?: string | undefined;
@@ -126,7 +134,17 @@ export function observeBackupChoice(
     repository,
     forbidden: readRefusal(sourceNs, run.metadata.namespace, cache.namespaces.get(sourceNs)?.metadata?.annotations),
     maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, sourceNs),
+    readers: { running: runningReaders(deps, run.metadata.uid), limit: deps.maxConcurrentRestores },
   };
+}
+
+/** Restores and downloads other than `uid` that are running, or were started a moment ago and the caches do not show it yet. */
+function runningReaders(deps: RestoreObservationDeps, uid: string | undefined): number {
+  const starting = deps.gate.starting('reads');
+  const runs = [...deps.cache.restores.list(), ...deps.cache.downloads.list()];
+  return runs.filter(
+    (r) => r.metadata.uid !== uid && (r.status?.phase === 'Running' || starting.has(r.metadata.uid ?? '')),
+  ).length;
 }
 
 export async function observeRestore(
@@ -136,7 +154,7 @@ export async function observeRestore(
   const { cache } = deps;
   const ns = restore.metadata.namespace;
   const spec = restore.spec;
-  const { choice, backup, repository, forbidden, maintenance } = observeBackupChoice(deps, restore);
+  const { choice, backup, repository, forbidden, maintenance, readers } = observeBackupChoice(deps, restore);
   const claim = cache.claims.get(`${ns}/${spec.target.pvc}`);
   const newTarget = backup === undefined ? undefined : newTargetOf(cache, restore, backup);
   const invalid = invalidSpec(restore, choice.ok && spec.target.existing !== true && newTarget === undefined);
@@ -157,6 +175,7 @@ export async function observeRestore(
       choice,
       repositoryFound: repository !== undefined,
       maintenance,
+      readers,
       keptSnapshot: kept?.status?.readyToUse === true && kept.metadata?.labels?.['safehold.io/kept'] === 'true',
       target:
         claim === undefined

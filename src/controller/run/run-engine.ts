@@ -15,7 +15,7 @@ import {
 } from '../../kube/index.ts';
 import type { Log } from '../operator.ts';
 import type { RunKind, RunObject } from './run-kind.ts';
-import { isCleanedUp } from './run-status.ts';
+import { isCleanedUp, PhaseMovedOn } from './run-status.ts';
 import type { StartGate } from './start-gate.ts';
 
 /** Held by a run while it may have temporaries: deleting the run then waits for their clean-up. */
@@ -44,11 +44,14 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     this.#deps = deps;
     this.#queue = new WorkQueue((key) => this.#reconcile(key), {
       concurrency: kind.concurrency,
-      onError: (key, error) =>
+      onError: (key, error) => {
+        // Not a failure: the run moved on while a step was decided; its change brings it back.
+        if (error instanceof PhaseMovedOn) return;
         deps.log(`${kind.kind} reconcile failed`, {
           run: key,
           error: error instanceof Error ? error.message : String(error),
-        }),
+        });
+      },
     });
     kind.informer.onChange((c) => {
       this.#queue.add(c.key);

@@ -88,3 +88,12 @@ export function labelledRun(label: string): (object: KubeObject) => string | und
     return name === undefined || namespace === undefined ? undefined : `${namespace}/${name}`;
   };
 }
+
+/**
+ * Whether a change of a run (of another kind) ended it, or removed it unfinished: a slot it held is
+ * free again. A change to a run that had already finished ends nothing.
+ */
+export function runEnded(finished: (run: RunObject) => boolean): (change: Change<KubeObject>) => boolean {
+  const done = (o: KubeObject) => finished(o as RunObject);
+  return (c) => (c.type === 'updated' ? !done(c.old) && done(c.object) : c.type === 'deleted' && !done(c.object));
+}

@@ -1,6 +1,7 @@
 // The one status-and-conditions writer of every run kind: a patch merged into
 // the status as the API has it now (conflicts re-read and recomputed), and
-// the condition set with its transition time kept while its status holds.
+// the condition set with its transition time kept while its status holds. A
+// phase change decided on a phase the run has since left is never written.
 import { timestamp } from '../../api/index.ts';
 import { setCondition } from '../../core/index.ts';
 import { writeStatus, type KubeClient, type ResourceKind } from '../../kube/index.ts';
@@ -16,6 +17,17 @@ export interface RunCondition {
 
 type StatusOf<R extends RunObject> = NonNullable<R['status']>;
 
+/**
+ * A step was decided on a phase the run has left since (the cache was behind the API): its phase
+ * change is not written, and the change that moved the run on brings it back to be decided again.
+ */
+export class PhaseMovedOn extends Error {
+  constructor(run: RunObject, decidedOn: string, now: string) {
+    super(`${run.metadata.namespace}/${run.metadata.name} is ${now}, no longer ${decidedOn}: decided again`);
+    this.name = 'PhaseMovedOn';
+  }
+}
+
 export async function writeRunStatus<R extends RunObject>(
   client: KubeClient,
   resource: ResourceKind,
@@ -25,6 +37,11 @@ export async function writeRunStatus<R extends RunObject>(
   now: Date,
 ): Promise<void> {
   await writeStatus<R>(client, resource, { namespace: run.metadata.namespace, name: run.metadata.name }, (current) => {
+    // Say, a restore that succeeded, seen as still running by a stale cache, is never then failed.
+    const decidedOn = run.status?.phase ?? 'Pending';
+    const phaseNow = current.status?.phase ?? 'Pending';
+    if ((patch as { phase?: string }).phase !== undefined && phaseNow !== decidedOn)
+      throw new PhaseMovedOn(run, decidedOn, phaseNow);
     const status = { ...current.status, ...patch } as StatusOf<R> & { conditions?: unknown };
     if (condition !== undefined) {
       const { type = 'Complete', ...rest } = condition;
