@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const restorePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
@@ -26,7 +27,7 @@ export const restoreReasons = [
   'TargetNotFound',
   'TargetInUse',
   'TargetFailed',
-  'MoverFailed',
+  ...runFailureReasons,
 ] as const;
 export type RestoreReason = (typeof restoreReasons)[number];
 

@@ -19,6 +19,7 @@ export * from './forget-args.ts';
 export * from './label-selector.ts';
 export * from './maintenance-run.ts';
 export * from './maintenance-schedule.ts';
+export * from './mover-failure.ts';
 export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';

@@ -60,7 +60,7 @@ describe('nextMaintenanceStep', () => {
     const error: MoverResult = { type: 'error', code: 'RepositoryLocked', message: 'locked by backup' };
     expect(
       nextMaintenanceStep(observe(running, { job: { finished: true, result: error, failureMessage: undefined } })),
-    ).toEqual({ kind: 'fail', reason: 'MoverFailed', message: 'RepositoryLocked: locked by backup' });
+    ).toEqual({ kind: 'fail', reason: 'RepositoryLocked', message: 'locked by backup' });
     expect(
       nextMaintenanceStep(
         observe(running, { job: { finished: true, result: undefined, failureMessage: 'OOMKilled' } }),

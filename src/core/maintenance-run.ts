@@ -4,7 +4,7 @@
 // and records the result. A failed maintenance is not retried: the next slot
 // runs again, and the failure is in the status, the metrics and an Event.
 import { durationMs, type MaintenanceReason, type MoverResult, type RepositoryMaintenance } from '../api/index.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 
 export interface MaintenanceObservation {
   now: Date;
@@ -63,5 +63,5 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
     };
   const result = o.job.result;
   if (result?.type === 'maintenance') return { kind: 'succeed', result };
-  return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
+  return { kind: 'fail', ...moverFailure(o.job) };
 }

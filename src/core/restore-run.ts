@@ -4,7 +4,7 @@
 // restore leaves nothing half-made behind.
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 import { maintenanceWait, readableBackup } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep } from './exposure.ts';
 
@@ -140,7 +140,7 @@ function running(o: RestoreObservation): RestoreStep {
       return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is restoring the volume', recheckMs: 5000 };
     const result = o.job.result;
     if (result?.type === 'restored') return { kind: 'succeed', result };
-    return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
+    return { kind: 'fail', ...moverFailure(o.job) };
   }
   const expose = nextExposeStep('volume', { snapshot: undefined, clone: undefined, alias: o.alias });
   switch (expose.kind) {

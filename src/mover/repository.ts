@@ -6,7 +6,14 @@
 import type { MoverError, BackupTask } from '../api/index.ts';
 import type { ProbeResult } from './endpoint-probe.ts';
 import { s3Endpoint } from './endpoint-probe.ts';
-import { repositoryMissing, resticError, retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
+import {
+  repositoryMissing,
+  resticError,
+  retryCannotHelp,
+  stalledError,
+  unreachableError,
+  type RepositoryNames,
+} from './restic-failure.ts';
 import type { Restic, ResticExit } from './restic-process.ts';
 
 export interface RepositorySteps {
@@ -19,24 +26,24 @@ export interface RepositorySteps {
 type RepositoryTarget = BackupTask['repository'];
 
 export function repositoryNames(target: RepositoryTarget): RepositoryNames {
-  return { url: target.url, endpoint: s3Endpoint(target.url) };
+  return { url: target.url, endpoint: s3Endpoint(target.url), source: target.source };
 }
 
 /** undefined when the repository is ready, else why it is not. */
 export async function prepareRepository(
   target: RepositoryTarget,
   steps: RepositorySteps,
-  names: RepositoryNames = repositoryNames(target),
+  given: RepositoryNames = repositoryNames(target),
 ): Promise<MoverError | undefined> {
+  let names = given;
   if (names.endpoint !== undefined) {
     const probe = await steps.probe(names.endpoint);
     if (!probe.reachable) {
-      return {
-        type: 'error',
-        code: 'RepositoryUnreachable',
-        message: `cannot reach the S3 endpoint ${names.endpoint} (${probe.reason}): check the repository URL and that the mover's network can reach it (DNS, NetworkPolicy, firewall)`,
-      };
+      return probe.connected
+        ? stalledError(names.endpoint, probe.reason)
+        : unreachableError(names.endpoint, probe.reason, names.source);
     }
+    names = { ...names, reached: true };
   }
   const limited = (args: string[]) =>
     steps.restic(['--json', ...args], { timeoutMs: steps.openTimeoutMs, stopWhen: retryCannotHelp });
