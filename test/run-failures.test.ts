@@ -65,7 +65,7 @@ describe('a failed run says what happened and what to fix', () => {
   };
 
   /** A namespace whose volumes a policy of its own backs up to a repository at `endpoint` (once, no retry). */
-  const tenant = async (name: string, endpoint: string, password: string): Promise<string> => {
+  const tenant = async (name: string, endpoint: string, password: string, retries = 0): Promise<string> => {
     const ns = await createNamespace(client, name);
     namespaces.push(ns);
     const repository = `${name}-${id}`;
@@ -96,7 +96,7 @@ describe('a failed run says what happened and what to fix', () => {
         repository: { name: repository },
         schedule: { cron: '0 3 * * *', timeZone: 'UTC' },
         method: 'live',
-        retry: { limit: 0, deadline: '10m' },
+        retry: { limit: retries, deadline: '10m' },
       },
     } as KubeObject);
     policies.push(repository);
@@ -177,10 +177,8 @@ describe('a failed run says what happened and what to fix', () => {
     expect(closed?.message).toContain('NetworkPolicy');
   }, 300_000);
 
-  it('a repository whose init was cut short (keys, no config) gets the exact fix', async () => {
+  const deleteConfig = async (ns: string) => {
     const env = testEnv();
-    const ns = await tenant('half', env.ceph.s3.endpoint, 'half-password');
-    await restic(ns, 'half-password', ['init']);
     const url = presignS3({
       method: 'DELETE',
       endpoint: env.ceph.s3.endpoint,
@@ -192,11 +190,46 @@ describe('a failed run says what happened and what to fix', () => {
       now: new Date(),
     });
     expect((await fetch(url, { method: 'DELETE' })).ok).toBe(true);
+  };
+
+  it('a repository whose init was cut short (keys, nothing else) is created again and backed up to', async () => {
+    const env = testEnv();
+    const ns = await tenant('half', env.ceph.s3.endpoint, 'half-password');
+    await restic(ns, 'half-password', ['init']);
+    await deleteConfig(ns);
+
+    const backup = await backUpNow(client, ns, 'data', 'now');
+    const listed = await restic(ns, 'half-password', ['snapshots', '--json']);
+    const ids = (JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id);
+    expect(ids).toEqual([backup.status?.resticSnapshotId]);
+  }, 300_000);
+
+  it('a repository that lost its config but holds backups is left alone, with the exact fix', async () => {
+    const env = testEnv();
+    const ns = await tenant('lost', env.ceph.s3.endpoint, 'lost-password');
+    await restic(ns, 'lost-password', ['init']);
+    await restic(ns, 'lost-password', ['backup', '--host', 'elsewhere', work]);
+    await deleteConfig(ns);
 
     const status = await failedBackup(ns);
     expect(status?.reason).toBe('RepositoryIncomplete');
     expect(status?.message).toContain('has keys but no config');
-    expect(status?.message).toContain(`aws s3 rm --recursive s3://${bucket}/${ns}/keys/`);
+    expect(status?.message).toContain('it holds snapshots/');
+    expect(status?.message).toContain("restore its config object from the bucket's object versions");
+  }, 300_000);
+
+  it('a failed attempt shows in safehold status while the run waits to retry', async () => {
+    const ns = await tenant('later', `http://127.0.0.1:${await freePort()}`, 'pw', 3);
+    await client.create(kinds.volumeBackup, {
+      metadata: { name: 'now', namespace: ns },
+      spec: { pvc: 'data', trigger: 'manual' },
+    } as KubeObject);
+    await waitFor('the first attempt to fail and a retry to be scheduled', async () => {
+      const backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ns, name: 'now' });
+      return backup.status?.reason === 'RetryScheduled' && backup.status.attempt === 1;
+    });
+    const cli = await safehold(['status', '-n', ns]);
+    expect(cli.stdout).toMatch(/data .*protected\s+never\s+FAILED RepositoryUnreachable/);
   }, 300_000);
 
   it('a mover Pod deleted while it runs: reason MoverKilled, naming the Pod', async () => {

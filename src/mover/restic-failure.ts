@@ -177,6 +177,11 @@ function s3Folder(url: string, folder: string): string | undefined {
   return match?.[1] === undefined ? undefined : `s3://${match[1]}/${folder}/`;
 }
 
+/** restic init found keys but no config: an init cut short, or a config deleted. */
+export function keysWithoutConfig(messages: readonly string[]): boolean {
+  return halfInitialized.test(messages.join('\n'));
+}
+
 /** restic found no repository: exit code 10, or a missing bucket it was retrying. */
 export function repositoryMissing(exit: { exitCode: number | null; messages: readonly string[] }): boolean {
   const all = exit.messages.join('\n');
