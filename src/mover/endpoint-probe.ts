@@ -45,8 +45,9 @@ export function probeEndpoint(endpoint: string, timeoutMs: number, signal?: Abor
       signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
     });
     let connected = false;
+    // TCP connected is enough: a TLS handshake that never finishes is a stalled server too.
     req.on('socket', (socket) => {
-      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      socket.once('connect', () => {
         connected = true;
       });
     });
