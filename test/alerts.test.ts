@@ -62,6 +62,8 @@ async function renderedRules(): Promise<{ groups: { rules: { annotations?: Recor
     '--set',
     'metrics.prometheusRule.for.failing=0m,metrics.prometheusRule.for.checkFailed=0m',
     '--set',
+    'metrics.prometheusRule.for.maintenanceOverdue=0m',
+    '--set',
     'metrics.prometheusRule.for.operatorDown=10m,metrics.prometheusRule.staleIntervals=2',
   ]);
   return (parse(stdout) as { spec: { groups: { rules: { annotations?: Record<string, string> }[] }[] } }).spec;
@@ -256,6 +258,17 @@ describe('alerts on what the operator exports', () => {
       checkedAt,
     );
     expect(value('safehold_repository_snapshots', { repository: repoName, tenant: calm })).toBe(1);
+    // When maintenance is owed (each tenant's first good backup) and how far apart its runs are (February 29th: four years).
+    const owed = value('safehold_repository_maintenance_owed_since_timestamp_seconds', {
+      repository: repoName,
+      tenant: team,
+    });
+    expect(owed).toBeGreaterThan(scrapedAt - 600);
+    expect(owed).toBeLessThanOrEqual(scrapedAt);
+    for (const operation of ['prune', 'check'])
+      expect(value('safehold_repository_maintenance_interval_seconds', { repository: repoName, operation })).toBe(
+        1461 * day,
+      );
   });
 
   it('fires exactly the alerts the state calls for, each once per namespace or repository, when it should', async () => {
@@ -361,5 +374,77 @@ describe('alerts on what the operator exports', () => {
     writeFileSync(join(work, 'alerts.test.yaml'), stringify(tests));
     // A failure shows promtool's expected and actual alerts in the error.
     await run(tools.promtool, ['test', 'rules', join(work, 'alerts.test.yaml')], { timeoutMs: 120_000 });
+  });
+});
+
+describe('the maintenance-overdue alert', () => {
+  const work = mkdtempSync(join(tmpdir(), 'alerts-maintenance-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('fires per repository, tenant and operation once a prune or check is older than two runs of its schedule', async () => {
+    // promtool's time 0 is "now"; a timestamp of -d days is d days ago. Weekly prune and check: overdue after 14 days.
+    const days = (n: number) => -n * day;
+    const target = 'job="safehold",instance="10.0.0.7:8080"';
+    const series = (name: string, labels: string, value: number) => ({
+      series: `${name}{${target},${labels}}`,
+      values: `${value}+0x400`,
+    });
+    const inputSeries = [
+      series('safehold_repository_maintenance_interval_seconds', 'repository="r",operation="prune"', 7 * day),
+      series('safehold_repository_maintenance_interval_seconds', 'repository="r",operation="check"', 7 * day),
+      // Tenant a: pruned and checked a day ago, backing up for a month.
+      series('safehold_repository_last_prune_timestamp_seconds', 'repository="r",tenant="a"', days(1)),
+      series('safehold_repository_last_check_timestamp_seconds', 'repository="r",tenant="a"', days(1)),
+      series('safehold_repository_maintenance_owed_since_timestamp_seconds', 'repository="r",tenant="a"', days(30)),
+      // Tenant b: never maintained, first backup 13 days ago.
+      series('safehold_repository_maintenance_owed_since_timestamp_seconds', 'repository="r",tenant="b"', days(13)),
+      // Tenant c: checked yesterday, but its prune has failed (and been retried) for 20 days.
+      series('safehold_repository_last_prune_timestamp_seconds', 'repository="r",tenant="c"', days(20)),
+      series('safehold_repository_last_check_timestamp_seconds', 'repository="r",tenant="c"', days(1)),
+      series('safehold_repository_maintenance_owed_since_timestamp_seconds', 'repository="r",tenant="c"', days(60)),
+    ];
+    const overdue = (tenant: string, operation: string, age: string) => ({
+      exp_labels: { severity: 'warning', repository: 'r', tenant, operation },
+      exp_annotations: { summary: `No successful ${operation} of repository r (namespace ${tenant}) for ${age}` },
+    });
+    const at = (evalTime: string, expAlerts: object[]) => ({
+      eval_time: evalTime,
+      alertname: 'SafeholdRepositoryMaintenanceOverdue',
+      exp_alerts: expAlerts,
+    });
+    const rules = await renderedRules();
+    for (const rule of rules.groups.flatMap((g) => g.rules))
+      rule.annotations = { summary: rule.annotations?.summary ?? '' };
+    writeFileSync(join(work, 'rules.yaml'), stringify(rules));
+    const tests = {
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1h',
+      tests: [
+        {
+          interval: '1h',
+          input_series: inputSeries,
+          alert_rule_test: [
+            at('1h', [overdue('c', 'prune', '20d 1h 0m 0s')]),
+            // Two days on, tenant b has owed a prune and a check for 15 days.
+            at('2d', [
+              overdue('b', 'check', '15d 0h 0m 0s'),
+              overdue('b', 'prune', '15d 0h 0m 0s'),
+              overdue('c', 'prune', '22d 0h 0m 0s'),
+            ]),
+            // Fourteen days on, tenant a's last prune and check are 15 days old; c's check too.
+            at('14d', [
+              overdue('a', 'check', '15d 0h 0m 0s'),
+              overdue('a', 'prune', '15d 0h 0m 0s'),
+              overdue('b', 'check', '27d 0h 0m 0s'),
+              overdue('b', 'prune', '27d 0h 0m 0s'),
+              overdue('c', 'check', '15d 0h 0m 0s'),
+              overdue('c', 'prune', '34d 0h 0m 0s'),
+            ]),
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(work, 'maintenance.test.yaml'), stringify(tests));
+    await run(tools.promtool, ['test', 'rules', join(work, 'maintenance.test.yaml')], { timeoutMs: 120_000 });
   });
 });

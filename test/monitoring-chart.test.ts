@@ -140,6 +140,7 @@ describe("the chart's monitoring files", () => {
       'SafeholdBackupStale',
       'SafeholdBackupFailing',
       'SafeholdRepositoryCheckFailed',
+      'SafeholdRepositoryMaintenanceOverdue',
       'SafeholdOperatorDown',
     ]);
     for (const r of groups.flatMap((g) => g.rules)) expectExported(r.alert ?? '', r.expr);

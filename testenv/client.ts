@@ -5,7 +5,10 @@ import { kubeconfigConnection, KubeClient, nodeLoginIo } from '../src/kube/index
 export function connectTestClient(kubeconfigPath: string, context?: string): KubeClient {
   const text = readFileSync(kubeconfigPath, 'utf8');
   const io = nodeLoginIo({ env: process.env, stdinIsTerminal: false });
-  const client = new KubeClient(kubeconfigConnection([{ path: kubeconfigPath, text }], context, io));
+  // No client-side rate limit: the environment plays kubelet and controllers, and tests build fixtures fast.
+  const client = new KubeClient(kubeconfigConnection([{ path: kubeconfigPath, text }], context, io), {
+    rateLimit: undefined,
+  });
   // Audit logs and benchmarks tell the environment's own requests from Safehold's.
   client.userAgent = 'safehold-testenv';
   return client;

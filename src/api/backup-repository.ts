@@ -107,8 +107,28 @@ export const tenantHealth = z.object({
   bytes: z.number().optional(),
 });
 
+/**
+ * The reasons of a BackupRepository's Ready condition, from its periodic probe: Ready and
+ * NotInitialised (the first backup creates it) are Ready=True; the rest say what to fix.
+ */
+export const repositoryReadyReasons = [
+  'Ready',
+  'NotInitialised',
+  'SecretNotFound',
+  'EndpointUnreachable',
+  'CredentialsRejected',
+  'BucketMissing',
+  'WrongPassword',
+  'ProbeFailed',
+] as const;
+export type RepositoryReadyReason = (typeof repositoryReadyReasons)[number];
+
 export const backupRepositoryStatus = z.object({
   conditions: z.array(condition).optional(),
+  lastProbeTime: z
+    .string()
+    .optional()
+    .describe('When Safehold last checked that the bucket is reachable and the password opens the repository.'),
   lastBackupTime: z.string().optional(),
   tenants: z.array(tenantHealth).optional(),
 });
@@ -118,7 +138,7 @@ export type BackupRepositoryStatus = z.infer<typeof backupRepositoryStatus>;
 export type TenantHealth = z.infer<typeof tenantHealth>;
 
 export interface BackupRepository {
-  metadata: { name: string; uid?: string; resourceVersion?: string; creationTimestamp?: string };
+  metadata: { name: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; generation?: number };
   spec: BackupRepositorySpec;
   status?: BackupRepositoryStatus;
 }

@@ -36,6 +36,7 @@ export function safeholdCrds(): Record<string, unknown>[] {
       printerColumns: [
         { name: 'Endpoint', type: 'string', jsonPath: '.spec.s3.endpoint' },
         { name: 'Bucket', type: 'string', jsonPath: '.spec.s3.bucket' },
+        { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
         { name: 'Last Backup', type: 'date', jsonPath: '.status.lastBackupTime' },
       ],
     }),

@@ -15,6 +15,7 @@ export const maintenanceReasons = [
   'BackupsRunning',
   'OtherMaintenance',
   'MoverRunning',
+  'RetryScheduled',
   'Succeeded',
   'CheckFailed',
   'InvalidSpec',
@@ -49,6 +50,11 @@ export const repositoryMaintenanceStatus = z.object({
   reason: z.enum(maintenanceReasons).optional(),
   message: z.string().optional(),
   startTime: z.string().optional(),
+  attempt: z
+    .int()
+    .optional()
+    .describe('Attempts started so far: a mover that fails (a lock, the network) is retried with backoff.'),
+  nextAttemptTime: z.string().optional().describe('When the next attempt may start, while the run waits to retry.'),
   completionTime: z.string().optional(),
   /** The restic snapshot ids this run was told to forget, decided when it started. */
   forget: z.array(z.string()).optional(),

@@ -2,10 +2,13 @@
 // back from a kept backup, into a new PVC or into an existing one that no Pod
 // mounts. The restore runs in a mover Job in Safehold's namespace; when the
 // backup's VolumeSnapshot is still kept in the cluster, a new PVC is made from
-// it directly (the fast path).
+// it directly (the fast path). Before a restore writes into an existing PVC,
+// a VolumeSnapshot of it is taken where its driver can, and kept for a while
+// after: the undo snapshot.
 import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
+import { durationPattern } from './duration.ts';
 import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
@@ -27,6 +30,8 @@ export const restoreReasons = [
   'TargetNotFound',
   'TargetInUse',
   'TargetFailed',
+  'UndoSnapshotPending',
+  'UndoSnapshotFailed',
   ...runFailureReasons,
 ] as const;
 export type RestoreReason = (typeof restoreReasons)[number];
@@ -49,6 +54,13 @@ export const volumeRestoreSpec = z.object({
         .default(false)
         .describe(
           'Existing PVC only: keep files the backup does not have. By default a whole-volume restore makes the volume equal to the backup.',
+        ),
+      keepUndoSnapshot: z
+        .string()
+        .regex(new RegExp(`^none$|${durationPattern}`), 'a duration such as 24h or 30m, or none')
+        .optional()
+        .describe(
+          'Existing PVC only: how long the VolumeSnapshot of the PVC taken before the restore writes into it is kept after the restore ends (default 24h); none: take no undo snapshot.',
         ),
       size: z.string().optional().describe("New PVC only: its size (default: the source volume's)."),
       storageClassName: z.string().optional().describe("New PVC only: its StorageClass (default: the source's)."),
@@ -81,6 +93,17 @@ export const volumeRestoreStatus = z.object({
     .boolean()
     .optional()
     .describe('Safehold created the target PVC (and deletes it if the restore fails).'),
+  undoSnapshot: z
+    .object({
+      name: z
+        .string()
+        .optional()
+        .describe('The VolumeSnapshot of the target as it was before the restore wrote to it.'),
+      expiresAt: z.string().optional().describe('When Safehold deletes it.'),
+      none: z.string().optional().describe('Why there is no undo snapshot.'),
+    })
+    .optional()
+    .describe('Existing PVC only: the way back to the target as it was before the restore.'),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
   progress: z
@@ -108,3 +131,13 @@ export interface VolumeRestore {
   spec: VolumeRestoreSpec;
   status?: VolumeRestoreStatus;
 }
+
+/** On an undo snapshot (in the target's namespace): what marks it, when it goes, and which restore took it. */
+export const undoSnapshotKeys = {
+  /** Label "true": an undo snapshot, kept past its restore until it expires. */
+  undo: 'safehold.io/undo',
+  /** Annotation: RFC 3339 time after which Safehold deletes it. */
+  expires: 'safehold.io/expires',
+  /** Annotation: "namespace/name" of the VolumeRestore that took it. */
+  of: 'safehold.io/undo-of',
+} as const;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { duration, durationMs, parseMoverPod } from '../api/index.ts';
 import { runOperator } from '../controller/index.ts';
+import type { ClientOptions } from '../kube/index.ts';
 import { dashboardPages } from '../dashboard/index.ts';
 import { connect } from './connect.ts';
 
@@ -16,6 +17,9 @@ interface OperatorFlags {
   moverPod: string;
   maxConcurrentMovers: string;
   sweepInterval: string;
+  kubeApiQps: string;
+  kubeApiBurst: string;
+  kubeApiTimeout: string;
   dashboard: boolean;
 }
 
@@ -38,6 +42,13 @@ export function addOperatorCommand(program: Command): void {
       'how often leftovers of vanished runs are looked for (besides at start)',
       '10m',
     )
+    .option('--kube-api-qps <n>', 'requests a second to the API server, on average (the client-side rate limit)', '50')
+    .option('--kube-api-burst <n>', 'requests to the API server at once before the rate limit applies', '100')
+    .option(
+      '--kube-api-timeout <duration>',
+      'how long one request to the API server may take before it is abandoned',
+      '30s',
+    )
     .option('--no-dashboard', 'do not serve the read-only web dashboard beside /metrics (on the same address)')
     .action(async (flags: OperatorFlags) => {
       const moverPod = parseMoverPod(flags.moverPod);
@@ -47,7 +58,12 @@ export function addOperatorCommand(program: Command): void {
         program.error(
           `error: --sweep-interval must be a duration of at least 1s, such as 10m (got "${flags.sweepInterval}")`,
         );
-      const client = connect(program.opts());
+      const limits = kubeApiLimits(flags);
+      if (!limits.ok) program.error(limits.error);
+      const identity = flags.identity ?? `${hostname()}-${process.pid}`;
+      const client = connect(program.opts()).derive(limits.value);
+      // The audit log tells replicas apart.
+      client.userAgent = `safehold (${identity})`;
       const [host, port] = splitHostPort(flags.metricsBindAddress);
       const stop = new AbortController();
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
@@ -59,7 +75,7 @@ export function addOperatorCommand(program: Command): void {
         {
           namespace:
             flags.namespace ?? (client.defaultNamespace === 'default' ? 'safehold-system' : client.defaultNamespace),
-          identity: flags.identity ?? `${hostname()}-${process.pid}`,
+          identity,
           leaseName: flags.leaseName,
           metricsHost: host,
           metricsPort: Number(port),
@@ -70,8 +86,30 @@ export function addOperatorCommand(program: Command): void {
         },
       );
       client.close();
-      process.exitCode = outcome === 'lost' ? 1 : 0;
+      // A replica that lost its Lease exits at once, as client-go's do: nothing it still holds may act.
+      if (outcome === 'lost') process.exit(1);
     });
+}
+
+function kubeApiLimits(
+  flags: OperatorFlags,
+): { ok: true; value: Pick<ClientOptions, 'rateLimit' | 'timeoutMs'> } | { ok: false; error: string } {
+  const qps = Number(flags.kubeApiQps);
+  const burst = Number(flags.kubeApiBurst);
+  if (!(qps > 0))
+    return { ok: false, error: `error: --kube-api-qps must be a number above 0 (got "${flags.kubeApiQps}")` };
+  if (!Number.isInteger(burst) || burst < 1)
+    return {
+      ok: false,
+      error: `error: --kube-api-burst must be a whole number of at least 1 (got "${flags.kubeApiBurst}")`,
+    };
+  const timeout = duration.safeParse(flags.kubeApiTimeout);
+  if (!timeout.success || durationMs(timeout.data) < 1000)
+    return {
+      ok: false,
+      error: `error: --kube-api-timeout must be a duration of at least 1s, such as 30s (got "${flags.kubeApiTimeout}")`,
+    };
+  return { ok: true, value: { rateLimit: { qps, burst }, timeoutMs: durationMs(timeout.data) } };
 }
 
 function splitHostPort(address: string): [string, string] {

@@ -3,11 +3,11 @@
 // --wait, follows it to the end with a progress bar over its phases.
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupPhase, VolumeBackup, VolumeBackupSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds, type KubeObject } from '../kube/index.ts';
 import type { CliDeps } from './program.ts';
+import { timeoutOption, waitFor } from './wait-deadline.ts';
 
 const phaseProgress: Record<BackupPhase, number> = {
   Pending: 5,
@@ -35,7 +35,8 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
     .argument('<namespace/pvc>', 'the volume, e.g. team-a/postgres-data')
     .option('--policy <name>', 'the BackupPolicy to use (default: the one that protects the PVC)')
     .option('--wait', 'follow the backup until it ends; exit 1 if it fails')
-    .action(async (target: string, options: { policy?: string; wait?: boolean }) => {
+    .addOption(timeoutOption('with --wait: give up following the backup after this long', '6h'))
+    .action(async (target: string, options: { policy?: string; wait?: boolean; timeout: number }) => {
       const client = deps.connect(program.opts());
       try {
         const ref = parseVolumeRef(target, client.defaultNamespace);
@@ -52,7 +53,7 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
         const name = created.metadata?.name ?? '';
         deps.stdout(`volumebackup ${ref.namespace}/${name} created\n`);
         if (options.wait !== true) return;
-        const final = await follow(deps, async () =>
+        const final = await follow(deps, `VolumeBackup ${ref.namespace}/${name}`, options.timeout, async () =>
           client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ref.namespace, name }),
         );
         const status = final.status ?? {};
@@ -70,23 +71,36 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
     });
 }
 
-async function follow(deps: CliDeps, get: () => Promise<VolumeBackup>): Promise<VolumeBackup> {
+async function follow(
+  deps: CliDeps,
+  what: string,
+  timeoutMs: number,
+  get: () => Promise<VolumeBackup>,
+): Promise<VolumeBackup> {
   const bar = deps.color
     ? new SingleBar({ format: '{bar} {phase}: {message}', hideCursor: true, clearOnComplete: false })
     : undefined;
   bar?.start(100, 0, { phase: 'Pending', message: '' });
   let last = '';
-  for (;;) {
-    const backup = await get();
-    const phase = backup.status?.phase ?? 'Pending';
-    const message = backup.status?.message ?? '';
-    if (bar !== undefined) bar.update(phaseProgress[phase], { phase, message });
-    else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
-    last = `${phase} ${message}`;
-    if (phase === 'Succeeded' || phase === 'Failed') {
-      bar?.stop();
-      return backup;
-    }
-    await sleep(1000);
+  try {
+    return await waitFor({
+      what,
+      timeoutMs,
+      intervalMs: 1000,
+      nowMs: () => deps.now().getTime(),
+      get,
+      done: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
+      describe: (backup) =>
+        `${backup.status?.phase ?? 'Pending'}: ${backup.status?.message ?? 'not started'}; it goes on in the cluster`,
+      onUpdate: (backup) => {
+        const phase = backup.status?.phase ?? 'Pending';
+        const message = backup.status?.message ?? '';
+        if (bar !== undefined) bar.update(phaseProgress[phase], { phase, message });
+        else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
+        last = `${phase} ${message}`;
+      },
+    });
+  } finally {
+    bar?.stop();
   }
 }

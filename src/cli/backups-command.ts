@@ -30,7 +30,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
       const client = deps.connect(program.opts());
       try {
         const now = deps.now();
-        const plans = await loadPlans(client, volume, options, now);
+        const { plans } = await loadPlans(client, volume, options, now);
         const rows = plans
           .filter((p) => options.orphans !== true || !p.claimExists)
           .flatMap((p) =>

@@ -47,6 +47,7 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       volumes: byName(volumes.items),
       namespaces: byName(namespaces.items),
       storageClasses: byName(storageClasses.items),
+      storageClassesUnknown: forbidden.includes(kinds.storageClass.plural),
       policies,
       pods: pods.items,
       deployments: deployments.items,

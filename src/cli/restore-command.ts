@@ -4,12 +4,12 @@
 // over the bytes restored.
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeRestore, VolumeRestoreSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
 import type { CliDeps } from './program.ts';
+import { timeoutOption, waitFor } from './wait-deadline.ts';
 
 interface RestoreOptions {
   asOf?: string;
@@ -18,11 +18,13 @@ interface RestoreOptions {
   existing?: boolean;
   force?: boolean;
   keepExtraFiles?: boolean;
+  keepUndoSnapshot?: string;
   paths?: string[];
   size?: string;
   storageClass?: string;
   snapshot: boolean;
   wait?: boolean;
+  timeout: number;
 }
 
 export function addRestoreCommand(program: Command, deps: CliDeps): void {
@@ -39,11 +41,16 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     .option('--existing', 'the --to PVC exists: restore into it (nothing may mount it, see --force)')
     .option('--force', 'with --existing: restore even while a Pod mounts it')
     .option('--keep-extra-files', 'with --existing: keep files the backup does not have')
+    .option(
+      '--keep-undo-snapshot <duration>',
+      'with --existing: keep the VolumeSnapshot taken before the restore this long after it (default 24h); none: take none',
+    )
     .option('--paths <paths...>', 'only these paths inside the volume, e.g. /etc/app.conf /data')
     .option('--size <quantity>', "size of the new PVC (default: the source volume's)")
     .option('--storage-class <name>', "StorageClass of the new PVC (default: the source's)")
     .option('--no-snapshot', "do not use the backup's kept VolumeSnapshot even when there is one")
     .option('--wait', 'follow the restore until it ends; exit 1 if it fails')
+    .addOption(timeoutOption('with --wait: give up following the restore after this long', '6h'))
     .action(async (volume: string, options: RestoreOptions) => {
       const client = deps.connect(program.opts());
       try {
@@ -70,6 +77,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
             ...(options.existing === true ? { existing: true } : {}),
             ...(options.force === true ? { force: true } : {}),
             ...(options.keepExtraFiles === true ? { keepExtraFiles: true } : {}),
+            ...(options.keepUndoSnapshot === undefined ? {} : { keepUndoSnapshot: options.keepUndoSnapshot }),
             ...(options.size === undefined ? {} : { size: options.size }),
             ...(options.storageClass === undefined ? {} : { storageClassName: options.storageClass }),
           },
@@ -83,7 +91,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
         const name = created.metadata.name;
         deps.stdout(`volumerestore ${target.namespace}/${name} created: into PVC ${target.name}\n`);
         if (options.wait !== true) return;
-        const final = await follow(deps, () =>
+        const final = await follow(deps, `VolumeRestore ${target.namespace}/${name}`, options.timeout, () =>
           client.get<VolumeRestore>(kinds.volumeRestore, { namespace: target.namespace, name }),
         );
         const status = final.status ?? {};
@@ -92,6 +100,12 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
           deps.stdout(
             `Succeeded: PVC ${target.namespace}/${target.name} holds ${from?.namespace ?? ''}/${from?.pvc ?? ''} as of ${from?.snapshotTime ?? '?'} (snapshot ${from?.resticSnapshotId.slice(0, 8) ?? '?'}${status.method === 'snapshot' ? ', from its kept VolumeSnapshot' : `; ${status.files?.restored ?? 0} files, ${formatBytes(status.bytes?.restored ?? 0)}`})\n`,
           );
+          const undo = status.undoSnapshot;
+          if (undo?.name !== undefined)
+            deps.stdout(
+              `Undo: VolumeSnapshot ${target.namespace}/${undo.name} holds the PVC as it was before, until ${undo.expiresAt ?? '?'}\n`,
+            );
+          else if (undo?.none !== undefined) deps.stdout(`No undo snapshot: ${undo.none}\n`);
         } else {
           deps.stderr(`Failed: ${status.reason ?? ''}: ${status.message ?? ''}\n`);
           deps.setExitCode(1);
@@ -102,7 +116,12 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     });
 }
 
-async function follow(deps: CliDeps, get: () => Promise<VolumeRestore>): Promise<VolumeRestore> {
+async function follow(
+  deps: CliDeps,
+  what: string,
+  timeoutMs: number,
+  get: () => Promise<VolumeRestore>,
+): Promise<VolumeRestore> {
   const bar = deps.color
     ? new SingleBar({
         format: '{bar} {percentage}% {phase}: {message}',
@@ -112,23 +131,31 @@ async function follow(deps: CliDeps, get: () => Promise<VolumeRestore>): Promise
     : undefined;
   bar?.start(100, 0, { phase: 'Pending', message: '' });
   let last = '';
-  for (;;) {
-    const restore = await get();
-    const status = restore.status ?? {};
-    const phase = status.phase ?? 'Pending';
-    const progress = status.progress;
-    const message =
-      progress === undefined || phase !== 'Running'
-        ? (status.message ?? '')
-        : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
-    const percent = phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0);
-    if (bar !== undefined) bar.update(percent, { phase, message });
-    else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
-    last = `${phase} ${message}`;
-    if (phase === 'Succeeded' || phase === 'Failed') {
-      bar?.stop();
-      return restore;
-    }
-    await sleep(1000);
+  try {
+    return await waitFor({
+      what,
+      timeoutMs,
+      intervalMs: 1000,
+      nowMs: () => deps.now().getTime(),
+      get,
+      done: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
+      describe: (restore) =>
+        `${restore.status?.phase ?? 'Pending'}: ${restore.status?.message ?? 'not started'}; it goes on in the cluster`,
+      onUpdate: (restore) => {
+        const status = restore.status ?? {};
+        const phase = status.phase ?? 'Pending';
+        const progress = status.progress;
+        const message =
+          progress === undefined || phase !== 'Running'
+            ? (status.message ?? '')
+            : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
+        const percent = phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0);
+        if (bar !== undefined) bar.update(percent, { phase, message });
+        else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
+        last = `${phase} ${message}`;
+      },
+    });
+  } finally {
+    bar?.stop();
   }
 }

@@ -28,7 +28,15 @@ export function addRetentionCommand(program: Command, deps: CliDeps): void {
       const client = deps.connect(program.opts());
       try {
         const now = deps.now();
-        const plans = await loadPlans(client, volume, options, now);
+        const { plans, unreadable } = await loadPlans(client, volume, options, now);
+        if (unreadable.length > 0) {
+          // A preview from built-in defaults would look real and be wrong: refuse, naming what is missing.
+          deps.stderr(
+            `error: cannot preview retention: you may not list BackupPolicies, and the rules of ${unreadable.join(', ')} cannot be read; a cluster admin can run this preview, or grant you get on backuppolicies.safehold.io\n`,
+          );
+          deps.setExitCode(1);
+          return;
+        }
         const records = plans.flatMap((p) =>
           p.verdicts.map((v) => ({
             namespace: p.namespace,

@@ -5,6 +5,7 @@ import { coverage } from '../core/index.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { CliDeps } from './program.ts';
 import { outputOption, type OutputFormat } from './output-format.ts';
+import { repositoryWarnings } from './repository-readiness.ts';
 import { renderStatus } from './status-table.ts';
 
 interface StatusOptions {
@@ -43,6 +44,8 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
         let rows = coverage(view, now).sort(
           (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
         );
+        for (const warning of await repositoryWarnings(client, rows, view.policies))
+          deps.stderr(`warning: ${warning}\n`);
         if (options.unprotected === true) rows = rows.filter((r) => r.decision.state === 'unprotected');
         deps.stdout(renderStatus(rows, options.output, now, deps.color && options.output === 'table'));
         if (options.failOnUnprotected === true && rows.some((r) => r.decision.state === 'unprotected'))

@@ -3,6 +3,45 @@ import { lastFailure, type CoverageRow } from '../core/index.ts';
 import { renderStatus } from './status-table.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
+const unbound: CoverageRow = {
+  namespace: 'team',
+  name: 'new-data',
+  size: '1Gi',
+  storageClass: 'gone',
+  volumeMode: 'Filesystem',
+  phase: 'Pending',
+  decision: {
+    state: 'unbound',
+    policy: 'daily',
+    rule: 'policy-selector',
+    cause: 'StorageClassMissing',
+    reason: 'Pending: StorageClass gone does not exist, so nothing provisions the PVC',
+  },
+  lastBackup: undefined,
+  nextRun: undefined,
+  problems: [],
+};
+
+describe('renderStatus', () => {
+  it('shows an unbound volume as unbound, with its policy, no promised run and the case', () => {
+    const row = renderStatus([unbound], 'table', now, false).split('\n')[1];
+    expect(row).toMatch(
+      /^team\s+new-data\s+1Gi\s+gone\s+Filesystem\s+daily\s+unbound\s+-\s+-\s+when bound\s+Pending: StorageClass gone does not exist/,
+    );
+  });
+
+  it('gives programs the state and the cause', () => {
+    expect(JSON.parse(renderStatus([unbound], 'json', now, false))).toEqual([
+      expect.objectContaining({
+        decision: 'unbound',
+        policy: 'daily',
+        cause: 'StorageClassMissing',
+        rule: 'policy-selector',
+      }),
+    ]);
+  });
+});
+
 const row = (annotations: Record<string, string> | undefined, lastBackup?: string): CoverageRow => ({
   namespace: 'team-a',
   name: 'db',
@@ -22,7 +61,7 @@ const failed = {
     '2026-11-22T11:30:00Z WrongPassword: the password from the generated key Secret x does not open',
 };
 
-describe('safehold status', () => {
+describe('renderStatus: the last run', () => {
   it('shows that the last run of a protected volume failed, with its reason and age', () => {
     const table = renderStatus([row(failed)], 'table', now, false);
     expect(table).toContain('LAST RUN');

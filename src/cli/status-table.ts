@@ -26,21 +26,26 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
   ];
   const cells = rows.map((row) => {
     const d = row.decision;
-    const decision =
-      d.state === 'protected'
-        ? c.green('protected')
-        : d.state === 'excluded'
-          ? c.yellow('excluded')
-          : c.red(c.bold('UNPROTECTED'));
+    const decision = {
+      protected: c.green('protected'),
+      unbound: c.yellow('unbound'),
+      excluded: c.yellow('excluded'),
+      unprotected: c.red(c.bold('UNPROTECTED')),
+    }[d.state];
     const last = age(row.lastBackup, now);
-    const next = row.nextRun === undefined ? '-' : `in ${formatDuration(Date.parse(row.nextRun) - now.getTime())}`;
+    const next =
+      d.state === 'unbound'
+        ? 'when bound'
+        : row.nextRun === undefined
+          ? '-'
+          : `in ${formatDuration(Date.parse(row.nextRun) - now.getTime())}`;
     return [
       row.namespace,
       row.name,
       row.size,
       row.storageClass || '-',
       row.volumeMode,
-      d.state === 'protected' ? d.policy : '-',
+      d.state === 'protected' || d.state === 'unbound' ? d.policy : '-',
       decision,
       last === undefined ? (d.state === 'protected' ? c.yellow('never') : '-') : `${last} ago`,
       lastRun(row, now, c.red),

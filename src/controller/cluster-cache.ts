@@ -1,5 +1,7 @@
 // The operator's watched view of the cluster: one informer per kind coverage
-// depends on, and the ClusterView built from their caches on demand.
+// depends on, and the ClusterView built from their caches on demand. Lookups a
+// reconcile makes about its own volume or run go through informer indexes, so
+// their cost is the matches, not the length of the history.
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
@@ -19,8 +21,10 @@ import {
 import type { ClusterView } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 
+const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
+
 type RawPolicy = KubeObject & { spec?: unknown; metadata?: { generation?: number } };
-type RawRepository = KubeObject & { spec?: unknown };
+type RawRepository = KubeObject & { spec?: unknown; status?: unknown; metadata?: { generation?: number } };
 
 export interface SnapshotClass extends KubeObject {
   driver: string;
@@ -79,6 +83,62 @@ export class ClusterCache {
     this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);
     this.restores = new Informer<VolumeRestore>(client, kinds.volumeRestore, options);
     this.downloads = new Informer<BackupDownload>(client, kinds.backupDownload, options);
+    this.pods.addIndex(index.job, (p) => {
+      const job = p.metadata?.labels?.['batch.kubernetes.io/job-name'];
+      return job === undefined ? [] : [`${p.metadata?.namespace ?? ''}/${job}`];
+    });
+    this.pods.addIndex(index.claim, (p) =>
+      (p.spec?.volumes ?? []).flatMap((v) =>
+        v.persistentVolumeClaim === undefined
+          ? []
+          : [`${p.metadata?.namespace ?? ''}/${v.persistentVolumeClaim.claimName}`],
+      ),
+    );
+    this.volumeBackups.addIndex(index.volume, (b) => [`${b.metadata.namespace}/${b.spec.pvc}`]);
+    this.volumeBackups.addIndex(index.phase, (b) => [b.status?.phase ?? 'Pending']);
+    this.volumeBackups.addIndex(index.uid, (b) => (b.metadata.uid === undefined ? [] : [b.metadata.uid]));
+    this.snapshots.addIndex(index.volume, (s) => {
+      const pvc = s.spec?.source?.persistentVolumeClaimName;
+      return pvc === undefined ? [] : [`${s.metadata?.namespace ?? ''}/${pvc}`];
+    });
+    this.jobs.addIndex(index.run, (j) => {
+      const run = j.metadata?.labels?.[runLabels.run];
+      return run === undefined ? [] : [`${j.metadata?.labels?.[runLabels.namespace] ?? ''}/${run}`];
+    });
+  }
+
+  /** The VolumeBackups of one volume, whatever their phase. */
+  backupsOf(namespace: string, pvc: string): VolumeBackup[] {
+    return this.volumeBackups.byIndex(index.volume, `${namespace}/${pvc}`);
+  }
+
+  /** The VolumeBackups in these phases (a missing phase is Pending). */
+  backupsIn(phases: Iterable<string>): VolumeBackup[] {
+    return [...phases].flatMap((phase) => this.volumeBackups.byIndex(index.phase, phase));
+  }
+
+  backupByUid(uid: string): VolumeBackup | undefined {
+    return this.volumeBackups.byIndex(index.uid, uid)[0];
+  }
+
+  /** The Pods of a Job, by the label the Job controller gives them. */
+  podsOfJob(namespace: string, job: string): Pod[] {
+    return this.pods.byIndex(index.job, `${namespace}/${job}`);
+  }
+
+  /** The Pods that mount a claim (finished or not). */
+  podsMounting(namespace: string, claim: string): Pod[] {
+    return this.pods.byIndex(index.claim, `${namespace}/${claim}`);
+  }
+
+  /** Safehold's VolumeSnapshots of one volume. */
+  snapshotsOf(namespace: string, pvc: string): Snapshot[] {
+    return this.snapshots.byIndex(index.volume, `${namespace}/${pvc}`);
+  }
+
+  /** The mover Jobs of one run (one per attempt). */
+  jobsOfRun(namespace: string, run: string): Job[] {
+    return this.jobs.byIndex(index.run, `${namespace}/${run}`);
   }
 
   /** The informers coverage depends on. */
@@ -121,6 +181,7 @@ export class ClusterCache {
             ...(raw.metadata?.creationTimestamp === undefined
               ? {}
               : { creationTimestamp: raw.metadata.creationTimestamp }),
+            ...(raw.metadata?.generation === undefined ? {} : { generation: raw.metadata.generation }),
           },
           spec: parsed.data,
         }

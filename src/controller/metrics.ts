@@ -6,7 +6,7 @@
 // duration and bytes are this process's own and start over with it.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TenantHealth } from '../api/index.ts';
-import type { CoverageCounts, CoverageRow, VolumeHealth } from '../core/index.ts';
+import type { CoverageCounts, CoverageRow, MaintenanceInterval, MaintenanceOwed, VolumeHealth } from '../core/index.ts';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -20,6 +20,12 @@ export class OperatorMetrics {
     name: 'safehold_volume_unprotected',
     help: '1 for each UNPROTECTED PVC, labelled with the cause',
     labelNames: ['namespace', 'pvc', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly unboundVolume = new Gauge({
+    name: 'safehold_volume_unbound',
+    help: 'For each PVC a policy selects whose claim is not bound (no data to back up yet), 1, labelled with the cause: StorageClassMissing, WaitingForFirstConsumer, Pending, Lost',
+    labelNames: ['namespace', 'pvc', 'policy', 'cause'] as const,
     registers: [this.registry],
   });
   readonly lastSuccess = new Gauge({
@@ -48,7 +54,7 @@ export class OperatorMetrics {
   });
   readonly volumes = new Gauge({
     name: 'safehold_volumes',
-    help: 'PVCs per decision: protected, excluded, unprotected',
+    help: 'PVCs per decision: protected, unbound, excluded, unprotected',
     labelNames: ['decision'] as const,
     registers: [this.registry],
   });
@@ -136,10 +142,33 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly maintenanceInterval = new Gauge({
+    name: 'safehold_repository_maintenance_interval_seconds',
+    help: "The longest gap between two runs of the repository's prune or check schedule (operation) over the next eight days",
+    labelNames: ['repository', 'operation'] as const,
+    registers: [this.registry],
+  });
+  readonly maintenanceOwedSince = new Gauge({
+    name: 'safehold_repository_maintenance_owed_since_timestamp_seconds',
+    help: 'Unix time of the first good backup in the repository (tenant: its namespace, if per namespace): a prune or check is owed from then on',
+    labelNames: ['repository', 'tenant'] as const,
+    registers: [this.registry],
+  });
+
+  /** Replaces the series that say when each repository's prune and check are overdue (with lastPrune and lastCheck). */
+  publishMaintenanceDue(intervals: readonly MaintenanceInterval[], owed: readonly MaintenanceOwed[]): void {
+    this.maintenanceInterval.reset();
+    this.maintenanceOwedSince.reset();
+    for (const i of intervals)
+      this.maintenanceInterval.set({ repository: i.repository, operation: i.operation }, i.seconds);
+    for (const o of owed) this.maintenanceOwedSince.set({ repository: o.repository, tenant: o.tenant }, o.sinceSeconds);
+  }
+
   /** Replaces the per-volume series with the current rows (a vanished PVC loses its series). */
   publish(rows: readonly CoverageRow[], counts: CoverageCounts): void {
     this.protectedVolume.reset();
     this.unprotectedVolume.reset();
+    this.unboundVolume.reset();
     this.lastSuccess.reset();
     for (const row of rows) {
       const d = row.decision;
@@ -147,10 +176,12 @@ export class OperatorMetrics {
       this.protectedVolume.set({ namespace: row.namespace, pvc: row.name, policy }, d.state === 'protected' ? 1 : 0);
       if (d.state === 'unprotected')
         this.unprotectedVolume.set({ namespace: row.namespace, pvc: row.name, cause: d.cause }, 1);
+      if (d.state === 'unbound')
+        this.unboundVolume.set({ namespace: row.namespace, pvc: row.name, policy: d.policy, cause: d.cause }, 1);
       const last = row.lastBackup === undefined ? Number.NaN : Date.parse(row.lastBackup);
       if (!Number.isNaN(last)) this.lastSuccess.set({ namespace: row.namespace, pvc: row.name, policy }, last / 1000);
     }
-    for (const decision of ['protected', 'excluded', 'unprotected'] as const)
+    for (const decision of ['protected', 'unbound', 'excluded', 'unprotected'] as const)
       this.volumes.set({ decision }, counts[decision]);
   }
 

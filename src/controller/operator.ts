@@ -13,6 +13,7 @@ import { downloadKindOf } from './download/download-kind.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
+import { RepositoryProber } from './repository/repository-prober.ts';
 import { OrphanMarker } from './maintenance/orphan-marks.ts';
 import { restoreKind } from './restore/restore-kind.ts';
 import { RunEngine } from './run/run-engine.ts';
@@ -66,10 +67,12 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     if (!(await elector.acquire(deps.signal))) return 'stopped';
     deps.log('leading');
     metrics.leader.set(1);
+    // Every write of the controllers passes the Lease's deadline first: paused past it, this replica writes nothing.
+    const client = deps.client.derive({ fence: elector.fence });
     const cache = new ClusterCache(deps.client, options.namespace, (error) =>
       deps.log('watch error', { error: String(error) }),
     );
-    const controller = new CoverageController({ client: deps.client, cache, metrics, now: deps.now, log: deps.log });
+    const controller = new CoverageController({ client, cache, metrics, now: deps.now, log: deps.log });
     view = () =>
       ready
         ? leaderView(cache, controller, options.identity, deps.now())
@@ -77,18 +80,19 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     // What every kind of run shares: the caches, the start gate, where movers run, and how volumes reach them.
     const runs = {
       ...deps,
+      client,
       cache,
       coverage: controller,
       metrics,
       gate: new StartGate(),
       namespace: options.namespace,
       mover: options.mover,
-      exposer: new Exposer({ client: deps.client, cache, namespace: options.namespace }),
+      exposer: new Exposer({ client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
       maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
     };
     const runsReady = Promise.all([cache.synced(), controller.firstPass]);
-    const engine = { client: deps.client, gate: runs.gate, log: deps.log, ready: runsReady };
+    const engine = { client, gate: runs.gate, log: deps.log, ready: runsReady };
     const engines = [
       new RunEngine(backupKind(runs), engine),
       new RunEngine(restoreKind(runs), engine),
@@ -96,18 +100,25 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(maintenanceKind(runs), engine),
     ];
     const sweeper = new Sweeper(
-      { client: deps.client, cache, namespace: options.namespace, log: deps.log },
+      { client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
       options.sweepIntervalMs,
     );
     const orphans = new OrphanMarker(runs);
     const scheduler = new BackupScheduler({
-      client: deps.client,
+      client,
       cache,
       now: deps.now,
       log: deps.log,
       passes: metrics.schedulerPasses,
     });
     const maintenanceScheduler = new MaintenanceScheduler({
+      client,
+      cache,
+      namespace: options.namespace,
+      now: deps.now,
+      log: deps.log,
+    });
+    const prober = new RepositoryProber({
       client: deps.client,
       cache,
       namespace: options.namespace,
@@ -122,6 +133,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void sweeper.start(runsReady);
     void orphans.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
+    prober.start();
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });
@@ -131,6 +143,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(0);
     scheduler.stop();
     maintenanceScheduler.stop();
+    prober.stop();
     sweeper.stop();
     orphans.stop();
     for (const e of engines) e.stop();

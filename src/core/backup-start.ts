@@ -5,7 +5,7 @@
 // its caches; every branch is tested here without a cluster.
 import type { BackupPolicy, BackupReason } from '../api/index.ts';
 import type { RunMethod, RunObservation } from './backup-run.ts';
-import type { Decision } from './decision.ts';
+import type { CoverageDecision } from './coverage.ts';
 
 export interface BackupStartFacts {
   namespace: string;
@@ -16,7 +16,7 @@ export interface BackupStartFacts {
   /** The claim's PV as cached: its name, CSI driver, and whether it is CephFS. */
   volume: { name: string; driver: string | undefined; cephfs: boolean } | undefined;
   /** The coverage decision for the claim, once made. */
-  decision: Decision | undefined;
+  decision: CoverageDecision | undefined;
   /** spec.policy: a run may name its policy (safehold backup --policy). */
   requestedPolicy: string | undefined;
   /** The policy that applies (recorded, requested or protecting) by name, and the valid one of that name. */

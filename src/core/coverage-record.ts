@@ -12,10 +12,10 @@ export function coverageRecord(row: CoverageRow) {
     volumeMode: row.volumeMode,
     phase: row.phase,
     decision: d.state === 'unprotected' ? 'UNPROTECTED' : d.state,
-    policy: d.state === 'protected' ? d.policy : null,
+    policy: d.state === 'protected' || d.state === 'unbound' ? d.policy : null,
     rule: d.state === 'unprotected' ? null : d.rule,
     excludedBy: d.state === 'excluded' ? d.by : null,
-    cause: d.state === 'unprotected' ? d.cause : null,
+    cause: d.state === 'unprotected' || d.state === 'unbound' ? d.cause : null,
     reason: d.reason,
     lastBackup: row.lastBackup ?? null,
     lastFailure: row.lastFailure ?? null,
@@ -24,5 +24,5 @@ export function coverageRecord(row: CoverageRow) {
 }
 
 export type CoverageRecord = ReturnType<typeof coverageRecord>;
-/** protected, excluded or UNPROTECTED: the word people read. */
+/** protected, unbound, excluded or UNPROTECTED: the word people read. */
 export type DecisionLabel = CoverageRecord['decision'];

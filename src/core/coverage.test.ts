@@ -1,7 +1,8 @@
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { describe, expect, it } from 'vitest';
 import { backupPolicySpec } from '../api/index.ts';
-import { coverage, type ClusterView } from './coverage.ts';
+import { countDecisions, coverage, type ClusterView } from './coverage.ts';
+import { volumeHealth } from './volume-health.ts';
 
 const claim = (namespace: string, name: string, labels: Record<string, string> = {}): PersistentVolumeClaim => ({
   metadata: { namespace, name, labels },
@@ -35,5 +36,28 @@ describe('coverage', () => {
     );
     expect(rows.map((r) => `${r.namespace}/${r.name}`)).toEqual(['team/data']);
     expect(rows[0]?.decision).toMatchObject({ state: 'protected', policy: 'everything' });
+  });
+
+  it('puts a selected claim that is not bound in a state of its own, with no run promised and no staleness', () => {
+    const pending = (name: string, storageClassName: string): PersistentVolumeClaim => ({
+      metadata: { namespace: 'team', name, creationTimestamp: '2026-11-01T00:00:00Z' },
+      spec: { storageClassName, resources: { requests: { storage: '1Gi' } } },
+      status: { phase: 'Pending' },
+    });
+    const cluster = { ...view([claim('team', 'data'), pending('waiting', 'gone')]) };
+    cluster.storageClasses = new Map([['fast', { metadata: { name: 'fast' }, provisioner: 'csi.example' }]]);
+    const rows = coverage(cluster, new Date('2026-11-22T00:00:00Z'));
+    const waiting = rows.find((r) => r.name === 'waiting');
+    expect(waiting?.decision).toMatchObject({
+      state: 'unbound',
+      policy: 'everything',
+      cause: 'StorageClassMissing',
+      reason: 'Pending: StorageClass gone does not exist, so nothing provisions the PVC',
+    });
+    expect(waiting?.nextRun).toBeUndefined();
+    expect(countDecisions(rows)).toEqual({ protected: 1, unbound: 1, excluded: 0, unprotected: 0 });
+    // Only protected volumes have health series: an unbound one is neither stale nor failing.
+    const health = volumeHealth(rows, new Map(), () => '2026-11-01T00:00:00Z');
+    expect(health.map((h) => h.pvc)).toEqual(['data']);
   });
 });

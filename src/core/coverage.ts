@@ -5,7 +5,8 @@ import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { annotations, runLabels, type BackupPolicy } from '../api/index.ts';
-import { decide, storageClassOf, type Decision, type PolicyContext, type Problem } from './decision.ts';
+import { unboundClaim, type UnboundCause } from './claim-binding.ts';
+import { decide, storageClassOf, type Decision, type PolicyContext, type Problem, type Rule } from './decision.ts';
 import { nextRun } from './schedule.ts';
 import { workloadClaims, type WorkloadIndex } from './workloads.ts';
 
@@ -14,11 +15,27 @@ export interface ClusterView {
   volumes: ReadonlyMap<string, PersistentVolume>;
   namespaces: ReadonlyMap<string, Namespace>;
   storageClasses: ReadonlyMap<string, StorageClass>;
+  /** True when the StorageClasses could not be read (a tenant's view): none is then called missing. */
+  storageClassesUnknown?: boolean;
   policies: readonly BackupPolicy[];
   pods: readonly Pod[];
   deployments: readonly Deployment[];
   statefulSets: readonly StatefulSet[];
 }
+
+/**
+ * A volume a policy would protect whose claim is not bound: it holds no data yet (or lost it), so
+ * it is not shown as protected, is not backed up, and its missing backups are not failures.
+ */
+export interface UnboundDecision {
+  state: 'unbound';
+  policy: string;
+  rule: Rule;
+  cause: UnboundCause;
+  reason: string;
+}
+
+export type CoverageDecision = Decision | UnboundDecision;
 
 export interface CoverageRow {
   namespace: string;
@@ -27,7 +44,7 @@ export interface CoverageRow {
   storageClass: string;
   volumeMode: string;
   phase: string;
-  decision: Decision;
+  decision: CoverageDecision;
   lastBackup: string | undefined;
   /** The volume's last backup attempt failed (safehold.io/last-result), and why, until one succeeds. */
   lastFailure?: LastFailure | undefined;
@@ -88,7 +105,17 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
         storageClass: undefined as StorageClass | undefined,
       };
       facts.storageClass = view.storageClasses.get(storageClassOf(facts));
-      const { decision, problems } = decide(facts, context);
+      const verdict = decide(facts, context);
+      const { problems } = verdict;
+      const unbound =
+        verdict.decision.state === 'protected'
+          ? unboundClaim(claim, view.storageClassesUnknown === true ? undefined : view.storageClasses)
+          : undefined;
+      const decision: CoverageDecision =
+        unbound === undefined || verdict.decision.state !== 'protected'
+          ? verdict.decision
+          : { state: 'unbound', policy: verdict.decision.policy, rule: verdict.decision.rule, ...unbound };
+      // An unbound claim has no run until it binds: its next run is not promised.
       const policy = decision.state === 'protected' ? policies.get(decision.policy) : undefined;
       const next = policy === undefined ? undefined : nextRun(policy.spec.schedule, `${namespace}/${name}`, now);
       return {
@@ -127,12 +154,13 @@ export function lastFailure(values: Record<string, string> | undefined): LastFai
 
 export interface CoverageCounts {
   protected: number;
+  unbound: number;
   excluded: number;
   unprotected: number;
 }
 
 export function countDecisions(rows: readonly CoverageRow[]): CoverageCounts {
-  const counts = { protected: 0, excluded: 0, unprotected: 0 };
+  const counts = { protected: 0, unbound: 0, excluded: 0, unprotected: 0 };
   for (const row of rows) counts[row.decision.state]++;
   return counts;
 }

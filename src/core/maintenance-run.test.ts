@@ -34,7 +34,7 @@ describe('nextMaintenanceStep', () => {
       kind: 'wait',
       reason: 'BackupsRunning',
     });
-    expect(nextMaintenanceStep(observe())).toEqual({ kind: 'start' });
+    expect(nextMaintenanceStep(observe())).toEqual({ kind: 'start', attempt: 1 });
   });
 
   it('waits for another maintenance of the same repository first: restic prunes under an exclusive lock', () => {
@@ -55,17 +55,61 @@ describe('nextMaintenanceStep', () => {
     });
   });
 
-  it('fails with the mover error, the Job failure, or a blocker; and past its deadline', () => {
-    const running = { phase: 'Running' as const, startTime: '2026-11-22T02:59:00Z' };
+  it('retries a failed mover with growing delays, then gives up at the retry limit or the deadline', () => {
     const error: MoverResult = { type: 'error', code: 'RepositoryLocked', message: 'locked by backup' };
-    expect(
-      nextMaintenanceStep(observe(running, { job: { finished: true, result: error, failureMessage: undefined } })),
-    ).toEqual({ kind: 'fail', reason: 'RepositoryLocked', message: 'locked by backup' });
+    const job = { finished: true, result: error, failureMessage: undefined };
+    const running = (attempt: number) => ({ phase: 'Running' as const, startTime: '2026-11-22T02:59:00Z', attempt });
+    expect(nextMaintenanceStep(observe(running(1), { job }))).toEqual({
+      kind: 'retry',
+      attempt: 1,
+      at: new Date(now.getTime() + 30_000),
+      message: 'attempt 1 failed: RepositoryLocked: locked by backup; retrying at 2026-11-22T03:00:30.000Z',
+    });
+    expect(nextMaintenanceStep(observe(running(3), { job }))).toMatchObject({
+      kind: 'retry',
+      at: new Date(now.getTime() + 120_000),
+    });
+    // A Job that failed without a result (OOMKilled, evicted) is retried too.
     expect(
       nextMaintenanceStep(
-        observe(running, { job: { finished: true, result: undefined, failureMessage: 'OOMKilled' } }),
+        observe(running(1), { job: { finished: true, result: undefined, failureMessage: 'OOMKilled' } }),
       ),
-    ).toMatchObject({ kind: 'fail', message: 'OOMKilled' });
+    ).toMatchObject({ kind: 'retry', message: expect.stringContaining('OOMKilled') as unknown });
+    // The default retry settings: 6 retries after the first attempt.
+    expect(nextMaintenanceStep(observe(running(7), { job }))).toEqual({
+      kind: 'fail',
+      reason: 'RepositoryLocked',
+      message: 'locked by backup (gave up after 7 attempts, retry.limit 6)',
+    });
+    // No retry starts after the deadline (4 h from the run's creation).
+    const old = observe(running(2), { job });
+    old.maintenance.metadata.creationTimestamp = '2026-11-21T23:00:30Z';
+    expect(nextMaintenanceStep(old)).toMatchObject({ kind: 'fail', reason: 'RepositoryLocked' });
+  });
+
+  it('waits for its retry time without starting, then starts the next attempt', () => {
+    const waiting = {
+      phase: 'Pending' as const,
+      reason: 'RetryScheduled' as const,
+      message: 'attempt 1 failed: locked',
+      attempt: 1,
+      nextAttemptTime: '2026-11-22T03:00:30Z',
+    };
+    expect(nextMaintenanceStep(observe(waiting))).toEqual({
+      kind: 'wait',
+      reason: 'RetryScheduled',
+      message: 'attempt 1 failed: locked',
+      recheckMs: 30_000,
+    });
+    const due = { ...waiting, nextAttemptTime: '2026-11-22T02:59:59Z' };
+    expect(nextMaintenanceStep(observe(due))).toEqual({ kind: 'start', attempt: 2 });
+    // When its time comes, it waits for backups like any pending maintenance.
+    expect(nextMaintenanceStep(observe(due, { backupsActive: 'team/data-1' }))).toMatchObject({
+      reason: 'BackupsRunning',
+    });
+  });
+
+  it('fails at once where retrying cannot help: a blocker, its own deadline', () => {
     expect(
       nextMaintenanceStep(observe({}, { blocker: { reason: 'RepositoryNotFound', message: 'no such repository' } })),
     ).toMatchObject({ kind: 'fail', reason: 'RepositoryNotFound' });

@@ -1,10 +1,14 @@
 // What a RepositoryMaintenance does next, decided from what is observed (pure,
 // `now` passed in). It waits until no backup writes to its repository, starts
 // (the controller fixes the forget set at that moment), runs one mover Job,
-// and records the result. A failed maintenance is not retried: the next slot
-// runs again, and the failure is in the status, the metrics and an Event.
+// and records the result. A mover that fails (a repository locked by a backup
+// that died, the network) is retried like a backup: with backoff, within the
+// default retry limit and deadline; while it waits to retry it holds no
+// backups back. A failure that retrying cannot mend (no repository, a bad
+// spec, a missing Secret, damage a check found) ends the run at once.
 import { durationMs, type MaintenanceReason, type MoverResult, type RepositoryMaintenance } from '../api/index.ts';
-import { moverFailure, type MoverOutcome } from './mover-failure.ts';
+import { moverFailure, type MoverFailure, type MoverOutcome } from './mover-failure.ts';
+import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
 export interface MaintenanceObservation {
   now: Date;
@@ -20,7 +24,10 @@ export interface MaintenanceObservation {
 
 export type MaintenanceStep =
   | { kind: 'wait'; reason: MaintenanceReason; message: string; recheckMs: number }
-  | { kind: 'start' }
+  /** attempt: the attempt this start begins (1 for the first). */
+  | { kind: 'start'; attempt: number }
+  /** The attempt failed: its Job goes, and the run waits until `at` to start again. */
+  | { kind: 'retry'; attempt: number; at: Date; message: string }
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: Extract<MoverResult, { type: 'maintenance' }> }
   | { kind: 'fail'; reason: MaintenanceReason; message: string }
@@ -33,6 +40,15 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
   if (phase === 'Succeeded' || phase === 'Failed') return { kind: 'clean-up' };
   if (o.blocker !== undefined) return { kind: 'fail', ...o.blocker };
   if (phase === 'Pending') {
+    const status = o.maintenance.status;
+    const retryAt = Date.parse(status?.nextAttemptTime ?? '');
+    if (!Number.isNaN(retryAt) && retryAt > o.now.getTime())
+      return {
+        kind: 'wait',
+        reason: 'RetryScheduled',
+        message: status?.message ?? `retrying at ${status?.nextAttemptTime}`,
+        recheckMs: retryAt - o.now.getTime(),
+      };
     // restic takes an exclusive lock to prune: one maintenance of a repository at a time, oldest first.
     if (o.otherMaintenance !== undefined)
       return {
@@ -48,7 +64,7 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
         message: `waiting for backups, restores and downloads using the repository to finish (${o.backupsActive}); new ones wait for this maintenance`,
         recheckMs: 5000,
       };
-    return { kind: 'start' };
+    return { kind: 'start', attempt: (status?.attempt ?? 0) + 1 };
   }
   const started = Date.parse(o.maintenance.status?.startTime ?? '');
   if (!Number.isNaN(started) && o.now.getTime() - started > durationMs(maintenanceDeadline))
@@ -63,5 +79,26 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
     };
   const result = o.job.result;
   if (result?.type === 'maintenance') return { kind: 'succeed', result };
-  return { kind: 'fail', ...moverFailure(o.job) };
+  return retryOrFail(o, moverFailure(o.job));
+}
+
+/** Retry settings of maintenance: those of a backup without a policy (7 attempts within 4 h). */
+export const maintenanceRetry = defaultRetry;
+
+function retryOrFail(o: MaintenanceObservation, failure: MoverFailure): MaintenanceStep {
+  const attempt = o.maintenance.status?.attempt ?? 1;
+  const verdict = retryOrGiveUp({
+    now: o.now,
+    attempt,
+    settings: maintenanceRetry,
+    deadline: runDeadline(o.maintenance.metadata.creationTimestamp, maintenanceRetry),
+    message: failure.message,
+  });
+  if (verdict.kind === 'fail') return { kind: 'fail', reason: failure.reason, message: verdict.message };
+  return {
+    kind: 'retry',
+    attempt,
+    at: verdict.at,
+    message: `attempt ${attempt} failed: ${failure.reason}: ${failure.message}; retrying at ${verdict.at.toISOString()}`,
+  };
 }

@@ -85,8 +85,10 @@ export function moverJobName(backup: VolumeBackup, attempt: number): string {
   return `${runObjectBase(backup)}-${attempt}`;
 }
 
+/** The Job of the current attempt: a retry gets a Job of its own, never the failed one that may still be going. */
 export function maintenanceJobName(maintenance: RepositoryMaintenance): string {
-  return `${maintenance.metadata.name.slice(0, 52).replace(/-+$/, '')}-m`;
+  const attempt = maintenance.status?.attempt ?? 1;
+  return `${maintenance.metadata.name.slice(0, 52).replace(/-+$/, '')}-m${attempt > 1 ? attempt : ''}`;
 }
 
 /** The controlling owner reference to one of Safehold's runs (a VolumeBackup by default). */

@@ -51,6 +51,7 @@ function observe(
     target: undefined,
     alias: undefined,
     job: undefined,
+    undo: undefined,
     ...overrides,
   };
 }
@@ -340,6 +341,95 @@ describe("a block volume's backup", () => {
     expect(nextRestoreStep(observe({}, { choice: { ok: true, backup: image } }))).toMatchObject({
       kind: 'start',
       method: 'repository',
+    });
+  });
+});
+
+describe('the undo snapshot of an existing target', () => {
+  const target = { ours: false, phase: 'Bound', mountedBy: [] };
+  const at = { target, alias: { bound: true } };
+  const name = 'r1-undo-0a1b2c3d';
+  const snapshot = (ready: boolean, error?: string) => ({
+    kind: 'snapshot' as const,
+    name,
+    snapshot: { ready, error },
+  });
+
+  it('takes it, waits until it is ready, records it, and only then lets the mover write', () => {
+    const none = { kind: 'snapshot' as const, name, snapshot: undefined };
+    expect(nextRestoreStep(observe(running('repository'), { ...at, undo: none }, existing))).toEqual({
+      kind: 'create-undo-snapshot',
+      name,
+    });
+    expect(nextRestoreStep(observe(running('repository'), { ...at, undo: snapshot(false) }, existing))).toEqual({
+      kind: 'wait',
+      reason: 'UndoSnapshotPending',
+      message: `waiting for the undo snapshot ${name} of PVC restored to be ready before writing into it`,
+      recheckMs: 2000,
+    });
+    expect(nextRestoreStep(observe(running('repository'), { ...at, undo: snapshot(true) }, existing))).toEqual({
+      kind: 'record-undo',
+      undo: { kind: 'taken', name },
+    });
+    const recorded = running('repository', { undoSnapshot: { name, expiresAt: '2026-12-04T00:00:00Z' } });
+    expect(nextRestoreStep(observe(recorded, { ...at, undo: snapshot(true) }, existing))).toEqual({
+      kind: 'create-job',
+    });
+  });
+
+  it('takes it before the target is exposed to the mover', () => {
+    const none = { kind: 'snapshot' as const, name, snapshot: undefined };
+    expect(nextRestoreStep(observe(running('repository'), { target, undo: none }, existing))).toEqual({
+      kind: 'create-undo-snapshot',
+      name,
+    });
+  });
+
+  it('fails, having written nothing, when the snapshot fails, saying how to restore without one', () => {
+    const step = nextRestoreStep(
+      observe(running('repository'), { ...at, undo: snapshot(false, 'no space') }, existing),
+    );
+    expect(step).toMatchObject({ kind: 'fail', reason: 'UndoSnapshotFailed' });
+    expect(step.kind === 'fail' ? step.message : '').toContain('no space');
+    expect(step.kind === 'fail' ? step.message : '').toContain('spec.target.keepUndoSnapshot');
+  });
+
+  it('fails when the recorded snapshot vanishes before the mover starts', () => {
+    const recorded = running('repository', { undoSnapshot: { name } });
+    const gone = { kind: 'snapshot' as const, name, snapshot: undefined };
+    expect(nextRestoreStep(observe(recorded, { ...at, undo: gone }, existing))).toMatchObject({
+      kind: 'fail',
+      reason: 'UndoSnapshotFailed',
+    });
+  });
+
+  it('records plainly why there is none (no snapshot class, or turned off), then restores', () => {
+    const why = 'no VolumeSnapshotClass for CSI driver hostpath.csi.k8s.io';
+    const undo = { kind: 'none' as const, why };
+    expect(nextRestoreStep(observe(running('repository'), { ...at, undo }, existing))).toEqual({
+      kind: 'record-undo',
+      undo: { kind: 'none', why },
+    });
+    const recorded = running('repository', { undoSnapshot: { none: why } });
+    expect(nextRestoreStep(observe(recorded, { ...at, undo }, existing))).toEqual({ kind: 'create-job' });
+  });
+
+  it("waits while the target's volume is not seen yet, rather than deciding there is no snapshot class", () => {
+    expect(
+      nextRestoreStep(observe(running('repository'), { ...at, undo: { kind: 'unknown' } }, existing)),
+    ).toMatchObject({
+      kind: 'wait',
+      reason: 'TargetPending',
+    });
+  });
+
+  it('no longer looks at the snapshot once the mover runs', () => {
+    const job = { finished: false, result: undefined, failureMessage: undefined };
+    const gone = { kind: 'snapshot' as const, name, snapshot: undefined };
+    const recorded = running('repository', { undoSnapshot: { name } });
+    expect(nextRestoreStep(observe(recorded, { ...at, job, undo: gone }, existing))).toMatchObject({
+      kind: 'wait',
+      reason: 'MoverRunning',
     });
   });
 });

@@ -1,7 +1,9 @@
 // What a VolumeRestore does next, decided from what is observed: a pure
 // function like nextRunStep. A restore is tried once: what failed is in its
 // status, and a PVC it created for itself is deleted again, so a failed
-// restore leaves nothing half-made behind.
+// restore leaves nothing half-made behind. Before the mover writes into an
+// existing PVC, its undo snapshot is taken and ready, or the status says why
+// there is none (undo-snapshot.ts).
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { moverFailure, type MoverOutcome } from './mover-failure.ts';
@@ -38,13 +40,26 @@ export interface RestoreObservation {
   /** The writable alias of the target's PV in Safehold's namespace. */
   alias: { bound: boolean; volumeBound?: boolean } | undefined;
   job: MoverOutcome | undefined;
+  /** Existing target only (else undefined): the undo snapshot that can be taken, and what exists of it. */
+  undo: UndoObservation | undefined;
 }
+
+export type UndoObservation =
+  /** The target's PV is not in the cache yet: whether its driver can snapshot is not known. */
+  | { kind: 'unknown' }
+  | { kind: 'none'; why: string }
+  | { kind: 'snapshot'; name: string; snapshot: { ready: boolean; error: string | undefined } | undefined };
+
+/** What the status says of the undo snapshot once it is settled: its name, or why there is none. */
+export type UndoRecord = { kind: 'taken'; name: string } | { kind: 'none'; why: string };
 
 export type RestoreStep =
   | { kind: 'wait'; reason: RestoreReason; message: string; recheckMs: number }
   | { kind: 'start'; method: RestoreMethod; backup: ChosenBackup }
   | { kind: 'create-target' }
   | Extract<ExposeStep, { kind: 'create-alias' | 'nudge-alias' }>
+  | { kind: 'create-undo-snapshot'; name: string }
+  | { kind: 'record-undo'; undo: UndoRecord }
   | { kind: 'create-job' }
   | { kind: 'succeed'; result: RestoreSummary | undefined }
   | { kind: 'fail'; reason: RestoreReason; message: string }
@@ -142,6 +157,8 @@ function running(o: RestoreObservation): RestoreStep {
     if (result?.type === 'restored') return { kind: 'succeed', result };
     return { kind: 'fail', ...moverFailure(o.job) };
   }
+  const undo = undoStep(o);
+  if (undo !== undefined) return undo;
   const expose = nextExposeStep('volume', { snapshot: undefined, clone: undefined, alias: o.alias });
   switch (expose.kind) {
     case 'create-alias':
@@ -160,5 +177,55 @@ function running(o: RestoreObservation): RestoreStep {
         message: "waiting for the target volume's alias in Safehold's namespace to be bound",
         recheckMs: 2000,
       };
+  }
+}
+
+/** Before the mover writes into an existing PVC: its undo snapshot ready and recorded, or why there is none recorded. */
+function undoStep(o: RestoreObservation): RestoreStep | undefined {
+  const recorded = o.restore.status?.undoSnapshot;
+  const pvc = o.restore.spec.target.pvc;
+  const undo = o.undo;
+  if (undo === undefined) return undefined;
+  switch (undo.kind) {
+    case 'unknown':
+      return recorded === undefined
+        ? {
+            kind: 'wait',
+            reason: 'TargetPending',
+            message: `waiting for the volume of PVC ${pvc} to be seen`,
+            recheckMs: 1000,
+          }
+        : undefined;
+    case 'none':
+      return recorded?.none === undefined && recorded?.name === undefined
+        ? { kind: 'record-undo', undo: { kind: 'none', why: undo.why } }
+        : undefined;
+    case 'snapshot': {
+      const snapshot = undo.snapshot;
+      if (snapshot === undefined)
+        return recorded?.name === undefined
+          ? { kind: 'create-undo-snapshot', name: undo.name }
+          : {
+              kind: 'fail',
+              reason: 'UndoSnapshotFailed',
+              message: `the undo snapshot ${undo.name} of PVC ${pvc} was deleted before the restore wrote anything`,
+            };
+      if (snapshot.error !== undefined)
+        return {
+          kind: 'fail',
+          reason: 'UndoSnapshotFailed',
+          message: `the undo snapshot ${undo.name} of PVC ${pvc} failed: ${snapshot.error}; nothing was written. Retry, or set spec.target.keepUndoSnapshot to none to restore without one`,
+        };
+      if (!snapshot.ready)
+        return {
+          kind: 'wait',
+          reason: 'UndoSnapshotPending',
+          message: `waiting for the undo snapshot ${undo.name} of PVC ${pvc} to be ready before writing into it`,
+          recheckMs: 2000,
+        };
+      return recorded?.name === undefined
+        ? { kind: 'record-undo', undo: { kind: 'taken', name: undo.name } }
+        : undefined;
+    }
   }
 }

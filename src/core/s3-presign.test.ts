@@ -111,6 +111,18 @@ describe('presignS3', () => {
     expect(signatureOf(presignS3({ ...example, expiresSeconds: 86_399 }))).not.toBe(base);
   });
 
+  it('signs a listing of the keys under a prefix (ListObjectsV2), its parameters in the signed query', () => {
+    const list = (prefix: string) => presignS3({ ...example, key: '', list: { prefix, maxKeys: 100 } });
+    const url = new URL(list('tenants/a b/keys/'));
+    expect(url.pathname).toBe('/examplebucket/');
+    expect(url.searchParams.get('list-type')).toBe('2');
+    expect(url.searchParams.get('max-keys')).toBe('100');
+    expect(url.searchParams.get('prefix')).toBe('tenants/a b/keys/');
+    expect(url.search).toContain('prefix=tenants%2Fa%20b%2Fkeys%2F');
+    expect(signatureOf(list('other/'))).not.toBe(signatureOf(list('tenants/a b/keys/')));
+    expect(() => presignS3({ ...example, list: { prefix: '', maxKeys: 1 } })).toThrow(/no key/);
+  });
+
   it.each<[string, Partial<PresignRequest>, RegExp]>([
     ['no lifetime', { expiresSeconds: 0 }, /expiresSeconds/],
     ['more than seven days', { expiresSeconds: 604_801 }, /604800/],

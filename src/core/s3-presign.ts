@@ -21,6 +21,8 @@ export interface PresignRequest {
   now: Date;
   /** 'path' (the default, as radosgw and MinIO are usually run) puts the bucket in the path, 'virtual-hosted' in the host. */
   addressing?: 'path' | 'virtual-hosted';
+  /** A ListObjectsV2 of the keys under `prefix` instead of one object: method GET and key ''. */
+  list?: { prefix: string; maxKeys: number };
 }
 
 export class S3PresignError extends Error {
@@ -35,31 +37,7 @@ const algorithm = 'AWS4-HMAC-SHA256';
 
 /** A URL that performs `method` on the object until `now + expiresSeconds`, signed for the host header only. */
 export function presignS3(request: PresignRequest): string {
-  checkKey(request.key);
-  return sign(request, request.method, encodePath(request.key), []);
-}
-
-/**
- * A URL that lists (ListObjectsV2) at most maxKeys objects of the bucket whose keys start with
- * prefix, until `now + expiresSeconds`: the answer is S3's XML listing.
- */
-export function presignS3List(
-  request: Omit<PresignRequest, 'method' | 'key'> & { prefix: string; maxKeys: number },
-): string {
-  return sign(request, 'GET', '', [
-    ['list-type', '2'],
-    ['max-keys', String(request.maxKeys)],
-    ['prefix', request.prefix],
-  ]);
-}
-
-function sign(
-  request: Omit<PresignRequest, 'method' | 'key'>,
-  method: PresignMethod,
-  objectPath: string,
-  extra: [string, string][],
-): string {
-  const { bucket, accessKeyId, secretAccessKey, expiresSeconds, now } = request;
+  const { method, bucket, key, accessKeyId, secretAccessKey, expiresSeconds, now } = request;
   const region = request.region ?? 'us-east-1';
   const addressing = request.addressing ?? 'path';
   if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > maxPresignSeconds) {
@@ -71,26 +49,31 @@ function sign(
   if (accessKeyId === '' || secretAccessKey === '') throw new S3PresignError('the S3 access key is empty');
   if (region === '' || region.includes('/')) throw new S3PresignError(`"${region}" is not a region`);
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new S3PresignError(`"${bucket}" is not a bucket name`);
+  if (request.list === undefined) checkKey(key);
+  else if (key !== '' || method !== 'GET') throw new S3PresignError('a listing is a GET of the bucket, with no key');
 
   const base = parseEndpoint(request.endpoint);
   const host = addressing === 'path' ? base.host : `${bucket}.${base.host}`;
-  const path = `${base.pathPrefix}${addressing === 'path' ? `/${bucket}` : ''}/${objectPath}`;
+  const path = `${base.pathPrefix}${addressing === 'path' ? `/${bucket}` : ''}/${encodePath(key)}`;
 
   const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, ''); // 20130524T000000Z
   const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
-  // SigV4 signs the parameters sorted by their encoded names (upper case sorts before lower).
+  // In code-point order, which is the order SigV4 wants them signed in (upper-case X before lower-case).
   const params: [string, string][] = [
     ['X-Amz-Algorithm', algorithm],
     ['X-Amz-Credential', `${accessKeyId}/${scope}`],
     ['X-Amz-Date', amzDate],
     ['X-Amz-Expires', String(expiresSeconds)],
     ['X-Amz-SignedHeaders', 'host'],
-    ...extra,
+    ...(request.list === undefined
+      ? []
+      : ([
+          ['list-type', '2'],
+          ['max-keys', String(request.list.maxKeys)],
+          ['prefix', request.list.prefix],
+        ] as [string, string][])),
   ];
-  const query = params
-    .map(([name, value]) => `${s3UriEncode(name)}=${s3UriEncode(value)}`)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .join('&');
+  const query = params.map(([name, value]) => `${s3UriEncode(name)}=${s3UriEncode(value)}`).join('&');
 
   const canonicalRequest = [method, path, query, `host:${host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = [algorithm, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');

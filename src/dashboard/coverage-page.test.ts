@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { VolumeBackup } from '../api/index.ts';
-import type { CoverageRow, Decision, LeaderView } from '../core/index.ts';
+import type { CoverageDecision, CoverageRow, Decision, LeaderView } from '../core/index.ts';
 import { coveragePage } from './coverage-page.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 
-const row = (namespace: string, name: string, decision: Decision, lastBackup?: string): CoverageRow => ({
+const row = (namespace: string, name: string, decision: CoverageDecision, lastBackup?: string): CoverageRow => ({
   namespace,
   name,
   size: '1Gi',
@@ -36,6 +36,14 @@ const optedOut: Decision = {
   reason: 'PVC shop/cache says safehold.io/backup=false',
 };
 
+const notBound: CoverageDecision = {
+  state: 'unbound',
+  policy: 'daily',
+  rule: 'policy-selector',
+  cause: 'StorageClassMissing',
+  reason: 'Pending: StorageClass gone does not exist, so nothing provisions the PVC',
+};
+
 const state = (coverage: CoverageRow[], extra: Partial<LeaderView> = {}): LeaderView => ({
   role: 'leading',
   identity: 'operator-0',
@@ -56,12 +64,18 @@ describe('the coverage page', () => {
     ['shop/db', 'protected', /policy daily selects it/],
     ['shop/scratch', 'unprotected', /<strong class="bad">NoPolicy<\/strong>: no policy selects it/],
     ['shop/cache', 'excluded', /PVC shop\/cache says safehold\.io\/backup=false/],
+    [
+      'shop/pending',
+      'unbound',
+      /<strong class="warn">StorageClassMissing<\/strong>: Pending: StorageClass gone does not exist/,
+    ],
   ])('renders %s with the class %s (its colour) and why', (key, className, why) => {
     const page = coveragePage(
       state([
         row('shop', 'db', guarded, '2026-11-22T09:00:00Z'),
         row('shop', 'scratch', noPolicy),
         row('shop', 'cache', optedOut),
+        row('shop', 'pending', notBound),
       ]),
       undefined,
     );
@@ -102,7 +116,8 @@ describe('the coverage page', () => {
       ) ?? []),
     ];
     expect(cells('shop')[1]).toBe('unprotected');
-    expect([...(cells('shop')[2] ?? '').matchAll(/>(\d+)</g)].map((m) => m[1])).toEqual(['1', '1', '1']);
+    // protected, unbound, excluded, UNPROTECTED
+    expect([...(cells('shop')[2] ?? '').matchAll(/>(\d+)</g)].map((m) => m[1])).toEqual(['1', '0', '1', '1']);
     expect(cells('web')[1]).toBe('');
     expect(page.indexOf('<h2 id="ns-shop">')).toBeLessThan(page.indexOf('<h2 id="ns-web">'));
   });

@@ -38,6 +38,7 @@ function totals(rows: readonly CoverageRow[]): Html {
   const counts = countDecisions(rows);
   return html`<div class="tiles">
     <div class="tile protected"><strong>${counts.protected}</strong>protected</div>
+    ${counts.unbound > 0 ? html`<div class="tile unbound"><strong>${counts.unbound}</strong>unbound</div>` : html``}
     <div class="tile excluded"><strong>${counts.excluded}</strong>excluded</div>
     <div class="tile ${counts.unprotected > 0 ? 'unprotected' : ''}">
       <strong>${counts.unprotected}</strong>UNPROTECTED
@@ -51,6 +52,7 @@ function namespaceCounts(groups: ReadonlyMap<string, readonly CoverageRow[]>): H
     return html`<tr class="${counts.unprotected > 0 ? 'unprotected' : ''}">
       <td><a href="${namespaceHref(ns)}">${ns}</a></td>
       <td class="num">${counts.protected}</td>
+      <td class="num">${counts.unbound}</td>
       <td class="num">${counts.excluded}</td>
       <td class="num ${counts.unprotected > 0 ? 'bad' : ''}">${counts.unprotected}</td>
     </tr>`;
@@ -60,6 +62,7 @@ function namespaceCounts(groups: ReadonlyMap<string, readonly CoverageRow[]>): H
       <tr>
         <th>Namespace</th>
         <th class="num">Protected</th>
+        <th class="num">Unbound</th>
         <th class="num">Excluded</th>
         <th class="num">Unprotected</th>
       </tr>
@@ -96,7 +99,7 @@ export function volumeTable(rows: readonly CoverageRow[], now: Date): Html {
   </table>`;
 }
 
-/** One PVC: its row's class (protected, excluded, unprotected) is what colours it. */
+/** One PVC: its row's class (protected, unbound, excluded, unprotected) is what colours it. */
 function volumeRow(row: CoverageRow, now: Date): Html {
   const record = coverageRecord(row);
   const d = row.decision;
@@ -109,13 +112,14 @@ function volumeRow(row: CoverageRow, now: Date): Html {
     <td>${record.policy ?? '-'}</td>
     <td class="decision">${record.decision}</td>
     <td>${last}</td>
-    <td>${until(row.nextRun, now) ?? '-'}</td>
+    <td>${d.state === 'unbound' ? 'when bound' : (until(row.nextRun, now) ?? '-')}</td>
     <td class="message">${why(row)}</td>
   </tr>`;
 }
 
-/** The rule behind the decision (who excluded it says who); for an UNPROTECTED volume its cause first. */
+/** The rule behind the decision (who excluded it says who); for an UNPROTECTED or unbound volume its cause first. */
 export function why(row: CoverageRow): Html {
   const d = row.decision;
+  if (d.state === 'unbound') return html`<strong class="warn">${d.cause}</strong>: ${d.reason}`;
   return d.state === 'unprotected' ? html`<strong class="bad">${d.cause}</strong>: ${d.reason}` : html`${d.reason}`;
 }

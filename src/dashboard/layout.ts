@@ -23,6 +23,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 a { color: #1d4ed8; }
 tr.protected { background: #dcfce7; }
 tr.protected .decision { color: #15803d; font-weight: 600; }
+tr.unbound { background: #fef9c3; }
+tr.unbound .decision { color: #a16207; font-weight: 600; }
 tr.excluded { background: #f3f4f6; color: #4b5563; }
 tr.excluded .decision { color: #6b7280; font-weight: 600; }
 tr.unprotected { background: #fee2e2; }
@@ -36,6 +38,7 @@ tr.failed { background: #fee2e2; }
 .tile { padding: 10px 16px; border-radius: 6px; min-width: 140px; background: #fff; border: 1px solid #e5e7eb; }
 .tile strong { display: block; font-size: 24px; }
 .tile.protected { border-color: #86efac; background: #dcfce7; color: #15803d; }
+.tile.unbound { border-color: #fde047; background: #fef9c3; color: #a16207; }
 .tile.excluded { background: #f3f4f6; color: #4b5563; }
 .tile.unprotected { border-color: #fca5a5; background: #fee2e2; color: #b91c1c; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; margin-bottom: 12px; }

@@ -28,7 +28,20 @@ describe('the repositories section', () => {
           ],
         },
       },
-      { name: 'fresh', status: {} },
+      {
+        name: 'fresh',
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'BucketMissing',
+              message: 'bucket b does not exist: create it, or fix spec.s3.bucket',
+              lastTransitionTime: '2026-11-22T11:50:00Z',
+            },
+          ],
+        },
+      },
     ],
     now,
   ).html;
@@ -47,5 +60,12 @@ describe('the repositories section', () => {
   it('lists a repository not yet maintained, before the others by name', () => {
     expect(row('fresh')).toContain('not checked or pruned yet');
     expect(section.indexOf('fresh')).toBeLessThan(section.indexOf('offsite'));
+  });
+
+  it("shows whether each repository is Ready, and a probe's finding in red with what to fix", () => {
+    expect(row('fresh')).toMatch(
+      /class="bad">BucketMissing<\/span>: bucket b does not exist: create it, or fix spec.s3.bucket/,
+    );
+    expect(row('offsite</td>\\s*<td>shop')).toContain('not probed yet');
   });
 });

@@ -1,6 +1,7 @@
 // "Repositories": each BackupRepository and, per tenant (one restic repository
-// per namespace, or the shared one), what its last check and prune found.
-import type { TenantHealth } from '../api/index.ts';
+// per namespace, or the shared one), what its last check and prune found, and
+// whether its last probe found it usable (Ready).
+import type { BackupRepositoryStatus, TenantHealth } from '../api/index.ts';
 import { formatBytes, type RepositoryView } from '../core/index.ts';
 import { html, type Html } from './html.ts';
 import { ago } from './when.ts';
@@ -11,6 +12,7 @@ export function repositoriesSection(repositories: readonly RepositoryView[], now
     .flatMap((repository) => {
       const tenants = repository.status.tenants ?? [];
       const lastBackup = ago(repository.status.lastBackupTime, now) ?? '-';
+      const ready = readiness(repository.status);
       if (tenants.length === 0)
         return [
           html`<tr>
@@ -18,6 +20,7 @@ export function repositoriesSection(repositories: readonly RepositoryView[], now
             <td class="muted">-</td>
             <td colspan="5" class="muted">not checked or pruned yet</td>
             <td>${lastBackup}</td>
+            <td class="message">${ready}</td>
           </tr>`,
         ];
       return tenants.map(
@@ -31,6 +34,7 @@ export function repositoriesSection(repositories: readonly RepositoryView[], now
             <td class="num">${tenant.snapshots ?? '-'}</td>
             <td class="num">${tenant.bytes === undefined ? '-' : formatBytes(tenant.bytes)}</td>
             <td>${lastBackup}</td>
+            <td class="message">${ready}</td>
           </tr>`,
       );
     });
@@ -48,6 +52,7 @@ export function repositoriesSection(repositories: readonly RepositoryView[], now
               <th class="num">Snapshots</th>
               <th class="num">Size</th>
               <th>Last backup</th>
+              <th>Ready</th>
             </tr>
           </thead>
           <tbody>
@@ -65,4 +70,12 @@ function checkResult(tenant: TenantHealth): Html {
   return tenant.checkOk
     ? html`<span class="good">ok</span>`
     : html`<span class="bad">failed</span>${tenant.checkMessage === undefined ? '' : `: ${tenant.checkMessage}`}`;
+}
+
+function readiness(status: BackupRepositoryStatus): Html {
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  if (ready === undefined) return html`<span class="muted">not probed yet</span>`;
+  return ready.status === 'True'
+    ? html`<span class="good">${ready.reason}</span>`
+    : html`<span class="bad">${ready.reason}</span>: ${ready.message ?? ''}`;
 }

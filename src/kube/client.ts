@@ -1,15 +1,21 @@
-// A small HTTP client for the Kubernetes API over node:https: typed reads and
-// writes, server-side apply with one field manager, and a raw watch stream.
-// Everything Safehold sends to the API server goes through here. Credentials
-// are asked for before each request and asked again once after a 401.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// A small HTTP client for the Kubernetes API: typed reads and writes,
+// server-side apply with one field manager, and a raw watch stream.
+// Everything Safehold sends to the API server goes through here, and so does
+// what keeps it a good citizen: a timeout on every attempt, retries of 429
+// and 5xx with jittered backoff that honour Retry-After, a client-side rate
+// limit, and a fence that refuses writes from a replica that lost its Lease.
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from './api-error.ts';
-import type { Credential, CredentialSource } from './credentials.ts';
+import { RateLimiter, type RateLimit } from './rate-limiter.ts';
+import { defaultRetryPolicy, retryDelay, type Outcome, type RetryPolicy } from './request-retry.ts';
 import { apiVersionOf, kinds, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
+import { Transport, type ClusterConnection } from './transport.ts';
 
 import { fieldManager } from '../api/group.ts';
+
+export type { ClusterConnection } from './transport.ts';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -39,19 +45,6 @@ export interface WatchEvent<T> {
   object: T;
 }
 
-/** Where the API server is and how to log in to it (see login.ts for kubeconfigs and Pods). */
-export interface ClusterConnection {
-  server: string;
-  ca?: string;
-  insecureSkipTlsVerify?: boolean;
-  tlsServerName?: string;
-  /** An http:// or https:// proxy, reached with CONNECT. */
-  proxyUrl?: string;
-  /** The namespace commands use when none is given (the context's, or the Pod's). */
-  namespace?: string;
-  credentials: CredentialSource;
-}
-
 export type Query = Record<string, string | number | boolean | undefined>;
 
 interface RequestOptions {
@@ -61,33 +54,81 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** How one client sends: a timeout per attempt, retries, the rate limit, and a fence for writes. */
+export interface ClientOptions {
+  /** How long one attempt may take, answer and body; for a watch, until its stream starts. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** The client-side limit; a derived client shares its parent's bucket unless it names its own. */
+  rateLimit: RateLimit | undefined;
+  /** Runs right before every write is sent and throws to refuse it. */
+  fence: (() => void) | undefined;
+}
+
+export const defaultClientOptions: ClientOptions = {
+  timeoutMs: 30_000,
+  retry: defaultRetryPolicy,
+  rateLimit: { qps: 50, burst: 100 },
+  fence: undefined,
+};
+
+/** No answer within the client's timeout: the attempt was abandoned. */
+export class RequestTimeoutError extends Error {
+  constructor(method: string, path: string, timeoutMs: number, options?: ErrorOptions) {
+    super(`${method} ${path}: no answer from the API server within ${timeoutMs / 1000} s`, options);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  retryAfter: string | undefined;
+}
+
+interface Shared {
+  transport: Transport;
+  limiter: RateLimiter | undefined;
+}
+
 export class KubeClient {
   readonly server: URL;
   readonly defaultNamespace: string;
   /** Sent with every request, so audit logs tell Safehold's requests apart. */
   userAgent = 'safehold';
-  readonly #connection: ClusterConnection;
-  /** One agent per client certificate: a plugin or a rotated file may change it. */
-  readonly #agents = new Map<string, HttpAgent | HttpsAgent>();
+  readonly #shared: Shared;
+  readonly #options: ClientOptions;
 
-  constructor(connection: ClusterConnection) {
-    this.server = new URL(connection.server);
+  constructor(connection: ClusterConnection, options: Partial<ClientOptions> = {}, shared?: Shared) {
+    this.#options = { ...defaultClientOptions, ...options };
+    this.#shared = shared ?? {
+      transport: new Transport(connection),
+      limiter: limiterFor(this.#options.rateLimit),
+    };
+    this.server = this.#shared.transport.server;
     this.defaultNamespace = connection.namespace ?? 'default';
-    this.#connection = connection;
+  }
+
+  /**
+   * A client on the same connection that sends differently (its own timeout,
+   * retries or fence). It shares this client's rate limit unless it names its own.
+   */
+  derive(options: Partial<ClientOptions>): KubeClient {
+    const { transport, limiter } = this.#shared;
+    const own = 'rateLimit' in options ? limiterFor(options.rateLimit) : limiter;
+    const derived = new KubeClient(transport.connection, { ...this.#options, ...options }, { transport, limiter: own });
+    derived.userAgent = this.userAgent;
+    return derived;
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */
   close(): void {
-    for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
+    this.#shared.transport.close();
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.#send(method, path, options);
-    const text = await readAll(response);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw ApiError.fromResponse(method, path, status, text);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    const answer = await this.#exchange(method, path, options);
+    return (answer.text === '' ? undefined : JSON.parse(answer.text)) as T;
   }
 
   get<T = KubeObject>(k: ResourceKind, ref: ObjectRef & { name: string }): Promise<T> {
@@ -177,11 +218,7 @@ export class KubeClient {
     options: { container?: string; tailLines?: number; limitBytes?: number } = {},
   ): Promise<string> {
     const path = resourcePath(kinds.pod, { namespace, name }, 'log');
-    const response = await this.#send('GET', path, { query: options });
-    const text = await readAll(response);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw ApiError.fromResponse('GET', path, status, text);
-    return text;
+    return (await this.#exchange('GET', path, { query: options })).text;
   }
 
   /**
@@ -195,10 +232,22 @@ export class KubeClient {
     onEvent: (event: WatchEvent<T>) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const response = await this.#send('GET', path, {
-      query: { ...query, watch: true },
-      ...(signal === undefined ? {} : { signal }),
-    });
+    // The stream may stay open for minutes; only its start is bounded by the timeout.
+    const starting = new AbortController();
+    const timer = setTimeout(() => starting.abort(), this.#options.timeoutMs);
+    let response: IncomingMessage;
+    try {
+      response = await this.#open('GET', path, {
+        query: { ...query, watch: true },
+        signal: signal === undefined ? starting.signal : AbortSignal.any([starting.signal, signal]),
+      });
+    } catch (error) {
+      if (starting.signal.aborted)
+        throw new RequestTimeoutError('GET', path, this.#options.timeoutMs, { cause: error });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     const status = response.statusCode ?? 0;
     if (status !== 200) throw ApiError.fromResponse('GET', path, status, await readAll(response));
     const lines = createInterface({ input: response, crlfDelay: Infinity });
@@ -215,71 +264,77 @@ export class KubeClient {
     }
   }
 
-  async #send(method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
-    const { credentials } = this.#connection;
-    const credential = await credentials.current();
-    const response = await this.#sendAs(credential, method, path, options);
-    if (response.statusCode !== 401 || !credentials.refused(credential)) return response;
-    response.resume();
-    return this.#sendAs(await credentials.current(), method, path, options);
-  }
-
-  #agentFor(credential: Credential): HttpAgent | HttpsAgent {
-    const id = `${credential.cert ?? ''}\0${credential.key ?? ''}`;
-    const known = this.#agents.get(id);
-    if (known !== undefined) return known;
-    const c = this.#connection;
-    const https = this.server.protocol === 'https:';
-    const proxyEnv =
-      c.proxyUrl === undefined ? {} : { proxyEnv: https ? { HTTPS_PROXY: c.proxyUrl } : { HTTP_PROXY: c.proxyUrl } };
-    const agent = https
-      ? new HttpsAgent({
-          keepAlive: true,
-          ...proxyEnv,
-          ...(c.ca === undefined ? {} : { ca: c.ca }),
-          ...(credential.cert === undefined ? {} : { cert: credential.cert }),
-          ...(credential.key === undefined ? {} : { key: credential.key }),
-          ...(c.tlsServerName === undefined ? {} : { servername: c.tlsServerName }),
-          rejectUnauthorized: c.insecureSkipTlsVerify !== true,
-        })
-      : new HttpAgent({ keepAlive: true, ...proxyEnv });
-    this.#agents.set(id, agent);
-    // The previous certificate's agent stays for the watches still open on it; older ones go.
-    for (const [oldId, old] of [...this.#agents].slice(0, -2)) {
-      old.destroy();
-      this.#agents.delete(oldId);
+  /** One request, retried while the outcome says it may be, its answer read whole. */
+  async #exchange(method: string, path: string, options: RequestOptions): Promise<Answer> {
+    const policy = this.#options.retry;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Outcome;
+      try {
+        const answer = await this.#attempt(method, path, options);
+        if (answer.status >= 200 && answer.status < 300) return answer;
+        outcome = { kind: 'answer', status: answer.status, retryAfter: answer.retryAfter };
+        const delay = retryDelay(method, outcome, attempt, policy, new Date(), Math.random);
+        if (delay === undefined) throw ApiError.fromResponse(method, path, answer.status, answer.text);
+        await sleep(delay, undefined, options.signal === undefined ? {} : { signal: options.signal });
+      } catch (error) {
+        if (error instanceof ApiError || error instanceof RequestTimeoutError || options.signal?.aborted === true)
+          throw error;
+        outcome = { kind: isRefused(error) ? 'refused' : 'broken' };
+        const delay = retryDelay(method, outcome, attempt, policy, new Date(), Math.random);
+        if (delay === undefined || isFenced(error)) throw error;
+        await sleep(delay, undefined, options.signal === undefined ? {} : { signal: options.signal });
+      }
     }
-    return agent;
   }
 
-  #sendAs(credential: Credential, method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
+  /** One attempt: sent, answered and read within the timeout. */
+  async #attempt(method: string, path: string, options: RequestOptions): Promise<Answer> {
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    try {
+      const response = await this.#open(method, path, { ...options, signal });
+      const text = await readAll(response);
+      const retryAfter = response.headers['retry-after'];
+      return { status: response.statusCode ?? 0, text, retryAfter };
+    } catch (error) {
+      if (timeout.aborted && options.signal?.aborted !== true)
+        throw new RequestTimeoutError(method, path, this.#options.timeoutMs, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Waits for the rate limit, then sends; a write passes the fence first. */
+  async #open(method: string, path: string, options: RequestOptions): Promise<IncomingMessage> {
+    await this.#shared.limiter?.take(options.signal);
     const url = new URL(path, this.server);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
-    if (credential.authorization !== undefined) headers.authorization = credential.authorization;
-    if (body !== undefined) {
-      headers['content-type'] = options.contentType ?? 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        {
-          method,
-          headers,
-          agent: this.#agentFor(credential),
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        },
-        resolve,
-      );
-      req.on('error', reject);
-      req.end(body);
+    const fence = method === 'GET' ? undefined : this.#options.fence;
+    return this.#shared.transport.send({
+      method,
+      url,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      contentType: options.contentType,
+      userAgent: this.userAgent,
+      signal: options.signal,
+      beforeSend: fence === undefined ? undefined : () => fence(),
     });
   }
+}
+
+function limiterFor(limit: RateLimit | undefined): RateLimiter | undefined {
+  return limit === undefined ? undefined : new RateLimiter(limit);
+}
+
+/** The connection was refused: the request never reached a server, so any verb may be sent again. */
+function isRefused(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'ECONNREFUSED';
+}
+
+/** The fence refused the write: sending it again would be refused too. */
+function isFenced(error: unknown): boolean {
+  return (error as { fenced?: unknown }).fenced === true;
 }
 
 function refOf(object: KubeObject): ObjectRef & { name: string } {

@@ -11,6 +11,8 @@ export * from './login.ts';
 export * from './login-error.ts';
 export * from './leader-election.ts';
 export * from './events.ts';
+export * from './rate-limiter.ts';
+export * from './request-retry.ts';
 export * from './resources.ts';
 export * from './status-writer.ts';
 export * from './work-queue.ts';

@@ -38,6 +38,8 @@ export class Informer<T extends KubeObject> {
   readonly #kind: ResourceKind;
   readonly #options: InformerOptions<T>;
   readonly #store = new Map<string, T>();
+  /** Per index: value -> keys of the objects with that value, kept as the store changes. */
+  readonly #indexes = new Map<string, { valuesOf: (object: T) => readonly string[]; keys: Map<string, Set<string>> }>();
   readonly #handlers: ((change: Change<T>) => void)[] = [];
   readonly #stop = new AbortController();
   #resourceVersion: string | undefined;
@@ -65,6 +67,48 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.#store.values()];
+  }
+
+  /**
+   * Keeps an index: `valuesOf` names the values an object is found under (a volume, a run, an
+   * owner). Reads through `byIndex` then cost the matches, not a scan of every cached object.
+   */
+  addIndex(name: string, valuesOf: (object: T) => readonly string[]): this {
+    if (this.#indexes.has(name)) throw new Error(`informer index ${name} already exists`);
+    const keys = new Map<string, Set<string>>();
+    this.#indexes.set(name, { valuesOf, keys });
+    for (const [key, object] of this.#store) for (const value of valuesOf(object)) addTo(keys, value, key);
+    return this;
+  }
+
+  /** The cached objects whose index `name` holds `value`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.#indexes.get(name);
+    if (index === undefined) throw new Error(`informer has no index ${name}`);
+    const found: T[] = [];
+    for (const key of index.keys.get(value) ?? []) {
+      const object = this.#store.get(key);
+      if (object !== undefined) found.push(object);
+    }
+    return found;
+  }
+
+  #set(key: string, object: T): T | undefined {
+    const old = this.#store.get(key);
+    this.#store.set(key, object);
+    for (const { valuesOf, keys } of this.#indexes.values()) {
+      if (old !== undefined) for (const value of valuesOf(old)) removeFrom(keys, value, key);
+      for (const value of valuesOf(object)) addTo(keys, value, key);
+    }
+    return old;
+  }
+
+  #remove(key: string): void {
+    const old = this.#store.get(key);
+    if (old === undefined) return;
+    this.#store.delete(key);
+    for (const { valuesOf, keys } of this.#indexes.values())
+      for (const value of valuesOf(old)) removeFrom(keys, value, key);
   }
 
   /** Resolves once the first LIST is in the store. */
@@ -134,7 +178,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, object] of this.#store) {
       if (!seen.has(key)) {
-        this.#store.delete(key);
+        this.#remove(key);
         this.#emit({ type: 'deleted', key, object });
       }
     }
@@ -178,7 +222,7 @@ export class Informer<T extends KubeObject> {
         break;
       case 'DELETED': {
         const key = objectKey(event.object);
-        this.#store.delete(key);
+        this.#remove(key);
         this.#emit({ type: 'deleted', key, object: event.object });
         break;
       }
@@ -201,8 +245,7 @@ export class Informer<T extends KubeObject> {
 
   #put(key: string, received: T): void {
     const object = this.#options.transform === undefined ? received : this.#options.transform(received);
-    const old = this.#store.get(key);
-    this.#store.set(key, object);
+    const old = this.#set(key, object);
     if (old === undefined) this.#emit({ type: 'added', key, object });
     else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion)
       this.#emit({ type: 'updated', key, object, old });
@@ -211,4 +254,17 @@ export class Informer<T extends KubeObject> {
   #emit(change: Change<T>): void {
     for (const handler of this.#handlers) handler(change);
   }
+}
+
+function addTo(keys: Map<string, Set<string>>, value: string, key: string): void {
+  const set = keys.get(value);
+  if (set === undefined) keys.set(value, new Set([key]));
+  else set.add(key);
+}
+
+function removeFrom(keys: Map<string, Set<string>>, value: string, key: string): void {
+  const set = keys.get(value);
+  if (set === undefined) return;
+  set.delete(key);
+  if (set.size === 0) keys.delete(value);
 }

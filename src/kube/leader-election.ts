@@ -2,9 +2,14 @@
 // take the Lease when it is free or its holder stopped renewing, renew it well
 // before it expires, and report loss the moment a renewal misses the deadline
 // so the caller stops acting (and, as an operator should, exits to restart).
+// The deadline is kept on the monotonic clock and checked before every write
+// the controllers send (`fence`): a replica that was paused past its deadline
+// (SIGSTOP, a long GC, a frozen VM) writes nothing once it runs again, not
+// even a renewal, because another replica may already lead.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlreadyExists, isConflict, isNotFound } from './api-error.ts';
 import type { KubeClient } from './client.ts';
+import { noRetry } from './request-retry.ts';
 import { kinds } from './resources.ts';
 
 export interface LeaderElectionOptions {
@@ -30,44 +35,100 @@ interface Lease {
 
 const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
+/** A write refused because this replica no longer holds the Lease for certain. */
+export class NotLeaderError extends Error {
+  readonly fenced = true;
+  constructor(identity: string, lease: string) {
+    super(`${identity} no longer holds Lease ${lease} for certain: the write was not sent`);
+    this.name = 'NotLeaderError';
+  }
+}
+
 export class LeaderElector {
   readonly #client: KubeClient;
   readonly #o: Required<LeaderElectionOptions>;
   /** The Lease as our last write left it: renewals PUT it directly, with no GET first. */
   #held: Lease | undefined;
+  /** performance.now() when the last successful acquire or renewal was sent; the deadline counts from it. */
+  #renewedAt = -Infinity;
+  #lost = false;
+  readonly #lostNow = new AbortController();
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
-    this.#client = client;
-    this.#o = {
+    const o = {
       leaseDurationSeconds: 15,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
       now: () => new Date(),
       ...options,
     };
+    if (o.renewDeadlineMs >= o.leaseDurationSeconds * 1000 || o.retryPeriodMs >= o.renewDeadlineMs)
+      throw new Error(
+        `leader election needs retry period < renew deadline < lease duration (got ${o.retryPeriodMs} ms, ${o.renewDeadlineMs} ms, ${o.leaseDurationSeconds} s)`,
+      );
+    this.#o = o;
+    // Its own client: the Lease never waits behind the controllers' rate limit, and one attempt never outlives the deadline.
+    this.#client = client.derive({
+      rateLimit: undefined,
+      retry: noRetry,
+      timeoutMs: Math.max(1, Math.floor(o.renewDeadlineMs / 2)),
+      fence: undefined,
+    });
   }
+
+  /** True while the last renewal is younger than the renew deadline (and loss was not declared). */
+  leading(): boolean {
+    return !this.#lost && performance.now() - this.#renewedAt < this.#o.renewDeadlineMs;
+  }
+
+  /** A client fence: throws, and declares the Lease lost, when this replica may no longer act. */
+  readonly fence = (): void => {
+    if (this.leading()) return;
+    this.#declareLost();
+    throw new NotLeaderError(this.#o.identity, `${this.#o.namespace}/${this.#o.name}`);
+  };
 
   /** Resolves once this process holds the Lease (or the signal aborts). */
   async acquire(signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) return true;
+      if (await this.#attempt()) return true;
       await sleep(this.#o.retryPeriodMs, undefined, { signal }).catch(() => undefined);
     }
     return false;
   }
 
-  /** Renews until a renewal misses the deadline or the signal aborts; resolves with why it stopped. */
+  /**
+   * Renews every retry period until a renewal misses the deadline, a fenced
+   * write finds it missed, or the signal aborts; resolves with why it stopped.
+   * Only a replica that stopped while still leading gives the Lease up.
+   */
   async holdUntilLost(signal: AbortSignal): Promise<'lost' | 'stopped'> {
-    let lastRenew = Date.now();
-    while (!signal.aborted) {
-      const stopped = await sleep(this.#o.retryPeriodMs, false, { signal }).catch(() => true);
-      if (stopped) break;
-      const renewed = await this.#tryAcquireOrRenew().catch(() => false);
-      if (renewed) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) return 'lost';
+    const woken = AbortSignal.any([signal, this.#lostNow.signal]);
+    while (!woken.aborted) {
+      await sleep(this.#o.retryPeriodMs, undefined, { signal: woken }).catch(() => undefined);
+      if (this.#lost || !this.leading()) return this.#declareLost();
+      if (signal.aborted) break;
+      await this.#attempt().catch(() => false);
+      if (!this.leading()) return this.#declareLost();
     }
+    if (this.#lost) return 'lost';
     await this.release().catch(() => undefined);
     return 'stopped';
+  }
+
+  #declareLost(): 'lost' {
+    this.#lost = true;
+    this.#lostNow.abort();
+    return 'lost';
+  }
+
+  /** One acquire-or-renew; a success moves the deadline to when it was sent. */
+  async #attempt(): Promise<boolean> {
+    if (this.#lost) return false;
+    const sent = performance.now();
+    const ok = await this.#tryAcquireOrRenew();
+    if (ok) this.#renewedAt = sent; // leading() still answers false once loss was declared
+    return ok;
   }
 
   /** Gives the Lease up so a successor need not wait for it to expire. */
@@ -109,7 +170,11 @@ export class LeaderElector {
       const holder = lease.spec?.holderIdentity ?? '';
       const renewed = Date.parse(lease.spec?.renewTime ?? '') || 0;
       const expired = renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
-      if (holder !== '' && holder !== this.#o.identity && !expired) return false;
+      if (holder !== '' && holder !== this.#o.identity && !expired) {
+        // Someone else renewed it: a replica that led has lost it, whatever its deadline says.
+        if (this.#renewedAt !== -Infinity) this.#declareLost();
+        return false;
+      }
       const taking = holder !== this.#o.identity;
       this.#held = await this.#client.replace<Lease>(kinds.lease, {
         ...lease,

@@ -23,7 +23,7 @@ export class WorkQueue {
   readonly #active = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -44,14 +44,21 @@ export class WorkQueue {
     this.#pump();
   }
 
+  /** Adds the key after a delay; of several delayed adds of one key, the earliest stands. */
   addAfter(key: string, delayMs: number): void {
-    if (this.#stopped || this.#timers.has(key)) return;
+    if (this.#stopped) return;
+    const due = performance.now() + delayMs;
+    const pending = this.#timers.get(key);
+    if (pending !== undefined) {
+      if (pending.due <= due) return;
+      clearTimeout(pending.timer);
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
-    this.#timers.set(key, timer);
+    this.#timers.set(key, { timer, due });
   }
 
   get length(): number {
@@ -66,7 +73,7 @@ export class WorkQueue {
 
   stop(): void {
     this.#stopped = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     this.#queue.length = 0;
     this.#queued.clear();

@@ -221,6 +221,30 @@ describe('runDownload', () => {
     });
   });
 
+  it("lists the root of a block volume's backup, whose image sits at the snapshot's root", async () => {
+    const s3 = await s3StandIn(200);
+    try {
+      const block = { ...task('/', 'listing'), source: { snapshotId: 'a05c7b56', snapshotPath: '/' } };
+      const { result, calls } = await download(
+        block,
+        {
+          ls: {
+            stdout: [
+              JSON.stringify({ message_type: 'snapshot', id: snapshotId, paths: ['/team-disk.qcow2'] }),
+              node('/team-disk.qcow2', 'file', { size: 196_616, mode: 0o644 }),
+            ],
+          },
+        },
+        s3.url,
+      );
+      expect(calls).toEqual(['--json unlock', 'ls --json a05c7b56 /']);
+      expect(result).toMatchObject({ type: 'downloaded', entries: 1 });
+      expect(JSON.parse(s3.received[0]?.body ?? '')).toMatchObject({ path: '/team-disk.qcow2', size: 196_616 });
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('says a path the snapshot does not have is not found', async () => {
     const { result } = await download(
       task('/nope', 'listing'),

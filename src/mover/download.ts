@@ -16,7 +16,7 @@ import {
 } from '../api/index.ts';
 import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
 import { retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
-import { listingEntryOf } from './snapshot-listing.ts';
+import { listingEntryOf, type SnapshotNode } from './snapshot-listing.ts';
 import { linkTargets, lookUp, nodeAt, snapshotError, type SnapshotSource, type Step } from './snapshot-lookup.ts';
 import { depthBelow, inSnapshot, normalVolumePath } from './snapshot-paths.ts';
 import { uploadFile, withoutQuery } from './upload.ts';
@@ -109,6 +109,14 @@ async function upload(url: string, file: string, steps: DownloadSteps): Promise<
   };
 }
 
+/**
+ * The snapshot's own root, which restic ls never prints: a block volume's image is stored at
+ * "/<file>", so its volume root is the snapshot root, a folder whatever restic says of it.
+ */
+function snapshotRoot(snapshotFolder: string): SnapshotNode | undefined {
+  return snapshotFolder === '/' ? { message_type: 'node', type: 'dir', path: '/' } : undefined;
+}
+
 interface Made {
   snapshotId: string;
   entries?: number;
@@ -139,7 +147,7 @@ async function writeListing(
     },
   });
   if (!found.ok) return found;
-  const self = nodeAt(found.value, task.source, path);
+  const self = nodeAt(found.value, task.source, path) ?? snapshotRoot(folder);
   if (self === undefined) return { ok: false, error: notInSnapshot(task, path) };
   const nodes = self.type === 'dir' ? found.value.nodes.filter((node) => node !== self) : [self];
   const entries = nodes.flatMap((node) => listingEntryOf(node, task.source.snapshotPath) ?? []);
@@ -195,7 +203,7 @@ async function dump(
   const full = inSnapshot(task.source.snapshotPath, path);
   const found = await lookUp(steps, names, task.source, [path], { keep: (node) => node.path === full });
   if (!found.ok) return found;
-  const node = nodeAt(found.value, task.source, path);
+  const node = nodeAt(found.value, task.source, path) ?? snapshotRoot(full);
   if (node === undefined) return { ok: false, error: notInSnapshot(task, path) };
   if (node.type !== 'file') {
     const what = node.type === 'dir' ? 'a folder' : `a ${node.type}`;

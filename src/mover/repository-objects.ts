@@ -2,7 +2,7 @@
 // mover's own S3 keys, for the one thing restic cannot do itself: clear the
 // keys an interrupted `restic init` left behind (restic opens nothing without
 // a config, and its init refuses a repository that has keys).
-import { presignS3, presignS3List, s3ObjectLocation } from '../core/index.ts';
+import { presignS3, s3ObjectLocation } from '../core/index.ts';
 
 export interface RepositoryObjects {
   /** The keys under `<repository>/<folder>/`, at most `limit`. */
@@ -35,7 +35,13 @@ export function s3RepositoryObjects(input: {
   const under = (folder: string) => `${prefix === '' ? '' : `${prefix}/`}${folder}/`;
   return {
     list: async (folder, limit) => {
-      const url = presignS3List({ ...signing, now: input.now(), prefix: under(folder), maxKeys: limit });
+      const url = presignS3({
+        ...signing,
+        now: input.now(),
+        method: 'GET',
+        key: '',
+        list: { prefix: under(folder), maxKeys: limit },
+      });
       const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
       const body = await response.text();
       if (!response.ok) throw new Error(`listing ${under(folder)} in bucket ${bucket}: HTTP ${response.status}`);

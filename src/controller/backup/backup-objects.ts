@@ -3,15 +3,7 @@
 // cannot cross namespaces): the copy of the repository credentials and the
 // mover Job. The volume's exposure (snapshot, clone, alias) is the exposer's.
 // Clean-up removes them all: Job, exposure, then the Secret.
-import {
-  durationMs,
-  repositoryUrl,
-  resticHost,
-  runLabels,
-  tenantOf,
-  type MoverTask,
-  type VolumeBackup,
-} from '../../api/index.ts';
+import { durationMs, repositoryUrl, resticHost, tenantOf, type MoverTask, type VolumeBackup } from '../../api/index.ts';
 import {
   cephfsSnapshotName,
   moverCacheDir,
@@ -144,14 +136,9 @@ export async function createJob(
 
 /** Every mover Job of the run (one per attempt). */
 export async function deleteJobs(deps: BackupDeps, backup: VolumeBackup): Promise<void> {
-  const jobs = deps.cache.jobs
-    .list()
-    .filter(
-      (j) =>
-        j.metadata?.namespace === deps.namespace &&
-        j.metadata.labels?.[runLabels.run] === backup.metadata.name &&
-        j.metadata.labels[runLabels.namespace] === backup.metadata.namespace,
-    )
+  const jobs = deps.cache
+    .jobsOfRun(backup.metadata.namespace, backup.metadata.name)
+    .filter((j) => j.metadata?.namespace === deps.namespace)
     .map((j) => j.metadata?.name ?? '');
   // The current attempt's Job may not be in the cache yet.
   const current = moverJobName(backup, backup.status?.attempt ?? 1);

@@ -74,7 +74,7 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
   const policyName =
     backup.status?.policy ??
     backup.spec.policy ??
-    (row?.decision.state === 'protected' ? row.decision.policy : undefined);
+    (row?.decision.state === 'protected' || row?.decision.state === 'unbound' ? row.decision.policy : undefined);
   const policy = cache.parsedPolicies().valid.find((p) => p.metadata.name === policyName);
   const repository = policy === undefined ? undefined : pickRepository(cache, policy);
   const driver = pv?.spec?.csi?.driver;
@@ -98,13 +98,10 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
 
   // Runs this operator just started count as active before the cache shows it.
   const starting = deps.gate.starting('writes');
-  const others = cache.volumeBackups
-    .list()
-    .filter(
-      (b) =>
-        b.metadata.uid !== backup.metadata.uid &&
-        (activePhases.has(b.status?.phase ?? '') || starting.has(b.metadata.uid ?? '')),
-    );
+  const startingRuns = [...starting].flatMap((uid) => cache.backupByUid(uid) ?? []);
+  const others = [...new Set([...cache.backupsIn(activePhases), ...startingRuns])].filter(
+    (b) => b.metadata.uid !== backup.metadata.uid,
+  );
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const creator = repository === undefined ? undefined : repositoryCreator(cache, repository, ns, others);
   const method = backupMethod(
@@ -154,7 +151,8 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
 
   function waitingFor(): string | undefined {
     if (claim === undefined) return undefined;
-    if (claim.status?.phase !== 'Bound') return `PVC ${ns}/${backup.spec.pvc} to be bound`;
+    if (claim.status?.phase !== 'Bound')
+      return `PVC ${ns}/${backup.spec.pvc} to be bound${row?.decision.state === 'unbound' ? ` (${row.decision.reason})` : ''}`;
     if (pvName !== undefined && pv === undefined) return `PV ${pvName}`;
     if (row === undefined) return `the coverage decision of PVC ${ns}/${backup.spec.pvc}`;
     return undefined;

@@ -200,15 +200,9 @@ async function cleanUp(deps: BackupDeps, backup: VolumeBackup, observed: Observe
       ),
     );
     // Seed 004: the last N snapshots of the volume stay in the cluster for fast restore; older ones go.
-    const kept = deps.cache.snapshots
-      .list()
-      .filter(
-        (s) =>
-          s.metadata?.namespace === ns &&
-          s.metadata.labels?.[keptLabel] === 'true' &&
-          s.spec?.source?.persistentVolumeClaimName === backup.spec.pvc &&
-          s.metadata.name !== snapshotName,
-      )
+    const kept = deps.cache
+      .snapshotsOf(ns, backup.spec.pvc)
+      .filter((s) => s.metadata?.labels?.[keptLabel] === 'true' && s.metadata.name !== snapshotName)
       .sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''));
     for (const old of kept.slice(keepCount - 1)) {
       await ignoreNotFound(() =>
@@ -242,9 +236,7 @@ function recordedVolume(deps: BackupDeps, backup: VolumeBackup): VolumeBackupSta
 
 /** A block backup's image as its status records it; an overlay's chain length counts the images under it. */
 function blockStatus(deps: BackupDeps, backup: VolumeBackup, report: BlockImageReport): VolumeBackupStatus['block'] {
-  const siblings = deps.cache.volumeBackups
-    .list()
-    .filter((b) => b.metadata.namespace === backup.metadata.namespace && b.spec.pvc === backup.spec.pvc);
+  const siblings = deps.cache.backupsOf(backup.metadata.namespace, backup.spec.pvc);
   const below = report.parent === undefined ? 0 : chainOf(siblings, report.parent).chain.length;
   return {
     file: report.fileName,

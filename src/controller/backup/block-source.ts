@@ -52,9 +52,7 @@ function incrementalFacts(
   maxChainLength: number,
 ): Omit<IncrementalInput, 'image'> {
   const ns = backup.metadata.namespace;
-  const mine = deps.cache.volumeBackups
-    .list()
-    .filter((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc && b.status?.phase === 'Succeeded');
+  const mine = deps.cache.backupsOf(ns, backup.spec.pvc).filter((b) => b.status?.phase === 'Succeeded');
   const kept = new Set(
     deps.cache.snapshots
       .list()

@@ -2,9 +2,9 @@
 // one coalesced recomputation of the whole coverage (a pure function), whose
 // results go to metrics, to Events on objects with malformed annotations, and
 // to each BackupPolicy's status. The health series the alerts read (latest
-// run per volume, schedule intervals, repository checks) are republished from
-// the caches after each recomputation and whenever a run finishes or a
-// repository's status changes.
+// run per volume, schedule intervals, repository checks and when maintenance
+// is owed) are republished from the caches after each recomputation and
+// whenever a run finishes or a repository's status changes.
 import {
   timestamp,
   backupRepositoryStatus,
@@ -19,6 +19,8 @@ import {
   type CoverageCounts,
   type CoverageRow,
   latestOutcomes,
+  maintenanceIntervals,
+  maintenanceOwed,
   policyIntervals,
   type Problem,
   rulesFromPolicy,
@@ -152,6 +154,11 @@ export class CoverageController {
         // The cache keeps repositories unparsed; a status that does not parse counts as none.
         tenants: backupRepositoryStatus.safeParse('status' in r ? r.status : {}).data?.tenants ?? [],
       })),
+    );
+    const repositories = cache.repositories.list().flatMap((r) => cache.repository(r.metadata?.name ?? '') ?? []);
+    metrics.publishMaintenanceDue(
+      maintenanceIntervals(repositories, now()),
+      maintenanceOwed(cache.volumeBackups.list(), (name) => cache.repository(name)),
     );
   }
 

@@ -7,7 +7,7 @@
 // restores and (later) drills expose through it.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { timestamp } from '../../api/index.ts';
-import type { ExposeStep, ExposeThrough, ExposureObservation } from '../../core/index.ts';
+import { snapshotClassFor, type ExposeStep, type ExposeThrough, type ExposureObservation } from '../../core/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import { firstConsumerAnnotations, selectedNodeAnnotation } from './first-consumer.ts';
@@ -122,10 +122,7 @@ export class Exposer {
     const { cache, client } = this.#deps;
     const pvName = cache.claims.get(`${exposure.namespace}/${exposure.claim}`)?.spec?.volumeName;
     const driver = pvName === undefined ? undefined : cache.volumes.get(pvName)?.spec?.csi?.driver;
-    const classes = cache.snapshotClasses.list().filter((c) => c.driver === driver);
-    const chosen =
-      classes.find((c) => c.metadata?.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true') ??
-      classes[0];
+    const chosen = snapshotClassFor(cache.snapshotClasses.list(), driver);
     await ignoreAlreadyExists(() =>
       client.create(kinds.volumeSnapshot, {
         metadata: {

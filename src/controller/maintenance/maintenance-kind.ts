@@ -72,15 +72,18 @@ export function maintenanceKind(
     observe: (maintenance) => observe(deps, maintenance),
     next: nextMaintenanceStep,
     carryOut: (maintenance, _seen, step) => carryOut(deps, maintenance, step),
-    cleanUp: async (maintenance) => {
-      const name = maintenanceJobName(maintenance);
-      const ns = maintenance.metadata.namespace;
-      await ignoreNotFound(() =>
-        deps.client.delete(kinds.job, { namespace: ns, name }, { propagationPolicy: 'Background' }),
-      );
-      await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: ns, name: `${name}-creds` }));
-    },
+    cleanUp: (maintenance) => deleteJob(deps, maintenance),
   };
+}
+
+/** Deletes the current attempt's Job and its credentials Secret. */
+async function deleteJob(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Promise<void> {
+  const name = maintenanceJobName(maintenance);
+  const ns = maintenance.metadata.namespace;
+  await ignoreNotFound(() =>
+    deps.client.delete(kinds.job, { namespace: ns, name }, { propagationPolicy: 'Background' }),
+  );
+  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: ns, name: `${name}-creds` }));
 }
 
 /** The unfinished maintenance of the repository a namespace's backups go to, if any: those backups wait. */
@@ -90,9 +93,16 @@ export function maintenanceFor(
   namespace: string,
 ): string | undefined {
   const tenant = tenantOf(repository.spec, namespace);
+  // One waiting to retry holds nothing back: it waits for the backups again when its time comes.
   const found = cache.maintenances
     .list()
-    .find((m) => !finished(m) && m.spec.repository === repository.metadata.name && (m.spec.tenant ?? '') === tenant);
+    .find(
+      (m) =>
+        !finished(m) &&
+        m.status?.reason !== 'RetryScheduled' &&
+        m.spec.repository === repository.metadata.name &&
+        (m.spec.tenant ?? '') === tenant,
+    );
   return found === undefined ? undefined : objectKey(found);
 }
 
@@ -186,12 +196,30 @@ async function carryOut(
       await setStatus({
         phase: 'Running',
         reason: 'MoverRunning',
-        message: `forgetting ${forget.length} backups${maintenance.spec.prune === false ? '' : ', then pruning'}${maintenance.spec.check === undefined ? '' : ', then checking'}`,
+        message: `${step.attempt > 1 ? `attempt ${step.attempt}: ` : ''}forgetting ${forget.length} backups${maintenance.spec.prune === false ? '' : ', then pruning'}${maintenance.spec.check === undefined ? '' : ', then checking'}`,
         startTime: stamp,
+        attempt: step.attempt,
         forget,
       });
       return undefined;
     }
+    case 'retry':
+      await deleteJob(deps, maintenance);
+      await setStatus(
+        {
+          phase: 'Pending',
+          reason: 'RetryScheduled',
+          message: step.message.slice(0, 2048),
+          nextAttemptTime: timestamp(step.at),
+        },
+        { status: 'Unknown', reason: 'RetryScheduled', message: step.message.slice(0, 2048) },
+      );
+      deps.metrics.maintenanceRuns.inc({
+        repository: maintenance.spec.repository,
+        tenant: maintenance.spec.tenant ?? '',
+        result: 'RetryScheduled',
+      });
+      return { requeueAfterMs: Math.max(1000, step.at.getTime() - now.getTime()) };
     case 'create-job': {
       const missing = await createMaintenanceJob(deps, maintenance);
       if (missing !== undefined) {

@@ -32,7 +32,7 @@ export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedR
     informer: cache.restores,
     concurrency: 2,
     starts: 'reads',
-    owned: [cache.jobs, cache.claims, cache.volumes, cache.pods],
+    owned: [cache.jobs, cache.claims, cache.volumes, cache.pods, cache.snapshots],
     runOf: labelledRun(runLabels.restore),
     wakeUps: [{ informer: cache.maintenances, when: () => true }],
     finished: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',

@@ -18,8 +18,12 @@ import {
   ownerReference,
   readRefusal,
   runObjectBase,
+  snapshotClassFor,
+  undoKeep,
+  undoSnapshotName,
   type BackupAnswer,
   type RestoreObservation,
+  type UndoObservation,
 } from '../../core/index.ts';
 import { isNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -40,6 +44,8 @@ export interface ObservedRestore {
   repository: BackupRepository | undefined;
   /** What a new target PVC is made of. */
   newTarget: NewTarget | undefined;
+  /** The VolumeSnapshotClass an undo snapshot of the target is taken with. */
+  undoClass: string | undefined;
 }
 
 export interface NewTarget {
@@ -138,10 +144,12 @@ export async function observeRestore(
   // The claim this restore just created may not be in the cache yet: never take that for "deleted".
   const targetNotCachedYet =
     claim === undefined && restore.status?.targetCreated === true && (await exists(deps.client, ns, spec.target.pvc));
+  const undo = spec.target.existing === true ? observeUndo(cache, restore, claim) : undefined;
   return {
     backup,
     repository,
     newTarget,
+    undoClass: undo?.className,
     observation: {
       restore,
       invalid,
@@ -161,6 +169,50 @@ export async function observeRestore(
       targetNotCachedYet,
       alias: deps.exposer.observe(restoreExposure(restore)).alias,
       job: moverOutcome(cache, deps.namespace, restoreJobName(restore)),
+      undo: undo?.observation,
+    },
+  };
+}
+
+/** Whether the target's CSI driver has a VolumeSnapshotClass (as a backup's `auto` method asks), and the undo snapshot taken. */
+function observeUndo(
+  cache: ClusterCache,
+  restore: VolumeRestore,
+  claim: PersistentVolumeClaim | undefined,
+): { observation: UndoObservation; className?: string | undefined } {
+  const pvc = `${restore.metadata.namespace}/${restore.spec.target.pvc}`;
+  if (undoKeep(restore).kind === 'none')
+    return { observation: { kind: 'none', why: 'spec.target.keepUndoSnapshot is none' } };
+  const pvName = claim?.spec?.volumeName;
+  const pv = pvName === undefined ? undefined : cache.volumes.get(pvName);
+  if (pv === undefined) return { observation: { kind: 'unknown' } };
+  const driver = pv.spec?.csi?.driver;
+  if (driver === undefined)
+    return {
+      observation: {
+        kind: 'none',
+        why: `PVC ${pvc} is not a CSI volume (PV ${pvName ?? ''}): no VolumeSnapshot can be taken of it`,
+      },
+    };
+  const snapshotClass = snapshotClassFor(cache.snapshotClasses.list(), driver);
+  if (snapshotClass === undefined)
+    return {
+      observation: {
+        kind: 'none',
+        why: `no VolumeSnapshotClass for CSI driver ${driver} (PVC ${pvc}): no VolumeSnapshot can be taken of it`,
+      },
+    };
+  const name = undoSnapshotName(restore);
+  const snapshot = cache.snapshots.get(`${restore.metadata.namespace}/${name}`);
+  return {
+    className: snapshotClass.metadata?.name,
+    observation: {
+      kind: 'snapshot',
+      name,
+      snapshot:
+        snapshot === undefined
+          ? undefined
+          : { ready: snapshot.status?.readyToUse === true, error: snapshot.status?.error?.message },
     },
   };
 }
@@ -177,15 +229,9 @@ async function exists(client: KubeClient, namespace: string, name: string): Prom
 
 /** Pods that have the claim mounted and are not finished, "ns/name". */
 function mountedBy(cache: ClusterCache, claim: PersistentVolumeClaim): string[] {
-  return cache.pods
-    .list()
-    .filter(
-      (p) =>
-        p.metadata?.namespace === claim.metadata?.namespace &&
-        p.status?.phase !== 'Succeeded' &&
-        p.status?.phase !== 'Failed' &&
-        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim.metadata?.name),
-    )
+  return cache
+    .podsMounting(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '')
+    .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
     .map((p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
 }
 
@@ -225,8 +271,14 @@ function invalidSpec(restore: VolumeRestore, sizeUnknown: boolean): string | und
     for (const field of ['size', 'storageClassName', 'accessModes'] as const)
       if (spec.target[field] !== undefined)
         problems.push(`spec.target.${field}: only for a new PVC (spec.target.existing is true)`);
+  if (spec.target.keepUndoSnapshot !== undefined && /^0+(ms|s|m|h|d|w)$/.test(spec.target.keepUndoSnapshot))
+    problems.push(
+      `spec.target.keepUndoSnapshot: ${spec.target.keepUndoSnapshot} would keep the undo snapshot for no time: write none to restore without one`,
+    );
   if (spec.target.existing !== true) {
     if (spec.target.force === true) problems.push('spec.target.force: only for an existing PVC');
+    if (spec.target.keepUndoSnapshot !== undefined)
+      problems.push('spec.target.keepUndoSnapshot: only for an existing PVC (a new PVC has nothing to undo)');
     if (spec.target.keepExtraFiles === true) problems.push('spec.target.keepExtraFiles: only for an existing PVC');
   }
   if (sizeUnknown)

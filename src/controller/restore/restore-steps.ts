@@ -2,8 +2,9 @@
 // (through the one run status writer), the target PVC (owned by the restore
 // and labelled with it until the restore succeeds, deleted again if it fails),
 // the writable alias of the target (through the exposer), the credentials
-// Secret and the mover Job in Safehold's namespace, and the clean-up. Every
-// step is idempotent.
+// Secret and the mover Job in Safehold's namespace, the undo snapshot of an
+// existing target (no owner: it outlives the restore until it expires), and
+// the clean-up. Every step is idempotent.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import {
   repositoryUrl,
@@ -34,6 +35,7 @@ import { firstConsumerAnnotations, nodeUsing, type Exposer } from '../expose/ind
 import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
+import { createUndoSnapshot, extendUndo, recordUndo, undoNote } from './undo-steps.ts';
 import {
   restoreExposure,
   restoreJobName,
@@ -93,6 +95,14 @@ export async function carryOutRestore(
     case 'nudge-alias':
       await deps.exposer.carryOut(restoreExposure(restore), step, now);
       return { requeueAfterMs: 2000 };
+    case 'create-undo-snapshot':
+      await createUndoSnapshot(deps, restore, observed, step.name, now);
+      return undefined;
+    case 'record-undo':
+      await recordUndo(deps, restore, step.undo, now, (type, reason, message) =>
+        restoreEvent(deps, restore, type, reason, message),
+      );
+      return undefined;
     case 'create-job': {
       const missing = await createJob(deps, restore, observed);
       if (missing !== undefined) {
@@ -109,13 +119,15 @@ export async function carryOutRestore(
     case 'succeed': {
       const r = step.result;
       const backup = restore.status?.backup;
+      const undo = await extendUndo(deps, restore, now);
       const message =
-        r === undefined
+        (r === undefined
           ? `PVC ${target} was made from the kept VolumeSnapshot of backup ${backup?.name ?? ''}`
-          : `restored ${r.filesRestored} files (${r.bytesRestored} bytes) into PVC ${target}`;
+          : `restored ${r.filesRestored} files (${r.bytesRestored} bytes) into PVC ${target}`) + undoNote(undo);
       await releaseTarget(deps, restore);
       await setStatus(
         {
+          ...(undo === undefined ? {} : { undoSnapshot: undo }),
           phase: 'Succeeded',
           reason: 'Succeeded',
           message,
@@ -144,13 +156,23 @@ export async function carryOutRestore(
       await restoreEvent(deps, restore, 'Normal', 'RestoreSucceeded', message);
       return undefined;
     }
-    case 'fail':
+    case 'fail': {
+      // A restore that failed half-way has changed the volume: its way back is kept as long as after a success.
+      const undo = await extendUndo(deps, restore, now);
+      const message = step.message + undoNote(undo);
       await setStatus(
-        { phase: 'Failed', reason: step.reason, message: step.message, completionTime: stamp },
-        { status: 'False', reason: step.reason, message: step.message },
+        {
+          ...(undo === undefined ? {} : { undoSnapshot: undo }),
+          phase: 'Failed',
+          reason: step.reason,
+          message,
+          completionTime: stamp,
+        },
+        { status: 'False', reason: step.reason, message },
       );
-      await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${step.message}`);
+      await restoreEvent(deps, restore, 'Warning', 'RestoreFailed', `${step.reason}: ${message}`);
       return undefined;
+    }
     case 'clean-up':
       await cleanUpRestore(deps, restore, now);
       return undefined;

@@ -13,14 +13,8 @@ export function moverOutcome(cache: ClusterCache, namespace: string, jobName: st
   const conditions = job.status?.conditions ?? [];
   const finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-  const pod = cache.pods
-    .list()
-    .find(
-      (p: Pod) =>
-        p.metadata?.namespace === namespace && p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
-    );
-  const container = pod?.status?.containerStatuses?.find((c) => c.name === 'mover');
-  const terminated = container?.state?.terminated;
+  const pod = cache.podsOfJob(namespace, jobName)[0];
+  const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.terminated;
   const result = parseResult(terminated?.message);
   const fate = podFate(podFacts(jobName, pod, failed, job.spec?.activeDeadlineSeconds));
   return {

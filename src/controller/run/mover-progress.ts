@@ -15,14 +15,7 @@ export async function readProgress(
   namespace: string,
   jobName: string,
 ): Promise<MoverProgress | undefined> {
-  const pod = deps.cache.pods
-    .list()
-    .find(
-      (p: Pod) =>
-        p.metadata?.namespace === namespace &&
-        p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName &&
-        p.status?.phase === 'Running',
-    );
+  const pod = deps.cache.podsOfJob(namespace, jobName).find((p: Pod) => p.status?.phase === 'Running');
   if (pod?.metadata?.name === undefined) return undefined;
   let log: string;
   try {

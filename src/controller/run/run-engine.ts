@@ -36,6 +36,8 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
   readonly #deps: RunEngineDeps;
   readonly #queue: WorkQueue;
   #ready = false;
+  /** Keys of the runs that have not finished, kept from the informer's changes: waking them costs only them. */
+  readonly #unfinished = new Set<string>();
 
   constructor(kind: RunKind<R, Seen, Step>, deps: RunEngineDeps) {
     this.#kind = kind;
@@ -50,6 +52,8 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     });
     kind.informer.onChange((c) => {
       this.#queue.add(c.key);
+      if (c.type !== 'deleted' && !kind.finished(c.object)) this.#unfinished.add(c.key);
+      else this.#unfinished.delete(c.key);
       // A run that ends (or goes unfinished) frees its volume, a slot or its repository: the waiting
       // ones look again. Only then: a change to one of thousands of finished runs wakes nobody.
       const ended =
@@ -82,7 +86,7 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
 
   /** Looks again at every run that has not finished. */
   wakeWaiting(): void {
-    for (const run of this.#kind.informer.list()) if (!this.#kind.finished(run)) this.#queue.add(objectKey(run));
+    for (const key of this.#unfinished) this.#queue.add(key);
   }
 
   async #reconcile(key: string): Promise<Requeue | undefined> {
@@ -96,11 +100,24 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     if (!pending) gate.settled(this.#kind.starts, uid);
     const holds = this.#kind.holdsTemporaries?.(run) ?? !isCleanedUp(run);
     if (hasFinalizer(run) && this.#kind.finished(run) && !holds) await this.#letGo(run);
-    if (pending) return gate.serialize(() => this.#step(run));
-    return this.#step(run);
+    if (!pending) return this.#step(run);
+    // A start that overran the gate counts as starting until it is known whether it started.
+    const attempt = { started: false, overran: false };
+    try {
+      return await gate.serialize(
+        () => this.#step(run, attempt),
+        () => {
+          attempt.overran = true;
+          gate.started(this.#kind.starts, uid);
+          this.#deps.log(`${this.#kind.kind} start overran the start gate; later starts go ahead`, { run: key });
+        },
+      );
+    } finally {
+      if (attempt.overran && !attempt.started) gate.settled(this.#kind.starts, uid);
+    }
   }
 
-  async #step(run: R): Promise<Requeue | undefined> {
+  async #step(run: R, attempt = { started: false, overran: false }): Promise<Requeue | undefined> {
     const kind = this.#kind;
     const seen = await kind.observe(run);
     const step = kind.next(seen);
@@ -113,6 +130,7 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
       const requeue = await kind.carryOut(run, seen, step);
       // A start that asks to come back later did not start (a Secret is missing).
       if (requeue !== undefined) this.#deps.gate.settled(kind.starts, uid);
+      else attempt.started = true;
       return requeue;
     } catch (error) {
       this.#deps.gate.settled(kind.starts, uid);

@@ -3,9 +3,11 @@
 // collection remove them; the sweep catches what a crash or an outage left.
 // It deletes an object only if it carries a run label AND an owner (record or
 // reference) naming a run that no longer exists: an object a user labelled
-// by mistake has no owner and stays.
-import { runLabels } from '../../api/index.ts';
-import { isLeftover, type RunKindName, type RunOwner } from '../../core/index.ts';
+// by mistake has no owner and stays. It also deletes a restore's undo
+// snapshot once its expiry (an annotation on it) has passed: that is the one
+// object Safehold keeps on purpose past its run, for a time.
+import { runLabels, undoSnapshotKeys } from '../../api/index.ts';
+import { isLeftover, undoSnapshotExpired, type RunKindName, type RunOwner } from '../../core/index.ts';
 import { ignoreNotFound, kinds, type KubeClient, type KubeObject, type ResourceKind } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
@@ -16,6 +18,7 @@ export interface SweepDeps {
   /** Safehold's namespace: run Secrets and Jobs live only there. */
   namespace: string;
   log: Log;
+  now: () => Date;
 }
 
 export const defaultSweepIntervalMs = 10 * 60_000;
@@ -45,7 +48,7 @@ export class Sweeper {
     clearInterval(this.#timer);
   }
 
-  /** Deletes every leftover; returns how many. */
+  /** Deletes every leftover and every expired undo snapshot; returns how many. */
   async sweep(): Promise<number> {
     const { cache, client, namespace } = this.#deps;
     const secrets = await client.list<KubeObject>(kinds.secret, {
@@ -71,16 +74,38 @@ export class Sweeper {
         );
         removed++;
       }
+    const now = this.#deps.now();
+    // Never under a restore that still runs: its expiry moves to the restore's end + its keep time.
+    const expired = cache.snapshots
+      .list()
+      .filter(
+        (s) => undoSnapshotExpired(s, now) && !this.#restoreRunning(s.metadata?.annotations?.[undoSnapshotKeys.of]),
+      );
+    for (const snapshot of expired) {
+      await ignoreNotFound(() =>
+        client.delete(kinds.volumeSnapshot, {
+          namespace: snapshot.metadata?.namespace,
+          name: snapshot.metadata?.name ?? '',
+        }),
+      );
+      removed++;
+    }
     return removed;
   }
 
   async #sweepLogged(): Promise<void> {
     try {
       const removed = await this.sweep();
-      if (removed > 0) this.#deps.log('swept leftovers of vanished runs', { removed });
+      if (removed > 0) this.#deps.log('swept leftovers of vanished runs and expired undo snapshots', { removed });
     } catch (error) {
       this.#deps.log('sweep failed', { error: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /** The VolumeRestore "namespace/name" exists and has not ended. */
+  #restoreRunning(key: string | undefined): boolean {
+    const phase = key === undefined ? undefined : this.#deps.cache.restores.get(key)?.status?.phase;
+    return phase === 'Pending' || phase === 'Running';
   }
 
   /** The uid of the run an owner names, as it exists now. */
