@@ -477,7 +477,7 @@ describe('backing up volumes', () => {
       expect(cli.code).toBe(1);
       expect(cli.stderr).toContain('WrongCredentials');
       const [backup] = await backupsOf('doomed');
-      expect(backup?.status).toMatchObject({ phase: 'Failed', reason: 'MoverFailed', attempt: 2 });
+      expect(backup?.status).toMatchObject({ phase: 'Failed', reason: 'WrongCredentials', attempt: 2 });
       expect(backup?.status?.message).toContain('gave up after 2 attempts');
       const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, {
         namespace: ns,

@@ -147,7 +147,7 @@ describe('safehold mover', () => {
     const run = await runMover({ bucket: uniqueName('mover'), source: volume('keys'), secretKey });
     const error = errorOf(run);
     expect(error.code).toBe('WrongCredentials');
-    expect(error.message).toContain('credentials Secret');
+    expect(error.message).toContain('spec.s3.secretAccessKey');
     for (const text of [run.raw, run.stderr, JSON.stringify(run.messages)]) expect(text).not.toContain(secretKey);
   });
 
@@ -159,7 +159,7 @@ describe('safehold mover', () => {
     const run = await runMover({ bucket, source, password: wrong });
     const error = errorOf(run);
     expect(error.code).toBe('WrongPassword');
-    expect(error.message).toContain('RESTIC_PASSWORD');
+    expect(error.message).toContain('spec.password');
     for (const text of [run.raw, run.stderr, JSON.stringify(run.messages)]) expect(text).not.toContain(wrong);
   });
 

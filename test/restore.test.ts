@@ -349,7 +349,7 @@ describe('self-service restore', () => {
       'alice',
     );
     expect(cli.code).toBe(1);
-    expect(cli.stderr).toContain('Failed: MoverFailed: RepositoryUnreachable');
+    expect(cli.stderr).toContain('Failed: RepositoryUnreachable: ');
     expect(cli.stderr).toContain(`127.0.0.1:${port}`);
     await waitFor('the half-made PVC is deleted', async () => {
       try {

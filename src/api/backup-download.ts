@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import { duration } from './duration.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
@@ -24,7 +25,7 @@ export const downloadReasons = [
   'BackupNotFound',
   'RepositoryNotFound',
   'SecretNotFound',
-  'MoverFailed',
+  ...runFailureReasons,
 ] as const;
 export type DownloadReason = (typeof downloadReasons)[number];
 

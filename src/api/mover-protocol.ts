@@ -122,11 +122,15 @@ export const moverTask = z.discriminatedUnion('kind', [
   blockRestoreTask,
 ]);
 
+/** Why a mover failed, as it reports it; each is also a run's reason (see runFailureReasons). */
 export const errorCodes = [
   'RepositoryUnreachable',
+  'RepositoryStalled',
   'WrongCredentials',
   'WrongPassword',
   'RepositoryLocked',
+  'RepositoryIncomplete',
+  'Interrupted',
   'SourceMissing',
   'SnapshotNotFound',
   'PathNotFound',
@@ -136,6 +140,20 @@ export const errorCodes = [
   'InvalidTask',
   'ResticFailed',
 ] as const;
+
+/**
+ * Why a run's mover did not succeed, as the run's status.reason, its Failed condition and the
+ * failure metric's label: the mover's own error code, or what happened to its Pod when it could
+ * not say (killed, out of memory, past the Job's deadline), or MoverFailed when nothing tells.
+ */
+export const runFailureReasons = [
+  ...errorCodes,
+  'MoverKilled',
+  'MoverOutOfMemory',
+  'MoverDeadlineExceeded',
+  'MoverFailed',
+] as const;
+export type RunFailureReason = (typeof runFailureReasons)[number];
 
 export const backupSummary = z.object({
   type: z.literal('summary'),

@@ -5,6 +5,7 @@
 // repository wait; it starts only once no backup writes there.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const maintenancePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
@@ -20,7 +21,7 @@ export const maintenanceReasons = [
   'InvalidSpec',
   'RepositoryNotFound',
   'SecretNotFound',
-  'MoverFailed',
+  ...runFailureReasons,
   'DeadlineExceeded',
 ] as const;
 export type MaintenanceReason = (typeof maintenanceReasons)[number];

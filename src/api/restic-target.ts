@@ -7,7 +7,23 @@ export const repositoryTarget = z.object({
   region: z.string().optional(),
   /** Create the repository when it does not exist yet. */
   initialize: z.boolean().default(true),
+  /**
+   * Where the repository's settings come from, in the words a user fixes them with, so a failure
+   * names the field or Secret to change rather than the mover's environment variables.
+   */
+  source: z
+    .object({
+      /** 'BackupRepository <name>' */
+      repository: z.string(),
+      /** 'BackupRepository <name> spec.password (Secret <ns>/<name>, key <key>)' or 'the generated key Secret <ns>/<name>' */
+      password: z.string(),
+      /** The two Secret keys the S3 access key comes from, with their spec fields. */
+      s3Keys: z.string(),
+    })
+    .optional(),
 });
+export type RepositoryTarget = z.infer<typeof repositoryTarget>;
+
 // Stale locks: the mover runs `restic unlock`, which removes only locks restic
 // itself deems stale (held by a dead process on the same host, or not
 // refreshed for 30 minutes; restic offers no other threshold). Backups take

@@ -2,6 +2,7 @@
 // result. Created by the scheduler, by `safehold backup`, or by a tenant.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 /**
@@ -40,7 +41,7 @@ export const backupReasons = [
   'RepositoryNotFound',
   'SecretNotFound',
   'SnapshotFailed',
-  'MoverFailed',
+  ...runFailureReasons,
 ] as const;
 export type BackupReason = (typeof backupReasons)[number];
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { backupChoice, chosenBackup } from './backup-choice.ts';
 import { condition } from './conditions.ts';
 import { durationPattern } from './duration.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const restorePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
@@ -32,7 +33,7 @@ export const restoreReasons = [
   'TargetFailed',
   'UndoSnapshotPending',
   'UndoSnapshotFailed',
-  'MoverFailed',
+  ...runFailureReasons,
 ] as const;
 export type RestoreReason = (typeof restoreReasons)[number];
 

@@ -20,6 +20,7 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
     'POLICY',
     'DECISION',
     'LAST BACKUP',
+    'LAST RUN',
     'NEXT RUN',
     'REASON',
   ];
@@ -47,9 +48,18 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
       d.state === 'protected' || d.state === 'unbound' ? d.policy : '-',
       decision,
       last === undefined ? (d.state === 'protected' ? c.yellow('never') : '-') : `${last} ago`,
+      lastRun(row, now, c.red),
       next,
       d.reason,
     ];
   });
   return renderTable(header, cells);
+}
+
+/** FAILED with its reason and age when the last attempt failed, ok after a success, '-' before any run. */
+function lastRun(row: CoverageRow, now: Date, red: (text: string) => string): string {
+  const failure = row.lastFailure;
+  if (failure === undefined) return row.lastBackup === undefined ? '-' : 'ok';
+  const when = age(failure.at, now);
+  return red(`FAILED ${failure.reason}${when === undefined ? '' : ` ${when} ago`}`);
 }

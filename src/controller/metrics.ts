@@ -101,7 +101,7 @@ export class OperatorMetrics {
 
   readonly maintenanceRuns = new Counter({
     name: 'safehold_repository_maintenance_runs_total',
-    help: 'Finished repository maintenance runs by result (Succeeded, CheckFailed, MoverFailed, ...)',
+    help: 'Finished repository maintenance runs by result (Succeeded, CheckFailed, WrongPassword, RepositoryStalled, ...)',
     labelNames: ['repository', 'tenant', 'result'] as const,
     registers: [this.registry],
   });

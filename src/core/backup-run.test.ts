@@ -238,11 +238,11 @@ describe('nextRunStep', () => {
       failureMessage: undefined,
     };
     const step = nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 2 }, { job }));
-    expect(step).toMatchObject({ kind: 'retry', reason: 'MoverFailed', message: 'RepositoryUnreachable: down' });
+    expect(step).toMatchObject({ kind: 'retry', reason: 'RepositoryUnreachable', message: 'down' });
     if (step.kind === 'retry') expect(step.at.getTime() - now.getTime()).toBe(retryDelayMs(2));
     expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 7 }, { job }))).toMatchObject({
       kind: 'fail',
-      reason: 'MoverFailed',
+      reason: 'RepositoryUnreachable',
     });
   });
 

@@ -13,6 +13,7 @@ import {
 import { maintenanceWait } from './backup-reads.ts';
 import { changeDetectionFor, type ChangeDetection } from './change-detection.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
 /** How this run captures its volume (see captureMethods). */
@@ -50,21 +51,6 @@ export interface RunObservation {
   /** What exists of the volume's exposure to the mover (snapshot, clone, alias). */
   exposure: ExposureObservation;
   job: MoverOutcome | undefined;
-}
-
-/** What a finished mover Job says about itself, as the controller reads it from the Pod. */
-export interface MoverOutcome {
-  finished: boolean;
-  result: MoverResult | undefined;
-  failureMessage: string | undefined;
-}
-
-/** Why a finished mover did not deliver the result its task asks for. */
-export function moverFailure(job: MoverOutcome): string {
-  const result = job.result;
-  if (result?.type === 'error') return `${result.code}: ${result.message}`;
-  if (result === undefined) return job.failureMessage ?? 'the mover ended without a result';
-  return `the mover returned a ${result.type} result, not the one its task asks for`;
 }
 
 export type RunStep =
@@ -173,7 +159,8 @@ function active(o: RunObservation): RunStep {
       return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is copying the volume', recheckMs: 10_000 };
     const result = o.job.result;
     if (result?.type === 'summary') return { kind: 'succeed', result };
-    return finalOrRetry(o, 'MoverFailed', moverFailure(o.job));
+    const failure = moverFailure(o.job);
+    return finalOrRetry(o, failure.reason, failure.message);
   }
   const expose = nextExposeStep(status.method === 'snapshot' ? 'snapshot' : 'volume', o.exposure);
   switch (expose.kind) {

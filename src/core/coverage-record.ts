@@ -18,6 +18,7 @@ export function coverageRecord(row: CoverageRow) {
     cause: d.state === 'unprotected' || d.state === 'unbound' ? d.cause : null,
     reason: d.reason,
     lastBackup: row.lastBackup ?? null,
+    lastFailure: row.lastFailure ?? null,
     nextRun: row.nextRun ?? null,
   };
 }

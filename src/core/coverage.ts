@@ -46,6 +46,8 @@ export interface CoverageRow {
   phase: string;
   decision: CoverageDecision;
   lastBackup: string | undefined;
+  /** The volume's last backup attempt failed (safehold.io/last-result), and why, until one succeeds. */
+  lastFailure?: LastFailure | undefined;
   nextRun: string | undefined;
   problems: Problem[];
 }
@@ -127,10 +129,27 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
         lastBackup:
           volume?.metadata?.annotations?.[annotations.lastBackup] ??
           claim.metadata?.annotations?.[annotations.lastBackup],
+        lastFailure: lastFailure(volume?.metadata?.annotations) ?? lastFailure(claim.metadata?.annotations),
         nextRun: next?.toISOString(),
         problems,
       };
     });
+}
+
+export interface LastFailure {
+  /** When it failed (RFC 3339), if the annotation says. */
+  at: string | undefined;
+  reason: string;
+  message: string;
+}
+
+/** The last attempt's failure from safehold.io/last-result and last-error ("<time> <reason>: <message>"). */
+export function lastFailure(values: Record<string, string> | undefined): LastFailure | undefined {
+  if (values?.[annotations.lastResult] !== 'Failed') return undefined;
+  const error = values[annotations.lastError] ?? '';
+  const match = /^(\S+) ([A-Za-z]+): ([\s\S]*)$/.exec(error);
+  if (match === null) return { at: undefined, reason: 'Failed', message: error };
+  return { at: match[1], reason: match[2] ?? 'Failed', message: match[3] ?? '' };
 }
 
 export interface CoverageCounts {

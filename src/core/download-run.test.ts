@@ -121,26 +121,28 @@ describe('nextDownloadStep', () => {
     totalBytes: 1,
     durationSeconds: 1,
   };
-  it.each<[string, MoverResult | undefined, string | undefined, string]>([
+  it.each<[string, MoverResult | undefined, string | undefined, string, string]>([
     [
       'a mover error',
       { type: 'error', code: 'PathNotFound', message: '/etc/app.conf is not in the backup' },
       undefined,
-      'PathNotFound: /etc/app.conf is not in the backup',
+      'PathNotFound',
+      '/etc/app.conf is not in the backup',
     ],
-    ['a Job failure without a result', undefined, 'DeadlineExceeded', 'DeadlineExceeded'],
-    ['nothing at all', undefined, undefined, 'the mover ended without a result'],
+    ['a Job failure without a result', undefined, 'DeadlineExceeded', 'MoverFailed', 'DeadlineExceeded'],
+    ['nothing at all', undefined, undefined, 'MoverFailed', 'the mover ended without a result'],
     [
       'a result of the wrong kind',
       restored,
       undefined,
+      'MoverFailed',
       'the mover returned a restored result, not the one its task asks for',
     ],
-  ])('fails with MoverFailed on %s', (_, result, failureMessage, message) => {
+  ])('fails with the real reason on %s', (_, result, failureMessage, reason, message) => {
     const job = { finished: true, result, failureMessage };
     expect(nextDownloadStep(observe({ phase: 'Running' }, { job }))).toEqual({
       kind: 'fail',
-      reason: 'MoverFailed',
+      reason,
       message,
     });
   });

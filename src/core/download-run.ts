@@ -8,7 +8,7 @@
 import type { BackupDownload, ChosenBackup, DownloadReason, DownloadSummary } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
 import { maintenanceWait, readableBackup, readerSlotWait, type ReaderSlots } from './backup-reads.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 
 export interface DownloadObservation {
   now: Date;
@@ -37,7 +37,6 @@ export const finishedKeptMs = 24 * 3600_000;
 
 export function nextDownloadStep(o: DownloadObservation): DownloadStep {
   const status = o.download.status ?? {};
-  const fail = (reason: DownloadReason, message: string): DownloadStep => ({ kind: 'fail', reason, message });
   switch (status.phase ?? 'Pending') {
     case 'Pending': {
       const read = readableBackup(o);
@@ -50,7 +49,7 @@ export function nextDownloadStep(o: DownloadObservation): DownloadStep {
       if (!o.job.finished)
         return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is reading the backup', recheckMs: 2000 };
       if (o.job.result?.type === 'downloaded') return { kind: 'succeed', result: o.job.result };
-      return fail('MoverFailed', moverFailure(o.job));
+      return { kind: 'fail', ...moverFailure(o.job) };
     case 'Succeeded': {
       const expires = Date.parse(status.expiresAt ?? '');
       if (Number.isNaN(expires) || expires <= o.now.getTime()) return { kind: 'expire' };

@@ -21,6 +21,7 @@ export * from './label-selector.ts';
 export * from './maintenance-run.ts';
 export * from './maintenance-health.ts';
 export * from './maintenance-schedule.ts';
+export * from './mover-failure.ts';
 export * from './mover-job.ts';
 export * from './quantity.ts';
 export * from './relative-time.ts';

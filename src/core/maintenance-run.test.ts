@@ -78,13 +78,13 @@ describe('nextMaintenanceStep', () => {
     // The default retry settings: 6 retries after the first attempt.
     expect(nextMaintenanceStep(observe(running(7), { job }))).toEqual({
       kind: 'fail',
-      reason: 'MoverFailed',
-      message: 'RepositoryLocked: locked by backup (gave up after 7 attempts, retry.limit 6)',
+      reason: 'RepositoryLocked',
+      message: 'locked by backup (gave up after 7 attempts, retry.limit 6)',
     });
     // No retry starts after the deadline (4 h from the run's creation).
     const old = observe(running(2), { job });
     old.maintenance.metadata.creationTimestamp = '2026-11-21T23:00:30Z';
-    expect(nextMaintenanceStep(old)).toMatchObject({ kind: 'fail', reason: 'MoverFailed' });
+    expect(nextMaintenanceStep(old)).toMatchObject({ kind: 'fail', reason: 'RepositoryLocked' });
   });
 
   it('waits for its retry time without starting, then starts the next attempt', () => {

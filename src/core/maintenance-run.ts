@@ -7,7 +7,7 @@
 // backups back. A failure that retrying cannot mend (no repository, a bad
 // spec, a missing Secret, damage a check found) ends the run at once.
 import { durationMs, type MaintenanceReason, type MoverResult, type RepositoryMaintenance } from '../api/index.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverFailure, type MoverOutcome } from './mover-failure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
 export interface MaintenanceObservation {
@@ -85,20 +85,20 @@ export function nextMaintenanceStep(o: MaintenanceObservation): MaintenanceStep 
 /** Retry settings of maintenance: those of a backup without a policy (7 attempts within 4 h). */
 export const maintenanceRetry = defaultRetry;
 
-function retryOrFail(o: MaintenanceObservation, failure: string): MaintenanceStep {
+function retryOrFail(o: MaintenanceObservation, failure: MoverFailure): MaintenanceStep {
   const attempt = o.maintenance.status?.attempt ?? 1;
   const verdict = retryOrGiveUp({
     now: o.now,
     attempt,
     settings: maintenanceRetry,
     deadline: runDeadline(o.maintenance.metadata.creationTimestamp, maintenanceRetry),
-    message: failure,
+    message: failure.message,
   });
-  if (verdict.kind === 'fail') return { kind: 'fail', reason: 'MoverFailed', message: verdict.message };
+  if (verdict.kind === 'fail') return { kind: 'fail', reason: failure.reason, message: verdict.message };
   return {
     kind: 'retry',
     attempt,
     at: verdict.at,
-    message: `attempt ${attempt} failed: ${failure}; retrying at ${verdict.at.toISOString()}`,
+    message: `attempt ${attempt} failed: ${failure.reason}: ${failure.message}; retrying at ${verdict.at.toISOString()}`,
   };
 }

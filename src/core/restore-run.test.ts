@@ -317,26 +317,28 @@ describe('nextRestoreStep while running', () => {
     bytes: 1,
     durationSeconds: 1,
   };
-  it.each<[string, MoverResult | undefined, string | undefined, string]>([
+  it.each<[string, MoverResult | undefined, string | undefined, string, string]>([
     [
       'a mover error',
       { type: 'error', code: 'RepositoryUnreachable', message: 'no route to host' },
       undefined,
-      'RepositoryUnreachable: no route to host',
+      'RepositoryUnreachable',
+      'no route to host',
     ],
-    ['a Job failure without a result', undefined, 'OOMKilled', 'OOMKilled'],
-    ['nothing at all', undefined, undefined, 'the mover ended without a result'],
+    ['a Job failure without a result', undefined, 'Error', 'MoverFailed', 'Error'],
+    ['nothing at all', undefined, undefined, 'MoverFailed', 'the mover ended without a result'],
     [
       'a result of the wrong kind',
       downloaded,
       undefined,
+      'MoverFailed',
       'the mover returned a downloaded result, not the one its task asks for',
     ],
-  ])('fails with MoverFailed on %s', (_, result, failureMessage, message) => {
+  ])('fails with the real reason on %s', (_, result, failureMessage, reason, message) => {
     const job = { finished: true, result, failureMessage };
     expect(nextRestoreStep(observe(running('repository'), { target: bound, alias: { bound: true }, job }))).toEqual({
       kind: 'fail',
-      reason: 'MoverFailed',
+      reason,
       message,
     });
   });

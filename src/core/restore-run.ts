@@ -6,7 +6,7 @@
 // there is none (undo-snapshot.ts).
 import type { ChosenBackup, RestoreReason, RestoreSummary, VolumeRestore } from '../api/index.ts';
 import type { BackupAnswer } from './backup-choice.ts';
-import { moverFailure, type MoverOutcome } from './backup-run.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 import { maintenanceWait, readableBackup, readerSlotWait, type ReaderSlots } from './backup-reads.ts';
 import { nextExposeStep, type ExposeStep } from './exposure.ts';
 
@@ -159,7 +159,7 @@ function running(o: RestoreObservation): RestoreStep {
       return { kind: 'wait', reason: 'MoverRunning', message: 'the mover is restoring the volume', recheckMs: 5000 };
     const result = o.job.result;
     if (result?.type === 'restored') return { kind: 'succeed', result };
-    return { kind: 'fail', reason: 'MoverFailed', message: moverFailure(o.job) };
+    return { kind: 'fail', ...moverFailure(o.job) };
   }
   const undo = undoStep(o);
   if (undo !== undefined) return undo;

@@ -1,13 +1,13 @@
 // The mover task of a VolumeRestore from the backup it settled on: files
 // restored into the target folder, or a block volume's image chain written
 // onto the target device.
-import type { ChosenBackup, MoverTask, VolumeRestore } from '../api/index.ts';
+import type { ChosenBackup, MoverTask, RepositoryTarget, VolumeRestore } from '../api/index.ts';
 import { moverCacheDir, moverSourcePath, moverTargetDevice, moverTargetPath } from './mover-job.ts';
 
 export function restoreMoverTask(
   restore: VolumeRestore,
   backup: ChosenBackup,
-  repository: { url: string; region: string },
+  repository: Omit<RepositoryTarget, 'initialize'>,
 ): MoverTask {
   const target = { ...repository, initialize: false };
   if (backup.image !== undefined)

@@ -242,13 +242,23 @@ describe('runBackup', () => {
   it('runs no restic at all when the endpoint does not answer', async () => {
     const { result, calls } = await backup(
       {},
-      { probe: { reachable: false, reason: 'connect ECONNREFUSED 127.0.0.1:7480' } },
+      { probe: { reachable: false, reason: 'connect ECONNREFUSED 127.0.0.1:7480', connected: false } },
     );
     expect(calls).toEqual([]);
     expect(result).toMatchObject({
       code: 'RepositoryUnreachable',
     });
     expect(result.type === 'error' && result.message).toContain('http://127.0.0.1:7480');
+  });
+
+  it('tells an endpoint that accepts connections but never answers from one it cannot reach', async () => {
+    const { result, calls } = await backup(
+      {},
+      { probe: { reachable: false, reason: 'connected, but no answer within 5 s', connected: true } },
+    );
+    expect(calls).toEqual([]);
+    expect(result).toMatchObject({ code: 'RepositoryStalled' });
+    expect(result.type === 'error' && result.message).toContain('not the network');
   });
 
   it('checks the source folder before anything else', async () => {

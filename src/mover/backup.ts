@@ -96,7 +96,8 @@ export async function resticBackup(
   if (last !== undefined) steps.progress(last);
 
   const finished = exit.exitCode === 0 || exit.exitCode === partialSuccess;
-  if (!finished) return resticError(exit, repositoryNames(repository));
+  // The repository opened a moment ago: silence now is a stall, not the network.
+  if (!finished) return resticError(exit, { ...repositoryNames(repository), reached: true });
   if (summary === undefined) {
     return {
       type: 'error',

@@ -41,10 +41,16 @@ describe('probeEndpoint', () => {
     if (!result.reachable) expect(result.reason).toContain('ECONNREFUSED');
   });
 
-  it('reports an endpoint that never answers as unreachable after the timeout', async () => {
+  it('reports a closed port as not connected, so the mover calls it unreachable', async () => {
+    const endpoint = await listen(() => undefined);
+    servers.pop()?.close();
+    expect(await probeEndpoint(endpoint, 2_000)).toMatchObject({ reachable: false, connected: false });
+  });
+
+  it('reports an endpoint that accepts connections but never answers as connected: stalled, not unreachable', async () => {
     const endpoint = await listen(() => undefined);
     const result = await probeEndpoint(endpoint, 300);
-    expect(result).toEqual({ reachable: false, reason: 'no answer within 0.3 s' });
+    expect(result).toEqual({ reachable: false, reason: 'connected, but no answer within 0.3 s', connected: true });
   });
 
   it('counts a TLS complaint as reachable: restic may trust a CA that Node does not', async () => {

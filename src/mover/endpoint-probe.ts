@@ -2,10 +2,15 @@
 // refused connection for 15 minutes, a GET of the endpoint's root fails in
 // seconds. Any HTTP answer, even 403, or a TLS complaint (restic may trust a
 // CA Node does not) counts as reachable; only the network failing does not.
+// A connection that opens but never answers is told apart: that endpoint is
+// stalled (its storage is stuck), not unreachable.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-export type ProbeResult = { reachable: true } | { reachable: false; reason: string };
+export type ProbeResult =
+  | { reachable: true }
+  /** connected: the TCP (and TLS) connection opened, but no HTTP answer came. */
+  | { reachable: false; reason: string; connected: boolean };
 
 /** The endpoint of an `s3:` repository URL (https when it names no scheme); undefined for other backends. */
 export function s3Endpoint(repositoryUrl: string): string | undefined {
@@ -39,17 +44,29 @@ export function probeEndpoint(endpoint: string, timeoutMs: number, signal?: Abor
       method: 'GET',
       signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
     });
+    let connected = false;
+    // TCP connected is enough: a TLS handshake that never finishes is a stalled server too.
+    req.on('socket', (socket) => {
+      socket.once('connect', () => {
+        connected = true;
+      });
+    });
+    const unreachable = (reason: string) => resolve({ reachable: false, reason, connected });
     req.on('response', (response) => {
       response.resume();
       req.destroy();
       resolve({ reachable: true });
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (timeout.aborted) resolve({ reachable: false, reason: `no answer within ${timeoutMs / 1000} s` });
-      else if (signal?.aborted === true) resolve({ reachable: false, reason: 'interrupted' });
-      else if (error.code !== undefined && networkFailures.has(error.code)) {
-        resolve({ reachable: false, reason: error.message });
-      } else resolve({ reachable: true });
+      if (timeout.aborted)
+        unreachable(
+          connected
+            ? `connected, but no answer within ${timeoutMs / 1000} s`
+            : `no connection within ${timeoutMs / 1000} s`,
+        );
+      else if (signal?.aborted === true) unreachable('interrupted');
+      else if (error.code !== undefined && networkFailures.has(error.code)) unreachable(error.message);
+      else resolve({ reachable: true });
     });
     req.end();
   });

@@ -17,6 +17,7 @@ import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
+import { s3RepositoryObjects } from './repository-objects.ts';
 import { connectRbd } from './rbd.ts';
 import { runMaintenance } from './maintenance.ts';
 import { runRestore } from './restore.ts';
@@ -123,7 +124,7 @@ async function run(
     return {
       type: 'error',
       code: 'WrongPassword',
-      message: `the repository password is empty: the credentials Secret needs a ${moverEnv.resticPassword}`,
+      message: `the repository password is empty: ${task.repository.source?.password ?? "the BackupRepository's spec.password Secret"} must hold the password`,
     };
   }
   const limits = { ...defaultLimits, ...io.limits };
@@ -153,6 +154,14 @@ async function run(
         ? Promise.resolve({ reachable: true as const })
         : probeEndpoint(endpoint, limits.probeTimeoutMs, io.signal),
     openTimeoutMs: limits.openTimeoutMs,
+    objects: s3RepositoryObjects({
+      url: task.repository.url,
+      region: task.repository.region,
+      accessKeyId: input.credentials.accessKeyId,
+      secretAccessKey: input.credentials.secretAccessKey,
+      now: () => new Date(io.nowMs()),
+    }),
+    warn: (text: string) => log(`warning: ${text}`),
   };
   const warn = (text: string) => log(`warning: ${text}`);
   switch (task.kind) {

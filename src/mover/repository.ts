@@ -6,7 +6,17 @@
 import type { MoverError, BackupTask } from '../api/index.ts';
 import type { ProbeResult } from './endpoint-probe.ts';
 import { s3Endpoint } from './endpoint-probe.ts';
-import { repositoryMissing, resticError, retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
+import type { RepositoryObjects } from './repository-objects.ts';
+import {
+  incompleteError,
+  keysWithoutConfig,
+  repositoryMissing,
+  resticError,
+  retryCannotHelp,
+  stalledError,
+  unreachableError,
+  type RepositoryNames,
+} from './restic-failure.ts';
 import type { Restic, ResticExit } from './restic-process.ts';
 
 export interface RepositorySteps {
@@ -14,29 +24,32 @@ export interface RepositorySteps {
   probe: (endpoint: string) => Promise<ProbeResult>;
   /** The most one of cat config, init and unlock may take, retries included. */
   openTimeoutMs: number;
+  /** The repository's objects, to clear what an interrupted init left (S3 repositories only). */
+  objects?: RepositoryObjects | undefined;
+  warn?: ((text: string) => void) | undefined;
 }
 
 type RepositoryTarget = BackupTask['repository'];
 
 export function repositoryNames(target: RepositoryTarget): RepositoryNames {
-  return { url: target.url, endpoint: s3Endpoint(target.url) };
+  return { url: target.url, endpoint: s3Endpoint(target.url), source: target.source };
 }
 
 /** undefined when the repository is ready, else why it is not. */
 export async function prepareRepository(
   target: RepositoryTarget,
   steps: RepositorySteps,
-  names: RepositoryNames = repositoryNames(target),
+  given: RepositoryNames = repositoryNames(target),
 ): Promise<MoverError | undefined> {
+  let names = given;
   if (names.endpoint !== undefined) {
     const probe = await steps.probe(names.endpoint);
     if (!probe.reachable) {
-      return {
-        type: 'error',
-        code: 'RepositoryUnreachable',
-        message: `cannot reach the S3 endpoint ${names.endpoint} (${probe.reason}): check the repository URL and that the mover's network can reach it (DNS, NetworkPolicy, firewall)`,
-      };
+      return probe.connected
+        ? stalledError(names.endpoint, probe.reason)
+        : unreachableError(names.endpoint, probe.reason, names.source);
     }
+    names = { ...names, reached: true };
   }
   const limited = (args: string[]) =>
     steps.restic(['--json', ...args], { timeoutMs: steps.openTimeoutMs, stopWhen: retryCannotHelp });
@@ -47,7 +60,12 @@ export async function prepareRepository(
   if (target.initialize) {
     const config = await limited(['cat', 'config']);
     if (config.exitCode !== 0 && repositoryMissing(config)) {
-      const init = await limited(['init']);
+      let init = await limited(['init']);
+      if (init.exitCode !== 0 && keysWithoutConfig(init.messages)) {
+        const notRepaired = await clearInterruptedInit(names.url, steps);
+        if (notRepaired !== undefined) return notRepaired;
+        init = await limited(['init']);
+      }
       // Another mover may have created it in the meantime.
       if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.messages.join('\n'))) return failed(init);
       const again = init.exitCode === 0 ? init : await limited(['cat', 'config']);
@@ -60,4 +78,32 @@ export async function prepareRepository(
   // Removes only locks restic knows to be stale; a live prune keeps its lock.
   const unlock = await limited(['unlock']);
   return unlock.exitCode === 0 ? undefined : failed(unlock);
+}
+
+/**
+ * A repository with keys but no config, where a backup may create one: when it holds nothing else
+ * (no snapshots, index or data), the keys are what an interrupted init left, and removing them lets
+ * init run again. Two backups never create one repository at once (the controller lets the first
+ * go alone), so no init is under way beside this one. Otherwise: why not, and the exact fix.
+ */
+async function clearInterruptedInit(url: string, steps: RepositorySteps): Promise<MoverError | undefined> {
+  const objects = steps.objects;
+  if (objects === undefined) return incompleteError(url);
+  try {
+    for (const folder of ['snapshots', 'index', 'data']) {
+      if ((await objects.list(folder, 1)).length > 0)
+        return incompleteError(url, `it holds ${folder}/, so Safehold left it as it is`);
+    }
+    const keys = await objects.list('keys', 1000);
+    for (const key of keys) await objects.remove(key);
+    steps.warn?.(
+      `removed ${keys.length} key(s) an interrupted restic init left in ${url} (no config, no backups): creating the repository again`,
+    );
+    return undefined;
+  } catch (error) {
+    return incompleteError(
+      url,
+      `Safehold could not clear it: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { classifyFailure, failureReason, retryCannotHelp, type ResticFailure } from './restic-failure.ts';
 
 const url = 's3:http://127.0.0.1:7480/backups';
-const repository = { url, endpoint: 'http://127.0.0.1:7480' };
+const source = {
+  repository: 'BackupRepository offsite',
+  password: 'the generated key Secret safehold/key-offsite-1a2b3c4d (key password)',
+  s3Keys:
+    'BackupRepository offsite spec.s3.accessKeyId (Secret safehold/s3, key AWS_ACCESS_KEY_ID) and BackupRepository offsite spec.s3.secretAccessKey (Secret safehold/s3, key AWS_SECRET_ACCESS_KEY)',
+};
+const repository = { url, endpoint: 'http://127.0.0.1:7480', source };
+const reached = { ...repository, reached: true };
 const notThere = `Is there a repository at the following location?\n${url}`;
 
 // What restic 0.18.1 printed in each case, against radosgw.
@@ -11,13 +18,13 @@ const cases: [string, ResticFailure, string, string[]][] = [
     'a wrong password (exit code)',
     { exitCode: 12, messages: ['Fatal: wrong password or no key found'] },
     'WrongPassword',
-    ['RESTIC_PASSWORD', url],
+    ['the generated key Secret safehold/key-offsite-1a2b3c4d', url, 'BackupRepository offsite spec.password'],
   ],
   [
     'a wrong password (restic before 0.17)',
     { exitCode: 1, messages: ['Fatal: wrong password or no key found'] },
     'WrongPassword',
-    ['RESTIC_PASSWORD'],
+    ['the password from the generated key Secret'],
   ],
   [
     'a wrong secret key',
@@ -29,7 +36,7 @@ const cases: [string, ResticFailure, string, string[]][] = [
       ],
     },
     'WrongCredentials',
-    ['S3 rejected the access key', 'access denied', 'AWS_SECRET_ACCESS_KEY', 'credentials Secret'],
+    ['S3 rejected the access key', 'access denied', 'spec.s3.secretAccessKey (Secret safehold/s3'],
   ],
   [
     'an unknown access key',
@@ -38,7 +45,7 @@ const cases: [string, ResticFailure, string, string[]][] = [
       messages: ['Fatal: client.PutObject: The AWS Access Key Id you provided does not exist (InvalidAccessKeyId)'],
     },
     'WrongCredentials',
-    ['does not know the access key', 'AWS_ACCESS_KEY_ID'],
+    ['does not know the access key', 'spec.s3.accessKeyId'],
   ],
   [
     'a bad signature',
@@ -81,7 +88,7 @@ const cases: [string, ResticFailure, string, string[]][] = [
       ],
     },
     'RepositoryUnreachable',
-    ['http://127.0.0.1:7480', 'connection refused', 'NetworkPolicy'],
+    ['http://127.0.0.1:7480', 'connection refused', 'BackupRepository offsite spec.s3.endpoint', 'NetworkPolicy'],
   ],
   [
     'an unknown host',
@@ -94,6 +101,50 @@ const cases: [string, ResticFailure, string, string[]][] = [
     { exitCode: null, gaveUpAfterSeconds: 120, messages: ['signal terminated received, cleaning up'] },
     'RepositoryUnreachable',
     ['http://127.0.0.1:7480'],
+  ],
+  [
+    'a dial that timed out',
+    {
+      exitCode: null,
+      gaveUpAfterSeconds: 120,
+      messages: [
+        'Stat(<config/>) returned error, retrying after 2s: Head "http://10.0.0.9:7480/b/config": dial tcp 10.0.0.9:7480: i/o timeout',
+      ],
+    },
+    'RepositoryUnreachable',
+    ['dial tcp'],
+  ],
+  [
+    'requests restic gave up on as stuck (a full Ceph cluster)',
+    {
+      exitCode: null,
+      gaveUpAfterSeconds: 120,
+      messages: ['Save(<lock/5e1f0c2a>) returned error, retrying after 7.3s: stuck request'],
+    },
+    'RepositoryStalled',
+    ['accepts connections but does not complete requests', 'stuck request', 'ceph health detail', 'not the network'],
+  ],
+  [
+    'a read that timed out after connecting',
+    {
+      exitCode: 1,
+      messages: [
+        'Fatal: unable to open config file: Stat: Head "http://127.0.0.1:7480/b/config": net/http: timeout awaiting response headers',
+      ],
+    },
+    'RepositoryStalled',
+    ['timeout awaiting response headers'],
+  ],
+  [
+    'an init that found keys but no config',
+    {
+      exitCode: 1,
+      messages: [
+        'Fatal: create repository at s3:http://127.0.0.1:7480/backups failed: repository already contains keys',
+      ],
+    },
+    'RepositoryIncomplete',
+    ['has keys but no config', 'interrupted', 'aws s3 rm --recursive s3://backups/keys/', 'restore its config object'],
   ],
   [
     'an error restic kept retrying that is not about the network',
@@ -121,8 +172,8 @@ const cases: [string, ResticFailure, string, string[]][] = [
   [
     'a SIGTERM to the mover',
     { exitCode: 130, interrupted: true, messages: ['signal terminated received, cleaning up'] },
-    'ResticFailed',
-    ['interrupted'],
+    'Interrupted',
+    ['stopped by a signal', 'deleted'],
   ],
   [
     'anything else',
@@ -138,6 +189,20 @@ describe('classifyFailure', () => {
     const error = classifyFailure(failure, repository);
     expect(error.code).toBe(code);
     for (const phrase of phrases) expect(error.message).toContain(phrase);
+  });
+
+  it('calls silence a stall once the endpoint has answered, and unreachable before', () => {
+    const silence = { exitCode: null, gaveUpAfterSeconds: 120, messages: ['signal terminated received, cleaning up'] };
+    expect(classifyFailure(silence, repository).code).toBe('RepositoryUnreachable');
+    const stall = classifyFailure(silence, reached);
+    expect(stall.code).toBe('RepositoryStalled');
+    expect(stall.message).toContain('no answer within 120 s');
+  });
+
+  it('names the fields to fix even without the task naming its sources', () => {
+    const error = classifyFailure({ exitCode: 12, messages: [] }, { url });
+    expect(error.message).toContain("BackupRepository's spec.password Secret");
+    expect(error.message).not.toContain('RESTIC_PASSWORD');
   });
 });
 

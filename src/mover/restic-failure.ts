@@ -1,7 +1,7 @@
 // Why a restic command failed, from its exit code and what it printed, as the
 // MoverError the controller shows: each message says what to fix. Exit codes
 // are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
-import { moverEnv, type MoverError } from '../api/index.ts';
+import type { MoverError, RepositoryTarget } from '../api/index.ts';
 import type { ResticLine } from './restic-output.ts';
 import type { ResticExit } from './restic-process.ts';
 
@@ -21,6 +21,10 @@ export interface RepositoryNames {
   endpoint?: string | undefined;
   /** Why the mover did not create a missing repository, and what to check. */
   notCreated?: string | undefined;
+  /** Where the password and S3 keys come from, in the user's words (from the task). */
+  source?: RepositoryTarget['source'];
+  /** The endpoint answered (the probe, or an earlier restic command), so silence is a stall, not the network. */
+  reached?: boolean | undefined;
 }
 
 const wrongPassword = /wrong password or no key found/i;
@@ -28,8 +32,13 @@ const locked = /repository is already locked/i;
 const unknownKey = /InvalidAccessKeyId|Access Key Id you provided does not exist/i;
 const wrongSecret = /SignatureDoesNotMatch|signature we calculated does not match/i;
 const denied = /AccessDenied|Access Denied|Forbidden|ExpiredToken/i;
+// The connection itself failed: DNS, routing, a closed port, a firewall dropping the dial.
 const unreachable =
-  /connection refused|no such host|i\/o timeout|context deadline exceeded|TLS handshake timeout|network is unreachable|no route to host|connection reset|server misbehaving|stuck request/i;
+  /connection refused|no such host|dial tcp[^\n]*i\/o timeout|TLS handshake timeout|network is unreachable|no route to host|connection reset|server misbehaving/i;
+// Connected, but the request never completed: an S3 service whose storage stalls (a full Ceph cluster).
+const stalled =
+  /stuck request|context deadline exceeded|i\/o timeout|timeout awaiting response headers|Client\.Timeout/i;
+const halfInitialized = /repository already contains keys/i;
 const noRepository = /repository does not exist/i;
 const noBucket = /bucket does not exist|NoSuchBucket/i;
 const retrying = /returned error, retrying after/i;
@@ -70,10 +79,12 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
   const endpoint = repository.endpoint ?? repository.url;
   const error = (code: MoverError['code'], message: string): MoverError => ({ type: 'error', code, message });
 
+  const source = repository.source;
   if (exitCode === 12 || wrongPassword.test(all)) {
+    const from = source?.password ?? "the BackupRepository's spec.password Secret (or its generated key Secret)";
     return error(
       'WrongPassword',
-      `the repository password does not open ${repository.url}: ${moverEnv.resticPassword} in the credentials Secret must be the password the repository was created with`,
+      `the password from ${from} does not open the restic repository ${repository.url}: it must be the password the repository was created with; put that password back there${source === undefined ? '' : ` (or point ${source.repository} spec.password at a Secret that holds it)`}, or give the BackupRepository a prefix where no repository exists yet`,
     );
   }
   if (exitCode === 11 || locked.test(all)) {
@@ -98,15 +109,17 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
   if (rejected !== undefined) {
     return error(
       'WrongCredentials',
-      `S3 rejected the access key for ${repository.url} (${rejected}): check ${moverEnv.accessKeyId} and ${moverEnv.secretAccessKey} in the credentials Secret, and that the key may use the bucket`,
+      `S3 rejected the access key for ${repository.url} (${rejected}): check ${source?.s3Keys ?? "the BackupRepository's spec.s3.accessKeyId and spec.s3.secretAccessKey Secrets"}, and that the key may use the bucket`,
     );
   }
-  if (unreachable.test(all) || (failure.gaveUpAfterSeconds !== undefined && reason === undefined)) {
-    return error(
-      'RepositoryUnreachable',
-      `cannot reach ${endpoint}${reason === undefined ? '' : ` (${reason})`}: check the repository URL and that the mover's network can reach it (DNS, NetworkPolicy, firewall)`,
-    );
+  const silence = failure.gaveUpAfterSeconds !== undefined && reason === undefined;
+  if (unreachable.test(all) || (silence && repository.reached !== true)) {
+    return unreachableError(endpoint, reason, source);
   }
+  if (stalled.test(all) || silence) {
+    return stalledError(endpoint, reason ?? `no answer within ${failure.gaveUpAfterSeconds ?? 0} s`);
+  }
+  if (halfInitialized.test(all)) return incompleteError(repository.url);
   if (repositoryMissing({ exitCode, messages })) {
     return error(
       'ResticFailed',
@@ -114,13 +127,59 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
     );
   }
   if (failure.interrupted === true || exitCode === 130) {
-    return error('ResticFailed', 'restic was interrupted: the mover Job was stopped or reached its deadline');
+    return error(
+      'Interrupted',
+      'restic was stopped by a signal to the mover: its Pod was deleted, evicted or reached its deadline',
+    );
   }
   const detail = reason ?? 'it printed no reason';
   if (failure.gaveUpAfterSeconds !== undefined) {
     return error('ResticFailed', `restic was still retrying after ${failure.gaveUpAfterSeconds} s: ${detail}`);
   }
   return error('ResticFailed', `restic failed${exitCode === null ? '' : ` (exit code ${exitCode})`}: ${detail}`);
+}
+
+/** The endpoint cannot be connected to at all. */
+export function unreachableError(
+  endpoint: string,
+  reason: string | undefined,
+  source: RepositoryTarget['source'],
+): MoverError {
+  return {
+    type: 'error',
+    code: 'RepositoryUnreachable',
+    message: `cannot connect to ${endpoint}${reason === undefined ? '' : ` (${reason})`}: check ${source === undefined ? "the BackupRepository's" : source.repository} spec.s3.endpoint, and that the mover's network can reach it (DNS, NetworkPolicy, firewall)`,
+  };
+}
+
+/** The endpoint accepts connections but does not finish requests: its storage, not the network. */
+export function stalledError(endpoint: string, reason: string): MoverError {
+  return {
+    type: 'error',
+    code: 'RepositoryStalled',
+    message: `${endpoint} accepts connections but does not complete requests (${reason}): the S3 service or the storage behind it is stuck, not the network; check its health (on Ceph: \`ceph health detail\` for full OSDs or pools, and the radosgw log), then run the backup again`,
+  };
+}
+
+/** A restic repository with keys but no config: an init that was interrupted, or a config that was deleted. */
+export function incompleteError(url: string, why?: string): MoverError {
+  const keys = s3Folder(url, 'keys');
+  return {
+    type: 'error',
+    code: 'RepositoryIncomplete',
+    message: `the restic repository ${url} has keys but no config: an earlier \`restic init\` was interrupted, or the config object was deleted${why === undefined ? '' : ` (${why})`}. If it holds no backups (nothing under its snapshots/ and data/), delete its keys/ folder (${keys === undefined ? 'keys/' : `aws s3 rm --recursive ${keys}`}) and the next backup creates the repository again; if it holds backups, restore its config object from the bucket's object versions`,
+  };
+}
+
+/** s3://bucket/prefix/<folder>/ of an s3: repository URL, for a command to paste. */
+function s3Folder(url: string, folder: string): string | undefined {
+  const match = /^s3:(?:https?:\/\/)?[^/]+\/(.+?)\/*$/.exec(url);
+  return match?.[1] === undefined ? undefined : `s3://${match[1]}/${folder}/`;
+}
+
+/** restic init found keys but no config: an init cut short, or a config deleted. */
+export function keysWithoutConfig(messages: readonly string[]): boolean {
+  return halfInitialized.test(messages.join('\n'));
 }
 
 /** restic found no repository: exit code 10, or a missing bucket it was retrying. */

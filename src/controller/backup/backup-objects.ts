@@ -16,7 +16,12 @@ import {
   type RunStep,
 } from '../../core/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound, kinds } from '../../kube/index.ts';
-import { cephKeyData, createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import {
+  cephKeyData,
+  createCredentialsSecret,
+  repositoryCredentials,
+  repositorySource,
+} from '../run/repository-credentials.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import { nodeUsing } from '../expose/index.ts';
 import { backupExposure, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
@@ -73,6 +78,7 @@ export async function createJob(
       url: repositoryUrl(repo.spec, ns),
       region: repo.spec.s3.region,
       initialize: true,
+      source: repositorySource(deps.namespace, repo, tenantOf(repo.spec, ns)),
     },
     host: resticHost(repo.spec, ns, backup.spec.pvc),
     tags: [

@@ -145,6 +145,12 @@ export async function carryOut(
         },
         { status: 'Unknown', reason: step.reason, message: step.message },
       );
+      // The volume shows its last attempt failed from now on, not only once the retries run out.
+      await writeBack(deps, backup, {
+        [annotations.lastResult]: 'Failed',
+        [annotations.lastError]:
+          `${stamp} ${step.reason}: ${step.message} (retrying at ${step.at.toISOString()})`.slice(0, 1024),
+      });
       await event(deps, backup, 'Warning', 'BackupRetrying', `${step.reason}: ${step.message}`);
       return { requeueAfterMs: step.at.getTime() - now.getTime() };
     case 'fail':

@@ -32,7 +32,7 @@ import { ignoreAlreadyExists, ignoreNotFound, kinds, type KubeClient, type Reque
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
-import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { statusWriter, writeWaiting } from '../run/run-status.ts';
@@ -241,6 +241,7 @@ async function createJob(
       url: repositoryUrl(repository.spec, backup.namespace),
       region: repository.spec.s3.region,
       initialize: false,
+      source: repositorySource(deps.namespace, repository, tenantOf(repository.spec, backup.namespace)),
     },
     cacheDir: moverCacheDir,
     source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },

@@ -13,7 +13,7 @@ import {
 import { maintenanceJobName, maintenanceLabel, moverCacheDir, moverJob, planRetention } from '../../core/index.ts';
 import { ignoreAlreadyExists, kinds } from '../../kube/index.ts';
 import type { MaintenanceDeps } from './maintenance-kind.ts';
-import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 
 /** At most this many snapshots are forgotten per run (the task travels in an environment variable); the rest next time. */
 const maxForgetPerRun = 500;
@@ -94,6 +94,7 @@ export async function createMaintenanceJob(
       url: repositoryUrl(repository.spec, tenant === '' ? '' : tenant),
       region: repository.spec.s3.region,
       initialize: false,
+      source: repositorySource(deps.namespace, repository, tenant),
     },
     cacheDir: moverCacheDir,
     forget: maintenance.status?.forget ?? [],

@@ -33,7 +33,7 @@ import {
 import type { ClusterCache } from '../cluster-cache.ts';
 import { firstConsumerAnnotations, nodeUsing, type Exposer } from '../expose/index.ts';
 import { readProgress } from '../run/mover-progress.ts';
-import { createCredentialsSecret, repositoryCredentials } from '../run/repository-credentials.ts';
+import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
 import { createUndoSnapshot, extendUndo, recordUndo, undoNote } from './undo-steps.ts';
 import {
@@ -244,6 +244,7 @@ async function createJob(
   const task = restoreMoverTask(restore, backup, {
     url: repositoryUrl(repository.spec, sourceNs),
     region: repository.spec.s3.region,
+    source: repositorySource(deps.namespace, repository, tenantOf(repository.spec, sourceNs)),
   });
   // A target a Pod still mounts (force) is attached on that Pod's node.
   const node = nodeUsing(deps.cache, restore.metadata.namespace, restore.spec.target.pvc);

@@ -20,6 +20,26 @@ export function generatedKeyName(repository: string, tenant: string): string {
   return `${readable}-${fnv1a(`${repository}/${tenant}`)}`;
 }
 
+/** Where a repository's password and S3 keys come from, in the words a user fixes them with (see repositoryTarget.source). */
+export function repositorySource(
+  safeholdNamespace: string,
+  repo: BackupRepository,
+  tenant: string,
+): { repository: string; password: string; s3Keys: string } {
+  const name = `BackupRepository ${repo.metadata.name}`;
+  const ref = (field: string, r: { namespace: string; name: string; key: string }) =>
+    `${name} ${field} (Secret ${r.namespace}/${r.name}, key ${r.key})`;
+  const password =
+    repo.spec.password === undefined
+      ? `the generated key Secret ${safeholdNamespace}/${generatedKeyName(repo.metadata.name, tenant)} (key password)`
+      : ref('spec.password', repo.spec.password);
+  return {
+    repository: name,
+    password,
+    s3Keys: `${ref('spec.s3.accessKeyId', repo.spec.s3.accessKeyId)} and ${ref('spec.s3.secretAccessKey', repo.spec.s3.secretAccessKey)}`,
+  };
+}
+
 /** The mover's environment as Secret data (base64), or what is missing, naming the Secret and the repository. */
 export async function repositoryCredentials(
   client: KubeClient,
