@@ -1,13 +1,13 @@
 // `safehold backup NS/PVC [--wait]`: back a volume up now. Creates a
 // VolumeBackup (the same object a tenant could create with kubectl) and, with
 // --wait, follows it to the end with a progress bar over its phases.
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { BackupPhase, VolumeBackup, VolumeBackupSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds, type KubeObject } from '../kube/index.ts';
 import type { CliDeps } from './program.ts';
-import { timeoutOption, waitFor } from './wait-deadline.ts';
+import { followRun } from './follow-run.ts';
+import { timeoutOption } from './wait-deadline.ts';
 
 const phaseProgress: Record<BackupPhase, number> = {
   Pending: 5,
@@ -53,8 +53,15 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
         const name = created.metadata?.name ?? '';
         deps.stdout(`volumebackup ${ref.namespace}/${name} created\n`);
         if (options.wait !== true) return;
-        const final = await follow(deps, `VolumeBackup ${ref.namespace}/${name}`, options.timeout, async () =>
-          client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ref.namespace, name }),
+        const final = await followRun(
+          deps,
+          `VolumeBackup ${ref.namespace}/${name}`,
+          options.timeout,
+          () => client.get<VolumeBackup>(kinds.volumeBackup, { namespace: ref.namespace, name }),
+          (backup, phase) => ({
+            percent: phaseProgress[phase as BackupPhase],
+            message: backup.status?.message ?? '',
+          }),
         );
         const status = final.status ?? {};
         if (status.phase === 'Succeeded') {
@@ -69,38 +76,4 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
         client.close();
       }
     });
-}
-
-async function follow(
-  deps: CliDeps,
-  what: string,
-  timeoutMs: number,
-  get: () => Promise<VolumeBackup>,
-): Promise<VolumeBackup> {
-  const bar = deps.color
-    ? new SingleBar({ format: '{bar} {phase}: {message}', hideCursor: true, clearOnComplete: false })
-    : undefined;
-  bar?.start(100, 0, { phase: 'Pending', message: '' });
-  let last = '';
-  try {
-    return await waitFor({
-      what,
-      timeoutMs,
-      intervalMs: 1000,
-      nowMs: () => deps.now().getTime(),
-      get,
-      done: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
-      describe: (backup) =>
-        `${backup.status?.phase ?? 'Pending'}: ${backup.status?.message ?? 'not started'}; it goes on in the cluster`,
-      onUpdate: (backup) => {
-        const phase = backup.status?.phase ?? 'Pending';
-        const message = backup.status?.message ?? '';
-        if (bar !== undefined) bar.update(phaseProgress[phase], { phase, message });
-        else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
-        last = `${phase} ${message}`;
-      },
-    });
-  } finally {
-    bar?.stop();
-  }
 }

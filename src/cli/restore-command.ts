@@ -2,14 +2,14 @@
 // creates a VolumeRestore (the same object a tenant could write with kubectl)
 // in the target's namespace and, with --wait, follows it with a progress bar
 // over the bytes restored.
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { VolumeRestore, VolumeRestoreSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
 import type { CliDeps } from './program.ts';
-import { timeoutOption, waitFor } from './wait-deadline.ts';
+import { followRun } from './follow-run.ts';
+import { timeoutOption } from './wait-deadline.ts';
 
 interface RestoreOptions {
   asOf?: string;
@@ -91,8 +91,13 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
         const name = created.metadata.name;
         deps.stdout(`volumerestore ${target.namespace}/${name} created: into PVC ${target.name}\n`);
         if (options.wait !== true) return;
-        const final = await follow(deps, `VolumeRestore ${target.namespace}/${name}`, options.timeout, () =>
-          client.get<VolumeRestore>(kinds.volumeRestore, { namespace: target.namespace, name }),
+        const final = await followRun(
+          deps,
+          `VolumeRestore ${target.namespace}/${name}`,
+          options.timeout,
+          () => client.get<VolumeRestore>(kinds.volumeRestore, { namespace: target.namespace, name }),
+          restoreProgress,
+          '{bar} {percentage}% {phase}: {message}',
         );
         const status = final.status ?? {};
         if (status.phase === 'Succeeded') {
@@ -116,46 +121,13 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
     });
 }
 
-async function follow(
-  deps: CliDeps,
-  what: string,
-  timeoutMs: number,
-  get: () => Promise<VolumeRestore>,
-): Promise<VolumeRestore> {
-  const bar = deps.color
-    ? new SingleBar({
-        format: '{bar} {percentage}% {phase}: {message}',
-        hideCursor: true,
-        clearOnComplete: false,
-      })
-    : undefined;
-  bar?.start(100, 0, { phase: 'Pending', message: '' });
-  let last = '';
-  try {
-    return await waitFor({
-      what,
-      timeoutMs,
-      intervalMs: 1000,
-      nowMs: () => deps.now().getTime(),
-      get,
-      done: (restore) => restore.status?.phase === 'Succeeded' || restore.status?.phase === 'Failed',
-      describe: (restore) =>
-        `${restore.status?.phase ?? 'Pending'}: ${restore.status?.message ?? 'not started'}; it goes on in the cluster`,
-      onUpdate: (restore) => {
-        const status = restore.status ?? {};
-        const phase = status.phase ?? 'Pending';
-        const progress = status.progress;
-        const message =
-          progress === undefined || phase !== 'Running'
-            ? (status.message ?? '')
-            : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
-        const percent = phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0);
-        if (bar !== undefined) bar.update(percent, { phase, message });
-        else if (`${phase} ${message}` !== last) deps.stdout(`${phase}: ${message}\n`);
-        last = `${phase} ${message}`;
-      },
-    });
-  } finally {
-    bar?.stop();
-  }
+/** Bytes and files restored while the mover runs; the status message otherwise. */
+function restoreProgress(restore: VolumeRestore, phase: string): { percent: number; message: string } {
+  const status = restore.status ?? {};
+  const progress = status.progress;
+  const message =
+    progress === undefined || phase !== 'Running'
+      ? (status.message ?? '')
+      : `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.totalBytes)}, ${progress.filesDone} of ${progress.totalFiles} files`;
+  return { percent: phase === 'Succeeded' ? 100 : Math.floor(progress?.percentDone ?? 0), message };
 }
