@@ -103,22 +103,27 @@ export async function benchCoverage(
   }
 }
 
-function rssMiB(pid: number): number {
+export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round((kib / 1024) * 10) / 10;
 }
 
 /** Requests from Safehold's user agent received in [from, to], by verb and resource. */
-async function countRequests(path: string, offset: number, from: Date, to: Date): Promise<Record<string, number>> {
+export async function countRequests(
+  path: string,
+  offset: number,
+  from: Date,
+  to: Date,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const lines = createInterface({ input: createReadStream(path, { start: offset }) });
   for await (const line of lines) {
     if (!line.includes('"safehold')) continue;
     const event = JSON.parse(line) as AuditEvent;
-    // Safehold's own requests only: the test environment's daemons say safehold-testenv.
+    // Safehold's own requests only (`safehold`, or `safehold (<replica>)`): the test environment's daemons say safehold-testenv.
     const agent = event.userAgent ?? '';
-    if (agent !== 'safehold' && !agent.startsWith('safehold/')) continue;
+    if (!/^safehold($| |\/)/.test(agent)) continue;
     const at = Date.parse(event.requestReceivedTimestamp);
     const counted = event.verb === 'watch' ? event.stage === 'ResponseStarted' : event.stage === 'ResponseComplete';
     if (!counted || at < from.getTime() || at > to.getTime()) continue;

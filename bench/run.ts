@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|coverage] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N]
+//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { benchBackup } from './backup-2g.ts';
 import { benchBlock } from './block-16g.ts';
 import { benchChangeDetection } from './change-detection-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
+import { benchHistory } from './history-10k.ts';
 import { benchRestore } from './restore-2g.ts';
 
 const { values } = parseArgs({
@@ -20,10 +21,12 @@ const { values } = parseArgs({
     'quiet-seconds': { type: 'string', default: '300' },
     namespaces: { type: 'string', default: '1000' },
     'claims-per-namespace': { type: 'string', default: '10' },
+    'backups-per-volume': { type: 'string', default: '14' },
     only: { type: 'string' },
   },
 });
-const wanted = (name: string) => values.only === undefined || values.only === name;
+// The history benchmark fills the cluster with 140,000 objects: it runs only when asked for.
+const wanted = (name: string) => (values.only === undefined && name !== 'history') || values.only === name;
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = await up(defaultEnvDir, log);
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
@@ -109,5 +112,27 @@ coverage of ${coverage.volumes} PVCs in ${coverage.namespaces} namespaces
   RSS after decisions: ${coverage.rssMiB.afterDecisions} MiB; steady max over ${coverage.quietSeconds} s: ${coverage.rssMiB.steadyMax} MiB   (aim < 250 MiB)
   requests in a quiet ${coverage.quietSeconds} s: ${JSON.stringify(coverage.quietRequests)}   (aim: watches only)
 results in bench/results/coverage-10k.json`);
+}
+if (wanted('history')) {
+  const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
+  const perVolume = Number(values['backups-per-volume']);
+  const port = 18_000 + Math.floor(Math.random() * 1000);
+  const history = await benchHistory(env, client, size, perVolume, Number(values['quiet-seconds']), port, log);
+  const file = `history-10k-${perVolume}.json`;
+  writeFileSync(
+    join(dir, file),
+    `${JSON.stringify({ ...header, history: { ...history, aims: { msToAllDecisions: 10_000, steadyRssMiB: 250, longestEventLoopStallMs: 1000, leaseRenewals: 'every one on time', quietRequests: 'no LIST', controlPlane: 'a tenth of what VolumeBackups add today' } } }, null, 2)}\n`,
+  );
+  const o = history.operator;
+  const c = history.controlPlane;
+  console.log(`
+history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept VolumeBackups each (${history.backups}), written in ${history.secondsToWriteHistory.toFixed(0)} s
+  control plane: apiserver RSS ${c.apiserverRssMiB.before} -> ${c.apiserverRssMiB.after} MiB, etcd db ${c.etcdDbMiB.before} -> ${c.etcdDbMiB.after} MiB
+  operator: every decision after ${o.msToAllDecisions ?? 'never'} ms; RSS ${o.rssMiB.afterDecisions} MiB after, ${o.rssMiB.steadyMax} MiB max
+  longest event-loop stall: ${o.longestEventLoopStallMs ?? '?'} ms   (aim <= 1000 ms)
+  Lease renewals: ${o.leaseRenewals.seen} of ${o.leaseRenewals.expected} expected, longest gap ${o.leaseRenewals.longestGapMs} ms
+  requests in a quiet ${o.quietSeconds} s: ${JSON.stringify(o.quietRequests)}
+  stopped by SIGTERM after: ${o.stoppedBySigtermMs ?? 'did not stop within 30 s'} ms
+results in bench/results/${file}`);
 }
 client.close();

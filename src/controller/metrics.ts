@@ -4,6 +4,7 @@
 // What the shipped alerts read is recomputed from API objects (ADR 0014), so a
 // restarted operator exports it again; run counters and the last run's
 // duration and bytes are this process's own and start over with it.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TenantHealth } from '../api/index.ts';
 import type { CoverageCounts, CoverageRow, MaintenanceInterval, MaintenanceOwed, VolumeHealth } from '../core/index.ts';
@@ -67,6 +68,21 @@ export class OperatorMetrics {
     name: 'safehold_decisions_ready_timestamp_seconds',
     help: 'Unix time at which every PVC first had a decision after start',
     registers: [this.registry],
+  });
+
+  /** How late the event loop ran, sampled every 20 ms: a long stall delays Lease renewals and every watch. */
+  readonly #loopDelay = (() => {
+    const histogram = monitorEventLoopDelay({ resolution: 20 });
+    histogram.enable();
+    return histogram;
+  })();
+  readonly eventLoopStall = new Gauge({
+    name: 'safehold_event_loop_stall_max_seconds',
+    help: 'The longest the event loop was blocked since the operator started: work that long holds back Lease renewals and watches',
+    registers: [this.registry],
+    collect: () => {
+      this.eventLoopStall.set(this.#loopDelay.max / 1e9);
+    },
   });
 
   readonly schedulerPasses = new Counter({

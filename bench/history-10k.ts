@@ -1,0 +1,262 @@
+// Benchmark for issue 15: the operator against 10,000 PVCs in 1,000 namespaces
+// and their kept history, N finished VolumeBackups per volume in the shape the
+// operator writes (Succeeded, cleaned up). Measures what Safehold's history
+// costs the control plane (the API server's RSS, etcd's database) and what it
+// costs the operator: time to every decision, RSS, the longest event-loop
+// stall (its own metric), Lease renewals kept, requests in a quiet window, and
+// whether it stops on SIGTERM.
+import { spawn } from 'node:child_process';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { VolumeBackup } from '../src/api/index.ts';
+import { ignoreAlreadyExists, isConflict, kinds, type KubeClient } from '../src/kube/index.ts';
+import { installCrds } from '../testenv/crds.ts';
+import type { TestEnvironment } from '../testenv/environment.ts';
+import { repoRoot } from '../testenv/paths.ts';
+import { ensureFixture, fixtureLabel, pool, type FixtureSize } from './cluster-fixture.ts';
+import { countRequests, rssMiB } from './coverage-10k.ts';
+
+export interface HistoryResult {
+  volumes: number;
+  backupsPerVolume: number;
+  backups: number;
+  secondsToWriteHistory: number;
+  controlPlane: {
+    apiserverRssMiB: { before: number; after: number };
+    etcdDbMiB: { before: number; after: number };
+  };
+  operator: {
+    msToAllDecisions: number | undefined;
+    rssMiB: { afterDecisions: number; steadyMax: number };
+    longestEventLoopStallMs: number | undefined;
+    leaseRenewals: { seen: number; expected: number; longestGapMs: number };
+    quietSeconds: number;
+    quietRequests: Record<string, number>;
+    stoppedBySigtermMs: number | undefined;
+  };
+}
+
+const day = 86_400_000;
+
+/** The n-th kept backup of a volume, as the operator leaves it once finished and cleaned up. */
+function keptBackup(ns: string, pvc: string, n: number, now: number): { object: VolumeBackup; status: unknown } {
+  const at = new Date(now - (n + 1) * day).toISOString();
+  return {
+    object: {
+      metadata: {
+        name: `${pvc}-h${n}`,
+        namespace: ns,
+        labels: { 'safehold.io/pvc': pvc, 'safehold.io/trigger': 'schedule', [fixtureLabel]: 'true' },
+      },
+      spec: { pvc, trigger: 'schedule', scheduledFor: at },
+    },
+    status: {
+      phase: 'Succeeded',
+      reason: 'Succeeded',
+      message: `backed up 1,204 files (3.1 GiB), 12.4 MiB added`,
+      policy: 'bench-default',
+      repository: 'bench',
+      method: 'snapshot',
+      attempt: 1,
+      startTime: at,
+      completionTime: at,
+      snapshotTime: at,
+      changeDetection: { mode: 'full', reason: 'the clone keeps inode numbers and ctimes' },
+      snapshotName: `${pvc}-h${n}`,
+      volume: {
+        capacity: '1Gi',
+        storageClassName: 'bench-static',
+        accessModes: ['ReadWriteOnce'],
+        volumeMode: 'Filesystem',
+      },
+      resticSnapshotId: `${n.toString(16).padStart(8, '0')}${'0'.repeat(56)}`,
+      files: { new: 3, changed: 9, unmodified: 1192, total: 1204 },
+      bytes: { added: 13_002_342, total: 3_328_599_654 },
+      conditions: [
+        { type: 'Complete', status: 'True', reason: 'Succeeded', message: 'backed up', lastTransitionTime: at },
+        {
+          type: 'CleanedUp',
+          status: 'True',
+          reason: 'TemporaryObjectsDeleted',
+          message: 'deleted',
+          lastTransitionTime: at,
+        },
+      ],
+    },
+  };
+}
+
+async function ensureHistory(client: KubeClient, size: FixtureSize, perVolume: number, log: (line: string) => void) {
+  const existing = await client.list<VolumeBackup>(kinds.volumeBackup, { query: { labelSelector: fixtureLabel } });
+  const have = new Set(
+    existing.items
+      .filter((b) => b.status?.phase === 'Succeeded')
+      .map((b) => `${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  const now = Date.now();
+  const wanted = Array.from({ length: size.namespaces }, (_, i) => `bench-${String(i).padStart(4, '0')}`).flatMap(
+    (ns) =>
+      Array.from({ length: size.claimsPerNamespace }, (_, c) =>
+        Array.from({ length: perVolume }, (_, n) => keptBackup(ns, `data-${c}`, n, now)),
+      ).flat(),
+  );
+  const missing = wanted.filter((w) => !have.has(`${w.object.metadata.namespace}/${w.object.metadata.name}`));
+  log(`history: ${wanted.length - missing.length} VolumeBackups present, writing ${missing.length}`);
+  const started = Date.now();
+  let done = 0;
+  await pool(missing, 32, async ({ object, status }) => {
+    await ignoreAlreadyExists(() => client.create(kinds.volumeBackup, object));
+    const ref = { namespace: object.metadata.namespace, name: object.metadata.name };
+    for (;;) {
+      try {
+        await client.mergePatch(kinds.volumeBackup, ref, { status }, 'status');
+        break;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    if (++done % 10_000 === 0)
+      log(`history: ${done}/${missing.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  });
+  return (Date.now() - started) / 1000;
+}
+
+function pidOf(env: TestEnvironment, daemon: string): number {
+  return Number(readFileSync(join(env.dir, 'kube', `${daemon}.pid`), 'utf8').trim());
+}
+
+function etcdDbMiB(env: TestEnvironment): number {
+  return Math.round(statSync(join(env.dir, 'kube', 'etcd-data', 'member', 'snap', 'db')).size / 2 ** 20);
+}
+
+async function metric(port: number, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+export async function benchHistory(
+  env: TestEnvironment,
+  client: KubeClient,
+  size: FixtureSize,
+  perVolume: number,
+  quietSeconds: number,
+  port: number,
+  log: (line: string) => void,
+): Promise<HistoryResult> {
+  await installCrds(client);
+  await ensureFixture(client, size, log);
+  await client.apply(kinds.backupPolicy, { metadata: { name: 'bench-default' }, spec: { default: true } } as never, {
+    force: true,
+  });
+  await client.apply(kinds.namespace, { metadata: { name: 'safehold-system' } }, { force: true });
+  const apiserver = pidOf(env, 'kube-apiserver');
+  const before = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
+  const secondsToWriteHistory = await ensureHistory(client, size, perVolume, log);
+  await sleep(30_000); // the API server's caches settle before its memory is read
+  const after = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
+  log(
+    `control plane: apiserver ${before.apiserver} -> ${after.apiserver} MiB, etcd db ${before.etcd} -> ${after.etcd} MiB`,
+  );
+
+  const started = Date.now();
+  const lease = `bench-history-${started}`;
+  const auditPath = join(env.dir, 'kube', 'audit.log');
+  const auditStart = statSync(auditPath).size;
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=2',
+      join(repoRoot, 'dist/bin/safehold.js'),
+      '--kubeconfig',
+      env.kubeconfig,
+      'operator',
+      '--namespace',
+      'safehold-system',
+      '--identity',
+      'bench',
+      '--lease-name',
+      lease,
+      '--metrics-bind-address',
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const pid = child.pid ?? 0;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const decided = await Promise.race([
+      new Promise<number>((resolve) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          const entry = JSON.parse(line) as { msg: string; time: string };
+          if (entry.msg === 'every volume has a decision') resolve(Date.parse(entry.time) - started);
+        });
+      }),
+      sleep(600_000, undefined),
+      exited.then(() => undefined),
+    ]);
+    log(`operator: every decision after ${decided ?? 'never'} ms`);
+    const afterDecisions = rssMiB(pid);
+    const windowStart = new Date();
+    const quietOffset = statSync(auditPath).size;
+    const samples: number[] = [];
+    const end = Date.now() + quietSeconds * 1000;
+    while (Date.now() < end && child.exitCode === null) {
+      samples.push(rssMiB(pid));
+      await sleep(Math.min(5000, Math.max(0, end - Date.now())));
+    }
+    const quietRequests = await countRequests(auditPath, quietOffset, windowStart, new Date());
+    const stall = await metric(port, 'safehold_event_loop_stall_max_seconds').catch(() => undefined);
+    const renewals = await leaseUpdates(auditPath, auditStart, lease);
+    const gaps = renewals.slice(1).map((t, i) => t - (renewals[i] as number));
+    const stopAsked = Date.now();
+    child.kill('SIGTERM');
+    const stopped = await Promise.race([exited.then(() => Date.now() - stopAsked), sleep(30_000, undefined)]);
+    return {
+      volumes: size.namespaces * size.claimsPerNamespace,
+      backupsPerVolume: perVolume,
+      backups: size.namespaces * size.claimsPerNamespace * perVolume,
+      secondsToWriteHistory,
+      controlPlane: {
+        apiserverRssMiB: { before: before.apiserver, after: after.apiserver },
+        etcdDbMiB: { before: before.etcd, after: after.etcd },
+      },
+      operator: {
+        msToAllDecisions: decided,
+        rssMiB: { afterDecisions, steadyMax: Math.max(afterDecisions, ...samples) },
+        longestEventLoopStallMs: stall === undefined ? undefined : Math.round(stall * 1000),
+        leaseRenewals: {
+          seen: renewals.length,
+          expected: Math.floor((Date.now() - started) / 2000),
+          longestGapMs: Math.max(0, ...gaps),
+        },
+        quietSeconds,
+        quietRequests,
+        stoppedBySigtermMs: stopped,
+      },
+    };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** When the API server received each successful create or update of the bench's Lease. */
+async function leaseUpdates(path: string, offset: number, lease: string): Promise<number[]> {
+  const times: number[] = [];
+  const lines = createInterface({ input: createReadStream(path, { start: offset }) });
+  for await (const line of lines) {
+    if (!line.includes(lease)) continue;
+    const event = JSON.parse(line) as {
+      stage?: string;
+      verb?: string;
+      requestReceivedTimestamp?: string;
+      responseStatus?: { code?: number };
+    };
+    if (event.stage !== 'ResponseComplete' || (event.verb !== 'update' && event.verb !== 'create')) continue;
+    if ((event.responseStatus?.code ?? 0) >= 300) continue;
+    times.push(Date.parse(event.requestReceivedTimestamp ?? ''));
+  }
+  return times;
+}
