@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { duration, durationMs, parseMoverPod } from '../api/index.ts';
 import { runOperator } from '../controller/index.ts';
-import type { ClientOptions } from '../kube/index.ts';
+import { leaderTimingsError, type ClientOptions } from '../kube/index.ts';
 import { dashboardPages } from '../dashboard/index.ts';
 import { connect } from './connect.ts';
 
@@ -21,6 +21,9 @@ interface OperatorFlags {
   kubeApiQps: string;
   kubeApiBurst: string;
   kubeApiTimeout: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
   dashboard: boolean;
 }
 
@@ -34,6 +37,9 @@ export function addOperatorCommand(program: Command): void {
     )
     .option('--metrics-bind-address <host:port>', 'where to serve /metrics, /healthz and /readyz', '0.0.0.0:8080')
     .option('--lease-name <name>', 'the leader election Lease', 'safehold-operator')
+    .option('--lease-duration <duration>', 'how long a Lease taken or renewed stays valid for others', '15s')
+    .option('--renew-deadline <duration>', 'a leader that could not renew for this long stops acting and exits', '10s')
+    .option('--retry-period <duration>', 'how often the leader renews, and others try to take the Lease', '2s')
     .option('--identity <id>', 'this replica in the Lease (default: hostname and pid)')
     .option('--mover-image <image>', 'the image of mover Jobs', 'safehold')
     .option('--mover-pod <json>', 'resources, nodeSelector and tolerations of every mover Pod, as JSON', '{}')
@@ -85,6 +91,7 @@ export function addOperatorCommand(program: Command): void {
             flags.namespace ?? (client.defaultNamespace === 'default' ? 'safehold-system' : client.defaultNamespace),
           identity,
           leaseName: flags.leaseName,
+          leaderElection: leaderTimings(program, flags),
           metricsHost: host,
           metricsPort: Number(port),
           mover: { ...moverPod.value, image: flags.moverImage },
@@ -105,6 +112,23 @@ function positiveCount(program: Command, flag: string, value: string): number {
   if (!Number.isInteger(n) || n < 1)
     program.error(`error: ${flag} must be a whole number of at least 1 (got "${value}")`);
   return n;
+}
+
+/** The Lease's timings; a malformed one, or an order that cannot hold, stops the command. */
+function leaderTimings(program: Command, flags: OperatorFlags) {
+  const ms = (flag: string, text: string) => {
+    if (!duration.safeParse(text).success || durationMs(text) === 0)
+      program.error(`error: ${flag} must be a duration such as 15s (got "${text}")`);
+    return durationMs(text);
+  };
+  const timings = {
+    leaseDurationSeconds: ms('--lease-duration', flags.leaseDuration) / 1000,
+    renewDeadlineMs: ms('--renew-deadline', flags.renewDeadline),
+    retryPeriodMs: ms('--retry-period', flags.retryPeriod),
+  };
+  const wrong = leaderTimingsError(timings);
+  if (wrong !== undefined) program.error(`error: ${wrong} (--retry-period, --renew-deadline, --lease-duration)`);
+  return timings;
 }
 
 /** The client-side rate limit and request timeout; a bad value stops the command, naming the flag. */

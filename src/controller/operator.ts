@@ -4,7 +4,7 @@
 // the process can exit and be restarted clean.
 import type { BackupRepository, MoverSettings } from '../api/index.ts';
 import { createServer, type Server } from 'node:http';
-import { LeaderElector, type KubeClient } from '../kube/index.ts';
+import { LeaderElector, type KubeClient, type LeaderElectionOptions } from '../kube/index.ts';
 import { backupKind } from './backup/backup-kind.ts';
 import { BackupScheduler } from './backup/backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
@@ -29,6 +29,8 @@ export interface OperatorOptions {
   namespace: string;
   identity: string;
   leaseName: string;
+  /** The Lease's timings; client-go's defaults (15 s lease, 10 s renew deadline, 2 s retry) when left out. */
+  leaderElection?: Pick<LeaderElectionOptions, 'leaseDurationSeconds' | 'renewDeadlineMs' | 'retryPeriodMs'>;
   metricsHost: string;
   metricsPort: number;
   /** The image of mover Jobs (this same program). */
@@ -62,6 +64,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       namespace: options.namespace,
       name: options.leaseName,
       identity: options.identity,
+      ...options.leaderElection,
     });
     deps.log('waiting for leadership', {
       lease: `${options.namespace}/${options.leaseName}`,

@@ -44,6 +44,17 @@ export class NotLeaderError extends Error {
   }
 }
 
+/** Timings as client-go names them; undefined when they can hold, else what is wrong with them. */
+export function leaderTimingsError(o: {
+  leaseDurationSeconds: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}): string | undefined {
+  return o.retryPeriodMs > 0 && o.retryPeriodMs < o.renewDeadlineMs && o.renewDeadlineMs < o.leaseDurationSeconds * 1000
+    ? undefined
+    : `leader election needs retry period < renew deadline < lease duration (got ${o.retryPeriodMs / 1000} s, ${o.renewDeadlineMs / 1000} s, ${o.leaseDurationSeconds} s)`;
+}
+
 export class LeaderElector {
   readonly #client: KubeClient;
   readonly #o: Required<LeaderElectionOptions>;
@@ -62,10 +73,8 @@ export class LeaderElector {
       now: () => new Date(),
       ...options,
     };
-    if (o.renewDeadlineMs >= o.leaseDurationSeconds * 1000 || o.retryPeriodMs >= o.renewDeadlineMs)
-      throw new Error(
-        `leader election needs retry period < renew deadline < lease duration (got ${o.retryPeriodMs} ms, ${o.renewDeadlineMs} ms, ${o.leaseDurationSeconds} s)`,
-      );
+    const wrong = leaderTimingsError(o);
+    if (wrong !== undefined) throw new Error(wrong);
     this.#o = o;
     // Its own client: the Lease never waits behind the controllers' rate limit, and one attempt never outlives the deadline.
     this.#client = client.derive({

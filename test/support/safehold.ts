@@ -288,6 +288,9 @@ export async function runOperatorHere(
     maxConcurrentMovers: options.maxConcurrentMovers ?? 4,
     maxConcurrentRestores: options.maxConcurrentRestores ?? 4,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+    // It shares the test's event loop, which a journey's own work (writing a tree, hashing a GiB) may hold
+    // for longer than a production renew deadline; its Lease is its own, so nobody else could take over.
+    leaderElection: { leaseDurationSeconds: 3600, renewDeadlineMs: 1_800_000, retryPeriodMs: 2000 },
   };
   const done = runOperator(
     {
