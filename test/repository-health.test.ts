@@ -280,10 +280,16 @@ describe('repository readiness and maintenance retries', () => {
         { timeoutMs: 240_000, intervalMs: 500 },
       );
       expect(done?.status).toMatchObject({ phase: 'Succeeded', attempt: 2 });
-      const repository = await client.get<BackupRepository>(kinds.backupRepository, { name: tenantRepo });
-      expect(repository.status?.tenants?.find((t) => t.tenant === namespace)?.lastPruneTime).toBe(
-        done?.status?.completionTime,
+      // The repository's record follows the run's own status: wait for it rather than read it once.
+      const pruned = async () =>
+        (await client.get<BackupRepository>(kinds.backupRepository, { name: tenantRepo })).status?.tenants?.find(
+          (t) => t.tenant === namespace,
+        )?.lastPruneTime;
+      await waitFor(
+        'the repository to record the prune',
+        async () => (await pruned()) === done?.status?.completionTime,
       );
+      expect(await pruned()).toBe(done?.status?.completionTime);
     } finally {
       holder.kill('SIGKILL');
     }
