@@ -194,7 +194,7 @@ export async function benchHistory(
           if (entry.msg === 'every volume has a decision') resolve(Date.parse(entry.time) - started);
         });
       }),
-      sleep(600_000, undefined),
+      sleep(600_000, undefined, { ref: false }),
       exited.then(() => undefined),
     ]);
     log(`operator: every decision after ${decided ?? 'never'} ms`);
@@ -213,7 +213,7 @@ export async function benchHistory(
     const gaps = renewals.slice(1).map((t, i) => t - (renewals[i] as number));
     const stopAsked = Date.now();
     child.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => Date.now() - stopAsked), sleep(30_000, undefined)]);
+    const stopped = await Promise.race([exited.then(() => Date.now() - stopAsked), sleep(30_000, undefined, { ref: false })]);
     return {
       volumes: size.namespaces * size.claimsPerNamespace,
       backupsPerVolume: perVolume,
