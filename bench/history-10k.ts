@@ -213,7 +213,10 @@ export async function benchHistory(
     const gaps = renewals.slice(1).map((t, i) => t - (renewals[i] as number));
     const stopAsked = Date.now();
     child.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => Date.now() - stopAsked), sleep(30_000, undefined, { ref: false })]);
+    const stopped = await Promise.race([
+      exited.then(() => Date.now() - stopAsked),
+      sleep(30_000, undefined, { ref: false }),
+    ]);
     return {
       volumes: size.namespaces * size.claimsPerNamespace,
       backupsPerVolume: perVolume,
