@@ -36,7 +36,7 @@ type Placement = (pod: Pod) => { node: string; repository: string } | undefined;
 
 const volumesPerNamespace = 15;
 
-/** What runs at one moment: mover Pods that exist and have not finished, counted in total, by node and by repository. */
+/** What runs at one moment: mover Pods whose mover has not exited, counted in total, by node and by repository. */
 class MoverCensus {
   readonly #running = new Map<string, { node: string; repository: string }>();
   /** Every mover Pod seen, running or not. */
@@ -78,7 +78,10 @@ class MoverCensus {
     if (placement === undefined) return;
     this.seen.add(name);
     const phase = pod.status?.phase;
-    if (event.type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed') {
+    // A kubelet reports the mover's container terminated before it tears the Pod down and
+    // sets its phase; the operator frees the slot at the first of these, and so does the census.
+    const exited = pod.status?.containerStatuses?.some((c) => c.name === 'mover' && c.state?.terminated !== undefined);
+    if (event.type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed' || exited === true) {
       this.#running.delete(name);
       return;
     }
