@@ -18,7 +18,7 @@ import {
   type VolumeBackup,
   type VolumeRestore,
 } from '../api/index.ts';
-import type { ClusterView } from '../core/index.ts';
+import { volumeRuns, type ClusterView, type VolumeRuns } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 
 const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
@@ -59,6 +59,12 @@ export class ClusterCache {
   readonly restores: Informer<VolumeRestore>;
   readonly downloads: Informer<BackupDownload>;
 
+  /** Per volume ("namespace/pvc"), the summary of its runs; volumes whose runs changed since are in #staleRuns. */
+  readonly #volumeRuns = new Map<string, VolumeRuns>();
+  readonly #staleRuns = new Set<string>();
+  readonly #parsedRepositories = new WeakMap<RawRepository, BackupRepository | undefined>();
+  #parsedPolicies: ParsedPolicies | undefined;
+
   /** `namespace` is Safehold's own: mover Jobs live only there, so the operator needs no cluster-wide Job rights. */
   constructor(client: KubeClient, namespace: string, onError: (error: unknown) => void) {
     const options = { onError, transform: withoutManagedFields };
@@ -97,6 +103,12 @@ export class ClusterCache {
     this.volumeBackups.addIndex(index.volume, (b) => [`${b.metadata.namespace}/${b.spec.pvc}`]);
     this.volumeBackups.addIndex(index.phase, (b) => [b.status?.phase ?? 'Pending']);
     this.volumeBackups.addIndex(index.uid, (b) => (b.metadata.uid === undefined ? [] : [b.metadata.uid]));
+    this.policies.onChange(() => (this.#parsedPolicies = undefined));
+    // A run's change makes its volume's summary stale; it is reduced again, from that volume's runs only, when read.
+    this.volumeBackups.onChange((c) => {
+      this.#staleRuns.add(`${c.object.metadata.namespace}/${c.object.spec.pvc}`);
+      if (c.type === 'updated') this.#staleRuns.add(`${c.old.metadata.namespace}/${c.old.spec.pvc}`);
+    });
     this.snapshots.addIndex(index.volume, (s) => {
       const pvc = s.spec?.source?.persistentVolumeClaimName;
       return pvc === undefined ? [] : [`${s.metadata?.namespace ?? ''}/${pvc}`];
@@ -110,6 +122,19 @@ export class ClusterCache {
   /** The VolumeBackups of one volume, whatever their phase. */
   backupsOf(namespace: string, pvc: string): VolumeBackup[] {
     return this.volumeBackups.byIndex(index.volume, `${namespace}/${pvc}`);
+  }
+
+  /** Every volume with runs, summarized: costs the volumes whose runs changed since the last call, not the history. */
+  volumeRuns(): IterableIterator<VolumeRuns> {
+    for (const key of this.#staleRuns) {
+      const slash = key.indexOf('/');
+      const [namespace, pvc] = [key.slice(0, slash), key.slice(slash + 1)];
+      const runs = this.backupsOf(namespace, pvc);
+      if (runs.length === 0) this.#volumeRuns.delete(key);
+      else this.#volumeRuns.set(key, volumeRuns(namespace, pvc, runs));
+    }
+    this.#staleRuns.clear();
+    return this.#volumeRuns.values();
   }
 
   /** The VolumeBackups in these phases (a missing phase is Pending). */
@@ -169,23 +194,12 @@ export class ClusterCache {
     ] as Informer<KubeObject>[];
   }
 
+  /** A repository's parsed spec, parsed once per version of the object (the informer replaces it on change). */
   repository(name: string): BackupRepository | undefined {
     const raw = this.repositories.get(name);
     if (raw === undefined) return undefined;
-    const parsed = backupRepositorySpec.safeParse(raw.spec ?? {});
-    return parsed.success
-      ? {
-          metadata: {
-            name,
-            ...(raw.metadata?.uid === undefined ? {} : { uid: raw.metadata.uid }),
-            ...(raw.metadata?.creationTimestamp === undefined
-              ? {}
-              : { creationTimestamp: raw.metadata.creationTimestamp }),
-            ...(raw.metadata?.generation === undefined ? {} : { generation: raw.metadata.generation }),
-          },
-          spec: parsed.data,
-        }
-      : undefined;
+    if (!this.#parsedRepositories.has(raw)) this.#parsedRepositories.set(raw, parseRepository(name, raw));
+    return this.#parsedRepositories.get(raw);
   }
 
   start(): void {
@@ -200,8 +214,10 @@ export class ClusterCache {
     await Promise.all(this.all().map((i) => i.stop()));
   }
 
+  /** The policies, parsed once per change of any of them. */
   parsedPolicies(): ParsedPolicies {
-    return parseBackupPolicies(this.policies.list());
+    this.#parsedPolicies ??= parseBackupPolicies(this.policies.list());
+    return this.#parsedPolicies;
   }
 
   view(policies: BackupPolicy[]): ClusterView {
@@ -226,4 +242,21 @@ function withoutManagedFields<T extends KubeObject>(object: T): T {
   if (object.metadata !== undefined && 'managedFields' in object.metadata)
     delete (object.metadata as { managedFields?: unknown }).managedFields;
   return object;
+}
+
+function parseRepository(name: string, raw: RawRepository): BackupRepository | undefined {
+  const parsed = backupRepositorySpec.safeParse(raw.spec ?? {});
+  return parsed.success
+    ? {
+        metadata: {
+          name,
+          ...(raw.metadata?.uid === undefined ? {} : { uid: raw.metadata.uid }),
+          ...(raw.metadata?.creationTimestamp === undefined
+            ? {}
+            : { creationTimestamp: raw.metadata.creationTimestamp }),
+          ...(raw.metadata?.generation === undefined ? {} : { generation: raw.metadata.generation }),
+        },
+        spec: parsed.data,
+      }
+    : undefined;
 }

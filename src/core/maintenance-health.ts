@@ -36,7 +36,10 @@ export interface MaintenanceOwed {
 
 /** Per restic repository with good backups in it, since when it owes a prune and a check. */
 export function maintenanceOwed(
-  backups: readonly VolumeBackup[],
+  backups: readonly {
+    metadata: { namespace: string };
+    status?: Pick<NonNullable<VolumeBackup['status']>, 'phase' | 'repository' | 'completionTime'>;
+  }[],
   repository: (name: string) => Pick<BackupRepository, 'metadata' | 'spec'> | undefined,
 ): MaintenanceOwed[] {
   const owed = new Map<string, MaintenanceOwed>();

@@ -141,17 +141,30 @@ export class KubeClient {
     options: { namespace?: string; query?: Query } = {},
   ): Promise<ObjectList<T>> {
     const items: T[] = [];
-    let cont: string | undefined;
     let resourceVersion: string | undefined;
+    for await (const page of this.listPages<T>(k, options)) {
+      items.push(...page.items);
+      resourceVersion = page.metadata.resourceVersion;
+    }
+    return { metadata: { ...(resourceVersion === undefined ? {} : { resourceVersion }) }, items };
+  }
+
+  /**
+   * A LIST a page at a time: a caller that handles each page before asking for the next never
+   * holds the whole list at once, and lets other work run between pages.
+   */
+  async *listPages<T extends KubeObject>(
+    k: ResourceKind,
+    options: { namespace?: string; query?: Query } = {},
+  ): AsyncGenerator<ObjectList<T>> {
+    let cont: string | undefined;
     do {
       const page = await this.request<ObjectList<T>>('GET', resourcePath(k, { namespace: options.namespace }), {
         query: { ...options.query, limit: 500, continue: cont },
       });
-      items.push(...page.items);
       cont = page.metadata.continue || undefined;
-      resourceVersion = page.metadata.resourceVersion;
+      yield page;
     } while (cont !== undefined);
-    return { metadata: { ...(resourceVersion === undefined ? {} : { resourceVersion }) }, items };
   }
 
   create<T extends KubeObject>(k: ResourceKind, object: T, namespace?: string): Promise<T> {

@@ -3,7 +3,7 @@
 // version is gone (410); reconnect with capped backoff on every other error;
 // and a watchdog that restarts a watch that went silent. Handlers hear one
 // change per object; a relist reports what appeared, changed or vanished.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, isGone, isNotFound } from './api-error.ts';
 import type { KubeClient, KubeObject, Query, WatchEvent } from './client.ts';
 import { resourcePath, type ResourceKind } from './resources.ts';
@@ -166,15 +166,22 @@ export class Informer<T extends KubeObject> {
 
   async #relist(): Promise<void> {
     this.listCount++;
-    const list = await this.#client.list<T>(this.#kind, {
+    // Page by page: each page is cached (and transformed) before the next is read, so the raw list is
+    // never held whole, and the event loop runs other work (a Lease renewal) between pages.
+    const pages = this.#client.listPages<T>(this.#kind, {
       ...(this.#options.namespace === undefined ? {} : { namespace: this.#options.namespace }),
       query: this.#baseQuery(),
     });
     const seen = new Set<string>();
-    for (const object of list.items) {
-      const key = objectKey(object);
-      seen.add(key);
-      this.#put(key, object);
+    let resourceVersion: string | undefined;
+    for await (const page of pages) {
+      for (const object of page.items) {
+        const key = objectKey(object);
+        seen.add(key);
+        this.#put(key, object);
+      }
+      resourceVersion = page.metadata.resourceVersion;
+      await setImmediate();
     }
     for (const [key, object] of this.#store) {
       if (!seen.has(key)) {
@@ -182,7 +189,7 @@ export class Informer<T extends KubeObject> {
         this.#emit({ type: 'deleted', key, object });
       }
     }
-    this.#resourceVersion = list.metadata.resourceVersion;
+    this.#resourceVersion = resourceVersion;
     this.#markSynced();
   }
 
@@ -191,6 +198,8 @@ export class Informer<T extends KubeObject> {
     const watchdogMs = this.#options.watchdogMs ?? (timeoutSeconds + 30) * 1000;
     const abort = new AbortController();
     const onStop = () => abort.abort();
+    // A stop that came before this watch began ends it at once, as one that comes during it does.
+    if (this.#stop.signal.aborted) abort.abort();
     this.#stop.signal.addEventListener('abort', onStop);
     let timer = setTimeout(() => abort.abort(), watchdogMs);
     const pet = () => {

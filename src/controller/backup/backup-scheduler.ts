@@ -47,7 +47,11 @@ export class BackupScheduler {
     try {
       const now = this.#deps.now();
       const { cache } = this.#deps;
-      const lastSlots = lastScheduledSlots(cache.volumeBackups.list(), cache.claims.list());
+      const slots = [...cache.volumeRuns()].map((r) => ({
+        metadata: { namespace: r.namespace },
+        spec: { pvc: r.pvc, scheduledFor: r.lastSlot },
+      }));
+      const lastSlots = lastScheduledSlots(slots, cache.claims.list());
       const policies = new Map(this.#deps.cache.parsedPolicies().valid.map((p) => [p.metadata.name, p.spec]));
       const { due, wakeAt } = dueRuns(this.#rows, lastSlots, policies, now);
       for (const run of due) {

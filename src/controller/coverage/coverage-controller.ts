@@ -18,7 +18,7 @@ import {
   coverage,
   type CoverageCounts,
   type CoverageRow,
-  latestOutcomes,
+  firstGoodBackups,
   maintenanceIntervals,
   maintenanceOwed,
   policyIntervals,
@@ -145,7 +145,8 @@ export class CoverageController {
   #publishHealth(): void {
     if (this.#firstDone !== undefined || !this.#healthSynced) return;
     const { cache, metrics, now } = this.#deps;
-    const outcomes = latestOutcomes(cache.volumeBackups.list());
+    const runs = [...cache.volumeRuns()];
+    const outcomes = new Map(runs.flatMap((r) => (r.lastRun === undefined ? [] : [[`${r.namespace}/${r.pvc}`, r.lastRun]])));
     const created = (key: string) => cache.claims.get(key)?.metadata?.creationTimestamp;
     metrics.publishHealth(volumeHealth(this.#rows, outcomes, created), this.#scheduleIntervals(now()));
     metrics.publishRepositories(
@@ -158,7 +159,7 @@ export class CoverageController {
     const repositories = cache.repositories.list().flatMap((r) => cache.repository(r.metadata?.name ?? '') ?? []);
     metrics.publishMaintenanceDue(
       maintenanceIntervals(repositories, now()),
-      maintenanceOwed(cache.volumeBackups.list(), (name) => cache.repository(name)),
+      maintenanceOwed(firstGoodBackups(runs), (name) => cache.repository(name)),
     );
   }
 

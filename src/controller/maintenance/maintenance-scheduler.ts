@@ -4,8 +4,15 @@
 // The history is in the API (spec.scheduledFor of the newest of each kind),
 // and a run is named after its slot, so a restarted operator neither skips
 // nor doubles one.
-import { apiGroup, apiVersion, tenantOf, type RepositoryMaintenance } from '../../api/index.ts';
-import { dueMaintenance, maintenanceName, type DueMaintenance, type MaintenanceTarget } from '../../core/index.ts';
+import { apiGroup, apiVersion, type RepositoryMaintenance } from '../../api/index.ts';
+import {
+  dueMaintenance,
+  firstGoodBackups,
+  maintenanceName,
+  maintenanceOwed,
+  type DueMaintenance,
+  type MaintenanceTarget,
+} from '../../core/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import { operationLabel } from './maintenance-objects.ts';
@@ -45,20 +52,19 @@ export class MaintenanceScheduler {
 
   #targets(): MaintenanceTarget[] {
     const { cache } = this.#deps;
+    // One target per restic repository (per tenant) with good backups, owed maintenance since the first of them.
+    const owed = maintenanceOwed(firstGoodBackups(cache.volumeRuns()), (name) => cache.repository(name));
     const targets = new Map<string, MaintenanceTarget>();
-    for (const backup of cache.volumeBackups.list()) {
-      if (backup.status?.phase !== 'Succeeded' || backup.status.repository === undefined) continue;
-      const repository = cache.repository(backup.status.repository);
+    for (const o of owed) {
+      const repository = cache.repository(o.repository);
       if (repository === undefined) continue;
-      const tenant = tenantOf(repository.spec, backup.metadata.namespace);
-      const key = `${repository.metadata.name}/${tenant}`;
-      const done = Date.parse(backup.status.completionTime ?? '');
-      const created = Date.parse(repository.metadata.creationTimestamp ?? '');
-      const since = new Date(Math.max(Number.isNaN(created) ? 0 : created, Number.isNaN(done) ? 0 : done));
-      const existing = targets.get(key);
-      if (existing === undefined)
-        targets.set(key, { repository: repository.metadata.name, tenant, spec: repository.spec, since, last: {} });
-      else if (since < existing.since) existing.since = since;
+      targets.set(`${o.repository}/${o.tenant}`, {
+        repository: o.repository,
+        tenant: o.tenant,
+        spec: repository.spec,
+        since: new Date(o.sinceSeconds * 1000),
+        last: {},
+      });
     }
     for (const m of cache.maintenances.list()) {
       const target = targets.get(`${m.spec.repository}/${m.spec.tenant ?? ''}`);

@@ -119,7 +119,7 @@ export function observeBackupChoice(
   const choice: BackupAnswer =
     run.status?.backup !== undefined
       ? { ok: true, backup: run.status.backup }
-      : chooseBackup(cache.volumeBackups.list(), {
+      : chooseBackup(cache.backupsOf(sourceNs, run.spec.source.pvc), {
           namespace: sourceNs,
           pvc: run.spec.source.pvc,
           backup: run.spec.backup ?? 'latest',
