@@ -6,11 +6,11 @@
 // stall (its own metric), Lease renewals kept, requests in a quiet window, and
 // whether it stops on SIGTERM.
 import { spawn } from 'node:child_process';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VolumeBackup } from '../src/api/index.ts';
+import { annotations, type VolumeBackup } from '../src/api/index.ts';
 import { ignoreAlreadyExists, isConflict, kinds, type KubeClient } from '../src/kube/index.ts';
 import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
@@ -35,6 +35,8 @@ export interface HistoryResult {
     quietSeconds: number;
     quietRequests: Record<string, number>;
     stoppedBySigtermMs: number | undefined;
+    /** When the operator ended before it was asked to: how long after start, its exit code and its last words. */
+    exitedOnItsOwn: { afterMs: number; code: number | null; lastLog: string[] } | undefined;
   };
 }
 
@@ -102,6 +104,15 @@ async function ensureHistory(client: KubeClient, size: FixtureSize, perVolume: n
         Array.from({ length: perVolume }, (_, n) => keptBackup(ns, `data-${c}`, n, now)),
       ).flat(),
   );
+  // Runs an earlier bench's operator created (scheduled ones) are not history: they go.
+  const extra = await client.list<VolumeBackup>(kinds.volumeBackup, { query: { labelSelector: `!${fixtureLabel}` } });
+  const created = extra.items.filter((b) => b.metadata.namespace.startsWith('bench-'));
+  if (created.length > 0) log(`history: deleting ${created.length} runs an earlier bench's operator created`);
+  await pool(created, 32, async (b) => {
+    await client
+      .delete(kinds.volumeBackup, { namespace: b.metadata.namespace, name: b.metadata.name })
+      .catch(() => undefined);
+  });
   const missing = wanted.filter((w) => !have.has(`${w.object.metadata.namespace}/${w.object.metadata.name}`));
   log(`history: ${wanted.length - missing.length} VolumeBackups present, writing ${missing.length}`);
   const started = Date.now();
@@ -121,6 +132,25 @@ async function ensureHistory(client: KubeClient, size: FixtureSize, perVolume: n
       log(`history: ${done}/${missing.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   });
   return (Date.now() - started) / 1000;
+}
+
+/**
+ * Records on every PVC that its schedule's latest slot has been run, as the operator does when it
+ * creates a scheduled backup: the quiet window then measures an operator with nothing due, not one
+ * catching up on the day since the history was written.
+ */
+async function markSchedulesCurrent(client: KubeClient, size: FixtureSize, log: (line: string) => void) {
+  const now = new Date().toISOString();
+  const claims = Array.from({ length: size.namespaces }, (_, i) => `bench-${String(i).padStart(4, '0')}`).flatMap(
+    (namespace) => Array.from({ length: size.claimsPerNamespace }, (_, c) => ({ namespace, name: `data-${c}` })),
+  );
+  const started = Date.now();
+  await pool(claims, 32, async (ref) => {
+    await client.mergePatch(kinds.persistentVolumeClaim, ref, {
+      metadata: { annotations: { [annotations.lastScheduled]: now } },
+    });
+  });
+  log(`schedules: ${claims.length} PVCs marked as run up to now (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 function pidOf(env: TestEnvironment, daemon: string): number {
@@ -155,6 +185,7 @@ export async function benchHistory(
   const apiserver = pidOf(env, 'kube-apiserver');
   const before = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
   const secondsToWriteHistory = await ensureHistory(client, size, perVolume, log);
+  await markSchedulesCurrent(client, size, log);
   await sleep(30_000); // the API server's caches settle before its memory is read
   const after = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
   log(
@@ -169,6 +200,10 @@ export async function benchHistory(
     process.execPath,
     [
       '--max-semi-space-size=2',
+      // SAFEHOLD_BENCH_CPU_PROF=<dir>: a CPU profile of the operator, written when it exits.
+      ...(process.env.SAFEHOLD_BENCH_CPU_PROF === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${process.env.SAFEHOLD_BENCH_CPU_PROF}`]),
       join(repoRoot, 'dist/bin/safehold.js'),
       '--kubeconfig',
       env.kubeconfig,
@@ -185,11 +220,24 @@ export async function benchHistory(
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const pid = child.pid ?? 0;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Its whole log, to read what happened (a relist, a lost Lease) after the numbers.
+  const operatorLog = createWriteStream(join(env.dir, 'bench-history-operator.log'));
+  let stopAsked: number | undefined;
+  let exitedOnItsOwn: HistoryResult['operator']['exitedOnItsOwn'];
+  const lastLog: string[] = [];
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      if (stopAsked === undefined) exitedOnItsOwn = { afterMs: Date.now() - started, code, lastLog: [...lastLog] };
+      resolve();
+    }),
+  );
   try {
     const decided = await Promise.race([
       new Promise<number>((resolve) => {
         createInterface({ input: child.stdout }).on('line', (line) => {
+          operatorLog.write(`${line}\n`);
+          lastLog.push(line);
+          if (lastLog.length > 5) lastLog.shift();
           const entry = JSON.parse(line) as { msg: string; time: string };
           if (entry.msg === 'every volume has a decision') resolve(Date.parse(entry.time) - started);
         });
@@ -211,10 +259,10 @@ export async function benchHistory(
     const stall = await metric(port, 'safehold_event_loop_stall_max_seconds').catch(() => undefined);
     const renewals = await leaseUpdates(auditPath, auditStart, lease);
     const gaps = renewals.slice(1).map((t, i) => t - (renewals[i] as number));
-    const stopAsked = Date.now();
+    stopAsked = Date.now();
     child.kill('SIGTERM');
     const stopped = await Promise.race([
-      exited.then(() => Date.now() - stopAsked),
+      exited.then(() => (exitedOnItsOwn === undefined ? Date.now() - (stopAsked ?? 0) : undefined)),
       sleep(30_000, undefined, { ref: false }),
     ]);
     return {
@@ -238,6 +286,7 @@ export async function benchHistory(
         quietSeconds,
         quietRequests,
         stoppedBySigtermMs: stopped,
+        exitedOnItsOwn,
       },
     };
   } finally {

@@ -132,7 +132,7 @@ history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept VolumeBac
   longest event-loop stall: ${o.longestEventLoopStallMs ?? '?'} ms   (aim <= 1000 ms)
   Lease renewals: ${o.leaseRenewals.seen} of ${o.leaseRenewals.expected} expected, longest gap ${o.leaseRenewals.longestGapMs} ms
   requests in a quiet ${o.quietSeconds} s: ${JSON.stringify(o.quietRequests)}
-  stopped by SIGTERM after: ${o.stoppedBySigtermMs ?? 'did not stop within 30 s'} ms
+  stopped by SIGTERM after: ${o.stoppedBySigtermMs ?? (o.exitedOnItsOwn === undefined ? 'did not stop within 30 s' : '(had exited)')} ms${o.exitedOnItsOwn === undefined ? '' : `\n  EXITED ON ITS OWN after ${o.exitedOnItsOwn.afterMs} ms, code ${o.exitedOnItsOwn.code}; last words:\n    ${o.exitedOnItsOwn.lastLog.join('\n    ')}`}
 results in bench/results/${file}`);
 }
 client.close();

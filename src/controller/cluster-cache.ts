@@ -58,6 +58,8 @@ export class ClusterCache {
   readonly maintenances: Informer<RepositoryMaintenance>;
   readonly restores: Informer<VolumeRestore>;
   readonly downloads: Informer<BackupDownload>;
+  /** The movers' credential Secrets in Safehold's namespace, metadata only: the sweep needs their owners, never their data. */
+  readonly moverSecrets: Informer<KubeObject>;
 
   /** Per volume ("namespace/pvc"), the summary of its runs; volumes whose runs changed since are in #staleRuns. */
   readonly #volumeRuns = new Map<string, VolumeRuns>();
@@ -89,6 +91,12 @@ export class ClusterCache {
     this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);
     this.restores = new Informer<VolumeRestore>(client, kinds.volumeRestore, options);
     this.downloads = new Informer<BackupDownload>(client, kinds.backupDownload, options);
+    this.moverSecrets = new Informer<KubeObject>(client, kinds.secret, {
+      onError,
+      namespace,
+      labelSelector: `${runLabels.component}=mover`,
+      transform: metadataOnly,
+    });
     this.pods.addIndex(index.job, (p) => {
       const job = p.metadata?.labels?.['batch.kubernetes.io/job-name'];
       return job === undefined ? [] : [`${p.metadata?.namespace ?? ''}/${job}`];
@@ -142,6 +150,16 @@ export class ClusterCache {
     return [...phases].flatMap((phase) => this.volumeBackups.byIndex(index.phase, phase));
   }
 
+  /** The backups writing now: Snapshotting or Running, and those with one of the `starting` uids (started a moment ago). */
+  activeBackups(starting: Iterable<string>): VolumeBackup[] {
+    const found = new Set(this.backupsIn(['Snapshotting', 'Running']));
+    for (const uid of starting) {
+      const backup = this.backupByUid(uid);
+      if (backup !== undefined) found.add(backup);
+    }
+    return [...found];
+  }
+
   backupByUid(uid: string): VolumeBackup | undefined {
     return this.volumeBackups.byIndex(index.uid, uid)[0];
   }
@@ -191,6 +209,7 @@ export class ClusterCache {
       this.maintenances,
       this.restores,
       this.downloads,
+      this.moverSecrets,
     ] as Informer<KubeObject>[];
   }
 
@@ -242,6 +261,13 @@ function withoutManagedFields<T extends KubeObject>(object: T): T {
   if (object.metadata !== undefined && 'managedFields' in object.metadata)
     delete (object.metadata as { managedFields?: unknown }).managedFields;
   return object;
+}
+
+/** Only the metadata, without managedFields: for objects whose content the operator must not keep (Secrets). */
+function metadataOnly(object: KubeObject): KubeObject {
+  const metadata = { ...object.metadata };
+  delete (metadata as { managedFields?: unknown }).managedFields;
+  return { metadata };
 }
 
 function parseRepository(name: string, raw: RawRepository): BackupRepository | undefined {

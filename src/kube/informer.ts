@@ -175,6 +175,8 @@ export class Informer<T extends KubeObject> {
     const seen = new Set<string>();
     let resourceVersion: string | undefined;
     for await (const page of pages) {
+      // A stop between pages ends the relist: a long LIST never holds a stopping operator up.
+      if (this.#stopped()) return;
       for (const object of page.items) {
         const key = objectKey(object);
         seen.add(key);

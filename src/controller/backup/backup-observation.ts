@@ -33,8 +33,6 @@ export interface ObservedRun {
   repository: BackupRepository | undefined;
 }
 
-const activePhases = new Set(['Snapshotting', 'Running']);
-
 /** In Safehold's namespace. */
 export function credentialsSecretName(backup: VolumeBackup): string {
   return `${runObjectBase(backup)}-creds`;
@@ -97,11 +95,9 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
   });
 
   // Runs this operator just started count as active before the cache shows it.
-  const starting = deps.gate.starting('writes');
-  const startingRuns = [...starting].flatMap((uid) => cache.backupByUid(uid) ?? []);
-  const others = [...new Set([...cache.backupsIn(activePhases), ...startingRuns])].filter(
-    (b) => b.metadata.uid !== backup.metadata.uid,
-  );
+  const others = cache
+    .activeBackups(deps.gate.starting('writes'))
+    .filter((b) => b.metadata.uid !== backup.metadata.uid);
   const volumeBusy = others.some((b) => b.metadata.namespace === ns && b.spec.pvc === backup.spec.pvc);
   const creator = repository === undefined ? undefined : repositoryCreator(cache, repository, ns, others);
   const method = backupMethod(

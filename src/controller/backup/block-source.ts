@@ -54,15 +54,9 @@ function incrementalFacts(
   const ns = backup.metadata.namespace;
   const mine = deps.cache.backupsOf(ns, backup.spec.pvc).filter((b) => b.status?.phase === 'Succeeded');
   const kept = new Set(
-    deps.cache.snapshots
-      .list()
-      .filter(
-        (s) =>
-          s.metadata?.namespace === ns &&
-          s.spec?.source?.persistentVolumeClaimName === backup.spec.pvc &&
-          s.status?.readyToUse === true &&
-          s.metadata.deletionTimestamp === undefined,
-      )
+    deps.cache
+      .snapshotsOf(ns, backup.spec.pvc)
+      .filter((s) => s.status?.readyToUse === true && s.metadata?.deletionTimestamp === undefined)
       .map((s) => s.metadata?.name ?? ''),
   );
   // What retention would drop on its own merit, were it not for overlays that need it.

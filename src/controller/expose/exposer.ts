@@ -198,14 +198,7 @@ export class Exposer {
 
 /** The node of a running Pod that mounts the claim: a live RWO volume can only be read there. */
 export function nodeUsing(cache: ClusterCache, namespace: string, claimName: string): string | undefined {
-  return cache.pods
-    .list()
-    .find(
-      (p) =>
-        p.metadata?.namespace === namespace &&
-        p.status?.phase === 'Running' &&
-        (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claimName),
-    )?.spec?.nodeName;
+  return cache.podsMounting(namespace, claimName).find((p) => p.status?.phase === 'Running')?.spec?.nodeName;
 }
 
 export function aliasVolumeName(aliasName: string): string {

@@ -124,11 +124,10 @@ function observe(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Mai
   const writing =
     repository === undefined
       ? undefined
-      : cache.volumeBackups
-          .list()
+      : cache
+          .activeBackups(deps.gate.starting('writes'))
           .find(
             (b) =>
-              (active(b) || deps.gate.starting('writes').has(b.metadata.uid ?? '')) &&
               (b.status?.repository ?? b.spec.policy) !== undefined &&
               sameRepository(b, repository, maintenance.spec.tenant ?? ''),
           );

@@ -6,7 +6,7 @@
 // by mistake has no owner and stays. It also deletes a restore's undo
 // snapshot once its expiry (an annotation on it) has passed: that is the one
 // object Safehold keeps on purpose past its run, for a time.
-import { runLabels, undoSnapshotKeys } from '../../api/index.ts';
+import { undoSnapshotKeys } from '../../api/index.ts';
 import { isLeftover, undoSnapshotExpired, type RunKindName, type RunOwner } from '../../core/index.ts';
 import { ignoreNotFound, kinds, type KubeClient, type KubeObject, type ResourceKind } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -50,17 +50,13 @@ export class Sweeper {
 
   /** Deletes every leftover and every expired undo snapshot; returns how many. */
   async sweep(): Promise<number> {
-    const { cache, client, namespace } = this.#deps;
-    const secrets = await client.list<KubeObject>(kinds.secret, {
-      namespace,
-      query: { labelSelector: `${runLabels.component}=mover` },
-    });
+    const { cache, client } = this.#deps;
     const targets: [ResourceKind, readonly KubeObject[]][] = [
       [kinds.job, cache.jobs.list()],
       [kinds.persistentVolumeClaim, cache.claims.list()],
       [kinds.persistentVolume, cache.volumes.list()],
       [kinds.volumeSnapshot, cache.snapshots.list()],
-      [kinds.secret, secrets.items],
+      [kinds.secret, cache.moverSecrets.list()],
     ];
     let removed = 0;
     for (const [kind, objects] of targets)
