@@ -29,6 +29,7 @@ export interface HistoryResult {
   };
   operator: {
     msToAllDecisions: number | undefined;
+    msToCachesSynced: number | undefined;
     rssMiB: { afterDecisions: number; steadyMax: number };
     longestEventLoopStallMs: number | undefined;
     leaseRenewals: { seen: number; expected: number; longestGapMs: number };
@@ -231,22 +232,29 @@ export async function benchHistory(
       resolve();
     }),
   );
+  const logged = (msg: string) =>
+    new Promise<number>((resolve) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const entry = JSON.parse(line) as { msg: string; time: string };
+        if (entry.msg === msg) resolve(Date.parse(entry.time) - started);
+      });
+    });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    operatorLog.write(`${line}\n`);
+    lastLog.push(line);
+    if (lastLog.length > 5) lastLog.shift();
+  });
+  const decisions = logged('every volume has a decision');
+  const cachesSynced = logged('every cache is synced');
+  const orGiveUp = <T>(p: Promise<T>) =>
+    Promise.race([p, sleep(600_000, undefined, { ref: false }), exited.then(() => undefined)]);
   try {
-    const decided = await Promise.race([
-      new Promise<number>((resolve) => {
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          operatorLog.write(`${line}\n`);
-          lastLog.push(line);
-          if (lastLog.length > 5) lastLog.shift();
-          const entry = JSON.parse(line) as { msg: string; time: string };
-          if (entry.msg === 'every volume has a decision') resolve(Date.parse(entry.time) - started);
-        });
-      }),
-      sleep(600_000, undefined, { ref: false }),
-      exited.then(() => undefined),
-    ]);
+    const decided = await orGiveUp(decisions);
     log(`operator: every decision after ${decided ?? 'never'} ms`);
     const afterDecisions = rssMiB(pid);
+    // The quiet window starts once startup is over: every cache has had its first LIST.
+    const synced = await orGiveUp(cachesSynced);
+    log(`operator: every cache synced after ${synced ?? 'never'} ms`);
     const windowStart = new Date();
     const quietOffset = statSync(auditPath).size;
     const samples: number[] = [];
@@ -276,6 +284,7 @@ export async function benchHistory(
       },
       operator: {
         msToAllDecisions: decided,
+        msToCachesSynced: synced,
         rssMiB: { afterDecisions, steadyMax: Math.max(afterDecisions, ...samples) },
         longestEventLoopStallMs: stall === undefined ? undefined : Math.round(stall * 1000),
         leaseRenewals: {

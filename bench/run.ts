@@ -128,7 +128,7 @@ if (wanted('history')) {
   console.log(`
 history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept VolumeBackups each (${history.backups}), written in ${history.secondsToWriteHistory.toFixed(0)} s
   control plane: apiserver RSS ${c.apiserverRssMiB.before} -> ${c.apiserverRssMiB.after} MiB, etcd db ${c.etcdDbMiB.before} -> ${c.etcdDbMiB.after} MiB
-  operator: every decision after ${o.msToAllDecisions ?? 'never'} ms; RSS ${o.rssMiB.afterDecisions} MiB after, ${o.rssMiB.steadyMax} MiB max
+  operator: every decision after ${o.msToAllDecisions ?? 'never'} ms, every cache synced after ${o.msToCachesSynced ?? 'never'} ms; RSS ${o.rssMiB.afterDecisions} MiB after, ${o.rssMiB.steadyMax} MiB max
   longest event-loop stall: ${o.longestEventLoopStallMs ?? '?'} ms   (aim <= 1000 ms)
   Lease renewals: ${o.leaseRenewals.seen} of ${o.leaseRenewals.expected} expected, longest gap ${o.leaseRenewals.longestGapMs} ms
   requests in a quiet ${o.quietSeconds} s: ${JSON.stringify(o.quietRequests)}

@@ -141,6 +141,11 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void orphans.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
     prober.start();
+    void cache
+      .synced()
+      .then(() =>
+        deps.log('every cache is synced', { ms: Date.now() - started, volumeBackups: cache.volumeBackups.size }),
+      );
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });

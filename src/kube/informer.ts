@@ -65,6 +65,11 @@ export class Informer<T extends KubeObject> {
     return this.#store.get(key);
   }
 
+  /** How many objects are cached. */
+  get size(): number {
+    return this.#store.size;
+  }
+
   list(): T[] {
     return [...this.#store.values()];
   }

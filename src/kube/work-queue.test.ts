@@ -46,3 +46,24 @@ describe('WorkQueue delayed adds', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('WorkQueue order', () => {
+  it('takes many queued keys first in, first out, each once, also while keys are added as others run', async () => {
+    const seen: string[] = [];
+    const queue = new WorkQueue(
+      (key) => {
+        seen.push(key);
+        // A key that runs adds a later one, as a run's change wakes another: it goes to the back.
+        if (key === 'k-1500') queue.add('late');
+        return Promise.resolve();
+      },
+      { concurrency: 3 },
+    );
+    const keys = Array.from({ length: 5000 }, (_, i) => `k-${i}`);
+    for (const key of keys) queue.add(key);
+    for (const key of keys.slice(100, 200)) queue.add(key); // still queued: no second entry
+    await queue.idle();
+    expect(seen).toEqual([...keys, 'late']);
+    expect(queue.length).toBe(0);
+  });
+});
