@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkSchedule, nextRun, spreadOffsetMs } from './schedule.ts';
+import { checkSchedule, nextRun, spreadOffsetMs, workOutNextRun } from './schedule.ts';
 
 const daily = { cron: '0 2 * * *', timeZone: 'Europe/Zurich', spreadWindow: '1h' };
 
@@ -34,6 +34,33 @@ describe('schedule', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('answers from memory exactly as it would work the answer out, whatever order it is asked in', () => {
+    const schedules = [
+      daily,
+      { cron: '*/15 * * * *', timeZone: 'UTC', spreadWindow: '10m' },
+      { cron: '30 1 * * 0', timeZone: 'America/New_York', spreadWindow: '0s' },
+      { cron: '0 0 29 2 *', timeZone: 'UTC', spreadWindow: '0s' },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            schedule: fc.constantFrom(...schedules),
+            key: fc.constantFrom('team/a', 'team/b', 'other/c'),
+            // Instants clustered within days, so many fall between a remembered question and its answer.
+            at: fc.integer({ min: 0, max: 10 * 86_400_000 }).map((ms) => Date.parse('2026-03-25T00:00:00Z') + ms),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (questions) => {
+          for (const { schedule, key, at } of questions)
+            expect(nextRun(schedule, key, new Date(at))?.getTime()).toBe(workOutNextRun(schedule, key, at));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -38,13 +38,43 @@ export function spreadOffsetMs(volumeKey: string, windowMs: number): number {
 
 /** The first run strictly after `after`: a cron time plus the volume's offset. */
 export function nextRun(schedule: Schedule, volumeKey: string, after: Date): Date | undefined {
-  const offset = spreadOffsetMs(volumeKey, durationMs(schedule.spreadWindow));
-  // A cron time up to one offset before `after` may still have its run ahead.
-  let base = cron(schedule).nextRun(new Date(after.getTime() - offset));
-  while (base !== null && base.getTime() + offset <= after.getTime()) base = cron(schedule).nextRun(base);
-  return base === null ? undefined : new Date(base.getTime() + offset);
+  const at = after.getTime();
+  const key = `${schedule.cron}\0${schedule.timeZone}\0${schedule.spreadWindow}\0${volumeKey}`;
+  // The run after `from` is also the run after any time from `from` until it: asked again each
+  // pass for 10,000 volumes, the answer is read, not worked out again.
+  const known = answers.get(key);
+  if (known !== undefined && known.from <= at && (known.next === undefined || at < known.next))
+    return known.next === undefined ? undefined : new Date(known.next);
+  const next = workOutNextRun(schedule, volumeKey, at);
+  if (answers.size >= maxRemembered) answers.clear();
+  // The same answer from an earlier time (the scheduler asks from the last slot, coverage from now): one wider span.
+  const from = known !== undefined && known.next === next ? Math.min(known.from, at) : at;
+  answers.set(key, { from, next });
+  return next === undefined ? undefined : new Date(next);
 }
 
+/** nextRun without its memory: exported for the test that proves the memory changes no answer. */
+export function workOutNextRun(schedule: Schedule, volumeKey: string, at: number): number | undefined {
+  const offset = spreadOffsetMs(volumeKey, durationMs(schedule.spreadWindow));
+  // A cron time up to one offset before `after` may still have its run ahead.
+  const times = cron(schedule);
+  let base = times.nextRun(new Date(at - offset));
+  while (base !== null && base.getTime() + offset <= at) base = times.nextRun(base);
+  return base === null ? undefined : base.getTime() + offset;
+}
+
+/** Bounds what nextRun and cron remember; past it they start over. */
+const maxRemembered = 100_000;
+const answers = new Map<string, { from: number; next: number | undefined }>();
+const crons = new Map<string, Cron>();
+
 function cron(schedule: Schedule): Cron {
-  return new Cron(schedule.cron, { timezone: schedule.timeZone, paused: true, legacyMode: true });
+  const key = `${schedule.cron}\0${schedule.timeZone}`;
+  let found = crons.get(key);
+  if (found === undefined) {
+    found = new Cron(schedule.cron, { timezone: schedule.timeZone, paused: true, legacyMode: true });
+    if (crons.size >= maxRemembered) crons.clear();
+    crons.set(key, found);
+  }
+  return found;
 }

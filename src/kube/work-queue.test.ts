@@ -67,3 +67,26 @@ describe('WorkQueue order', () => {
     expect(queue.length).toBe(0);
   });
 });
+
+describe('WorkQueue and the event loop', () => {
+  it('lets timers run while it works through keys whose handlers never wait on I/O', async () => {
+    let done = 0;
+    const queue = new WorkQueue(
+      () => {
+        // Each key costs a millisecond of work and resolves at once: only microtasks, no I/O.
+        const until = performance.now() + 1;
+        while (performance.now() < until);
+        done++;
+        return Promise.resolve();
+      },
+      { concurrency: 4 },
+    );
+    const keys = 300;
+    const timerSaw = new Promise<number>((resolve) => setTimeout(() => resolve(done), 0));
+    for (let i = 0; i < keys; i++) queue.add(`k-${i}`);
+    // A Lease renewal's timer, due at once, runs long before the 300 ms of work is through.
+    expect(await timerSaw).toBeLessThan(keys / 2);
+    await queue.idle();
+    expect(done).toBe(keys);
+  });
+});

@@ -15,6 +15,9 @@ export interface Requeue {
   requeueAfterMs: number;
 }
 
+/** The longest a queue takes keys before it lets the event loop run. */
+const sliceMs = 20;
+
 export class WorkQueue {
   readonly #handler: WorkHandler;
   readonly #options: Required<Omit<WorkQueueOptions, 'onError'>> & Pick<WorkQueueOptions, 'onError'>;
@@ -28,6 +31,9 @@ export class WorkQueue {
   readonly #timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
+  /** When this turn of the event loop began taking keys (undefined: not yet); past sliceMs the queue yields. */
+  #sliceStart: number | undefined;
+  #yielding = false;
 
   constructor(handler: WorkHandler, options: WorkQueueOptions = {}) {
     this.#handler = handler;
@@ -83,6 +89,21 @@ export class WorkQueue {
   }
 
   #pump(): void {
+    if (this.#yielding) return;
+    // Handlers that finish without I/O chain in microtasks, which never let timers or sockets run:
+    // without a break, 140,000 queued keys would hold the event loop (and the Lease renewal) for seconds.
+    const now = performance.now();
+    if (this.#sliceStart === undefined) {
+      this.#sliceStart = now;
+      setImmediate(() => (this.#sliceStart = undefined));
+    } else if (now - this.#sliceStart > sliceMs && this.#head < this.#queue.length) {
+      this.#yielding = true;
+      setImmediate(() => {
+        this.#yielding = false;
+        this.#pump();
+      });
+      return;
+    }
     while (!this.#stopped && this.#active.size < this.#options.concurrency && this.#head < this.#queue.length) {
       const key = this.#queue[this.#head++] as string;
       // Taken keys are dropped now and then, not at every take (Array.shift moves them all).

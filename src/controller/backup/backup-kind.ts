@@ -46,6 +46,8 @@ export function backupKind(deps: BackupDeps): RunKind<VolumeBackup, ObservedRun,
     runOf: labelledRun(runLabels.run),
     wakeUps: [],
     finished: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
+    // A finished backup's one step is its clean-up; cleaned up, the history is only read.
+    nothingAfterCleanUp: true,
     observe: (backup) => observeRun(deps, backup, deps.now()),
     next: (observed) => nextRunStep(observed.observation),
     carryOut: (backup, observed, step) => carryOut(deps, backup, observed, step),

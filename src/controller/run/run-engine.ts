@@ -102,7 +102,9 @@ export class RunEngine<R extends RunObject, Seen, Step extends { kind: string }>
     const pending = (run.status?.phase ?? 'Pending') === 'Pending';
     if (!pending) gate.settled(this.#kind.starts, uid);
     const holds = this.#kind.holdsTemporaries?.(run) ?? !isCleanedUp(run);
-    if (hasFinalizer(run) && this.#kind.finished(run) && !holds) await this.#letGo(run);
+    const done = this.#kind.finished(run) && !holds;
+    if (hasFinalizer(run) && done) await this.#letGo(run);
+    if (done && this.#kind.nothingAfterCleanUp === true) return undefined;
     if (!pending) return this.#step(run);
     // A start that overran the gate counts as starting until it is known whether it started.
     const attempt = { started: false, overran: false };

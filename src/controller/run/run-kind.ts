@@ -66,6 +66,11 @@ export interface RunKind<R extends RunObject, Seen, Step extends { kind: string 
    * By default, until its clean-up has recorded the CleanedUp condition.
    */
   holdsTemporaries?: (run: R) => boolean;
+  /**
+   * Whether a finished run that holds no temporaries has nothing left to do: it is then not observed
+   * again (a start that requeues 140,000 finished backups costs a lookup each). Absent: always observed.
+   */
+  nothingAfterCleanUp?: boolean;
   /** Facts only: what exists and what it says. May read the API where the caches cannot tell. */
   observe: (run: R) => Seen | Promise<Seen>;
   /** The decision, made in core from the facts. */
