@@ -53,26 +53,70 @@ export function nextRun(schedule: Schedule, volumeKey: string, after: Date): Dat
   return next === undefined ? undefined : new Date(next);
 }
 
-/** nextRun without its memory: exported for the test that proves the memory changes no answer. */
-export function workOutNextRun(schedule: Schedule, volumeKey: string, at: number): number | undefined {
+/** nextRun without its memory of answers. */
+function workOutNextRun(schedule: Schedule, volumeKey: string, at: number): number | undefined {
   const offset = spreadOffsetMs(volumeKey, durationMs(schedule.spreadWindow));
   // A cron time up to one offset before `after` may still have its run ahead.
   const times = cron(schedule);
-  let base = times.nextRun(new Date(at - offset));
-  while (base !== null && base.getTime() + offset <= at) base = times.nextRun(base);
-  return base === null ? undefined : base.getTime() + offset;
+  let base = times.after(at - offset);
+  while (base !== undefined && base + offset <= at) base = times.after(base);
+  return base === undefined ? undefined : base + offset;
 }
 
+/**
+ * A cron expression's times, a stretch of consecutive ones remembered: 10,000 volumes whose
+ * offsets spread them over one window ask for the same few times, and croner is slow to ask.
+ */
+class CronTimes {
+  readonly #cron: Cron;
+  /** Every cron time in (#from, last of #times] is in #times, in order; #exhausted: none after them at all. */
+  #from = Number.POSITIVE_INFINITY;
+  #times: number[] = [];
+  #exhausted = false;
+
+  constructor(expression: Cron) {
+    this.#cron = expression;
+  }
+
+  /** The first cron time strictly after `t`. */
+  after(t: number): number | undefined {
+    const last = this.#times.at(-1);
+    const covered = t >= this.#from && ((last !== undefined && t < last) || this.#exhausted);
+    if (!covered) this.#enumerate(t);
+    let lo = 0;
+    let hi = this.#times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#times[mid] as number) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#times[lo];
+  }
+
+  #enumerate(t: number): void {
+    this.#from = t;
+    this.#times = [];
+    let next = this.#cron.nextRun(new Date(t));
+    while (next !== null && this.#times.length < remembered) {
+      this.#times.push(next.getTime());
+      next = this.#cron.nextRun(next);
+    }
+    this.#exhausted = next === null;
+  }
+}
+
+/** Cron times remembered per expression. */
+const remembered = 64;
 /** Bounds what nextRun and cron remember; past it they start over. */
 const maxRemembered = 100_000;
 const answers = new Map<string, { from: number; next: number | undefined }>();
-const crons = new Map<string, Cron>();
+const crons = new Map<string, CronTimes>();
 
-function cron(schedule: Schedule): Cron {
+function cron(schedule: Schedule): CronTimes {
   const key = `${schedule.cron}\0${schedule.timeZone}`;
   let found = crons.get(key);
   if (found === undefined) {
-    found = new Cron(schedule.cron, { timezone: schedule.timeZone, paused: true, legacyMode: true });
+    found = new CronTimes(new Cron(schedule.cron, { timezone: schedule.timeZone, paused: true, legacyMode: true }));
     if (crons.size >= maxRemembered) crons.clear();
     crons.set(key, found);
   }

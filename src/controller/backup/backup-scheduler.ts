@@ -33,7 +33,8 @@ export class BackupScheduler {
   /** Called with every fresh coverage; also wakes itself when the next slot comes. */
   update(rows: readonly CoverageRow[]): void {
     this.#rows = rows;
-    void this.#tick();
+    // On a turn of its own: coverage's pass and this one are each bounded, not one stretch of both.
+    setImmediate(() => void this.#tick());
   }
 
   stop(): void {
