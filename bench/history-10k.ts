@@ -1,6 +1,7 @@
 // Benchmark for issue 15: the operator against 10,000 PVCs in 1,000 namespaces
-// and their kept history, N finished VolumeBackups per volume in the shape the
-// operator writes (Succeeded, cleaned up). Measures what Safehold's history
+// and their kept history of N backups per volume, kept as the operator keeps
+// it now (one VolumeHistory per volume) or, with `runs`, as it kept it before
+// (N finished VolumeBackups per volume, Succeeded, cleaned up). Measures what Safehold's history
 // costs the control plane (the API server's RSS, etcd's database) and what it
 // costs the operator: time to every decision, RSS, the longest event-loop
 // stall (its own metric), Lease renewals kept, requests in a quiet window, and
@@ -10,7 +11,8 @@ import { createReadStream, createWriteStream, readFileSync, statSync } from 'nod
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { annotations, type VolumeBackup } from '../src/api/index.ts';
+import { annotations, type VolumeBackup, type VolumeHistory } from '../src/api/index.ts';
+import { entryOf, historyStatus } from '../src/core/index.ts';
 import { ignoreAlreadyExists, isConflict, kinds, type KubeClient } from '../src/kube/index.ts';
 import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
@@ -18,7 +20,13 @@ import { repoRoot } from '../testenv/paths.ts';
 import { ensureFixture, fixtureLabel, pool, type FixtureSize } from './cluster-fixture.ts';
 import { countRequests, rssMiB } from './coverage-10k.ts';
 
+/** How the kept history is held in the API: one VolumeHistory per volume, or (before) a VolumeBackup per backup. */
+export type CatalogueShape = 'history' | 'runs';
+
 export interface HistoryResult {
+  catalogue: CatalogueShape;
+  /** Objects of Safehold's catalogue in the API. */
+  objects: number;
   volumes: number;
   backupsPerVolume: number;
   backups: number;
@@ -135,6 +143,44 @@ async function ensureHistory(client: KubeClient, size: FixtureSize, perVolume: n
   return (Date.now() - started) / 1000;
 }
 
+/** One VolumeHistory per volume holding its kept backups, as the operator writes it. */
+async function ensureHistories(
+  client: KubeClient,
+  size: FixtureSize,
+  perVolume: number,
+  log: (line: string) => void,
+): Promise<number> {
+  const existing = await client.list<VolumeHistory>(kinds.volumeHistory, { query: { labelSelector: fixtureLabel } });
+  const have = new Map(existing.items.map((h) => [`${h.metadata.namespace}/${h.metadata.name}`, h]));
+  const now = Date.now();
+  const volumes = Array.from({ length: size.namespaces }, (_, i) => `bench-${String(i).padStart(4, '0')}`).flatMap(
+    (namespace) => Array.from({ length: size.claimsPerNamespace }, (_, c) => ({ namespace, pvc: `data-${c}` })),
+  );
+  const missing = volumes.filter((v) => have.get(`${v.namespace}/${v.pvc}`)?.status?.backups?.length !== perVolume);
+  log(`history: ${volumes.length - missing.length} VolumeHistories present, writing ${missing.length}`);
+  const started = Date.now();
+  let done = 0;
+  await pool(missing, 32, async ({ namespace, pvc }) => {
+    const runs = Array.from({ length: perVolume }, (_, n) => keptBackup(namespace, pvc, n, now));
+    const entries = runs.flatMap(({ object, status }) => entryOf({ ...object, status } as VolumeBackup) ?? []);
+    const status = historyStatus(entries, (runs[0]?.status as VolumeBackup['status'])?.volume);
+    const ref = { namespace, name: pvc };
+    const current =
+      have.get(`${namespace}/${pvc}`) ??
+      (await ignoreAlreadyExists(() =>
+        client.create<VolumeHistory>(kinds.volumeHistory, {
+          metadata: { ...ref, labels: { 'safehold.io/pvc': pvc, [fixtureLabel]: 'true' } },
+          spec: { pvc },
+        }),
+      )) ??
+      (await client.get<VolumeHistory>(kinds.volumeHistory, ref));
+    await client.replace(kinds.volumeHistory, { ...current, status }, 'status');
+    if (++done % 2000 === 0)
+      log(`history: ${done}/${missing.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  });
+  return (Date.now() - started) / 1000;
+}
+
 /**
  * Records on every PVC that its schedule's latest slot has been run, as the operator does when it
  * creates a scheduled backup: the quiet window then measures an operator with nothing due, not one
@@ -173,6 +219,7 @@ export async function benchHistory(
   client: KubeClient,
   size: FixtureSize,
   perVolume: number,
+  catalogue: CatalogueShape,
   quietSeconds: number,
   port: number,
   log: (line: string) => void,
@@ -185,7 +232,10 @@ export async function benchHistory(
   await client.apply(kinds.namespace, { metadata: { name: 'safehold-system' } }, { force: true });
   const apiserver = pidOf(env, 'kube-apiserver');
   const before = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
-  const secondsToWriteHistory = await ensureHistory(client, size, perVolume, log);
+  const secondsToWriteHistory =
+    catalogue === 'runs'
+      ? await ensureHistory(client, size, perVolume, log)
+      : await ensureHistories(client, size, perVolume, log);
   await markSchedulesCurrent(client, size, log);
   await sleep(30_000); // the API server's caches settle before its memory is read
   const after = { apiserver: rssMiB(apiserver), etcd: etcdDbMiB(env) };
@@ -273,8 +323,11 @@ export async function benchHistory(
       exited.then(() => (exitedOnItsOwn === undefined ? Date.now() - (stopAsked ?? 0) : undefined)),
       sleep(30_000, undefined, { ref: false }),
     ]);
+    const volumes = size.namespaces * size.claimsPerNamespace;
     return {
-      volumes: size.namespaces * size.claimsPerNamespace,
+      catalogue,
+      objects: catalogue === 'runs' ? volumes * perVolume : volumes,
+      volumes,
       backupsPerVolume: perVolume,
       backups: size.namespaces * size.claimsPerNamespace * perVolume,
       secondsToWriteHistory,

@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N]
+//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     namespaces: { type: 'string', default: '1000' },
     'claims-per-namespace': { type: 'string', default: '10' },
     'backups-per-volume': { type: 'string', default: '14' },
+    catalogue: { type: 'string', default: 'history' },
     only: { type: 'string' },
   },
 });
@@ -117,8 +118,18 @@ if (wanted('history')) {
   const size = { namespaces: Number(values.namespaces), claimsPerNamespace: Number(values['claims-per-namespace']) };
   const perVolume = Number(values['backups-per-volume']);
   const port = 18_000 + Math.floor(Math.random() * 1000);
-  const history = await benchHistory(env, client, size, perVolume, Number(values['quiet-seconds']), port, log);
-  const file = `history-10k-${perVolume}.json`;
+  const catalogue = values.catalogue === 'runs' ? 'runs' : 'history';
+  const history = await benchHistory(
+    env,
+    client,
+    size,
+    perVolume,
+    catalogue,
+    Number(values['quiet-seconds']),
+    port,
+    log,
+  );
+  const file = `history-10k-${perVolume}${catalogue === 'runs' ? '.runs' : ''}.json`;
   writeFileSync(
     join(dir, file),
     `${JSON.stringify({ ...header, history: { ...history, aims: { msToAllDecisions: 10_000, steadyRssMiB: 250, longestEventLoopStallMs: 1000, leaseRenewals: 'every one on time', quietRequests: 'no LIST', controlPlane: 'a tenth of what VolumeBackups add today' } } }, null, 2)}\n`,
@@ -126,7 +137,7 @@ if (wanted('history')) {
   const o = history.operator;
   const c = history.controlPlane;
   console.log(`
-history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept VolumeBackups each (${history.backups}), written in ${history.secondsToWriteHistory.toFixed(0)} s
+history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept backups each (${history.backups}) in ${history.objects} ${catalogue === 'runs' ? 'VolumeBackups' : 'VolumeHistories'}, written in ${history.secondsToWriteHistory.toFixed(0)} s
   control plane: apiserver RSS ${c.apiserverRssMiB.before} -> ${c.apiserverRssMiB.after} MiB, etcd db ${c.etcdDbMiB.before} -> ${c.etcdDbMiB.after} MiB
   operator: every decision after ${o.msToAllDecisions ?? 'never'} ms, every cache synced after ${o.msToCachesSynced ?? 'never'} ms; RSS ${o.rssMiB.afterDecisions} MiB after, ${o.rssMiB.steadyMax} MiB max
   longest event-loop stall: ${o.longestEventLoopStallMs ?? '?'} ms   (aim <= 1000 ms)

@@ -4,6 +4,7 @@ import { backupRepositorySpec, backupRepositoryStatus } from './backup-repositor
 import { repositoryMaintenanceSpec, repositoryMaintenanceStatus } from './repository-maintenance.ts';
 import { backupDownloadSpec, backupDownloadStatus } from './backup-download.ts';
 import { volumeBackupSpec, volumeBackupStatus } from './volume-backup.ts';
+import { volumeHistorySpec, volumeHistoryStatus } from './volume-history.ts';
 import { volumeRestoreSpec, volumeRestoreStatus } from './volume-restore.ts';
 import { customResourceDefinition } from './crd.ts';
 
@@ -54,6 +55,21 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
         { name: 'Snapshot', type: 'string', jsonPath: '.status.resticSnapshotId', priority: 1 },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'VolumeHistory',
+      plural: 'volumehistories',
+      singular: 'volumehistory',
+      scope: 'Namespaced',
+      shortNames: ['vh'],
+      spec: volumeHistorySpec,
+      status: volumeHistoryStatus,
+      printerColumns: [
+        { name: 'PVC', type: 'string', jsonPath: '.spec.pvc' },
+        { name: 'Repository', type: 'string', jsonPath: '.status.repository' },
+        { name: 'Newest', type: 'string', jsonPath: '.status.backups[0]' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

@@ -24,4 +24,5 @@ export * from './repository-maintenance.ts';
 export * from './restic-target.ts';
 export * from './timestamp.ts';
 export * from './volume-backup.ts';
+export * from './volume-history.ts';
 export * from './volume-restore.ts';

@@ -8,7 +8,9 @@ import { apiGroup } from './group.ts';
 
 const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads'];
 /** A download's status carries a URL to the data itself: readers of a namespace see runs, not data. */
-const viewResources = ['volumebackups', 'volumerestores'];
+const viewResources = ['volumebackups', 'volumehistories', 'volumerestores'];
+/** A volume's history is written by the operator alone: tenants read it. */
+const readOnlyResources = ['volumehistories'];
 
 export function tenantClusterRoles(): Record<string, unknown>[] {
   return [
@@ -28,6 +30,7 @@ export function tenantClusterRoles(): Record<string, unknown>[] {
           resources: tenantResources,
           verbs: ['get', 'list', 'watch', 'create', 'delete'],
         },
+        { apiGroups: [apiGroup], resources: readOnlyResources, verbs: ['get', 'list', 'watch'] },
       ],
     },
     {

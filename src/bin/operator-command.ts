@@ -18,6 +18,7 @@ interface OperatorFlags {
   maxConcurrentMovers: string;
   maxConcurrentRestores: string;
   sweepInterval: string;
+  keepRunsFor: string;
   kubeApiQps: string;
   kubeApiBurst: string;
   kubeApiTimeout: string;
@@ -54,6 +55,11 @@ export function addOperatorCommand(program: Command): void {
       'how often leftovers of vanished runs are looked for (besides at start)',
       '10m',
     )
+    .option(
+      '--keep-runs-for <duration>',
+      "how long a finished backup's VolumeBackup stays once its volume's VolumeHistory holds the backup",
+      '24h',
+    )
     .option('--kube-api-qps <n>', 'requests a second to the API server, on average (the client-side rate limit)', '50')
     .option('--kube-api-burst <n>', 'requests to the API server at once before the rate limit applies', '100')
     .option(
@@ -70,6 +76,9 @@ export function addOperatorCommand(program: Command): void {
         program.error(
           `error: --sweep-interval must be a duration of at least 1s, such as 10m (got "${flags.sweepInterval}")`,
         );
+      const keepRunsFor = duration.safeParse(flags.keepRunsFor);
+      if (!keepRunsFor.success)
+        program.error(`error: --keep-runs-for must be a duration such as 24h or 0s (got "${flags.keepRunsFor}")`);
       const limits = {
         maxConcurrentMovers: positiveCount(program, '--max-concurrent-movers', flags.maxConcurrentMovers),
         maxConcurrentRestores: positiveCount(program, '--max-concurrent-restores', flags.maxConcurrentRestores),
@@ -97,6 +106,7 @@ export function addOperatorCommand(program: Command): void {
           mover: { ...moverPod.value, image: flags.moverImage },
           ...limits,
           sweepIntervalMs: durationMs(flags.sweepInterval),
+          keepRunsForMs: durationMs(flags.keepRunsFor),
           pages: flags.dashboard ? dashboardPages : undefined,
         },
       );

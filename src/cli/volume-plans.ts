@@ -1,9 +1,9 @@
-// The retention plans of volumes as the CLI shows them: the VolumeBackup
-// catalogue and the coverage decisions read from the API, planned by the same
+// The retention plans of volumes as the CLI shows them: the catalogue
+// (VolumeHistories and VolumeBackups) and the coverage decisions read from the API, planned by the same
 // function the operator's maintenance uses.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { parseBackupPolicies, type BackupPolicy, type VolumeBackup } from '../api/index.ts';
-import { coverage, planRetention, type VolumePlan } from '../core/index.ts';
+import { parseBackupPolicies, type BackupPolicy, type VolumeBackup, type VolumeHistory } from '../api/index.ts';
+import { catalogueOf, coverage, planRetention, type VolumePlan } from '../core/index.ts';
 import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { loadCluster } from './load-cluster.ts';
 
@@ -84,15 +84,16 @@ async function recordedPolicies(
   return { policies: valid, unreadable };
 }
 
-/** The VolumeBackups and PVC names of a namespace (or all), for planning. */
+/** The catalogue (VolumeHistories' kept backups and VolumeBackups) and PVC names of a namespace (or all), for planning. */
 export async function loadCatalogue(client: KubeClient, namespace: string | undefined) {
   const scoped = namespace === undefined ? {} : { namespace };
-  const [backups, claims] = await Promise.all([
+  const [histories, runs, claims] = await Promise.all([
+    client.list<VolumeHistory>(kinds.volumeHistory, scoped),
     client.list<VolumeBackup>(kinds.volumeBackup, scoped),
     client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
   ]);
   const claimKeys = new Set(claims.items.map((c) => `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`));
-  return { backups: backups.items, claimKeys };
+  return { backups: catalogueOf(histories.items, runs.items), claimKeys };
 }
 
 /** The plans of the volume named (NS/PVC or PVC), else of the namespace (-n, the current one) or of all (-A). */

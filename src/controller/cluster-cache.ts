@@ -16,9 +16,10 @@ import {
   type BackupDownload,
   type RepositoryMaintenance,
   type VolumeBackup,
+  type VolumeHistory,
   type VolumeRestore,
 } from '../api/index.ts';
-import { volumeRuns, type ClusterView, type VolumeRuns } from '../core/index.ts';
+import { catalogueOf, volumeCatalogue, volumeRuns, type ClusterView, type VolumeRuns } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 
 const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
@@ -51,6 +52,8 @@ export class ClusterCache {
   readonly deployments: Informer<Deployment>;
   readonly statefulSets: Informer<StatefulSet>;
   readonly volumeBackups: Informer<VolumeBackup>;
+  /** One per volume with kept backups: the catalogue the run objects are recorded into. */
+  readonly histories: Informer<VolumeHistory>;
   readonly repositories: Informer<RawRepository>;
   readonly snapshotClasses: Informer<SnapshotClass>;
   readonly snapshots: Informer<Snapshot>;
@@ -79,6 +82,7 @@ export class ClusterCache {
     this.deployments = new Informer<Deployment>(client, kinds.deployment, options);
     this.statefulSets = new Informer<StatefulSet>(client, kinds.statefulSet, options);
     this.volumeBackups = new Informer<VolumeBackup>(client, kinds.volumeBackup, options);
+    this.histories = new Informer<VolumeHistory>(client, kinds.volumeHistory, options);
     this.repositories = new Informer<RawRepository>(client, kinds.backupRepository, options);
     this.snapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeSnapshotClass, options);
     // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
@@ -117,6 +121,7 @@ export class ClusterCache {
       this.#staleRuns.add(`${c.object.metadata.namespace}/${c.object.spec.pvc}`);
       if (c.type === 'updated') this.#staleRuns.add(`${c.old.metadata.namespace}/${c.old.spec.pvc}`);
     });
+    this.histories.onChange((c) => this.#staleRuns.add(c.key));
     this.snapshots.addIndex(index.volume, (s) => {
       const pvc = s.spec?.source?.persistentVolumeClaimName;
       return pvc === undefined ? [] : [`${s.metadata?.namespace ?? ''}/${pvc}`];
@@ -127,9 +132,19 @@ export class ClusterCache {
     });
   }
 
-  /** The VolumeBackups of one volume, whatever their phase. */
-  backupsOf(namespace: string, pvc: string): VolumeBackup[] {
+  /** The run objects (VolumeBackups) of one volume, whatever their phase. */
+  runsOf(namespace: string, pvc: string): VolumeBackup[] {
     return this.volumeBackups.byIndex(index.volume, `${namespace}/${pvc}`);
+  }
+
+  /** One volume's catalogue: its run objects and the kept backups of its history, as VolumeBackups. */
+  backupsOf(namespace: string, pvc: string): VolumeBackup[] {
+    return volumeCatalogue(this.histories.get(`${namespace}/${pvc}`), this.runsOf(namespace, pvc));
+  }
+
+  /** Every volume's catalogue (runs and kept backups): costs the whole history, for passes that need it. */
+  catalogue(): VolumeBackup[] {
+    return catalogueOf(this.histories.list(), this.volumeBackups.list());
   }
 
   /** Every volume with runs, summarized: costs the volumes whose runs changed since the last call, not the history. */
@@ -137,9 +152,10 @@ export class ClusterCache {
     for (const key of this.#staleRuns) {
       const slash = key.indexOf('/');
       const [namespace, pvc] = [key.slice(0, slash), key.slice(slash + 1)];
-      const runs = this.backupsOf(namespace, pvc);
-      if (runs.length === 0) this.#volumeRuns.delete(key);
-      else this.#volumeRuns.set(key, volumeRuns(namespace, pvc, runs));
+      const runs = this.runsOf(namespace, pvc);
+      const history = this.histories.get(key);
+      if (runs.length === 0 && (history?.status?.backups?.length ?? 0) === 0) this.#volumeRuns.delete(key);
+      else this.#volumeRuns.set(key, volumeRuns(namespace, pvc, runs, history));
     }
     this.#staleRuns.clear();
     return this.#volumeRuns.values();
@@ -202,6 +218,7 @@ export class ClusterCache {
     return [
       ...this.coverageInformers(),
       this.volumeBackups,
+      this.histories,
       this.repositories,
       this.snapshotClasses,
       this.snapshots,

@@ -12,7 +12,7 @@ export function leaderView(cache: ClusterCache, coverage: CoverageController, id
     identity,
     now,
     coverage: coverage.rows(),
-    backups: cache.volumeBackups.list(),
+    backups: cache.catalogue(),
     restores: cache.restores.list(),
     repositories: cache.repositories.list().map((raw) => {
       // A status this version cannot read shows as empty rather than breaking the page.

@@ -15,6 +15,7 @@ import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
 import { RepositoryProber } from './repository/repository-prober.ts';
 import { OrphanMarker } from './maintenance/orphan-marks.ts';
+import { HistoryWriter } from './history/history-writer.ts';
 import { restoreKind } from './restore/restore-kind.ts';
 import { RunEngine } from './run/run-engine.ts';
 import { StartGate } from './run/start-gate.ts';
@@ -22,6 +23,9 @@ import { Sweeper } from './run/sweep.ts';
 import { OperatorMetrics } from './metrics.ts';
 import type { OperatorView, PageHandler } from '../core/index.ts';
 import { leaderView } from './operator-view.ts';
+
+/** A day of finished runs stays visible to `kubectl get volumebackups`; their backups stay in the histories. */
+export const defaultKeepRunsForMs = 86_400_000;
 
 export type Log = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -39,6 +43,8 @@ export interface OperatorOptions {
   maxConcurrentMovers: number;
   /** Restores and downloads at once, cluster-wide: their own limit, apart from backups'. */
   maxConcurrentRestores: number;
+  /** How long a finished backup's VolumeBackup stays once its volume's history holds the backup. */
+  keepRunsForMs?: number;
   /** How often leftovers of vanished runs are swept (besides at start). */
   sweepIntervalMs?: number;
   /** Read-only pages served beside /metrics (the dashboard), given the view of this replica's state. */
@@ -83,6 +89,13 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       ready
         ? leaderView(cache, controller, options.identity, deps.now())
         : { role: 'starting', identity: options.identity };
+    const histories = new HistoryWriter({
+      client,
+      cache,
+      now: deps.now,
+      log: deps.log,
+      keepRunsForMs: options.keepRunsForMs ?? defaultKeepRunsForMs,
+    });
     // What every kind of run shares: the caches, the start gate, where movers run, and how volumes reach them.
     const runs = {
       ...deps,
@@ -96,6 +109,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       exposer: new Exposer({ client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
       maxConcurrentRestores: options.maxConcurrentRestores,
+      histories,
       maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
     };
     const runsReady = Promise.all([cache.synced(), controller.firstPass]);
@@ -139,13 +153,16 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     for (const e of engines) void e.start();
     void sweeper.start(runsReady);
     void orphans.start(runsReady);
+    void histories.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
     prober.start();
-    void cache
-      .synced()
-      .then(() =>
-        deps.log('every cache is synced', { ms: Date.now() - started, volumeBackups: cache.volumeBackups.size }),
-      );
+    void cache.synced().then(() =>
+      deps.log('every cache is synced', {
+        ms: Date.now() - started,
+        volumeBackups: cache.volumeBackups.size,
+        volumeHistories: cache.histories.size,
+      }),
+    );
     void controller.firstPass.then(() => {
       ready = true;
       deps.log('ready', { ms: Date.now() - started });
@@ -158,6 +175,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     prober.stop();
     sweeper.stop();
     orphans.stop();
+    histories.stop();
     for (const e of engines) e.stop();
     controller.stop();
     await cache.stop();

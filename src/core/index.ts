@@ -37,5 +37,6 @@ export * from './schedule.ts';
 export * from './workloads.ts';
 export * from './operator-view.ts';
 export * from './volume-health.ts';
+export * from './volume-history.ts';
 export * from './volume-runs.ts';
 export * from './undo-snapshot.ts';

@@ -3,7 +3,8 @@
 // scheduler) and, per repository, its first good backup (when maintenance is
 // owed from). Reduced from that volume's runs alone, so a change to one run
 // costs its volume's history, never the cluster's.
-import type { VolumeBackup } from '../api/index.ts';
+import type { VolumeBackup, VolumeHistory } from '../api/index.ts';
+import { decodeEntry } from './volume-history.ts';
 import { latestOutcomes, type RunOutcome } from './volume-health.ts';
 
 export interface VolumeRuns {
@@ -16,8 +17,16 @@ export interface VolumeRuns {
   firstGood: { repository: string; completionTime: string }[];
 }
 
-/** Pure: the summary of one volume's runs (`backups` are that volume's, in any order). */
-export function volumeRuns(namespace: string, pvc: string, backups: readonly VolumeBackup[]): VolumeRuns {
+/**
+ * Pure: the summary of one volume's runs (`backups` are that volume's, in any order) and of its
+ * history, if given: of the history only its newest line and each repository's oldest are read.
+ */
+export function volumeRuns(
+  namespace: string,
+  pvc: string,
+  backups: readonly VolumeBackup[],
+  history?: VolumeHistory,
+): VolumeRuns {
   let lastSlot: { at: number; text: string } | undefined;
   const firstGood = new Map<string, { at: number; text: string }>();
   for (const backup of backups) {
@@ -32,10 +41,32 @@ export function volumeRuns(namespace: string, pvc: string, backups: readonly Vol
     const seen = firstGood.get(repository);
     if (seen === undefined || done < seen.at) firstGood.set(repository, { at: done, text: completionTime });
   }
+  let lastRun = latestOutcomes(backups).get(`${namespace}/${pvc}`);
+  const lines = history?.status?.backups ?? [];
+  const defaults = history?.status ?? {};
+  const named = new Set(backups.map((b) => b.metadata.name));
+  const finished = (line: string | undefined) => {
+    const entry = line === undefined ? undefined : decodeEntry(line, defaults);
+    if (entry === undefined || entry.done === undefined || named.has(entry.name)) return undefined;
+    const at = Date.parse(entry.time) + entry.done * 1000;
+    return { entry, at, text: new Date(at).toISOString().replace('.000Z', 'Z') };
+  };
+  const newest = finished(lines[0]);
+  if (newest !== undefined && (lastRun === undefined || lastRun.finished < newest.text))
+    lastRun = { phase: 'Succeeded', reason: 'Succeeded', finished: newest.text };
+  // Lines are newest first: a repository's first good backup is its last line.
+  const lastLines = lines.some((line) => line.includes(' repo=')) ? lines : lines.slice(-1);
+  for (const line of lastLines) {
+    const oldest = finished(line);
+    const repository = oldest?.entry.repository;
+    if (oldest === undefined || repository === undefined) continue;
+    const seen = firstGood.get(repository);
+    if (seen === undefined || oldest.at < seen.at) firstGood.set(repository, { at: oldest.at, text: oldest.text });
+  }
   return {
     namespace,
     pvc,
-    lastRun: latestOutcomes(backups).get(`${namespace}/${pvc}`),
+    lastRun,
     lastSlot: lastSlot?.text,
     firstGood: [...firstGood].map(([repository, first]) => ({ repository, completionTime: first.text })),
   };

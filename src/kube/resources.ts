@@ -63,6 +63,7 @@ export const kinds = {
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),
+  volumeHistory: kind(apiGroup, apiVersion, 'VolumeHistory', 'volumehistories', true),
   repositoryMaintenance: kind(apiGroup, apiVersion, 'RepositoryMaintenance', 'repositorymaintenances', true),
   volumeRestore: kind(apiGroup, apiVersion, 'VolumeRestore', 'volumerestores', true),
   backupDownload: kind(apiGroup, apiVersion, 'BackupDownload', 'backupdownloads', true),

@@ -271,6 +271,7 @@ export async function runOperatorHere(
     sweepIntervalMs?: number;
     maxConcurrentMovers?: number;
     maxConcurrentRestores?: number;
+    keepRunsForMs?: number;
   } = {},
 ): Promise<OperatorHere> {
   const stop = new AbortController();
@@ -288,6 +289,7 @@ export async function runOperatorHere(
     maxConcurrentMovers: options.maxConcurrentMovers ?? 4,
     maxConcurrentRestores: options.maxConcurrentRestores ?? 4,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+    ...(options.keepRunsForMs === undefined ? {} : { keepRunsForMs: options.keepRunsForMs }),
     // It shares the test's event loop, which a journey's own work (writing a tree, hashing a GiB) may hold
     // for longer than a production renew deadline; its Lease is its own, so nobody else could take over.
     leaderElection: { leaseDurationSeconds: 3600, renewDeadlineMs: 1_800_000, retryPeriodMs: 2000 },

@@ -13,6 +13,7 @@ import {
 import {
   backupBlocker,
   backupMethod,
+  historyRepositories,
   moverJobName,
   moverSlotFree,
   ownerRecord,
@@ -172,7 +173,15 @@ function repositoryCreator(
   // Only the few active runs first: the whole catalogue is scanned only when one of them shares the repository.
   const candidate = others.find(sameRepository);
   if (candidate === undefined) return undefined;
-  const created = cache.volumeBackups.list().some((b) => b.status?.phase === 'Succeeded' && sameRepository(b));
+  const created =
+    cache.volumeBackups.list().some((b) => b.status?.phase === 'Succeeded' && sameRepository(b)) ||
+    cache.histories
+      .list()
+      .some(
+        (h) =>
+          tenantOf(repository.spec, h.metadata.namespace) === tenant &&
+          historyRepositories(h).has(repository.metadata.name),
+      );
   return created ? undefined : candidate;
 }
 

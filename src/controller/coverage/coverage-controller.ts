@@ -89,6 +89,7 @@ export class CoverageController {
       const phase = c.object.status?.phase;
       if (c.type === 'deleted' || phase === 'Succeeded' || phase === 'Failed') this.#queue.addAfter(healthKey, batchMs);
     });
+    deps.cache.histories.onChange(() => this.#queue.addAfter(healthKey, batchMs));
     deps.cache.repositories.onChange(() => this.#queue.addAfter(healthKey, batchMs));
   }
 
@@ -111,7 +112,7 @@ export class CoverageController {
     await Promise.all(cache.coverageInformers().map((i) => i.synced()));
     this.#synced = true;
     this.#queue.add(coverageKey);
-    await Promise.all([cache.volumeBackups.synced(), cache.repositories.synced()]);
+    await Promise.all([cache.volumeBackups.synced(), cache.histories.synced(), cache.repositories.synced()]);
     this.#healthSynced = true;
     this.#queue.add(healthKey);
   }

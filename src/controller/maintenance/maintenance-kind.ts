@@ -23,6 +23,7 @@ import {
   type MaintenanceStep,
 } from '../../core/index.ts';
 import { ignoreNotFound, kinds, objectKey, type KubeClient, type KubeObject, type Requeue } from '../../kube/index.ts';
+import type { HistoryWriter } from '../history/history-writer.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { OperatorMetrics } from '../metrics.ts';
@@ -44,6 +45,7 @@ export interface MaintenanceDeps {
   mover: MoverSettings;
   now: () => Date;
   log: Log;
+  histories: HistoryWriter;
 }
 
 const active = (b: VolumeBackup) => b.status?.phase === 'Snapshotting' || b.status?.phase === 'Running';

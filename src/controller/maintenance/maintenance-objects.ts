@@ -26,15 +26,15 @@ export function repositoryOf(cache: MaintenanceDeps['cache'], maintenance: Repos
   return cache.repository(maintenance.spec.repository);
 }
 
-/** The Succeeded and Failed VolumeBackups whose data is in this maintenance's restic repository. */
+/** The catalogue (kept backups and finished runs) whose data is in this maintenance's restic repository. */
 export function backupsInScope(
   cache: MaintenanceDeps['cache'],
   maintenance: RepositoryMaintenance,
   repository: BackupRepository,
 ): VolumeBackup[] {
   const tenant = maintenance.spec.tenant ?? '';
-  return cache.volumeBackups
-    .list()
+  return cache
+    .catalogue()
     .filter(
       (b) =>
         b.status?.repository === repository.metadata.name && tenantOf(repository.spec, b.metadata.namespace) === tenant,

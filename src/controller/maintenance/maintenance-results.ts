@@ -1,6 +1,6 @@
 // What a finished maintenance run leaves behind: the catalogue follows the
-// repository (VolumeBackups of forgotten snapshots, and of runs that failed
-// long ago, are deleted), the BackupRepository's status records each
+// repository (forgotten snapshots leave their volumes' histories, runs that
+// failed long ago are deleted), the BackupRepository's status records each
 // tenant's health, metrics and an Event tell the rest, and older finished
 // runs of the same kind are deleted.
 import {
@@ -24,14 +24,23 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
   const succeeded = maintenance.status?.phase === 'Succeeded' || maintenance.status?.reason === 'CheckFailed';
   let deleted = 0;
   if (repository !== undefined && succeeded) {
-    // The catalogue follows the repository: forgotten snapshots lose their VolumeBackups.
+    // The catalogue follows the repository: forgotten snapshots leave their volumes' histories (and lose
+    // their run objects); runs that failed long ago are deleted.
     const backups = backupsInScope(deps.cache, maintenance, repository);
+    const byVolume = new Map<string, string[]>();
     for (const backup of catalogueDeletions(backups, maintenance.status?.forget ?? [], deps.now())) {
-      await ignoreNotFound(() =>
-        deps.client.delete(kinds.volumeBackup, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
-      );
+      const id = backup.status?.resticSnapshotId;
+      if (backup.status?.phase === 'Succeeded' && id !== undefined) {
+        const volume = `${backup.metadata.namespace}/${backup.spec.pvc}`;
+        byVolume.set(volume, [...(byVolume.get(volume) ?? []), id]);
+      } else {
+        await ignoreNotFound(() =>
+          deps.client.delete(kinds.volumeBackup, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
+        );
+      }
       deleted++;
     }
+    await deps.histories.forget(byVolume);
     await recordHealth(deps, maintenance, repository);
   }
   publish(deps, maintenance);
@@ -72,7 +81,7 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
     kinds.repositoryMaintenance,
     maintenance,
     {},
-    cleanedUp(`deleted ${deleted} VolumeBackups of forgotten or long-failed runs`, 'CatalogueUpdated'),
+    cleanedUp(`removed ${deleted} forgotten backups and long-failed runs from the catalogue`, 'CatalogueUpdated'),
     deps.now(),
   );
 }

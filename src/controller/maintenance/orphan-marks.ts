@@ -1,6 +1,6 @@
 // Backups of a PVC that is gone are kept for the policy's grace period,
 // counted from when Safehold first saw it gone. That moment is recorded on
-// the backups themselves (state in the API, not in memory), so a restarted
+// the volume's history and its runs (state in the API, not in memory), so a restarted
 // operator counts from the same time. Marked once ready, then for each PVC
 // that is deleted.
 import { annotations, timestamp } from '../../api/index.ts';
@@ -25,7 +25,16 @@ export async function markOrphans(deps: Omit<OrphanMarkDeps, 'log'>, volumes: It
   for (const volume of volumes) {
     if (cache.claims.get(volume) !== undefined) continue;
     const slash = volume.indexOf('/');
-    for (const backup of cache.backupsOf(volume.slice(0, slash), volume.slice(slash + 1))) {
+    const history = cache.histories.get(volume);
+    if (history !== undefined && history.metadata.annotations?.[annotations.orphanedAt] === undefined)
+      await ignoreNotFound(() =>
+        client.mergePatch(
+          kinds.volumeHistory,
+          { namespace: history.metadata.namespace, name: history.metadata.name },
+          { metadata: { annotations: { [annotations.orphanedAt]: stamp } } },
+        ),
+      );
+    for (const backup of cache.runsOf(volume.slice(0, slash), volume.slice(slash + 1))) {
       if (backup.status?.phase !== 'Succeeded') continue;
       if (backup.metadata.annotations?.[annotations.orphanedAt] !== undefined) continue;
       await ignoreNotFound(() =>

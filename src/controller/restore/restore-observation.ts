@@ -256,7 +256,9 @@ function mountedBy(cache: ClusterCache, claim: PersistentVolumeClaim): string[] 
 
 /** What a new target PVC is made of: the spec's fields, else the volume as backed up, else the source PVC as it is. */
 function newTargetOf(cache: ClusterCache, restore: VolumeRestore, backup: ChosenBackup): NewTarget | undefined {
-  const recorded: VolumeBackup['status'] = cache.volumeBackups.get(`${backup.namespace}/${backup.name}`)?.status;
+  const recorded: VolumeBackup['status'] = cache
+    .backupsOf(backup.namespace, backup.pvc)
+    .find((b) => b.metadata.name === backup.name)?.status;
   const source = cache.claims.get(`${backup.namespace}/${backup.pvc}`);
   const target = restore.spec.target;
   const size =

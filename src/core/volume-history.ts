@@ -1,0 +1,335 @@
+// A volume's kept backups in one compact object (VolumeHistory), and the
+// VolumeBackups they stand for. Each kept backup is one line of text:
+//
+//   <VolumeBackup name> <capture time> <restic snapshot id> key=value ...
+//
+// with only the fields that differ from nothing or from the history's own
+// defaults (its newest backup's repository and policy). Readable with
+// `kubectl get volumehistory -o yaml`, and about a twentieth of the
+// VolumeBackup it replaces. The rest of Safehold reads kept backups as
+// VolumeBackups (`keptBackups`), so retention, restore, coverage and the
+// listings work the same over records and history.
+import type {
+  CaptureMethod,
+  ChangeDetectionMode,
+  VolumeBackup,
+  VolumeBackupStatus,
+  VolumeHistory,
+  VolumeHistoryStatus,
+} from '../api/index.ts';
+import { annotations } from '../api/index.ts';
+
+/** On a VolumeBackup: its backup is in its volume's history (the run object is only a record now). */
+export const recordedAnnotation = 'safehold.io/recorded';
+
+type Block = NonNullable<VolumeBackupStatus['block']>;
+
+/** One kept backup, as a history line holds it. */
+export interface KeptEntry {
+  name: string;
+  /** When the data was captured (RFC 3339, seconds). */
+  time: string;
+  id: string;
+  /** Seconds from capture to the run's completion, and from its start to completion. */
+  done?: number;
+  took?: number;
+  trigger?: 'schedule' | 'catch-up' | 'manual';
+  repository?: string;
+  policy?: string;
+  method?: CaptureMethod;
+  changes?: ChangeDetectionMode;
+  bytes?: number;
+  added?: number;
+  files?: { new: number; changed: number; unmodified: number; total: number };
+  snapshotName?: string;
+  snapshotPath?: string;
+  block?: Block;
+}
+
+interface Defaults {
+  repository?: string | undefined;
+  policy?: string | undefined;
+}
+
+const seconds = (iso: string | undefined): number => (iso === undefined ? Number.NaN : Date.parse(iso) / 1000);
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+/** The history entry of a VolumeBackup: only a Succeeded run with a restic snapshot is a kept backup. */
+export function entryOf(backup: VolumeBackup): KeptEntry | undefined {
+  const s = backup.status;
+  if (s?.phase !== 'Succeeded' || s.resticSnapshotId === undefined) return undefined;
+  const captured = seconds(s.snapshotTime ?? s.startTime ?? s.completionTime ?? backup.metadata.creationTimestamp);
+  if (Number.isNaN(captured)) return undefined;
+  const time = Math.floor(captured);
+  const completed = seconds(s.completionTime);
+  const started = seconds(s.startTime);
+  return {
+    name: backup.metadata.name,
+    time: iso(time),
+    id: s.resticSnapshotId,
+    ...(Number.isNaN(completed) ? {} : { done: Math.max(0, Math.round(completed - time)) }),
+    ...(Number.isNaN(completed) || Number.isNaN(started) ? {} : { took: Math.max(0, Math.round(completed - started)) }),
+    trigger: backup.spec.trigger,
+    ...(s.repository === undefined ? {} : { repository: s.repository }),
+    ...((s.policy ?? backup.spec.policy) === undefined ? {} : { policy: s.policy ?? backup.spec.policy }),
+    ...(s.method === undefined ? {} : { method: s.method }),
+    ...(s.changeDetection === undefined ? {} : { changes: s.changeDetection.mode }),
+    ...(s.bytes === undefined ? {} : { bytes: s.bytes.total, added: s.bytes.added }),
+    ...(s.files === undefined ? {} : { files: s.files }),
+    ...(s.snapshotName === undefined ? {} : { snapshotName: s.snapshotName }),
+    ...(s.snapshotPath === undefined ? {} : { snapshotPath: s.snapshotPath }),
+    ...(s.block === undefined ? {} : { block: s.block }),
+  };
+}
+
+const blockKeys = [
+  ['image', 'file'],
+  ['size', 'virtualSize'],
+  ['data', 'dataBytes'],
+  ['read', 'bytesRead'],
+  ['from', 'extentsFrom'],
+  ['rbd', 'rbdSnapshot'],
+  ['parent', 'parent'],
+  ['chain', 'chainLength'],
+  ['full', 'fullBecause'],
+  ['scan', 'scanBecause'],
+] as const;
+const numericBlockKeys = new Set(['virtualSize', 'dataBytes', 'bytesRead', 'chainLength']);
+
+/** Only what would split a line or a field is escaped, so lines stay readable. */
+const value = (v: string | number) => String(v).replace(/[%\s]/g, (c) => encodeURIComponent(c));
+
+/** One history line. Fields equal to the history's defaults are left out. */
+export function encodeEntry(entry: KeptEntry, defaults: Defaults): string {
+  const fields: [string, string | number | undefined][] = [
+    ['done', entry.done],
+    ['took', entry.took],
+    ['trigger', entry.trigger === 'schedule' ? undefined : (entry.trigger ?? 'none')],
+    ['repo', entry.repository === defaults.repository ? undefined : (entry.repository ?? '')],
+    ['policy', entry.policy === defaults.policy ? undefined : (entry.policy ?? '')],
+    ['method', entry.method],
+    ['changes', entry.changes],
+    ['bytes', entry.bytes],
+    ['added', entry.added],
+    [
+      'files',
+      entry.files === undefined
+        ? undefined
+        : `${entry.files.new}/${entry.files.changed}/${entry.files.unmodified}/${entry.files.total}`,
+    ],
+    ['vs', entry.snapshotName],
+    ['path', entry.snapshotPath],
+    ...blockKeys.map(([key, field]): [string, string | number | undefined] => [key, entry.block?.[field]]),
+  ];
+  const parts = [value(entry.name), entry.time, value(entry.id)];
+  for (const [key, v] of fields) if (v !== undefined) parts.push(`${key}=${value(v)}`);
+  return parts.join(' ');
+}
+
+/** A history line back into its entry; undefined for a line that is not one (never written by Safehold). */
+export function decodeEntry(line: string, defaults: Defaults): KeptEntry | undefined {
+  const [name, time, id, ...rest] = line.split(' ');
+  if (name === undefined || time === undefined || id === undefined || name === '' || id === '') return undefined;
+  if (Number.isNaN(Date.parse(time))) return undefined;
+  const entry: KeptEntry = { name: decodeURIComponent(name), time, id: decodeURIComponent(id), trigger: 'schedule' };
+  if (defaults.repository !== undefined) entry.repository = defaults.repository;
+  if (defaults.policy !== undefined) entry.policy = defaults.policy;
+  const block: Record<string, string | number> = {};
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq < 0) return undefined;
+    const key = part.slice(0, eq);
+    const v = decodeURIComponent(part.slice(eq + 1));
+    const number = Number(v);
+    switch (key) {
+      case 'done':
+        entry.done = number;
+        break;
+      case 'took':
+        entry.took = number;
+        break;
+      case 'trigger':
+        if (v === 'none') delete entry.trigger;
+        else entry.trigger = v as KeptEntry['trigger'];
+        break;
+      case 'repo':
+        if (v === '') delete entry.repository;
+        else entry.repository = v;
+        break;
+      case 'policy':
+        if (v === '') delete entry.policy;
+        else entry.policy = v;
+        break;
+      case 'method':
+        entry.method = v as CaptureMethod;
+        break;
+      case 'changes':
+        entry.changes = v as ChangeDetectionMode;
+        break;
+      case 'bytes':
+        entry.bytes = number;
+        break;
+      case 'added':
+        entry.added = number;
+        break;
+      case 'files': {
+        const [n = 0, c = 0, u = 0, t = 0] = v.split('/').map(Number);
+        entry.files = { new: n, changed: c, unmodified: u, total: t };
+        break;
+      }
+      case 'vs':
+        entry.snapshotName = v;
+        break;
+      case 'path':
+        entry.snapshotPath = v;
+        break;
+      default: {
+        const field = blockKeys.find(([k]) => k === key)?.[1];
+        if (field === undefined) break; // a field a later Safehold added: ignored, not fatal
+        block[field] = numericBlockKeys.has(field) ? number : v;
+      }
+    }
+  }
+  if (Object.keys(block).length > 0) entry.block = block as unknown as Block;
+  return entry;
+}
+
+/** The VolumeBackup a kept entry stands for: Succeeded, with what the catalogue's readers use. */
+export function backupOfEntry(history: VolumeHistory, entry: KeptEntry): VolumeBackup {
+  const captured = Date.parse(entry.time) / 1000;
+  const completed = entry.done === undefined ? undefined : captured + entry.done;
+  const started = completed === undefined || entry.took === undefined ? undefined : completed - entry.took;
+  const orphanedAt = history.metadata.annotations?.[annotations.orphanedAt];
+  const status: VolumeBackupStatus = {
+    phase: 'Succeeded',
+    reason: 'Succeeded',
+    ...(entry.policy === undefined ? {} : { policy: entry.policy }),
+    ...(entry.repository === undefined ? {} : { repository: entry.repository }),
+    ...(entry.method === undefined ? {} : { method: entry.method }),
+    ...(started === undefined ? {} : { startTime: iso(started) }),
+    ...(completed === undefined ? {} : { completionTime: iso(completed) }),
+    snapshotTime: entry.time,
+    ...(entry.changes === undefined ? {} : { changeDetection: { mode: entry.changes, reason: 'as recorded' } }),
+    ...(entry.snapshotName === undefined ? {} : { snapshotName: entry.snapshotName }),
+    ...(history.status?.volume === undefined ? {} : { volume: history.status.volume }),
+    resticSnapshotId: entry.id,
+    ...(entry.snapshotPath === undefined ? {} : { snapshotPath: entry.snapshotPath }),
+    ...(entry.files === undefined ? {} : { files: entry.files }),
+    ...(entry.bytes === undefined ? {} : { bytes: { total: entry.bytes, added: entry.added ?? 0 } }),
+    ...(entry.block === undefined ? {} : { block: entry.block }),
+  };
+  return {
+    metadata: {
+      namespace: history.metadata.namespace,
+      name: entry.name,
+      creationTimestamp: iso(started ?? captured),
+      ...(orphanedAt === undefined ? {} : { annotations: { [annotations.orphanedAt]: orphanedAt } }),
+    },
+    spec: {
+      pvc: history.spec.pvc,
+      trigger: entry.trigger ?? 'manual',
+      ...(entry.policy === undefined ? {} : { policy: entry.policy }),
+    },
+    status,
+  };
+}
+
+/** The entries of a history, newest first (lines that are not entries are left out). */
+export function historyEntries(history: VolumeHistory | undefined): KeptEntry[] {
+  const defaults = history?.status ?? {};
+  return (history?.status?.backups ?? []).flatMap((line) => decodeEntry(line, defaults) ?? []);
+}
+
+/** The kept backups of a history, as VolumeBackups, newest first. */
+export function keptBackups(history: VolumeHistory | undefined): VolumeBackup[] {
+  if (history === undefined) return [];
+  return historyEntries(history).map((entry) => backupOfEntry(history, entry));
+}
+
+/**
+ * One volume's catalogue: its history's kept backups and its run objects. A run whose backup is
+ * in the history is the same backup: the run object (richer, with its conditions) stands for it.
+ */
+export function volumeCatalogue(history: VolumeHistory | undefined, runs: readonly VolumeBackup[]): VolumeBackup[] {
+  if (history === undefined || (history.status?.backups?.length ?? 0) === 0) return [...runs];
+  const named = new Set(runs.map((r) => r.metadata.name));
+  return [...runs, ...keptBackups(history).filter((b) => !named.has(b.metadata.name))];
+}
+
+/** The status a history holds for these entries: defaults from the newest, lines newest first. */
+export function historyStatus(
+  entries: readonly KeptEntry[],
+  volume: VolumeHistoryStatus['volume'],
+): VolumeHistoryStatus {
+  const sorted = [...entries].sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
+  const newest = sorted[0];
+  const defaults: Defaults = { repository: newest?.repository, policy: newest?.policy };
+  return {
+    ...(defaults.repository === undefined ? {} : { repository: defaults.repository }),
+    ...(defaults.policy === undefined ? {} : { policy: defaults.policy }),
+    ...(volume === undefined ? {} : { volume }),
+    backups: sorted.map((entry) => encodeEntry(entry, defaults)),
+  };
+}
+
+/**
+ * Pure: the history after recording `runs` (Succeeded runs not yet in it, unless their snapshot is
+ * `forgotten`) and dropping the entries whose restic snapshot is `forgotten`; undefined when that
+ * changes nothing. The volume's shape follows its newest recorded run.
+ */
+export function nextHistory(
+  history: VolumeHistory | undefined,
+  runs: readonly VolumeBackup[],
+  forgotten: readonly string[] = [],
+): VolumeHistoryStatus | undefined {
+  const gone = (id: string) => forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
+  const entries = historyEntries(history);
+  const names = new Set(entries.map((e) => e.name));
+  const kept = entries.filter((e) => !gone(e.id));
+  let volume = history?.status?.volume;
+  let newestRun: KeptEntry | undefined;
+  const added: KeptEntry[] = [];
+  for (const run of runs) {
+    const entry = entryOf(run);
+    if (entry === undefined || names.has(entry.name) || gone(entry.id)) continue;
+    added.push(entry);
+    names.add(entry.name);
+    if (newestRun === undefined || newestRun.time < entry.time) {
+      newestRun = entry;
+      if (run.status?.volume !== undefined) volume = run.status.volume;
+    }
+  }
+  if (added.length === 0 && kept.length === entries.length) return undefined;
+  const newestKept = kept.reduce<string>((t, e) => (e.time > t ? e.time : t), '');
+  if (newestRun !== undefined && newestRun.time < newestKept) volume = history?.status?.volume ?? volume;
+  return historyStatus([...kept, ...added], volume);
+}
+
+/** The repositories a history's backups are in (lines are decoded only when one names its own). */
+export function historyRepositories(history: VolumeHistory): Set<string> {
+  const lines = history.status?.backups ?? [];
+  const repositories = new Set<string>();
+  if (lines.length > 0 && history.status?.repository !== undefined) repositories.add(history.status.repository);
+  if (lines.some((line) => line.includes(' repo=')))
+    for (const entry of historyEntries(history)) if (entry.repository !== undefined) repositories.add(entry.repository);
+  return repositories;
+}
+
+/** The catalogue of many volumes: each history's kept backups with its volume's runs, and the runs of volumes with none. */
+export function catalogueOf(histories: readonly VolumeHistory[], runs: readonly VolumeBackup[]): VolumeBackup[] {
+  const runsOf = new Map<string, VolumeBackup[]>();
+  for (const run of runs) {
+    const key = `${run.metadata.namespace}/${run.spec.pvc}`;
+    const list = runsOf.get(key);
+    if (list === undefined) runsOf.set(key, [run]);
+    else list.push(run);
+  }
+  const all: VolumeBackup[] = [];
+  for (const history of histories) {
+    const key = `${history.metadata.namespace}/${history.spec.pvc}`;
+    all.push(...volumeCatalogue(history, runsOf.get(key) ?? []));
+    runsOf.delete(key);
+  }
+  for (const rest of runsOf.values()) all.push(...rest);
+  return all;
+}
