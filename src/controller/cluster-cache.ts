@@ -21,6 +21,7 @@ import {
 } from '../api/index.ts';
 import { catalogueOf, volumeCatalogue, volumeRuns, type ClusterView, type VolumeRuns } from '../core/index.ts';
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { keptCount, packHistory, unpackHistory } from './history/packed-history.ts';
 
 const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
 
@@ -52,7 +53,10 @@ export class ClusterCache {
   readonly deployments: Informer<Deployment>;
   readonly statefulSets: Informer<StatefulSet>;
   readonly volumeBackups: Informer<VolumeBackup>;
-  /** One per volume with kept backups: the catalogue the run objects are recorded into. */
+  /**
+   * One per volume with kept backups: the catalogue the run objects are recorded into. Long ones are
+   * cached packed (only the newest and oldest line in status.backups): read them with history().
+   */
   readonly histories: Informer<VolumeHistory>;
   readonly repositories: Informer<RawRepository>;
   readonly snapshotClasses: Informer<SnapshotClass>;
@@ -82,7 +86,10 @@ export class ClusterCache {
     this.deployments = new Informer<Deployment>(client, kinds.deployment, options);
     this.statefulSets = new Informer<StatefulSet>(client, kinds.statefulSet, options);
     this.volumeBackups = new Informer<VolumeBackup>(client, kinds.volumeBackup, options);
-    this.histories = new Informer<VolumeHistory>(client, kinds.volumeHistory, options);
+    this.histories = new Informer<VolumeHistory>(client, kinds.volumeHistory, {
+      onError,
+      transform: (h) => packHistory(withoutManagedFields(h)),
+    });
     this.repositories = new Informer<RawRepository>(client, kinds.backupRepository, options);
     this.snapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeSnapshotClass, options);
     // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
@@ -137,14 +144,22 @@ export class ClusterCache {
     return this.volumeBackups.byIndex(index.volume, `${namespace}/${pvc}`);
   }
 
+  /** One volume's history ("namespace/pvc") with every line. */
+  history(key: string): VolumeHistory | undefined {
+    return unpackHistory(this.histories.get(key));
+  }
+
   /** One volume's catalogue: its run objects and the kept backups of its history, as VolumeBackups. */
   backupsOf(namespace: string, pvc: string): VolumeBackup[] {
-    return volumeCatalogue(this.histories.get(`${namespace}/${pvc}`), this.runsOf(namespace, pvc));
+    return volumeCatalogue(this.history(`${namespace}/${pvc}`), this.runsOf(namespace, pvc));
   }
 
   /** Every volume's catalogue (runs and kept backups): costs the whole history, for passes that need it. */
   catalogue(): VolumeBackup[] {
-    return catalogueOf(this.histories.list(), this.volumeBackups.list());
+    return catalogueOf(
+      this.histories.list().map((h) => unpackHistory(h)),
+      this.volumeBackups.list(),
+    );
   }
 
   /** Every volume with runs, summarized: costs the volumes whose runs changed since the last call, not the history. */
@@ -153,8 +168,9 @@ export class ClusterCache {
       const slash = key.indexOf('/');
       const [namespace, pvc] = [key.slice(0, slash), key.slice(slash + 1)];
       const runs = this.runsOf(namespace, pvc);
+      // A packed history's newest and oldest lines are what a summary reads: it is not inflated.
       const history = this.histories.get(key);
-      if (runs.length === 0 && (history?.status?.backups?.length ?? 0) === 0) this.#volumeRuns.delete(key);
+      if (runs.length === 0 && keptCount(history) === 0) this.#volumeRuns.delete(key);
       else this.#volumeRuns.set(key, volumeRuns(namespace, pvc, runs, history));
     }
     this.#staleRuns.clear();

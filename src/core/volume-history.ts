@@ -73,7 +73,10 @@ export function entryOf(backup: VolumeBackup): KeptEntry | undefined {
     ...(s.repository === undefined ? {} : { repository: s.repository }),
     ...((s.policy ?? backup.spec.policy) === undefined ? {} : { policy: s.policy ?? backup.spec.policy }),
     ...(s.method === undefined ? {} : { method: s.method }),
-    ...(s.changeDetection === undefined ? {} : { changes: s.changeDetection.mode }),
+    // Only the mode that can miss a change is worth a field; full is what a backup does unless asked.
+    ...(s.changeDetection === undefined || s.changeDetection.mode === 'full'
+      ? {}
+      : { changes: s.changeDetection.mode }),
     ...(s.bytes === undefined ? {} : { bytes: s.bytes.total, added: s.bytes.added }),
     ...(s.files === undefined ? {} : { files: s.files }),
     ...(s.snapshotName === undefined ? {} : { snapshotName: s.snapshotName }),

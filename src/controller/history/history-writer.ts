@@ -95,7 +95,7 @@ export class HistoryWriter {
     const slash = volume.indexOf('/');
     const [namespace, pvc] = [volume.slice(0, slash), volume.slice(slash + 1)];
     const runs = cache.runsOf(namespace, pvc);
-    const history = cache.histories.get(volume);
+    const history = cache.history(volume);
     const forgetting = [...(this.#forgetting.get(volume) ?? [])];
     const gone = (id: string | undefined) =>
       id !== undefined && forgetting.some((f) => id.startsWith(f) || f.startsWith(id));

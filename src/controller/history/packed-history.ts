@@ -1,0 +1,40 @@
+// How the operator's cache holds VolumeHistories: a long history's lines are
+// kept deflated, so the cache of 10,000 volumes with a hundred kept backups
+// each stays within the operator's memory budget. What per-event work reads
+// (the newest line, the oldest) stays plain; the rest is inflated for the one
+// volume a restore, a block backup or the history writer looks at.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { VolumeHistory } from '../../api/index.ts';
+
+/** Histories with fewer lines are kept as they are: deflating them saves little. */
+const packFrom = 16;
+
+const packed = new WeakMap<VolumeHistory, { bytes: Buffer; count: number }>();
+
+/** The informer's transform: long histories keep only their newest and oldest line in `status.backups`. */
+export function packHistory(history: VolumeHistory): VolumeHistory {
+  const lines = history.status?.backups;
+  // A history whose lines name their own repository needs every line for its summary: kept plain.
+  if (lines === undefined || lines.length < packFrom || lines.some((line) => line.includes(' repo='))) return history;
+  const small: VolumeHistory = {
+    ...history,
+    status: { ...history.status, backups: [lines[0] ?? '', lines.at(-1) ?? ''] },
+  };
+  packed.set(small, { bytes: deflateRawSync(lines.join('\n')), count: lines.length });
+  return small;
+}
+
+/** The history with every line, as the API holds it. */
+export function unpackHistory(history: VolumeHistory): VolumeHistory;
+export function unpackHistory(history: VolumeHistory | undefined): VolumeHistory | undefined;
+export function unpackHistory(history: VolumeHistory | undefined): VolumeHistory | undefined {
+  const bytes = history === undefined ? undefined : packed.get(history);
+  if (history === undefined || bytes === undefined) return history;
+  return { ...history, status: { ...history.status, backups: inflateRawSync(bytes.bytes).toString().split('\n') } };
+}
+
+/** How many kept backups a cached history holds, without inflating it. */
+export function keptCount(history: VolumeHistory | undefined): number {
+  if (history === undefined) return 0;
+  return packed.get(history)?.count ?? history.status?.backups?.length ?? 0;
+}
