@@ -251,3 +251,26 @@ describe('volumeRuns over a history', () => {
     );
   });
 });
+
+describe('a name given again', () => {
+  it('records a new backup under a name an earlier, recorded run had, and keeps both', () => {
+    const first = run('nightly', '2026-12-01T02:00:00Z', 'a'.repeat(64));
+    const history: VolumeHistory = { ...historyOf([first]), metadata: { namespace: 'team', name: 'data' } };
+    const again = run('nightly', '2026-12-02T02:00:00Z', 'b'.repeat(64));
+    const running = { ...again, status: { phase: 'Running' as const } };
+    // While the new run writes, the earlier backup of that name stays in the catalogue.
+    expect(volumeCatalogue(history, [running]).map((b) => b.status?.resticSnapshotId)).toEqual([
+      undefined,
+      'a'.repeat(64),
+    ]);
+    const next = nextHistory(history, [again]);
+    expect(next?.backups?.map((l) => l.split(' ')[2])).toEqual(['b'.repeat(64), 'a'.repeat(64)]);
+    const both: VolumeHistory = { ...history, status: next ?? {} };
+    expect(
+      chooseBackup(volumeCatalogue(both, []), { namespace: 'team', pvc: 'data', backup: 'nightly' }),
+    ).toMatchObject({
+      ok: true,
+      backup: { resticSnapshotId: 'b'.repeat(64) },
+    });
+  });
+});

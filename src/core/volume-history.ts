@@ -250,13 +250,21 @@ export function keptBackups(history: VolumeHistory | undefined): VolumeBackup[] 
 }
 
 /**
+ * Which backup a run or a kept entry is: its name and its restic snapshot. A name alone is not
+ * enough: once a run object is deleted, a new run may be given the same name.
+ */
+export function backupKey(backup: VolumeBackup): string {
+  return `${backup.metadata.name} ${backup.status?.resticSnapshotId ?? ''}`;
+}
+
+/**
  * One volume's catalogue: its history's kept backups and its run objects. A run whose backup is
  * in the history is the same backup: the run object (richer, with its conditions) stands for it.
  */
 export function volumeCatalogue(history: VolumeHistory | undefined, runs: readonly VolumeBackup[]): VolumeBackup[] {
   if (history === undefined || (history.status?.backups?.length ?? 0) === 0) return [...runs];
-  const named = new Set(runs.map((r) => r.metadata.name));
-  return [...runs, ...keptBackups(history).filter((b) => !named.has(b.metadata.name))];
+  const same = new Set(runs.map(backupKey));
+  return [...runs, ...keptBackups(history).filter((b) => !same.has(backupKey(b)))];
 }
 
 /** The status a history holds for these entries: defaults from the newest, lines newest first. */
@@ -287,16 +295,16 @@ export function nextHistory(
 ): VolumeHistoryStatus | undefined {
   const gone = (id: string) => forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
   const entries = historyEntries(history);
-  const names = new Set(entries.map((e) => e.name));
+  const names = new Set(entries.map((e) => `${e.name} ${e.id}`));
   const kept = entries.filter((e) => !gone(e.id));
   let volume = history?.status?.volume;
   let newestRun: KeptEntry | undefined;
   const added: KeptEntry[] = [];
   for (const run of runs) {
     const entry = entryOf(run);
-    if (entry === undefined || names.has(entry.name) || gone(entry.id)) continue;
+    if (entry === undefined || names.has(`${entry.name} ${entry.id}`) || gone(entry.id)) continue;
     added.push(entry);
-    names.add(entry.name);
+    names.add(`${entry.name} ${entry.id}`);
     if (newestRun === undefined || newestRun.time < entry.time) {
       newestRun = entry;
       if (run.status?.volume !== undefined) volume = run.status.volume;
