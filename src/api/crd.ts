@@ -17,6 +17,11 @@ export interface CrdInput {
   categories?: string[];
   spec: z.ZodType;
   status: z.ZodType;
+  /**
+   * A status subresource (the default): spec and status are written apart. Off for an object only
+   * the operator writes whole, so that creating it is one write, not two.
+   */
+  statusSubresource?: boolean;
   printerColumns?: {
     name: string;
     type: 'string' | 'integer' | 'date' | 'boolean' | 'number';
@@ -74,7 +79,7 @@ export function customResourceDefinition(input: CrdInput): JsonSchema {
           name: apiVersion,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(input.statusSubresource === false ? {} : { subresources: { status: {} } }),
           ...(input.printerColumns === undefined ? {} : { additionalPrinterColumns: input.printerColumns }),
           schema: {
             openAPIV3Schema: {

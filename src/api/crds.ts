@@ -66,6 +66,7 @@ export function safeholdCrds(): Record<string, unknown>[] {
       shortNames: ['vh'],
       spec: volumeHistorySpec,
       status: volumeHistoryStatus,
+      statusSubresource: false,
       printerColumns: [
         { name: 'PVC', type: 'string', jsonPath: '.spec.pvc' },
         { name: 'Repository', type: 'string', jsonPath: '.status.repository' },

@@ -7,7 +7,7 @@
 // older Safehold kept as its catalogue are recorded, then go the same way.
 import { runLabels, type VolumeBackup, type VolumeHistory } from '../../api/index.ts';
 import { entryOf, nextHistory, recordedAnnotation } from '../../core/index.ts';
-import { ignoreNotFound, isConflict, kinds, WorkQueue, type KubeClient } from '../../kube/index.ts';
+import { ignoreNotFound, isAlreadyExists, isConflict, kinds, WorkQueue, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
 
@@ -134,7 +134,7 @@ function recorded(run: VolumeBackup): boolean {
   return run.metadata.annotations?.[recordedAnnotation] !== undefined;
 }
 
-/** Creates the history or updates its status; a conflict (a stale cache) is thrown, and the pass runs again. */
+/** Creates the history, or replaces it whole; a conflict (a stale cache) is thrown, and the pass runs again. */
 async function writeHistory(
   client: KubeClient,
   namespace: string,
@@ -142,17 +142,17 @@ async function writeHistory(
   history: VolumeHistory | undefined,
   status: NonNullable<VolumeHistory['status']>,
 ): Promise<void> {
-  let current = history;
-  if (current === undefined) {
-    current = await client.create<VolumeHistory>(kinds.volumeHistory, {
-      metadata: { namespace, name: pvc, labels: { [runLabels.pvc]: pvc.slice(0, 63) } },
-      spec: { pvc },
-    });
-  }
+  // One write either way: a history has no status subresource, only the operator writes it.
   try {
-    await client.replace(kinds.volumeHistory, { ...current, status }, 'status');
+    if (history === undefined)
+      await client.create<VolumeHistory>(kinds.volumeHistory, {
+        metadata: { namespace, name: pvc, labels: { [runLabels.pvc]: pvc.slice(0, 63) } },
+        spec: { pvc },
+        status,
+      });
+    else await client.replace(kinds.volumeHistory, { ...history, status });
   } catch (error) {
-    if (isConflict(error))
+    if (isConflict(error) || isAlreadyExists(error))
       throw new Error(`VolumeHistory ${namespace}/${pvc} changed meanwhile: recording again`, { cause: error });
     throw error;
   }
