@@ -7,7 +7,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { VolumeHistory } from '../../api/index.ts';
 
 /** Histories with fewer lines are kept as they are: deflating them saves little. */
-const packFrom = 16;
+const packFrom = 4;
 
 const packed = new WeakMap<VolumeHistory, { bytes: Buffer; count: number }>();
 
