@@ -6,7 +6,7 @@
 // At start every volume with finished runs is looked at: VolumeBackups an
 // older Safehold kept as its catalogue are recorded, then go the same way.
 import { runLabels, type VolumeBackup, type VolumeHistory } from '../../api/index.ts';
-import { entryOf, nextHistory, recordedAnnotation } from '../../core/index.ts';
+import { backupKey, historyEntries, nextHistory, recordedAnnotation } from '../../core/index.ts';
 import { ignoreNotFound, isAlreadyExists, isConflict, kinds, WorkQueue, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
@@ -103,6 +103,9 @@ export class HistoryWriter {
     const status = nextHistory(history, unrecorded, forgetting);
     if (status !== undefined) await writeHistory(client, namespace, pvc, history, status);
     // The history holds them now: forgotten snapshots lose their run objects, recorded runs become records.
+    // A run is deleted only while the history holds its backup (an admin may have deleted the history).
+    const written = status === undefined ? history : { ...(history ?? emptyHistory(namespace, pvc)), status };
+    const held = new Set(historyEntries(written).map((e) => `${e.name} ${e.id}`));
     let nextExpiry = Number.POSITIVE_INFINITY;
     for (const run of runs) {
       const ref = { namespace, name: run.metadata.name };
@@ -110,7 +113,7 @@ export class HistoryWriter {
         await ignoreNotFound(() => client.delete(kinds.volumeBackup, ref));
         continue;
       }
-      if (run.status?.phase !== 'Succeeded' || entryOf(run) === undefined) continue;
+      if (run.status?.phase !== 'Succeeded' || !held.has(backupKey(run))) continue;
       const expires = Date.parse(run.status.completionTime ?? '') + keepRunsForMs;
       if (!(expires > now().getTime())) {
         await ignoreNotFound(() => client.delete(kinds.volumeBackup, ref));
@@ -128,6 +131,10 @@ export class HistoryWriter {
     else if (forgetting.length > 0) return { requeueAfterMs: 1000 };
     return Number.isFinite(nextExpiry) ? { requeueAfterMs: Math.max(1000, nextExpiry - now().getTime()) } : undefined;
   }
+}
+
+function emptyHistory(namespace: string, pvc: string): VolumeHistory {
+  return { metadata: { namespace, name: pvc }, spec: { pvc } };
 }
 
 function recorded(run: VolumeBackup): boolean {
