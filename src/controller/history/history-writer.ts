@@ -6,7 +6,7 @@
 // At start every volume with finished runs is looked at: VolumeBackups an
 // older Safehold kept as its catalogue are recorded, then go the same way.
 import { runLabels, type VolumeBackup, type VolumeHistory } from '../../api/index.ts';
-import { backupKey, historyEntries, nextHistory, recordedAnnotation } from '../../core/index.ts';
+import { historyPass, recordedAnnotation } from '../../core/index.ts';
 import { ignoreNotFound, isAlreadyExists, isConflict, kinds, WorkQueue, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
@@ -94,47 +94,31 @@ export class HistoryWriter {
     const { cache, client, now, keepRunsForMs } = this.#deps;
     const slash = volume.indexOf('/');
     const [namespace, pvc] = [volume.slice(0, slash), volume.slice(slash + 1)];
-    const runs = cache.runsOf(namespace, pvc);
     const history = cache.history(volume);
-    const forgetting = [...(this.#forgetting.get(volume) ?? [])];
-    const gone = (id: string | undefined) =>
-      id !== undefined && forgetting.some((f) => id.startsWith(f) || f.startsWith(id));
-    const unrecorded = runs.filter((r) => r.status?.phase === 'Succeeded' && !recorded(r));
-    const status = nextHistory(history, unrecorded, forgetting);
-    if (status !== undefined) await writeHistory(client, namespace, pvc, history, status);
+    const pass = historyPass({
+      namespace,
+      pvc,
+      history,
+      runs: cache.runsOf(namespace, pvc),
+      forgotten: [...(this.#forgetting.get(volume) ?? [])],
+      now: now(),
+      keepRunsForMs,
+    });
+    if (pass.write !== undefined) await writeHistory(client, namespace, pvc, history, pass.write);
     // The history holds them now: forgotten snapshots lose their run objects, recorded runs become records.
-    // A run is deleted only while the history holds its backup (an admin may have deleted the history).
-    const written = status === undefined ? history : { ...(history ?? emptyHistory(namespace, pvc)), status };
-    const held = new Set(historyEntries(written).map((e) => `${e.name} ${e.id}`));
-    let nextExpiry = Number.POSITIVE_INFINITY;
-    for (const run of runs) {
-      const ref = { namespace, name: run.metadata.name };
-      if (gone(run.status?.resticSnapshotId)) {
-        await ignoreNotFound(() => client.delete(kinds.volumeBackup, ref));
-        continue;
-      }
-      if (run.status?.phase !== 'Succeeded' || !held.has(backupKey(run))) continue;
-      const expires = Date.parse(run.status.completionTime ?? '') + keepRunsForMs;
-      if (!(expires > now().getTime())) {
-        await ignoreNotFound(() => client.delete(kinds.volumeBackup, ref));
-      } else {
-        nextExpiry = Math.min(nextExpiry, expires);
-        if (!recorded(run))
-          await ignoreNotFound(() =>
-            client.mergePatch(kinds.volumeBackup, ref, { metadata: { annotations: { [recordedAnnotation]: 'true' } } }),
-          );
-      }
-    }
+    for (const name of pass.remove) await ignoreNotFound(() => client.delete(kinds.volumeBackup, { namespace, name }));
+    for (const name of pass.mark)
+      await ignoreNotFound(() =>
+        client.mergePatch(
+          kinds.volumeBackup,
+          { namespace, name },
+          { metadata: { annotations: { [recordedAnnotation]: 'true' } } },
+        ),
+      );
     // Forgotten ids are remembered until neither a run object nor the history has them.
-    if (forgetting.length > 0 && status === undefined && !runs.some((r) => gone(r.status?.resticSnapshotId)))
-      this.#forgetting.delete(volume);
-    else if (forgetting.length > 0) return { requeueAfterMs: 1000 };
-    return Number.isFinite(nextExpiry) ? { requeueAfterMs: Math.max(1000, nextExpiry - now().getTime()) } : undefined;
+    if (pass.forgettingDone) this.#forgetting.delete(volume);
+    return pass.againAfterMs === undefined ? undefined : { requeueAfterMs: pass.againAfterMs };
   }
-}
-
-function emptyHistory(namespace: string, pvc: string): VolumeHistory {
-  return { metadata: { namespace, name: pvc }, spec: { pvc } };
 }
 
 function recorded(run: VolumeBackup): boolean {
