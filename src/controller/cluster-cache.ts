@@ -88,6 +88,8 @@ export class ClusterCache {
     this.volumeBackups = new Informer<VolumeBackup>(client, kinds.volumeBackup, options);
     this.histories = new Informer<VolumeHistory>(client, kinds.volumeHistory, {
       onError,
+      // A history of a hundred backups is about 20 KB: pages of 50 keep each parse near a megabyte.
+      pageSize: 50,
       transform: (h) => packHistory(withoutManagedFields(h)),
     });
     this.repositories = new Informer<RawRepository>(client, kinds.backupRepository, options);

@@ -160,7 +160,7 @@ export class KubeClient {
     let cont: string | undefined;
     do {
       const page = await this.request<ObjectList<T>>('GET', resourcePath(k, { namespace: options.namespace }), {
-        query: { ...options.query, limit: 500, continue: cont },
+        query: { limit: 500, ...options.query, continue: cont },
       });
       cont = page.metadata.continue || undefined;
       yield page;

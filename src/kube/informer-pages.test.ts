@@ -18,11 +18,13 @@ afterEach(async () => {
 });
 
 describe('Informer relist', () => {
-  it('caches each page before it asks for the next', async () => {
+  it('caches each page before it asks for the next, in pages of the size asked for', async () => {
     const cachedWhenAsked: string[][] = [];
+    const limits: (string | null)[] = [];
     server = createServer((req, res) => {
       req.resume();
       const url = new URL(req.url ?? '', 'http://x');
+      if (url.searchParams.get('watch') !== 'true') limits.push(url.searchParams.get('limit'));
       if (url.searchParams.get('watch') === 'true') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.flushHeaders();
@@ -47,13 +49,15 @@ describe('Informer relist', () => {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     const client = new KubeClient({ server: `http://127.0.0.1:${port}`, credentials: staticCredentials() });
-    const informer = new Informer<KubeObject>(client, kinds.pod, { watchTimeoutSeconds: 60 });
+    const informer = new Informer<KubeObject>(client, kinds.pod, { watchTimeoutSeconds: 60, pageSize: 2 });
     const heard: string[] = [];
     informer.onChange((c) => heard.push(c.key));
     informer.start();
     await informer.synced();
     expect(cachedWhenAsked).toEqual([[], ['a', 'b'], ['a', 'b', 'c']]);
     expect(heard).toEqual(['team/a', 'team/b', 'team/c', 'team/d']);
+    // Pages of the size asked for (large objects come in small pages).
+    expect(limits).toEqual(['2', '2', '2']);
     await informer.stop();
     client.close();
   });

@@ -23,6 +23,8 @@ export interface InformerOptions<T = KubeObject> {
   watchdogMs?: number;
   maxBackoffMs?: number;
   onError?: (error: unknown) => void;
+  /** Objects per page of a LIST (500 unless told): fewer for large objects, so one page is never a large parse. */
+  pageSize?: number;
   /** Applied to every object before it is cached, e.g. to drop fields nobody reads. */
   transform?: (object: T) => T;
 }
@@ -175,7 +177,10 @@ export class Informer<T extends KubeObject> {
     // never held whole, and the event loop runs other work (a Lease renewal) between pages.
     const pages = this.#client.listPages<T>(this.#kind, {
       ...(this.#options.namespace === undefined ? {} : { namespace: this.#options.namespace }),
-      query: this.#baseQuery(),
+      query: {
+        ...this.#baseQuery(),
+        ...(this.#options.pageSize === undefined ? {} : { limit: this.#options.pageSize }),
+      },
     });
     const seen = new Set<string>();
     let resourceVersion: string | undefined;
