@@ -55,6 +55,14 @@ export const volumeBackupSpec = z.object({
   scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
 });
 
+/** A PVC's shape as a backup saw it: what a restore to a new PVC defaults to. */
+export const volumeShape = z.object({
+  capacity: z.string().optional(),
+  storageClassName: z.string().optional(),
+  accessModes: z.array(z.string()).optional(),
+  volumeMode: z.string().optional(),
+});
+
 export const volumeBackupStatus = z.object({
   phase: z.enum(backupPhases).optional(),
   reason: z.enum(backupReasons).optional(),
@@ -73,15 +81,7 @@ export const volumeBackupStatus = z.object({
     .optional()
     .describe('How the backup told changed files from unchanged ones, and why that way (file backups only).'),
   snapshotName: z.string().optional(),
-  volume: z
-    .object({
-      capacity: z.string().optional(),
-      storageClassName: z.string().optional(),
-      accessModes: z.array(z.string()).optional(),
-      volumeMode: z.string().optional(),
-    })
-    .optional()
-    .describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
+  volume: volumeShape.optional().describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
   resticSnapshotId: z.string().optional(),
   snapshotPath: z
     .string()

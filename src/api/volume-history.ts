@@ -6,6 +6,7 @@
 // history, the run object is only a record and is deleted after a while.
 import { z } from 'zod';
 import type { NamespacedMeta } from './object-meta.ts';
+import { volumeShape } from './volume-backup.ts';
 
 export const volumeHistorySpec = z.object({
   pvc: z.string().min(1).describe('The PVC whose backups this is, in this namespace (it may no longer exist).'),
@@ -14,13 +15,7 @@ export const volumeHistorySpec = z.object({
 export const volumeHistoryStatus = z.object({
   repository: z.string().optional().describe('The repository of the backups that name none (the newest one).'),
   policy: z.string().optional().describe('The policy of the backups that name none (the newest one).'),
-  volume: z
-    .object({
-      capacity: z.string().optional(),
-      storageClassName: z.string().optional(),
-      accessModes: z.array(z.string()).optional(),
-      volumeMode: z.string().optional(),
-    })
+  volume: volumeShape
     .optional()
     .describe('The PVC as its newest backup saw it: what a restore to a new PVC defaults to.'),
   backups: z
