@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { annotations, type VolumeBackup, type VolumeHistory } from '../src/api/index.ts';
-import { entryOf, historyStatus } from '../src/core/index.ts';
+import { archiveFrom, entryOf, historyLength, historyStatus, scheduledBackupName } from '../src/core/index.ts';
 import { ignoreAlreadyExists, isConflict, kinds, type KubeClient } from '../src/kube/index.ts';
 import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
@@ -52,49 +52,61 @@ export interface HistoryResult {
 
 const day = 86_400_000;
 
-/** The n-th kept backup of a volume, as the operator leaves it once finished and cleaned up. */
+/**
+ * The n-th kept backup of a volume, as the operator leaves it once finished and cleaned up: named
+ * after its slot, captured a few seconds after it, with statistics that differ from run to run (a
+ * history of identical lines would deflate to almost nothing and flatter the catalogue).
+ */
 function keptBackup(ns: string, pvc: string, n: number, now: number): { object: VolumeBackup; status: unknown } {
-  const at = new Date(now - (n + 1) * day).toISOString();
+  const slot = new Date(Math.floor(now / day) * day - (n + 1) * day);
+  const noise = createHash('sha256').update(`stats/${ns}/${pvc}/${n}`).digest();
+  const at = new Date(slot.getTime() + ((noise[0] ?? 0) % 20) * 1000).toISOString();
+  const done = new Date(Date.parse(at) + (20 + ((noise[1] ?? 0) % 100)) * 1000).toISOString();
+  const added = noise.readUInt32BE(2) % 50_000_000;
+  const total = 3_328_599_654 - n * 25_000_000 + (noise.readUInt32BE(6) % 1_000_000);
+  const fresh = (noise[10] ?? 0) % 40;
+  const changed = (noise[11] ?? 0) % 30;
+  const name = scheduledBackupName(pvc, slot);
   return {
     object: {
       metadata: {
-        name: `${pvc}-h${n}`,
+        name,
         namespace: ns,
         labels: { 'safehold.io/pvc': pvc, 'safehold.io/trigger': 'schedule', [fixtureLabel]: 'true' },
       },
-      spec: { pvc, trigger: 'schedule', scheduledFor: at },
+      spec: { pvc, trigger: 'schedule', scheduledFor: slot.toISOString() },
     },
     status: {
       phase: 'Succeeded',
       reason: 'Succeeded',
-      message: `backed up 1,204 files (3.1 GiB), 12.4 MiB added`,
+      message: `backed up 1,204 files (3.1 GiB), ${(added / 1048576).toFixed(1)} MiB added`,
       policy: 'bench-default',
       repository: 'bench',
       method: 'snapshot',
       attempt: 1,
       startTime: at,
-      completionTime: at,
+      completionTime: done,
       snapshotTime: at,
       changeDetection: { mode: 'full', reason: 'the clone keeps inode numbers and ctimes' },
-      snapshotName: `${pvc}-h${n}`,
+      snapshotName: name,
       volume: {
         capacity: '1Gi',
         storageClassName: 'bench-static',
         accessModes: ['ReadWriteOnce'],
         volumeMode: 'Filesystem',
       },
-      // As random as restic's: a run of zeros would deflate to nothing in the operator's cache.
+      // As random as restic's: a run of zeros would deflate to nothing.
       resticSnapshotId: createHash('sha256').update(`${ns}/${pvc}/${n}`).digest('hex'),
-      files: { new: 3, changed: 9, unmodified: 1192, total: 1204 },
-      bytes: { added: 13_002_342, total: 3_328_599_654 },
+      files: { new: fresh, changed, unmodified: 1204 - fresh - changed, total: 1204 },
+      bytes: { added, total },
       conditions: [
-        { type: 'Complete', status: 'True', reason: 'Succeeded', message: 'backed up', lastTransitionTime: at },
+        { type: 'Complete', status: 'True', reason: 'Succeeded', message: 'backed up', lastTransitionTime: done },
         {
           type: 'CleanedUp',
           status: 'True',
           reason: 'TemporaryObjectsDeleted',
           message: 'deleted',
-          lastTransitionTime: at,
+          lastTransitionTime: done,
         },
       ],
     },
@@ -158,7 +170,11 @@ async function ensureHistories(
   const volumes = Array.from({ length: size.namespaces }, (_, i) => `bench-${String(i).padStart(4, '0')}`).flatMap(
     (namespace) => Array.from({ length: size.claimsPerNamespace }, (_, c) => ({ namespace, pvc: `data-${c}` })),
   );
-  const missing = volumes.filter((v) => have.get(`${v.namespace}/${v.pvc}`)?.status?.backups?.length !== perVolume);
+  const missing = volumes.filter((v) => {
+    const h = have.get(`${v.namespace}/${v.pvc}`);
+    // One an earlier Safehold wrote (every line plain) is written again as this one writes it.
+    return historyLength(h) !== perVolume || (perVolume >= archiveFrom && h?.status?.archive === undefined);
+  });
   log(`history: ${volumes.length - missing.length} VolumeHistories present, writing ${missing.length}`);
   const started = Date.now();
   let done = 0;

@@ -1,13 +1,15 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs]
+//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+// The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
+// environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectTestClient } from '../testenv/client.ts';
 import { installCrds } from '../testenv/crds.ts';
-import { up } from '../testenv/environment.ts';
+import { down, up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
 import { benchBlock } from './block-16g.ts';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     'backups-per-volume': { type: 'string', default: '14' },
     catalogue: { type: 'string', default: 'history' },
     only: { type: 'string' },
+    'keep-env': { type: 'boolean', default: false },
   },
 });
 // The history benchmark fills the cluster with 140,000 objects: it runs only when asked for.
@@ -147,3 +150,7 @@ history: ${history.volumes} PVCs with ${history.backupsPerVolume} kept backups e
 results in bench/results/${file}`);
 }
 client.close();
+if ((wanted('coverage') || wanted('history')) && !values['keep-env']) {
+  log('taking the test environment down: it holds the 10,000-PVC fixture (--keep-env keeps it)');
+  await down(defaultEnvDir);
+}

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeBackup, VolumeHistory } from '../src/api/index.ts';
-import { recordedAnnotation } from '../src/core/index.ts';
+import { archivedIdDigits, historyEntries, recordedAnnotation } from '../src/core/index.ts';
 import { isForbidden, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import {
   boundVolumePath,
@@ -162,5 +162,49 @@ describe('the volume history', () => {
     expect(preview.code, preview.stderr).toBe(0);
     for (const backup of [one, two]) expect(preview.stdout).toContain(backup?.status?.resticSnapshotId?.slice(0, 8));
     expect(preview.stdout).not.toMatch(/\bdrop\b/);
+  });
+
+  it('archives the backups between the newest and the oldest in the object, and an archived backup still lists, browses and restores by name', async () => {
+    // Run records kept a day again, so each run is seen Succeeded before it goes.
+    await operator?.stop();
+    operator = await runOperatorHere(system, `${id}-3`);
+    const volume = await boundVolumePath(client, ns, 'data');
+    for (const name of ['three', 'four', 'five', 'six']) {
+      writeFileSync(join(volume, 'note.txt'), `version ${name}`);
+      await backUpNow(client, ns, 'data', name);
+    }
+    await waitFor('six backups recorded, three of them archived', async () => {
+      const h = await history();
+      return h.status?.archived === 3 && historyEntries(h).length === 6;
+    });
+    const h = await history();
+    // Plain: the two newest and the oldest; archived: two, three and four, with a shortened id.
+    expect((h.status?.backups ?? []).map((line) => line.split(' ')[0])).toEqual(['six', 'five', 'one']);
+    const twoId = two?.status?.resticSnapshotId ?? '';
+    expect(historyEntries(h).find((e) => e.name === 'two')?.id).toBe(twoId.slice(0, archivedIdDigits));
+
+    const listed = await safehold(['backups', `${ns}/data`, '-o', 'json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((row) => row.name).sort()).toEqual(
+      ['five', 'four', 'one', 'six', 'three', 'two'].sort(),
+    );
+    // Asked for by its full id (as `restic snapshots` shows it), the archived backup is found.
+    const ls = await safehold(['ls', `${ns}/data`, '--backup', twoId]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(/ \/note\.txt$/m);
+    const restored = await safehold([
+      'restore',
+      `${ns}/data`,
+      '--backup',
+      'two',
+      '--no-snapshot',
+      '--to',
+      'back-two',
+      '--wait',
+    ]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(readFileSync(join(await boundVolumePath(client, ns, 'back-two'), 'note.txt'), 'utf8')).toBe(
+      'the second version, longer',
+    );
   });
 });

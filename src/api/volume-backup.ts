@@ -88,7 +88,7 @@ export const volumeBackupStatus = z.object({
     .optional()
     .describe("Where the volume's files are in the restic snapshot, when not /data (a cephfs-snapshot backup)."),
   files: z.object({ new: z.int(), changed: z.int(), unmodified: z.int(), total: z.int() }).optional(),
-  bytes: z.object({ added: z.number(), total: z.number() }).optional(),
+  bytes: z.object({ added: z.number().optional(), total: z.number() }).optional(),
   block: z
     .object({
       file: z.string().describe('The QCOW2 image in the restic snapshot.'),

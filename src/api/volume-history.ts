@@ -22,7 +22,14 @@ export const volumeHistoryStatus = z.object({
     .array(z.string())
     .optional()
     .describe(
-      'The kept backups, newest first, one line each: "<VolumeBackup name> <capture time> <restic snapshot id> +<seconds to finish>" then key=value fields (bytes, added, files, method, repo, policy, vs, path, and a block image\'s image, size, data, read, from, rbd, parent, chain, full, scan).',
+      'The kept backups, newest first, one line each: "<VolumeBackup name> <capture time> <restic snapshot id>" then key=value fields (done, took, trigger, repo, policy, method, changes, bytes, added, files, vs, path, and a block image\'s image, size, data, read, from, rbd, parent, chain, full, scan). In a long history, only the newest backups and the oldest one (the last line); the ones between are in archive.',
+    ),
+  archived: z.number().int().min(0).optional().describe('How many kept backups the archive holds.'),
+  archive: z
+    .string()
+    .optional()
+    .describe(
+      "The kept backups between the newest lines and the oldest, deflated (base64). They keep name, time, size, method and what a restore needs; a file backup's restic id is shortened to 16 digits. `safehold backups` lists them.",
     ),
 });
 

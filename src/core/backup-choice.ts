@@ -55,7 +55,11 @@ export function chooseBackup(catalogue: readonly VolumeBackup[], question: Backu
   } else {
     const byName = kept.find((b) => b.metadata.name === question.backup);
     const byId = /^[0-9a-f]{8,64}$/.test(question.backup)
-      ? kept.filter((b) => b.status?.resticSnapshotId?.startsWith(question.backup) === true)
+      ? kept.filter((b) => {
+          // An archived entry keeps the start of its id: a full id asked for still finds it.
+          const id = b.status?.resticSnapshotId ?? '';
+          return id !== '' && (id.startsWith(question.backup) || question.backup.startsWith(id));
+        })
       : [];
     if (byName === undefined && byId.length > 1)
       return {

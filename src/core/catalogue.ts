@@ -4,6 +4,7 @@
 // the volume's last backup failed (the failing alert, the dashboard), and a
 // failure must stay visible until a success replaces it.
 import type { VolumeBackup } from '../api/index.ts';
+import { sameSnapshot } from './volume-history.ts';
 
 /** Failed backup runs older than this are deleted by maintenance. */
 export const failedRunAgeMs = 7 * 86_400_000;
@@ -22,7 +23,7 @@ export function catalogueDeletions(
   }
   return backups.filter((backup) => {
     const id = backup.status?.resticSnapshotId;
-    const gone = id !== undefined && forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
+    const gone = id !== undefined && forgotten.some((f) => sameSnapshot(id, f));
     const staleFailure =
       backup.status?.phase === 'Failed' &&
       now.getTime() - Date.parse(backup.status.completionTime ?? '') > failedRunAgeMs &&

@@ -4,7 +4,7 @@
 // keep-runs-for period, but only while the history holds their backup), the
 // runs to mark as recorded, and when to look again.
 import type { VolumeBackup, VolumeHistory, VolumeHistoryStatus } from '../api/index.ts';
-import { backupKey, historyEntries, nextHistory, recordedAnnotation } from './volume-history.ts';
+import { backupSet, historyEntries, sameSnapshot, nextHistory, recordedAnnotation, refOf } from './volume-history.ts';
 
 export interface HistoryPass {
   /** The history's new status, if it changes. */
@@ -28,8 +28,7 @@ export function historyPass(input: {
   keepRunsForMs: number;
 }): HistoryPass {
   const { history, runs, forgotten, now } = input;
-  const gone = (id: string | undefined) =>
-    id !== undefined && forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
+  const gone = (id: string | undefined) => id !== undefined && forgotten.some((f) => sameSnapshot(id, f));
   const recorded = (run: VolumeBackup) => run.metadata.annotations?.[recordedAnnotation] !== undefined;
   const unrecorded = runs.filter((r) => r.status?.phase === 'Succeeded' && !recorded(r));
   const write = nextHistory(history, unrecorded, forgotten);
@@ -37,7 +36,7 @@ export function historyPass(input: {
     write === undefined
       ? history
       : { metadata: { namespace: input.namespace, name: input.pvc }, spec: { pvc: input.pvc }, status: write };
-  const held = new Set(historyEntries(written).map((e) => `${e.name} ${e.id}`));
+  const held = backupSet(historyEntries(written));
   const remove: string[] = [];
   const mark: string[] = [];
   let nextExpiry = Number.POSITIVE_INFINITY;
@@ -47,7 +46,7 @@ export function historyPass(input: {
       continue;
     }
     // Only while the history holds its backup (an admin may have deleted the history).
-    if (run.status?.phase !== 'Succeeded' || !held.has(backupKey(run))) continue;
+    if (run.status?.phase !== 'Succeeded' || !held.has(refOf(run))) continue;
     const expires = Date.parse(run.status.completionTime ?? '') + input.keepRunsForMs;
     if (!(expires > now.getTime())) remove.push(run.metadata.name);
     else {

@@ -38,6 +38,7 @@ export * from './workloads.ts';
 export * from './operator-view.ts';
 export * from './volume-health.ts';
 export * from './history-pass.ts';
+export * from './history-archive.ts';
 export * from './volume-history.ts';
 export * from './volume-runs.ts';
 export * from './undo-snapshot.ts';

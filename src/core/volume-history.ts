@@ -18,6 +18,7 @@ import type {
   VolumeHistoryStatus,
 } from '../api/index.ts';
 import { annotations } from '../api/index.ts';
+import { archivedEntry, escapeField as value, packArchive, unpackArchive } from './history-archive.ts';
 
 /** On a VolumeBackup: its backup is in its volume's history (the run object is only a record now). */
 export const recordedAnnotation = 'safehold.io/recorded';
@@ -98,9 +99,6 @@ const blockKeys = [
   ['scan', 'scanBecause'],
 ] as const;
 const numericBlockKeys = new Set(['virtualSize', 'dataBytes', 'bytesRead', 'chainLength']);
-
-/** Only what would split a line or a field is escaped, so lines stay readable. */
-const value = (v: string | number) => String(v).replace(/[%\s]/g, (c) => encodeURIComponent(c));
 
 /** One history line. Fields equal to the history's defaults are left out. */
 export function encodeEntry(entry: KeptEntry, defaults: Defaults): string {
@@ -218,7 +216,10 @@ export function backupOfEntry(history: VolumeHistory, entry: KeptEntry): VolumeB
     resticSnapshotId: entry.id,
     ...(entry.snapshotPath === undefined ? {} : { snapshotPath: entry.snapshotPath }),
     ...(entry.files === undefined ? {} : { files: entry.files }),
-    ...(entry.bytes === undefined ? {} : { bytes: { total: entry.bytes, added: entry.added ?? 0 } }),
+    // An archived entry no longer knows the bytes its run added: left out, not zero.
+    ...(entry.bytes === undefined
+      ? {}
+      : { bytes: { total: entry.bytes, ...(entry.added === undefined ? {} : { added: entry.added }) } }),
     ...(entry.block === undefined ? {} : { block: entry.block }),
   };
   return {
@@ -240,7 +241,22 @@ export function backupOfEntry(history: VolumeHistory, entry: KeptEntry): VolumeB
 /** The entries of a history, newest first (lines that are not entries are left out). */
 export function historyEntries(history: VolumeHistory | undefined): KeptEntry[] {
   const defaults = history?.status ?? {};
-  return (history?.status?.backups ?? []).flatMap((line) => decodeEntry(line, defaults) ?? []);
+  const plain = (history?.status?.backups ?? []).flatMap((line) => decodeEntry(line, defaults) ?? []);
+  const archive = history?.status?.archive;
+  if (archive === undefined || plain.length === 0) return plain;
+  // The archive holds the entries between the newest lines and the oldest one, the last line.
+  const archived = unpackArchive(archive, (line) => decodeEntry(line, defaults));
+  if (archived === undefined)
+    throw new Error(
+      `VolumeHistory ${history?.metadata.namespace ?? ''}/${history?.metadata.name ?? ''} status.archive is not an archive Safehold wrote`,
+    );
+  return [...plain.slice(0, -1), ...archived, ...plain.slice(-1)];
+}
+
+/** How many backups a history keeps, without opening its archive. */
+export function historyLength(history: VolumeHistory | undefined): number {
+  const lines = history?.status?.backups?.length ?? 0;
+  return lines === 0 ? 0 : lines + (history?.status?.archived ?? 0);
 }
 
 /** The kept backups of a history, as VolumeBackups, newest first. */
@@ -249,12 +265,38 @@ export function keptBackups(history: VolumeHistory | undefined): VolumeBackup[] 
   return historyEntries(history).map((entry) => backupOfEntry(history, entry));
 }
 
+/** Whether two restic snapshot ids, either perhaps shortened, are the same snapshot. */
+export const sameSnapshot = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+
+/** A backup as the catalogue tells backups apart: by name and restic snapshot id. */
+export interface BackupRef {
+  name: string;
+  id: string;
+}
+
+export const refOf = (backup: VolumeBackup): BackupRef => ({
+  name: backup.metadata.name,
+  id: backup.status?.resticSnapshotId ?? '',
+});
+
 /**
- * Which backup a run or a kept entry is: its name and its restic snapshot. A name alone is not
- * enough: once a run object is deleted, a new run may be given the same name.
+ * Whether a backup is among these: same name and same restic snapshot. A name alone is not enough
+ * (once a run object is deleted, a new run may be given the same name), and an archived entry keeps
+ * only the start of its id, so one id starting with the other is the same snapshot.
  */
-export function backupKey(backup: VolumeBackup): string {
-  return `${backup.metadata.name} ${backup.status?.resticSnapshotId ?? ''}`;
+export function backupSet(refs: Iterable<BackupRef>): { has(ref: BackupRef): boolean; add(ref: BackupRef): void } {
+  const ids = new Map<string, string[]>();
+  const add = ({ name, id }: BackupRef) => {
+    const list = ids.get(name);
+    if (list === undefined) ids.set(name, [id]);
+    else list.push(id);
+  };
+  for (const ref of refs) add(ref);
+  return {
+    has: ({ name, id }) =>
+      ids.get(name)?.some((other) => other === id || (id !== '' && other !== '' && sameSnapshot(id, other))) === true,
+    add,
+  };
 }
 
 /**
@@ -263,11 +305,20 @@ export function backupKey(backup: VolumeBackup): string {
  */
 export function volumeCatalogue(history: VolumeHistory | undefined, runs: readonly VolumeBackup[]): VolumeBackup[] {
   if (history === undefined || (history.status?.backups?.length ?? 0) === 0) return [...runs];
-  const same = new Set(runs.map(backupKey));
-  return [...runs, ...keptBackups(history).filter((b) => !same.has(backupKey(b)))];
+  const same = backupSet(runs.map(refOf));
+  return [...runs, ...keptBackups(history).filter((b) => !same.has(refOf(b)))];
 }
 
-/** The status a history holds for these entries: defaults from the newest, lines newest first. */
+/** Lines kept plain at the head of a history: its newest backups (the oldest is the last line). */
+export const plainNewest = 2;
+/** A history is archived from this many entries on. */
+export const archiveFrom = 6;
+
+/**
+ * The status a history holds for these entries: defaults from the newest, lines newest first. A
+ * long history keeps its newest lines and its oldest plain and the ones between in its archive,
+ * unless its backups are in several repositories (what coverage reads per repository stays plain).
+ */
 export function historyStatus(
   entries: readonly KeptEntry[],
   volume: VolumeHistoryStatus['volume'],
@@ -275,11 +326,20 @@ export function historyStatus(
   const sorted = [...entries].sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
   const newest = sorted[0];
   const defaults: Defaults = { repository: newest?.repository, policy: newest?.policy };
-  return {
+  const head = {
     ...(defaults.repository === undefined ? {} : { repository: defaults.repository }),
     ...(defaults.policy === undefined ? {} : { policy: defaults.policy }),
     ...(volume === undefined ? {} : { volume }),
-    backups: sorted.map((entry) => encodeEntry(entry, defaults)),
+  };
+  const encode = (entry: KeptEntry) => encodeEntry(entry, defaults);
+  if (sorted.length < archiveFrom || sorted.some((e) => e.repository !== defaults.repository))
+    return { ...head, backups: sorted.map(encode) };
+  const archived = sorted.slice(plainNewest, -1).map(archivedEntry);
+  return {
+    ...head,
+    backups: [...sorted.slice(0, plainNewest), ...sorted.slice(-1)].map(encode),
+    archived: archived.length,
+    archive: packArchive(archived, encode),
   };
 }
 
@@ -293,18 +353,18 @@ export function nextHistory(
   runs: readonly VolumeBackup[],
   forgotten: readonly string[] = [],
 ): VolumeHistoryStatus | undefined {
-  const gone = (id: string) => forgotten.some((f) => id.startsWith(f) || f.startsWith(id));
+  const gone = (id: string) => forgotten.some((f) => sameSnapshot(id, f));
   const entries = historyEntries(history);
-  const names = new Set(entries.map((e) => `${e.name} ${e.id}`));
+  const names = backupSet(entries);
   const kept = entries.filter((e) => !gone(e.id));
   let volume = history?.status?.volume;
   let newestRun: KeptEntry | undefined;
   const added: KeptEntry[] = [];
   for (const run of runs) {
     const entry = entryOf(run);
-    if (entry === undefined || names.has(`${entry.name} ${entry.id}`) || gone(entry.id)) continue;
+    if (entry === undefined || names.has(entry) || gone(entry.id)) continue;
     added.push(entry);
-    names.add(`${entry.name} ${entry.id}`);
+    names.add(entry);
     if (newestRun === undefined || newestRun.time < entry.time) {
       newestRun = entry;
       if (run.status?.volume !== undefined) volume = run.status.volume;

@@ -4,7 +4,7 @@
 // owed from). Reduced from that volume's runs alone, so a change to one run
 // costs its volume's history, never the cluster's.
 import type { VolumeBackup, VolumeHistory } from '../api/index.ts';
-import { backupKey, decodeEntry } from './volume-history.ts';
+import { backupSet, decodeEntry, refOf } from './volume-history.ts';
 import { latestOutcomes, type RunOutcome } from './volume-health.ts';
 
 export interface VolumeRuns {
@@ -44,10 +44,10 @@ export function volumeRuns(
   let lastRun = latestOutcomes(backups).get(`${namespace}/${pvc}`);
   const lines = history?.status?.backups ?? [];
   const defaults = history?.status ?? {};
-  const named = new Set(backups.map(backupKey));
+  const named = backupSet(backups.map(refOf));
   const finished = (line: string | undefined) => {
     const entry = line === undefined ? undefined : decodeEntry(line, defaults);
-    if (entry === undefined || entry.done === undefined || named.has(`${entry.name} ${entry.id}`)) return undefined;
+    if (entry === undefined || entry.done === undefined || named.has(entry)) return undefined;
     const at = Date.parse(entry.time) + entry.done * 1000;
     return { entry, at, text: new Date(at).toISOString().replace('.000Z', 'Z') };
   };

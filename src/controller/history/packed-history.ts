@@ -5,9 +5,13 @@
 // volume a restore, a block backup or the history writer looks at.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { VolumeHistory } from '../../api/index.ts';
+import { historyLength } from '../../core/index.ts';
 
-/** Histories with fewer lines are kept as they are: deflating them saves little. */
-const packFrom = 4;
+/**
+ * Histories with fewer lines are kept as they are. One the operator writes keeps at most five lines
+ * plain and the rest in its archive; longer ones name several repositories, or an earlier version wrote them.
+ */
+const packFrom = 8;
 
 /**
  * The deflated lines, as a one-byte string: exactly their size on the V8 heap. A Buffer from
@@ -24,7 +28,7 @@ export function packHistory(history: VolumeHistory): VolumeHistory {
     ...history,
     status: { ...history.status, backups: [lines[0] ?? '', lines.at(-1) ?? ''] },
   };
-  packed.set(small, { bytes: deflateRawSync(lines.join('\n')).toString('latin1'), count: lines.length });
+  packed.set(small, { bytes: deflateRawSync(lines.join('\n')).toString('latin1'), count: historyLength(history) });
   return small;
 }
 
@@ -43,5 +47,5 @@ export function unpackHistory(history: VolumeHistory | undefined): VolumeHistory
 /** How many kept backups a cached history holds, without inflating it. */
 export function keptCount(history: VolumeHistory | undefined): number {
   if (history === undefined) return 0;
-  return packed.get(history)?.count ?? history.status?.backups?.length ?? 0;
+  return packed.get(history)?.count ?? historyLength(history);
 }
