@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BackupTask, MoverProgress } from '../api/index.ts';
 import type { ProbeResult } from './endpoint-probe.ts';
 import { runBackup } from './backup.ts';
-import { runRestic } from './restic-process.ts';
+import { runRestic } from './restic/process.ts';
 
 interface Answer {
   stdout?: string[];

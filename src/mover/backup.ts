@@ -5,9 +5,9 @@
 // The snapshot carries the time the data was captured (--time), not the upload's.
 import type { BackupSummary, BackupTask, MoverError, MoverProgress, MoverResult } from '../api/index.ts';
 import { progressThrottle } from './progress-throttle.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
-import { resticError } from './restic-failure.ts';
-import { lineForLog } from './restic-output.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
+import { resticError } from './restic/failure.ts';
+import { lineForLog } from './restic/output.ts';
 import { resticTime } from './snapshot-time.ts';
 import { makeCephfsSnapshot } from './cephfs-snapshot.ts';
 import { checkSourceFolder } from './source-folder.ts';

@@ -14,7 +14,7 @@ import { resticBackup, type BackupSteps } from './backup.ts';
 import { deviceSize } from './block-device.ts';
 import type { ImageStreamPlan, ImageStreamReport } from './image-stream.ts';
 import { imageSpec, type Rbd } from './rbd.ts';
-import { prepareRepository } from './repository.ts';
+import { prepareRepository } from './restic/repository.ts';
 import { resticTime } from './snapshot-time.ts';
 
 export interface BlockBackupSteps extends BackupSteps {

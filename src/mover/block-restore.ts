@@ -11,9 +11,9 @@ import { deviceSize } from './block-device.ts';
 import { backingFileName } from './block-backup.ts';
 import { applyQcow2, type ApplyResult } from './qcow2-apply.ts';
 import { readQcow2, type Qcow2Event } from './qcow2-reader.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
-import { resticError, retryCannotHelp } from './restic-failure.ts';
-import { snapshotError } from './snapshot-lookup.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
+import { resticError, retryCannotHelp } from './restic/failure.ts';
+import { snapshotError } from './restic/snapshot-lookup.ts';
 
 export interface BlockRestoreSteps extends RepositorySteps {
   nowMs: () => number;

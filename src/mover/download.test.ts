@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DownloadTask } from '../api/index.ts';
 import { runDownload } from './download.ts';
-import { parseResticLine } from './restic-output.ts';
-import type { Restic } from './restic-process.ts';
+import { parseResticLine } from './restic/output.ts';
+import type { Restic } from './restic/process.ts';
 import { s3ErrorOf, withoutQuery } from './upload.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'mover-download-'));

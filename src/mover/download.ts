@@ -14,10 +14,17 @@ import {
   type MoverError,
   type MoverResult,
 } from '../api/index.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
-import { retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
-import { listingEntryOf, type SnapshotNode } from './snapshot-listing.ts';
-import { linkTargets, lookUp, nodeAt, snapshotError, type SnapshotSource, type Step } from './snapshot-lookup.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
+import { retryCannotHelp, type RepositoryNames } from './restic/failure.ts';
+import { listingEntryOf, type SnapshotNode } from './restic/snapshot-listing.ts';
+import {
+  linkTargets,
+  lookUp,
+  nodeAt,
+  snapshotError,
+  type SnapshotSource,
+  type Step,
+} from './restic/snapshot-lookup.ts';
 import { depthBelow, inSnapshot, normalVolumePath } from './snapshot-paths.ts';
 import { uploadFile, withoutQuery } from './upload.ts';
 

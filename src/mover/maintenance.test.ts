@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MaintenanceTask } from '../api/index.ts';
 import { runMaintenance } from './maintenance.ts';
-import { runRestic, type Restic } from './restic-process.ts';
+import { runRestic, type Restic } from './restic/process.ts';
 
 interface Answer {
   stdout?: string[];

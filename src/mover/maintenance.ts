@@ -6,13 +6,13 @@
 // over. Damage a check finds is part of the summary, not a failure of the mover.
 import { z } from 'zod';
 import type { MaintenanceSummary, MaintenanceTask, MoverError, MoverResult } from '../api/index.ts';
-import { describeDamage, foundDamage, parseCheckSummary, type CheckSummary } from './check-report.ts';
+import { describeDamage, foundDamage, parseCheckSummary, type CheckSummary } from './restic/check-report.ts';
 import { parseSnapshotIds, planForget } from './forget-plan.ts';
-import { describePrune, parsePruneReport } from './prune-report.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
-import { resticError, retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
-import type { ResticLine } from './restic-output.ts';
-import type { ResticExit } from './restic-process.ts';
+import { describePrune, parsePruneReport } from './restic/prune-report.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
+import { resticError, retryCannotHelp, type RepositoryNames } from './restic/failure.ts';
+import type { ResticLine } from './restic/output.ts';
+import type { ResticExit } from './restic/process.ts';
 
 export interface MaintenanceSteps extends RepositorySteps {
   nowMs: () => number;

@@ -17,12 +17,12 @@ import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
-import { s3RepositoryObjects } from './repository-objects.ts';
+import { s3RepositoryObjects } from './restic/repository-objects.ts';
 import { connectRbd } from './rbd.ts';
 import { runMaintenance } from './maintenance.ts';
 import { runRestore } from './restore.ts';
-import { lineForLog } from './restic-output.ts';
-import { runRestic, type Restic } from './restic-process.ts';
+import { lineForLog } from './restic/output.ts';
+import { runRestic, type Restic } from './restic/process.ts';
 import { secretRedactor } from './secrets.ts';
 import { encodeResult } from './termination-message.ts';
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MoverProgress, RestoreTask } from '../api/index.ts';
 import { restoreArgs, runRestore } from './restore.ts';
-import { parseResticLine } from './restic-output.ts';
-import type { Restic } from './restic-process.ts';
+import { parseResticLine } from './restic/output.ts';
+import type { Restic } from './restic/process.ts';
 import { epochSeconds } from './target-folder.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mover-restore-'));

@@ -16,11 +16,11 @@
 //   a file) is logged and restic goes on, then exits 1.
 import type { MoverProgress, MoverResult, RestoreSummary, RestoreTask } from '../api/index.ts';
 import { progressThrottle } from './progress-throttle.ts';
-import { parseRestoreLine, type RestoreCounts } from './restore-output.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './repository.ts';
-import { retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
-import { lineForLog } from './restic-output.ts';
-import { lookUp, nodeAt, snapshotError, type Step } from './snapshot-lookup.ts';
+import { parseRestoreLine, type RestoreCounts } from './restic/restore-output.ts';
+import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
+import { retryCannotHelp, type RepositoryNames } from './restic/failure.ts';
+import { lineForLog } from './restic/output.ts';
+import { lookUp, nodeAt, snapshotError, type Step } from './restic/snapshot-lookup.ts';
 import { includePattern, inSnapshot, normalVolumePath, restorePaths } from './snapshot-paths.ts';
 import { checkTargetFolder, setFolderMetadata } from './target-folder.ts';
 

@@ -5,7 +5,7 @@
 // whole-volume restore sets them on the target after restic is done.
 import { chmod, chown, stat, utimes } from 'node:fs/promises';
 import type { MoverError } from '../api/index.ts';
-import { unixMode, type SnapshotNode } from './snapshot-listing.ts';
+import { unixMode, type SnapshotNode } from './restic/snapshot-listing.ts';
 
 export async function checkTargetFolder(path: string): Promise<MoverError | undefined> {
   const missing = (why: string): MoverError => ({

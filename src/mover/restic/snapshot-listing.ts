@@ -3,8 +3,8 @@
 // one node a line; it leaves out symlink targets, which only the folder's own
 // tree (`cat tree <snapshot>:<folder>`) holds.
 import { z } from 'zod';
-import { listingEntry, type ListingEntry } from '../api/index.ts';
-import { inVolume } from './snapshot-paths.ts';
+import { listingEntry, type ListingEntry } from '../../api/index.ts';
+import { inVolume } from '../snapshot-paths.ts';
 
 const entryType = listingEntry.shape.type;
 

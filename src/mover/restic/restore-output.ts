@@ -8,7 +8,7 @@
 //   {"message_type":"summary","seconds_elapsed":9,"total_files":2657,"files_restored":2657,"files_deleted":7,
 //    "total_bytes":1078446023,"bytes_restored":1078446023}
 import { z } from 'zod';
-import type { MoverProgress, RestoreSummary } from '../api/index.ts';
+import type { MoverProgress, RestoreSummary } from '../../api/index.ts';
 
 const count = z.number().default(0);
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseResticLine, type ResticLine } from './restic-output.ts';
+import { parseResticLine, type ResticLine } from './output.ts';
 
 export interface ResticInvocation {
   binary: string;

@@ -2,7 +2,7 @@
 // mover's own S3 keys, for the one thing restic cannot do itself: clear the
 // keys an interrupted `restic init` left behind (restic opens nothing without
 // a config, and its init refuses a repository that has keys).
-import { presignS3, s3ObjectLocation } from '../core/index.ts';
+import { presignS3, s3ObjectLocation } from '../../core/index.ts';
 
 export interface RepositoryObjects {
   /** The keys under `<repository>/<folder>/`, at most `limit`. */

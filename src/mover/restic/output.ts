@@ -2,7 +2,7 @@
 // MoverProgress, the summary becomes the BackupSummary, error lines are kept
 // to explain a failure; anything that is not JSON is restic's plain stderr.
 import { z } from 'zod';
-import type { BackupSummary, MoverProgress } from '../api/index.ts';
+import type { BackupSummary, MoverProgress } from '../../api/index.ts';
 
 // restic leaves out fields that are zero.
 const count = z.number().default(0);

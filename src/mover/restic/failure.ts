@@ -1,9 +1,9 @@
 // Why a restic command failed, from its exit code and what it printed, as the
 // MoverError the controller shows: each message says what to fix. Exit codes
 // are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
-import type { MoverError, RepositoryTarget } from '../api/index.ts';
-import type { ResticLine } from './restic-output.ts';
-import type { ResticExit } from './restic-process.ts';
+import type { MoverError, RepositoryTarget } from '../../api/index.ts';
+import type { ResticLine } from './output.ts';
+import type { ResticExit } from './process.ts';
 
 export interface ResticFailure {
   exitCode: number | null;

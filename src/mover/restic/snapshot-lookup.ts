@@ -3,12 +3,12 @@
 // full id), which of the paths it holds, and what each one is. A path that is
 // not in the snapshot is no error to restic (ls prints nothing, restore
 // restores nothing), so the mover has to look.
-import type { MoverError, RestoreTask } from '../api/index.ts';
+import type { MoverError, RestoreTask } from '../../api/index.ts';
 import type { RepositorySteps } from './repository.ts';
-import { resticError, retryCannotHelp, type RepositoryNames } from './restic-failure.ts';
-import type { ResticExit } from './restic-process.ts';
+import { resticError, retryCannotHelp, type RepositoryNames } from './failure.ts';
+import type { ResticExit } from './process.ts';
 import { parseLinkTargets, parseLsLine, type SnapshotNode } from './snapshot-listing.ts';
-import { inSnapshot } from './snapshot-paths.ts';
+import { inSnapshot } from '../snapshot-paths.ts';
 
 export type SnapshotSource = RestoreTask['source'];
 export type Step<T> = { ok: true; value: T } | { ok: false; error: MoverError };

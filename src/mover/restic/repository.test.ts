@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RepositoryObjects } from './repository-objects.ts';
 import { prepareRepository } from './repository.ts';
-import type { ResticExit } from './restic-process.ts';
+import type { ResticExit } from './process.ts';
 
 const url = 's3:http://127.0.0.1:7480/backups/tenants/a';
 const missing: ResticExit = {

@@ -3,9 +3,9 @@
 // and stale locks are gone. Each restic call
 // here is short, so each gets a time limit: restic would otherwise retry a
 // failing backend for 15 minutes before saying why.
-import type { MoverError, BackupTask } from '../api/index.ts';
-import type { ProbeResult } from './endpoint-probe.ts';
-import { s3Endpoint } from './endpoint-probe.ts';
+import type { MoverError, BackupTask } from '../../api/index.ts';
+import type { ProbeResult } from '../endpoint-probe.ts';
+import { s3Endpoint } from '../endpoint-probe.ts';
 import type { RepositoryObjects } from './repository-objects.ts';
 import {
   incompleteError,
@@ -16,8 +16,8 @@ import {
   stalledError,
   unreachableError,
   type RepositoryNames,
-} from './restic-failure.ts';
-import type { Restic, ResticExit } from './restic-process.ts';
+} from './failure.ts';
+import type { Restic, ResticExit } from './process.ts';
 
 export interface RepositorySteps {
   restic: Restic;

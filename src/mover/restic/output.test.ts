@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { moverProgress, backupSummary } from '../api/index.ts';
-import { parseResticLine } from './restic-output.ts';
+import { moverProgress, backupSummary } from '../../api/index.ts';
+import { parseResticLine } from './output.ts';
 
 // Lines as restic 0.18.1 prints them.
 const summary =

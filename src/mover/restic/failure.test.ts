@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, failureReason, retryCannotHelp, type ResticFailure } from './restic-failure.ts';
+import { classifyFailure, failureReason, retryCannotHelp, type ResticFailure } from './failure.ts';
 
 const url = 's3:http://127.0.0.1:7480/backups';
 const source = {
