@@ -22,7 +22,7 @@ export function addMoverCommand(program: Command): void {
         {
           task: env[moverEnv.task],
           credentials: {
-            resticPassword: env[moverEnv.resticPassword],
+            password: env[moverEnv.resticPassword],
             accessKeyId: env[moverEnv.accessKeyId],
             secretAccessKey: env[moverEnv.secretAccessKey],
             uploadUrl: env[moverEnv.uploadUrl],
@@ -33,7 +33,7 @@ export function addMoverCommand(program: Command): void {
           inheritedEnv: Object.fromEntries(
             inheritedEnvNames.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
           ),
-          resticBinary: env.SAFEHOLD_RESTIC ?? 'restic',
+          engineBinary: env.SAFEHOLD_RESTIC ?? 'restic',
           terminationMessagePath: env.SAFEHOLD_TERMINATION_LOG ?? '/dev/termination-log',
         },
         {

@@ -1,21 +1,21 @@
 // One block backup: the device's size, the repository ready, the extents to
 // store (rbd diff, incrementally since the kept base snapshot when the task
-// says so, else a zero scan), then `restic backup --stdin-from-command`
-// running this program's image stream, stored as one QCOW2 file. An overlay
+// says so, else a zero scan), then the engine backs up the stdout of this
+// program's image stream, stored as one QCOW2 file. An overlay
 // names its parent's image as its backing file and is tagged with the parent.
 // When the base snapshot is gone, or rbd diff cannot be had, the backup is a
 // full image and says why.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parentTagPrefix, type BlockBackupTask, type BlockImageReport, type MoverResult } from '../api/index.ts';
+import { parentTagPrefix, type BackupSummary, type BlockBackupTask, type BlockImageReport } from '../api/index.ts';
 import type { ByteExtent } from '../core/cluster-map.ts';
 import { qcow2ClusterSize } from '../core/qcow2-layout.ts';
-import { resticBackup, type BackupSteps } from './backup.ts';
+import { snapshotTimeOf, type BackupSteps } from './backup.ts';
 import { deviceSize } from './block-device.ts';
+import type { Failure } from './failure.ts';
 import type { ImageStreamPlan, ImageStreamReport } from './image-stream.ts';
+import { throttledProgress } from './progress-throttle.ts';
 import { imageSpec, type Rbd } from './rbd.ts';
-import { prepareRepository } from './restic/repository.ts';
-import { resticTime } from './snapshot-time.ts';
 
 export interface BlockBackupSteps extends BackupSteps {
   /** The argv that runs this program's `image-stream PLAN` command. */
@@ -39,13 +39,12 @@ interface Extents {
   scanBecause?: string;
 }
 
-export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSteps): Promise<MoverResult> {
-  const time = task.snapshotTime === undefined ? undefined : resticTime(task.snapshotTime);
-  if (task.snapshotTime !== undefined && time === undefined)
-    return { type: 'error', code: 'InvalidTask', message: `snapshotTime ${task.snapshotTime} is not an RFC 3339 time` };
+export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSteps): Promise<BackupSummary | Failure> {
+  const when = snapshotTimeOf(task);
+  if ('type' in when) return when;
   const size = await deviceSize(task.devicePath);
   if (typeof size !== 'number') return size;
-  const notReady = await prepareRepository(task.repository, steps);
+  const notReady = await steps.repository.prepare({ create: task.repository.initialize });
   if (notReady !== undefined) return notReady;
   const chosen = await extentsOf(task, steps);
 
@@ -65,21 +64,14 @@ export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSt
       'format=qcow2',
       ...(chosen.parent === undefined ? [] : [`${parentTagPrefix}${chosen.parent}`]),
     ];
-    const args = [
-      'backup',
-      '--json',
-      '--host',
-      task.host,
-      ...(time === undefined ? [] : ['--time', time]),
-      ...tags.flatMap((tag) => ['--tag', tag]),
-      '--stdin-filename',
-      task.fileName,
-      '--stdin-from-command',
-      '--',
-      ...steps.imageStreamCommand(planPath),
-    ];
-    const summary = await resticBackup(args, task.repository, steps);
-    if (summary.type === 'error') return summary;
+    const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
+    const command = steps.imageStreamCommand(planPath);
+    const saved = await steps.repository.backupStream(
+      { host: task.host, tags, ...when, fileName: task.fileName, command },
+      progress,
+    );
+    if (!saved.ok) return saved.error;
+    const summary = saved.value;
     const report = JSON.parse(await readFile(plan.reportPath, 'utf8')) as ImageStreamReport;
     return {
       ...summary,

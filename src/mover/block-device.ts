@@ -4,15 +4,12 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { MoverError } from '../api/index.ts';
+import type { Failure, FailureCode } from './failure.ts';
 
 const run = promisify(execFile);
 
-export async function deviceSize(
-  path: string,
-  missing: MoverError['code'] = 'SourceMissing',
-): Promise<number | MoverError> {
-  const fail = (message: string): MoverError => ({ type: 'error', code: missing, message });
+export async function deviceSize(path: string, missing: FailureCode = 'SourceMissing'): Promise<number | Failure> {
+  const fail = (message: string): Failure => ({ type: 'error', code: missing, message });
   let kind;
   try {
     kind = await stat(path);

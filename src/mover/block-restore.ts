@@ -1,21 +1,21 @@
 // One block restore: the device is there and big enough, the repository
 // opens, the chain of images is read from the snapshots' parent tags (the
 // repository is the catalogue: no API object is needed), then each image is
-// streamed out of `restic dump`, decoded and written onto the device, the
+// streamed out of the engine's dump, decoded and written onto the device, the
 // full image first (zeroing what it does not list when the device may hold
 // old data), then each overlay in order.
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { parentTagPrefix, type BlockRestoreTask, type MoverError, type MoverResult } from '../api/index.ts';
+import { parentTagPrefix, type BlockRestoreTask, type RestoreSummary } from '../api/index.ts';
 import { deviceSize } from './block-device.ts';
 import { backingFileName } from './block-backup.ts';
-import { applyQcow2, type ApplyResult } from './qcow2-apply.ts';
+import type { Repository } from './engine.ts';
+import type { Failure } from './failure.ts';
+import { applyQcow2 } from './qcow2-apply.ts';
 import { readQcow2, type Qcow2Event } from './qcow2-reader.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
-import { resticError, retryCannotHelp } from './restic/failure.ts';
-import { snapshotError } from './restic/snapshot-lookup.ts';
 
-export interface BlockRestoreSteps extends RepositorySteps {
+export interface BlockRestoreSteps {
+  repository: Repository;
   nowMs: () => number;
   log: (text: string) => void;
 }
@@ -28,11 +28,14 @@ interface Image {
 
 const maxChain = 100;
 
-export async function runBlockRestore(task: BlockRestoreTask, steps: BlockRestoreSteps): Promise<MoverResult> {
+export async function runBlockRestore(
+  task: BlockRestoreTask,
+  steps: BlockRestoreSteps,
+): Promise<RestoreSummary | Failure> {
   const started = steps.nowMs();
   const size = await deviceSize(task.devicePath, 'TargetMissing');
   if (typeof size !== 'number') return size;
-  const notReady = await prepareRepository(task.repository, steps);
+  const notReady = await steps.repository.prepare({ create: task.repository.initialize });
   if (notReady !== undefined) return notReady;
   const chain = await chainOf(task, steps);
   if (!Array.isArray(chain)) return chain;
@@ -43,26 +46,24 @@ export async function runBlockRestore(task: BlockRestoreTask, steps: BlockRestor
   try {
     for (const [index, image] of chain.entries()) {
       const below = chain[index - 1];
-      let applied: ApplyResult | undefined;
       let tooSmall: string | undefined;
-      const exit = await steps.restic(['dump', image.id, `/${image.file}`], {
-        onStdout: async (stdout) => {
-          const events = fitting(readQcow2(stdout), size, task.devicePath, (why) => (tooSmall = why));
-          applied = await applyQcow2(events, handle, { zeroUnlisted: index === 0 && task.zeroUnlisted });
-        },
+      const dumped = await steps.repository.dumpStream(image.id, `/${image.file}`, (stdout) => {
+        const events = fitting(readQcow2(stdout), size, task.devicePath, (why) => (tooSmall = why));
+        return applyQcow2(events, handle, { zeroUnlisted: index === 0 && task.zeroUnlisted });
       });
       if (tooSmall !== undefined) return { type: 'error', code: 'TargetTooSmall', message: tooSmall };
-      if (exit.exitCode !== 0 || applied === undefined)
+      if (!dumped.ok)
         return {
           type: 'error',
-          code: 'ResticFailed',
-          message: `image ${image.file} of snapshot ${image.id.slice(0, 8)}: ${exit.messages.slice(-3).join('; ') || `restic dump exited ${String(exit.exitCode)}`}`,
+          code: 'EngineFailed',
+          message: `image ${image.file} of snapshot ${image.id.slice(0, 8)}: ${dumped.error.message}`,
         };
+      const applied = dumped.value;
       const expected = below === undefined ? undefined : backingFileName(below.file, below.id);
       if (applied.backingFile !== expected)
         return {
           type: 'error',
-          code: 'ResticFailed',
+          code: 'EngineFailed',
           message: `image ${image.file} of snapshot ${image.id.slice(0, 8)} names backing file ${applied.backingFile ?? '(none)'}, not ${expected ?? '(none)'}: the chain is not what its tags say`,
         };
       written += applied.bytesWritten;
@@ -107,41 +108,33 @@ async function* fitting(
 }
 
 /** The images a restore of the task's snapshot applies, full image first, from `parent=` tags. */
-async function chainOf(task: BlockRestoreTask, steps: BlockRestoreSteps): Promise<Image[] | MoverError> {
-  const names = repositoryNames(task.repository);
+async function chainOf(task: BlockRestoreTask, steps: BlockRestoreSteps): Promise<Image[] | Failure> {
   const images: Image[] = [];
   let next: string | undefined = task.snapshotId;
   while (next !== undefined) {
     if (images.length >= maxChain || images.some((image) => image.id.startsWith(next ?? '')))
       return {
         type: 'error',
-        code: 'ResticFailed',
+        code: 'EngineFailed',
         message: `the chain of snapshot ${task.snapshotId.slice(0, 8)} loops or is longer than ${maxChain} images`,
       };
-    let answer = '';
-    const exit = await steps.restic(['snapshots', '--json', next], {
-      stopWhen: retryCannotHelp,
-      onAnswer: (line) => {
-        answer += line;
-      },
-    });
-    const source = { snapshotId: next, snapshotPath: '/' };
-    if (exit.exitCode !== 0) return images.length === 0 ? snapshotError(exit, names, source) : resticError(exit, names);
-    const found = (JSON.parse(answer || '[]') as { id?: string; paths?: string[]; tags?: string[] }[])[0];
-    if (found?.id === undefined)
+    const lookup = await steps.repository.findSnapshot(next, { named: images.length === 0 });
+    if (!lookup.ok) return lookup.error;
+    const found = lookup.value;
+    if (found === undefined)
       return {
         type: 'error',
         code: 'SnapshotNotFound',
-        message: `there is no snapshot ${next} in ${names.url}${images.length === 0 ? '' : ` (the parent of ${images.at(-1)?.id.slice(0, 8) ?? ''})`}: retention may have forgotten it`,
+        message: `there is no snapshot ${next} in ${task.repository.url}${images.length === 0 ? '' : ` (the parent of ${images.at(-1)?.id.slice(0, 8) ?? ''})`}: retention may have forgotten it`,
       };
-    const file = posix.basename(found.paths?.[0] ?? '');
+    const file = posix.basename(found.paths[0] ?? '');
     if (!file.endsWith('.qcow2'))
       return {
         type: 'error',
         code: 'InvalidTask',
-        message: `snapshot ${found.id.slice(0, 8)} holds ${found.paths?.join(', ') ?? 'nothing'}, not a block volume's image`,
+        message: `snapshot ${found.id.slice(0, 8)} holds ${found.paths.join(', ') || 'nothing'}, not a block volume's image`,
       };
-    const parent = found.tags?.find((tag) => tag.startsWith(parentTagPrefix))?.slice(parentTagPrefix.length);
+    const parent = found.tags.find((tag) => tag.startsWith(parentTagPrefix))?.slice(parentTagPrefix.length);
     images.push({ id: found.id, file, parent });
     next = parent;
   }

@@ -5,15 +5,15 @@
 // mover left behind is dropped first, since it holds older data.
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MoverError } from '../api/index.ts';
+import type { Failure } from './failure.ts';
 
 export async function makeCephfsSnapshot(
   volume: string,
   name: string,
-): Promise<{ path: string; remove: () => Promise<void> } | MoverError> {
+): Promise<{ path: string; remove: () => Promise<void> } | Failure> {
   const snapDir = join(volume, '.snap');
   const path = join(snapDir, name);
-  const failed = (what: string, error: unknown): MoverError => ({
+  const failed = (what: string, error: unknown): Failure => ({
     type: 'error',
     code: 'SourceMissing',
     message: `cannot ${what} the CephFS snapshot ${path}: ${error instanceof Error ? error.message : String(error)} (method cephfs-snapshot needs a CephFS volume whose Ceph user may make snapshots, and a writable mount)`,

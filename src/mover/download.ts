@@ -1,39 +1,25 @@
 // One download task: read one path of a backup for someone outside the
 // cluster and upload it with a single PUT to the presigned URL the Job's
-// Secret carries. A listing is `restic ls --json` of the path (recursive when
-// the task asks for more than one level) as JSON lines of ListingEntry; a file
-// is `restic dump` of it. Both are written to a temporary file first, since a
-// presigned PUT needs the length up front; the file is always removed.
+// Secret carries. A listing is the engine's listing of the path (recursive
+// when the task asks for more than one level) as JSON lines of ListingEntry; a
+// file is the engine's dump of it. Both are written to a temporary file first,
+// since a presigned PUT needs the length up front; the file is always removed.
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import {
-  moverEnv,
-  type DownloadSummary,
-  type DownloadTask,
-  type ListingEntry,
-  type MoverError,
-  type MoverResult,
-} from '../api/index.ts';
-import { prepareRepository, repositoryNames, type RepositorySteps } from './restic/repository.ts';
-import { retryCannotHelp, type RepositoryNames } from './restic/failure.ts';
-import { listingEntryOf, type SnapshotNode } from './restic/snapshot-listing.ts';
-import {
-  linkTargets,
-  lookUp,
-  nodeAt,
-  snapshotError,
-  type SnapshotSource,
-  type Step,
-} from './restic/snapshot-lookup.ts';
+import { moverEnv, type DownloadSummary, type DownloadTask, type ListingEntry } from '../api/index.ts';
+import type { Repository, SnapshotEntry, SnapshotSource } from './engine.ts';
+import type { Failure, Outcome } from './failure.ts';
+import { entryAt, listingEntryOf } from './snapshot-entries.ts';
 import { depthBelow, inSnapshot, normalVolumePath } from './snapshot-paths.ts';
 import { uploadFile, withoutQuery } from './upload.ts';
 
-export interface DownloadSteps extends RepositorySteps {
+export interface DownloadSteps {
+  repository: Repository;
   /** The presigned PUT URL ($SAFEHOLD_UPLOAD_URL). */
   uploadUrl: string | undefined;
   /** Where the listing or file waits for its upload (the Job's emptyDir). */
   tempDir: string;
-  /** $SSL_CERT_FILE: the CAs restic trusts for the repository's endpoint, which the upload goes to too. */
+  /** $SSL_CERT_FILE: the CAs the engine trusts for the repository's endpoint, which the upload goes to too. */
   caFile?: string | undefined;
   log: (text: string) => void;
   warn: (text: string) => void;
@@ -42,10 +28,10 @@ export interface DownloadSteps extends RepositorySteps {
   uploadIdleTimeoutMs: number;
 }
 
-/** Folders whose symlink targets a listing looks up, one `restic cat tree` each. */
+/** Folders whose symlink targets a listing looks up, one engine command each. */
 const linkFoldersLimit = 10;
 
-export async function runDownload(task: DownloadTask, steps: DownloadSteps): Promise<MoverResult> {
+export async function runDownload(task: DownloadTask, steps: DownloadSteps): Promise<DownloadSummary | Failure> {
   const started = steps.nowMs();
   const url = steps.uploadUrl;
   if (url === undefined || url === '') {
@@ -55,11 +41,8 @@ export async function runDownload(task: DownloadTask, steps: DownloadSteps): Pro
       message: `${moverEnv.uploadUrl} is not set: a download needs the presigned URL to upload to`,
     };
   }
-  const names: RepositoryNames = {
-    ...repositoryNames(task.repository),
-    notCreated: "a download never creates one: check the URL of the backup's repository",
-  };
-  const notReady = await prepareRepository({ ...task.repository, initialize: false }, steps, names);
+  const notCreated = "a download never creates one: check the URL of the backup's repository";
+  const notReady = await steps.repository.prepare({ create: false, notCreated });
   if (notReady !== undefined) return notReady;
 
   let work: string;
@@ -70,8 +53,7 @@ export async function runDownload(task: DownloadTask, steps: DownloadSteps): Pro
   }
   try {
     const file = join(work, task.what === 'listing' ? 'listing.jsonl' : 'file');
-    const made =
-      task.what === 'listing' ? await writeListing(task, steps, names, file) : await dump(task, steps, names, file);
+    const made = task.what === 'listing' ? await writeListing(task, steps, file) : await dump(task, steps, file);
     if (!made.ok) return made.error;
     const uploaded = await upload(url, file, steps);
     if (!uploaded.ok) return uploaded.error;
@@ -89,16 +71,16 @@ export async function runDownload(task: DownloadTask, steps: DownloadSteps): Pro
 }
 
 /** The download could not be put where it waits for its upload (the Job's emptyDir at /tmp, full or missing). */
-function staging(what: string, error: unknown): MoverError {
+function staging(what: string, error: unknown): Failure {
   return {
     type: 'error',
-    code: 'ResticFailed',
+    code: 'EngineFailed',
     message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
   };
 }
 
 /** One PUT of the file to the presigned URL; the bytes it took. */
-async function upload(url: string, file: string, steps: DownloadSteps): Promise<Step<number>> {
+async function upload(url: string, file: string, steps: DownloadSteps): Promise<Outcome<number>> {
   steps.log(`uploading ${(await stat(file)).size} bytes to ${withoutQuery(url)}`);
   const ca = steps.caFile === undefined ? undefined : await readFile(steps.caFile, 'utf8').catch(() => undefined);
   if (steps.caFile !== undefined && ca === undefined)
@@ -118,10 +100,10 @@ async function upload(url: string, file: string, steps: DownloadSteps): Promise<
 
 /**
  * The snapshot's own root, which restic ls never prints: a block volume's image is stored at
- * "/<file>", so its volume root is the snapshot root, a folder whatever restic says of it.
+ * "/<file>", so its volume root is the snapshot root, a folder whatever the engine says of it.
  */
-function snapshotRoot(snapshotFolder: string): SnapshotNode | undefined {
-  return snapshotFolder === '/' ? { message_type: 'node', type: 'dir', path: '/' } : undefined;
+function snapshotRoot(snapshotFolder: string): SnapshotEntry | undefined {
+  return snapshotFolder === '/' ? { type: 'dir', path: '/' } : undefined;
 }
 
 interface Made {
@@ -129,7 +111,7 @@ interface Made {
   entries?: number;
 }
 
-function notInSnapshot(task: DownloadTask, path: string): MoverError {
+function notInSnapshot(task: DownloadTask, path: string): Failure {
   return {
     type: 'error',
     code: 'PathNotFound',
@@ -138,30 +120,25 @@ function notInSnapshot(task: DownloadTask, path: string): MoverError {
 }
 
 /** The entries under the path, to the task's depth (the path's own entry when it is not a folder), as JSON lines. */
-async function writeListing(
-  task: DownloadTask,
-  steps: DownloadSteps,
-  names: RepositoryNames,
-  file: string,
-): Promise<Step<Made>> {
+async function writeListing(task: DownloadTask, steps: DownloadSteps, file: string): Promise<Outcome<Made>> {
   const path = normalVolumePath(task.path);
   const folder = inSnapshot(task.source.snapshotPath, path);
-  const found = await lookUp(steps, names, task.source, [path], {
+  const found = await steps.repository.ls(task.source, [path], {
     recursive: task.depth > 1,
-    keep: (node) => {
-      const depth = depthBelow(folder, node.path);
+    keep: (entry) => {
+      const depth = depthBelow(folder, entry.path);
       return depth >= 0 && depth <= task.depth;
     },
   });
   if (!found.ok) return found;
-  const self = nodeAt(found.value, task.source, path) ?? snapshotRoot(folder);
+  const self = entryAt(found.value, task.source, path) ?? snapshotRoot(folder);
   if (self === undefined) return { ok: false, error: notInSnapshot(task, path) };
-  const nodes = self.type === 'dir' ? found.value.nodes.filter((node) => node !== self) : [self];
-  const entries = nodes.flatMap((node) => listingEntryOf(node, task.source.snapshotPath) ?? []);
+  const below = self.type === 'dir' ? found.value.entries.filter((entry) => entry !== self) : [self];
+  const entries = below.flatMap((entry) => listingEntryOf(entry, task.source.snapshotPath) ?? []);
 
   // The full id from here on: a prefix could come to fit a newer snapshot too.
   const resolved = { ...task.source, snapshotId: found.value.snapshotId };
-  const targets = await withLinkTargets(resolved, steps, names, entries);
+  const targets = await withLinkTargets(resolved, steps, entries);
   if (!targets.ok) return targets;
   try {
     await writeFile(file, targets.value.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
@@ -171,13 +148,12 @@ async function writeListing(
   return { ok: true, value: { snapshotId: found.value.snapshotId, entries: entries.length } };
 }
 
-/** restic ls leaves out where symlinks point; each folder's tree has it. */
+/** A listing leaves out where symlinks point; the engine tells it folder by folder. */
 async function withLinkTargets(
   source: SnapshotSource,
   steps: DownloadSteps,
-  names: RepositoryNames,
   entries: ListingEntry[],
-): Promise<Step<ListingEntry[]>> {
+): Promise<Outcome<ListingEntry[]>> {
   const folders = [...new Set(entries.filter((e) => e.type === 'symlink').map((e) => posix.dirname(e.path)))];
   if (folders.length > linkFoldersLimit) {
     steps.warn(
@@ -186,7 +162,7 @@ async function withLinkTargets(
   }
   const byFolder = new Map<string, Map<string, string>>();
   for (const folder of folders.slice(0, linkFoldersLimit)) {
-    const targets = await linkTargets(steps, names, source, folder);
+    const targets = await steps.repository.linkTargets(source, folder);
     if (!targets.ok) return targets;
     byFolder.set(folder, targets.value);
   }
@@ -199,35 +175,31 @@ async function withLinkTargets(
   };
 }
 
-/** The file's bytes (`restic dump --target`); a folder or a symlink is refused with what to ask for instead. */
-async function dump(
-  task: DownloadTask,
-  steps: DownloadSteps,
-  names: RepositoryNames,
-  file: string,
-): Promise<Step<Made>> {
+/** The file's bytes; a folder or a symlink is refused with what to ask for instead. */
+async function dump(task: DownloadTask, steps: DownloadSteps, file: string): Promise<Outcome<Made>> {
   const path = normalVolumePath(task.path);
   const full = inSnapshot(task.source.snapshotPath, path);
-  const found = await lookUp(steps, names, task.source, [path], { keep: (node) => node.path === full });
+  const found = await steps.repository.ls(task.source, [path], { keep: (entry) => entry.path === full });
   if (!found.ok) return found;
-  const node = nodeAt(found.value, task.source, path) ?? snapshotRoot(full);
-  if (node === undefined) return { ok: false, error: notInSnapshot(task, path) };
-  if (node.type !== 'file') {
-    const what = node.type === 'dir' ? 'a folder' : `a ${node.type}`;
+  const entry = entryAt(found.value, task.source, path) ?? snapshotRoot(full);
+  if (entry === undefined) return { ok: false, error: notInSnapshot(task, path) };
+  if (entry.type !== 'file') {
+    const what = entry.type === 'dir' ? 'a folder' : `a ${entry.type}`;
     return {
       ok: false,
       error: {
         type: 'error',
         code: 'PathNotFound',
-        message: `${path} in snapshot ${task.source.snapshotId} is ${what}, not a file: download a listing of it${node.type === 'dir' ? ', or restore it' : ''}`,
+        message: `${path} in snapshot ${task.source.snapshotId} is ${what}, not a file: download a listing of it${entry.type === 'dir' ? ', or restore it' : ''}`,
       },
     };
   }
-  const exit = await steps.restic(['dump', '--target', file, found.value.snapshotId, full], {
-    stopWhen: retryCannotHelp,
+  const dumped = await steps.repository.dumpFile({
+    source: task.source,
+    snapshotId: found.value.snapshotId,
+    path,
+    file,
   });
-  if (exit.exitCode !== 0 || exit.stopped !== undefined) {
-    return { ok: false, error: snapshotError(exit, names, task.source) };
-  }
+  if (!dumped.ok) return dumped;
   return { ok: true, value: { snapshotId: found.value.snapshotId } };
 }

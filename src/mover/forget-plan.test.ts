@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseSnapshotIds, planForget } from './forget-plan.ts';
+import { planForget } from './forget-plan.ts';
 
 const a = 'e7b0031c13fe81d77cf2d43e1444d071771c665744ced9c1faf071a16a27a6ef';
 const b = 'f7d250a99a42d19c70fdd9ab87ea47019a094469090229c537e065998d662972';
 const c = 'f7d250a9ffffffffffffffffffffffffffffffffffffffffffffffffffffffff';
-
-describe('parseSnapshotIds', () => {
-  it('reads the ids of restic 0.18.1 `snapshots --json`', () => {
-    const answer = JSON.stringify([
-      { time: '2024-01-01T12:00:00Z', tree: 'aa', paths: ['/data'], hostname: 'vm', id: a, short_id: 'e7b0031c' },
-      { time: '2024-02-01T12:00:00Z', parent: a, tree: 'bb', paths: ['/data'], hostname: 'vm', id: b },
-    ]);
-    expect(parseSnapshotIds(answer)).toEqual([a, b]);
-    expect(parseSnapshotIds('[]')).toEqual([]);
-  });
-
-  it.each(['', 'null', '{"id":"x"}', '[{"short_id":"e7b0031c"}]'])('turns down %j', (answer) => {
-    expect(parseSnapshotIds(answer)).toBeUndefined();
-  });
-});
 
 describe('planForget', () => {
   it('matches prefixes and full ids, and counts what is gone', () => {

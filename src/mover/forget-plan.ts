@@ -3,22 +3,6 @@
 // that is gone was forgotten by an earlier run that stopped half way, so it
 // counts as done. A prefix that fits two snapshots stops the run: forgetting
 // both could drop a snapshot retention keeps.
-import { z } from 'zod';
-
-// `restic snapshots --json`: one array on one line; only the ids matter here.
-const snapshotList = z.array(z.object({ id: z.string().regex(/^[0-9a-f]{64}$/) }));
-
-/** The full ids in `restic snapshots --json` output; undefined when it is not that. */
-export function parseSnapshotIds(answer: string): string[] | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(answer);
-  } catch {
-    return undefined;
-  }
-  const parsed = snapshotList.safeParse(json);
-  return parsed.success ? parsed.data.map((snapshot) => snapshot.id) : undefined;
-}
 
 export type ForgetPlan =
   | {

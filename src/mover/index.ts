@@ -1,9 +1,11 @@
 // src/mover: the program inside mover Jobs. It gets its task (a backup, a
 // repository's maintenance, a restore into a volume, or a download of a
-// listing or a file to a presigned URL) as JSON, runs restic (a block
-// streamer may join it), prints progress as JSON lines and leaves its
-// MoverResult in the termination message (src/api/mover-protocol.ts). It never calls the API
-// server (lint enforces it) and reads no environment: bin passes it in.
+// listing or a file to a presigned URL) as JSON, carries it out through the
+// repository engine (engine.ts; restic today, in restic/, loaded by
+// engines.ts; a block streamer may join it), prints progress as JSON lines and
+// leaves its MoverResult in the termination message (src/api/mover-protocol.ts).
+// It never calls the API server (lint enforces it) and reads no environment:
+// bin passes it in.
 export { defaultLimits, imageStreamCommandName, inheritedEnvNames, parseTask, runMover } from './mover.ts';
 export { streamImage } from './image-stream.ts';
 export type { MoverInput, MoverIo, MoverLimits, TaskResult } from './mover.ts';

@@ -72,9 +72,9 @@ describe('runMover', () => {
     const result = await runMover(
       {
         task: JSON.stringify(task),
-        credentials: { resticPassword: 'correct horse', accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake/secret+key' },
+        credentials: { password: 'correct horse', accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake/secret+key' },
         inheritedEnv: {},
-        resticBinary: join(root, 'no-restic-here'),
+        engineBinary: join(root, 'no-restic-here'),
         terminationMessagePath,
         selfCommand: ['safehold'],
         ...input,
@@ -116,7 +116,7 @@ describe('runMover', () => {
       '#!/bin/sh\necho "Fatal: cannot use key AKIAFAKE with fake/secret+key or password correct horse" >&2\nexit 1\n',
     );
     chmodSync(restic, 0o755);
-    const { result, lines, stderr, termination } = await mover({ resticBinary: restic });
+    const { result, lines, stderr, termination } = await mover({ engineBinary: restic });
     expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
     for (const text of [lines.join('\n'), stderr, termination]) {
       expect(text).toContain('cannot use key');
@@ -142,7 +142,7 @@ describe('runMover', () => {
     chmodSync(restic, 0o755);
     const maintenance = { kind: 'maintenance', repository: { url: '/srv/restic-repo' }, cacheDir: '/cache', check: {} };
     const { result, lines, stderr, termination } = await mover({
-      resticBinary: restic,
+      engineBinary: restic,
       task: JSON.stringify(maintenance),
     });
     expect(result).toMatchObject({ type: 'maintenance', check: { ok: false }, snapshots: 0, repositoryBytes: 5 });

@@ -1,8 +1,8 @@
-// One run of the mover: read the task, run it, and report. Progress goes to
-// stdout as JSON lines; the MoverResult goes to stdout too and to the
-// termination message, which is what the controller reads. restic's own
-// output goes to stderr for people reading logs. Nothing printed carries a
-// secret.
+// One run of the mover: read the task, run it through the repository engine,
+// and report. Progress goes to stdout as JSON lines; the MoverResult goes to
+// stdout too and to the termination message, which is what the controller
+// reads. The engine's own output goes to stderr for people reading logs.
+// Nothing printed carries a secret.
 import { writeFile } from 'node:fs/promises';
 import {
   moverEnv,
@@ -17,12 +17,12 @@ import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
-import { s3RepositoryObjects } from './restic/repository-objects.ts';
+import type { Repository } from './engine.ts';
+import { defaultEngine, loadEngine } from './engines.ts';
+import { moverError, type Failure } from './failure.ts';
 import { connectRbd } from './rbd.ts';
 import { runMaintenance } from './maintenance.ts';
 import { runRestore } from './restore.ts';
-import { lineForLog } from './restic/output.ts';
-import { runRestic, type Restic } from './restic/process.ts';
 import { secretRedactor } from './secrets.ts';
 import { encodeResult } from './termination-message.ts';
 
@@ -31,7 +31,8 @@ export interface MoverInput {
   task: string | undefined;
   /** From the run's Secret, by the names in moverEnv. */
   credentials: {
-    resticPassword?: string | undefined;
+    /** The repository's password. */
+    password?: string | undefined;
     accessKeyId?: string | undefined;
     secretAccessKey?: string | undefined;
     /** A download's presigned PUT URL: its query string is a signature. */
@@ -41,9 +42,10 @@ export interface MoverInput {
   };
   /** The argv that runs this program (a block backup's image stream is one of its commands). */
   selfCommand: string[];
-  /** Variables restic needs from the mover's own environment (see inheritedEnvNames). */
+  /** Variables the engine needs from the mover's own environment (see inheritedEnvNames). */
   inheritedEnv: Readonly<Record<string, string>>;
-  resticBinary: string;
+  /** The repository engine's program. */
+  engineBinary: string;
   terminationMessagePath: string;
 }
 
@@ -51,7 +53,7 @@ export interface MoverIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   nowMs: () => number;
-  /** Aborts when the Pod is asked to stop; restic gets SIGTERM and cleans up. */
+  /** Aborts when the Pod is asked to stop; the engine's program gets SIGTERM and cleans up. */
   signal?: AbortSignal | undefined;
   limits?: Partial<MoverLimits> | undefined;
 }
@@ -72,8 +74,9 @@ export const defaultLimits: MoverLimits = {
 };
 
 /**
- * What restic may take from the mover's environment: where programs and temp
- * files are, proxies, CAs. Not TZ: restic runs in UTC (see snapshot-time.ts).
+ * What the engine's program may take from the mover's environment: where
+ * programs and temp files are, proxies, CAs. Not TZ: restic runs in UTC (see
+ * snapshot-time.ts).
  */
 export const inheritedEnvNames = [
   'PATH',
@@ -91,7 +94,7 @@ export const inheritedEnvNames = [
 
 export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverResult> {
   const redact = secretRedactor([
-    input.credentials.resticPassword,
+    input.credentials.password,
     input.credentials.accessKeyId,
     input.credentials.secretAccessKey,
     input.credentials.uploadUrl,
@@ -101,7 +104,7 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
 
-  const result = redactResult(await run(input, io, log, print), redact);
+  const result = redactResult(moverResult(await run(input, io, log, print)), redact);
   print(result);
   try {
     await writeFile(input.terminationMessagePath, encodeResult(result));
@@ -116,11 +119,12 @@ async function run(
   io: MoverIo,
   log: (text: string) => void,
   print: (message: MoverMessage) => void,
-): Promise<MoverResult> {
+): Promise<MoverResult | Failure> {
   const parsed = parseTask(input.task);
   if (!parsed.ok) return parsed.error;
   const task = parsed.task;
-  if (input.credentials.resticPassword === undefined || input.credentials.resticPassword === '') {
+  const password = input.credentials.password;
+  if (password === undefined || password === '') {
     return {
       type: 'error',
       code: 'WrongPassword',
@@ -128,65 +132,39 @@ async function run(
     };
   }
   const limits = { ...defaultLimits, ...io.limits };
-  const env = resticEnv(task, input);
-  const restic: Restic = (args, options = {}) =>
-    runRestic({
-      binary: input.resticBinary,
-      args,
-      env,
-      signal: io.signal,
-      timeoutMs: options.timeoutMs,
-      stopWhen: options.stopWhen,
-      onAnswer: options.onAnswer,
-      onStdout: options.onStdout,
-      onLine: (line) => {
-        const said = lineForLog(line);
-        if (said !== undefined) log(`restic: ${said}`);
-        options.onLine?.(line);
-      },
-    });
+  const warn = (text: string) => log(`warning: ${text}`);
   // A proxy in between means the endpoint is not ours to probe directly.
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((n) => input.inheritedEnv[n]);
-  const repository = {
-    restic,
-    probe: (endpoint: string) =>
+  const engine = await loadEngine(defaultEngine);
+  const repository: Repository = engine.open({
+    repository: task.repository,
+    cacheDir: task.cacheDir,
+    password,
+    accessKeyId: input.credentials.accessKeyId,
+    secretAccessKey: input.credentials.secretAccessKey,
+    binary: input.engineBinary,
+    inheritedEnv: input.inheritedEnv,
+    signal: io.signal,
+    probe: (endpoint) =>
       proxied
         ? Promise.resolve({ reachable: true as const })
         : probeEndpoint(endpoint, limits.probeTimeoutMs, io.signal),
     openTimeoutMs: limits.openTimeoutMs,
-    objects: s3RepositoryObjects({
-      url: task.repository.url,
-      region: task.repository.region,
-      accessKeyId: input.credentials.accessKeyId,
-      secretAccessKey: input.credentials.secretAccessKey,
-      now: () => new Date(io.nowMs()),
-    }),
-    warn: (text: string) => log(`warning: ${text}`),
-  };
-  const warn = (text: string) => log(`warning: ${text}`);
+    now: () => new Date(io.nowMs()),
+    log,
+    warn,
+  });
+  const progress = { progressIntervalMs: limits.progressIntervalMs, nowMs: io.nowMs, progress: print };
   switch (task.kind) {
     case 'backup':
-      return runBackup(task, {
-        ...repository,
-        progressIntervalMs: limits.progressIntervalMs,
-        nowMs: io.nowMs,
-        progress: print,
-        warn,
-      });
+      return runBackup(task, { repository, ...progress, warn });
     case 'maintenance':
-      return runMaintenance(task, { ...repository, nowMs: io.nowMs, log, warn });
+      return runMaintenance(task, { repository, nowMs: io.nowMs, log });
     case 'restore':
-      return runRestore(task, {
-        ...repository,
-        progressIntervalMs: limits.progressIntervalMs,
-        nowMs: io.nowMs,
-        progress: print,
-        log,
-        warn,
-      });
+      return runRestore(task, { repository, ...progress, log, warn });
     case 'download':
       return runDownload(task, {
-        ...repository,
+        repository,
         uploadUrl: input.credentials.uploadUrl,
         // The Job mounts an emptyDir at /tmp.
         tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
@@ -200,10 +178,8 @@ async function run(
     case 'block-backup': {
       const tempDir = input.inheritedEnv.TMPDIR ?? '/tmp';
       return runBlockBackup(task, {
-        ...repository,
-        progressIntervalMs: limits.progressIntervalMs,
-        nowMs: io.nowMs,
-        progress: print,
+        repository,
+        ...progress,
         warn,
         tempDir,
         imageStreamCommand: (plan) => [...input.selfCommand, imageStreamCommandName, plan],
@@ -211,11 +187,16 @@ async function run(
       });
     }
     case 'block-restore':
-      return runBlockRestore(task, { ...repository, nowMs: io.nowMs, log });
+      return runBlockRestore(task, { repository, nowMs: io.nowMs, log });
   }
 }
 
-/** The hidden command restic runs for a block backup: `safehold image-stream PLAN`. */
+/** The result as the protocol has it: a Failure becomes the MoverError the controller reads. */
+function moverResult(result: MoverResult | Failure): MoverResult {
+  return result.type === 'error' ? moverError(result) : result;
+}
+
+/** The hidden command the engine runs for a block backup: `safehold image-stream PLAN`. */
 export const imageStreamCommandName = 'image-stream';
 
 /** The query string of a presigned URL (its signature), hidden on its own too should a message quote only it. */
@@ -229,7 +210,7 @@ function querySecret(url: string | undefined): string | undefined {
   }
 }
 
-/** restic's words reach the result in error messages and in what maintenance found; none may carry a secret. */
+/** The engine's words reach the result in error messages and in what maintenance found; none may carry a secret. */
 function redactResult(result: MoverResult, redact: (text: string) => string): MoverResult {
   switch (result.type) {
     case 'summary':
@@ -265,20 +246,4 @@ export function parseTask(json: string | undefined): TaskResult {
   if (parsed.success) return { ok: true, task: parsed.data };
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(task)'}: ${issue.message}`);
   return invalid(`the task in ${moverEnv.task} is not valid: ${problems.join('; ')}`);
-}
-
-function resticEnv(task: MoverTask, input: MoverInput): Record<string, string> {
-  const { resticPassword, accessKeyId, secretAccessKey } = input.credentials;
-  const env: Record<string, string> = {
-    ...input.inheritedEnv,
-    RESTIC_REPOSITORY: task.repository.url,
-    RESTIC_CACHE_DIR: task.cacheDir,
-    // restic reads --time in local time, and its messages then show the times the API shows.
-    TZ: 'UTC',
-  };
-  if (resticPassword !== undefined) env.RESTIC_PASSWORD = resticPassword;
-  if (accessKeyId !== undefined) env.AWS_ACCESS_KEY_ID = accessKeyId;
-  if (secretAccessKey !== undefined) env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
-  if (task.repository.region !== undefined) env.AWS_DEFAULT_REGION = task.repository.region;
-  return env;
 }

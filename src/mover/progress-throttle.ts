@@ -1,7 +1,8 @@
-// restic may report progress many times a second; the mover prints at most one
-// progress line per interval, and the last one it held back once restic is done,
-// so the log ends on the true final count.
+// An engine may report progress many times a second; the mover prints at most
+// one progress line per interval, and the last one it held back once the
+// engine's command is done, so the log ends on the true final count.
 import type { MoverProgress } from '../api/index.ts';
+import type { ProgressReporter } from './engine.ts';
 
 export interface ProgressThrottle {
   /** The progress to print now, or undefined to hold it back. */
@@ -27,6 +28,25 @@ export function progressThrottle(intervalMs: number): ProgressThrottle {
       const held = pending;
       pending = undefined;
       return held;
+    },
+  };
+}
+
+/** A ProgressReporter that prints through a throttle of `intervalMs`, and what it held back when done. */
+export function throttledProgress(
+  intervalMs: number,
+  nowMs: () => number,
+  print: (progress: MoverProgress) => void,
+): ProgressReporter {
+  const throttle = progressThrottle(intervalMs);
+  return {
+    report(progress) {
+      const shown = throttle.offer(progress, nowMs());
+      if (shown !== undefined) print(shown);
+    },
+    done() {
+      const last = throttle.flush();
+      if (last !== undefined) print(last);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { depthBelow, includePattern, inSnapshot, inVolume, normalVolumePath, restorePaths } from './snapshot-paths.ts';
+import { depthBelow, inSnapshot, inVolume, normalVolumePath, restorePaths } from './snapshot-paths.ts';
 
 describe('volume paths in a snapshot', () => {
   it.each([
@@ -43,17 +43,5 @@ describe('restorePaths', () => {
       '/etc2',
       '/var/log',
     ]);
-  });
-});
-
-describe('includePattern', () => {
-  it('anchors the path at the volume root', () => {
-    expect(includePattern('/etc/app.conf/')).toBe('/etc/app.conf');
-  });
-
-  it("escapes the characters restic's patterns give a meaning", () => {
-    expect(includePattern('/names/glob*[1]?.txt')).toBe('/names/glob\\*\\[1\\]\\?.txt');
-    expect(includePattern('/back\\slash/**')).toBe('/back\\\\slash/\\*\\*');
-    expect(includePattern('/$HOME/sp ace')).toBe('/$HOME/sp ace');
   });
 });

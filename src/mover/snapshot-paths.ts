@@ -1,6 +1,6 @@
 // Paths inside a volume ("/etc/app.conf", the volume's root being "/") and
-// where they are in a restic snapshot, which holds the volume under the folder
-// the backup mover read it from (snapshotPath, e.g. "/data").
+// where they are in a snapshot, which holds the volume under the folder the
+// backup mover read it from (snapshotPath, e.g. "/data").
 import { posix } from 'node:path';
 
 /** The path with no empty parts and no trailing slash: "//etc/" is "/etc"; the root is "/". */
@@ -13,12 +13,12 @@ export function inSnapshot(snapshotPath: string, path: string): string {
   return normalVolumePath(posix.join(snapshotPath, path));
 }
 
-/** The volume path of a path restic printed, or undefined when it is outside the volume's folder. */
-export function inVolume(snapshotPath: string, resticPath: string): string | undefined {
+/** The volume path of a path in the snapshot, or undefined when it is outside the volume's folder. */
+export function inVolume(snapshotPath: string, snapshotEntryPath: string): string | undefined {
   const base = normalVolumePath(snapshotPath);
-  if (resticPath === base) return '/';
+  if (snapshotEntryPath === base) return '/';
   const prefix = base === '/' ? '/' : `${base}/`;
-  return resticPath.startsWith(prefix) ? `/${resticPath.slice(prefix.length)}` : undefined;
+  return snapshotEntryPath.startsWith(prefix) ? `/${snapshotEntryPath.slice(prefix.length)}` : undefined;
 }
 
 /** How many folders below `folder` a path is: 0 for the folder itself, 1 for its entries. */
@@ -35,15 +35,4 @@ export function restorePaths(paths: readonly string[]): string[] {
   const normal = [...new Set(paths.map(normalVolumePath))].sort();
   if (normal.includes('/')) return [];
   return normal.filter((path) => !normal.some((other) => other !== path && path.startsWith(`${other}/`)));
-}
-
-/**
- * A restic --include pattern that selects exactly this volume path and what is
- * under it. With `<snapshot>:<snapshotPath>`, restic 0.18 matches patterns
- * against paths relative to snapshotPath, and a pattern starting with "/" is
- * anchored there. Patterns are Go's filepath.Match plus "**", so a name's
- * glob characters are escaped to stand for themselves.
- */
-export function includePattern(path: string): string {
-  return normalVolumePath(path).replace(/[\\*?[\]]/g, '\\$&');
 }

@@ -2,11 +2,11 @@
 // would otherwise save an empty snapshot or fail with a message about paths
 // rather than about the volume not being mounted.
 import { opendir, stat } from 'node:fs/promises';
-import type { MoverError } from '../api/index.ts';
+import type { Failure } from './failure.ts';
 
-export async function checkSourceFolder(path: string): Promise<MoverError | undefined> {
+export async function checkSourceFolder(path: string): Promise<Failure | undefined> {
   const notMounted = 'the volume is not mounted where the task says';
-  const missing = (why: string, fix = notMounted): MoverError => ({
+  const missing = (why: string, fix = notMounted): Failure => ({
     type: 'error',
     code: 'SourceMissing',
     message: `the source folder ${path} ${why}: ${fix}`,

@@ -2,13 +2,13 @@
 // there (restic would otherwise create it inside the mover's own file system
 // and the restore would vanish with the Pod). restic restores what is inside
 // the snapshot's folder but not that folder's own owner, mode and times, so a
-// whole-volume restore sets them on the target after restic is done.
+// whole-volume restore sets them on the target after the engine is done.
 import { chmod, chown, stat, utimes } from 'node:fs/promises';
-import type { MoverError } from '../api/index.ts';
-import { unixMode, type SnapshotNode } from './restic/snapshot-listing.ts';
+import type { SnapshotEntry } from './engine.ts';
+import type { Failure } from './failure.ts';
 
-export async function checkTargetFolder(path: string): Promise<MoverError | undefined> {
-  const missing = (why: string): MoverError => ({
+export async function checkTargetFolder(path: string): Promise<Failure | undefined> {
+  const missing = (why: string): Failure => ({
     type: 'error',
     code: 'TargetMissing',
     message: `the target folder ${path} ${why}: the target volume is not mounted where the task says`,
@@ -23,11 +23,11 @@ export async function checkTargetFolder(path: string): Promise<MoverError | unde
 }
 
 /**
- * Gives the folder the owner, mode and times the snapshot's node has. Like
+ * Gives the folder the owner, mode and times the snapshot's entry has. Like
  * restic (and cp -a), what cannot be set is reported, not fatal: the data is
  * restored. Owner first: chown clears setgid.
  */
-export async function setFolderMetadata(path: string, node: SnapshotNode): Promise<string[]> {
+export async function setFolderMetadata(path: string, entry: SnapshotEntry): Promise<string[]> {
   const problems: string[] = [];
   const attempt = async (what: string, action: () => Promise<void>) => {
     try {
@@ -36,9 +36,9 @@ export async function setFolderMetadata(path: string, node: SnapshotNode): Promi
       problems.push(`cannot set the ${what} of ${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
   };
-  const { uid, gid, mode, mtime, atime } = node;
+  const { uid, gid, mode, mtime, atime } = entry;
   if (uid !== undefined && gid !== undefined) await attempt('owner', () => chown(path, uid, gid));
-  if (mode !== undefined) await attempt('mode', () => chmod(path, unixMode(mode)));
+  if (mode !== undefined) await attempt('mode', () => chmod(path, mode));
   const modified = mtime === undefined ? undefined : epochSeconds(mtime);
   if (modified !== undefined) {
     const accessed = (atime === undefined ? undefined : epochSeconds(atime)) ?? modified;

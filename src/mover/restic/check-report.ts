@@ -8,6 +8,7 @@
 // Damage is a finding, reported in the MaintenanceSummary; a check that could
 // not run (locked, unreachable) is a MoverError instead.
 import { z } from 'zod';
+import { parseJson } from './output.ts';
 
 const summaryLine = z.object({
   message_type: z.literal('summary'),
@@ -26,19 +27,13 @@ export interface CheckSummary {
 
 /** The summary line of `restic check --json`; undefined for any other line. */
 export function parseCheckSummary(line: string): CheckSummary | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const parsed = summaryLine.safeParse(json);
-  if (!parsed.success) return undefined;
+  const summary = parseJson(line, summaryLine);
+  if (summary === undefined) return undefined;
   return {
-    errors: parsed.data.num_errors,
-    brokenPacks: parsed.data.broken_packs?.length ?? 0,
-    suggestRepairIndex: parsed.data.suggest_repair_index,
-    suggestPrune: parsed.data.suggest_prune,
+    errors: summary.num_errors,
+    brokenPacks: summary.broken_packs?.length ?? 0,
+    suggestRepairIndex: summary.suggest_repair_index,
+    suggestPrune: summary.suggest_prune,
   };
 }
 

@@ -155,7 +155,7 @@ const cases: [string, ResticFailure, string, string[]][] = [
         'Stat(<config/>) returned error, retrying after 5.9s: client.GetObject: Bucket name cannot be shorter than 3 characters',
       ],
     },
-    'ResticFailed',
+    'EngineFailed',
     ['still retrying after 120 s', 'Bucket name cannot be shorter than 3 characters'],
   ],
   [
@@ -166,7 +166,7 @@ const cases: [string, ResticFailure, string, string[]][] = [
         `Fatal: repository does not exist: unable to open config file: Stat: The specified key does not exist.\n${notThere}`,
       ],
     },
-    'ResticFailed',
+    'EngineFailed',
     ['no restic repository', 'initialize'],
   ],
   [
@@ -178,10 +178,10 @@ const cases: [string, ResticFailure, string, string[]][] = [
   [
     'anything else',
     { exitCode: 1, messages: ['some warning', 'Fatal: unable to save snapshot: disk full\nmore detail'] },
-    'ResticFailed',
+    'EngineFailed',
     ['exit code 1', 'unable to save snapshot: disk full'],
   ],
-  ['no output at all', { exitCode: 2, messages: [] }, 'ResticFailed', ['exit code 2', 'no reason']],
+  ['no output at all', { exitCode: 2, messages: [] }, 'EngineFailed', ['exit code 2', 'no reason']],
 ];
 
 describe('classifyFailure', () => {

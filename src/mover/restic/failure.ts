@@ -1,7 +1,8 @@
 // Why a restic command failed, from its exit code and what it printed, as the
-// MoverError the controller shows: each message says what to fix. Exit codes
+// Failure the controller shows: each message says what to fix. Exit codes
 // are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
-import type { MoverError, RepositoryTarget } from '../../api/index.ts';
+import type { RepositoryTarget } from '../../api/index.ts';
+import type { Failure, FailureCode } from '../failure.ts';
 import type { ResticLine } from './output.ts';
 import type { ResticExit } from './process.ts';
 
@@ -72,12 +73,12 @@ function clean(line: string): string {
     .trim();
 }
 
-export function classifyFailure(failure: ResticFailure, repository: RepositoryNames): MoverError {
+export function classifyFailure(failure: ResticFailure, repository: RepositoryNames): Failure {
   const { exitCode, messages } = failure;
   const all = messages.join('\n');
   const reason = failureReason(messages);
   const endpoint = repository.endpoint ?? repository.url;
-  const error = (code: MoverError['code'], message: string): MoverError => ({ type: 'error', code, message });
+  const error = (code: FailureCode, message: string): Failure => ({ type: 'error', code, message });
 
   const source = repository.source;
   if (exitCode === 12 || wrongPassword.test(all)) {
@@ -122,7 +123,7 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
   if (halfInitialized.test(all)) return incompleteError(repository.url);
   if (repositoryMissing({ exitCode, messages })) {
     return error(
-      'ResticFailed',
+      'EngineFailed',
       `there is no restic repository at ${repository.url} and ${repository.notCreated ?? 'the task does not allow creating one: check the URL, or set initialize'}`,
     );
   }
@@ -134,9 +135,9 @@ export function classifyFailure(failure: ResticFailure, repository: RepositoryNa
   }
   const detail = reason ?? 'it printed no reason';
   if (failure.gaveUpAfterSeconds !== undefined) {
-    return error('ResticFailed', `restic was still retrying after ${failure.gaveUpAfterSeconds} s: ${detail}`);
+    return error('EngineFailed', `restic was still retrying after ${failure.gaveUpAfterSeconds} s: ${detail}`);
   }
-  return error('ResticFailed', `restic failed${exitCode === null ? '' : ` (exit code ${exitCode})`}: ${detail}`);
+  return error('EngineFailed', `restic failed${exitCode === null ? '' : ` (exit code ${exitCode})`}: ${detail}`);
 }
 
 /** The endpoint cannot be connected to at all. */
@@ -144,7 +145,7 @@ export function unreachableError(
   endpoint: string,
   reason: string | undefined,
   source: RepositoryTarget['source'],
-): MoverError {
+): Failure {
   return {
     type: 'error',
     code: 'RepositoryUnreachable',
@@ -153,7 +154,7 @@ export function unreachableError(
 }
 
 /** The endpoint accepts connections but does not finish requests: its storage, not the network. */
-export function stalledError(endpoint: string, reason: string): MoverError {
+export function stalledError(endpoint: string, reason: string): Failure {
   return {
     type: 'error',
     code: 'RepositoryStalled',
@@ -162,7 +163,7 @@ export function stalledError(endpoint: string, reason: string): MoverError {
 }
 
 /** A restic repository with keys but no config: an init that was interrupted, or a config that was deleted. */
-export function incompleteError(url: string, why?: string): MoverError {
+export function incompleteError(url: string, why?: string): Failure {
   const keys = s3Folder(url, 'keys');
   return {
     type: 'error',
@@ -198,12 +199,12 @@ export function retryCannotHelp(line: ResticLine): boolean {
   return [noBucket, unknownKey, wrongSecret, denied].some((pattern) => pattern.test(line.text));
 }
 
-/** The MoverError for a restic command that did not succeed. */
-export function resticError(exit: ResticExit, repository: RepositoryNames, timeoutMs?: number): MoverError {
+/** The Failure for a restic command that did not succeed. */
+export function resticError(exit: ResticExit, repository: RepositoryNames, timeoutMs?: number): Failure {
   if (exit.spawnError !== undefined) {
     return {
       type: 'error',
-      code: 'ResticFailed',
+      code: 'EngineFailed',
       message: `cannot start restic (${exit.spawnError}): the mover image needs restic on PATH, or SAFEHOLD_RESTIC naming it`,
     };
   }

@@ -128,3 +128,21 @@ export function lineForLog(line: ResticLine): string | undefined {
       return undefined;
   }
 }
+
+/** The first few of what restic said, and how many more there were: "a; b; c and 2 more". */
+export function someOf(said: readonly string[], shown = 5): string {
+  const more = said.length > shown ? ` and ${said.length - shown} more` : '';
+  return `${said.slice(0, shown).join('; ')}${more}`;
+}
+
+/** restic's JSON (a line, or a command's answer) as the schema reads it; undefined when it is not that. */
+export function parseJson<T>(text: string, schema: z.ZodType<T>): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -45,6 +45,7 @@ function repository(keys: string[], objects = true) {
     probe: () => Promise.resolve({ reachable: true as const }),
     openTimeoutMs: 1000,
     objects: objects ? bucket : undefined,
+    log: () => undefined,
     warn: (text: string) => warnings.push(text),
   };
   return { steps, stored, calls, warnings };

@@ -3,9 +3,10 @@
 // and stale locks are gone. Each restic call
 // here is short, so each gets a time limit: restic would otherwise retry a
 // failing backend for 15 minutes before saying why.
-import type { MoverError, BackupTask } from '../../api/index.ts';
+import type { RepositoryTarget } from '../../api/index.ts';
 import type { ProbeResult } from '../endpoint-probe.ts';
 import { s3Endpoint } from '../endpoint-probe.ts';
+import type { Failure } from '../failure.ts';
 import type { RepositoryObjects } from './repository-objects.ts';
 import {
   incompleteError,
@@ -19,17 +20,18 @@ import {
 } from './failure.ts';
 import type { Restic, ResticExit } from './process.ts';
 
-export interface RepositorySteps {
+/** What the restic engine works with: restic bound to one mover run, and the mover's means around it. */
+export interface ResticSteps {
   restic: Restic;
   probe: (endpoint: string) => Promise<ProbeResult>;
   /** The most one of cat config, init and unlock may take, retries included. */
   openTimeoutMs: number;
   /** The repository's objects, to clear what an interrupted init left (S3 repositories only). */
   objects?: RepositoryObjects | undefined;
-  warn?: ((text: string) => void) | undefined;
+  /** A line for people reading the mover's log. */
+  log: (text: string) => void;
+  warn: (text: string) => void;
 }
-
-type RepositoryTarget = BackupTask['repository'];
 
 export function repositoryNames(target: RepositoryTarget): RepositoryNames {
   return { url: target.url, endpoint: s3Endpoint(target.url), source: target.source };
@@ -38,9 +40,9 @@ export function repositoryNames(target: RepositoryTarget): RepositoryNames {
 /** undefined when the repository is ready, else why it is not. */
 export async function prepareRepository(
   target: RepositoryTarget,
-  steps: RepositorySteps,
+  steps: ResticSteps,
   given: RepositoryNames = repositoryNames(target),
-): Promise<MoverError | undefined> {
+): Promise<Failure | undefined> {
   let names = given;
   if (names.endpoint !== undefined) {
     const probe = await steps.probe(names.endpoint);
@@ -86,7 +88,7 @@ export async function prepareRepository(
  * init run again. Two backups never create one repository at once (the controller lets the first
  * go alone), so no init is under way beside this one. Otherwise: why not, and the exact fix.
  */
-async function clearInterruptedInit(url: string, steps: RepositorySteps): Promise<MoverError | undefined> {
+async function clearInterruptedInit(url: string, steps: ResticSteps): Promise<Failure | undefined> {
   const objects = steps.objects;
   if (objects === undefined) return incompleteError(url);
   try {
@@ -96,7 +98,7 @@ async function clearInterruptedInit(url: string, steps: RepositorySteps): Promis
     }
     const keys = await objects.list('keys', 1000);
     for (const key of keys) await objects.remove(key);
-    steps.warn?.(
+    steps.warn(
       `removed ${keys.length} key(s) an interrupted restic init left in ${url} (no config, no backups): creating the repository again`,
     );
     return undefined;

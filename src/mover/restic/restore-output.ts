@@ -8,7 +8,9 @@
 //   {"message_type":"summary","seconds_elapsed":9,"total_files":2657,"files_restored":2657,"files_deleted":7,
 //    "total_bytes":1078446023,"bytes_restored":1078446023}
 import { z } from 'zod';
-import type { MoverProgress, RestoreSummary } from '../../api/index.ts';
+import type { MoverProgress } from '../../api/index.ts';
+import type { RestoreCounts } from '../engine.ts';
+import { parseJson } from './output.ts';
 
 const count = z.number().default(0);
 
@@ -28,21 +30,11 @@ const restoreLine = z.discriminatedUnion('message_type', [
   z.object({ message_type: z.literal('summary'), ...counts }),
 ]);
 
-/** The summary without the snapshot id and the duration, which the mover knows. */
-export type RestoreCounts = Omit<RestoreSummary, 'snapshotId' | 'durationSeconds'>;
-
 export type RestoreLine = { kind: 'status'; progress: MoverProgress } | { kind: 'summary'; summary: RestoreCounts };
 
 export function parseRestoreLine(line: string): RestoreLine | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const parsed = restoreLine.safeParse(json);
-  if (!parsed.success) return undefined;
-  const message = parsed.data;
+  const message = parseJson(line, restoreLine);
+  if (message === undefined) return undefined;
   switch (message.message_type) {
     case 'status':
       return {

@@ -1,6 +1,7 @@
 // Lines as restic 0.18.1 printed them for a snapshot of /data.
 import { describe, expect, it } from 'vitest';
-import { listingEntryOf, parseLinkTargets, parseLsLine, unixMode, type SnapshotNode } from './snapshot-listing.ts';
+import { listingEntryOf } from '../snapshot-entries.ts';
+import { parseLinkTargets, parseLsLine, snapshotEntryOf, unixMode, type SnapshotNode } from './snapshot-listing.ts';
 
 const snapshot =
   '{"time":"2026-11-22T09:59:29.486205006Z","tree":"7ffda7b6","paths":["/data"],"hostname":"vm","username":"root","id":"a05c7b569a9b1b75bf3fc94ec42420238ce1e2a7ebc74affe57d23dbe8e81749","short_id":"a05c7b56","message_type":"snapshot","struct_type":"snapshot"}';
@@ -16,6 +17,8 @@ function node(line: string): SnapshotNode {
   if (parsed?.kind !== 'node') throw new Error(`not a node: ${line}`);
   return parsed.node;
 }
+
+const entry = (line: string) => snapshotEntryOf(node(line));
 
 describe('parseLsLine', () => {
   it('reads the snapshot line for its full id', () => {
@@ -42,9 +45,23 @@ describe('unixMode', () => {
   });
 });
 
-describe('listingEntryOf', () => {
+describe('snapshotEntryOf', () => {
+  it('keeps the path in the snapshot, the times, and the mode as chmod takes it', () => {
+    expect(snapshotEntryOf(node(folder))).toEqual({
+      path: '/data/shared',
+      type: 'dir',
+      mode: 0o2775,
+      uid: 0,
+      gid: 2345,
+      mtime: '2024-05-05T07:09:26.122999906Z',
+      atime: '2024-05-05T07:09:26.122999906Z',
+    });
+  });
+});
+
+describe('listingEntryOf a restic node', () => {
   it('gives paths from the volume root and Unix modes', () => {
-    expect(listingEntryOf(node(folder), '/data')).toEqual({
+    expect(listingEntryOf(entry(folder), '/data')).toEqual({
       path: '/shared',
       type: 'dir',
       mode: 0o2775,
@@ -52,16 +69,16 @@ describe('listingEntryOf', () => {
       gid: 2345,
       mtime: '2024-05-05T07:09:26.122999906Z',
     });
-    expect(listingEntryOf(node(file), '/data/')).toMatchObject({ path: '/shared/note.txt', type: 'file', size: 20 });
-    expect(listingEntryOf(node(symlink), '/data')).toMatchObject({ path: '/links/owned', type: 'symlink', uid: 1234 });
+    expect(listingEntryOf(entry(file), '/data/')).toMatchObject({ path: '/shared/note.txt', type: 'file', size: 20 });
+    expect(listingEntryOf(entry(symlink), '/data')).toMatchObject({ path: '/links/owned', type: 'symlink', uid: 1234 });
   });
 
   it('leaves out what is outside the volume', () => {
-    expect(listingEntryOf(node(file), '/other')).toBeUndefined();
+    expect(listingEntryOf(entry(file), '/other')).toBeUndefined();
   });
 
   it('calls a type it does not know irregular', () => {
-    expect(listingEntryOf({ ...node(file), type: 'door' }, '/data')).toMatchObject({ type: 'irregular' });
+    expect(listingEntryOf({ ...entry(file), type: 'door' }, '/data')).toMatchObject({ type: 'irregular' });
   });
 });
 

@@ -1,12 +1,10 @@
 // What `restic ls --json` and `restic cat tree` say about a snapshot's
-// entries, as the protocol's ListingEntry. ls prints the snapshot first, then
+// entries, as the engine's SnapshotEntry. ls prints the snapshot first, then
 // one node a line; it leaves out symlink targets, which only the folder's own
 // tree (`cat tree <snapshot>:<folder>`) holds.
 import { z } from 'zod';
-import { listingEntry, type ListingEntry } from '../../api/index.ts';
-import { inVolume } from '../snapshot-paths.ts';
-
-const entryType = listingEntry.shape.type;
+import type { SnapshotEntry } from '../engine.ts';
+import { parseJson } from './output.ts';
 
 const snapshotLine = z.object({
   message_type: z.literal('snapshot'),
@@ -33,17 +31,9 @@ export type LsLine = { kind: 'snapshot'; id: string } | { kind: 'node'; node: Sn
 
 /** One line `restic ls --json` printed on stdout, or undefined for anything else. */
 export function parseLsLine(line: string): LsLine | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const parsed = lsLine.safeParse(json);
-  if (!parsed.success) return undefined;
-  return parsed.data.message_type === 'snapshot'
-    ? { kind: 'snapshot', id: parsed.data.id }
-    : { kind: 'node', node: parsed.data };
+  const parsed = parseJson(line, lsLine);
+  if (parsed === undefined) return undefined;
+  return parsed.message_type === 'snapshot' ? { kind: 'snapshot', id: parsed.id } : { kind: 'node', node: parsed };
 }
 
 // Go's os.FileMode keeps the permission bits where Unix does, but setuid, setgid and sticky elsewhere.
@@ -57,19 +47,17 @@ export function unixMode(goMode: number): number {
   return (goMode % 0o1000) | special(goSetuid, 0o4000) | special(goSetgid, 0o2000) | special(goSticky, 0o1000);
 }
 
-/** The node as a listing entry, its path relative to the volume's root; undefined when outside the volume. */
-export function listingEntryOf(node: SnapshotNode, snapshotPath: string): ListingEntry | undefined {
-  const path = inVolume(snapshotPath, node.path);
-  if (path === undefined) return undefined;
-  const type = entryType.safeParse(node.type);
+/** The node as the engine's SnapshotEntry: its mode as chmod takes it. */
+export function snapshotEntryOf(node: SnapshotNode): SnapshotEntry {
   return {
-    path,
-    type: type.success ? type.data : 'irregular',
+    path: node.path,
+    type: node.type,
     ...(node.size === undefined ? {} : { size: node.size }),
     ...(node.mode === undefined ? {} : { mode: unixMode(node.mode) }),
     ...(node.uid === undefined ? {} : { uid: node.uid }),
     ...(node.gid === undefined ? {} : { gid: node.gid }),
     ...(node.mtime === undefined ? {} : { mtime: node.mtime }),
+    ...(node.atime === undefined ? {} : { atime: node.atime }),
   };
 }
 
@@ -79,16 +67,10 @@ const tree = z.object({
 
 /** The symlink targets in a tree `restic cat tree` printed, by name; undefined when it is not a tree. */
 export function parseLinkTargets(text: string): Map<string, string> | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = tree.safeParse(json);
-  if (!parsed.success) return undefined;
+  const parsed = parseJson(text, tree);
+  if (parsed === undefined) return undefined;
   return new Map(
-    parsed.data.nodes.flatMap((node) =>
+    parsed.nodes.flatMap((node) =>
       node.type === 'symlink' && node.linktarget !== undefined ? [[node.name, node.linktarget] as const] : [],
     ),
   );

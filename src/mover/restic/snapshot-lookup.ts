@@ -2,38 +2,30 @@
 // --json` of the paths asked for tells that the snapshot is there (and its
 // full id), which of the paths it holds, and what each one is. A path that is
 // not in the snapshot is no error to restic (ls prints nothing, restore
-// restores nothing), so the mover has to look.
-import type { MoverError, RestoreTask } from '../../api/index.ts';
-import type { RepositorySteps } from './repository.ts';
+// restores nothing), so the mover has to look. `restic snapshots --json <id>`
+// finds one snapshot with its paths and tags (a block image's parent).
+import type { Listing, SnapshotEntry, SnapshotInfo, SnapshotSource } from '../engine.ts';
+import type { Failure, Outcome } from '../failure.ts';
+import { inSnapshot } from '../snapshot-paths.ts';
 import { resticError, retryCannotHelp, type RepositoryNames } from './failure.ts';
 import type { ResticExit } from './process.ts';
-import { parseLinkTargets, parseLsLine, type SnapshotNode } from './snapshot-listing.ts';
-import { inSnapshot } from '../snapshot-paths.ts';
-
-export type SnapshotSource = RestoreTask['source'];
-export type Step<T> = { ok: true; value: T } | { ok: false; error: MoverError };
-
-export interface Lookup {
-  /** The snapshot's full id. */
-  snapshotId: string;
-  /** The nodes restic printed, in its order (each path asked for first, then what is in it). */
-  nodes: SnapshotNode[];
-}
+import type { ResticSteps } from './repository.ts';
+import { parseLinkTargets, parseLsLine, snapshotEntryOf } from './snapshot-listing.ts';
 
 /**
  * Lists the volume paths in the snapshot, each with its own entries (and all
- * below them when recursive). keep says which nodes to hold on to: a
+ * below them when recursive). keep says which entries to hold on to: a
  * recursive listing of a large volume can be long.
  */
 export async function lookUp(
-  steps: RepositorySteps,
+  steps: ResticSteps,
   names: RepositoryNames,
   source: SnapshotSource,
   paths: readonly string[],
-  options: { recursive?: boolean; keep?: (node: SnapshotNode) => boolean } = {},
-): Promise<Step<Lookup>> {
+  options: { recursive?: boolean; keep?: (entry: SnapshotEntry) => boolean } = {},
+): Promise<Outcome<Listing>> {
   let snapshotId: string | undefined;
-  const nodes: SnapshotNode[] = [];
+  const entries: SnapshotEntry[] = [];
   const exit = await steps.restic(
     [
       'ls',
@@ -47,7 +39,9 @@ export async function lookUp(
       onAnswer: (line) => {
         const parsed = parseLsLine(line);
         if (parsed?.kind === 'snapshot') snapshotId ??= parsed.id;
-        if (parsed?.kind === 'node' && (options.keep?.(parsed.node) ?? true)) nodes.push(parsed.node);
+        if (parsed?.kind !== 'node') return;
+        const entry = snapshotEntryOf(parsed.node);
+        if (options.keep?.(entry) ?? true) entries.push(entry);
       },
     },
   );
@@ -56,25 +50,19 @@ export async function lookUp(
   if (snapshotId === undefined) {
     return {
       ok: false,
-      error: { type: 'error', code: 'ResticFailed', message: 'restic ls did not name the snapshot' },
+      error: { type: 'error', code: 'EngineFailed', message: 'restic ls did not name the snapshot' },
     };
   }
-  return { ok: true, value: { snapshotId, nodes } };
-}
-
-/** The node restic printed for a volume path, if the snapshot has it. */
-export function nodeAt(lookup: Lookup, source: SnapshotSource, path: string): SnapshotNode | undefined {
-  const wanted = inSnapshot(source.snapshotPath, path);
-  return lookup.nodes.find((node) => node.path === wanted);
+  return { ok: true, value: { snapshotId, entries } };
 }
 
 /** The targets of the symlinks in one folder of the snapshot, by name (`restic cat tree`). */
 export async function linkTargets(
-  steps: RepositorySteps,
+  steps: ResticSteps,
   names: RepositoryNames,
   source: SnapshotSource,
   folder: string,
-): Promise<Step<Map<string, string>>> {
+): Promise<Outcome<Map<string, string>>> {
   const answer: string[] = [];
   const exit = await steps.restic(['cat', 'tree', `${source.snapshotId}:${inSnapshot(source.snapshotPath, folder)}`], {
     stopWhen: retryCannotHelp,
@@ -86,10 +74,33 @@ export async function linkTargets(
   if (targets === undefined) {
     return {
       ok: false,
-      error: { type: 'error', code: 'ResticFailed', message: 'restic cat tree did not print a tree' },
+      error: { type: 'error', code: 'EngineFailed', message: 'restic cat tree did not print a tree' },
     };
   }
   return { ok: true, value: targets };
+}
+
+/** The snapshot with this id or prefix (`restic snapshots --json <id>`); undefined when restic lists none. */
+export async function findSnapshot(
+  steps: ResticSteps,
+  names: RepositoryNames,
+  id: string,
+  named: boolean,
+): Promise<Outcome<SnapshotInfo | undefined>> {
+  let answer = '';
+  const exit = await steps.restic(['snapshots', '--json', id], {
+    stopWhen: retryCannotHelp,
+    onAnswer: (line) => {
+      answer += line;
+    },
+  });
+  if (exit.exitCode !== 0) {
+    const error = named ? snapshotError(exit, names, { snapshotId: id, snapshotPath: '/' }) : resticError(exit, names);
+    return { ok: false, error };
+  }
+  const found = (JSON.parse(answer || '[]') as { id?: string; paths?: string[]; tags?: string[] }[])[0];
+  if (found?.id === undefined) return { ok: true, value: undefined };
+  return { ok: true, value: { id: found.id, paths: found.paths ?? [], tags: found.tags ?? [] } };
 }
 
 const noSnapshot = /no matching ID found/i;
@@ -98,7 +109,7 @@ const ambiguous = /multiple (IDs|snapshots) with prefix/i;
 const noFolder = /^(?:Fatal: )?path (.+): (not found|not a directory)$/im;
 
 /** Why a restic command on a snapshot failed: the snapshot or its folder missing, else as resticError says. */
-export function snapshotError(exit: ResticExit, names: RepositoryNames, source: SnapshotSource): MoverError {
+export function snapshotError(exit: ResticExit, names: RepositoryNames, source: SnapshotSource): Failure {
   const all = exit.messages.join('\n');
   const id = source.snapshotId;
   if (exit.stopped === undefined && noSnapshot.test(all)) {

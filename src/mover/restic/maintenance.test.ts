@@ -1,11 +1,13 @@
 // The order of restic commands in a maintenance run and how their outcomes
-// become results, against a stand-in for restic that answers each subcommand
-// as told (through the real runRestic). The real restic and S3 are in
-// test/mover-maintenance.test.ts.
+// become results (the mover's maintenance over the restic engine), against a
+// stand-in for restic that answers each subcommand as told (through the real
+// runRestic). The real restic and S3 are in test/mover-maintenance.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { MaintenanceTask } from '../api/index.ts';
-import { runMaintenance } from './maintenance.ts';
-import { runRestic, type Restic } from './restic/process.ts';
+import type { MaintenanceTask } from '../../api/index.ts';
+import { runMaintenance } from '../maintenance.ts';
+import { resticRepository } from './engine.ts';
+import { parseSnapshotIds } from './maintenance.ts';
+import { runRestic, type Restic } from './process.ts';
 
 interface Answer {
   stdout?: string[];
@@ -88,16 +90,16 @@ async function maintain(answers: Record<string, Answer | Answer[]>, given: Parti
   const log: string[] = [];
   const warnings: string[] = [];
   let clock = 0;
+  const repository = resticRepository(task.repository, {
+    restic: fake.restic,
+    probe: () => Promise.resolve({ reachable: true }),
+    openTimeoutMs: 10_000,
+    log: (text) => log.push(text),
+    warn: (text) => warnings.push(text),
+  });
   const result = await runMaintenance(
     { ...task, ...given },
-    {
-      restic: fake.restic,
-      probe: () => Promise.resolve({ reachable: true }),
-      openTimeoutMs: 10_000,
-      nowMs: () => (clock += 1_500),
-      log: (text) => log.push(text),
-      warn: (text) => warnings.push(text),
-    },
+    { repository, nowMs: () => (clock += 1_500), log: (text) => log.push(text) },
   );
   return { result, calls: fake.calls, log, warnings };
 }
@@ -149,7 +151,7 @@ describe('runMaintenance', () => {
   it('never creates a repository that is not there', async () => {
     const { result, calls } = await maintain({ unlock: { code: 10 } });
     expect(calls).toEqual(['--json unlock']);
-    expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
+    expect(result).toMatchObject({ type: 'error', code: 'EngineFailed' });
     expect(result.type === 'error' && result.message).toContain('maintenance never creates one');
   });
 
@@ -212,7 +214,7 @@ describe('runMaintenance', () => {
       },
       { forget: [], prune: false, check: { readDataSubset: 'lots' } },
     );
-    expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
+    expect(result).toMatchObject({ type: 'error', code: 'EngineFailed' });
     expect(result.type === 'error' && result.message).toContain('read-data-subset');
   });
 
@@ -236,5 +238,20 @@ describe('runMaintenance', () => {
     );
     expect(result).toMatchObject({ type: 'maintenance', prune: { bytesFreed: 0 } });
     expect(warnings).toEqual([expect.stringContaining('how much it freed')]);
+  });
+});
+
+describe('parseSnapshotIds', () => {
+  it('reads the ids of restic 0.18.1 `snapshots --json`', () => {
+    const answer = JSON.stringify([
+      { time: '2024-01-01T12:00:00Z', tree: 'aa', paths: ['/data'], hostname: 'vm', id: a, short_id: 'e7b0031c' },
+      { time: '2024-02-01T12:00:00Z', parent: a, tree: 'bb', paths: ['/data'], hostname: 'vm', id: b },
+    ]);
+    expect(parseSnapshotIds(answer)).toEqual([a, b]);
+    expect(parseSnapshotIds('[]')).toEqual([]);
+  });
+
+  it.each(['', 'null', '{"id":"x"}', '[{"short_id":"e7b0031c"}]'])('turns down %j', (answer) => {
+    expect(parseSnapshotIds(answer)).toBeUndefined();
   });
 });

@@ -1,15 +1,17 @@
-// The restic commands a restore runs and how their outcomes become results,
-// against a stand-in for restic that answers each subcommand as told. The real
-// restic and S3 are in test/mover-restore.test.ts.
+// The restic commands a restore runs and how their outcomes become results:
+// the mover's restore over the restic engine, against a stand-in for restic
+// that answers each subcommand as told. The real restic and S3 are in
+// test/mover-restore.test.ts.
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MoverProgress, RestoreTask } from '../api/index.ts';
-import { restoreArgs, runRestore } from './restore.ts';
-import { parseResticLine } from './restic/output.ts';
-import type { Restic } from './restic/process.ts';
-import { epochSeconds } from './target-folder.ts';
+import type { MoverProgress, RestoreTask } from '../../api/index.ts';
+import { runRestore } from '../restore.ts';
+import { resticRepository } from './engine.ts';
+import { parseResticLine } from './output.ts';
+import type { Restic } from './process.ts';
+import { includePattern, restoreArgs } from './restore.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mover-restore-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -82,15 +84,21 @@ async function restore(given: RestoreTask, answers: Record<string, Answer>) {
   const progress: MoverProgress[] = [];
   const warnings: string[] = [];
   let clock = 0;
-  const result = await runRestore(given, {
+  const warn = (text: string) => warnings.push(text);
+  const repository = resticRepository(given.repository, {
     restic,
     probe: () => Promise.resolve({ reachable: true }),
     openTimeoutMs: 10_000,
+    log: () => undefined,
+    warn,
+  });
+  const result = await runRestore(given, {
+    repository,
     progressIntervalMs: 1_000,
     nowMs: () => (clock += 400),
     progress: (p) => progress.push(p),
     log: () => undefined,
-    warn: (text) => warnings.push(text),
+    warn,
   });
   return { result, calls: calls.map((args) => args.join(' ')), progress, warnings };
 }
@@ -98,7 +106,7 @@ async function restore(given: RestoreTask, answers: Record<string, Answer>) {
 describe('restoreArgs', () => {
   it('restores the folder the backup read, holes as holes, the paths as anchored literal patterns', () => {
     const given = task({ paths: ['/etc', '/names/a*b'], deleteExtra: true });
-    expect(restoreArgs(given, ['/etc', '/names/a*b'])).toEqual([
+    expect(restoreArgs({ ...given, paths: ['/etc', '/names/a*b'] })).toEqual([
       'restore',
       '--json',
       'a05c7b56:/data',
@@ -111,6 +119,18 @@ describe('restoreArgs', () => {
       '/names/a\\*b',
       '--delete',
     ]);
+  });
+});
+
+describe('includePattern', () => {
+  it('anchors the path at the volume root', () => {
+    expect(includePattern('/etc/app.conf/')).toBe('/etc/app.conf');
+  });
+
+  it("escapes the characters restic's patterns give a meaning", () => {
+    expect(includePattern('/names/glob*[1]?.txt')).toBe('/names/glob\\*\\[1\\]\\?.txt');
+    expect(includePattern('/back\\slash/**')).toBe('/back\\\\slash/\\*\\*');
+    expect(includePattern('/$HOME/sp ace')).toBe('/$HOME/sp ace');
   });
 });
 
@@ -226,7 +246,7 @@ describe('runRestore', () => {
     });
     expect(result).toEqual({
       type: 'error',
-      code: 'ResticFailed',
+      code: 'EngineFailed',
       message:
         'restic restored the rest but not 1 entries (/etc2: remove /t/etc2: directory not empty): the target has folders where the backup has files; restore with deleteExtra to replace them',
     });
@@ -241,17 +261,7 @@ describe('runRestore', () => {
   it('does not create a missing repository', async () => {
     const { result, calls } = await restore(task(), { unlock: { code: 10 } });
     expect(calls).toEqual(['--json unlock']);
-    expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
+    expect(result).toMatchObject({ type: 'error', code: 'EngineFailed' });
     if (result.type === 'error') expect(result.message).toContain('a restore never creates one');
-  });
-});
-
-describe('epochSeconds', () => {
-  it('keeps the fraction restic prints, beyond milliseconds', () => {
-    // A double holds seconds to about a quarter of a microsecond.
-    expect(epochSeconds('2024-01-02T03:04:05.123456789Z')).toBeCloseTo(1704164645.123457, 6);
-    expect(epochSeconds('2024-01-02T03:04:05Z')).toBe(1704164645);
-    expect(epochSeconds('2024-01-02T04:04:05.5+01:00')).toBe(1704164645.5);
-    expect(epochSeconds('yesterday')).toBeUndefined();
   });
 });

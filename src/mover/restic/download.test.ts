@@ -1,16 +1,18 @@
-// The restic commands a download runs and the one PUT it makes, against a
-// stand-in for restic and a local HTTP server in place of S3. The real restic
-// and S3 are in test/mover-restore.test.ts.
+// The restic commands a download runs and the one PUT it makes (the mover's
+// download over the restic engine), against a stand-in for restic and a local
+// HTTP server in place of S3. The real restic and S3 are in
+// test/mover-restore.test.ts.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DownloadTask } from '../api/index.ts';
-import { runDownload } from './download.ts';
-import { parseResticLine } from './restic/output.ts';
-import type { Restic } from './restic/process.ts';
-import { s3ErrorOf, withoutQuery } from './upload.ts';
+import type { DownloadTask } from '../../api/index.ts';
+import { runDownload } from '../download.ts';
+import { withoutQuery } from '../upload.ts';
+import { resticRepository } from './engine.ts';
+import { parseResticLine } from './output.ts';
+import type { Restic } from './process.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'mover-download-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
@@ -97,10 +99,15 @@ async function download(
   staging = tempDir,
 ) {
   const { restic, calls } = scriptedRestic(answers);
-  const result = await runDownload(given, {
+  const repository = resticRepository(given.repository, {
     restic,
     probe: () => Promise.resolve({ reachable: true }),
     openTimeoutMs: 10_000,
+    log: () => undefined,
+    warn: () => undefined,
+  });
+  const result = await runDownload(given, {
+    repository,
     uploadUrl,
     tempDir: staging,
     uploadIdleTimeoutMs: 5_000,
@@ -285,7 +292,7 @@ describe('runDownload', () => {
   it('says where it could not stage the download', async () => {
     const missing = join(tempDir, 'no-such-folder');
     const { result } = await download(task('/etc', 'listing'), {}, 'http://127.0.0.1:9/x', missing);
-    expect(result).toMatchObject({ type: 'error', code: 'ResticFailed' });
+    expect(result).toMatchObject({ type: 'error', code: 'EngineFailed' });
     if (result.type === 'error')
       expect(result.message).toMatch(new RegExp(`^cannot make a folder in ${missing}: ENOENT`));
   });
@@ -298,22 +305,5 @@ describe('runDownload', () => {
       code: 'InvalidTask',
       message: expect.stringContaining('SAFEHOLD_UPLOAD_URL') as string,
     });
-  });
-});
-
-describe('upload messages', () => {
-  it('show the URL without its query string', () => {
-    expect(withoutQuery('https://s3.example/bucket/key?X-Amz-Signature=abc#x')).toBe('https://s3.example/bucket/key');
-    expect(withoutQuery('not a url?secret')).toBe('(an invalid URL)');
-  });
-
-  it("read S3's error code and message", () => {
-    expect(
-      s3ErrorOf(
-        '<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>',
-      ),
-    ).toBe('SignatureDoesNotMatch (The request signature we calculated does not match)');
-    expect(s3ErrorOf('<Error><Code>NoSuchBucket</Code></Error>')).toBe('NoSuchBucket');
-    expect(s3ErrorOf('Forbidden')).toBeUndefined();
   });
 });

@@ -1,14 +1,16 @@
-// The order of restic commands and how their outcomes become results, against
-// a stand-in for restic that answers each subcommand as told. The real restic
-// and S3 are in test/mover.test.ts.
+// The order of restic commands and how their outcomes become results: the
+// mover's backup over the restic engine, against a stand-in for restic that
+// answers each subcommand as told. The real restic and S3 are in
+// test/mover.test.ts.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BackupTask, MoverProgress } from '../api/index.ts';
-import type { ProbeResult } from './endpoint-probe.ts';
-import { runBackup } from './backup.ts';
-import { runRestic } from './restic/process.ts';
+import type { BackupTask, MoverProgress } from '../../api/index.ts';
+import type { ProbeResult } from '../endpoint-probe.ts';
+import { runBackup } from '../backup.ts';
+import { resticRepository } from './engine.ts';
+import { runRestic } from './process.ts';
 
 interface Answer {
   stdout?: string[];
@@ -92,14 +94,21 @@ async function backup(
   const progress: MoverProgress[] = [];
   const warnings: string[] = [];
   let clock = 0;
-  const result = await runBackup(options.task ?? task, {
+  const given = options.task ?? task;
+  const warn = (text: string) => warnings.push(text);
+  const repository = resticRepository(given.repository, {
     restic: (args, more = {}) => runRestic({ binary: restic.binary, args, env: {}, ...more }),
     probe: () => Promise.resolve(options.probe ?? { reachable: true }),
     openTimeoutMs: options.openTimeoutMs ?? 10_000,
+    log: () => undefined,
+    warn,
+  });
+  const result = await runBackup(given, {
+    repository,
     progressIntervalMs: 1_000,
     nowMs: () => (clock += 400),
     progress: (p) => progress.push(p),
-    warn: (text) => warnings.push(text),
+    warn,
   });
   return { result, calls: restic.calls(), progress, warnings };
 }
@@ -176,7 +185,7 @@ describe('runBackup', () => {
     expect(calls).toEqual(['--json unlock']);
     expect(result).toMatchObject({
       type: 'error',
-      code: 'ResticFailed',
+      code: 'EngineFailed',
     });
     expect(result.type === 'error' && result.message).toContain('initialize');
   });
@@ -221,7 +230,7 @@ describe('runBackup', () => {
       },
       'RepositoryLocked',
     ],
-    ['a backup that ends without a summary', { backup: { stdout: [statusLine(1)] } }, 'ResticFailed'],
+    ['a backup that ends without a summary', { backup: { stdout: [statusLine(1)] } }, 'EngineFailed'],
   ] satisfies [string, Record<string, Answer | Answer[]>, string][])('reports %s', async (_, answers, code) => {
     const { result } = await backup(answers);
     expect(result).toMatchObject({ type: 'error', code });

@@ -1,0 +1,85 @@
+// `restic restore --json <snapshot>:<snapshotPath>` into the target folder,
+// whose status lines become progress and whose summary becomes the counts.
+//
+// restic 0.18, as the mover uses it:
+// - With `<snapshot>:<folder>`, --include patterns match paths relative to the
+//   folder, so "/etc" selects the volume's /etc and all below it (not /etc2).
+// - A path the snapshot does not have restores nothing and exits 0, so the
+//   mover looks the paths up (`restic ls`) before anything is written.
+// - --delete removes what the target has and the snapshot does not, only
+//   within the included paths; without it, extra files stay.
+// - The snapshot's folder gives its contents, not its own owner, mode and
+//   times: the mover sets those on the target after a whole-volume restore.
+// - An entry it cannot restore (a folder in the target where the snapshot has
+//   a file) is logged and restic goes on, then exits 1.
+import type { FolderRestore, ProgressReporter, RestoreCounts } from '../engine.ts';
+import type { Outcome } from '../failure.ts';
+import { normalVolumePath } from '../snapshot-paths.ts';
+import { retryCannotHelp, type RepositoryNames } from './failure.ts';
+import { lineForLog, someOf } from './output.ts';
+import type { ResticSteps } from './repository.ts';
+import { parseRestoreLine } from './restore-output.ts';
+import { snapshotError } from './snapshot-lookup.ts';
+
+/**
+ * A restic --include pattern that selects exactly this volume path and what is
+ * under it. With `<snapshot>:<snapshotPath>`, restic 0.18 matches patterns
+ * against paths relative to snapshotPath, and a pattern starting with "/" is
+ * anchored there. Patterns are Go's filepath.Match plus "**", so a name's
+ * glob characters are escaped to stand for themselves.
+ */
+export function includePattern(path: string): string {
+  return normalVolumePath(path).replace(/[\\*?[\]]/g, '\\$&');
+}
+
+/** The arguments of `restic restore`; paths as restorePaths gives them ([] for the whole volume). */
+export function restoreArgs(restore: FolderRestore): string[] {
+  return [
+    'restore',
+    '--json',
+    `${restore.source.snapshotId}:${normalVolumePath(restore.source.snapshotPath)}`,
+    '--target',
+    restore.targetPath,
+    '--sparse',
+    ...restore.paths.flatMap((path) => ['--include', includePattern(path)]),
+    ...(restore.deleteExtra ? ['--delete'] : []),
+  ];
+}
+
+export async function resticRestore(
+  restore: FolderRestore,
+  steps: ResticSteps,
+  names: RepositoryNames,
+  progress: ProgressReporter,
+): Promise<Outcome<RestoreCounts>> {
+  const failures: string[] = [];
+  let summary: RestoreCounts | undefined;
+  const exit = await steps.restic(restoreArgs(restore), {
+    stopWhen: retryCannotHelp,
+    onAnswer: (raw) => {
+      const line = parseRestoreLine(raw);
+      if (line?.kind === 'summary') summary = line.summary;
+      if (line?.kind === 'status') progress.report(line.progress);
+    },
+    onLine: (line) => {
+      if (line.kind === 'error') failures.push(lineForLog(line) ?? line.message);
+    },
+  });
+  progress.done();
+
+  if (exit.exitCode === 0 && exit.stopped === undefined && summary !== undefined) return { ok: true, value: summary };
+  if (exit.exitCode === 1 && exit.stopped === undefined && failures.length > 0) {
+    const hint = failures.some((f) => /directory not empty/.test(f))
+      ? ': the target has folders where the backup has files; restore with deleteExtra to replace them'
+      : '';
+    return {
+      ok: false,
+      error: {
+        type: 'error',
+        code: 'EngineFailed',
+        message: `restic restored the rest but not ${failures.length} entries (${someOf(failures)})${hint}`,
+      },
+    };
+  }
+  return { ok: false, error: snapshotError(exit, names, restore.source) };
+}
