@@ -1,5 +1,6 @@
 // The import-direction rule catches what a reviewer would: core reaching into
-// kube, the mover reaching the API client, src reaching the test environment.
+// kube, the mover reaching the API client, src reaching the test environment,
+// the mover reaching past its engine interface into an engine's folder.
 import { ESLint } from 'eslint';
 import { join } from 'node:path';
 import tseslint from 'typescript-eslint';
@@ -46,6 +47,26 @@ describe('import direction', () => {
       "import { up } from '../../testenv/environment.ts';\nexport const f = up;\n",
       'never reaches outside src/',
     ],
+    [
+      'src/mover/backup.ts',
+      "import { resticBackup } from './restic/backup.ts';\nexport const f = resticBackup;\n",
+      'src/mover/backup.ts may not import the engine folder src/mover/restic: only src/mover/engines.ts loads an engine',
+    ],
+    [
+      'src/mover/mover.ts',
+      "export const load = () => import('./restic/index.ts');\n",
+      'may not import the engine folder src/mover/restic',
+    ],
+    [
+      'src/mover/restic/backup.ts',
+      "import { kopiaSnapshot } from '../kopia/snapshot.ts';\nexport const f = kopiaSnapshot;\n",
+      'src/mover/restic/backup.ts may not import the engine folder src/mover/kopia',
+    ],
+    [
+      'src/bin/x.ts',
+      "export { resticEngine } from '../mover/restic/index.ts';\n",
+      'may not import the engine folder src/mover/restic',
+    ],
   ])('%s is refused', async (file, code, message) => {
     expect((await lint(file, code)).join('\n')).toContain(message);
   });
@@ -56,6 +77,11 @@ describe('import direction', () => {
       "import { KubeClient } from '../kube/index.ts';\nimport { formatBytes } from '../core/index.ts';\nexport type T = KubeClient;\nexport const f = formatBytes;\n",
     ],
     ['src/mover/x.ts', "import { formatBytes } from '../core/index.ts';\nexport const f = formatBytes;\n"],
+    ['src/mover/engines.ts', "export const load = async () => (await import('./restic/index.ts')).resticEngine;\n"],
+    [
+      'src/mover/restic/engine.ts',
+      "import type { Repository } from '../engine.ts';\nimport { runRestic } from './process.ts';\nimport { formatBytes } from '../../core/index.ts';\nexport type R = Repository;\nexport const f = [runRestic, formatBytes];\n",
+    ],
   ])('%s may import downwards', async (file, code) => {
     expect(await lint(file, code)).toEqual([]);
   });
