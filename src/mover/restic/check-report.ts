@@ -6,7 +6,7 @@
 //   {"message_type":"exit_error","code":1,"message":"Fatal: repository contains errors"}
 //
 // Damage is a finding, reported in the MaintenanceSummary; a check that could
-// not run (locked, unreachable) is a MoverError instead.
+// not run (locked, unreachable) is a Failure instead.
 import { z } from 'zod';
 import { parseJson } from './output.ts';
 

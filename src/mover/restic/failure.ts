@@ -1,5 +1,5 @@
 // Why a restic command failed, from its exit code and what it printed, as the
-// Failure the controller shows: each message says what to fix. Exit codes
+// Failure the mover reports: each message says what to fix. Exit codes
 // are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
 import type { RepositoryTarget } from '../../api/index.ts';
 import type { Failure, FailureCode } from '../failure.ts';

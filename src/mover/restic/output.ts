@@ -76,19 +76,7 @@ export function parseResticLine(line: string): ResticLine {
   const message = parsed.data;
   switch (message.message_type) {
     case 'status':
-      return {
-        kind: 'status',
-        progress: {
-          type: 'progress',
-          // restic reports a fraction; the protocol's field is a percentage.
-          percentDone: Math.round(message.percent_done * 1000) / 10,
-          filesDone: Math.trunc(message.files_done),
-          totalFiles: Math.trunc(message.total_files),
-          bytesDone: message.bytes_done,
-          totalBytes: message.total_bytes,
-          secondsElapsed: message.seconds_elapsed,
-        },
-      };
+      return { kind: 'status', progress: progressOf(message) };
     case 'summary':
       return {
         kind: 'summary',
@@ -111,6 +99,20 @@ export function parseResticLine(line: string): ResticLine {
     case 'exit_error':
       return { kind: 'exit-error', code: message.code, message: message.message };
   }
+}
+
+/** A status line's counts as the protocol's progress. */
+export function progressOf(status: z.infer<typeof statusLine>): MoverProgress {
+  return {
+    type: 'progress',
+    // restic reports a fraction; the protocol's field is a percentage.
+    percentDone: Math.round(status.percent_done * 1000) / 10,
+    filesDone: Math.trunc(status.files_done),
+    totalFiles: Math.trunc(status.total_files),
+    bytesDone: status.bytes_done,
+    totalBytes: status.total_bytes,
+    secondsElapsed: status.seconds_elapsed,
+  };
 }
 
 /** What a line tells a person reading the mover's log, if anything. */

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { MoverProgress } from '../../api/index.ts';
 import type { RestoreCounts } from '../engine.ts';
-import { parseJson } from './output.ts';
+import { parseJson, progressOf } from './output.ts';
 
 const count = z.number().default(0);
 
@@ -39,16 +39,12 @@ export function parseRestoreLine(line: string): RestoreLine | undefined {
     case 'status':
       return {
         kind: 'status',
-        progress: {
-          type: 'progress',
-          percentDone: Math.round(message.percent_done * 1000) / 10,
+        progress: progressOf({
+          ...message,
           // Skipped files (already as the backup has them) are done too.
-          filesDone: Math.trunc(message.files_restored + message.files_skipped),
-          totalFiles: Math.trunc(message.total_files),
-          bytesDone: message.bytes_restored + message.bytes_skipped,
-          totalBytes: message.total_bytes,
-          secondsElapsed: message.seconds_elapsed,
-        },
+          files_done: message.files_restored + message.files_skipped,
+          bytes_done: message.bytes_restored + message.bytes_skipped,
+        }),
       };
     case 'summary':
       return {
