@@ -120,7 +120,8 @@ export function encodeEntry(entry: KeptEntry, defaults: Defaults): string {
         ? undefined
         : `${entry.files.new}/${entry.files.changed}/${entry.files.unmodified}/${entry.files.total}`,
     ],
-    ['vs', entry.snapshotName],
+    // A VolumeSnapshot named like its backup (as Safehold names them) is written as "*".
+    ['vs', entry.snapshotName === entry.name ? '*' : entry.snapshotName],
     ['path', entry.snapshotPath],
     ...blockKeys.map(([key, field]): [string, string | number | undefined] => [key, entry.block?.[field]]),
   ];
@@ -181,7 +182,7 @@ export function decodeEntry(line: string, defaults: Defaults): KeptEntry | undef
         break;
       }
       case 'vs':
-        entry.snapshotName = v;
+        entry.snapshotName = v === '*' ? entry.name : v;
         break;
       case 'path':
         entry.snapshotPath = v;
@@ -311,8 +312,8 @@ export function volumeCatalogue(history: VolumeHistory | undefined, runs: readon
   return [...runs, ...keptBackups(history).filter((b) => !same.has(refOf(b)))];
 }
 
-/** Lines kept plain at the head of a history: its newest backups (the oldest is the last line). */
-export const plainNewest = 2;
+/** Lines kept plain at the head of a history: its newest backup (the oldest is the last line). */
+export const plainNewest = 1;
 /** A history is archived from this many entries on. */
 export const archiveFrom = 6;
 
