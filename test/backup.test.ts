@@ -177,7 +177,7 @@ describe('backing up volumes', () => {
     const cli = await safehold(['backup', `${ns}/data`, '--wait']);
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/Succeeded: restic snapshot [0-9a-f]{64}/);
+    expect(cli.stdout).toMatch(/Succeeded: snapshot [0-9a-f]{64}/);
 
     const [backup] = await backupsOf('data');
     expect(backup?.status).toMatchObject({
