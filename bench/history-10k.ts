@@ -96,7 +96,7 @@ function keptBackup(ns: string, pvc: string, n: number, now: number): { object: 
         volumeMode: 'Filesystem',
       },
       // As random as restic's: a run of zeros would deflate to nothing.
-      resticSnapshotId: createHash('sha256').update(`${ns}/${pvc}/${n}`).digest('hex'),
+      snapshotId: createHash('sha256').update(`${ns}/${pvc}/${n}`).digest('hex'),
       files: { new: fresh, changed, unmodified: 1204 - fresh - changed, total: 1204 },
       bytes: { added, total },
       conditions: [

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectTestClient } from '../testenv/client.ts';
+import { bucketsMadeFrom } from '../testenv/ceph/ceph-health.ts';
 import { installCrds } from '../testenv/crds.ts';
 import { down, up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
 const wanted = (name: string) => (values.only === undefined && name !== 'history') || values.only === name;
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = await up(defaultEnvDir, log);
+const removeBucketsMade = await bucketsMadeFrom(env.ceph);
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 const client = connectTestClient(env.kubeconfig);
 await installCrds(client);
@@ -153,4 +155,7 @@ client.close();
 if ((wanted('coverage') || wanted('history')) && !values['keep-env']) {
   log('taking the test environment down: it holds the 10,000-PVC fixture (--keep-env keeps it)');
   await down(defaultEnvDir);
+} else {
+  // The benchmarks' repositories are gigabytes: they go, so runs do not fill the test OSD.
+  log(`removed the buckets the benchmarks made: ${(await removeBucketsMade()).join(', ') || 'none'}`);
 }

@@ -177,7 +177,7 @@ describe('backing up volumes', () => {
     const cli = await safehold(['backup', `${ns}/data`, '--wait']);
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/Succeeded: restic snapshot [0-9a-f]{64}/);
+    expect(cli.stdout).toMatch(/Succeeded: snapshot [0-9a-f]{64}/);
 
     const [backup] = await backupsOf('data');
     expect(backup?.status).toMatchObject({
@@ -188,7 +188,7 @@ describe('backing up volumes', () => {
       repository: repoName,
       files: { new: 41, total: 41 },
     });
-    const snapshotId = backup?.status?.resticSnapshotId ?? '';
+    const snapshotId = backup?.status?.snapshotId ?? '';
 
     const claim = await client.get<PersistentVolumeClaim>(kinds.persistentVolumeClaim, { namespace: ns, name: 'data' });
     const pv = await client.get<PersistentVolume>(kinds.persistentVolume, { name: claim.spec?.volumeName ?? '' });
@@ -281,7 +281,7 @@ describe('backing up volumes', () => {
     utimesSync(path, mtime, mtime); // as an editor or rsync --times would leave it
     const second = await backUpNow(client, ns, 'data', 'same-size-2');
     const dump = async (backup: VolumeBackup) =>
-      (await restic(['dump', backup.status?.resticSnapshotId ?? '', '/data/same-size.bin'])).stdout;
+      (await restic(['dump', backup.status?.snapshotId ?? '', '/data/same-size.bin'])).stdout;
     expect((await dump(first)).slice(0, 4)).toBe('aaaa');
     expect((await dump(second)).slice(0, 4)).toBe('bbbb');
     expect(second.status?.changeDetection?.mode).toBe('full');
@@ -314,7 +314,7 @@ describe('backing up volumes', () => {
       timeoutMs: 120_000,
     });
     const target = join(work, 'moving');
-    await restic(['restore', (await getBackup(name)).status?.resticSnapshotId ?? '', '--target', target]);
+    await restic(['restore', (await getBackup(name)).status?.snapshotId ?? '', '--target', target]);
     expect(treeDigest(join(target, 'data'))).toEqual(before);
   });
 

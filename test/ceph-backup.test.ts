@@ -153,7 +153,7 @@ describe('Ceph volumes', () => {
       expect(block?.dataBytes).toBeGreaterThanOrEqual(written);
       expect(block?.bytesRead).toBeLessThan(size / 4);
       const image = join(work, 'check-1.qcow2');
-      await dump(first.status?.resticSnapshotId ?? '', image);
+      await dump(first.status?.snapshotId ?? '', image);
       expect((await qemuCheck(image))['check-errors']).toBe(0);
       expect(await qemuCompare(expected[0] ?? '', image)).toBeUndefined();
     });
@@ -165,7 +165,7 @@ describe('Ceph volumes', () => {
         await writeZeros(device, scatteredWrites(size, 24, 1).slice(n, n + 2)); // some of the first data goes
         await copySparse(device, expected[n - 1] ?? '', size);
         const backup = await backUpNow(client, ns, 'disk', `disk-${n}`);
-        const parent = backups.at(-1)?.status?.resticSnapshotId;
+        const parent = backups.at(-1)?.status?.snapshotId;
         backups.push(backup);
         expect(backup.status?.block).toMatchObject({ extentsFrom: 'rbd-diff', parent, chainLength: n });
         expect(backup.status?.block?.fullBecause).toBeUndefined();
@@ -175,7 +175,7 @@ describe('Ceph volumes', () => {
       // The chain as files named as the overlays expect their backing files: qemu-img opens it whole.
       const chain = join(work, 'chain');
       mkdirSync(chain);
-      const ids = backups.map((b) => b.status?.resticSnapshotId ?? '');
+      const ids = backups.map((b) => b.status?.snapshotId ?? '');
       const names = [
         `disk-${ids[0]?.slice(0, 8) ?? ''}.qcow2`,
         `disk-${ids[1]?.slice(0, 8) ?? ''}.qcow2`,
@@ -226,7 +226,7 @@ describe('Ceph volumes', () => {
       expect(fourth.status?.block?.parent).toBeUndefined();
       expect(fourth.status?.block?.fullBecause).toContain('VolumeSnapshot of the last backup disk-3 is gone');
       const image = join(work, 'check-4.qcow2');
-      await dump(fourth.status?.resticSnapshotId ?? '', image);
+      await dump(fourth.status?.snapshotId ?? '', image);
       expect((await qemuCheck(image))['check-errors']).toBe(0);
       expect(await qemuCompare(expected[1] ?? '', image)).toBeUndefined();
     });
@@ -268,7 +268,7 @@ describe('Ceph volumes', () => {
     const second = await backUpNow(client, ns, 'rbd-fs', 'rbd-fs-2');
     expect(second.status?.files?.unmodified).toBeGreaterThan(0);
     const rewritten = join(work, 'same-size-2.bin');
-    await dump(second.status?.resticSnapshotId ?? '', rewritten, '/data/same-size.bin');
+    await dump(second.status?.snapshotId ?? '', rewritten, '/data/same-size.bin');
     expect(readFileSync(rewritten).subarray(0, 4).toString()).toBe('bbbb');
   });
 
@@ -338,7 +338,7 @@ describe('Ceph volumes', () => {
     expect(backup.status?.block).toMatchObject({ extentsFrom: 'zero-scan', virtualSize: size });
     expect(backup.status?.block?.dataBytes).toBeLessThan(written + 13 * 2 * 65536);
     const image = join(work, 'plain-disk.qcow2');
-    await dump(backup.status?.resticSnapshotId ?? '', image, '/plain-disk.qcow2');
+    await dump(backup.status?.snapshotId ?? '', image, '/plain-disk.qcow2');
     expect((await qemuCheck(image))['check-errors']).toBe(0);
     expect(await qemuCompare(expected, image)).toBeUndefined();
     await writeRandom(device, scatteredWrites(size, 12, 6), 6);

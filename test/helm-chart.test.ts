@@ -246,7 +246,7 @@ describe('the Helm chart', () => {
     await resticDump(
       `s3:${testEnv().ceph.s3.endpoint}/${bucket}/tenants/${tenant}`,
       password,
-      done.status?.resticSnapshotId ?? '',
+      done.status?.snapshotId ?? '',
       `${done.status?.snapshotPath ?? '/data'}/note.txt`,
       target,
     );

@@ -2,7 +2,8 @@
 // in its volume's VolumeHistory (one object per volume), and its VolumeBackup
 // is only a run record that goes after a while. An upgrade from a Safehold
 // that kept VolumeBackups as its catalogue records them and deletes them; the
-// backups stay listable, restorable by name and under retention, as before.
+// backups stay listable, restorable by name and under retention, as before,
+// also when their snapshot id is in the field earlier versions wrote.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,7 +75,7 @@ describe('the volume history', () => {
   it("records each backup in its volume's history, newest first, and marks its run as recorded", async () => {
     await waitFor('both backups recorded', async () => idsIn(await history()).length === 2);
     const recorded = await history();
-    expect(idsIn(recorded)).toEqual([two?.status?.resticSnapshotId, one?.status?.resticSnapshotId]);
+    expect(idsIn(recorded)).toEqual([two?.status?.snapshotId, one?.status?.snapshotId]);
     expect(recorded.spec.pvc).toBe('data');
     expect(recorded.status?.repository).toBe(repoName);
     expect(recorded.status?.volume?.capacity).toBe(two?.status?.volume?.capacity);
@@ -108,16 +109,27 @@ describe('the volume history', () => {
   });
 
   it('upgrades VolumeBackups kept as the catalogue: records them, deletes them, and the backups list, restore by name and plan retention as before', async () => {
-    // The API as a Safehold that kept VolumeBackups as its catalogue leaves it: no history, runs not recorded.
+    // The API as a Safehold that kept VolumeBackups as its catalogue leaves it: no history, runs not recorded,
+    // and each snapshot id in the field that version wrote (resticSnapshotId, before snapshotId).
     await operator?.stop();
     operator = undefined;
     await client.delete(kinds.volumeHistory, { namespace: ns, name: 'data' });
-    for (const name of ['one', 'two'])
+    for (const [name, backup] of [
+      ['one', one],
+      ['two', two],
+    ] as const) {
       await client.mergePatch(
         kinds.volumeBackup,
         { namespace: ns, name },
         { metadata: { annotations: { [recordedAnnotation]: null } } },
       );
+      await client.mergePatch(
+        kinds.volumeBackup,
+        { namespace: ns, name },
+        { status: { snapshotId: null, resticSnapshotId: backup?.status?.snapshotId } },
+        'status',
+      );
+    }
     await waitFor('the history is gone', async () => {
       try {
         await history();
@@ -133,7 +145,7 @@ describe('the volume history', () => {
     await waitFor('the runs are recorded, then deleted', async () => (await runsOfData()).length === 0, {
       timeoutMs: 120_000,
     });
-    expect(idsIn(await history())).toEqual([two?.status?.resticSnapshotId, one?.status?.resticSnapshotId]);
+    expect(idsIn(await history())).toEqual([two?.status?.snapshotId, one?.status?.snapshotId]);
 
     // The listing reads the same from the history as it read from the runs.
     const after = await safehold(['backups', `${ns}/data`, '-o', 'json']);
@@ -160,7 +172,7 @@ describe('the volume history', () => {
     // Retention plans the recorded backups: both kept by keepLast 5.
     const preview = await safehold(['retention', 'preview', `${ns}/data`]);
     expect(preview.code, preview.stderr).toBe(0);
-    for (const backup of [one, two]) expect(preview.stdout).toContain(backup?.status?.resticSnapshotId?.slice(0, 8));
+    for (const backup of [one, two]) expect(preview.stdout).toContain(backup?.status?.snapshotId?.slice(0, 8));
     expect(preview.stdout).not.toMatch(/\bdrop\b/);
   });
 
@@ -173,14 +185,14 @@ describe('the volume history', () => {
       writeFileSync(join(volume, 'note.txt'), `version ${name}`);
       await backUpNow(client, ns, 'data', name);
     }
-    await waitFor('six backups recorded, three of them archived', async () => {
+    await waitFor('six backups recorded, four of them archived', async () => {
       const h = await history();
-      return h.status?.archived === 3 && historyEntries(h).length === 6;
+      return h.status?.archived === 4 && historyEntries(h).length === 6;
     });
     const h = await history();
-    // Plain: the two newest and the oldest; archived: two, three and four, with a shortened id.
-    expect((h.status?.backups ?? []).map((line) => line.split(' ')[0])).toEqual(['six', 'five', 'one']);
-    const twoId = two?.status?.resticSnapshotId ?? '';
+    // Plain: the newest and the oldest; archived: two to five, with a shortened id.
+    expect((h.status?.backups ?? []).map((line) => line.split(' ')[0])).toEqual(['six', 'one']);
+    const twoId = two?.status?.snapshotId ?? '';
     expect(historyEntries(h).find((e) => e.name === 'two')?.id).toBe(twoId.slice(0, archivedIdDigits));
 
     const listed = await safehold(['backups', `${ns}/data`, '-o', 'json']);

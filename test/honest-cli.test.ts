@@ -153,7 +153,7 @@ describe('an honest CLI', () => {
   });
 
   it('lists setuid, setgid and sticky bits, and a name with a newline on one row', async () => {
-    const backup = tree?.status?.resticSnapshotId?.slice(0, 8) ?? '';
+    const backup = tree?.status?.snapshotId?.slice(0, 8) ?? '';
     const table = await safehold(['ls', `${ns}/data`, '--backup', backup], 'alice');
     expect(table.code, table.stderr).toBe(0);
     const rows = table.stdout.trimEnd().split('\n');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepositoryMaintenance, VolumeBackup, VolumeHistory } from '../src/api/index.ts';
 import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
+import { historyEntries, sameSnapshot } from '../src/core/index.ts';
 import { isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { CommandError, run } from '../testenv/command.ts';
 import {
@@ -171,7 +172,7 @@ describe('retention, maintenance and tenant keys', () => {
       writeFileSync(join(volume, `day-${i}.bin`), Buffer.alloc(256 * 1024, i + 1));
       setClock(time);
       const backup = await backUp(ns, 'data', `history-${i}`);
-      made.set(time, backup.status?.resticSnapshotId ?? '');
+      made.set(time, backup.status?.snapshotId ?? '');
     }
     const password = await keyOf(ns);
     const listed = JSON.parse((await restic(ns, password, ['snapshots', '--json'])).stdout) as {
@@ -207,14 +208,20 @@ describe('retention, maintenance and tenant keys', () => {
     expect(check.code, check.stderr).toBe(0);
     // The catalogue follows: the volume's history holds exactly the kept backups, and no run object of a
     // forgotten one is left (runs of the others went a day after they finished, by the injected clock).
+    // Backups that were archived keep a shortened id there: each names exactly one kept snapshot.
     const historyIds = async () =>
-      (await client.get<VolumeHistory>(kinds.volumeHistory, { namespace: ns, name: 'data' })).status?.backups?.map(
-        (line) => line.split(' ')[2],
-      ) ?? [];
+      historyEntries(await client.get<VolumeHistory>(kinds.volumeHistory, { namespace: ns, name: 'data' })).map(
+        (entry) => entry.id,
+      );
     await waitFor('forgotten backups leave the history', async () => (await historyIds()).length === 4);
-    expect((await historyIds()).sort()).toEqual([...kept].sort());
+    const resolved = (await historyIds()).map((short) => {
+      const matches = kept.filter((full) => full !== undefined && sameSnapshot(short, full));
+      expect(matches, `history id ${short}`).toHaveLength(1);
+      return matches[0];
+    });
+    expect(resolved.sort()).toEqual([...kept].sort());
     const items = (await client.list<VolumeBackup>(kinds.volumeBackup, { namespace: ns })).items;
-    for (const item of items) expect(kept).toContain(item.status?.resticSnapshotId);
+    for (const item of items) expect(kept).toContain(item.status?.snapshotId);
     const repo = await client.get<{
       status?: { tenants?: { tenant: string; checkOk?: boolean; snapshots?: number }[] };
     }>(kinds.backupRepository, { name: repoName });
@@ -339,7 +346,7 @@ describe('retention, maintenance and tenant keys', () => {
     expect(orphans.code, orphans.stderr).toBe(0);
     const rows = JSON.parse(orphans.stdout) as { pvc: string; snapshot: string; orphanGraceUntil: string }[];
     expect(rows.map((r) => r.pvc)).toEqual(['scratch']);
-    expect(rows[0]?.snapshot).toBe(made.status?.resticSnapshotId?.slice(0, 8));
+    expect(rows[0]?.snapshot).toBe(made.status?.snapshotId?.slice(0, 8));
     // The policy's default grace: 30 days from when Safehold saw the PVC gone.
     expect(Date.parse(rows[0]?.orphanGraceUntil ?? '') - Date.now()).toBeGreaterThan(29 * 86_400_000);
     const preview = await safehold(['retention', 'preview', `${b}/scratch`]);

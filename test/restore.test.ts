@@ -159,7 +159,7 @@ describe('self-service restore', () => {
     expect(restore?.status).toMatchObject({
       phase: 'Succeeded',
       method: 'repository',
-      backup: { name: 'first', resticSnapshotId: first?.status?.resticSnapshotId },
+      backup: { name: 'first', snapshotId: first?.status?.snapshotId },
       progress: { percentDone: 100 },
     });
     const restored = await boundVolumePath(client, a, 'data-v1');
@@ -171,9 +171,7 @@ describe('self-service restore', () => {
     expect(claim.spec?.resources?.requests?.storage).toBe('2Gi');
     expect(claim.metadata?.ownerReferences ?? []).toEqual([]);
     expect(claim.metadata?.labels?.['safehold.io/restore']).toBeUndefined();
-    expect(claim.metadata?.annotations?.['safehold.io/restored-from']).toContain(
-      first?.status?.resticSnapshotId ?? '?',
-    );
+    expect(claim.metadata?.annotations?.['safehold.io/restored-from']).toContain(first?.status?.snapshotId ?? '?');
     await noLeftovers(restore?.metadata.name ?? '');
     // And the source was not touched by any of it: it still holds the second state.
     expect(compareTrees(reference, await boundVolumePath(client, a, 'data'))).not.toEqual([]);
@@ -188,7 +186,7 @@ describe('self-service restore', () => {
     expect(done.status).toMatchObject({
       phase: 'Succeeded',
       method: 'snapshot',
-      backup: { name: 'second', resticSnapshotId: second?.status?.resticSnapshotId },
+      backup: { name: 'second', snapshotId: second?.status?.snapshotId },
     });
     expect(
       compareTrees(await boundVolumePath(client, a, 'data'), await boundVolumePath(client, a, 'data-fast')),
@@ -203,7 +201,7 @@ describe('self-service restore', () => {
       metadata: { name: 'some-paths', namespace: a },
       spec: {
         source: { pvc: 'data' },
-        backup: first?.status?.resticSnapshotId?.slice(0, 8) ?? '',
+        backup: first?.status?.snapshotId?.slice(0, 8) ?? '',
         target: { pvc: 'scratch', existing: true, keepExtraFiles: true },
         paths: [richPaths.file, richPaths.folder],
       },
@@ -250,7 +248,7 @@ describe('self-service restore', () => {
   });
 
   it('reads a listing and one file with safehold ls and safehold dump, equal to the original', async () => {
-    const id8 = first?.status?.resticSnapshotId?.slice(0, 8) ?? '';
+    const id8 = first?.status?.snapshotId?.slice(0, 8) ?? '';
     // Bytes as they are: the CLI's stdout, not text (and not execFileSync: the operator runs in this process).
     const dumped = await new Promise<Buffer>((resolve, reject) => {
       execFile(

@@ -201,7 +201,7 @@ describe('a failed run says what happened and what to fix', () => {
     const backup = await backUpNow(client, ns, 'data', 'now');
     const listed = await restic(ns, 'half-password', ['snapshots', '--json']);
     const ids = (JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id);
-    expect(ids).toEqual([backup.status?.resticSnapshotId]);
+    expect(ids).toEqual([backup.status?.snapshotId]);
   }, 300_000);
 
   it('a repository that lost its config but holds backups is left alone, with the exact fix', async () => {

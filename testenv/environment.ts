@@ -17,7 +17,9 @@ import {
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
-import { startCeph, stopCeph, type CephCluster } from './ceph/cluster.ts';
+import { cephProblem } from './ceph/ceph-health.ts';
+import { CEPH_DAEMONS, cephInfo, startCeph, stopCeph, type CephCluster } from './ceph/cluster.ts';
+import { ownPid } from './ceph/ceph-status.ts';
 import { connectTestClient } from './client.ts';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from './daemons.ts';
 import { defaultPorts, startControlPlane, stopControlPlane, type ControlPlane } from './kube/control-plane.ts';
@@ -57,14 +59,27 @@ export function readEnvironment(dir: string): TestEnvironment | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as TestEnvironment) : undefined;
 }
 
-/** True when env.json exists and every daemon it needs still runs. */
+/** Each daemon of the environment in dir, and whether it runs. */
+export function daemonStates(dir: string): { name: string; running: boolean }[] {
+  const cephDir = join(dir, 'ceph');
+  return [
+    ...['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((name) => ({
+      name,
+      running: runningPid(join(dir, 'kube'), name) !== undefined,
+    })),
+    ...CEPH_DAEMONS.map((name) => ({ name, running: ownPid(cephDir, name) !== undefined })),
+    { name: 'ceph-fuse', running: runningPid(join(cephStorage(dir).cephfs.mountDir, '..'), 'ceph-fuse') !== undefined },
+    ...agentDaemons.map((name) => ({ name, running: runningPid(dir, name) !== undefined })),
+  ];
+}
+
+/** True when env.json exists and every daemon it needs still runs, Ceph's included. */
 export function isRunning(dir: string): boolean {
-  if (readEnvironment(dir) === undefined) return false;
-  const kube = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every(
-    (n) => runningPid(join(dir, 'kube'), n) !== undefined,
+  return (
+    readEnvironment(dir) !== undefined &&
+    cephInfo(join(dir, 'ceph')) !== undefined &&
+    daemonStates(dir).every((daemon) => daemon.running)
   );
-  const cephfs = runningPid(join(cephStorage(dir).cephfs.mountDir, '..'), 'ceph-fuse') !== undefined;
-  return kube && cephfs && agentDaemons.every((n) => runningPid(dir, n) !== undefined);
 }
 
 export async function up(dir: string, log: (line: string) => void = console.log): Promise<TestEnvironment> {
@@ -73,11 +88,14 @@ export async function up(dir: string, log: (line: string) => void = console.log)
   const fingerprint = codeFingerprint();
   if (isRunning(dir)) {
     const running = readEnvironment(dir) as TestEnvironment;
-    if (running.fingerprint === fingerprint) {
+    const problem = running.fingerprint === fingerprint ? await cephProblem(running.ceph) : undefined;
+    if (running.fingerprint !== fingerprint)
+      say(`the environment in ${dir} runs other testenv code than this checkout's; restarting it`);
+    else if (problem !== undefined) say(`its Ceph is not fit for tests (${problem}); restarting the environment`);
+    else {
       say(`reusing the running environment in ${dir}`);
       return running;
     }
-    say(`the environment in ${dir} runs other testenv code than this checkout's; restarting it`);
   }
   for (const tool of [
     tools.etcd,

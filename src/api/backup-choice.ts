@@ -36,7 +36,11 @@ export const chosenBackup = z.object({
   name: z.string().describe('The VolumeBackup.'),
   namespace: z.string(),
   pvc: z.string(),
-  resticSnapshotId: z.string(),
+  snapshotId: z.string().optional().describe("The backup's snapshot in the repository."),
+  resticSnapshotId: z
+    .string()
+    .optional()
+    .describe('The snapshot id as earlier versions wrote it; read when snapshotId is absent, never written.'),
   snapshotTime: z.string().optional(),
   repository: z.string(),
   /** Where the volume's files are in the restic snapshot, when not /data. */

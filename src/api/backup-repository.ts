@@ -1,4 +1,4 @@
-// BackupRepository (cluster-scoped): a restic repository on S3 (or one per
+// BackupRepository (cluster-scoped): a repository (restic's format) on S3 (or one per
 // namespace, with {namespace} in the prefix), where its credentials and its
 // password live, how each volume appears in it, and when it is maintained.
 import { z } from 'zod';
@@ -15,7 +15,17 @@ const secretKeyRef = (defaultKey: string) =>
     key: z.string().min(1).default(defaultKey).describe('The key in the Secret.'),
   });
 
+/** The repository formats Safehold writes; a repository's snapshot ids are in its engine's format. */
+export const repositoryEngines = ['restic'] as const;
+export type RepositoryEngineName = (typeof repositoryEngines)[number];
+
 export const backupRepositorySpec = z.object({
+  engine: z
+    .enum(repositoryEngines)
+    .default('restic')
+    .describe(
+      "The repository's format. Recorded here once: the snapshot ids in VolumeBackups and VolumeHistories are this engine's.",
+    ),
   s3: z
     .object({
       endpoint: z.url().describe('e.g. http://rgw.storage.svc:7480 or https://s3.eu-central-1.amazonaws.com'),

@@ -54,7 +54,7 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'Trigger', type: 'string', jsonPath: '.spec.trigger' },
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
-        { name: 'Snapshot', type: 'string', jsonPath: '.status.resticSnapshotId', priority: 1 },
+        { name: 'Snapshot', type: 'string', jsonPath: '.status.snapshotId', priority: 1 },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

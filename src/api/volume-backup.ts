@@ -82,7 +82,14 @@ export const volumeBackupStatus = z.object({
     .describe('How the backup told changed files from unchanged ones, and why that way (file backups only).'),
   snapshotName: z.string().optional(),
   volume: volumeShape.optional().describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
-  resticSnapshotId: z.string().optional(),
+  snapshotId: z
+    .string()
+    .optional()
+    .describe("The backup's snapshot in the repository, in the format of the repository's engine."),
+  resticSnapshotId: z
+    .string()
+    .optional()
+    .describe('The snapshot id as earlier versions wrote it; read when snapshotId is absent, never written.'),
   snapshotPath: z
     .string()
     .optional()
@@ -115,6 +122,16 @@ export const volumeBackupStatus = z.object({
 
 export type VolumeBackupSpec = z.infer<typeof volumeBackupSpec>;
 export type VolumeBackupStatus = z.infer<typeof volumeBackupStatus>;
+
+/**
+ * A backup's snapshot id, from a VolumeBackup's status or a restore's chosen backup: snapshotId,
+ * else the field earlier versions wrote, so objects written before the rename keep working.
+ */
+export function snapshotIdOf(
+  status: { snapshotId?: string | undefined; resticSnapshotId?: string | undefined } | undefined,
+): string | undefined {
+  return status?.snapshotId ?? status?.resticSnapshotId;
+}
 
 export interface VolumeBackup {
   apiVersion?: string;

@@ -29,7 +29,7 @@ export const volumeHistoryStatus = z.object({
     .string()
     .optional()
     .describe(
-      "The kept backups between the newest lines and the oldest, deflated (base64). They keep name, time, size, method and what a restore needs; a file backup's restic id is shortened to 16 digits. `safehold backups` lists them.",
+      "The kept backups between the newest line and the oldest, compressed (Brotli, base64). They keep name, time, size, method and what a restore needs; a file backup's restic id is shortened to 16 digits. `safehold backups` lists them.",
     ),
 });
 

@@ -2,7 +2,7 @@
 // VolumeBackup (the same object a tenant could create with kubectl) and, with
 // --wait, follows it to the end with a progress bar over its phases.
 import type { Command } from 'commander';
-import type { BackupPhase, VolumeBackup, VolumeBackupSpec } from '../api/index.ts';
+import { snapshotIdOf, type BackupPhase, type VolumeBackup, type VolumeBackupSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds, type KubeObject } from '../kube/index.ts';
 import type { CliDeps } from './program.ts';
@@ -66,7 +66,7 @@ export function addBackupCommand(program: Command, deps: CliDeps): void {
         const status = final.status ?? {};
         if (status.phase === 'Succeeded') {
           deps.stdout(
-            `Succeeded: restic snapshot ${status.resticSnapshotId ?? '?'}; ${status.files?.total ?? 0} files, ${formatBytes(status.bytes?.total ?? 0)} read, ${formatBytes(status.bytes?.added ?? 0)} added\n`,
+            `Succeeded: snapshot ${snapshotIdOf(status) ?? '?'}; ${status.files?.total ?? 0} files, ${formatBytes(status.bytes?.total ?? 0)} read, ${formatBytes(status.bytes?.added ?? 0)} added\n`,
           );
         } else {
           deps.stderr(`Failed: ${status.reason ?? ''}: ${status.message ?? ''}\n`);

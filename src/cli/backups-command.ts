@@ -1,5 +1,5 @@
-// `safehold backups [NS/PVC]`: the catalogue, the Succeeded VolumeBackups with
-// their restic snapshot, newest first; `--orphans` shows only the backups of
+// `safehold backups [NS/PVC]`: the catalogue, each kept backup with its name
+// (what `--backup` takes) and restic snapshot, newest first; `--orphans` shows only the backups of
 // PVCs that no longer exist, with when their grace period ends. Reads only
 // VolumeBackups, PVCs and policies, so a tenant can run it in their namespace.
 import type { Command } from 'commander';
@@ -20,7 +20,7 @@ interface BackupsOptions {
 export function addBackupsCommand(program: Command, deps: CliDeps): void {
   program
     .command('backups')
-    .description("list a volume's kept backups (restic snapshot, time, size, files, method), newest first")
+    .description("list a volume's kept backups (name, restic snapshot, time, size, files, method), newest first")
     .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace')
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
@@ -37,6 +37,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
             p.verdicts.map(({ entry }) => ({
               namespace: p.namespace,
               pvc: p.pvc,
+              name: entry.backup.metadata.name,
               snapshot: entry.id.slice(0, 8),
               time: entry.time.toISOString(),
               age: age(entry.time.toISOString(), now) ?? '',
@@ -57,6 +58,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
               [
                 'NAMESPACE',
                 'PVC',
+                'BACKUP',
                 'SNAPSHOT',
                 'TIME',
                 'AGE',
@@ -69,6 +71,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
               rows.map((r) => [
                 r.namespace,
                 r.pvc,
+                r.name,
                 r.snapshot,
                 r.time,
                 r.age,

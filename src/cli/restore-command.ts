@@ -3,7 +3,7 @@
 // in the target's namespace and, with --wait, follows it with a progress bar
 // over the bytes restored.
 import type { Command } from 'commander';
-import type { VolumeRestore, VolumeRestoreSpec } from '../api/index.ts';
+import { snapshotIdOf, type VolumeRestore, type VolumeRestoreSpec } from '../api/index.ts';
 import { formatBytes } from '../core/index.ts';
 import { kinds } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
@@ -103,7 +103,7 @@ export function addRestoreCommand(program: Command, deps: CliDeps): void {
         if (status.phase === 'Succeeded') {
           const from = status.backup;
           deps.stdout(
-            `Succeeded: PVC ${target.namespace}/${target.name} holds ${from?.namespace ?? ''}/${from?.pvc ?? ''} as of ${from?.snapshotTime ?? '?'} (snapshot ${from?.resticSnapshotId.slice(0, 8) ?? '?'}${status.method === 'snapshot' ? ', from its kept VolumeSnapshot' : `; ${status.files?.restored ?? 0} files, ${formatBytes(status.bytes?.restored ?? 0)}`})\n`,
+            `Succeeded: PVC ${target.namespace}/${target.name} holds ${from?.namespace ?? ''}/${from?.pvc ?? ''} as of ${from?.snapshotTime ?? '?'} (snapshot ${snapshotIdOf(from)?.slice(0, 8) ?? '?'}${status.method === 'snapshot' ? ', from its kept VolumeSnapshot' : `; ${status.files?.restored ?? 0} files, ${formatBytes(status.bytes?.restored ?? 0)}`})\n`,
           );
           const undo = status.undoSnapshot;
           if (undo?.name !== undefined)

@@ -17,9 +17,9 @@ function kept(
 }
 
 // Three kept backups of team/data, listed out of order; the middle one predates snapshotTime.
-const monday = kept('data-mon', { resticSnapshotId: idOf(1), snapshotTime: '2026-11-16T02:00:00Z' });
-const tuesday = kept('data-tue', { resticSnapshotId: idOf(2), completionTime: '2026-11-17T02:05:00Z' });
-const wednesday = kept('data-wed', { resticSnapshotId: idOf(3), snapshotTime: '2026-11-18T02:00:00Z' });
+const monday = kept('data-mon', { snapshotId: idOf(1), snapshotTime: '2026-11-16T02:00:00Z' });
+const tuesday = kept('data-tue', { snapshotId: idOf(2), completionTime: '2026-11-17T02:05:00Z' });
+const wednesday = kept('data-wed', { snapshotId: idOf(3), snapshotTime: '2026-11-18T02:00:00Z' });
 const catalogue = [tuesday, wednesday, monday];
 
 const ask = (question: Partial<BackupQuestion>, list: readonly VolumeBackup[] = catalogue) =>
@@ -50,7 +50,7 @@ describe('chooseBackup', () => {
         name: 'data-wed',
         namespace: 'team',
         pvc: 'data',
-        resticSnapshotId: idOf(3),
+        snapshotId: idOf(3),
         snapshotTime: '2026-11-18T02:00:00Z',
         repository: 'shared',
       },
@@ -64,24 +64,24 @@ describe('chooseBackup', () => {
   });
 
   it('leaves snapshotTime out of the answer when the backup has no capture time', () => {
-    const undated = kept('data-old', { resticSnapshotId: idOf(4) });
+    const undated = kept('data-old', { snapshotId: idOf(4) });
     const answer = ask({ backup: 'data-old' }, [undated]);
     expect(answer.ok).toBe(true);
     if (answer.ok) expect('snapshotTime' in answer.backup).toBe(false);
   });
 
   it.each([
-    ['not Succeeded', kept('x', { phase: 'Failed', resticSnapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' })],
-    ['still running', kept('x', { phase: 'Running', resticSnapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' })],
+    ['not Succeeded', kept('x', { phase: 'Failed', snapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' })],
+    ['still running', kept('x', { phase: 'Running', snapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' })],
     ['without a restic id', kept('x', { snapshotTime: '2026-11-20T00:00:00Z' })],
     [
       'without a repository',
-      kept('x', { repository: undefined, resticSnapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }),
+      kept('x', { repository: undefined, snapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }),
     ],
-    ['of another PVC', kept('x', { resticSnapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }, { pvc: 'logs' })],
+    ['of another PVC', kept('x', { snapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }, { pvc: 'logs' })],
     [
       'of the same PVC name in another namespace',
-      kept('x', { resticSnapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }, { namespace: 'other' }),
+      kept('x', { snapshotId: idOf(9), snapshotTime: '2026-11-20T00:00:00Z' }, { namespace: 'other' }),
     ],
     ['without a status', { ...kept('x', {}), status: undefined }],
   ])('ignores a newer backup %s', (_, newer) => {
@@ -90,7 +90,7 @@ describe('chooseBackup', () => {
   });
 
   it('names the volume when it has no kept backup at all', () => {
-    const failed = kept('f', { phase: 'Failed', resticSnapshotId: idOf(1) });
+    const failed = kept('f', { phase: 'Failed', snapshotId: idOf(1) });
     expect(errorOf({}, [])).toBe('team/data has no successful backup');
     expect(errorOf({ backup: 'data-mon' }, [failed])).toBe('team/data has no successful backup');
     expect(errorOf({ asOf: '2026-11-18T00:00:00Z' }, [])).toBe('team/data has no successful backup');
@@ -115,15 +115,15 @@ describe('chooseBackup', () => {
     expect(errorOf({ backup: '3333333' })).toBe(
       'team/data has no kept backup "3333333" (a restic snapshot id or VolumeBackup name; see safehold backups team/data)',
     );
-    expect(errorOf({ backup: 'ABCDEF12' }, [kept('b', { resticSnapshotId: `abcdef12${'0'.repeat(56)}` })])).toContain(
+    expect(errorOf({ backup: 'ABCDEF12' }, [kept('b', { snapshotId: `abcdef12${'0'.repeat(56)}` })])).toContain(
       'no kept backup "ABCDEF12"',
     );
   });
 
   it('refuses a prefix that more than one kept backup starts with, naming the volume', () => {
     const twins = [
-      kept('a', { resticSnapshotId: `deadbeef${'1'.repeat(56)}`, snapshotTime: '2026-11-16T02:00:00Z' }),
-      kept('b', { resticSnapshotId: `deadbeef${'2'.repeat(56)}`, snapshotTime: '2026-11-17T02:00:00Z' }),
+      kept('a', { snapshotId: `deadbeef${'1'.repeat(56)}`, snapshotTime: '2026-11-16T02:00:00Z' }),
+      kept('b', { snapshotId: `deadbeef${'2'.repeat(56)}`, snapshotTime: '2026-11-17T02:00:00Z' }),
     ];
     expect(errorOf({ backup: 'deadbeef' }, twins)).toBe(
       'snapshot id deadbeef is ambiguous: 2 backups of team/data start with it',
@@ -133,17 +133,17 @@ describe('chooseBackup', () => {
 
   it('does not count a prefix match in a failed backup towards ambiguity', () => {
     const list = [
-      kept('a', { resticSnapshotId: `deadbeef${'1'.repeat(56)}` }),
-      kept('b', { phase: 'Failed', resticSnapshotId: `deadbeef${'2'.repeat(56)}` }),
+      kept('a', { snapshotId: `deadbeef${'1'.repeat(56)}` }),
+      kept('b', { phase: 'Failed', snapshotId: `deadbeef${'2'.repeat(56)}` }),
     ];
     expect(chosenName({ backup: 'deadbeef' }, list)).toBe('a');
   });
 
   it('prefers an exact VolumeBackup name over restic ids that start with it', () => {
     const list = [
-      kept('cafebabe', { resticSnapshotId: idOf(1) }),
-      kept('x', { resticSnapshotId: `cafebabe${'1'.repeat(56)}` }),
-      kept('y', { resticSnapshotId: `cafebabe${'2'.repeat(56)}` }),
+      kept('cafebabe', { snapshotId: idOf(1) }),
+      kept('x', { snapshotId: `cafebabe${'1'.repeat(56)}` }),
+      kept('y', { snapshotId: `cafebabe${'2'.repeat(56)}` }),
     ];
     expect(chosenName({ backup: 'cafebabe' }, list)).toBe('cafebabe');
   });

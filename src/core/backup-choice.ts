@@ -2,7 +2,7 @@
 // (the Succeeded VolumeBackups of the source volume): the newest, one by restic
 // id or VolumeBackup name, or the newest captured at or before a time. And
 // whether a namespace may read another namespace's backups at all.
-import { restoreToAnnotation, type ChosenBackup, type VolumeBackup } from '../api/index.ts';
+import { restoreToAnnotation, type ChosenBackup, type VolumeBackup, snapshotIdOf } from '../api/index.ts';
 
 export interface BackupQuestion {
   namespace: string;
@@ -32,7 +32,7 @@ export function chooseBackup(catalogue: readonly VolumeBackup[], question: Backu
         b.metadata.namespace === question.namespace &&
         b.spec.pvc === question.pvc &&
         b.status?.phase === 'Succeeded' &&
-        b.status.resticSnapshotId !== undefined &&
+        snapshotIdOf(b.status) !== undefined &&
         b.status.repository !== undefined,
     )
     .sort((a, b) => captureMs(b) - captureMs(a));
@@ -57,7 +57,7 @@ export function chooseBackup(catalogue: readonly VolumeBackup[], question: Backu
     const byId = /^[0-9a-f]{8,64}$/.test(question.backup)
       ? kept.filter((b) => {
           // An archived entry keeps the start of its id: a full id asked for still finds it.
-          const id = b.status?.resticSnapshotId ?? '';
+          const id = snapshotIdOf(b.status) ?? '';
           return id !== '' && (id.startsWith(question.backup) || question.backup.startsWith(id));
         })
       : [];
@@ -81,7 +81,7 @@ export function chooseBackup(catalogue: readonly VolumeBackup[], question: Backu
       name: found.metadata.name,
       namespace: found.metadata.namespace,
       pvc: found.spec.pvc,
-      resticSnapshotId: status.resticSnapshotId ?? '',
+      snapshotId: snapshotIdOf(status) ?? '',
       ...(captureTime(found) === undefined ? {} : { snapshotTime: captureTime(found) }),
       repository: status.repository ?? '',
       ...(status.snapshotPath === undefined ? {} : { snapshotPath: status.snapshotPath }),

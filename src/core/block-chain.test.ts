@@ -10,7 +10,7 @@ function backup(n: number, parent?: number, extra: Partial<NonNullable<VolumeBac
     spec: { pvc: 'disk', trigger: 'manual' },
     status: {
       phase: 'Succeeded',
-      resticSnapshotId: id(n),
+      snapshotId: id(n),
       snapshotTime: `2026-11-0${n}T00:00:00Z`,
       block: {
         file: 'disk.qcow2',
@@ -41,7 +41,7 @@ describe('keepChainParents', () => {
   it('keeps every parent of a kept overlay, and only those', () => {
     const all = [backup(1), backup(2, 1), backup(3, 2), backup(4), backup(5, 4)];
     const verdicts = all.map((b) => ({
-      entry: { id: b.status?.resticSnapshotId ?? '', backup: b },
+      entry: { id: b.status?.snapshotId ?? '', backup: b },
       keep: b.metadata.name === 'b3',
       reasons: b.metadata.name === 'b3' ? ['last'] : [],
     }));

@@ -3,7 +3,7 @@
 // functions walk the chains: the images a restore applies, the parents that
 // retention must keep for the backups it keeps, and whether the next backup
 // of a volume may overlay the last one or must be a full image again.
-import type { VolumeBackup } from '../api/index.ts';
+import { snapshotIdOf, type VolumeBackup } from '../api/index.ts';
 
 /** The backups a restore of `id` applies, full image first; `missing` when a parent is not in the catalogue. */
 export function chainOf(
@@ -11,7 +11,10 @@ export function chainOf(
   id: string,
 ): { chain: VolumeBackup[]; missing: string | undefined } {
   const byId = new Map(
-    backups.flatMap((b) => (b.status?.resticSnapshotId === undefined ? [] : [[b.status.resticSnapshotId, b]])),
+    backups.flatMap((b) => {
+      const id = snapshotIdOf(b.status);
+      return id === undefined ? [] : [[id, b]];
+    }),
   );
   const chain: VolumeBackup[] = [];
   const seen = new Set<string>();
@@ -76,7 +79,7 @@ export function chooseIncremental(input: IncrementalInput): IncrementalChoice {
     .sort((a, b) => (b.status?.snapshotTime ?? '').localeCompare(a.status?.snapshotTime ?? ''))[0];
   if (latest === undefined) return { kind: 'full', because: undefined };
   const block = latest.status?.block;
-  const id = latest.status?.resticSnapshotId;
+  const id = snapshotIdOf(latest.status);
   const rbd = block?.rbdSnapshot === undefined ? undefined : splitRbdSnapshot(block.rbdSnapshot);
   if (block === undefined || id === undefined || rbd === undefined)
     return { kind: 'full', because: `the last backup ${latest.metadata.name} read no RBD snapshot` };
@@ -93,7 +96,7 @@ export function chooseIncremental(input: IncrementalInput): IncrementalChoice {
       because: `the chain reached ${chain.length} images (maxChainLength ${input.maxChainLength})`,
     };
   const base = chain[0];
-  const baseId = base?.status?.resticSnapshotId ?? '';
+  const baseId = snapshotIdOf(base?.status) ?? '';
   if (input.droppedByRetention.has(baseId))
     return {
       kind: 'full',

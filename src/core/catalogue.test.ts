@@ -6,7 +6,7 @@ const now = new Date('2026-12-01T12:00:00Z');
 const run = (name: string, phase: 'Succeeded' | 'Failed', completionTime: string, id?: string): VolumeBackup => ({
   metadata: { name, namespace: 'team' },
   spec: { pvc: 'data', trigger: 'schedule' },
-  status: { phase, completionTime, ...(id === undefined ? {} : { resticSnapshotId: id }) },
+  status: { phase, completionTime, ...(id === undefined ? {} : { snapshotId: id }) },
 });
 const names = (backups: VolumeBackup[]) => backups.map((b) => b.metadata.name);
 

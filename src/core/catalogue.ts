@@ -3,7 +3,7 @@
 // than a week. Never a volume's newest finished run: it is what says whether
 // the volume's last backup failed (the failing alert, the dashboard), and a
 // failure must stay visible until a success replaces it.
-import type { VolumeBackup } from '../api/index.ts';
+import { snapshotIdOf, type VolumeBackup } from '../api/index.ts';
 import { sameSnapshot } from './volume-history.ts';
 
 /** Failed backup runs older than this are deleted by maintenance. */
@@ -22,7 +22,7 @@ export function catalogueDeletions(
     if (seen === undefined || finishedAt(seen) < finishedAt(backup)) newest.set(key, backup);
   }
   return backups.filter((backup) => {
-    const id = backup.status?.resticSnapshotId;
+    const id = snapshotIdOf(backup.status);
     const gone = id !== undefined && forgotten.some((f) => sameSnapshot(id, f));
     const staleFailure =
       backup.status?.phase === 'Failed' &&

@@ -117,11 +117,11 @@ describe('an archived backup', () => {
   const runs = hourlyRuns(30);
   const h = history(runs.flatMap((r) => entryOf(r) ?? []));
   const old = runs[20] as VolumeBackup;
-  const fullId = old.status?.resticSnapshotId ?? '';
+  const fullId = old.status?.snapshotId ?? '';
 
   it('keeps 16 digits of a file backup’s id, and is found by its full id and by its name', () => {
     const archived = keptBackups(h).find((b) => b.metadata.name === old.metadata.name);
-    expect(archived?.status?.resticSnapshotId).toBe(fullId.slice(0, archivedIdDigits));
+    expect(archived?.status?.snapshotId).toBe(fullId.slice(0, archivedIdDigits));
     expect(archived?.status?.bytes).toEqual({ total: old.status?.bytes?.total });
     for (const backup of [fullId, fullId.slice(0, 8), old.metadata.name])
       expect(chooseBackup(volumeCatalogue(h, []), { namespace: 'team', pvc: 'data', backup })).toMatchObject({
@@ -161,12 +161,10 @@ describe('an archived backup', () => {
     const blocks = blockRuns(12);
     const bh = history(blocks.flatMap((r) => entryOf(r) ?? []));
     expect(bh.status?.archive).toBeDefined();
-    const newest = blocks[0]?.status?.resticSnapshotId ?? '';
+    const newest = blocks[0]?.status?.snapshotId ?? '';
     const { chain, missing } = chainOf(keptBackups(bh), newest);
     expect(missing).toBeUndefined();
-    expect(chain.map((b) => b.status?.resticSnapshotId)).toEqual(
-      [...blocks].reverse().map((b) => b.status?.resticSnapshotId),
-    );
+    expect(chain.map((b) => b.status?.snapshotId)).toEqual([...blocks].reverse().map((b) => b.status?.snapshotId));
   });
 });
 
@@ -191,7 +189,7 @@ function hourlyRuns(count: number): VolumeBackup[] {
         snapshotTime: start,
         completionTime: iso(Date.parse(start) / 1000 + 30 + (n % 50)),
         snapshotName: name,
-        resticSnapshotId: randomBytes(32).toString('hex'),
+        snapshotId: randomBytes(32).toString('hex'),
         bytes: { total, added },
         files: { new: n % 40, changed: n % 30, unmodified: 1204 - (n % 40) - (n % 30), total: 1204 },
       },
@@ -203,7 +201,7 @@ function hourlyRuns(count: number): VolumeBackup[] {
 function blockRuns(count: number): VolumeBackup[] {
   const runs = hourlyRuns(count);
   return runs.map((run, n) => {
-    const parent = runs[n + 1]?.status?.resticSnapshotId;
+    const parent = runs[n + 1]?.status?.snapshotId;
     return {
       ...run,
       status: {

@@ -20,7 +20,7 @@ const run = (name: string, finishedAgo: number, id: string, marked = false): Vol
     snapshotTime: ago(finishedAgo + 60_000),
     startTime: ago(finishedAgo + 60_000),
     completionTime: ago(finishedAgo),
-    resticSnapshotId: id.repeat(64),
+    snapshotId: id.repeat(64),
   },
 });
 const failed = (name: string): VolumeBackup => ({

@@ -3,7 +3,7 @@
 // the run objects to delete (forgotten ones; recorded ones older than the
 // keep-runs-for period, but only while the history holds their backup), the
 // runs to mark as recorded, and when to look again.
-import type { VolumeBackup, VolumeHistory, VolumeHistoryStatus } from '../api/index.ts';
+import { snapshotIdOf, type VolumeBackup, type VolumeHistory, type VolumeHistoryStatus } from '../api/index.ts';
 import { backupSet, historyEntries, sameSnapshot, nextHistory, recordedAnnotation, refOf } from './volume-history.ts';
 
 export interface HistoryPass {
@@ -41,7 +41,7 @@ export function historyPass(input: {
   const mark: string[] = [];
   let nextExpiry = Number.POSITIVE_INFINITY;
   for (const run of runs) {
-    if (gone(run.status?.resticSnapshotId)) {
+    if (gone(snapshotIdOf(run.status))) {
       remove.push(run.metadata.name);
       continue;
     }
@@ -54,7 +54,7 @@ export function historyPass(input: {
       if (!recorded(run)) mark.push(run.metadata.name);
     }
   }
-  const forgettingDone = write === undefined && !runs.some((r) => gone(r.status?.resticSnapshotId));
+  const forgettingDone = write === undefined && !runs.some((r) => gone(snapshotIdOf(r.status)));
   const againAfterMs =
     forgotten.length > 0 && !forgettingDone
       ? 1000

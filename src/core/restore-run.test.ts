@@ -13,7 +13,7 @@ const backup: ChosenBackup = {
   name: 'data-wed',
   namespace: 'team',
   pvc: 'data',
-  resticSnapshotId: 'a1b2c3d4e5f6',
+  snapshotId: 'a1b2c3d4e5f6',
   snapshotTime: '2026-11-18T02:00:00Z',
   repository: 'shared',
 };

@@ -6,7 +6,7 @@ const backup: ChosenBackup = {
   name: 'b',
   namespace: 'team',
   pvc: 'data',
-  resticSnapshotId: 'a1b2c3d4',
+  snapshotId: 'a1b2c3d4',
   repository: 'shared',
 };
 const repository = { url: 's3:http://s3/b/team', region: 'us-east-1' };

@@ -1,7 +1,13 @@
 // The mover task of a VolumeRestore from the backup it settled on: files
 // restored into the target folder, or a block volume's image chain written
 // onto the target device.
-import type { ChosenBackup, MoverTask, RepositoryTarget, VolumeRestore } from '../api/index.ts';
+import {
+  snapshotIdOf,
+  type ChosenBackup,
+  type MoverTask,
+  type RepositoryTarget,
+  type VolumeRestore,
+} from '../api/index.ts';
 import { moverCacheDir, moverSourcePath, moverTargetDevice, moverTargetPath } from './mover-job.ts';
 
 export function restoreMoverTask(
@@ -15,7 +21,7 @@ export function restoreMoverTask(
       kind: 'block-restore',
       repository: target,
       cacheDir: moverCacheDir,
-      snapshotId: backup.resticSnapshotId,
+      snapshotId: snapshotIdOf(backup) ?? '',
       devicePath: moverTargetDevice,
       // A PVC made for the restore reads as zeros; an existing one may hold anything.
       zeroUnlisted: restore.status?.targetCreated !== true,
@@ -25,7 +31,7 @@ export function restoreMoverTask(
     kind: 'restore',
     repository: target,
     cacheDir: moverCacheDir,
-    source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
+    source: { snapshotId: snapshotIdOf(backup) ?? '', snapshotPath: backup.snapshotPath ?? moverSourcePath },
     targetPath: moverTargetPath,
     paths,
     deleteExtra:

@@ -20,7 +20,7 @@ function backup(
     spec: { pvc, trigger: 'schedule' },
     status: {
       phase: 'Succeeded',
-      resticSnapshotId: counter.toString(16).padStart(8, '0'),
+      snapshotId: counter.toString(16).padStart(8, '0'),
       snapshotTime: time,
       policy: 'daily',
       ...extra,
@@ -52,7 +52,7 @@ describe('planRetention', () => {
 
   it('ignores runs that did not succeed or have no snapshot', () => {
     const failed = backup('data', '2026-09-09T00:00:00Z', { phase: 'Failed' });
-    const noSnapshot = backup('data', '2026-09-09T01:00:00Z', { resticSnapshotId: undefined });
+    const noSnapshot = backup('data', '2026-09-09T01:00:00Z', { snapshotId: undefined });
     const plans = planRetention({
       backups: [failed, noSnapshot],
       policies: [],

@@ -15,6 +15,7 @@ import {
   durationMs,
   type BackupPolicy,
   type VolumeBackup,
+  snapshotIdOf,
 } from '../api/index.ts';
 import { keepChainParents } from './block-chain.ts';
 import { rulesFromPolicy } from './forget-args.ts';
@@ -58,10 +59,11 @@ const defaultPolicy: BackupPolicy = {
 /** The catalogue entry of a VolumeBackup, if it is a finished backup with a snapshot. */
 export function catalogueEntry(backup: VolumeBackup): CatalogueEntry | undefined {
   const status = backup.status;
-  if (status?.phase !== 'Succeeded' || status.resticSnapshotId === undefined) return undefined;
+  const id = snapshotIdOf(status);
+  if (status?.phase !== 'Succeeded' || id === undefined) return undefined;
   const stamp = status.snapshotTime ?? status.startTime ?? status.completionTime ?? backup.metadata.creationTimestamp;
   const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
-  return Number.isNaN(time) ? undefined : { backup, id: status.resticSnapshotId, time: new Date(time) };
+  return Number.isNaN(time) ? undefined : { backup, id, time: new Date(time) };
 }
 
 export function planRetention(input: RetentionPlanInput): VolumePlan[] {

@@ -117,7 +117,7 @@ const run = (name: string, time: string, id: string, extra: Partial<VolumeBackup
     startTime: time,
     snapshotTime: time,
     completionTime: new Date(Date.parse(time) + 60_000).toISOString().replace('.000Z', 'Z'),
-    resticSnapshotId: id,
+    snapshotId: id,
     volume: { capacity: '1Gi', storageClassName: 'rbd', accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem' },
     bytes: { total: 100, added: 10 },
     files: { new: 1, changed: 0, unmodified: 9, total: 10 },
@@ -259,10 +259,7 @@ describe('a name given again', () => {
     const again = run('nightly', '2026-12-02T02:00:00Z', 'b'.repeat(64));
     const running = { ...again, status: { phase: 'Running' as const } };
     // While the new run writes, the earlier backup of that name stays in the catalogue.
-    expect(volumeCatalogue(history, [running]).map((b) => b.status?.resticSnapshotId)).toEqual([
-      undefined,
-      'a'.repeat(64),
-    ]);
+    expect(volumeCatalogue(history, [running]).map((b) => b.status?.snapshotId)).toEqual([undefined, 'a'.repeat(64)]);
     const next = nextHistory(history, [again]);
     expect(next?.backups?.map((l) => l.split(' ')[2])).toEqual(['b'.repeat(64), 'a'.repeat(64)]);
     const both: VolumeHistory = { ...history, status: next ?? {} };
@@ -270,7 +267,7 @@ describe('a name given again', () => {
       chooseBackup(volumeCatalogue(both, []), { namespace: 'team', pvc: 'data', backup: 'nightly' }),
     ).toMatchObject({
       ok: true,
-      backup: { resticSnapshotId: 'b'.repeat(64) },
+      backup: { snapshotId: 'b'.repeat(64) },
     });
   });
 });

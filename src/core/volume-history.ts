@@ -9,13 +9,14 @@
 // VolumeBackup it replaces. The rest of Safehold reads kept backups as
 // VolumeBackups (`keptBackups`), so retention, restore, coverage and the
 // listings work the same over records and history.
-import type {
-  CaptureMethod,
-  ChangeDetectionMode,
-  VolumeBackup,
-  VolumeBackupStatus,
-  VolumeHistory,
-  VolumeHistoryStatus,
+import {
+  snapshotIdOf,
+  type CaptureMethod,
+  type ChangeDetectionMode,
+  type VolumeBackup,
+  type VolumeBackupStatus,
+  type VolumeHistory,
+  type VolumeHistoryStatus,
 } from '../api/index.ts';
 import { annotations } from '../api/index.ts';
 import { archivedEntry, escapeField as value, packArchive, unpackArchive } from './history-archive.ts';
@@ -58,7 +59,8 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z'
 /** The history entry of a VolumeBackup: only a Succeeded run with a restic snapshot is a kept backup. */
 export function entryOf(backup: VolumeBackup): KeptEntry | undefined {
   const s = backup.status;
-  if (s?.phase !== 'Succeeded' || s.resticSnapshotId === undefined) return undefined;
+  const id = snapshotIdOf(s);
+  if (s?.phase !== 'Succeeded' || id === undefined) return undefined;
   const captured = seconds(s.snapshotTime ?? s.startTime ?? s.completionTime ?? backup.metadata.creationTimestamp);
   if (Number.isNaN(captured)) return undefined;
   const time = Math.floor(captured);
@@ -67,7 +69,7 @@ export function entryOf(backup: VolumeBackup): KeptEntry | undefined {
   return {
     name: backup.metadata.name,
     time: iso(time),
-    id: s.resticSnapshotId,
+    id,
     ...(Number.isNaN(completed) ? {} : { done: Math.max(0, Math.round(completed - time)) }),
     ...(Number.isNaN(completed) || Number.isNaN(started) ? {} : { took: Math.max(0, Math.round(completed - started)) }),
     trigger: backup.spec.trigger,
@@ -118,7 +120,8 @@ export function encodeEntry(entry: KeptEntry, defaults: Defaults): string {
         ? undefined
         : `${entry.files.new}/${entry.files.changed}/${entry.files.unmodified}/${entry.files.total}`,
     ],
-    ['vs', entry.snapshotName],
+    // A VolumeSnapshot named like its backup (as Safehold names them) is written as "*".
+    ['vs', entry.snapshotName === entry.name ? '*' : entry.snapshotName],
     ['path', entry.snapshotPath],
     ...blockKeys.map(([key, field]): [string, string | number | undefined] => [key, entry.block?.[field]]),
   ];
@@ -179,7 +182,7 @@ export function decodeEntry(line: string, defaults: Defaults): KeptEntry | undef
         break;
       }
       case 'vs':
-        entry.snapshotName = v;
+        entry.snapshotName = v === '*' ? entry.name : v;
         break;
       case 'path':
         entry.snapshotPath = v;
@@ -213,7 +216,7 @@ export function backupOfEntry(history: VolumeHistory, entry: KeptEntry): VolumeB
     ...(entry.changes === undefined ? {} : { changeDetection: { mode: entry.changes, reason: 'as recorded' } }),
     ...(entry.snapshotName === undefined ? {} : { snapshotName: entry.snapshotName }),
     ...(history.status?.volume === undefined ? {} : { volume: history.status.volume }),
-    resticSnapshotId: entry.id,
+    snapshotId: entry.id,
     ...(entry.snapshotPath === undefined ? {} : { snapshotPath: entry.snapshotPath }),
     ...(entry.files === undefined ? {} : { files: entry.files }),
     // An archived entry no longer knows the bytes its run added: left out, not zero.
@@ -276,7 +279,7 @@ export interface BackupRef {
 
 export const refOf = (backup: VolumeBackup): BackupRef => ({
   name: backup.metadata.name,
-  id: backup.status?.resticSnapshotId ?? '',
+  id: snapshotIdOf(backup.status) ?? '',
 });
 
 /**
@@ -309,8 +312,8 @@ export function volumeCatalogue(history: VolumeHistory | undefined, runs: readon
   return [...runs, ...keptBackups(history).filter((b) => !same.has(refOf(b)))];
 }
 
-/** Lines kept plain at the head of a history: its newest backups (the oldest is the last line). */
-export const plainNewest = 2;
+/** Lines kept plain at the head of a history: its newest backup (the oldest is the last line). */
+export const plainNewest = 1;
 /** A history is archived from this many entries on. */
 export const archiveFrom = 6;
 

@@ -1,6 +1,6 @@
 // One volume's runs as the history page lists and charts them: each
 // VolumeBackup of the PVC with its result, its sizes and how long it took.
-import type { VolumeBackup } from '../api/index.ts';
+import { snapshotIdOf, type VolumeBackup } from '../api/index.ts';
 
 export interface HistoryEntry {
   name: string;
@@ -16,7 +16,7 @@ export interface HistoryEntry {
   bytesAdded: number | undefined;
   bytesProcessed: number | undefined;
   files: number | undefined;
-  resticSnapshotId: string | undefined;
+  snapshotId: string | undefined;
 }
 
 /** The runs of namespace/pvc, newest first. */
@@ -40,7 +40,7 @@ export function backupHistory(backups: readonly VolumeBackup[], namespace: strin
         bytesAdded: s?.bytes?.added,
         bytesProcessed: s?.bytes?.total,
         files: s?.files?.total,
-        resticSnapshotId: s?.resticSnapshotId,
+        snapshotId: snapshotIdOf(s),
       };
     })
     .sort((a, b) => b.time - a.time || b.name.localeCompare(a.name));

@@ -17,7 +17,7 @@ const succeeded = (name: string, start: string, seconds: number, added: number, 
     completionTime: new Date(Date.parse(start) + seconds * 1000).toISOString(),
     bytes: { added, total },
     files: { new: 1, changed: 0, unmodified: 0, total: 3 },
-    resticSnapshotId: `${name}0123456789abcdef`,
+    snapshotId: `${name}0123456789abcdef`,
   },
 });
 

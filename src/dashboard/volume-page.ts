@@ -63,7 +63,7 @@ function historyTable(history: readonly HistoryEntry[], now: Date): Html {
       <td class="num">${bytes(e.bytesProcessed)}</td>
       <td class="num">${e.files ?? '-'}</td>
       <td class="num">${e.durationMs === undefined ? '-' : formatDuration(e.durationMs)}</td>
-      <td><code>${e.resticSnapshotId?.slice(0, 8) ?? '-'}</code></td>
+      <td><code>${e.snapshotId?.slice(0, 8) ?? '-'}</code></td>
       <td class="message">${e.phase === 'Failed' ? (e.message ?? '') : e.name}</td>
     </tr>`;
   });

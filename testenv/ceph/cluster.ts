@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pidFile, stopDaemon } from '../daemons.ts';
 import { buildCluster } from './ceph-build.ts';
 import { CONF_MARKER, cephLayout } from './ceph-conf.ts';
-import { CEPH_DAEMONS, cephStatus, describeStatus, isServing, ownPid, s3Answers } from './ceph-status.ts';
+import { cephProblem } from './ceph-health.ts';
+import { CEPH_DAEMONS, ownPid } from './ceph-status.ts';
 
 export { CEPH_DAEMONS } from './ceph-status.ts';
 
@@ -91,7 +92,7 @@ export async function startCeph(options: StartCephOptions): Promise<CephCluster>
   const existing = cephInfo(dir);
   if (existing !== undefined) {
     const same = JSON.stringify(existing) === JSON.stringify(wanted);
-    const problem = same ? await servingProblem(existing) : 'it was started with other settings';
+    const problem = same ? await cephProblem(existing) : 'it was started with other settings';
     if (problem === undefined) {
       log(`reusing the running cluster in ${dir}`);
       return existing;
@@ -114,18 +115,6 @@ export async function startCeph(options: StartCephOptions): Promise<CephCluster>
   writeFileSync(layout.infoPath, `${JSON.stringify(wanted, null, 2)}\n`);
   log(`cluster ready in ${dir}`);
   return wanted;
-}
-
-/** Undefined when a running cluster serves everything tests use, else what is wrong. */
-async function servingProblem(info: CephCluster): Promise<string | undefined> {
-  try {
-    const status = await cephStatus(info.confPath, 5);
-    if (!isServing(status)) return describeStatus(status);
-    if (!(await s3Answers(info.s3.endpoint))) return `no S3 answer on ${info.s3.endpoint}`;
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] : String(error);
-  }
 }
 
 /**

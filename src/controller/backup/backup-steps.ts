@@ -97,7 +97,7 @@ export async function carryOut(
           reason: 'Succeeded',
           message: `snapshot ${r.snapshotId.slice(0, 8)}: ${r.filesNew} new, ${r.filesChanged} changed, ${r.filesUnmodified} unmodified files`,
           completionTime: stamp,
-          resticSnapshotId: r.snapshotId,
+          snapshotId: r.snapshotId,
           files: { new: r.filesNew, changed: r.filesChanged, unmodified: r.filesUnmodified, total: r.filesProcessed },
           bytes: { added: r.bytesAdded, total: r.bytesProcessed },
           ...(r.block === undefined

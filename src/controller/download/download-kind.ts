@@ -16,6 +16,7 @@ import {
   type BackupRepository,
   type DownloadTask,
   type MoverSettings,
+  snapshotIdOf,
 } from '../../api/index.ts';
 import {
   maxPresignSeconds,
@@ -244,7 +245,7 @@ async function createJob(
       source: repositorySource(deps.namespace, repository, tenantOf(repository.spec, backup.namespace)),
     },
     cacheDir: moverCacheDir,
-    source: { snapshotId: backup.resticSnapshotId, snapshotPath: backup.snapshotPath ?? moverSourcePath },
+    source: { snapshotId: snapshotIdOf(backup) ?? '', snapshotPath: backup.snapshotPath ?? moverSourcePath },
     path: download.spec.path ?? '/',
     what: download.spec.what ?? 'listing',
     depth: download.spec.depth ?? 1,

@@ -8,6 +8,7 @@ import {
   type BackupRepositoryStatus,
   type RepositoryMaintenance,
   type TenantHealth,
+  snapshotIdOf,
 } from '../../api/index.ts';
 import { catalogueDeletions, setCondition } from '../../core/index.ts';
 import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
@@ -29,7 +30,7 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
     const backups = backupsInScope(deps.cache, maintenance, repository);
     const byVolume = new Map<string, string[]>();
     for (const backup of catalogueDeletions(backups, maintenance.status?.forget ?? [], deps.now())) {
-      const id = backup.status?.resticSnapshotId;
+      const id = snapshotIdOf(backup.status);
       if (backup.status?.phase === 'Succeeded' && id !== undefined) {
         const volume = `${backup.metadata.namespace}/${backup.spec.pvc}`;
         byVolume.set(volume, [...(byVolume.get(volume) ?? []), id]);

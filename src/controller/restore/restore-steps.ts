@@ -13,6 +13,7 @@ import {
   timestamp,
   type MoverSettings,
   type VolumeRestore,
+  snapshotIdOf,
 } from '../../api/index.ts';
 import {
   moverJob,
@@ -82,7 +83,7 @@ export async function carryOutRestore(
         backup,
         startTime: stamp,
         reason: 'TargetPending',
-        message: `restoring ${backup.namespace}/${backup.pvc} as of ${backup.snapshotTime ?? '?'} (snapshot ${backup.resticSnapshotId.slice(0, 8)}${step.method === 'snapshot' ? ', from its kept VolumeSnapshot' : ''}) into PVC ${target}`,
+        message: `restoring ${backup.namespace}/${backup.pvc} as of ${backup.snapshotTime ?? '?'} (snapshot ${(snapshotIdOf(backup) ?? '?').slice(0, 8)}${step.method === 'snapshot' ? ', from its kept VolumeSnapshot' : ''}) into PVC ${target}`,
       });
       return undefined;
     }
@@ -213,7 +214,9 @@ async function createTarget(deps: RestoreStepDeps, restore: VolumeRestore, obser
 
 function describeSource(restore: VolumeRestore): string {
   const b = restore.status?.backup;
-  return b === undefined ? '' : `${b.namespace}/${b.pvc} snapshot ${b.resticSnapshotId} of ${b.snapshotTime ?? '?'}`;
+  return b === undefined
+    ? ''
+    : `${b.namespace}/${b.pvc} snapshot ${snapshotIdOf(b) ?? '?'} of ${b.snapshotTime ?? '?'}`;
 }
 
 /** The Secret and the Job; undefined when created, else which credential is missing. */
