@@ -1,7 +1,10 @@
-// What every mover task names: the restic repository, and restic snapshot ids.
+// What every mover task names: the repository, its engine, and snapshot ids.
 import { z } from 'zod';
+import { repositoryEngines } from './backup-repository.ts';
 
 export const repositoryTarget = z.object({
+  /** The repository's format: the engine the mover runs (BackupRepository spec.engine). */
+  engine: z.enum(repositoryEngines).default('restic'),
   /** restic repository URL, e.g. s3:http://rgw.example:7480/backups/tenant-a */
   url: z.string().min(1),
   region: z.string().optional(),

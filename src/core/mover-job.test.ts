@@ -13,7 +13,7 @@ const job = moverJob({
   mover: { image: 'safehold' },
   task: {
     kind: 'backup',
-    repository: { url: 's3:http://s3/b/team', initialize: true },
+    repository: { engine: 'restic' as const, url: 's3:http://s3/b/team', initialize: true },
     sourcePath: '/data',
     host: 'k8s-team-nspvc-data',
     tags: [],
@@ -28,7 +28,7 @@ const job = moverJob({
 /** A plain file backup's task, for the cases that vary only the Job around it. */
 const fileBackup: MoverTask = {
   kind: 'backup',
-  repository: { url: 's3:http://s3/b/team', initialize: true },
+  repository: { engine: 'restic' as const, url: 's3:http://s3/b/team', initialize: true },
   sourcePath: '/data',
   host: 'h',
   tags: [],
@@ -94,7 +94,7 @@ describe('moverJob for a block volume', () => {
     mover: { image: 'safehold' },
     task: {
       kind: 'block-backup',
-      repository: { url: 's3:http://s3/b/team', initialize: true },
+      repository: { engine: 'restic' as const, url: 's3:http://s3/b/team', initialize: true },
       devicePath: moverSourceDevice,
       fileName: 'disk.qcow2',
       host: 'k8s-team-nspvc-disk',

@@ -9,7 +9,7 @@ const backup: ChosenBackup = {
   snapshotId: 'a1b2c3d4',
   repository: 'shared',
 };
-const repository = { url: 's3:http://s3/b/team', region: 'us-east-1' };
+const repository = { engine: 'restic' as const, url: 's3:http://s3/b/team', region: 'us-east-1' };
 const restore = (spec: Partial<VolumeRestore['spec']> = {}, targetCreated?: boolean): VolumeRestore => ({
   metadata: { name: 'r', namespace: 'team' },
   spec: { source: { pvc: 'data' }, target: { pvc: 'back' }, ...spec },

@@ -55,7 +55,7 @@ describe('a restore that settled on a backup before the rename', () => {
     const task = restoreMoverTask(
       { metadata: { name: 'r', namespace: 'team' }, spec: { source: { pvc: 'data' }, target: { pvc: 'back' } } },
       chosen satisfies ChosenBackup,
-      { url: 's3:http://s3/b/team', region: 'us-east-1' },
+      { engine: 'restic' as const, url: 's3:http://s3/b/team', region: 'us-east-1' },
     );
     expect(task).toMatchObject({ kind: 'restore', source: { snapshotId: oldId } });
   });

@@ -123,7 +123,7 @@ function stubEngine(options: { snapshots?: string[]; prepare?: Failure } = {}) {
 
 const backupTask: BackupTask = {
   kind: 'backup',
-  repository: { url: 'stub:', initialize: true },
+  repository: { engine: 'restic' as const, url: 'stub:', initialize: true },
   sourcePath: root,
   host: 'team-a-data',
   tags: ['daily'],
@@ -181,7 +181,7 @@ describe('the mover through the engine interface', () => {
     const stub = stubEngine({ snapshots: [a, b] });
     const task: MaintenanceTask = {
       kind: 'maintenance',
-      repository: { url: 'stub:', initialize: true },
+      repository: { engine: 'restic' as const, url: 'stub:', initialize: true },
       cacheDir: '/cache',
       forget: ['e7b0031c', '0123abcd'],
       prune: true,
@@ -221,7 +221,7 @@ describe('the mover through the engine interface', () => {
     const backedUp = await runBlockBackup(
       {
         kind: 'block-backup',
-        repository: { url: 'stub:', initialize: true },
+        repository: { engine: 'restic' as const, url: 'stub:', initialize: true },
         devicePath: device,
         fileName: 'disk.qcow2',
         host: 'team-a-disk',
@@ -257,7 +257,7 @@ describe('the mover through the engine interface', () => {
     const restored = await runBlockRestore(
       {
         kind: 'block-restore',
-        repository: { url: 'stub:', initialize: false },
+        repository: { engine: 'restic' as const, url: 'stub:', initialize: false },
         cacheDir: '/cache',
         snapshotId: backedUp.snapshotId.slice(0, 8),
         devicePath: target,

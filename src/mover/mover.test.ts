@@ -24,7 +24,7 @@ describe('parseTask', () => {
       ok: true,
       task: {
         ...task,
-        repository: { ...task.repository, initialize: true },
+        repository: { ...task.repository, engine: 'restic', initialize: true },
         changeDetection: 'inode',
       },
     });
@@ -34,7 +34,12 @@ describe('parseTask', () => {
     const maintenance = { kind: 'maintenance', repository: { url: '/srv/restic-repo' }, cacheDir: '/cache' };
     expect(parseTask(JSON.stringify(maintenance))).toEqual({
       ok: true,
-      task: { ...maintenance, repository: { url: '/srv/restic-repo', initialize: true }, forget: [], prune: false },
+      task: {
+        ...maintenance,
+        repository: { engine: 'restic', url: '/srv/restic-repo', initialize: true },
+        forget: [],
+        prune: false,
+      },
     });
   });
 
@@ -44,6 +49,7 @@ describe('parseTask', () => {
     [JSON.stringify({ ...task, kind: 'replicate' }), 'kind'],
     [JSON.stringify({ ...task, sourcePath: 'data' }), 'sourcePath'],
     [JSON.stringify({ ...task, repository: { url: '' } }), 'repository.url'],
+    [JSON.stringify({ ...task, repository: { ...task.repository, engine: 'tape' } }), 'repository.engine'],
     [JSON.stringify({ ...task, tags: undefined }), 'tags'],
     [JSON.stringify({ ...task, changeDetection: 'hash' }), 'changeDetection'],
     [JSON.stringify({ ...task, snapshotTime: '2024-01-01 12:00' }), 'snapshotTime'],

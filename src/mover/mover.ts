@@ -18,7 +18,7 @@ import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
 import type { Repository } from './engine.ts';
-import { defaultEngine, loadEngine } from './engines.ts';
+import { loadEngine } from './engines.ts';
 import { moverError, type Failure } from './failure.ts';
 import { connectRbd } from './rbd.ts';
 import { runMaintenance } from './maintenance.ts';
@@ -135,7 +135,7 @@ async function run(
   const warn = (text: string) => log(`warning: ${text}`);
   // A proxy in between means the endpoint is not ours to probe directly.
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((n) => input.inheritedEnv[n]);
-  const engine = await loadEngine(defaultEngine);
+  const engine = await loadEngine(task.repository.engine);
   const repository: Repository = engine.open({
     repository: task.repository,
     cacheDir: task.cacheDir,

@@ -75,6 +75,7 @@ export async function createJob(
   const block = claim?.spec?.volumeMode === 'Block';
   const common = {
     repository: {
+      engine: repo.spec.engine,
       url: repositoryUrl(repo.spec, ns),
       region: repo.spec.s3.region,
       initialize: true,

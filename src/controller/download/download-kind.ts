@@ -239,6 +239,7 @@ async function createJob(
   const task: DownloadTask = {
     kind: 'download',
     repository: {
+      engine: repository.spec.engine,
       url: repositoryUrl(repository.spec, backup.namespace),
       region: repository.spec.s3.region,
       initialize: false,

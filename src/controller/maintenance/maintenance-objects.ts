@@ -91,6 +91,7 @@ export async function createMaintenanceJob(
   const task: MaintenanceTask = {
     kind: 'maintenance',
     repository: {
+      engine: repository.spec.engine,
       url: repositoryUrl(repository.spec, tenant === '' ? '' : tenant),
       region: repository.spec.s3.region,
       initialize: false,

@@ -245,6 +245,7 @@ async function createJob(
     credentials.data,
   );
   const task = restoreMoverTask(restore, backup, {
+    engine: repository.spec.engine,
     url: repositoryUrl(repository.spec, sourceNs),
     region: repository.spec.s3.region,
     source: repositorySource(deps.namespace, repository, tenantOf(repository.spec, sourceNs)),

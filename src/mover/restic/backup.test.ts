@@ -78,7 +78,7 @@ function fakeRestic(answers: Record<string, Answer | Answer[]>) {
 
 const task: BackupTask = {
   kind: 'backup',
-  repository: { url: 's3:http://127.0.0.1:7480/backups', initialize: true },
+  repository: { engine: 'restic' as const, url: 's3:http://127.0.0.1:7480/backups', initialize: true },
   sourcePath: source,
   host: 'team-a-data',
   tags: ['daily', 'policy=gold'],

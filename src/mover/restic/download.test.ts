@@ -83,7 +83,7 @@ const node = (path: string, type: string, more: object = {}) =>
 function task(path: string, what: DownloadTask['what'], depth = 1): DownloadTask {
   return {
     kind: 'download',
-    repository: { url: 's3:http://127.0.0.1:7480/backups', initialize: true },
+    repository: { engine: 'restic' as const, url: 's3:http://127.0.0.1:7480/backups', initialize: true },
     cacheDir: '/cache',
     source: { snapshotId: 'a05c7b56', snapshotPath: '/data' },
     path,

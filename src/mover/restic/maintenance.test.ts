@@ -78,7 +78,7 @@ const locked = {
 
 const task: MaintenanceTask = {
   kind: 'maintenance',
-  repository: { url: 's3:http://127.0.0.1:7480/backups', initialize: true },
+  repository: { engine: 'restic' as const, url: 's3:http://127.0.0.1:7480/backups', initialize: true },
   cacheDir: '/cache',
   forget: ['e7b0031c', b],
   prune: true,

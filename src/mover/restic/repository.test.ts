@@ -51,7 +51,7 @@ function repository(keys: string[], objects = true) {
   return { steps, stored, calls, warnings };
 }
 
-const target = { url, initialize: true };
+const target = { engine: 'restic' as const, url, initialize: true };
 
 describe('prepareRepository after an interrupted init', () => {
   it('clears the keys of a repository that holds nothing else, and creates it again', async () => {

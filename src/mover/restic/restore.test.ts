@@ -69,7 +69,7 @@ function task(more: Partial<RestoreTask> = {}): RestoreTask {
   mkdirSync(targetPath);
   return {
     kind: 'restore',
-    repository: { url: 's3:http://127.0.0.1:7480/backups', initialize: true },
+    repository: { engine: 'restic' as const, url: 's3:http://127.0.0.1:7480/backups', initialize: true },
     cacheDir: join(root, 'cache'),
     source: { snapshotId: 'a05c7b56', snapshotPath: '/data' },
     targetPath,
