@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,8 @@ import { benchBackup } from './backup-2g.ts';
 import { benchBlock } from './block-16g.ts';
 import { benchChangeDetection } from './change-detection-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
+import { benchEngines } from './engines.ts';
+import { enginesTables } from './engines-table.ts';
 import { benchHistory } from './history-10k.ts';
 import { benchRestore } from './restore-2g.ts';
 
@@ -30,8 +32,10 @@ const { values } = parseArgs({
     'keep-env': { type: 'boolean', default: false },
   },
 });
-// The history benchmark fills the cluster with 140,000 objects: it runs only when asked for.
-const wanted = (name: string) => (values.only === undefined && name !== 'history') || values.only === name;
+// The history benchmark fills the cluster with 140,000 objects, and the engines benchmark takes
+// half an hour (kopia restores 100,000 small files in about ten minutes): they run only when asked for.
+const onlyWhenAsked = ['history', 'engines'];
+const wanted = (name: string) => (values.only === undefined && !onlyWhenAsked.includes(name)) || values.only === name;
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const env = await up(defaultEnvDir, log);
 const removeBucketsMade = await bucketsMadeFrom(env.ceph);
@@ -103,6 +107,15 @@ restore of a ${(restore.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${restore.fil
   plain restic restore: ${restore.plainResticSeconds.toFixed(1)} s   (runs: ${restore.runs.plainResticSeconds.map((s) => s.toFixed(1)).join(', ')})
   safehold mover:       ${restore.moverSeconds.toFixed(1)} s   (runs: ${restore.runs.moverSeconds.map((s) => s.toFixed(1)).join(', ')})   ratio ${restore.ratio.toFixed(3)}   (aim <= 1.10)
 results in bench/results/restore-2g.json`);
+}
+
+if (wanted('engines')) {
+  const engines = await benchEngines(env, log);
+  writeFileSync(join(dir, 'engines.json'), `${JSON.stringify({ ...header, engines }, null, 2)}\n`);
+  console.log(`
+plain restic, kopia (${engines.kopiaVersion}) and the safehold mover, each into a fresh bucket on radosgw, page cache dropped before each step
+${enginesTables(engines)}
+results in bench/results/engines.json`);
 }
 
 if (wanted('coverage')) {

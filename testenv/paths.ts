@@ -28,6 +28,7 @@ export const versions = {
   restic: version('RESTIC_VERSION'),
   snapshotter: version('SNAPSHOTTER_VERSION'),
   helm: version('HELM_VERSION'),
+  kopia: version('KOPIA_VERSION'),
   prometheusDeb: version('PROMETHEUS_DEB_VERSION'),
   node: readFileSync(join(repoRoot, '.node-version'), 'utf8').trim(),
 };
@@ -42,6 +43,8 @@ export const tools = {
   restic: join(cacheDir, `restic-${versions.restic}`, 'restic'),
   snapshotCrds: join(cacheDir, `snapshot-crds-${versions.snapshotter}`),
   helm: join(cacheDir, `helm-${versions.helm}`, 'helm'),
+  /** Built on first use by the engines benchmark (build-go-tools.sh kopia), never by setup. */
+  kopia: join(cacheDir, `kopia-${versions.kopia}`, 'kopia'),
   promtool: join(cacheDir, `promtool-${versions.prometheusDeb}`, 'promtool'),
   chromium: '/usr/bin/chromium',
   node: process.execPath,

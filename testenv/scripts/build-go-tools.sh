@@ -2,6 +2,8 @@
 # Builds the test environment's Go programs (etcd, the Kubernetes control plane,
 # restic, helm) from the Go module proxy, once per version, into a cache outside the
 # repository. Prints progress; safe to run again (finished builds are skipped).
+#   build-go-tools.sh          what tests need
+#   build-go-tools.sh kopia    kopia alone, which only the engines benchmark runs
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,12 +30,12 @@ with_ticker() { # label command...
 
 # Builds one main package inside a module of our own that requires the real
 # module, so that its replace directives and version lists are not needed.
-build_main() { # module-name required-module version package out-dir binary-name
-  local name=$1 req=$2 version=$3 pkg=$4 out=$5 bin=$6
+build_main() { # module-name required-module version package out-dir binary-name [ldflags]
+  local name=$1 req=$2 version=$3 pkg=$4 out=$5 bin=$6 ldflags=${7:-}
   local mod=$cache/build/${name##*/}-$version
   rm -rf "$mod" "$out.tmp"; mkdir -p "$mod" "$out.tmp"
   printf 'module %s\ngo 1.24\nrequire %s %s\n' "$name" "$req" "$version" >"$mod/go.mod"
-  with_ticker "$bin" bash -c 'cd "$1" && go build -trimpath -o "$2" "$3"' _ "$mod" "$out.tmp/$bin" "$pkg"
+  with_ticker "$bin" bash -c 'cd "$1" && go build -trimpath -ldflags "$4" -o "$2" "$3"' _ "$mod" "$out.tmp/$bin" "$pkg" "$ldflags"
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
@@ -96,6 +98,17 @@ build_helm() {
   log "helm $HELM_VERSION built"
 }
 
+# A peer for side-by-side comparisons (bench/engines.ts); tests never run it.
+build_kopia() {
+  local out=$cache/kopia-$KOPIA_VERSION
+  [ -x "$out/kopia" ] && { log "kopia $KOPIA_VERSION cached"; return; }
+  log "building kopia $KOPIA_VERSION; a cold build takes about 5 minutes"
+  # Built as a dependency, kopia cannot read its own version: it is linked in.
+  build_main safehold.test/kopia github.com/kopia/kopia "$KOPIA_VERSION" github.com/kopia/kopia "$out" kopia \
+    "-X github.com/kopia/kopia/repo.BuildVersion=$KOPIA_VERSION -X github.com/kopia/kopia/repo.BuildInfo=$KOPIA_VERSION"
+  log "kopia $KOPIA_VERSION built"
+}
+
 snapshot_crds() {
   local out=$cache/snapshot-crds-$SNAPSHOTTER_VERSION
   [ -f "$out/snapshot.storage.k8s.io_volumesnapshots.yaml" ] && { log "snapshot CRDs cached"; return; }
@@ -111,6 +124,7 @@ mkdir -p "$cache"
 # One build at a time per machine: two setups started together wait for each other.
 exec 9>"$cache/.build.lock"
 flock 9
+if [ "${1:-}" = kopia ]; then build_kopia; exit; fi
 snapshot_crds
 build_restic
 build_helm

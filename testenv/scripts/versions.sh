@@ -4,5 +4,7 @@ ETCD_VERSION=v3.6.16
 RESTIC_VERSION=v0.18.1
 SNAPSHOTTER_VERSION=v8.7.0
 HELM_VERSION=v3.19.2
+# Only for the engines benchmark (bench/engines.ts), built on first use.
+KOPIA_VERSION=v0.21.1
 # Debian bookworm's prometheus package, for promtool (scripts/setup.sh).
 PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
