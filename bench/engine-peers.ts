@@ -9,7 +9,8 @@ import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { tools, versions } from '../testenv/paths.ts';
 import { inSequence, measure, measureMover, type Measured } from './process-usage.ts';
-import { bucketBytes, createBucket, removeBucket } from './s3-buckets.ts';
+import { removeBuckets } from '../testenv/ceph/ceph-health.ts';
+import { bucketBytes, createBucket } from './s3-buckets.ts';
 
 export const engineNames = ['restic', 'kopia', 'safehold'] as const;
 export type EngineName = (typeof engineNames)[number];
@@ -54,7 +55,7 @@ export function makeEngine(name: EngineName, env: TestEnvironment, tree: string,
     name,
     bucket,
     storedBytes: () => bucketBytes(confPath, bucket),
-    remove: () => removeBucket(confPath, bucket),
+    remove: () => removeBuckets(confPath, [bucket]),
   } satisfies Engine;
 }
 

@@ -1,7 +1,7 @@
 // Buckets of the test radosgw for the engines benchmark. kopia, unlike
 // restic, does not create its bucket, so the bench does: one S3 CreateBucket
-// signed with AWS Signature Version 4 in the Authorization header. Removing a
-// bucket with everything in it, and its stored size, are radosgw-admin's.
+// signed with AWS Signature Version 4 in the Authorization header. Its stored
+// size is radosgw-admin's; removing it is testenv/ceph/ceph-health.ts's.
 import { createHash, createHmac } from 'node:crypto';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
@@ -41,11 +41,4 @@ export async function bucketBytes(confPath: string, bucket: string): Promise<num
   const { stdout } = await run('radosgw-admin', ['-c', confPath, 'bucket', 'stats', '--bucket', bucket]);
   const stats = JSON.parse(stdout) as { usage?: Record<string, { size?: number }> };
   return Object.values(stats.usage ?? {}).reduce((sum, u) => sum + (u.size ?? 0), 0);
-}
-
-/** Removes the bucket and its objects at once (no garbage-collection delay): the OSD is a 24 GiB file. */
-export async function removeBucket(confPath: string, bucket: string): Promise<void> {
-  await run('radosgw-admin', ['-c', confPath, 'bucket', 'rm', '--bucket', bucket, '--purge-objects', '--bypass-gc'], {
-    timeoutMs: 600_000,
-  });
 }
