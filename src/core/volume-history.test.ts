@@ -227,11 +227,16 @@ describe('volumeRuns over a history', () => {
     });
     fc.assert(
       fc.property(fc.array(backup, { minLength: 1, maxLength: 30 }), fc.boolean(), (items, lastFailed) => {
+        const starts = items.map((b, i) => Date.UTC(2026, 10, b.day, b.hour, i));
+        const text = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
         const runs = items.map((b, i) => {
-          const time = new Date(Date.UTC(2026, 10, b.day, b.hour, i)).toISOString().replace('.000Z', 'Z');
-          return run(`r${i}`, time, i.toString(16).padStart(64, '0'), {
+          const start = starts[i] ?? 0;
+          // One run per volume at a time (mover-job.ts): each ends before the next one starts.
+          const next = Math.min(...starts.filter((other) => other > start));
+          const done = Math.min(start + b.took * 1000, next - 1000);
+          return run(`r${i}`, text(start), i.toString(16).padStart(64, '0'), {
             repository: b.repository,
-            completionTime: new Date(Date.parse(time) + b.took * 1000).toISOString().replace('.000Z', 'Z'),
+            completionTime: text(done),
           });
         });
         const failed = {
