@@ -6,7 +6,8 @@
 // leaves its MoverResult in the termination message (src/api/mover-protocol.ts).
 // It never calls the API server (lint enforces it) and reads no environment:
 // bin passes it in.
-export { defaultLimits, imageStreamCommandName, inheritedEnvNames, parseTask, runMover } from './mover.ts';
+export { imageStreamCommandName, moverCommandName } from './command-names.ts';
+export { defaultLimits, inheritedEnvNames, parseTask, runMover } from './mover.ts';
 export { streamImage } from './image-stream.ts';
 export type { MoverInput, MoverIo, MoverLimits, TaskResult } from './mover.ts';
 export { encodeResult, terminationMessageLimit } from './termination-message.ts';

@@ -13,6 +13,7 @@ import {
   type MoverTask,
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
+import { imageStreamCommandName } from './command-names.ts';
 import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
@@ -157,7 +158,7 @@ async function run(
   const progress = { progressIntervalMs: limits.progressIntervalMs, nowMs: io.nowMs, progress: print };
   switch (task.kind) {
     case 'backup':
-      return runBackup(task, { repository, ...progress, warn });
+      return runBackup(task, { repository, ...progress, log, warn });
     case 'maintenance':
       return runMaintenance(task, { repository, nowMs: io.nowMs, log });
     case 'restore':
@@ -180,6 +181,7 @@ async function run(
       return runBlockBackup(task, {
         repository,
         ...progress,
+        log,
         warn,
         tempDir,
         imageStreamCommand: (plan) => [...input.selfCommand, imageStreamCommandName, plan],
@@ -195,9 +197,6 @@ async function run(
 function moverResult(result: MoverResult | Failure): MoverResult {
   return result.type === 'error' ? moverError(result) : result;
 }
-
-/** The hidden command the engine runs for a block backup: `safehold image-stream PLAN`. */
-export const imageStreamCommandName = 'image-stream';
 
 /** The query string of a presigned URL (its signature), hidden on its own too should a message quote only it. */
 function querySecret(url: string | undefined): string | undefined {
