@@ -19,12 +19,22 @@ const secretKeyRef = (defaultKey: string) =>
 export const repositoryEngines = ['restic'] as const;
 export type RepositoryEngineName = (typeof repositoryEngines)[number];
 
+/** How backups compress what they store (BackupRepository spec.compression). */
+export const compressionModes = ['auto', 'off', 'max'] as const;
+export type CompressionMode = (typeof compressionModes)[number];
+
 export const backupRepositorySpec = z.object({
   engine: z
     .enum(repositoryEngines)
     .default('restic')
     .describe(
       "The repository's format. Recorded here once: the snapshot ids in VolumeBackups and VolumeHistories are this engine's.",
+    ),
+  compression: z
+    .enum(compressionModes)
+    .default('auto')
+    .describe(
+      "How backups compress what they store. auto: each volume backup compresses a sample of the volume's files first, and compresses the data (restic's fast level) only when the sample shrinks by a tenth or more; random, already compressed or encrypted data is stored as it is, which saves the CPU that would gain nothing (a block volume's image is always compressed). off: never. max: always, at the strongest level (slower, smaller). Only what is stored changes, never what is restored.",
     ),
   s3: z
     .object({

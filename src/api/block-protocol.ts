@@ -4,6 +4,7 @@
 // parent's image, and tags the snapshot with its parent. A restore writes the
 // device back, replaying the chain from its full image (ADR 0011).
 import { z } from 'zod';
+import { compressionModes } from './backup-repository.ts';
 import { repositoryTarget, resticSnapshotId } from './restic-target.ts';
 
 /** How the mover reaches Ceph for `rbd diff`; the user's key comes from the Secret (moverEnv.cephKey). */
@@ -47,6 +48,8 @@ export const blockBackupTask = z.object({
   host: z.string().min(1),
   tags: z.array(z.string()),
   cacheDir: z.string().startsWith('/'),
+  /** How the image is compressed (BackupRepository spec.compression); auto: the engine's fast level. */
+  compression: z.enum(compressionModes).default('auto'),
   snapshotTime: z.iso.datetime({ offset: true }).optional(),
   extents: blockExtents,
   /** An incremental (with extents.fromSnapshot): the restic snapshot whose image this one overlays. */

@@ -6,6 +6,7 @@
 // reads from the Pod's status: no log scraping.
 import { z } from 'zod';
 import { blockBackupTask, blockImageReport, blockRestoreReport, blockRestoreTask } from './block-protocol.ts';
+import { compressionModes } from './backup-repository.ts';
 import { repositoryTarget, resticSnapshotId } from './restic-target.ts';
 
 /** Environment variables the Job sets from Secrets for the mover. */
@@ -29,6 +30,8 @@ export const backupTask = z.object({
   host: z.string().min(1),
   tags: z.array(z.string()),
   cacheDir: z.string().startsWith('/'),
+  /** How the data is compressed (BackupRepository spec.compression); auto: as a sample of the data says. */
+  compression: z.enum(compressionModes).default('auto'),
   /**
    * How restic tells a changed file: 'inode' (mtime, size, ctime and inode: never misses a change),
    * or 'mtime-size' (misses a file rewritten in place with the same size and mtime), only when a

@@ -18,6 +18,7 @@ const job = moverJob({
     host: 'k8s-team-nspvc-data',
     tags: [],
     cacheDir: '/cache',
+    compression: 'auto',
     changeDetection: 'inode',
   },
   sourceClaim: runObjectBase(backup),
@@ -33,6 +34,7 @@ const fileBackup: MoverTask = {
   host: 'h',
   tags: [],
   cacheDir: '/cache',
+  compression: 'auto',
   changeDetection: 'mtime-size',
 };
 const pod = job.spec?.template.spec;
@@ -100,6 +102,7 @@ describe('moverJob for a block volume', () => {
       host: 'k8s-team-nspvc-disk',
       tags: [],
       cacheDir: '/cache',
+      compression: 'auto',
       extents: { source: 'zero-scan' },
     },
     sourceClaim: 'disk-alias',

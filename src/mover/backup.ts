@@ -4,6 +4,8 @@
 // carries the time the data was captured, not the upload's.
 import type { BackupSummary, BackupTask, MoverProgress } from '../api/index.ts';
 import { makeCephfsSnapshot } from './cephfs-snapshot.ts';
+import { compressionFor, describeChoice } from './compression-choice.ts';
+import { sampleData } from './data-sample.ts';
 import type { Repository } from './engine.ts';
 import type { Failure } from './failure.ts';
 import { throttledProgress } from './progress-throttle.ts';
@@ -13,6 +15,7 @@ import { checkSourceFolder } from './source-folder.ts';
 export interface BackupSteps {
   repository: Repository;
   progress: (progress: MoverProgress) => void;
+  log: (text: string) => void;
   warn: (text: string) => void;
   nowMs: () => number;
   progressIntervalMs: number;
@@ -32,12 +35,16 @@ export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<B
   if ('type' in when) return when;
   const missing = await checkSourceFolder(task.sourcePath);
   if (missing !== undefined) return missing;
-  const notReady = await steps.repository.prepare({ create: task.repository.initialize });
+  const notReady = await steps.repository.prepare({ create: task.repository.initialize, onFirstUse: true });
   if (notReady !== undefined) return notReady;
   const backUp = async (path: string) => {
+    const sample = task.compression === 'auto' ? await sampleData(path) : undefined;
+    const compression = compressionFor(task.compression, sample);
+    steps.log(describeChoice(compression, sample));
     const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
     const { host, tags, changeDetection } = task;
-    const saved = await steps.repository.backupFolder({ path, host, tags, ...when, changeDetection }, progress);
+    const backup = { path, host, tags, ...when, changeDetection, compression };
+    const saved = await steps.repository.backupFolder(backup, progress);
     return saved.ok ? saved.value : saved.error;
   };
   if (task.cephfsSnapshot === undefined) return backUp(task.sourcePath);

@@ -12,6 +12,7 @@ import type { ByteExtent } from '../core/cluster-map.ts';
 import { qcow2ClusterSize } from '../core/qcow2-layout.ts';
 import { snapshotTimeOf, type BackupSteps } from './backup.ts';
 import { deviceSize } from './block-device.ts';
+import { compressionFor } from './compression-choice.ts';
 import type { Failure } from './failure.ts';
 import type { ImageStreamPlan, ImageStreamReport } from './image-stream.ts';
 import { throttledProgress } from './progress-throttle.ts';
@@ -67,7 +68,14 @@ export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSt
     const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
     const command = steps.imageStreamCommand(planPath);
     const saved = await steps.repository.backupStream(
-      { host: task.host, tags, ...when, fileName: task.fileName, command },
+      {
+        host: task.host,
+        tags,
+        ...when,
+        fileName: task.fileName,
+        command,
+        compression: compressionFor(task.compression, undefined),
+      },
       progress,
     );
     if (!saved.ok) return saved.error;

@@ -128,6 +128,7 @@ const backupTask: BackupTask = {
   host: 'team-a-data',
   tags: ['daily'],
   cacheDir: '/cache',
+  compression: 'auto',
   changeDetection: 'mtime-size',
   snapshotTime: '2024-03-31T01:30:00.25+02:00',
 };
@@ -138,18 +139,20 @@ describe('the mover through the engine interface', () => {
     const printed: MoverProgress[] = [];
     const result = await runBackup(backupTask, {
       repository: stub.repository,
+      log: () => undefined,
       progress: (p) => printed.push(p),
       warn: () => undefined,
       nowMs: () => 0,
       progressIntervalMs: 1_000,
     });
     expect(stub.calls).toEqual([
-      ['prepare', { create: true }],
+      ['prepare', { create: true, onFirstUse: true }],
       [
         'backupFolder',
         {
           path: root,
           host: 'team-a-data',
+          compression: 'fast',
           tags: ['daily'],
           time: '2024-03-30 23:30:00.25',
           changeDetection: 'mtime-size',
@@ -165,6 +168,7 @@ describe('the mover through the engine interface', () => {
     const stub = stubEngine({ prepare: locked });
     const result = await runBackup(backupTask, {
       repository: stub.repository,
+      log: () => undefined,
       progress: () => undefined,
       warn: () => undefined,
       nowMs: () => 0,
@@ -227,11 +231,13 @@ describe('the mover through the engine interface', () => {
         host: 'team-a-disk',
         tags: ['daily'],
         cacheDir: '/cache',
+        compression: 'auto',
         extents: { source: 'zero-scan' },
       },
       {
         repository: stub.repository,
         progress: () => undefined,
+        log: () => undefined,
         warn: () => undefined,
         nowMs: () => 0,
         progressIntervalMs: 1_000,
@@ -246,6 +252,7 @@ describe('the mover through the engine interface', () => {
       'backupStream',
       {
         host: 'team-a-disk',
+        compression: 'fast',
         tags: ['daily', 'format=qcow2'],
         fileName: 'disk.qcow2',
         command: ['image-stream', expect.stringMatching(/plan\.json$/) as string],

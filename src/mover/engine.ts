@@ -14,6 +14,7 @@ import type {
   RestoreSummary,
   RestoreTask,
 } from '../api/index.ts';
+import type { CompressionLevel } from './compression-choice.ts';
 import type { ProbeResult } from './endpoint-probe.ts';
 import type { Failure, Outcome } from './failure.ts';
 
@@ -85,6 +86,8 @@ export interface SnapshotInfo {
 interface NewSnapshot {
   host: string;
   tags: readonly string[];
+  /** How the engine compresses what it stores. */
+  compression: CompressionLevel;
   /** The time the data was captured, in UTC: "YYYY-MM-DD HH:MM:SS" and the fraction as the task wrote it (snapshot-time.ts). */
   time?: string | undefined;
 }
@@ -118,8 +121,16 @@ export interface Repository {
   /**
    * Ready for the task: reachable, created when `create` allows, stale locks gone; undefined when
    * ready. notCreated says why a missing repository is not created, in every failure that finds none.
+   * onFirstUse: only reachable here; the task's first command creates a missing repository (when
+   * `create` allows) or clears stale locks only when it finds it must, and runs again. For tasks
+   * whose commands read nothing before they open the repository (a folder's backup, a restore):
+   * an engine's separate opening costs it a start each (restic: a key derivation, about 0.6 s).
    */
-  prepare(options: { create: boolean; notCreated?: string | undefined }): Promise<Failure | undefined>;
+  prepare(options: {
+    create: boolean;
+    notCreated?: string | undefined;
+    onFirstUse?: boolean | undefined;
+  }): Promise<Failure | undefined>;
   backupFolder(backup: FolderBackup, progress: ProgressReporter): Promise<Outcome<BackupSummary>>;
   backupStream(backup: StreamBackup, progress: ProgressReporter): Promise<Outcome<BackupSummary>>;
   restore(restore: FolderRestore, progress: ProgressReporter): Promise<Outcome<RestoreCounts>>;

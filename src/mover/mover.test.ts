@@ -25,6 +25,7 @@ describe('parseTask', () => {
       task: {
         ...task,
         repository: { ...task.repository, engine: 'restic', initialize: true },
+        compression: 'auto',
         changeDetection: 'inode',
       },
     });

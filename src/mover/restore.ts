@@ -27,7 +27,7 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
   if (missing !== undefined) return missing;
   const { repository } = steps;
   const notCreated = "a restore never creates one: check the URL of the backup's repository";
-  const notReady = await repository.prepare({ create: false, notCreated });
+  const notReady = await repository.prepare({ create: false, notCreated, onFirstUse: true });
   if (notReady !== undefined) return notReady;
 
   const paths = restorePaths(task.paths);

@@ -90,6 +90,7 @@ export async function createJob(
       `run=${backup.metadata.name}`,
     ],
     cacheDir: moverCacheDir,
+    compression: repo.spec.compression,
     snapshotTime: step.snapshotTime,
   };
   const task: MoverTask = block

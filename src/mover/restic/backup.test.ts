@@ -2,6 +2,7 @@
 // mover's backup over the restic engine, against a stand-in for restic that
 // answers each subcommand as told. The real restic and S3 are in
 // test/mover.test.ts.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,7 @@ const task: BackupTask = {
   host: 'team-a-data',
   tags: ['daily', 'policy=gold'],
   cacheDir: join(root, 'cache'),
+  compression: 'auto',
   changeDetection: 'inode',
 };
 
@@ -108,18 +110,19 @@ async function backup(
     progressIntervalMs: 1_000,
     nowMs: () => (clock += 400),
     progress: (p) => progress.push(p),
+    log: () => undefined,
     warn,
   });
   return { result, calls: restic.calls(), progress, warnings };
 }
 
-const backupCall = `backup --json --host team-a-data --tag daily --tag policy=gold ${source}`;
+const backupCall = `backup --json --host team-a-data --compression auto --tag daily --tag policy=gold ${source}`;
 const done = { stdout: [0, 0.3, 0.6, 0.9, 1].map(statusLine).concat(summaryLine) };
 
 describe('runBackup', () => {
-  it('creates a missing repository, removes stale locks, then backs up with host and tags', async () => {
-    const { result, calls, progress } = await backup({ cat: { code: 10 }, backup: done });
-    expect(calls).toEqual(['--json cat config', '--json init', '--json unlock', backupCall]);
+  it('backs up with host and tags, creating the repository when the backup finds none', async () => {
+    const { result, calls, progress } = await backup({ backup: [{ code: 10 }, done] });
+    expect(calls).toEqual([backupCall, '--json init', backupCall]);
     expect(result).toMatchObject({ type: 'summary', filesNew: 3, filesProcessed: 3, bytesProcessed: 30 });
     // Statuses 400 ms apart: the first, the first a second later or more, and the last one held back.
     expect(progress.map((p) => p.percentDone)).toEqual([0, 90, 100]);
@@ -128,8 +131,20 @@ describe('runBackup', () => {
   it('compares only mtime and size in a snapshot clone, where every inode and ctime is new', async () => {
     const { calls } = await backup({ backup: done }, { task: { ...task, changeDetection: 'mtime-size' } });
     expect(calls.at(-1)).toBe(
-      `backup --json --host team-a-data --ignore-inode --ignore-ctime --tag daily --tag policy=gold ${source}`,
+      `backup --json --host team-a-data --compression auto --ignore-inode --ignore-ctime --tag daily --tag policy=gold ${source}`,
     );
+  });
+
+  it('stores a volume of random data as it is, and compresses as the repository says otherwise', async () => {
+    const random = join(root, 'random');
+    mkdirSync(random);
+    writeFileSync(join(random, 'video.bin'), randomBytes(100_000));
+    const sampled = await backup({ backup: done }, { task: { ...task, sourcePath: random } });
+    expect(sampled.calls.at(-1)).toBe(
+      `backup --json --host team-a-data --compression off --tag daily --tag policy=gold ${random}`,
+    );
+    const max = await backup({ backup: done }, { task: { ...task, sourcePath: random, compression: 'max' } });
+    expect(max.calls.at(-1)).toContain('--compression max');
   });
 
   it('records the time the data was captured, in UTC', async () => {
@@ -138,22 +153,34 @@ describe('runBackup', () => {
       { task: { ...task, snapshotTime: '2024-03-31T01:30:00.25+02:00' } },
     );
     expect(calls.at(-1)).toBe(
-      `backup --json --host team-a-data --time 2024-03-30 23:30:00.25 --tag daily --tag policy=gold ${source}`,
+      `backup --json --host team-a-data --compression auto --time 2024-03-30 23:30:00.25 --tag daily --tag policy=gold ${source}`,
     );
   });
 
-  it('opens an existing repository without creating it', async () => {
+  it('opens an existing repository with the backup alone: no restic start before it', async () => {
     const { result, calls } = await backup({ backup: done });
-    expect(calls).toEqual(['--json cat config', '--json unlock', backupCall]);
+    expect(calls).toEqual([backupCall]);
+    expect(result.type).toBe('summary');
+  });
+
+  it('removes stale locks when the backup finds the repository locked, and backs up', async () => {
+    const locked = {
+      code: 11,
+      stderr: [
+        '{"message_type":"exit_error","code":11,"message":"unable to create lock in backend: repository is already locked exclusively by PID 7 on mover-abc by root"}',
+      ],
+    };
+    const { result, calls } = await backup({ backup: [locked, done] });
+    expect(calls).toEqual([backupCall, '--json unlock', backupCall]);
     expect(result.type).toBe('summary');
   });
 
   it('stops restic retrying a missing bucket and creates the repository', async () => {
     const retry = 'Stat(<config/>) returned error, retrying after 1.49s: Stat: The specified bucket does not exist.';
     const started = Date.now();
-    const { result, calls } = await backup({ cat: { stderr: [retry], hangSeconds: 30 }, backup: done });
+    const { result, calls } = await backup({ backup: [{ stderr: [retry], hangSeconds: 30 }, done] });
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(calls).toEqual(['--json cat config', '--json init', '--json unlock', backupCall]);
+    expect(calls).toEqual([backupCall, '--json init', backupCall]);
     expect(result.type).toBe('summary');
   });
 
@@ -161,28 +188,28 @@ describe('runBackup', () => {
     const retry =
       'Stat(<config/>) returned error, retrying after 1.2s: Stat: The request signature we calculated does not match the signature you provided.';
     const started = Date.now();
-    const { result, calls } = await backup({ cat: { stderr: [retry], hangSeconds: 30 } });
+    const { result, calls } = await backup({ backup: { stderr: [retry], hangSeconds: 30 } });
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(calls).toEqual(['--json cat config']);
+    expect(calls).toEqual([backupCall]);
     expect(result).toMatchObject({ type: 'error', code: 'WrongCredentials' });
   });
 
   it('goes on when another mover created the repository first', async () => {
     const { result, calls } = await backup({
-      cat: [{ code: 10 }, {}],
+      backup: [{ code: 10 }, done],
       init: { code: 1, stderr: ['Fatal: create key in repository at s3:... failed: config file already exists'] },
-      backup: done,
+      cat: {},
     });
-    expect(calls.slice(0, 3)).toEqual(['--json cat config', '--json init', '--json cat config']);
+    expect(calls).toEqual([backupCall, '--json init', '--json cat config', backupCall]);
     expect(result.type).toBe('summary');
   });
 
   it('does not create a repository when the task does not allow it', async () => {
     const { result, calls } = await backup(
-      { unlock: { code: 10 } },
+      { backup: { code: 10 } },
       { task: { ...task, repository: { ...task.repository, initialize: false } } },
     );
-    expect(calls).toEqual(['--json unlock']);
+    expect(calls).toEqual([backupCall]);
     expect(result).toMatchObject({
       type: 'error',
       code: 'EngineFailed',
@@ -211,7 +238,7 @@ describe('runBackup', () => {
     [
       'a wrong password',
       {
-        cat: {
+        backup: {
           code: 12,
           stderr: ['{"message_type":"exit_error","code":12,"message":"Fatal: wrong password or no key found"}'],
         },
@@ -239,8 +266,8 @@ describe('runBackup', () => {
   it('gives up on a repository that keeps restic retrying past the limit', async () => {
     const retry =
       'Stat(<config/>) returned error, retrying after 1.5s: Stat: Head "http://127.0.0.1:7480/backups/config": dial tcp 127.0.0.1:7480: connect: connection refused';
-    const { result, calls } = await backup({ cat: { stderr: [retry], hangSeconds: 30 } }, { openTimeoutMs: 300 });
-    expect(calls).toEqual(['--json cat config']);
+    const { result, calls } = await backup({ backup: { stderr: [retry], hangSeconds: 30 } }, { openTimeoutMs: 300 });
+    expect(calls).toEqual([backupCall]);
     expect(result).toMatchObject({
       type: 'error',
       code: 'RepositoryUnreachable',

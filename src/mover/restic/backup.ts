@@ -13,9 +13,12 @@ import type { ResticSteps } from './repository.ts';
 
 const partialSuccess = 3;
 
+/** restic's names for the levels: its fast one is `auto`. */
+const compressionNames = { fast: 'auto', off: 'off', max: 'max' } as const;
+
 function snapshotArgs(backup: FolderBackup | StreamBackup): { host: string[]; time: string[]; tags: string[] } {
   return {
-    host: ['--host', backup.host],
+    host: ['--host', backup.host, '--compression', compressionNames[backup.compression]],
     time: backup.time === undefined ? [] : ['--time', backup.time],
     tags: backup.tags.flatMap((tag) => ['--tag', tag]),
   };

@@ -8,7 +8,13 @@ import { dumpFile, dumpStream } from './dump.ts';
 import { maintenanceCommands } from './maintenance.ts';
 import { lineForLog } from './output.ts';
 import { runRestic, type Restic } from './process.ts';
-import { prepareRepository, repositoryNames, type ResticSteps } from './repository.ts';
+import {
+  openingOnFirstUse,
+  prepareRepository,
+  reachRepository,
+  repositoryNames,
+  type ResticSteps,
+} from './repository.ts';
 import { s3RepositoryObjects } from './repository-objects.ts';
 import { resticRestore } from './restore.ts';
 import { findSnapshot, linkTargets, lookUp } from './snapshot-lookup.ts';
@@ -19,13 +25,20 @@ export const resticEngine: RepositoryEngine = {
 };
 
 /** The repository through restic; a failure names why a missing repository was not created once prepare said. */
-export function resticRepository(target: RepositoryTarget, steps: ResticSteps): Repository {
+export function resticRepository(target: RepositoryTarget, given: ResticSteps): Repository {
   let names = repositoryNames(target);
+  // After a prepare onFirstUse, every command gets the repository ready itself when it must.
+  let steps = given;
   const maintenance = () => maintenanceCommands(steps, names);
   return {
-    prepare: ({ create, notCreated }) => {
+    prepare: async ({ create, notCreated, onFirstUse }) => {
       if (notCreated !== undefined) names = { ...names, notCreated };
-      return prepareRepository({ ...target, initialize: create }, steps, names);
+      if (onFirstUse !== true) return prepareRepository({ ...target, initialize: create }, steps, names);
+      const reached = await reachRepository(names, given);
+      if ('type' in reached) return reached;
+      names = reached;
+      steps = { ...given, restic: openingOnFirstUse(create, names, given) };
+      return undefined;
     },
     backupFolder: (backup, progress) => resticBackup(folderBackupArgs(backup), steps, names, progress),
     backupStream: (backup, progress) => resticBackup(streamBackupArgs(backup), steps, names, progress),
@@ -53,6 +66,7 @@ export function resticSteps(settings: EngineSettings): ResticSteps {
       env,
       signal: settings.signal,
       timeoutMs: options.timeoutMs,
+      openRetryLimitMs: options.openRetryLimitMs,
       stopWhen: options.stopWhen,
       onAnswer: options.onAnswer,
       onStdout: options.onStdout,

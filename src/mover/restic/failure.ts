@@ -183,6 +183,11 @@ export function keysWithoutConfig(messages: readonly string[]): boolean {
   return halfInitialized.test(messages.join('\n'));
 }
 
+/** A line in which restic says it is retrying a backend error. */
+export function isRetrying(text: string): boolean {
+  return retrying.test(text);
+}
+
 /** restic found no repository: exit code 10, or a missing bucket it was retrying. */
 export function repositoryMissing(exit: { exitCode: number | null; messages: readonly string[] }): boolean {
   const all = exit.messages.join('\n');
@@ -201,6 +206,7 @@ export function retryCannotHelp(line: ResticLine): boolean {
 
 /** The Failure for a restic command that did not succeed. */
 export function resticError(exit: ResticExit, repository: RepositoryNames, timeoutMs?: number): Failure {
+  if (exit.notReady !== undefined) return exit.notReady;
   if (exit.spawnError !== undefined) {
     return {
       type: 'error',

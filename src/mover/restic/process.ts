@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import type { Failure } from '../failure.ts';
+import { isRetrying } from './failure.ts';
 import { parseResticLine, type ResticLine } from './output.ts';
 
 export interface ResticInvocation {
@@ -19,6 +21,12 @@ export interface ResticInvocation {
   onLine?: ((line: ResticLine) => void) | undefined;
   /** Every line restic prints on stdout, as it is: the answer of snapshots --json, stats --json or prune. */
   onAnswer?: ((line: string) => void) | undefined;
+  /**
+   * Stop restic (SIGTERM), as at timeoutMs, when it has retried a backend error for this long
+   * before its first JSON line: it is not getting the repository open. Opening slowly (a large
+   * index) without errors is not stopped.
+   */
+  openRetryLimitMs?: number | undefined;
   /** Stop restic (SIGTERM) at the first line for which this is true: an answer that retrying cannot change. */
   stopWhen?: ((line: ResticLine) => boolean) | undefined;
   /**
@@ -36,6 +44,8 @@ export interface ResticExit {
   stopped: 'timeout' | 'signal' | 'line' | 'consumer' | undefined;
   /** restic could not be started at all (not installed, not executable). */
   spawnError?: string;
+  /** Why the command did not run: getting the repository ready for it failed (see openingOnFirstUse). */
+  notReady?: Failure;
 }
 
 const keptMessages = 50;
@@ -58,6 +68,18 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
     };
     const timer =
       invocation.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), invocation.timeoutMs);
+    let opened = false;
+    let retryTimer: NodeJS.Timeout | undefined;
+    const watchOpening = (line: ResticLine) => {
+      const limit = invocation.openRetryLimitMs;
+      if (opened || limit === undefined) return;
+      if (line.kind === 'text') {
+        if (isRetrying(line.text)) retryTimer ??= setTimeout(() => stop('timeout'), limit);
+      } else if (line.kind !== 'exit-error') {
+        opened = true;
+        clearTimeout(retryTimer);
+      }
+    };
     const onAbort = () => stop('signal');
     if (invocation.signal?.aborted === true) onAbort();
     else invocation.signal?.addEventListener('abort', onAbort, { once: true });
@@ -78,6 +100,7 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
           // Not error lines: a file restic could not read does not explain why restic stopped.
           if (line.kind === 'exit-error') keep(line.message);
           if (line.kind === 'text') keep(line.text);
+          watchOpening(line);
           invocation.onLine?.(line);
           if (invocation.stopWhen?.(line) === true) stop('line');
         });
@@ -100,6 +123,7 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
     });
     child.on('close', (code) => {
       if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(retryTimer);
       invocation.signal?.removeEventListener('abort', onAbort);
       void streams.then(() => {
         resolve({
@@ -116,5 +140,10 @@ export function runRestic(invocation: ResticInvocation): Promise<ResticExit> {
 /** runRestic with the binary, environment and stop signal of one mover run already bound. */
 export type Restic = (
   args: readonly string[],
-  options?: Pick<ResticInvocation, 'timeoutMs' | 'onLine' | 'onAnswer' | 'stopWhen' | 'onStdout'>,
+  options?: Pick<ResticInvocation, 'timeoutMs' | 'openRetryLimitMs' | 'onLine' | 'onAnswer' | 'stopWhen' | 'onStdout'>,
 ) => Promise<ResticExit>;
+
+/** The exit of a command that did not run because the repository could not be made ready for it. */
+export function notReadyExit(failure: Failure): ResticExit {
+  return { exitCode: null, messages: [], stopped: undefined, notReady: failure };
+}

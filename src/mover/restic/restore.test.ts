@@ -22,12 +22,17 @@ interface Answer {
   code?: number;
 }
 
-/** A restic that answers by subcommand (the first argument that is not a flag), and records each call. */
-function scriptedRestic(answers: Record<string, Answer>) {
+/** A restic that answers by subcommand (the first argument that is not a flag; a list: the nth call the nth answer, then the last), and records each call. */
+function scriptedRestic(answers: Record<string, Answer | Answer[]>) {
   const calls: string[][] = [];
+  const counts = new Map<string, number>();
   const restic: Restic = (args, options = {}) => {
     calls.push([...args]);
-    const answer = answers[args.find((a) => !a.startsWith('-')) ?? ''] ?? {};
+    const command = args.find((a) => !a.startsWith('-')) ?? '';
+    const n = counts.get(command) ?? 0;
+    counts.set(command, n + 1);
+    const given = answers[command] ?? {};
+    const answer = Array.isArray(given) ? (given[n] ?? given.at(-1) ?? {}) : given;
     const messages: string[] = [];
     for (const raw of answer.stdout ?? []) {
       options.onAnswer?.(raw);
@@ -79,7 +84,7 @@ function task(more: Partial<RestoreTask> = {}): RestoreTask {
   };
 }
 
-async function restore(given: RestoreTask, answers: Record<string, Answer>) {
+async function restore(given: RestoreTask, answers: Record<string, Answer | Answer[]>) {
   const { restic, calls } = scriptedRestic(answers);
   const progress: MoverProgress[] = [];
   const warnings: string[] = [];
@@ -147,7 +152,6 @@ describe('runRestore', () => {
       restore: restored,
     });
     expect(calls).toEqual([
-      '--json unlock',
       `ls --json a05c7b56 /data`,
       `restore --json a05c7b56:/data --target ${given.targetPath} --sparse`,
     ]);
@@ -192,7 +196,7 @@ describe('runRestore', () => {
       ls: { stdout: [snapshotLine, node('/data/etc', 'dir'), node('/data/etc/app.conf', 'file')] },
       restore: restored,
     });
-    expect(calls).toEqual(['--json unlock', 'ls --json a05c7b56 /data/etc /data/var/lib/db']);
+    expect(calls).toEqual(['ls --json a05c7b56 /data/etc /data/var/lib/db']);
     expect(result).toEqual({
       type: 'error',
       code: 'PathNotFound',
@@ -259,9 +263,35 @@ describe('runRestore', () => {
   });
 
   it('does not create a missing repository', async () => {
-    const { result, calls } = await restore(task(), { unlock: { code: 10 } });
-    expect(calls).toEqual(['--json unlock']);
+    const given = task();
+    const missing = {
+      code: 10,
+      stderr: ['{"message_type":"exit_error","code":10,"message":"Fatal: repository does not exist"}'],
+    };
+    const { result, calls } = await restore(given, { ls: missing, restore: missing });
+    expect(calls).toEqual([
+      `ls --json a05c7b56 /data`,
+      `restore --json a05c7b56:/data --target ${given.targetPath} --sparse`,
+    ]);
     expect(result).toMatchObject({ type: 'error', code: 'EngineFailed' });
     if (result.type === 'error') expect(result.message).toContain('a restore never creates one');
+  });
+
+  it('removes stale locks once when the listing and the restore beside it find the repository locked', async () => {
+    const given = task();
+    const locked = {
+      code: 11,
+      stderr: [
+        '{"message_type":"exit_error","code":11,"message":"unable to create lock in backend: repository is already locked exclusively by PID 7 on mover-abc by root"}',
+      ],
+    };
+    const { result, calls } = await restore(given, {
+      ls: [locked, { stdout: [snapshotLine, node('/data', 'dir')] }],
+      restore: [locked, restored],
+    });
+    const restoreCall = `restore --json a05c7b56:/data --target ${given.targetPath} --sparse`;
+    expect(calls.filter((call) => call === '--json unlock')).toHaveLength(1);
+    expect(calls.filter((call) => call === restoreCall)).toHaveLength(2);
+    expect(result).toMatchObject({ type: 'restored', snapshotId, filesRestored: 2 });
   });
 });

@@ -110,6 +110,7 @@ const noFolder = /^(?:Fatal: )?path (.+): (not found|not a directory)$/im;
 
 /** Why a restic command on a snapshot failed: the snapshot or its folder missing, else as resticError says. */
 export function snapshotError(exit: ResticExit, names: RepositoryNames, source: SnapshotSource): Failure {
+  if (exit.notReady !== undefined) return exit.notReady;
   const all = exit.messages.join('\n');
   const id = source.snapshotId;
   if (exit.stopped === undefined && noSnapshot.test(all)) {
