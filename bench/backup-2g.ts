@@ -14,6 +14,7 @@ import { run } from '../testenv/command.ts';
 import { timedMover } from './mover-run.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
+import { entryNodeFlags } from './entry-flags.ts';
 
 export interface BackupBenchResult {
   treeBytes: number;
@@ -179,7 +180,7 @@ async function endToEnd(
   const operator = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=2',
+      ...entryNodeFlags(),
       join(repoRoot, 'dist/bin/safehold.js'),
       '--kubeconfig',
       env.kubeconfig,

@@ -12,6 +12,7 @@ import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
 import { ensureFixture, type FixtureSize } from './cluster-fixture.ts';
+import { entryNodeFlags } from './entry-flags.ts';
 
 export interface CoverageResult {
   volumes: number;
@@ -49,8 +50,8 @@ export async function benchCoverage(
   const child = spawn(
     process.execPath,
     [
-      // The shipped entry point (dist, built by bench/run.ts) with the flag its shebang carries.
-      '--max-semi-space-size=2',
+      // The shipped entry point (dist, built by bench/run.ts) with the flags its shebang carries.
+      ...entryNodeFlags(),
       join(repoRoot, 'dist/bin/safehold.js'),
       '--kubeconfig',
       env.kubeconfig,

@@ -20,6 +20,7 @@ import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
 import { ensureFixture, fixtureLabel, pool, type FixtureSize } from './cluster-fixture.ts';
 import { countRequests, rssMiB } from './coverage-10k.ts';
+import { entryNodeFlags } from './entry-flags.ts';
 
 /** How the kept history is held in the API: one VolumeHistory per volume, or (before) a VolumeBackup per backup. */
 export type CatalogueShape = 'history' | 'runs';
@@ -272,7 +273,7 @@ export async function benchHistory(
   const child = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=2',
+      ...entryNodeFlags(),
       // SAFEHOLD_BENCH_CPU_PROF=<dir>: a CPU profile of the operator, written when it exits.
       ...(process.env.SAFEHOLD_BENCH_CPU_PROF === undefined
         ? []

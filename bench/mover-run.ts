@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { moverResult, type MoverResult } from '../src/api/index.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
+import { entryNodeFlags } from './entry-flags.ts';
 
 export async function timedMover(
   env: TestEnvironment,
@@ -17,21 +18,17 @@ export async function timedMover(
   const started = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
     // As src/bin/safehold.ts's shebang runs it (ADR 0006).
-    const child = spawn(
-      process.execPath,
-      ['--max-semi-space-size=2', join(repoRoot, 'dist/bin/safehold.js'), 'mover'],
-      {
-        env: {
-          ...process.env,
-          ...options.credentials,
-          ...options.extraEnv,
-          SAFEHOLD_TASK: JSON.stringify(task),
-          SAFEHOLD_RESTIC: env.tools.restic,
-          SAFEHOLD_TERMINATION_LOG: termination,
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
+    const child = spawn(process.execPath, [...entryNodeFlags(), join(repoRoot, 'dist/bin/safehold.js'), 'mover'], {
+      env: {
+        ...process.env,
+        ...options.credentials,
+        ...options.extraEnv,
+        SAFEHOLD_TASK: JSON.stringify(task),
+        SAFEHOLD_RESTIC: env.tools.restic,
+        SAFEHOLD_TERMINATION_LOG: termination,
       },
-    );
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mover exited ${code ?? 'by a signal'}`))));
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
