@@ -40,7 +40,7 @@ export interface HistoryResult {
   operator: {
     msToAllDecisions: number | undefined;
     msToCachesSynced: number | undefined;
-    rssMiB: { afterDecisions: number; steadyMax: number };
+    rssMiB: { afterDecisions: number; steadyMax: number; samples: number[] };
     longestEventLoopStallMs: number | undefined;
     leaseRenewals: { seen: number; expected: number; longestGapMs: number };
     quietSeconds: number;
@@ -361,7 +361,8 @@ export async function benchHistory(
       operator: {
         msToAllDecisions: decided,
         msToCachesSynced: synced,
-        rssMiB: { afterDecisions, steadyMax: Math.max(afterDecisions, ...samples) },
+        // Every 5 s from the window's start: a peak early in it is what the start left, one late is steady work.
+        rssMiB: { afterDecisions, steadyMax: Math.max(afterDecisions, ...samples), samples },
         longestEventLoopStallMs: stall === undefined ? undefined : Math.round(stall * 1000),
         leaseRenewals: {
           seen: renewals.length,
