@@ -52,6 +52,12 @@ describe('sampleData', () => {
     expect(few.files).toBeLessThanOrEqual(3);
   });
 
+  it('leaves a folder it cannot open to the backup, which will say why', async () => {
+    const dir = tree('not-a-folder', { 'file.sql': text(5_000) });
+    await expect(sampleData(join(dir, 'file.sql'))).resolves.toEqual({ files: 0, bytes: 0, compressedBytes: 0 });
+    await expect(sampleData(join(dir, 'missing'))).resolves.toEqual({ files: 0, bytes: 0, compressedBytes: 0 });
+  });
+
   it('is empty for an empty volume, which then compresses as the engine would', async () => {
     const sample = await sampleData(tree('empty', {}));
     expect(sample).toEqual({ files: 0, bytes: 0, compressedBytes: 0 });

@@ -25,17 +25,16 @@ export async function sampleData(root: string, limits: SampleLimits = defaultSam
   const folders = [root];
   let seen = 0;
   for (let next = folders.shift(); next !== undefined && sample.files < limits.files; next = folders.shift()) {
-    let entries: Dir;
     try {
-      entries = await opendir(next);
+      const entries: Dir = await opendir(next);
+      for await (const entry of entries) {
+        if (++seen > limits.entries || sample.files >= limits.files) break;
+        const path = join(next, entry.name);
+        if (entry.isDirectory()) folders.push(path);
+        else if (entry.isFile()) await sampleFile(path, limits.bytesPerFile, sample);
+      }
     } catch {
-      continue; // unreadable: the backup itself will say so
-    }
-    for await (const entry of entries) {
-      if (++seen > limits.entries || sample.files >= limits.files) break;
-      const path = join(next, entry.name);
-      if (entry.isDirectory()) folders.push(path);
-      else if (entry.isFile()) await sampleFile(path, limits.bytesPerFile, sample);
+      // An unreadable folder: the backup itself will say so; the sample is what was read.
     }
     if (seen > limits.entries) break;
   }
