@@ -51,17 +51,14 @@ async function sampleFile(path: string, most: number, sample: CompressionSample)
   try {
     const { size } = await file.stat();
     if (size === 0) return;
-    const slice = Math.min(size, most / 2);
-    const offsets = size > most ? [0, Math.floor(size / 2)] : [0];
-    for (const offset of offsets) {
-      const buffer = Buffer.alloc(offsets.length === 1 ? Math.min(size, most) : slice);
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, offset);
+    // A small file whole; a large one as its start and its middle, half of `most` each.
+    const slices = size > most ? [0, Math.floor(size / 2)].map((at) => [at, most / 2]) : [[0, size]];
+    for (const [at = 0, length = 0] of slices) {
+      const { bytesRead, buffer } = await file.read(Buffer.alloc(length), 0, length, at);
       if (bytesRead === 0) continue;
-      const bytes = buffer.subarray(0, bytesRead);
       sample.bytes += bytesRead;
-      sample.compressedBytes += zstdCompressSync(bytes, {
-        params: { [constants.ZSTD_c_compressionLevel]: 1 },
-      }).length;
+      const level = { [constants.ZSTD_c_compressionLevel]: 1 };
+      sample.compressedBytes += zstdCompressSync(buffer.subarray(0, bytesRead), { params: level }).length;
     }
     sample.files++;
   } catch {
