@@ -8,7 +8,7 @@
 // engine, one step at a time. kopia is built on first use (about 5 minutes).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { makeTree } from './backup-2g.ts';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
@@ -134,8 +134,9 @@ async function benchTree(
       await step('changedRebackup', (e) => e.backup());
     }
     await step('restore', async (e) => {
-      const target = join(scratch, `restored-${e.name}`);
-      mkdirSync(target);
+      // Named like the tree, in a folder of its own: as a restore Job mounts the target volume.
+      const target = join(scratch, `restored-${e.name}`, basename(tree));
+      mkdirSync(target, { recursive: true });
       const measured = await e.restore(target);
       const restored = treeDigest(target);
       if (restored.sha256 !== digest.sha256) {
@@ -143,7 +144,7 @@ async function benchTree(
           `${e.name} restored ${restored.files} files, ${restored.bytes} bytes unlike the source's ${digest.files} files, ${digest.bytes} bytes`,
         );
       }
-      rmSync(target, { recursive: true, force: true });
+      rmSync(dirname(target), { recursive: true, force: true });
       return measured;
     });
     return {

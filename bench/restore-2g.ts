@@ -5,7 +5,7 @@
 // the runs alternate (plain, mover, plain, mover), all sharing the restic
 // cache the backup filled, and each side counts its better run.
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { makeTree } from './backup-2g.ts';
@@ -54,9 +54,10 @@ export async function benchRestore(env: TestEnvironment, log: (line: string) => 
   log(`backed up as snapshot ${snapshotId.slice(0, 8)} into ${url}`);
 
   let folders = 0;
+  // Named like the tree, in a folder of its own: as a restore Job mounts the target volume.
   const freshFolder = () => {
-    const folder = join(scratch, `target-${++folders}`);
-    mkdirSync(folder);
+    const folder = join(scratch, `target-${++folders}`, basename(tree));
+    mkdirSync(folder, { recursive: true });
     return folder;
   };
   const plain = async () => {
@@ -64,7 +65,7 @@ export async function benchRestore(env: TestEnvironment, log: (line: string) => 
     const seconds = await timed(() =>
       run(env.tools.restic, ['restore', snapshotId, '--target', target], { env: resticEnv, timeoutMs: 1_800_000 }),
     );
-    rmSync(target, { recursive: true, force: true });
+    rmSync(dirname(target), { recursive: true, force: true });
     return seconds;
   };
   const mover = async () => {
@@ -80,7 +81,7 @@ export async function benchRestore(env: TestEnvironment, log: (line: string) => 
     if (result.type !== 'restored' || result.totalBytes < made.bytes) {
       throw new Error(`the mover did not restore the tree: ${JSON.stringify(result)}`);
     }
-    rmSync(target, { recursive: true, force: true });
+    rmSync(dirname(target), { recursive: true, force: true });
     return seconds;
   };
 

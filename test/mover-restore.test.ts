@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingEntry, type DownloadSummary, type ListingEntry, type RestoreSummary } from '../src/api/index.ts';
 import { run } from '../testenv/command.ts';
@@ -108,15 +108,20 @@ function errorOf(run: MoverRun) {
   return run.result;
 }
 
-function emptyFolder(name: string): string {
-  const folder = join(work, uniqueName(name));
-  mkdirSync(folder);
+/**
+ * An empty target as restore Jobs mount it: named like the folder the backup read, in a folder
+ * of its own (so the engine restores the volume root's metadata itself); `as` names it otherwise.
+ */
+function emptyFolder(name: string, as = basename(volume)): string {
+  const folder = join(work, uniqueName(name), as);
+  mkdirSync(folder, { recursive: true });
   return folder;
 }
 
-/** A folder holding the volume as it is now (after the second backup), plus a file neither backup has. */
+/** A target holding the volume as it is now (after the second backup), plus a file neither backup has. */
 async function usedFolder(name: string): Promise<string> {
-  const folder = join(work, uniqueName(name));
+  const folder = join(work, uniqueName(name), basename(volume));
+  mkdirSync(dirname(folder));
   await run('cp', ['-a', volume, folder]);
   writeFileSync(join(folder, 'junk.txt'), 'never backed up\n');
   return folder;
@@ -147,7 +152,8 @@ describe('safehold mover restore', () => {
     const target = emptyFolder('empty-target');
     const run = await runMover(restoreTask(target));
     const summary = restoredOf(run);
-    expect(summary.snapshotId).toBe(first);
+    // As the task named it: the first backup's id, in short.
+    expect(summary.snapshotId).toBe(first.slice(0, 8));
     expect(second).not.toBe(first);
     expect(summary.filesRestored).toBeGreaterThan(2500);
     expect(summary.totalBytes).toBeGreaterThan(sparseFile.size);
@@ -159,6 +165,13 @@ describe('safehold mover restore', () => {
     // Holes stay holes: what it takes on disk is about the data written into it, not its size.
     expect(allocatedBytes(join(target, sparseFile.path))).toBeLessThan(4 * sparseFile.dataBytes);
     expect(statSync(join(target, 'private/secret.key'))).toMatchObject({ uid: otherOwner.uid, mode: 0o100600 });
+  });
+
+  it("gives a target of another name the root's owner, mode and times as well", async () => {
+    const target = emptyFolder('other-name', 'elsewhere');
+    const summary = restoredOf(await runMover(restoreTask(target)));
+    expect(summary.snapshotId).toBe(first);
+    expect(compareTrees(expected, target)).toEqual([]);
   });
 
   it('restores only the paths asked for, glob characters in names taken literally', async () => {
@@ -176,10 +189,13 @@ describe('safehold mover restore', () => {
     expect(readFileSync(join(target, richPaths.file))).toEqual(readFileSync(join(expected, richPaths.file)));
   });
 
-  it('makes a used folder equal to the backup with deleteExtra', async () => {
+  it('makes a used folder equal to the backup with deleteExtra, and nothing beside it', async () => {
     const target = await usedFolder('used-delete');
+    const beside = join(dirname(target), 'beside.txt');
+    writeFileSync(beside, 'not in the volume\n');
     const summary = restoredOf(await runMover(restoreTask(target, { deleteExtra: true })));
     expect(compareTrees(expected, target)).toEqual([]);
+    expect(readFileSync(beside, 'utf8')).toBe('not in the volume\n');
     // junk.txt, docs/new and what is in it, docs/d0/s0/extra.txt.
     expect(summary.filesDeleted).toBeGreaterThanOrEqual(4);
     // What was unchanged since the backup is left as it is.

@@ -10,7 +10,6 @@ export * from './backup-policy.ts';
 export * from './backup-repository.ts';
 export * from './conditions.ts';
 export * from './crd.ts';
-export * from './crd-files.ts';
 export * from './crds.ts';
 export * from './cron.ts';
 export * from './duration.ts';

@@ -204,6 +204,7 @@ export const maintenanceSummary = z.object({
 
 export const restoreSummary = z.object({
   type: z.literal('restored'),
+  /** The snapshot restored: as the task named it (an id or a unique prefix), in full when the mover listed it. */
   snapshotId: z.string(),
   filesRestored: z.int(),
   filesSkipped: z.int(),

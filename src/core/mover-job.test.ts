@@ -144,6 +144,26 @@ describe('moverJob for a block volume', () => {
     expect(cephfs?.containers[0]?.volumeMounts?.find((m) => m.name === 'source')?.readOnly).toBe(false);
     expect(cephfs?.containers[0]?.env?.some((e) => e.name === 'CEPH_USER_KEY')).toBe(false);
   });
+
+  it("mounts a restore's target where its task writes, below /target", () => {
+    const restore = moverJob({
+      ...{ name: 'r-1', namespace: 'safehold-system', labels: {}, mover: { image: 'safehold' } },
+      task: {
+        kind: 'restore',
+        repository: { engine: 'restic' as const, url: 's3:http://s3/b/team', initialize: false },
+        cacheDir: '/cache',
+        source: { snapshotId: 'a1b2c3d4', snapshotPath: '/data' },
+        targetPath: '/target/data',
+        paths: [],
+        deleteExtra: false,
+      },
+      targetClaim: 'back',
+      secretName: 's',
+      deadlineSeconds: 60,
+    }).spec?.template.spec;
+    expect(restore?.containers[0]?.volumeMounts?.find((m) => m.name === 'target')?.mountPath).toBe('/target/data');
+    expect(restore?.volumes?.find((v) => v.name === 'target')?.persistentVolumeClaim?.claimName).toBe('back');
+  });
 });
 
 describe("the admin's mover Pod settings", () => {

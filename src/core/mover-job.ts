@@ -20,6 +20,16 @@ import {
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
 export const moverTargetPath = '/target';
+
+/**
+ * Where a file restore's target volume is mounted: below moverTargetPath, with the name of the
+ * folder its backup read (`/target/data`), so the engine restores that folder's own owner, mode,
+ * times and attributes onto the volume's root with the rest (src/mover/restic/restore.ts).
+ */
+export function restoreTargetPath(snapshotPath: string): string {
+  const name = snapshotPath.split('/').filter(Boolean).at(-1);
+  return name === undefined ? moverTargetPath : `${moverTargetPath}/${name}`;
+}
 /** Where a Block volume's device is, in place of the mount paths above. */
 /**
  * A cephfs-snapshot backup's CephFS snapshot, made in the volume's .snap folder for the run and
@@ -52,7 +62,7 @@ export interface MoverJobInput {
   task: MoverTask;
   /** The claim the mover reads at moverSourcePath, if any (in the Job's namespace). */
   sourceClaim?: string | undefined;
-  /** The claim a restore writes at moverTargetPath, if any (in the Job's namespace). */
+  /** The claim a restore writes at its task's targetPath, if any (in the Job's namespace). */
   targetClaim?: string | undefined;
   /** Block: the claims are devices at moverSourceDevice / moverTargetDevice, not folders. */
   volumeMode?: 'Filesystem' | 'Block' | undefined;
@@ -194,7 +204,14 @@ export function moverJob(input: MoverJobInput): Job {
                 ...(source === undefined || block
                   ? []
                   : [{ name: 'source', mountPath: moverSourcePath, readOnly: sourceReadOnly }]),
-                ...(target === undefined || block ? [] : [{ name: 'target', mountPath: moverTargetPath }]),
+                ...(target === undefined || block
+                  ? []
+                  : [
+                      {
+                        name: 'target',
+                        mountPath: input.task.kind === 'restore' ? input.task.targetPath : moverTargetPath,
+                      },
+                    ]),
                 { name: 'cache', mountPath: moverCacheDir },
                 { name: 'tmp', mountPath: '/tmp' },
               ],

@@ -24,7 +24,13 @@ describe('restoreMoverTask', () => {
       kind: 'restore',
       repository: { ...repository, initialize: false },
       source: { snapshotId: 'a1b2c3d4', snapshotPath: '/data/.snap/safehold-backup' },
+      // Named like the folder the backup read: the engine restores that folder's own metadata too.
+      targetPath: '/target/safehold-backup',
       deleteExtra: false,
+    });
+    expect(restoreMoverTask(restore(), backup, repository)).toMatchObject({ targetPath: '/target/data' });
+    expect(restoreMoverTask(restore(), { ...backup, snapshotPath: '/' }, repository)).toMatchObject({
+      targetPath: '/target',
     });
   });
   it('makes a used volume equal to a whole backup unless told to keep extra files', () => {

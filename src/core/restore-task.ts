@@ -8,7 +8,7 @@ import {
   type RepositoryTarget,
   type VolumeRestore,
 } from '../api/index.ts';
-import { moverCacheDir, moverSourcePath, moverTargetDevice, moverTargetPath } from './mover-job.ts';
+import { moverCacheDir, moverSourcePath, moverTargetDevice, restoreTargetPath } from './mover-job.ts';
 
 export function restoreMoverTask(
   restore: VolumeRestore,
@@ -27,12 +27,13 @@ export function restoreMoverTask(
       zeroUnlisted: restore.status?.targetCreated !== true,
     };
   const paths = restore.spec.paths ?? [];
+  const snapshotPath = backup.snapshotPath ?? moverSourcePath;
   return {
     kind: 'restore',
     repository: target,
     cacheDir: moverCacheDir,
-    source: { snapshotId: snapshotIdOf(backup) ?? '', snapshotPath: backup.snapshotPath ?? moverSourcePath },
-    targetPath: moverTargetPath,
+    source: { snapshotId: snapshotIdOf(backup) ?? '', snapshotPath },
+    targetPath: restoreTargetPath(snapshotPath),
     paths,
     deleteExtra:
       restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,

@@ -114,6 +114,7 @@ function stubEngine(options: { snapshots?: string[]; prepare?: Failure } = {}) {
     },
     size: () => Promise.resolve(1234),
     restore: unused('restore'),
+    restoresFolderItself: () => false,
     ls: unused('ls'),
     linkTargets: unused('linkTargets'),
     dumpFile: unused('dumpFile'),

@@ -134,6 +134,11 @@ export interface Repository {
   backupFolder(backup: FolderBackup, progress: ProgressReporter): Promise<Outcome<BackupSummary>>;
   backupStream(backup: StreamBackup, progress: ProgressReporter): Promise<Outcome<BackupSummary>>;
   restore(restore: FolderRestore, progress: ProgressReporter): Promise<Outcome<RestoreCounts>>;
+  /**
+   * Whether restore gives the target folder the owner, mode and times of the snapshot's folder
+   * itself (else the mover sets them from a listing). A question about the arguments alone.
+   */
+  restoresFolderItself(restore: FolderRestore): boolean;
   /** The volume paths' entries and what is in them (all below, when recursive); keep says which to hold on to. */
   ls(
     source: SnapshotSource,

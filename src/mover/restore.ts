@@ -2,8 +2,10 @@
 // restore never creates one), the paths asked for are looked up before
 // anything is written (a path the snapshot does not have fails the restore,
 // not only its part), then the engine restores into the target, its progress
-// throttled. After a whole-volume restore the target folder gets the owner,
-// mode and times of the volume's root.
+// throttled. A whole-volume restore gives the target folder the owner, mode
+// and times of the volume's root too: the engine does when it can
+// (restoresFolderItself), else the mover sets them from a listing of the root
+// that runs beside the restore.
 import type { MoverProgress, RestoreSummary, RestoreTask } from '../api/index.ts';
 import type { Repository } from './engine.ts';
 import type { Failure } from './failure.ts';
@@ -32,9 +34,13 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
 
   const paths = restorePaths(task.paths);
   const whole = paths.length === 0;
+  const restore = { source: task.source, targetPath: task.targetPath, paths, deleteExtra: task.deleteExtra };
+  const rootByEngine = whole && repository.restoresFolderItself(restore);
   const asked = new Set((whole ? ['/'] : paths).map((path) => inSnapshot(task.source.snapshotPath, path)));
-  const lookup = repository.ls(task.source, whole ? ['/'] : paths, { keep: (entry) => asked.has(entry.path) });
-  if (!whole) {
+  const lookup = rootByEngine
+    ? undefined
+    : repository.ls(task.source, whole ? ['/'] : paths, { keep: (entry) => asked.has(entry.path) });
+  if (!whole && lookup !== undefined) {
     // Before anything is written: a missing path fails the restore, not only its part.
     const found = await lookup;
     if (!found.ok) return found.error;
@@ -50,12 +56,10 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
   steps.log(
     `restoring ${whole ? 'the whole volume' : paths.join(', ')} of snapshot ${task.source.snapshotId} into ${task.targetPath}${task.deleteExtra ? ', deleting what the backup does not have' : ''}`,
   );
-  // The whole volume: the listing of its root (for the root's owner, mode and times) runs beside the restore.
   const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
-  const restore = { source: task.source, targetPath: task.targetPath, paths, deleteExtra: task.deleteExtra };
   const [restored, listed] = await Promise.all([repository.restore(restore, progress), lookup]);
   if (!restored.ok) return restored.error;
-  if (whole) {
+  if (whole && listed !== undefined) {
     const root = listed.ok ? entryAt(listed.value, task.source, '/') : undefined;
     const problems =
       root === undefined
@@ -68,7 +72,7 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
   const { filesDeleted, ...summary } = restored.value;
   return {
     ...summary,
-    snapshotId: listed.ok ? listed.value.snapshotId : task.source.snapshotId,
+    snapshotId: listed?.ok === true ? listed.value.snapshotId : task.source.snapshotId,
     ...(task.deleteExtra ? { filesDeleted } : {}),
     durationSeconds: (steps.nowMs() - started) / 1000,
   } satisfies RestoreSummary;

@@ -16,7 +16,7 @@ import {
   type ResticSteps,
 } from './repository.ts';
 import { s3RepositoryObjects } from './repository-objects.ts';
-import { resticRestore } from './restore.ts';
+import { resticRestore, restoresFolderItself } from './restore.ts';
 import { findSnapshot, linkTargets, lookUp } from './snapshot-lookup.ts';
 
 export const resticEngine: RepositoryEngine = {
@@ -43,6 +43,7 @@ export function resticRepository(target: RepositoryTarget, given: ResticSteps): 
     backupFolder: (backup, progress) => resticBackup(folderBackupArgs(backup), steps, names, progress),
     backupStream: (backup, progress) => resticBackup(streamBackupArgs(backup), steps, names, progress),
     restore: (restore, progress) => resticRestore(restore, steps, names, progress),
+    restoresFolderItself,
     ls: (source, paths, options) => lookUp(steps, names, source, paths, options),
     linkTargets: (source, folder) => linkTargets(steps, names, source, folder),
     dumpFile: (dump) => dumpFile(steps, names, dump),

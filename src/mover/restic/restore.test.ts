@@ -11,7 +11,7 @@ import { runRestore } from '../restore.ts';
 import { resticRepository } from './engine.ts';
 import { parseResticLine } from './output.ts';
 import type { Restic } from './process.ts';
-import { includePattern, restoreArgs } from './restore.ts';
+import { includePattern, restoreArgs, restoresFolderItself } from './restore.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mover-restore-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -124,6 +124,59 @@ describe('restoreArgs', () => {
       '/names/a\\*b',
       '--delete',
     ]);
+  });
+});
+
+describe('restoresFolderItself', () => {
+  const whole = { source: { snapshotId: 'a05c7b56', snapshotPath: '/data' }, paths: [], deleteExtra: true };
+  it.each([
+    ['/target/data', '/data', [], true],
+    ['/target/data/', '//data/', [], true],
+    ['/target/safehold-backup', '/data/.snap/safehold-backup', [], true],
+    ['/target/other', '/data', [], false],
+    ['/target/data', '/data', ['/etc'], false],
+    ['/target', '/', [], false],
+    ['/', '/data', [], false],
+    ['data', '/data', [], false],
+  ])('a restore into %s of %s with paths %j: %s', (targetPath, snapshotPath, paths, expected) => {
+    const restore = { ...whole, targetPath, paths, source: { ...whole.source, snapshotPath } };
+    expect(restoresFolderItself(restore)).toBe(expected);
+  });
+
+  it("restores the folder's parent, selecting the folder, into the target's parent", () => {
+    expect(restoreArgs({ ...whole, targetPath: '/target/data' })).toEqual([
+      'restore',
+      '--json',
+      'a05c7b56:/',
+      '--target',
+      '/target',
+      '--sparse',
+      '--include',
+      '/data',
+      '--delete',
+    ]);
+    const cephfs = { snapshotId: 'a05c7b56', snapshotPath: '/data/.snap/safehold-[1]' };
+    expect(restoreArgs({ ...whole, source: cephfs, targetPath: '/target/safehold-[1]/' })).toEqual([
+      'restore',
+      '--json',
+      'a05c7b56:/data/.snap',
+      '--target',
+      '/target',
+      '--sparse',
+      '--include',
+      '/safehold-\\[1\\]',
+      '--delete',
+    ]);
+  });
+
+  it('runs restic once and leaves the root to it, the id as the task names it', async () => {
+    const given = task();
+    const targetPath = join(given.targetPath, 'data');
+    mkdirSync(targetPath);
+    const { result, calls, warnings } = await restore({ ...given, targetPath }, { restore: restored });
+    expect(calls).toEqual([`restore --json a05c7b56:/ --target ${given.targetPath} --sparse --include /data`]);
+    expect(warnings).toEqual([]);
+    expect(result).toMatchObject({ type: 'restored', snapshotId: 'a05c7b56', filesRestored: 2 });
   });
 });
 

@@ -8,10 +8,16 @@
 //   mover looks the paths up (`restic ls`) before anything is written.
 // - --delete removes what the target has and the snapshot does not, only
 //   within the included paths; without it, extra files stay.
-// - The snapshot's folder gives its contents, not its own owner, mode and
-//   times: the mover sets those on the target after a whole-volume restore.
+// - The snapshot's folder gives its contents, not its own owner, mode, times
+//   and extended attributes. A whole volume is therefore restored from the
+//   folder's parent, selecting the folder, into the target's parent, when the
+//   target has the folder's name (the operator mounts it so): the folder's
+//   own metadata comes with one restic start, and --delete stays within it
+//   (the parent, a read-only mount point in the mover's Pod, is only read).
+//   Otherwise the mover sets owner, mode and times after (restoresFolderItself).
 // - An entry it cannot restore (a folder in the target where the snapshot has
 //   a file) is logged and restic goes on, then exits 1.
+import { posix } from 'node:path';
 import type { FolderRestore, ProgressReporter, RestoreCounts } from '../engine.ts';
 import type { Outcome } from '../failure.ts';
 import { normalVolumePath } from '../snapshot-paths.ts';
@@ -32,16 +38,34 @@ export function includePattern(path: string): string {
   return normalVolumePath(path).replace(/[\\*?[\]]/g, '\\$&');
 }
 
+/**
+ * Whether the restore gives the target folder the snapshot folder's own metadata: a whole
+ * volume, from a folder below the snapshot's root, into a target folder of the same name.
+ */
+export function restoresFolderItself(restore: FolderRestore): boolean {
+  const folder = normalVolumePath(restore.source.snapshotPath);
+  return (
+    restore.paths.length === 0 &&
+    folder !== '/' &&
+    posix.isAbsolute(restore.targetPath) &&
+    posix.basename(normalVolumePath(restore.targetPath)) === posix.basename(folder)
+  );
+}
+
 /** The arguments of `restic restore`; paths as restorePaths gives them ([] for the whole volume). */
 export function restoreArgs(restore: FolderRestore): string[] {
+  const folder = normalVolumePath(restore.source.snapshotPath);
+  const [from, target, includes] = restoresFolderItself(restore)
+    ? [posix.dirname(folder), posix.dirname(normalVolumePath(restore.targetPath)), [`/${posix.basename(folder)}`]]
+    : [folder, restore.targetPath, restore.paths];
   return [
     'restore',
     '--json',
-    `${restore.source.snapshotId}:${normalVolumePath(restore.source.snapshotPath)}`,
+    `${restore.source.snapshotId}:${from}`,
     '--target',
-    restore.targetPath,
+    target,
     '--sparse',
-    ...restore.paths.flatMap((path) => ['--include', includePattern(path)]),
+    ...includes.flatMap((path) => ['--include', includePattern(path)]),
     ...(restore.deleteExtra ? ['--delete'] : []),
   ];
 }
