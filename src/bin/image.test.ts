@@ -1,5 +1,5 @@
-// The image definition cannot be built on machines without a container engine,
-// so this holds it to what the code needs: the pinned Node.js and restic, every
+// The image is built and run in test/image.test.ts; beside that,
+// this holds its definition to what the code needs: the pinned Node.js and restic, every
 // program the mover calls, a non-root default user, and the chart's version.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,3 +8,5 @@ HELM_VERSION=v3.19.2
 KOPIA_VERSION=v0.21.1
 # Debian bookworm's prometheus package, for promtool (scripts/setup.sh).
 PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
+# npm in the locally made node base image (testenv/scripts/build-image.sh).
+NPM_VERSION=11.21.3
