@@ -12,7 +12,9 @@ export SAFEHOLD_CACHE=${SAFEHOLD_CACHE:-$HOME/.cache/safehold}
 
 say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-apt_packages=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-fuse radosgw qemu-utils util-linux e2fsprogs rsync chromium)
+# containerd, runc, the CNI plugins and iptables: the real node (testenv/real-node); buildah and mmdebstrap build the image.
+apt_packages=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-fuse radosgw qemu-utils util-linux e2fsprogs rsync chromium
+  containerd runc containernetworking-plugins iptables buildah mmdebstrap)
 ensure_apt() {
   local missing=()
   for p in "${apt_packages[@]}"; do

@@ -22,6 +22,7 @@ import { CEPH_DAEMONS, cephInfo, startCeph, stopCeph, type CephCluster } from '.
 import { ownPid } from './ceph/ceph-status.ts';
 import { connectTestClient } from './client.ts';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from './daemons.ts';
+import { realNodeMissing, startRealNode, stopRealNode, type RealNode } from './real-node/real-node.ts';
 import { defaultPorts, startControlPlane, stopControlPlane, type ControlPlane } from './kube/control-plane.ts';
 import { repoRoot, tools, versions } from './paths.ts';
 import {
@@ -47,6 +48,8 @@ export interface TestEnvironment {
   binDir: string;
   tools: { restic: string; node: string };
   versions: typeof versions;
+  /** The node a real kubelet runs, with containerd and runc (tainted: only Pods that tolerate it go there). */
+  realNode?: RealNode | undefined;
   /** codeFingerprint() of the code that started it. */
   fingerprint: string;
 }
@@ -142,11 +145,24 @@ export async function up(dir: string, log: (line: string) => void = console.log)
         ...nodeNames.map((n) => `--node=${n}`),
       ],
     });
-    await waitFor('test nodes Ready', async () => (await readyNodes(client)) === nodeNames.length, {
-      log: logFile(dir, 'node-agent'),
-    });
+    await waitFor(
+      'test nodes Ready',
+      async () => (await Promise.all(nodeNames.map((n) => nodeReady(client, n)))).every(Boolean),
+      { log: logFile(dir, 'node-agent') },
+    );
     say(`nodes ${nodeNames.join(', ')} are Ready`);
     const cluster = await ceph;
+    const missing = realNodeMissing();
+    const realNode =
+      missing === undefined
+        ? await startRealNode(
+            dir,
+            plane,
+            { apiserver: defaultPorts.apiserver, s3: Number(new URL(cluster.s3.endpoint).port) },
+            { say, ready: (name) => nodeReady(client, name) },
+          )
+        : undefined;
+    if (missing !== undefined) say(`no real node: ${missing}`);
     await mountCephfs(storage, cluster.confPath);
     say(`CephFS ${storage.cephfs.fsName} mounted at ${storage.cephfs.mountDir}`);
     const env: TestEnvironment = {
@@ -164,6 +180,7 @@ export async function up(dir: string, log: (line: string) => void = console.log)
       },
       ceph: cluster,
       cephStorage: storage,
+      ...(realNode === undefined ? {} : { realNode }),
       binDir,
       tools: { restic: tools.restic, node },
       versions,
@@ -178,6 +195,7 @@ export async function up(dir: string, log: (line: string) => void = console.log)
 }
 
 export async function down(dir: string): Promise<void> {
+  await stopRealNode(dir);
   for (const name of agentDaemons) await stopDaemon(dir, name, 20_000);
   // Before Ceph stops: a FUSE mount of a cluster that is gone hangs whoever touches it.
   await unmountCephStorage(dir);
@@ -205,11 +223,12 @@ export function codeFingerprint(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function readyNodes(client: KubeClient): Promise<number> {
+async function nodeReady(client: KubeClient, name: string): Promise<boolean> {
   const list = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
     kinds.node,
   );
-  return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const node = list.items.find((n) => n.metadata?.name === name);
+  return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 }
 
 export async function installSnapshotCrds(client: KubeClient): Promise<void> {

@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logFile, startDaemon, stopDaemon, waitFor } from '../daemons.ts';
 import { tools } from '../paths.ts';
+import { bridge, serviceAddress } from '../real-node/network.ts';
+import { clientCertificate } from './certificates.ts';
 
 export interface ControlPlanePorts {
   etcdClient: number;
@@ -52,6 +54,7 @@ export async function startControlPlane(
 ): Promise<ControlPlane> {
   const kdir = join(dir, 'kube');
   mkdirSync(join(kdir, 'apiserver-certs'), { recursive: true });
+  ensureApiserverCert(kdir);
   const users = ensureTokens(kdir);
   ensureServiceAccountKeys(kdir);
   const server = `https://127.0.0.1:${ports.apiserver}`;
@@ -165,18 +168,23 @@ function apiserverArgs(kdir: string, ports: ControlPlanePorts): string[] {
     `--cert-dir=${join(kdir, 'apiserver-certs')}`,
     `--secure-port=${ports.apiserver}`,
     '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    '--authorization-mode=RBAC',
+    // The `kubernetes` Service's endpoint: the real node's Pods reach it there (testenv/real-node/network.ts).
+    `--advertise-address=${bridge.address}`,
+    // Node: the real node's kubelet (system:node:real-1) gets what a kubelet may; RBAC for everyone else.
+    '--authorization-mode=Node,RBAC',
     `--token-auth-file=${join(kdir, 'tokens.csv')}`,
     `--client-ca-file=${ensureClientCa(kdir).certPath}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${join(kdir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(kdir, 'sa.key')}`,
-    '--service-cluster-ip-range=10.96.0.0/24',
+    `--service-cluster-ip-range=${bridge.serviceRange}`,
     '--allow-privileged=true',
     // Nodes list InternalIP 127.0.0.1 and Hostname node-N; only the address resolves.
     '--kubelet-preferred-address-types=InternalIP',
     `--kubelet-certificate-authority=${ensureKubeletServingCert(kdir).certPath}`,
+    // How it logs in to the real node's kubelet (logs, exec); the node agent asks for no certificate.
+    `--kubelet-client-certificate=${ensureApiserverKubeletClient(kdir).certPath}`,
+    `--kubelet-client-key=${ensureApiserverKubeletClient(kdir).keyPath}`,
     '--profiling=false',
     `--audit-log-path=${join(kdir, 'audit.log')}`,
     `--audit-policy-file=${ensureAuditPolicy(kdir)}`,
@@ -204,7 +212,32 @@ function ensureAuditPolicy(kdir: string): string {
   return path;
 }
 
-// Self-signed, so it is its own authority; every test node serves on 127.0.0.1 with it.
+// Self-signed, in the folder where kube-apiserver would make its own: for loopback, the
+// `kubernetes` Service's address and the bridge's, where the real node's Pods reach it.
+function ensureApiserverCert(kdir: string): void {
+  const certPath = join(kdir, 'apiserver-certs', 'apiserver.crt');
+  const keyPath = join(kdir, 'apiserver-certs', 'apiserver.key');
+  if (existsSync(certPath) && existsSync(keyPath)) return;
+  const names = ['DNS:kubernetes.default.svc', 'DNS:kubernetes.default', 'DNS:kubernetes', 'DNS:localhost'];
+  const addresses = ['IP:127.0.0.1', `IP:${serviceAddress}`, `IP:${bridge.address}`];
+  // prettier-ignore
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', keyPath, '-out', certPath, '-days', '3650', '-subj', '/CN=safehold-test-apiserver',
+    '-addext', `subjectAltName=${[...names, ...addresses].join(',')}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function ensureApiserverKubeletClient(kdir: string): { certPath: string; keyPath: string } {
+  const dir = join(kdir, 'apiserver-kubelet-client');
+  const paths = { certPath: join(dir, 'client.crt'), keyPath: join(dir, 'client.key') };
+  if (existsSync(paths.certPath) && existsSync(paths.keyPath)) return paths;
+  const subject = { cn: 'kube-apiserver-kubelet-client', groups: ['system:masters'] };
+  return clientCertificate(dir, 'client', subject, ensureClientCa(kdir));
+}
+
+// Self-signed, so it is its own authority; the node agent's nodes serve on 127.0.0.1 with it, the
+// real node's kubelet on the bridge's address.
 function ensureKubeletServingCert(kdir: string): ControlPlane['kubeletServing'] {
   const dir = join(kdir, 'kubelet-serving');
   const paths = { certPath: join(dir, 'kubelet.crt'), keyPath: join(dir, 'kubelet.key') };
@@ -214,7 +247,7 @@ function ensureKubeletServingCert(kdir: string): ControlPlane['kubeletServing'] 
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', paths.keyPath, '-out', paths.certPath, '-days', '3650',
-    '-subj', '/CN=safehold-test-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-subj', '/CN=safehold-test-kubelet', '-addext', `subjectAltName=IP:127.0.0.1,IP:${bridge.address}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   return paths;
 }

@@ -47,13 +47,9 @@ build_etcd() {
   log "etcd $ETCD_VERSION built"
 }
 
-build_kube() {
-  local out=$cache/kube-$KUBE_VERSION
-  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ]; then
-    log "kubernetes $KUBE_VERSION cached"; return
-  fi
-  log "building kubernetes $KUBE_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler); a cold build takes 10-20 minutes"
-  local mod=$cache/build/kube-$KUBE_VERSION
+# A module of our own requiring k8s.io/kubernetes, with its staging modules at the matching v0.
+kube_module() { # dir
+  local mod=$1
   rm -rf "$mod"; mkdir -p "$mod"
   local gomod staging
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -69,15 +65,38 @@ build_kube() {
     echo ")"
   } >"$mod/go.mod"
   log "replacing $(echo "$staging" | wc -w) staging modules with $v0"
+}
+
+build_kube_commands() { # out-dir command...
+  local out=$1; shift
+  local mod=$cache/build/kube-$KUBE_VERSION
+  kube_module "$mod"
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
   local ldflags="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   mkdir -p "$out.tmp"
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+  for cmd in "$@"; do
     log "go build $cmd"
     with_ticker "$cmd" bash -c 'cd "$1" && go build -trimpath -ldflags "$2" -o "$3" "$4"' _ "$mod" "$ldflags" "$out.tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd"
     log "$cmd built"
   done
   rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+build_kube() {
+  local out=$cache/kube-$KUBE_VERSION
+  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ]; then
+    log "kubernetes $KUBE_VERSION cached"; return
+  fi
+  log "building kubernetes $KUBE_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler); a cold build takes 10-20 minutes"
+  build_kube_commands "$out" kube-apiserver kube-controller-manager kube-scheduler
+}
+
+# The real node's kubelet and kube-proxy, apart so that the control plane's cache stays.
+build_kube_node() {
+  local out=$cache/kube-node-$KUBE_VERSION
+  if [ -x "$out/kubelet" ] && [ -x "$out/kube-proxy" ]; then log "kubelet $KUBE_VERSION cached"; return; fi
+  log "building kubelet and kube-proxy $KUBE_VERSION"
+  build_kube_commands "$out" kubelet kube-proxy
 }
 
 build_restic() {
@@ -130,4 +149,5 @@ build_restic
 build_helm
 build_etcd
 build_kube
+build_kube_node
 log "done"

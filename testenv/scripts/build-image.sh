@@ -7,6 +7,7 @@
 #   node:<.node-version>-bookworm-slim   that, plus the pinned Node.js (the
 #                                 setup's copy, from the npm registry) and npm
 #   golang:1.26-bookworm          that, plus this machine's Go
+# and the real node's sandbox image, localhost/safehold-pause:1 (testenv/pause).
 # Then `buildah bud` builds the Dockerfile unchanged, its RUN steps reaching
 # Debian's packages, the npm registry and the Go module proxy through the
 # host's network, as the setup itself does. Images live in buildah storage
@@ -14,7 +15,7 @@
 # version, and the image is built again only when an input changed (the hash
 # of the Dockerfile, the npm manifests, tsconfig, src and the bases), with
 # its layers cached. Prints the image's name last.
-#   usage: build-image.sh [--print-name]
+#   usage: build-image.sh [--print-name | pause | buildah ARGS...]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -111,6 +112,21 @@ ensure_go() {
   b commit --quiet --rm "$c" "$go_image" >/dev/null
 }
 
+# The real node's sandbox image (containerd's sandbox_image): testenv/pause, static, alone.
+pause_image=localhost/safehold-pause:1
+ensure_pause() {
+  local version; version=$( (cat "$root/testenv/pause/main.go"; go env GOVERSION) | sha256sum | cut -c1-16)
+  base_current "$pause_image" "$version" && return
+  say "making $pause_image"
+  local tmp; tmp=$(mktemp -d)
+  ( cd "$root/testenv/pause" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$tmp/pause" . )
+  local c; c=$(b from scratch)
+  b copy "$c" "$tmp/pause" /pause >/dev/null
+  b config --entrypoint '["/pause"]' --user 65535:65535 --label "$base_label=$version" "$c"
+  b commit --quiet --rm "$c" "$pause_image" >/dev/null
+  rm -rf "$tmp"
+}
+
 # What the image is made of: the Dockerfile's inputs and the bases' versions.
 input_hash() {
   (
@@ -125,6 +141,8 @@ ensure_packages
 hash=$(input_hash)
 image=localhost/safehold:$hash
 if [ "${1:-}" = --print-name ]; then echo "$image"; exit 0; fi
+ensure_pause
+if [ "${1:-}" = pause ]; then exit 0; fi
 if has_image "$image"; then echo "$image"; exit 0; fi
 
 ensure_debian

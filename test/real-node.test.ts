@@ -1,0 +1,159 @@
+// The real node: a kubelet built from Kubernetes' sources with containerd and
+// runc, Pods on the test environment's own bridge. Safehold's image, built
+// from its Dockerfile, runs there as a real container; the chart installs the
+// operator onto it, where it reaches the API server through the `kubernetes`
+// Service (kube-proxy) and leads; its log comes through the API server and
+// the kubelet, as `kubectl logs` reads it.
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantClusterRoles } from '../src/api/index.ts';
+import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { run } from '../testenv/command.ts';
+import { repoRoot, tools } from '../testenv/paths.ts';
+import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
+import { clientAs, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
+import { installCrds, metricValue } from './support/safehold.ts';
+
+const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+function realNode() {
+  const node = testEnv().realNode;
+  if (node?.image === undefined) throw new Error('the test environment has no real node with Safehold image');
+  return { ...node, image: node.image };
+}
+
+/** What places a Pod on the real node: its name, and the taint that keeps everything else away. */
+const onRealNode = () => ({
+  nodeSelector: { 'kubernetes.io/hostname': realNode().name },
+  tolerations: [{ key: realNodeTaint.key, operator: 'Exists', effect: realNodeTaint.effect }],
+});
+
+describe('the real node', () => {
+  let client: KubeClient;
+  const id = uniqueName('real');
+  const system = `safehold-${id}`;
+  const release = `safehold-${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'real-node-'));
+  let installed = false;
+
+  const helm = async (args: string[]) =>
+    (
+      await run(tools.helm, [...args, '--kubeconfig', testEnv().kubeconfig, '--kube-context', 'admin'], {
+        timeoutMs: 180_000,
+      })
+    ).stdout;
+
+  beforeAll(async () => {
+    client = clientAs('admin');
+    await client.create(kinds.namespace, { metadata: { name: system } });
+  });
+
+  afterAll(async () => {
+    if (installed) await helm(['uninstall', release, '--namespace', 'default', '--wait']);
+    for (const role of tenantClusterRoles() as KubeObject[])
+      await client.create(kinds.clusterRole, role).catch((error: unknown) => {
+        if (!isAlreadyExists(error)) throw error;
+      });
+    await deleteNamespace(client, system);
+    rmSync(work, { recursive: true, force: true });
+    client.close();
+  });
+
+  it("runs Safehold's image as a real container, and its log comes through the kubelet", async () => {
+    const name = `version-${id}`;
+    await client.create(kinds.pod, {
+      metadata: { name, namespace: system },
+      spec: {
+        restartPolicy: 'Never',
+        ...onRealNode(),
+        containers: [
+          {
+            name: 'safehold',
+            image: realNode().image,
+            imagePullPolicy: 'Never',
+            args: ['--version'],
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+          },
+        ],
+      },
+    } as KubeObject);
+    let pod: Pod | undefined;
+    await waitFor('the Pod to finish', async () => {
+      pod = await client.get<Pod>(kinds.pod, { namespace: system, name });
+      return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    });
+    expect(pod?.spec?.nodeName).toBe(realNode().name);
+    expect(pod?.status?.phase).toBe('Succeeded');
+    // A container ID from containerd, an address on the environment's bridge.
+    expect(pod?.status?.containerStatuses?.[0]?.containerID).toMatch(/^containerd:\/\//);
+    expect(pod?.status?.podIP).toMatch(/^10\.213\.0\./);
+    expect((await client.podLog(system, name, { container: 'safehold' })).trim()).toBe(packageVersion);
+  });
+
+  it('installs the chart onto it: the operator runs from the built image, reaches the API server and leads', async () => {
+    const [repository, tag] = realNode().image.split(/:(?=[^:]+$)/);
+    await installCrds(client);
+    // Other journeys make the tenant roles without Helm's ownership marks; Helm adopts nothing.
+    for (const role of tenantClusterRoles() as KubeObject[])
+      await client.delete(kinds.clusterRole, { name: role.metadata?.name ?? '' }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    writeFileSync(
+      join(work, 'values.yaml'),
+      JSON.stringify({
+        namespace: system,
+        image: { repository, tag, pullPolicy: 'Never' },
+        operator: { leaseName: `lease-${id}`, ...onRealNode() },
+        mover: onRealNode(),
+      }),
+    );
+    await helm([
+      'install',
+      release,
+      join(repoRoot, 'charts/safehold'),
+      '--namespace',
+      'default',
+      '--values',
+      join(work, 'values.yaml'),
+    ]);
+    installed = true;
+
+    let pod: Pod | undefined;
+    await waitFor(
+      'the operator to lead',
+      async () => {
+        const pods = await client.list<Pod>(kinds.pod, {
+          namespace: system,
+          query: { labelSelector: `app.kubernetes.io/instance=${release}` },
+        });
+        pod = pods.items[0];
+        const lease = await client
+          .get<{ spec?: { holderIdentity?: string } }>(kinds.lease, { namespace: system, name: `lease-${id}` })
+          .catch(() => undefined);
+        // The identity is the Pod's name and a number of its own.
+        return (
+          pod?.status?.phase === 'Running' && lease?.spec?.holderIdentity?.startsWith(`${pod.metadata?.name}-`) === true
+        );
+      },
+      { timeoutMs: 120_000 },
+    );
+    expect(pod?.spec?.nodeName).toBe(realNode().name);
+    expect(pod?.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    // Its metrics, on its own address on the bridge.
+    const metrics = await (await fetch(`http://${pod?.status?.podIP}:8080/metrics`)).text();
+    expect(metricValue(metrics, 'safehold_leader', {})).toBe(1);
+    // Its log, through the kubelet: the operator says it leads.
+    const log = await client.podLog(system, pod?.metadata?.name ?? '', {
+      container: pod?.spec?.containers[0]?.name ?? '',
+    });
+    expect(log).not.toBe('');
+  });
+});

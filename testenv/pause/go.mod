@@ -1,0 +1,3 @@
+module safehold.test/pause
+
+go 1.24
