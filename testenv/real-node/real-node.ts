@@ -86,7 +86,9 @@ export async function startRealNode(
   );
   const image = built ? named : undefined;
   if (image !== undefined) await importImage(containerd, image);
-  say(`containerd runs, with ${pauseImage}${image === undefined ? ' (Safehold\'s image is not built)' : ` and ${image}`}`);
+  say(
+    `containerd runs, with ${pauseImage}${image === undefined ? " (Safehold's image is not built)" : ` and ${image}`}`,
+  );
 
   const pki = join(nodeDir, 'pki');
   const subject = { cn: `system:node:${realNodeName}`, groups: ['system:nodes'] };
