@@ -3,19 +3,32 @@
 // from its Dockerfile, runs there as a real container; the chart installs the
 // operator onto it, where it reaches the API server through the `kubernetes`
 // Service (kube-proxy) and leads; its log comes through the API server and
-// the kubelet, as `kubectl logs` reads it.
+// the kubelet, as `kubectl logs` reads it. Its mover Jobs run there too, as
+// real containers whose volumes the test storage's CSI node plugin publishes
+// to the kubelet (testenv/csi-node), and a volume backed up to radosgw comes
+// back exactly.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantClusterRoles } from '../src/api/index.ts';
+import { tenantClusterRoles, type VolumeBackup, type VolumeRestore } from '../src/api/index.ts';
 import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
 import { repoRoot, tools } from '../testenv/paths.ts';
 import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
-import { clientAs, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
-import { installCrds, metricValue } from './support/safehold.ts';
+import {
+  boundVolumePath,
+  clientAs,
+  createClaim,
+  createNamespace,
+  deleteNamespace,
+  testEnv,
+  uniqueName,
+  waitFor,
+} from './support/cluster.ts';
+import { installCrds, metricValue, waitForRun } from './support/safehold.ts';
+import { compareTrees, writeRichTree } from './support/tree.ts';
 
 const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
@@ -37,7 +50,10 @@ describe('the real node', () => {
   const id = uniqueName('real');
   const system = `safehold-${id}`;
   const release = `safehold-${id}`;
+  const repository = `repo-${id}`;
+  const policy = `policy-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'real-node-'));
+  let tenant = '';
   let installed = false;
 
   const helm = async (args: string[]) =>
@@ -49,10 +65,19 @@ describe('the real node', () => {
 
   beforeAll(async () => {
     client = clientAs('admin');
+    const env = testEnv();
     await client.create(kinds.namespace, { metadata: { name: system } });
+    await client.create(kinds.secret, {
+      metadata: { name: 's3', namespace: system },
+      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+    } as KubeObject);
+    tenant = await createNamespace(client, 'real-tenant');
+    await client.mergePatch(kinds.namespace, { name: tenant }, { metadata: { labels: { 'safehold.test/suite': id } } });
   });
 
   afterAll(async () => {
+    await client.delete(kinds.backupPolicy, { name: policy }).catch(() => undefined);
+    if (tenant !== '') await deleteNamespace(client, tenant);
     if (installed) await helm(['uninstall', release, '--namespace', 'default', '--wait']);
     for (const role of tenantClusterRoles() as KubeObject[])
       await client.create(kinds.clusterRole, role).catch((error: unknown) => {
@@ -99,7 +124,7 @@ describe('the real node', () => {
   });
 
   it('installs the chart onto it: the operator runs from the built image, reaches the API server and leads', async () => {
-    const [repository, tag] = realNode().image.split(/:(?=[^:]+$)/);
+    const [imageRepository, imageTag] = realNode().image.split(/:(?=[^:]+$)/);
     await installCrds(client);
     // Other journeys make the tenant roles without Helm's ownership marks; Helm adopts nothing.
     for (const role of tenantClusterRoles() as KubeObject[])
@@ -110,9 +135,17 @@ describe('the real node', () => {
       join(work, 'values.yaml'),
       JSON.stringify({
         namespace: system,
-        image: { repository, tag, pullPolicy: 'Never' },
+        image: { repository: imageRepository, tag: imageTag, pullPolicy: 'Never' },
         operator: { leaseName: `lease-${id}`, ...onRealNode() },
         mover: onRealNode(),
+        // radosgw as the node's Pods reach it: through the bridge.
+        repositories: [
+          {
+            name: repository,
+            s3: { endpoint: realNode().s3Endpoint, bucket: `safehold-${id}`, prefix: 'tenants/{namespace}' },
+            credentialsSecret: 's3',
+          },
+        ],
       }),
     );
     await helm([
@@ -155,5 +188,59 @@ describe('the real node', () => {
       container: pod?.spec?.containers[0]?.name ?? '',
     });
     expect(log).not.toBe('');
+  });
+
+  it('backs a volume up and restores it with mover Jobs in real containers, volumes published by CSI', async () => {
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policy },
+      spec: {
+        priority: 900,
+        selector: { namespaceSelector: { matchLabels: { 'safehold.test/suite': id } } },
+        repository: { name: repository },
+        retry: { limit: 1, deadline: '10m' },
+      },
+    } as KubeObject);
+    await createClaim(client, tenant, 'data');
+    const volume = await boundVolumePath(client, tenant, 'data');
+    writeRichTree(volume);
+    // The operator deletes a run's Jobs when it is done: note its mover Pods while they exist.
+    const movers = new Map<string, Pod>();
+    const watch = { on: true };
+    const noting = (async () => {
+      while (watch.on) {
+        const pods = await client.list<Pod>(kinds.pod, {
+          namespace: system,
+          query: { labelSelector: `safehold.io/namespace=${tenant}` },
+        });
+        for (const pod of pods.items) movers.set(pod.metadata?.name ?? '', pod);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    try {
+      await client.create(kinds.volumeBackup, {
+        metadata: { name: 'data-1', namespace: tenant },
+        spec: { pvc: 'data', trigger: 'manual' },
+      } as KubeObject);
+      const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, 'data-1');
+      expect(backup.status?.phase, JSON.stringify(backup.status?.conditions)).toBe('Succeeded');
+
+      await client.create(kinds.volumeRestore, {
+        metadata: { name: 'data-back', namespace: tenant },
+        spec: { source: { pvc: 'data' }, backup: 'data-1', useSnapshot: false, target: { pvc: 'data-back' } },
+      } as KubeObject);
+      const restore = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, 'data-back');
+      expect(restore.status?.phase, JSON.stringify(restore.status?.conditions)).toBe('Succeeded');
+      expect(restore.status?.method).toBe('repository');
+    } finally {
+      watch.on = false;
+      await noting;
+    }
+    // Every entry, its bytes, modes, owners, times and the root's own, through two real containers.
+    expect(compareTrees(volume, await boundVolumePath(client, tenant, 'data-back'))).toEqual([]);
+    // Both movers ran on the real node, as containerd's containers.
+    const ran = [...movers.values()];
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    expect(ran.map((p) => p.spec?.nodeName)).toEqual(ran.map(() => realNode().name));
+    expect(ran.some((p) => p.status?.containerStatuses?.[0]?.containerID?.startsWith('containerd://'))).toBe(true);
   });
 });

@@ -159,7 +159,7 @@ export async function up(dir: string, log: (line: string) => void = console.log)
             dir,
             plane,
             { apiserver: defaultPorts.apiserver, s3: Number(new URL(cluster.s3.endpoint).port) },
-            { say, ready: (name) => nodeReady(client, name) },
+            { say, ready: (name) => nodeReady(client, name), csiDrivers: () => csiNodeDrivers(client) },
           )
         : undefined;
     if (missing !== undefined) say(`no real node: ${missing}`);
@@ -221,6 +221,15 @@ export function codeFingerprint(): string {
       .update(readFileSync(join(root, path)))
       .update('\0');
   return hash.digest('hex').slice(0, 16);
+}
+
+const csiNodeKind = { group: 'storage.k8s.io', version: 'v1', kind: 'CSINode', plural: 'csinodes', namespaced: false };
+
+async function csiNodeDrivers(client: KubeClient): Promise<string[]> {
+  const node = await client
+    .get<KubeObject & { spec?: { drivers?: { name: string }[] } }>(csiNodeKind, { name: 'real-1' })
+    .catch(() => undefined);
+  return (node?.spec?.drivers ?? []).map((d) => d.name);
 }
 
 async function nodeReady(client: KubeClient, name: string): Promise<boolean> {

@@ -30,6 +30,7 @@ export const versions = {
   helm: version('HELM_VERSION'),
   kopia: version('KOPIA_VERSION'),
   prometheusDeb: version('PROMETHEUS_DEB_VERSION'),
+  csiSpec: version('CSI_SPEC_VERSION'),
   node: readFileSync(join(repoRoot, '.node-version'), 'utf8').trim(),
 };
 

@@ -23,6 +23,8 @@ export interface RealNode {
   s3Endpoint: string;
 }
 
+const csiProtos = join(cacheDir, `csi-protos-${versions.csiSpec}-${versions.kubernetes}`);
+
 export const nodeTools = {
   kubelet: join(cacheDir, `kube-node-${versions.kubernetes}`, 'kubelet'),
   kubeProxy: join(cacheDir, `kube-node-${versions.kubernetes}`, 'kube-proxy'),
@@ -47,7 +49,12 @@ export async function startRealNode(
   dir: string,
   plane: ControlPlane,
   ports: { apiserver: number; s3: number },
-  steps: { say: (line: string) => void; ready: (node: string) => Promise<boolean> },
+  steps: {
+    say: (line: string) => void;
+    ready: (node: string) => Promise<boolean>;
+    /** The drivers the node's CSINode lists. */
+    csiDrivers: () => Promise<string[]>;
+  },
 ): Promise<RealNode> {
   const { say } = steps;
   const nodeDir = join(dir, 'real-node');
@@ -90,6 +97,21 @@ export async function startRealNode(
     `containerd runs, with ${pauseImage}${image === undefined ? " (Safehold's image is not built)" : ` and ${image}`}`,
   );
 
+  // The CSI node plugin first: the kubelet's plugin watcher finds its registration sockets as it starts.
+  const kubeletRoot = join(nodeDir, 'kubelet');
+  startDaemon(nodeDir, {
+    name: 'csi-node',
+    command: process.execPath,
+    args: [
+      join(repoRoot, 'testenv/csi-node/main.ts'),
+      `--env-dir=${dir}`,
+      `--node=${realNodeName}`,
+      `--plugin-dir=${join(kubeletRoot, 'plugins', 'safehold-test')}`,
+      `--registry-dir=${join(kubeletRoot, 'plugins_registry')}`,
+      `--protos=${csiProtos}`,
+    ],
+  });
+
   const pki = join(nodeDir, 'pki');
   const subject = { cn: `system:node:${realNodeName}`, groups: ['system:nodes'] };
   const nodeCert = clientCertificate(pki, 'kubelet-client', subject, plane.clientCa);
@@ -107,7 +129,7 @@ export async function startRealNode(
     args: [
       `--config=${config}`,
       `--kubeconfig=${kubeconfig}`,
-      `--root-dir=${join(nodeDir, 'kubelet')}`,
+      `--root-dir=${kubeletRoot}`,
       `--hostname-override=${realNodeName}`,
       `--node-ip=${bridge.address}`,
       '--v=1',
@@ -133,11 +155,19 @@ export async function startRealNode(
     timeoutMs: 120_000,
     log: logFile(nodeDir, 'kubelet'),
   });
+  await waitFor('the CSI drivers registered with the kubelet', () => driversRegistered(steps.csiDrivers), {
+    log: logFile(nodeDir, 'csi-node'),
+  });
   await waitFor('kube-proxy to route the kubernetes Service', () => serviceRouted(serviceAddress), {
     log: logFile(nodeDir, 'kube-proxy'),
   });
   say(`node ${realNodeName} (kubelet, containerd, runc, kube-proxy) is Ready`);
   return { name: realNodeName, image, s3Endpoint: `http://${bridge.address}:${ports.s3}` };
+}
+
+async function driversRegistered(listed: () => Promise<string[]>): Promise<boolean> {
+  const drivers = await listed();
+  return ['dir.csi.safehold.test', 'rbd.csi.ceph.com', 'cephfs.csi.ceph.com'].every((d) => drivers.includes(d));
 }
 
 async function serviceRouted(address: string): Promise<boolean> {
@@ -150,6 +180,7 @@ export async function stopRealNode(dir: string): Promise<void> {
   if (!existsSync(nodeDir)) return;
   await stopDaemon(nodeDir, 'kubelet');
   await stopDaemon(nodeDir, 'kube-proxy');
+  await stopDaemon(nodeDir, 'csi-node');
   await run(nodeTools.kubeProxy, ['--cleanup']).catch(() => undefined);
   const socket = containerdPaths(nodeDir).socket;
   if (existsSync(socket)) {

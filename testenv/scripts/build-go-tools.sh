@@ -139,6 +139,21 @@ snapshot_crds() {
   log "snapshot CRDs $SNAPSHOTTER_VERSION copied"
 }
 
+# The CSI specification's and the kubelet plugin registration's .proto files, which the real
+# node's CSI plugin (testenv/csi-node) serves, from their modules on the Go module proxy.
+csi_protos() {
+  local out=$cache/csi-protos-$CSI_SPEC_VERSION-$KUBE_VERSION
+  [ -f "$out/csi.proto" ] && [ -f "$out/pluginregistration.proto" ] && { log "CSI protos cached"; return; }
+  local spec kubelet
+  spec=$(go mod download -json "github.com/container-storage-interface/spec@$CSI_SPEC_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  kubelet=$(go mod download -json "k8s.io/kubelet@v0.${KUBE_VERSION#v1.}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  mkdir -p "$out.tmp"
+  cp "$spec/csi.proto" "$out.tmp/csi.proto"
+  cp "$kubelet/pkg/apis/pluginregistration/v1/api.proto" "$out.tmp/pluginregistration.proto"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+  log "CSI protos $CSI_SPEC_VERSION copied"
+}
+
 mkdir -p "$cache"
 # One build at a time per machine: two setups started together wait for each other.
 exec 9>"$cache/.build.lock"
@@ -150,4 +165,5 @@ build_helm
 build_etcd
 build_kube
 build_kube_node
+csi_protos
 log "done"

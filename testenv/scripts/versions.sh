@@ -10,3 +10,5 @@ KOPIA_VERSION=v0.21.1
 PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
 # npm in the locally made node base image (testenv/scripts/build-image.sh).
 NPM_VERSION=11.21.3
+# The CSI specification the real node's CSI plugin serves (testenv/csi-node).
+CSI_SPEC_VERSION=v1.11.0
