@@ -5,8 +5,8 @@
 // Service (kube-proxy) and leads; its log comes through the API server and
 // the kubelet, as `kubectl logs` reads it. Its mover Jobs run there too, as
 // real containers whose volumes the test storage's CSI node plugin publishes
-// to the kubelet (testenv/csi-node), and a volume backed up to radosgw comes
-// back exactly.
+// to the kubelet (testenv/csi-node), and a directory volume and a CephFS
+// volume backed up to radosgw come back exactly.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ import {
   waitFor,
 } from './support/cluster.ts';
 import { installCrds, metricValue, waitForRun } from './support/safehold.ts';
+import { persistentVolumeOf, withCephfsFolder } from './support/ceph-volumes.ts';
 import { compareTrees, writeRichTree } from './support/tree.ts';
 
 const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
@@ -190,20 +191,8 @@ describe('the real node', () => {
     expect(log).not.toBe('');
   });
 
-  it('backs a volume up and restores it with mover Jobs in real containers, volumes published by CSI', async () => {
-    await client.create(kinds.backupPolicy, {
-      metadata: { name: policy },
-      spec: {
-        priority: 900,
-        selector: { namespaceSelector: { matchLabels: { 'safehold.test/suite': id } } },
-        repository: { name: repository },
-        retry: { limit: 1, deadline: '10m' },
-      },
-    } as KubeObject);
-    await createClaim(client, tenant, 'data');
-    const volume = await boundVolumePath(client, tenant, 'data');
-    writeRichTree(volume);
-    // The operator deletes a run's Jobs when it is done: note its mover Pods while they exist.
+  /** Backs the claim up and restores it into a new one, noting the mover Pods (the operator deletes a run's Jobs when done). */
+  async function backUpAndRestore(claim: string): Promise<Pod[]> {
     const movers = new Map<string, Pod>();
     const watch = { on: true };
     const noting = (async () => {
@@ -218,29 +207,58 @@ describe('the real node', () => {
     })();
     try {
       await client.create(kinds.volumeBackup, {
-        metadata: { name: 'data-1', namespace: tenant },
-        spec: { pvc: 'data', trigger: 'manual' },
+        metadata: { name: `${claim}-1`, namespace: tenant },
+        spec: { pvc: claim, trigger: 'manual' },
       } as KubeObject);
-      const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, 'data-1');
+      const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, `${claim}-1`);
       expect(backup.status?.phase, JSON.stringify(backup.status?.conditions)).toBe('Succeeded');
-
       await client.create(kinds.volumeRestore, {
-        metadata: { name: 'data-back', namespace: tenant },
-        spec: { source: { pvc: 'data' }, backup: 'data-1', useSnapshot: false, target: { pvc: 'data-back' } },
+        metadata: { name: `${claim}-back`, namespace: tenant },
+        spec: { source: { pvc: claim }, backup: `${claim}-1`, useSnapshot: false, target: { pvc: `${claim}-back` } },
       } as KubeObject);
-      const restore = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, 'data-back');
+      const restore = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, `${claim}-back`);
       expect(restore.status?.phase, JSON.stringify(restore.status?.conditions)).toBe('Succeeded');
       expect(restore.status?.method).toBe('repository');
     } finally {
       watch.on = false;
       await noting;
     }
-    // Every entry, its bytes, modes, owners, times and the root's own, through two real containers.
-    expect(compareTrees(volume, await boundVolumePath(client, tenant, 'data-back'))).toEqual([]);
-    // Both movers ran on the real node, as containerd's containers.
+    // The movers ran on the real node, as containerd's containers.
     const ran = [...movers.values()];
     expect(ran.length).toBeGreaterThanOrEqual(2);
     expect(ran.map((p) => p.spec?.nodeName)).toEqual(ran.map(() => realNode().name));
     expect(ran.some((p) => p.status?.containerStatuses?.[0]?.containerID?.startsWith('containerd://'))).toBe(true);
+    return ran;
+  }
+
+  it('backs a volume up and restores it with mover Jobs in real containers, volumes published by CSI', async () => {
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policy },
+      spec: {
+        priority: 900,
+        selector: { namespaceSelector: { matchLabels: { 'safehold.test/suite': id } } },
+        repository: { name: repository },
+        retry: { limit: 1, deadline: '10m' },
+      },
+    } as KubeObject);
+    await createClaim(client, tenant, 'data');
+    const volume = await boundVolumePath(client, tenant, 'data');
+    writeRichTree(volume);
+    await backUpAndRestore('data');
+    // Every entry, its bytes, modes, owners, times and the root's own, through two real containers.
+    expect(compareTrees(volume, await boundVolumePath(client, tenant, 'data-back'))).toEqual([]);
+  });
+
+  it('does the same for a CephFS volume', async () => {
+    await createClaim(client, tenant, 'shared', { storageClass: testEnv().cephStorage.cephfs.storageClass });
+    await boundVolumePath(client, tenant, 'shared');
+    const source = await persistentVolumeOf(client, tenant, 'shared');
+    await withCephfsFolder(source, (dir) => writeRichTree(dir));
+    await backUpAndRestore('shared');
+    const restored = await persistentVolumeOf(client, tenant, 'shared-back');
+    const differences = await withCephfsFolder(source, (from) =>
+      withCephfsFolder(restored, (to) => compareTrees(from, to)),
+    );
+    expect(differences).toEqual([]);
   });
 });
