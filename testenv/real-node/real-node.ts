@@ -1,7 +1,8 @@
 // The real node, beside the node agent's: containerd with runc, a kubelet
 // and kube-proxy built like the control plane, Pods on the environment's own
-// bridge. Its sandbox image and Safehold's image (when the setup built it)
-// are imported from buildah's storage. Stopping it stops the kubelet first,
+// bridge, volumes through our CSI node plugin (testenv/csi-node). Its sandbox
+// image and Safehold's image (when the setup built it) are imported from
+// buildah's storage. Stopping it stops the kubelet first,
 // then every container it left, then containerd, and unmounts what the
 // kubelet mounted before its folder goes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
