@@ -7,6 +7,7 @@ import type { CSIPersistentVolumeSource, PersistentVolume, PersistentVolumeClaim
 import { join } from 'node:path';
 import { kinds, type KubeClient } from '../../src/kube/index.ts';
 import { rbd } from '../../testenv/storage/ceph-storage.ts';
+import { loopDevices } from '../../testenv/storage/fuse-mounts.ts';
 import { RbdAttachments } from '../../testenv/storage/rbd-attachments.ts';
 import { imageOf } from '../../testenv/storage/rbd-backend.ts';
 import { RbdImageFiles } from '../../testenv/storage/rbd-image-files.ts';
@@ -51,6 +52,12 @@ export async function withRbdFilesystem<T>(
 ): Promise<T> {
   const image = rbdImageName(pv);
   const file = await imageFiles().ensure(image);
+  // A run that just finished may not have been unpublished yet: its node agent unmounts the
+  // ext4 and detaches the device after the Pod ends. Taking that device meanwhile would read
+  // a device being detached (EIO), so wait until no publication holds it.
+  await waitFor(`RBD image ${image} released by the Pods that used it`, async () =>
+    (await loopDevices()).every((loop) => loop.file !== file || loop.autoclear),
+  );
   const attachments = new RbdAttachments(join(testEnv().dir, 'storage', 'rbd', 'test-mounts'));
   const published = await attachments.acquire(image, file, 'Filesystem', readOnly);
   try {
