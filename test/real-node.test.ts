@@ -5,8 +5,10 @@
 // Service (kube-proxy) and leads; its log comes through the API server and
 // the kubelet, as `kubectl logs` reads it. Its mover Jobs run there too, as
 // real containers whose volumes the test storage's CSI node plugin publishes
-// to the kubelet (testenv/csi-node), and a directory volume and a CephFS
-// volume backed up to radosgw come back exactly.
+// to the kubelet (testenv/csi-node): a directory, a CephFS, an RBD ext4 and
+// an RBD Block volume backed up to radosgw come back exactly. A probe with a
+// mover's own Pod spec shows what the kernel gives its container: no token,
+// a read-only root, only the capabilities ADR 0005 names.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +30,14 @@ import {
   waitFor,
 } from './support/cluster.ts';
 import { installCrds, metricValue, waitForRun } from './support/safehold.ts';
-import { persistentVolumeOf, withCephfsFolder } from './support/ceph-volumes.ts';
+import { scatteredWrites, writeRandom } from './support/block-image.ts';
+import {
+  persistentVolumeOf,
+  rbdImageFile,
+  rbdImageReleased,
+  withCephfsFolder,
+  withRbdFilesystem,
+} from './support/ceph-volumes.ts';
 import { compareTrees, writeRichTree } from './support/tree.ts';
 
 const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
@@ -231,6 +240,9 @@ describe('the real node', () => {
     return ran;
   }
 
+  /** The mover Pods of the first journey, as the operator wrote them. */
+  let movers: Pod[] = [];
+
   it('backs a volume up and restores it with mover Jobs in real containers, volumes published by CSI', async () => {
     await client.create(kinds.backupPolicy, {
       metadata: { name: policy },
@@ -244,7 +256,7 @@ describe('the real node', () => {
     await createClaim(client, tenant, 'data');
     const volume = await boundVolumePath(client, tenant, 'data');
     writeRichTree(volume);
-    await backUpAndRestore('data');
+    movers = await backUpAndRestore('data');
     // Every entry, its bytes, modes, owners, times and the root's own, through two real containers.
     expect(compareTrees(volume, await boundVolumePath(client, tenant, 'data-back'))).toEqual([]);
   });
@@ -261,4 +273,118 @@ describe('the real node', () => {
     );
     expect(differences).toEqual([]);
   });
+
+  it('does the same for an RBD volume with ext4', async () => {
+    await createClaim(client, tenant, 'block-fs', { storageClass: testEnv().cephStorage.rbd.storageClass });
+    const source = await persistentVolumeOf(client, tenant, 'block-fs');
+    await withRbdFilesystem(source, (dir) => writeRichTree(dir));
+    await backUpAndRestore('block-fs');
+    const restored = await persistentVolumeOf(client, tenant, 'block-fs-back');
+    const differences = await withRbdFilesystem(
+      source,
+      (from) => withRbdFilesystem(restored, (to) => compareTrees(from, to), { readOnly: true }),
+      { readOnly: true },
+    );
+    expect(differences).toEqual([]);
+  });
+
+  it('does the same for a Block RBD volume, a device in the mover containers', async () => {
+    await createClaim(client, tenant, 'disk', { storageClass: testEnv().cephStorage.rbd.storageClass, mode: 'Block' });
+    const source = await persistentVolumeOf(client, tenant, 'disk');
+    await writeRandom(rbdImageFile(source), scatteredWrites(2 ** 30, 16, 5), 5);
+    const ran = await backUpAndRestore('disk');
+    expect(ran.some((pod) => moverContainer(pod).volumeDevices !== undefined)).toBe(true);
+    const restored = await persistentVolumeOf(client, tenant, 'disk-back');
+    await rbdImageReleased(restored);
+    // cmp exits 1 and names the first differing byte if the images differ.
+    await run('cmp', [rbdImageFile(source), rbdImageFile(restored)], { timeoutMs: 120_000 });
+  });
+
+  it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {
+    // One Pod per kind of mover seen (backups and restores differ in capabilities), from the operator's own
+    // spec: its securityContexts, service-account settings, image and emptyDirs; the probe instead of the mover.
+    const byCapabilities = new Map<string, Pod>();
+    for (const pod of movers)
+      byCapabilities.set(JSON.stringify(moverContainer(pod).securityContext?.capabilities), pod);
+    expect(byCapabilities.size).toBe(2);
+    for (const [index, mover] of [...byCapabilities.values()].entries()) {
+      const container = moverContainer(mover);
+      const spec = mover.spec ?? { containers: [] };
+      const emptyDirs = (spec.volumes ?? []).filter((v) => v.emptyDir !== undefined);
+      const name = `probe-${index}-${id}`;
+      await client.create(kinds.pod, {
+        metadata: { name, namespace: system },
+        spec: {
+          ...spec,
+          nodeName: undefined,
+          volumes: emptyDirs,
+          containers: [
+            {
+              name: 'probe',
+              image: container.image,
+              imagePullPolicy: 'Never',
+              command: ['sh', '-c', probeScript],
+              securityContext: container.securityContext,
+              volumeMounts: (container.volumeMounts ?? []).filter((m) => emptyDirs.some((v) => v.name === m.name)),
+            },
+          ],
+        },
+      } as KubeObject);
+      let pod: Pod | undefined;
+      await waitFor(`probe Pod ${name} to finish`, async () => {
+        pod = await client.get<Pod>(kinds.pod, { namespace: system, name });
+        return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      });
+      expect(pod?.spec?.nodeName).toBe(realNode().name);
+      const seen = Object.fromEntries(
+        (await client.podLog(system, name, { container: 'probe' }))
+          .trim()
+          .split('\n')
+          .map((line) => line.split(/:\s*/) as [string, string]),
+      );
+      const added = container.securityContext?.capabilities?.add ?? [];
+      expect(added).toContain('DAC_READ_SEARCH');
+      const mask = capabilityMask(added);
+      expect(seen).toEqual({
+        uid: '0',
+        CapEff: mask,
+        CapPrm: mask,
+        CapBnd: mask,
+        NoNewPrivs: '1',
+        Seccomp: '2', // filtering: the RuntimeDefault profile
+        root: 'read-only',
+        tmp: 'writable',
+        token: 'none',
+      });
+    }
+  });
 });
+
+function moverContainer(pod: Pod) {
+  const container = pod.spec?.containers[0];
+  if (container === undefined) throw new Error(`mover Pod ${pod.metadata?.name ?? ''} has no container`);
+  return container;
+}
+
+/** What a mover container holds, one `name: value` line each, from the kernel's own view of the process. */
+const probeScript = [
+  'echo "uid: $(id -u)"',
+  "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status",
+  'if touch /probe 2>/dev/null; then echo "root: writable"; else echo "root: read-only"; fi',
+  'if touch /tmp/probe; then echo "tmp: writable"; else echo "tmp: read-only"; fi',
+  'if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo "token: mounted"; else echo "token: none"; fi',
+].join('\n');
+
+/** The kernel's capability bits (linux/capability.h) of the ones Safehold's movers may hold. */
+const capabilityBits: Record<string, number> = { CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4 };
+
+/** A set of capabilities as /proc/<pid>/status prints it: 16 hex digits. */
+function capabilityMask(names: string[]): string {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = capabilityBits[name];
+    if (bit === undefined) throw new Error(`capability ${name} is not one a mover may hold`);
+    mask |= 1n << BigInt(bit);
+  }
+  return mask.toString(16).padStart(16, '0');
+}

@@ -42,6 +42,20 @@ export function rbdImageFile(pv: PersistentVolume): string {
 }
 
 /**
+ * Waits until no Pod's publication holds the RBD volume. A run that just finished may not
+ * have been unpublished yet: its node plugin unmounts the ext4 and detaches the loop device
+ * after the Pod ends. Taking that device meanwhile would read a device being detached (EIO),
+ * and a Block volume's last writes reach the image file when its device is closed.
+ */
+export async function rbdImageReleased(pv: PersistentVolume): Promise<void> {
+  const image = rbdImageName(pv);
+  const file = imageFiles().path(image);
+  await waitFor(`RBD image ${image} released by the Pods that used it`, async () =>
+    (await loopDevices()).every((loop) => loop.file !== file || loop.autoclear),
+  );
+}
+
+/**
  * Runs fn with the Filesystem RBD volume's ext4 mounted, read-only if asked
  * (its journal is replayed either way), and unmounts it afterwards.
  */
@@ -52,12 +66,7 @@ export async function withRbdFilesystem<T>(
 ): Promise<T> {
   const image = rbdImageName(pv);
   const file = await imageFiles().ensure(image);
-  // A run that just finished may not have been unpublished yet: its node agent unmounts the
-  // ext4 and detaches the device after the Pod ends. Taking that device meanwhile would read
-  // a device being detached (EIO), so wait until no publication holds it.
-  await waitFor(`RBD image ${image} released by the Pods that used it`, async () =>
-    (await loopDevices()).every((loop) => loop.file !== file || loop.autoclear),
-  );
+  await rbdImageReleased(pv);
   const attachments = new RbdAttachments(join(testEnv().dir, 'storage', 'rbd', 'test-mounts'));
   const published = await attachments.acquire(image, file, 'Filesystem', readOnly);
   try {
