@@ -11,6 +11,7 @@ import { ApiError } from './api-error.ts';
 import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { defaultRetryPolicy, retryDelay, type Outcome, type RetryPolicy } from './request-retry.ts';
 import { apiVersionOf, kinds, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
+import { execInPod, type ExecRequest, type ExecResult } from './exec.ts';
 import { Transport, type ClusterConnection } from './transport.ts';
 
 import { fieldManager } from '../api/group.ts';
@@ -232,6 +233,17 @@ export class KubeClient {
   ): Promise<string> {
     const path = resourcePath(kinds.pod, { namespace, name }, 'log');
     return (await this.#exchange('GET', path, { query: options })).text;
+  }
+
+  /**
+   * Runs a command in a container of a running Pod (the pods/exec subresource, over a
+   * WebSocket) and resolves with its exit code and the tails of its output. A command
+   * still running at the timeout resolves with timedOut: Kubernetes cannot stop it, so
+   * it may go on in the container.
+   */
+  async exec(request: Omit<ExecRequest, 'userAgent'>): Promise<ExecResult> {
+    await this.#shared.limiter?.take();
+    return execInPod(this.#shared.transport, { ...request, userAgent: this.userAgent });
   }
 
   /**

@@ -57,6 +57,18 @@ export class Transport {
     return this.#sendAs(await credentials.current(), request);
   }
 
+  /**
+   * What a WebSocket to the API server needs (exec): the agent that carries this
+   * connection's TLS settings and client certificate, and the Authorization header.
+   */
+  async upgradeOptions(): Promise<{ agent: HttpAgent | HttpsAgent; headers: Record<string, string> }> {
+    const credential = await this.connection.credentials.current();
+    return {
+      agent: this.#agentFor(credential),
+      headers: credential.authorization === undefined ? {} : { authorization: credential.authorization },
+    };
+  }
+
   #agentFor(credential: Credential): HttpAgent | HttpsAgent {
     const id = `${credential.cert ?? ''}\0${credential.key ?? ''}`;
     const known = this.#agents.get(id);

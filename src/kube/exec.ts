@@ -1,0 +1,149 @@
+// Running a command in a Pod's container through the API server, as `kubectl
+// exec` does: a WebSocket to the pods/exec subresource speaking Kubernetes'
+// channel protocol (v5.channel.k8s.io, else v4): each message starts with
+// its channel, 1 stdout, 2 stderr, 3 the final status as JSON. No stdin,
+// no TTY. Output is kept as tails: a hook's log is for people, not a stream.
+import WebSocket from 'ws';
+import { resourcePath, kinds } from './resources.ts';
+import type { Transport } from './transport.ts';
+
+export interface ExecRequest {
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  timeoutMs: number;
+  userAgent: string;
+  /** Bytes of stdout and of stderr kept, the last ones (default 4 KiB each). */
+  keepBytes?: number;
+}
+
+export interface ExecResult {
+  /** The command's exit code; undefined when it did not finish (timeout) or never started. */
+  exitCode: number | undefined;
+  timedOut: boolean;
+  /** Why the command did not run or finish, from the API server, the kubelet or this client. */
+  error: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+
+export async function execInPod(transport: Transport, request: ExecRequest): Promise<ExecResult> {
+  const url = new URL(
+    resourcePath(kinds.pod, { namespace: request.namespace, name: request.pod }, 'exec'),
+    transport.server,
+  );
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('container', request.container);
+  url.searchParams.set('stdout', 'true');
+  url.searchParams.set('stderr', 'true');
+  for (const word of request.command) url.searchParams.append('command', word);
+  const { agent, headers } = await transport.upgradeOptions();
+  const keep = request.keepBytes ?? 4096;
+  const stdout = new Tail(keep);
+  const stderr = new Tail(keep);
+  let status: ExecStatus | undefined;
+
+  return new Promise<ExecResult>((resolve) => {
+    const socket = new WebSocket(url, protocols, {
+      agent,
+      headers: { ...headers, 'user-agent': request.userAgent },
+      handshakeTimeout: Math.min(request.timeoutMs, 30_000),
+    });
+    let settled = false;
+    const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.terminate();
+      resolve({ ...result, stdout: stdout.text(), stderr: stderr.text() });
+    };
+    const timer = setTimeout(
+      () =>
+        finish({
+          exitCode: undefined,
+          timedOut: true,
+          error: `still running after ${request.timeoutMs / 1000} s; Kubernetes cannot stop it, it may go on in the container`,
+        }),
+      request.timeoutMs,
+    );
+    socket.on('message', (data: Buffer) => {
+      const channel = data[0];
+      const payload = data.subarray(1);
+      if (channel === 1) stdout.add(payload);
+      else if (channel === 2) stderr.add(payload);
+      else if (channel === 3 && payload.length > 0) status = parseStatus(payload.toString('utf8'));
+    });
+    socket.on('unexpected-response', (_req, response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const message = (parseJson(body) as { message?: string } | undefined)?.message ?? body.trim();
+        finish({ exitCode: undefined, timedOut: false, error: `HTTP ${response.statusCode ?? 0}: ${message}` });
+      });
+    });
+    socket.on('error', (error) => finish({ exitCode: undefined, timedOut: false, error: error.message }));
+    socket.on('close', () => {
+      if (status === undefined)
+        finish({ exitCode: undefined, timedOut: false, error: 'the stream ended without a status' });
+      else finish(status);
+    });
+  });
+}
+
+type ExecStatus = Omit<ExecResult, 'stdout' | 'stderr'>;
+
+/** The status object on channel 3: Success, a non-zero exit code, or why it could not run. */
+export function parseStatus(text: string): ExecStatus {
+  const status = parseJson(text) as
+    | {
+        status?: string;
+        message?: string;
+        reason?: string;
+        details?: { causes?: { reason?: string; message?: string }[] };
+      }
+    | undefined;
+  if (status?.status === 'Success') return { exitCode: 0, timedOut: false, error: undefined };
+  const code = status?.details?.causes?.find((cause) => cause.reason === 'ExitCode')?.message;
+  if (status?.reason === 'NonZeroExitCode' && code !== undefined && /^\d+$/.test(code))
+    return { exitCode: Number(code), timedOut: false, error: undefined };
+  return { exitCode: undefined, timedOut: false, error: status?.message ?? `unreadable exec status: ${text}` };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last `limit` bytes of what was added, whole UTF-8 characters where cut. */
+class Tail {
+  readonly #limit: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#chunks.length > 1 && this.#size - (this.#chunks[0]?.length ?? 0) >= this.#limit) {
+      this.#size -= this.#chunks.shift()?.length ?? 0;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.#chunks);
+    return all
+      .subarray(Math.max(0, all.length - this.#limit))
+      .toString('utf8')
+      .replace(/^\uFFFD+/, '');
+  }
+}
