@@ -10,7 +10,7 @@
 // mover's own Pod spec shows what the kernel gives its container: no token,
 // a read-only root, only the capabilities ADR 0005 names.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -298,6 +298,104 @@ describe('the real node', () => {
     await rbdImageReleased(restored);
     // cmp exits 1 and names the first differing byte if the images differ.
     await run('cmp', [rbdImageFile(source), rbdImageFile(restored)], { timeoutMs: 120_000 });
+  });
+
+  /** A Pod on the real node that mounts the claim at /data and sleeps: the workload hooks run in. */
+  async function workload(name: string, claim: string, metadata: { labels?: object; annotations?: object }) {
+    await client.create(kinds.pod, {
+      metadata: { name, namespace: tenant, ...metadata },
+      spec: {
+        ...onRealNode(),
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'app',
+            image: realNode().image,
+            imagePullPolicy: 'Never',
+            command: ['sh', '-c', 'sleep 3600'],
+            // The volume's root is root's: the application writes there as root.
+            securityContext: { runAsUser: 0 },
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+      },
+    } as KubeObject);
+    await waitFor(`Pod ${name} running`, async () => {
+      const pod = await client.get<Pod>(kinds.pod, { namespace: tenant, name });
+      return pod.status?.phase === 'Running';
+    });
+  }
+
+  it("runs a Pod's hooks in its container around the snapshot: pre before it is taken, post right after", async () => {
+    await createClaim(client, tenant, 'app');
+    const volume = await boundVolumePath(client, tenant, 'app');
+    await workload('app', 'app', {
+      annotations: {
+        'pre.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'touch /data/paused && echo paused']),
+        'pre.hook.safehold.io/timeout': '20s',
+        // Velero's annotation, as a migrating user has it.
+        'post.hook.backup.velero.io/command': JSON.stringify(['sh', '-c', 'touch /data/resumed && echo resumed']),
+      },
+    });
+    await backUpAndRestore('app');
+    const backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'app-1' });
+    expect(backup.status?.hooks).toMatchObject([
+      { stage: 'pre', source: 'pre.hook.safehold.io', pod: 'app', container: 'app', timeoutSeconds: 20 },
+      { stage: 'post', source: 'post.hook.backup.velero.io', pod: 'app', container: 'app', timeoutSeconds: 30 },
+    ]);
+    expect(backup.status?.hooks?.map((h) => [h.outcome, h.exitCode, h.output])).toEqual([
+      ['Succeeded', 0, 'paused'],
+      ['Succeeded', 0, 'resumed'],
+    ]);
+    // The snapshot holds what the pre hook wrote and not what the post hook wrote: they ran on either side of it.
+    const restored = await boundVolumePath(client, tenant, 'app-back');
+    expect(existsSync(join(restored, 'paused'))).toBe(true);
+    expect(existsSync(join(restored, 'resumed'))).toBe(false);
+    expect(existsSync(join(volume, 'resumed'))).toBe(true);
+    const events = await client.list<KubeObject & { reason?: string; message?: string }>(kinds.event, {
+      namespace: tenant,
+    });
+    expect(events.items.filter((e) => e.reason === 'HookSucceeded').map((e) => e.message)).toHaveLength(2);
+  });
+
+  it('fails the attempt when a pre hook fails, and still runs the post hook; no snapshot is taken', async () => {
+    await client.mergePatch(
+      kinds.backupPolicy,
+      { name: policy },
+      {
+        spec: {
+          hooks: {
+            pre: [
+              { podSelector: { matchLabels: { app: 'db' } }, command: ['sh', '-c', 'echo cannot pause >&2; exit 7'] },
+            ],
+            post: [{ podSelector: { matchLabels: { app: 'db' } }, command: ['sh', '-c', 'echo resumed'] }],
+          },
+        },
+      },
+    );
+    await createClaim(client, tenant, 'db');
+    await boundVolumePath(client, tenant, 'db');
+    await workload('db', 'db', { labels: { app: 'db' } });
+    await client.create(kinds.volumeBackup, {
+      metadata: { name: 'db-1', namespace: tenant },
+      spec: { pvc: 'db', trigger: 'manual' },
+    } as KubeObject);
+    let backup: VolumeBackup | undefined;
+    await waitFor('the first attempt to fail', async () => {
+      backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'db-1' });
+      return backup.status?.reason === 'RetryScheduled' || backup.status?.phase === 'Failed';
+    });
+    expect(backup?.status?.message).toContain(
+      'pre hook in Pod db, container app (sh -c echo cannot pause >&2; exit 7): exited 7',
+    );
+    expect(backup?.status?.hooks?.map((h) => [h.stage, h.source, h.outcome, h.exitCode, h.output])).toEqual([
+      ['pre', 'policy', 'Failed', 7, 'cannot pause'],
+      ['post', 'policy', 'Succeeded', 0, 'resumed'],
+    ]);
+    const snapshots = await client.list<KubeObject>(kinds.volumeSnapshot, { namespace: tenant });
+    expect(snapshots.items.map((s) => s.metadata?.name)).not.toContain('db-1');
+    await client.delete(kinds.volumeBackup, { namespace: tenant, name: 'db-1' });
   });
 
   it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {

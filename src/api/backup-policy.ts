@@ -3,6 +3,7 @@
 // schema and CEL rules, so a bad policy is refused with a message naming the
 // field before Safehold sees it.
 import { z } from 'zod';
+import { policyHooks } from './hooks.ts';
 import { condition } from './conditions.ts';
 import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
@@ -168,6 +169,11 @@ export const backupPolicySpec = z
       .describe('Volumes with volumeMode: Block, backed up as QCOW2 images.'),
     concurrency: concurrency.optional().describe('Limits on backups running at once.'),
     retry: retry.default({ limit: 6, deadline: '4h' }).describe('How a failed run is retried.'),
+    hooks: policyHooks
+      .optional()
+      .describe(
+        "Commands run in the containers of the Pods that mount a volume: pre hooks before it is captured, post hooks as soon as it is. Pods may declare more with pre.hook.safehold.io/* annotations (Velero's pre.hook.backup.velero.io/* are read too).",
+      ),
   })
   .meta({
     'x-kubernetes-validations': [

@@ -14,6 +14,7 @@ export * from './crds.ts';
 export * from './cron.ts';
 export * from './duration.ts';
 export * from './group.ts';
+export * from './hooks.ts';
 export * from './label-selector.ts';
 export * from './mover-protocol.ts';
 export * from './mover-pod.ts';

@@ -1,6 +1,7 @@
 // VolumeBackup (namespaced): one run of one volume's backup, its phases, its
 // result. Created by the scheduler, by `safehold backup`, or by a tenant.
 import { z } from 'zod';
+import { hookRecord } from './hooks.ts';
 import { condition } from './conditions.ts';
 import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
@@ -41,6 +42,7 @@ export const backupReasons = [
   'RepositoryNotFound',
   'SecretNotFound',
   'SnapshotFailed',
+  'HookFailed',
   ...runFailureReasons,
 ] as const;
 export type BackupReason = (typeof backupReasons)[number];
@@ -117,6 +119,10 @@ export const volumeBackupStatus = z.object({
     })
     .optional()
     .describe('A block volume backed up as a QCOW2 image.'),
+  hooks: z
+    .array(hookRecord)
+    .optional()
+    .describe("The attempt's hooks, planned when it started, in the order they run, and how each went."),
   conditions: z.array(condition).optional(),
 });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { backupPolicySpec, type BackupPolicy, type VolumeBackup, type VolumeBackupStatus } from '../api/index.ts';
+import {
+  backupPolicySpec,
+  type BackupPolicy,
+  type HookRecord,
+  type VolumeBackup,
+  type VolumeBackupStatus,
+} from '../api/index.ts';
 import { nextRunStep, type RunObservation } from './backup-run.ts';
 import { retryDelayMs } from './run-retry.ts';
 
@@ -41,19 +47,27 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     repositoryBeingCreated: undefined,
     exposure: { snapshot: undefined, clone: undefined, alias: undefined },
     job: undefined,
+    hookPlan: { hooks: [] },
     ...overrides,
   };
 }
 
 describe('nextRunStep', () => {
   it('starts a pending run with the first attempt', () => {
-    expect(nextRunStep(observe())).toEqual({ kind: 'start', method: 'snapshot', attempt: 1, node: undefined });
+    expect(nextRunStep(observe())).toEqual({
+      kind: 'start',
+      method: 'snapshot',
+      attempt: 1,
+      node: undefined,
+      hooks: [],
+    });
     // A live run is admitted on the node its volume is attached to: per-node limits count it from now.
     expect(nextRunStep(observe({}, { method: 'live', node: 'node-2' }))).toEqual({
       kind: 'start',
       method: 'live',
       attempt: 1,
       node: 'node-2',
+      hooks: [],
     });
   });
 
@@ -243,6 +257,73 @@ describe('nextRunStep', () => {
     expect(nextRunStep(observe({ phase: 'Running', method: 'live', attempt: 7 }, { job }))).toMatchObject({
       kind: 'fail',
       reason: 'RepositoryUnreachable',
+    });
+  });
+
+  describe('hooks', () => {
+    const hook = (stage: 'pre' | 'post', rest: Partial<HookRecord> = {}): HookRecord => ({
+      stage,
+      source: 'policy',
+      pod: 'db-0',
+      container: 'db',
+      command: [stage],
+      timeoutSeconds: 30,
+      onError: 'Fail',
+      ...rest,
+    });
+    const ok = { startTime: 't', outcome: 'Succeeded' as const, exitCode: 0 };
+    const snapshotting = (hooks: HookRecord[]): VolumeBackupStatus => ({
+      phase: 'Snapshotting',
+      method: 'snapshot',
+      attempt: 1,
+      hooks,
+    });
+
+    it('plans them when the attempt starts, and refuses one declared wrongly, naming it', () => {
+      expect(nextRunStep(observe({}, { hookPlan: { hooks: [hook('pre')] } }))).toMatchObject({
+        kind: 'start',
+        hooks: [hook('pre')],
+      });
+      expect(nextRunStep(observe({}, { hookPlan: { error: 'Pod db-0: annotation x: bad' } }))).toEqual({
+        kind: 'fail',
+        reason: 'InvalidSpec',
+        message: 'Pod db-0: annotation x: bad',
+      });
+    });
+
+    it('runs pre hooks before the snapshot is made, and post hooks as soon as it is taken', () => {
+      expect(nextRunStep(observe(snapshotting([hook('pre'), hook('post')])))).toEqual({ kind: 'run-hook', index: 0 });
+      expect(nextRunStep(observe(snapshotting([hook('pre', ok), hook('post')])))).toEqual({ kind: 'create-snapshot' });
+      const taken = { ready: false, error: undefined, creationTime: '2026-11-22T09:31:00Z' };
+      expect(
+        nextRunStep(
+          observe(snapshotting([hook('pre', ok), hook('post')]), {
+            exposure: { snapshot: taken, clone: undefined, alias: undefined },
+          }),
+        ),
+      ).toEqual({ kind: 'run-hook', index: 1 });
+    });
+
+    it('runs post hooks after a live copy, before the run succeeds', () => {
+      const live: VolumeBackupStatus = {
+        phase: 'Running',
+        method: 'live',
+        attempt: 1,
+        hooks: [hook('pre', ok), hook('post')],
+      };
+      const finished = { finished: true, result: summary, failureMessage: undefined };
+      expect(nextRunStep(observe(live, { job: finished }))).toEqual({ kind: 'run-hook', index: 1 });
+    });
+
+    it('retries an attempt whose pre hook failed once its post hooks ran, and still runs them past the deadline', () => {
+      const failed = hook('pre', { ...ok, outcome: 'Failed', exitCode: 2 });
+      expect(nextRunStep(observe(snapshotting([failed, hook('post', ok)])))).toMatchObject({
+        kind: 'retry',
+        reason: 'HookFailed',
+        message: 'pre hook in Pod db-0, container db (pre): exited 2',
+      });
+      const late = { ...observe(snapshotting([hook('pre', ok), hook('post')])), now: new Date('2026-11-22T14:00:00Z') };
+      expect(nextRunStep(late)).toEqual({ kind: 'run-hook', index: 1 });
     });
   });
 

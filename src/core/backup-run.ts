@@ -7,12 +7,14 @@ import {
   type BackupPolicy,
   type BackupReason,
   type CaptureMethod,
+  type HookRecord,
   type MoverResult,
   type VolumeBackup,
 } from '../api/index.ts';
 import { maintenanceWait } from './backup-reads.ts';
 import { changeDetectionFor, type ChangeDetection } from './change-detection.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
+import { nextHookStep, type HookPlan, type HookStep } from './hooks.ts';
 import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
 
@@ -51,12 +53,15 @@ export interface RunObservation {
   /** What exists of the volume's exposure to the mover (snapshot, clone, alias). */
   exposure: ExposureObservation;
   job: MoverOutcome | undefined;
+  /** The hooks a new attempt would run, from the policy and the Pods that mount the volume now. */
+  hookPlan: HookPlan;
 }
 
 export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
   /** node: where a live run will read the volume; per-node limits count the run there from now on. */
-  | { kind: 'start'; method: RunMethod; attempt: number; node: string | undefined }
+  | { kind: 'start'; method: RunMethod; attempt: number; node: string | undefined; hooks: HookRecord[] }
+  | Extract<HookStep, { kind: 'run-hook' | 'record-hook' }>
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
   /**
    * snapshotTime: when the data this attempt reads was captured (what the backup will say it holds);
@@ -138,13 +143,34 @@ function pending(o: RunObservation): RunStep {
     };
   if (!o.slotFree)
     return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
-  return { kind: 'start', method: o.method, attempt: (status.attempt ?? 0) + 1, node: o.node };
+  // A hook declared wrongly is the declarer's to fix: no attempt runs the volume without it.
+  if ('error' in o.hookPlan) return { kind: 'fail', reason: 'InvalidSpec', message: o.hookPlan.error };
+  return {
+    kind: 'start',
+    method: o.method,
+    attempt: (status.attempt ?? 0) + 1,
+    node: o.node,
+    hooks: o.hookPlan.hooks,
+  };
 }
 
 function active(o: RunObservation): RunStep {
   const status = o.backup.status ?? {};
   const deadline = deadlineOf(o);
-  if (deadline !== undefined && o.now.getTime() > deadline) {
+  const pastDeadline = deadline !== undefined && o.now.getTime() > deadline;
+  // Pre hooks before the capture, post hooks as soon as it is over (or given up): an application
+  // paused by a pre hook is resumed whatever happens next.
+  const snapshot = o.exposure.snapshot;
+  const captureOver =
+    pastDeadline ||
+    (status.method === 'snapshot'
+      ? snapshot !== undefined &&
+        (snapshot.ready || snapshot.error !== undefined || snapshot.creationTime !== undefined)
+      : o.job?.finished === true);
+  const hookStep = nextHookStep(status.hooks, captureOver);
+  if (hookStep?.kind === 'hooks-failed') return finalOrRetry(o, 'HookFailed', hookStep.message);
+  if (hookStep !== undefined) return hookStep;
+  if (pastDeadline) {
     return {
       kind: 'fail',
       reason: 'DeadlineExceeded',

@@ -18,6 +18,8 @@ import {
   moverSlotFree,
   ownerRecord,
   ownerReference,
+  planHooks,
+  type HookPod,
   runObjectBase,
   runObjectLabels,
   type RunMethod,
@@ -143,6 +145,11 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       exposure: deps.exposer.observe(backupExposure(backup, backup.status?.method ?? method)),
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job: attempt === 0 ? undefined : moverOutcome(cache, deps.namespace, moverJobName(backup, attempt)),
+      // Only a new attempt plans its hooks; an active one reads its plan from its status.
+      hookPlan:
+        (backup.status?.phase ?? 'Pending') === 'Pending'
+          ? planHooks(policy?.spec.hooks, hookPods(cache, ns, backup.spec.pvc))
+          : { hooks: [] },
     },
   };
 
@@ -154,6 +161,21 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     if (row === undefined) return `the coverage decision of PVC ${ns}/${backup.spec.pvc}`;
     return undefined;
   }
+}
+
+/** The Pods that mount the claim, as hooks see them. */
+function hookPods(cache: ClusterCache, namespace: string, claim: string): HookPod[] {
+  return cache
+    .podsMounting(namespace, claim)
+    .filter((p) => p.metadata?.deletionTimestamp === undefined)
+    .map((p) => ({
+      name: p.metadata?.name ?? '',
+      labels: p.metadata?.labels ?? {},
+      annotations: p.metadata?.annotations ?? {},
+      containers: (p.spec?.containers ?? []).map((c) => c.name),
+      running: p.status?.phase === 'Running',
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**

@@ -15,6 +15,7 @@ import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } fr
 import type { BackupDeps } from './backup-kind.ts';
 import { createJob, ensureCredentials, removeTemporaries } from './backup-objects.ts';
 import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
+import { recordHook, runHook } from './hook-steps.ts';
 import { event, writeBack } from './write-back.ts';
 
 const keptLabel = 'safehold.io/kept';
@@ -54,6 +55,7 @@ export async function carryOut(
         policy: observation.policy?.metadata.name,
         repository: repository?.metadata.name,
         node: step.node,
+        hooks: step.hooks.length === 0 ? undefined : step.hooks,
         volume: recordedVolume(deps, backup),
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
         message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,
@@ -61,6 +63,12 @@ export async function carryOut(
       });
       return undefined;
     }
+    case 'run-hook':
+      await runHook(deps, backup, step);
+      return undefined;
+    case 'record-hook':
+      await recordHook(deps, backup, step);
+      return undefined;
     case 'create-snapshot':
     case 'create-clone':
     case 'create-alias':

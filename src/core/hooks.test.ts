@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import type { HookRecord, PolicyHooks } from '../api/index.ts';
+import { nextHookStep, planHooks, type HookPod } from './hooks.ts';
+
+const pod = (name: string, overrides: Partial<HookPod> = {}): HookPod => ({
+  name,
+  labels: {},
+  annotations: {},
+  containers: ['app', 'sidecar'],
+  running: true,
+  ...overrides,
+});
+
+const policyHooks = (hooks: Partial<PolicyHooks>): PolicyHooks => ({ pre: [], post: [], ...hooks });
+const run = (command: string[], rest: object = {}) => ({ command, timeout: '30s', onError: 'Fail' as const, ...rest });
+
+describe('planHooks', () => {
+  it('plans every pre hook before every post hook: policy hooks that select the Pod, then its annotations', () => {
+    const plan = planHooks(
+      policyHooks({
+        pre: [run(['checkpoint'], { podSelector: { matchLabels: { app: 'db' } } }), run(['sync'])],
+        post: [run(['resume'], { container: 'sidecar', onError: 'Continue', timeout: '2m' })],
+      }),
+      [
+        pod('db-0', {
+          labels: { app: 'db' },
+          annotations: {
+            'pre.hook.safehold.io/command': '["sh","-c","echo hi"]',
+            'pre.hook.safehold.io/on-error': 'Continue',
+            'post.hook.backup.velero.io/command': 'unfreeze',
+            'post.hook.backup.velero.io/container': 'sidecar',
+            'post.hook.backup.velero.io/timeout': '1m',
+          },
+        }),
+        pod('web', { running: false }),
+        pod('worker'),
+      ],
+    );
+    expect(plan).toEqual({
+      hooks: [
+        {
+          stage: 'pre',
+          source: 'policy',
+          pod: 'db-0',
+          container: 'app',
+          command: ['checkpoint'],
+          timeoutSeconds: 30,
+          onError: 'Fail',
+        },
+        {
+          stage: 'pre',
+          source: 'policy',
+          pod: 'db-0',
+          container: 'app',
+          command: ['sync'],
+          timeoutSeconds: 30,
+          onError: 'Fail',
+        },
+        {
+          stage: 'pre',
+          source: 'pre.hook.safehold.io',
+          pod: 'db-0',
+          container: 'app',
+          command: ['sh', '-c', 'echo hi'],
+          timeoutSeconds: 30,
+          onError: 'Continue',
+        },
+        {
+          stage: 'pre',
+          source: 'policy',
+          pod: 'worker',
+          container: 'app',
+          command: ['sync'],
+          timeoutSeconds: 30,
+          onError: 'Fail',
+        },
+        {
+          stage: 'post',
+          source: 'policy',
+          pod: 'db-0',
+          container: 'sidecar',
+          command: ['resume'],
+          timeoutSeconds: 120,
+          onError: 'Continue',
+        },
+        {
+          stage: 'post',
+          source: 'post.hook.backup.velero.io',
+          pod: 'db-0',
+          container: 'sidecar',
+          command: ['unfreeze'],
+          timeoutSeconds: 60,
+          onError: 'Fail',
+        },
+        {
+          stage: 'post',
+          source: 'policy',
+          pod: 'worker',
+          container: 'sidecar',
+          command: ['resume'],
+          timeoutSeconds: 120,
+          onError: 'Continue',
+        },
+      ],
+    });
+  });
+
+  it("prefers Safehold's annotations to Velero's on the same Pod", () => {
+    const plan = planHooks(undefined, [
+      pod('db', {
+        annotations: { 'pre.hook.safehold.io/command': 'ours', 'pre.hook.backup.velero.io/command': 'theirs' },
+      }),
+    ]);
+    expect('hooks' in plan && plan.hooks.map((h) => h.command)).toEqual([['ours']]);
+  });
+
+  it.each([
+    [
+      { 'pre.hook.safehold.io/command': '["sh",' },
+      'Pod db: annotation pre.hook.safehold.io/command is not a JSON array of strings',
+    ],
+    [{ 'pre.hook.safehold.io/command': '[]' }, 'Pod db: annotation pre.hook.safehold.io/command: '],
+    [
+      { 'pre.hook.safehold.io/command': 'x', 'pre.hook.safehold.io/on-error': 'Ignore' },
+      'Pod db: annotation pre.hook.safehold.io/on-error: ',
+    ],
+    [
+      { 'post.hook.backup.velero.io/command': 'x', 'post.hook.backup.velero.io/timeout': 'soon' },
+      'Pod db: annotation post.hook.backup.velero.io/timeout: ',
+    ],
+    [
+      { 'pre.hook.safehold.io/command': 'x', 'pre.hook.safehold.io/container': 'db' },
+      'Pod db: annotation pre.hook.safehold.io/container names "db", which it does not have',
+    ],
+  ])('names the Pod and the annotation of a hook declared wrongly: %j', (annotations, message) => {
+    const plan = planHooks(undefined, [pod('db', { annotations })]);
+    expect('error' in plan && plan.error).toContain(message);
+  });
+
+  it("names the Pod and container when a policy's hook names a container the Pod lacks", () => {
+    const plan = planHooks(policyHooks({ post: [run(['x'], { container: 'db' })] }), [pod('web')]);
+    expect(plan).toEqual({ error: `Pod web: the policy's post hook names container "db", which it does not have` });
+  });
+});
+
+const record = (stage: 'pre' | 'post', podName: string, rest: Partial<HookRecord> = {}): HookRecord => ({
+  stage,
+  source: 'policy',
+  pod: podName,
+  container: 'app',
+  command: [stage],
+  timeoutSeconds: 30,
+  onError: 'Fail',
+  ...rest,
+});
+const done = { startTime: 't', outcome: 'Succeeded' as const, exitCode: 0 };
+
+describe('nextHookStep', () => {
+  it.each<[string, HookRecord[], boolean, ReturnType<typeof nextHookStep>]>([
+    ['no hooks', [], false, undefined],
+    [
+      'the first pre hook, before the capture',
+      [record('pre', 'a'), record('post', 'a')],
+      false,
+      { kind: 'run-hook', index: 0 },
+    ],
+    [
+      'nothing while capturing once pre hooks are done',
+      [record('pre', 'a', done), record('post', 'a')],
+      false,
+      undefined,
+    ],
+    [
+      'the post hook once captured',
+      [record('pre', 'a', done), record('post', 'a')],
+      true,
+      { kind: 'run-hook', index: 1 },
+    ],
+    ['nothing once all ran', [record('pre', 'a', done), record('post', 'a', done)], true, undefined],
+    [
+      'a failed pre hook skips the pre hooks left',
+      [record('pre', 'a', { ...done, outcome: 'Failed', exitCode: 1 }), record('pre', 'b'), record('post', 'a')],
+      false,
+      { kind: 'record-hook', index: 1, outcome: 'Skipped', message: 'an earlier pre hook failed' },
+    ],
+    [
+      'then runs the post hook of the Pod whose pre hook ran',
+      [
+        record('pre', 'a', { ...done, outcome: 'Failed', exitCode: 1 }),
+        record('pre', 'b', { outcome: 'Skipped' }),
+        record('post', 'a'),
+        record('post', 'b'),
+      ],
+      false,
+      { kind: 'run-hook', index: 2 },
+    ],
+    [
+      'and skips that of a Pod whose pre hooks were all skipped',
+      [
+        record('pre', 'a', { ...done, outcome: 'Failed', exitCode: 1 }),
+        record('pre', 'b', { outcome: 'Skipped' }),
+        record('post', 'a', done),
+        record('post', 'b'),
+      ],
+      false,
+      { kind: 'record-hook', index: 3, outcome: 'Skipped', message: 'no pre hook ran in its Pod' },
+    ],
+    [
+      'then fails the attempt, naming the hook',
+      [record('pre', 'a', { ...done, outcome: 'Failed', exitCode: 3 }), record('post', 'a', done)],
+      false,
+      { kind: 'hooks-failed', message: 'pre hook in Pod a, container app (pre): exited 3' },
+    ],
+    [
+      'a pre hook that may fail does not stop the run',
+      [record('pre', 'a', { ...done, outcome: 'TimedOut', onError: 'Continue' }), record('post', 'a')],
+      false,
+      undefined,
+    ],
+    [
+      'a hook started and never recorded is Unknown, not run again',
+      [record('pre', 'a', { startTime: 't' })],
+      false,
+      {
+        kind: 'record-hook',
+        index: 0,
+        outcome: 'Unknown',
+        message: 'the operator restarted while it ran; it was not run again',
+      },
+    ],
+    ['a post hook runs for a Pod without pre hooks', [record('post', 'a')], true, { kind: 'run-hook', index: 0 }],
+  ])('%s', (_name, records, captured, expected) => {
+    expect(nextHookStep(records, captured)).toEqual(expected);
+  });
+});
