@@ -300,8 +300,13 @@ describe('the real node', () => {
     await run('cmp', [rbdImageFile(source), rbdImageFile(restored)], { timeoutMs: 120_000 });
   });
 
-  /** A Pod on the real node that mounts the claim at /data and sleeps: the workload hooks run in. */
-  async function workload(name: string, claim: string, metadata: { labels?: object; annotations?: object }) {
+  /** A Pod on the real node that mounts the claims at /data, /data1, ... and sleeps: the workload hooks run in. */
+  async function workload(
+    name: string,
+    claims: string | string[],
+    metadata: { labels?: object; annotations?: object },
+  ) {
+    const mounted = typeof claims === 'string' ? [claims] : claims;
     await client.create(kinds.pod, {
       metadata: { name, namespace: tenant, ...metadata },
       spec: {
@@ -315,10 +320,10 @@ describe('the real node', () => {
             command: ['sh', '-c', 'sleep 3600'],
             // The volume's root is root's: the application writes there as root.
             securityContext: { runAsUser: 0 },
-            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+            volumeMounts: mounted.map((_, i) => ({ name: `data${i}`, mountPath: i === 0 ? '/data' : `/data${i}` })),
           },
         ],
-        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+        volumes: mounted.map((claim, i) => ({ name: `data${i}`, persistentVolumeClaim: { claimName: claim } })),
       },
     } as KubeObject);
     await waitFor(`Pod ${name} running`, async () => {
@@ -396,6 +401,28 @@ describe('the real node', () => {
     const snapshots = await client.list<KubeObject>(kinds.volumeSnapshot, { namespace: tenant });
     expect(snapshots.items.map((s) => s.metadata?.name)).not.toContain('db-1');
     await client.delete(kinds.volumeBackup, { namespace: tenant, name: 'db-1' });
+  });
+
+  it("never runs a Pod's hooks for two of its volumes at once", async () => {
+    for (const claim of ['mail', 'mail-index']) await createClaim(client, tenant, claim);
+    // The pre hook fails when the Pod is paused already, as a second fsfreeze or lock would.
+    await workload('mail', ['mail', 'mail-index'], {
+      annotations: {
+        'pre.hook.safehold.io/command': JSON.stringify(['mkdir', '/tmp/paused']),
+        'post.hook.safehold.io/command': JSON.stringify(['rmdir', '/tmp/paused']),
+      },
+    });
+    for (const claim of ['mail', 'mail-index'])
+      await client.create(kinds.volumeBackup, {
+        metadata: { name: `${claim}-1`, namespace: tenant },
+        spec: { pvc: claim, trigger: 'manual' },
+      } as KubeObject);
+    for (const claim of ['mail', 'mail-index']) {
+      const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, `${claim}-1`);
+      expect(backup.status?.phase, backup.status?.message).toBe('Succeeded');
+      expect(backup.status?.attempt).toBe(1);
+      expect(backup.status?.hooks?.map((h) => h.outcome)).toEqual(['Succeeded', 'Succeeded']);
+    }
   });
 
   it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {

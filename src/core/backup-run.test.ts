@@ -48,6 +48,7 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     exposure: { snapshot: undefined, clone: undefined, alias: undefined },
     job: undefined,
     hookPlan: { hooks: [] },
+    hooksBusy: undefined,
     ...overrides,
   };
 }
@@ -288,6 +289,16 @@ describe('nextRunStep', () => {
         kind: 'fail',
         reason: 'InvalidSpec',
         message: 'Pod db-0: annotation x: bad',
+      });
+    });
+
+    it("waits while a Pod it would pause is in another run's hooks", () => {
+      const busy = 'Pod db-0 also mounts PVC logs, whose backup logs-1 is running its hooks';
+      expect(nextRunStep(observe({}, { hookPlan: { hooks: [hook('pre')] }, hooksBusy: busy }))).toEqual({
+        kind: 'wait',
+        reason: 'VolumeBusy',
+        message: busy,
+        recheckMs: 5000,
       });
     });
 

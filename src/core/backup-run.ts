@@ -55,6 +55,8 @@ export interface RunObservation {
   job: MoverOutcome | undefined;
   /** The hooks a new attempt would run, from the policy and the Pods that mount the volume now. */
   hookPlan: HookPlan;
+  /** Why those hooks cannot run now: their Pod is in another run's hooks (see hooksBusy). */
+  hooksBusy: string | undefined;
 }
 
 export type RunStep =
@@ -133,6 +135,7 @@ function pending(o: RunObservation): RunStep {
       message: `another backup of ${o.backup.spec.pvc} is running`,
       recheckMs: 5000,
     };
+  if (o.hooksBusy !== undefined) return { kind: 'wait', reason: 'VolumeBusy', message: o.hooksBusy, recheckMs: 5000 };
   if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
   if (o.repositoryBeingCreated !== undefined)
     return {

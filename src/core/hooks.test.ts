@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HookRecord, PolicyHooks } from '../api/index.ts';
-import { nextHookStep, planHooks, type HookPod } from './hooks.ts';
+import { hooksBusy, nextHookStep, planHooks, type HookPod, type OtherRun } from './hooks.ts';
 
 const pod = (name: string, overrides: Partial<HookPod> = {}): HookPod => ({
   name,
@@ -231,5 +231,41 @@ describe('nextHookStep', () => {
     ['a post hook runs for a Pod without pre hooks', [record('post', 'a')], true, { kind: 'run-hook', index: 0 }],
   ])('%s', (_name, records, captured, expected) => {
     expect(nextHookStep(records, captured)).toEqual(expected);
+  });
+});
+
+describe('hooksBusy', () => {
+  const plan = [record('pre', 'db-0'), record('post', 'db-0')];
+  const other = (rest: Partial<OtherRun>): OtherRun => ({
+    name: 'logs-1',
+    pvc: 'logs',
+    hooks: undefined,
+    started: true,
+    mountedBy: ['db-0'],
+    ...rest,
+  });
+  const busy = 'Pod db-0 also mounts PVC logs, whose backup logs-1 is running its hooks';
+
+  it.each<[string, OtherRun, string | undefined]>([
+    ['a run of a volume another Pod mounts', other({ mountedBy: ['web'], started: false }), undefined],
+    ['a started run that planned no hooks', other({}), undefined],
+    ['a run just admitted, its plan not visible yet', other({ started: false }), busy],
+    [
+      "a run in the middle of the same Pod's hooks",
+      other({ hooks: [record('pre', 'db-0', done), record('post', 'db-0')] }),
+      busy,
+    ],
+    [
+      'a run whose hooks of that Pod are all done',
+      other({ hooks: [record('pre', 'db-0', done), record('post', 'db-0', done)] }),
+      undefined,
+    ],
+    [
+      "a run busy with another Pod's hooks",
+      other({ mountedBy: ['db-0', 'web'], hooks: [record('pre', 'web')] }),
+      undefined,
+    ],
+  ])('%s', (_name, run, expected) => {
+    expect(hooksBusy(plan, [run])).toBe(expected);
   });
 });

@@ -159,3 +159,35 @@ export function hookFailure(h: HookRecord): string {
       : (h.message ?? (h.outcome ?? 'did not run').toLowerCase());
   return `${h.stage} hook in Pod ${h.pod}, container ${h.container} (${h.command.join(' ')}): ${how}`;
 }
+
+/** Another active backup of the same namespace, as hook overlap sees it. */
+export interface OtherRun {
+  name: string;
+  pvc: string;
+  /** Its status.hooks; undefined while its start is not visible yet, or when it planned none. */
+  hooks: readonly HookRecord[] | undefined;
+  /** It has started (Snapshotting or Running): an undefined plan then means it has no hooks. */
+  started: boolean;
+  /** The Pods that mount its volume. */
+  mountedBy: readonly string[];
+}
+
+/**
+ * Why this attempt may not start yet: a Pod whose hooks it would run is in the middle of another
+ * run's hooks (a Pod mounting two volumes would be paused twice at once, and the second
+ * fsfreeze or lock fails), or about to be (a run just admitted, whose plan is not visible yet).
+ */
+export function hooksBusy(plan: readonly HookRecord[], others: readonly OtherRun[]): string | undefined {
+  const pods = new Set(plan.map((h) => h.pod));
+  for (const other of others) {
+    const shared = other.mountedBy.filter((pod) => pods.has(pod));
+    if (shared.length === 0) continue;
+    const inProgress =
+      other.hooks === undefined
+        ? !other.started
+        : other.hooks.some((h) => shared.includes(h.pod) && h.outcome === undefined);
+    if (inProgress)
+      return `Pod ${shared[0] ?? ''} also mounts PVC ${other.pvc}, whose backup ${other.name} is running its hooks`;
+  }
+  return undefined;
+}

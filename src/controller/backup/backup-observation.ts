@@ -18,6 +18,7 @@ import {
   moverSlotFree,
   ownerRecord,
   ownerReference,
+  hooksBusy,
   planHooks,
   type HookPod,
   runObjectBase,
@@ -126,6 +127,11 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     node,
   });
   const attempt = backup.status?.attempt ?? 0;
+  // Only a new attempt plans its hooks; an active one reads its plan from its status.
+  const hookPlan =
+    (backup.status?.phase ?? 'Pending') === 'Pending'
+      ? planHooks(policy?.spec.hooks, hookPods(cache, ns, backup.spec.pvc))
+      : { hooks: [] };
   return {
     repository,
     observation: {
@@ -145,11 +151,22 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       exposure: deps.exposer.observe(backupExposure(backup, backup.status?.method ?? method)),
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job: attempt === 0 ? undefined : moverOutcome(cache, deps.namespace, moverJobName(backup, attempt)),
-      // Only a new attempt plans its hooks; an active one reads its plan from its status.
-      hookPlan:
-        (backup.status?.phase ?? 'Pending') === 'Pending'
-          ? planHooks(policy?.spec.hooks, hookPods(cache, ns, backup.spec.pvc))
-          : { hooks: [] },
+      hookPlan,
+      hooksBusy:
+        'hooks' in hookPlan && hookPlan.hooks.length > 0
+          ? hooksBusy(
+              hookPlan.hooks,
+              others
+                .filter((b) => b.metadata.namespace === ns && b.spec.pvc !== backup.spec.pvc)
+                .map((b) => ({
+                  name: b.metadata.name,
+                  pvc: b.spec.pvc,
+                  hooks: b.status?.hooks,
+                  started: b.status?.phase === 'Snapshotting' || b.status?.phase === 'Running',
+                  mountedBy: cache.podsMounting(ns, b.spec.pvc).map((p) => p.metadata?.name ?? ''),
+                })),
+            )
+          : undefined,
     },
   };
 
