@@ -408,7 +408,8 @@ describe('the real node', () => {
     // The pre hook fails when the Pod is paused already, as a second fsfreeze or lock would.
     await workload('mail', ['mail', 'mail-index'], {
       annotations: {
-        'pre.hook.safehold.io/command': JSON.stringify(['mkdir', '/tmp/paused']),
+        // It holds the pause for a moment, as a real one would: the other volume's run comes meanwhile.
+        'pre.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'mkdir /tmp/paused && sleep 3']),
         'post.hook.safehold.io/command': JSON.stringify(['rmdir', '/tmp/paused']),
       },
     });
