@@ -426,6 +426,45 @@ describe('the real node', () => {
     }
   });
 
+  it("captures a workload's volumes together: every pre hook, every snapshot, then the post hooks", async () => {
+    for (const claim of ['pg', 'pg-wal']) await createClaim(client, tenant, claim);
+    const volumes = await Promise.all(['pg', 'pg-wal'].map((claim) => boundVolumePath(client, tenant, claim)));
+    await workload('pg', ['pg', 'pg-wal'], {
+      annotations: {
+        'pre.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'touch /data/paused /data1/paused']),
+        'post.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'touch /data/resumed /data1/resumed']),
+      },
+    });
+    // One backup asked for: it starts the other volume's, and takes both snapshots between the hooks.
+    await backUpAndRestore('pg');
+    const leader = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'pg-1' });
+    expect(leader.status?.group).toEqual([{ pvc: 'pg-wal', backup: 'pg-1-pg-wal' }]);
+    const member = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, 'pg-1-pg-wal');
+    expect(member.status?.phase, member.status?.message).toBe('Succeeded');
+    expect(member.spec.groupOf).toBe('pg-1');
+    expect(member.status?.hooks).toBeUndefined(); // its hooks ran once, in the leader
+    // Both snapshots fall between the pre hook's end and the post hook's start.
+    const [pre, post] = leader.status?.hooks ?? [];
+    for (const run of [leader, member]) {
+      expect(Date.parse(run.status?.snapshotTime ?? '')).toBeGreaterThanOrEqual(
+        Date.parse(pre?.completionTime ?? '') - 1000,
+      );
+      expect(Date.parse(run.status?.snapshotTime ?? '')).toBeLessThanOrEqual(Date.parse(post?.startTime ?? ''));
+    }
+    // And hold what the pre hook wrote, not what the post hook wrote, in both volumes.
+    await client.create(kinds.volumeRestore, {
+      metadata: { name: 'pg-wal-back', namespace: tenant },
+      spec: { source: { pvc: 'pg-wal' }, backup: 'pg-1-pg-wal', useSnapshot: false, target: { pvc: 'pg-wal-back' } },
+    } as KubeObject);
+    const restore = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, 'pg-wal-back');
+    expect(restore.status?.phase, JSON.stringify(restore.status?.conditions)).toBe('Succeeded');
+    for (const claim of ['pg-back', 'pg-wal-back']) {
+      const restored = await boundVolumePath(client, tenant, claim);
+      expect([existsSync(join(restored, 'paused')), existsSync(join(restored, 'resumed'))]).toEqual([true, false]);
+    }
+    for (const volume of volumes) expect(existsSync(join(volume, 'resumed'))).toBe(true);
+  });
+
   it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {
     // One Pod per kind of mover seen (backups and restores differ in capabilities), from the operator's own
     // spec: its securityContexts, service-account settings, image and emptyDirs; the probe instead of the mover.

@@ -55,6 +55,13 @@ export const volumeBackupSpec = z.object({
     .default('manual')
     .describe('What started the run: its schedule, a catch-up of missed schedule slots, or a person.'),
   scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
+  groupOf: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Set by Safehold: the backup of another volume of the same workload that started this one and took its snapshot together with its own, between the workload's hooks. Such a run runs no hooks and takes no snapshot of its own.",
+    ),
 });
 
 /** A PVC's shape as a backup saw it: what a restore to a new PVC defaults to. */
@@ -119,6 +126,12 @@ export const volumeBackupStatus = z.object({
     })
     .optional()
     .describe('A block volume backed up as a QCOW2 image.'),
+  group: z
+    .array(z.object({ pvc: z.string(), backup: z.string() }))
+    .optional()
+    .describe(
+      'The other volumes of the workload whose snapshots this run takes with its own, between the hooks, and the backups it started for them.',
+    ),
   hooks: z
     .array(hookRecord)
     .optional()

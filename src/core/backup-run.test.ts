@@ -49,6 +49,9 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     job: undefined,
     hookPlan: { hooks: [] },
     hooksBusy: undefined,
+    groupPlan: [],
+    group: [],
+    memberOf: undefined,
     ...overrides,
   };
 }
@@ -61,6 +64,7 @@ describe('nextRunStep', () => {
       attempt: 1,
       node: undefined,
       hooks: [],
+      group: [],
     });
     // A live run is admitted on the node its volume is attached to: per-node limits count it from now.
     expect(nextRunStep(observe({}, { method: 'live', node: 'node-2' }))).toEqual({
@@ -69,6 +73,7 @@ describe('nextRunStep', () => {
       attempt: 1,
       node: 'node-2',
       hooks: [],
+      group: [],
     });
   });
 
@@ -289,6 +294,50 @@ describe('nextRunStep', () => {
         kind: 'fail',
         reason: 'InvalidSpec',
         message: 'Pod db-0: annotation x: bad',
+      });
+    });
+
+    it("captures the workload's other volumes between its hooks: their backups, their snapshots, then its own", () => {
+      const member = { pvc: 'wal', backup: 'data-1-wal' };
+      expect(nextRunStep(observe({}, { hookPlan: { hooks: [hook('pre')] }, groupPlan: [member] }))).toMatchObject({
+        kind: 'start',
+        group: [member],
+      });
+      // A live run captures one volume only: no group.
+      expect(
+        nextRunStep(observe({}, { method: 'live', hookPlan: { hooks: [hook('pre')] }, groupPlan: [member] })),
+      ).toMatchObject({ kind: 'start', group: [] });
+      const taken = { ready: false, error: undefined, creationTime: '2026-11-22T09:31:00Z' };
+      const status = { ...snapshotting([hook('pre', ok), hook('post')]), group: [member] };
+      const at = (group: RunObservation['group'], snapshot?: typeof taken) =>
+        nextRunStep(observe(status, { group, exposure: { snapshot, clone: undefined, alias: undefined } }));
+      expect(at([{ ...member, exists: false, snapshot: undefined }])).toEqual({
+        kind: 'create-member-backup',
+        index: 0,
+      });
+      expect(at([{ ...member, exists: true, snapshot: undefined }])).toEqual({
+        kind: 'create-member-snapshot',
+        index: 0,
+      });
+      expect(at([{ ...member, exists: true, snapshot: taken }])).toEqual({ kind: 'create-snapshot' });
+      // The post hook waits for every snapshot of the group.
+      expect(at([{ ...member, exists: true, snapshot: { ready: false, error: undefined } }], taken)).toMatchObject({
+        kind: 'wait',
+      });
+      expect(at([{ ...member, exists: true, snapshot: taken }], taken)).toEqual({ kind: 'run-hook', index: 1 });
+    });
+
+    it("lets a member's run wait for its snapshot, and fails it if its leader ended without one", () => {
+      const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
+      expect(nextRunStep(observe(running, { memberOf: { leader: 'data-1', leaderActive: true } }))).toMatchObject({
+        kind: 'wait',
+        reason: 'SnapshotPending',
+        message: "waiting for backup data-1 to take this volume's snapshot with its workload's",
+      });
+      expect(nextRunStep(observe(running, { memberOf: { leader: 'data-1', leaderActive: false } }))).toEqual({
+        kind: 'fail',
+        reason: 'SnapshotFailed',
+        message: "backup data-1 ended without taking this volume's snapshot with its workload's",
       });
     });
 

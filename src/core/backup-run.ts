@@ -14,6 +14,13 @@ import {
 import { maintenanceWait } from './backup-reads.ts';
 import { changeDetectionFor, type ChangeDetection } from './change-detection.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
+import {
+  nextGroupStep,
+  snapshotTaken,
+  type GroupMember,
+  type GroupStep,
+  type MemberObservation,
+} from './group-capture.ts';
 import { nextHookStep, type HookPlan, type HookStep } from './hooks.ts';
 import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 import { defaultRetry, retryOrGiveUp, runDeadline } from './run-retry.ts';
@@ -57,12 +64,26 @@ export interface RunObservation {
   hookPlan: HookPlan;
   /** Why those hooks cannot run now: their Pod is in another run's hooks (see hooksBusy). */
   hooksBusy: string | undefined;
+  /** The other volumes a new attempt would capture with its own (group-capture.ts). */
+  groupPlan: GroupMember[];
+  /** An active run's members (status.group): their backups and snapshots as they exist. */
+  group: MemberObservation[];
+  /** A member's run (spec.groupOf): whether the run that takes its snapshot is still active. */
+  memberOf: { leader: string; leaderActive: boolean } | undefined;
 }
 
 export type RunStep =
   | { kind: 'wait'; reason: BackupReason; message: string; recheckMs: number }
   /** node: where a live run will read the volume; per-node limits count the run there from now on. */
-  | { kind: 'start'; method: RunMethod; attempt: number; node: string | undefined; hooks: HookRecord[] }
+  | {
+      kind: 'start';
+      method: RunMethod;
+      attempt: number;
+      node: string | undefined;
+      hooks: HookRecord[];
+      group: GroupMember[];
+    }
+  | GroupStep
   | Extract<HookStep, { kind: 'run-hook' | 'record-hook' }>
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
   /**
@@ -154,6 +175,8 @@ function pending(o: RunObservation): RunStep {
     attempt: (status.attempt ?? 0) + 1,
     node: o.node,
     hooks: o.hookPlan.hooks,
+    // Only a snapshot captures several volumes at one moment.
+    group: o.method === 'snapshot' && o.hookPlan.hooks.length > 0 ? o.groupPlan : [],
   };
 }
 
@@ -164,15 +187,49 @@ function active(o: RunObservation): RunStep {
   // Pre hooks before the capture, post hooks as soon as it is over (or given up): an application
   // paused by a pre hook is resumed whatever happens next.
   const snapshot = o.exposure.snapshot;
+  const throughSnapshot = status.method === 'snapshot';
   const captureOver =
     pastDeadline ||
-    (status.method === 'snapshot'
-      ? snapshot !== undefined &&
-        (snapshot.ready || snapshot.error !== undefined || snapshot.creationTime !== undefined)
+    (throughSnapshot
+      ? snapshotTaken(snapshot) && o.group.every((m) => snapshotTaken(m.snapshot))
       : o.job?.finished === true);
   const hookStep = nextHookStep(status.hooks, captureOver);
   if (hookStep?.kind === 'hooks-failed') return finalOrRetry(o, 'HookFailed', hookStep.message);
   if (hookStep !== undefined) return hookStep;
+  // Post hooks wait for every snapshot of the group; nothing goes on before they ran. The
+  // members' snapshots wake their own runs, not this one: look again soon.
+  if (
+    throughSnapshot &&
+    snapshot !== undefined &&
+    !captureOver &&
+    (status.hooks ?? []).some((h) => h.outcome === undefined)
+  )
+    return {
+      kind: 'wait',
+      reason: 'SnapshotPending',
+      message: "waiting for the workload's snapshots to be taken",
+      recheckMs: 1000,
+    };
+  if (throughSnapshot && snapshot === undefined && !pastDeadline) {
+    // After every pre hook, before its own snapshot: the other volumes of the workload.
+    const groupStep = nextGroupStep(o.group);
+    if (groupStep !== undefined) return groupStep;
+    // A member's snapshot is taken by the run that started it, between the workload's hooks.
+    if (o.memberOf !== undefined) {
+      if (!o.memberOf.leaderActive)
+        return {
+          kind: 'fail',
+          reason: 'SnapshotFailed',
+          message: `backup ${o.memberOf.leader} ended without taking this volume's snapshot with its workload's`,
+        };
+      return {
+        kind: 'wait',
+        reason: 'SnapshotPending',
+        message: `waiting for backup ${o.memberOf.leader} to take this volume's snapshot with its workload's`,
+        recheckMs: 5000,
+      };
+    }
+  }
   if (pastDeadline) {
     return {
       kind: 'fail',

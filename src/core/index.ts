@@ -5,6 +5,7 @@ export * from './backup-reads.ts';
 export * from './backup-run.ts';
 export * from './backup-start.ts';
 export * from './block-chain.ts';
+export * from './group-capture.ts';
 export * from './hooks.ts';
 export * from './block-plan.ts';
 export * from './catalogue.ts';

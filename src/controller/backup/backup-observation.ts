@@ -18,6 +18,7 @@ import {
   moverSlotFree,
   ownerRecord,
   ownerReference,
+  groupMembers,
   hooksBusy,
   planHooks,
   type HookPod,
@@ -127,11 +128,30 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     node,
   });
   const attempt = backup.status?.attempt ?? 0;
-  // Only a new attempt plans its hooks; an active one reads its plan from its status.
+  // Only a new attempt plans its hooks; an active one reads its plan from its status. A member of
+  // a group (spec.groupOf) had its hooks run by the backup that took its snapshot.
+  const pending = (backup.status?.phase ?? 'Pending') === 'Pending';
   const hookPlan =
-    (backup.status?.phase ?? 'Pending') === 'Pending'
+    pending && backup.spec.groupOf === undefined
       ? planHooks(policy?.spec.hooks, hookPods(cache, ns, backup.spec.pvc))
       : { hooks: [] };
+  const groupPlan =
+    'hooks' in hookPlan && hookPlan.hooks.length > 0
+      ? groupMembers({
+          leader: backup.metadata.name,
+          pvc: backup.spec.pvc,
+          hookedPods: new Set(hookPlan.hooks.map((h) => h.pod)),
+          pods: cache.podsMounting(ns, backup.spec.pvc).map((p) => ({
+            pod: p.metadata?.name ?? '',
+            claims: (p.spec?.volumes ?? []).flatMap((v) =>
+              v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
+            ),
+          })),
+          capturable: (pvc) => capturedBySnapshot(deps, ns, pvc),
+        })
+      : [];
+  const leader =
+    backup.spec.groupOf === undefined ? undefined : cache.volumeBackups.get(`${ns}/${backup.spec.groupOf}`);
   return {
     repository,
     observation: {
@@ -152,6 +172,23 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job: attempt === 0 ? undefined : moverOutcome(cache, deps.namespace, moverJobName(backup, attempt)),
       hookPlan,
+      groupPlan,
+      group: (backup.status?.group ?? []).map((member) => {
+        const run = cache.volumeBackups.get(`${ns}/${member.backup}`);
+        return {
+          ...member,
+          exists: run !== undefined,
+          snapshot: run === undefined ? undefined : deps.exposer.observe(backupExposure(run, 'snapshot')).snapshot,
+        };
+      }),
+      memberOf:
+        backup.spec.groupOf === undefined
+          ? undefined
+          : {
+              leader: backup.spec.groupOf,
+              leaderActive:
+                leader !== undefined && leader.status?.phase !== 'Succeeded' && leader.status?.phase !== 'Failed',
+            },
       hooksBusy:
         'hooks' in hookPlan && hookPlan.hooks.length > 0
           ? hooksBusy(
@@ -178,6 +215,22 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     if (row === undefined) return `the coverage decision of PVC ${ns}/${backup.spec.pvc}`;
     return undefined;
   }
+}
+
+/** Whether a backup of this claim would go through a snapshot, and a policy protects it. */
+function capturedBySnapshot(deps: BackupDeps, namespace: string, pvc: string): boolean {
+  const { cache } = deps;
+  const decision = deps.coverage.row(`${namespace}/${pvc}`)?.decision;
+  if (decision?.state !== 'protected') return false;
+  const policy = cache.parsedPolicies().valid.find((p) => p.metadata.name === decision.policy);
+  const claim = cache.claims.get(`${namespace}/${pvc}`);
+  const pv = claim?.spec?.volumeName === undefined ? undefined : cache.volumes.get(claim.spec.volumeName);
+  const method = backupMethod(
+    policy?.spec.method,
+    pv?.spec?.csi?.driver,
+    cache.snapshotClasses.list().map((c) => c.driver),
+  );
+  return method === 'snapshot';
 }
 
 /** The Pods that mount the claim, as hooks see them. */

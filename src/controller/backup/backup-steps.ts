@@ -15,6 +15,7 @@ import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } fr
 import type { BackupDeps } from './backup-kind.ts';
 import { createJob, ensureCredentials, removeTemporaries } from './backup-objects.ts';
 import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
+import { captureMember } from './group-steps.ts';
 import { recordHook, runHook } from './hook-steps.ts';
 import { event, writeBack } from './write-back.ts';
 
@@ -56,6 +57,7 @@ export async function carryOut(
         repository: repository?.metadata.name,
         node: step.node,
         hooks: step.hooks.length === 0 ? undefined : step.hooks,
+        group: step.group.length === 0 ? undefined : step.group,
         volume: recordedVolume(deps, backup),
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
         message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,
@@ -69,6 +71,9 @@ export async function carryOut(
     case 'record-hook':
       await recordHook(deps, backup, step);
       return undefined;
+    case 'create-member-backup':
+    case 'create-member-snapshot':
+      return captureMember(deps, backup, step, now);
     case 'create-snapshot':
     case 'create-clone':
     case 'create-alias':

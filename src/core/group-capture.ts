@@ -1,0 +1,64 @@
+// Volumes of one workload captured together: when a backup runs hooks in a
+// Pod that mounts other protected volumes too, it starts a backup of each of
+// them (spec.groupOf) and takes their snapshots with its own, after every pre
+// hook and before any post hook, so the workload's volumes hold one moment.
+// The member backups then copy their snapshots like any other run.
+import type { ExposureObservation } from './exposure.ts';
+
+export interface GroupMember {
+  pvc: string;
+  backup: string;
+}
+
+/** A Pod that mounts the volume, and every claim it mounts. */
+export interface PodClaims {
+  pod: string;
+  claims: readonly string[];
+}
+
+/** The name of the backup a run starts for another volume of its workload. */
+export function memberBackupName(leader: string, pvc: string): string {
+  return `${leader.slice(0, 100)}-${pvc}`.slice(0, 200).replace(/[-.]+$/, '');
+}
+
+/**
+ * The other volumes of the Pods whose hooks this run runs, each once, that can
+ * be captured with it: protected, and backed up through a snapshot.
+ */
+export function groupMembers(input: {
+  leader: string;
+  pvc: string;
+  hookedPods: ReadonlySet<string>;
+  pods: readonly PodClaims[];
+  capturable: (pvc: string) => boolean;
+}): GroupMember[] {
+  const claims = new Set<string>();
+  for (const pod of input.pods.filter((p) => input.hookedPods.has(p.pod)))
+    for (const claim of pod.claims) if (claim !== input.pvc && input.capturable(claim)) claims.add(claim);
+  return [...claims].sort().map((pvc) => ({ pvc, backup: memberBackupName(input.leader, pvc) }));
+}
+
+/** What exists of one member: its backup, and its snapshot. */
+export interface MemberObservation extends GroupMember {
+  exists: boolean;
+  snapshot: ExposureObservation['snapshot'];
+}
+
+export type GroupStep =
+  { kind: 'create-member-backup'; index: number } | { kind: 'create-member-snapshot'; index: number };
+
+/** The next member object to make: every backup, then every snapshot. */
+export function nextGroupStep(members: readonly MemberObservation[]): GroupStep | undefined {
+  const missing = members.findIndex((m) => !m.exists);
+  if (missing >= 0) return { kind: 'create-member-backup', index: missing };
+  const unsnapped = members.findIndex((m) => m.snapshot === undefined);
+  if (unsnapped >= 0) return { kind: 'create-member-snapshot', index: unsnapped };
+  return undefined;
+}
+
+/** A snapshot is taken once it has a creation time (before it is ready), or over once it failed. */
+export function snapshotTaken(snapshot: ExposureObservation['snapshot']): boolean {
+  return (
+    snapshot !== undefined && (snapshot.ready || snapshot.error !== undefined || snapshot.creationTime !== undefined)
+  );
+}
