@@ -11,6 +11,7 @@ describe('groupMembers', () => {
   it('takes each other volume of the hooked Pods once, if a snapshot can capture it, in name order', () => {
     const members = groupMembers({
       leader: 'db-1',
+      attempt: 1,
       pvc: 'data',
       hookedPods: new Set(['db-0', 'db-1']),
       pods: [
@@ -24,6 +25,11 @@ describe('groupMembers', () => {
       { pvc: 'archive', backup: 'db-1-archive' },
       { pvc: 'wal', backup: 'db-1-wal' },
     ]);
+  });
+
+  it("names a later attempt's members apart from the first's", () => {
+    expect(memberBackupName('db-1', 'wal')).toBe('db-1-wal');
+    expect(memberBackupName('db-1', 'wal', 2)).toBe('db-1-a2-wal');
   });
 
   it('names member backups within the limits of a name', () => {

@@ -16,9 +16,13 @@ export interface PodClaims {
   claims: readonly string[];
 }
 
-/** The name of the backup a run starts for another volume of its workload. */
-export function memberBackupName(leader: string, pvc: string): string {
-  return `${leader.slice(0, 100)}-${pvc}`.slice(0, 200).replace(/[-.]+$/, '');
+/**
+ * The name of the backup a run starts for another volume of its workload; a later attempt's
+ * members are new backups (the first attempt's may have copied a snapshot of another moment).
+ */
+export function memberBackupName(leader: string, pvc: string, attempt = 1): string {
+  const base = attempt > 1 ? `${leader.slice(0, 100)}-a${attempt}` : leader.slice(0, 100);
+  return `${base}-${pvc}`.slice(0, 200).replace(/[-.]+$/, '');
 }
 
 /**
@@ -27,6 +31,8 @@ export function memberBackupName(leader: string, pvc: string): string {
  */
 export function groupMembers(input: {
   leader: string;
+  /** The attempt that captures them. */
+  attempt: number;
   pvc: string;
   hookedPods: ReadonlySet<string>;
   pods: readonly PodClaims[];
@@ -35,7 +41,7 @@ export function groupMembers(input: {
   const claims = new Set<string>();
   for (const pod of input.pods.filter((p) => input.hookedPods.has(p.pod)))
     for (const claim of pod.claims) if (claim !== input.pvc && input.capturable(claim)) claims.add(claim);
-  return [...claims].sort().map((pvc) => ({ pvc, backup: memberBackupName(input.leader, pvc) }));
+  return [...claims].sort().map((pvc) => ({ pvc, backup: memberBackupName(input.leader, pvc, input.attempt) }));
 }
 
 /** What exists of one member: its backup, and its snapshot. */

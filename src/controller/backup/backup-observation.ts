@@ -139,6 +139,7 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     'hooks' in hookPlan && hookPlan.hooks.length > 0
       ? groupMembers({
           leader: backup.metadata.name,
+          attempt: attempt + 1,
           pvc: backup.spec.pvc,
           hookedPods: new Set(hookPlan.hooks.map((h) => h.pod)),
           pods: cache.podsMounting(ns, backup.spec.pvc).map((p) => ({
