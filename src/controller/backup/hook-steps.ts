@@ -18,6 +18,7 @@ async function updateHook(
   index: number,
   applies: (record: HookRecord) => boolean,
   change: Partial<HookRecord>,
+  message?: string,
 ): Promise<boolean> {
   let changed = false;
   await writeStatus<VolumeBackup>(
@@ -31,13 +32,19 @@ async function updateHook(
       if (current.status?.attempt !== backup.status?.attempt || record === undefined || !applies(record))
         return undefined;
       changed = true;
-      return { ...current.status, hooks: hooks.map((h, i) => (i === index ? { ...h, ...change } : h)) };
+      return {
+        ...current.status,
+        ...(message === undefined ? {} : { message }),
+        hooks: hooks.map((h, i) => (i === index ? { ...h, ...change } : h)),
+      };
     },
   );
   return changed;
 }
 
 export async function runHook(deps: BackupDeps, backup: VolumeBackup, step: HookStepOf<'run-hook'>): Promise<void> {
+  const hook = backup.status?.hooks?.[step.index];
+  if (hook === undefined) return;
   const started = deps.now();
   const claimed = await updateHook(
     deps,
@@ -45,9 +52,9 @@ export async function runHook(deps: BackupDeps, backup: VolumeBackup, step: Hook
     step.index,
     (h) => h.startTime === undefined && h.outcome === undefined,
     { startTime: timestamp(started) },
+    `attempt ${backup.status?.attempt ?? 1}: running the ${hook.stage} hook in Pod ${hook.pod}, container ${hook.container}`,
   );
   if (!claimed) return;
-  const hook = backup.status?.hooks?.[step.index] as HookRecord;
   const result = await deps.client.exec({
     namespace: backup.metadata.namespace,
     pod: hook.pod,
