@@ -221,6 +221,7 @@ describe('the real node', () => {
       } as KubeObject);
       const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, `${claim}-1`);
       expect(backup.status?.phase, JSON.stringify(backup.status?.conditions)).toBe('Succeeded');
+      expect(backup.status?.attempt, 'a first attempt that failed').toBe(1);
       await client.create(kinds.volumeRestore, {
         metadata: { name: `${claim}-back`, namespace: tenant },
         spec: { source: { pvc: claim }, backup: `${claim}-1`, useSnapshot: false, target: { pvc: `${claim}-back` } },
