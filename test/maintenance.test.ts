@@ -168,11 +168,17 @@ describe('retention, maintenance and tenant keys', () => {
       ['2026-09-09T12:00:00Z', 'keep'],
     ] as const;
     const made = new Map<string, string>();
+    /** When each backup says its data is from: the set time, plus the seconds the run took to start its copy. */
+    const captured = new Map<string, string>();
     for (const [i, [time]] of history.entries()) {
       writeFileSync(join(volume, `day-${i}.bin`), Buffer.alloc(256 * 1024, i + 1));
       setClock(time);
       const backup = await backUp(ns, 'data', `history-${i}`);
       made.set(time, backup.status?.snapshotId ?? '');
+      captured.set(time, backup.status?.snapshotTime ?? '');
+      const late = Date.parse(backup.status?.snapshotTime ?? '') - Date.parse(time);
+      expect(late).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThan(60_000);
     }
     const password = await keyOf(ns);
     const listed = JSON.parse((await restic(ns, password, ['snapshots', '--json'])).stdout) as {
@@ -180,13 +186,17 @@ describe('retention, maintenance and tenant keys', () => {
       time: string;
     }[];
     // restic recorded the capture time the controller gave it, not the upload time.
-    expect(listed.map((s) => Date.parse(s.time)).sort()).toEqual(history.map(([t]) => Date.parse(t)).sort());
+    expect(listed.map((s) => Date.parse(s.time)).sort()).toEqual(
+      history.map(([t]) => Date.parse(captured.get(t) ?? '')).sort(),
+    );
 
     const preview = await safehold(['retention', 'preview', `${ns}/data`]);
     expect(preview.code).toBe(0);
     for (const [time, verdict] of history)
       expect(preview.stdout).toMatch(
-        new RegExp(`${(made.get(time) ?? '').slice(0, 8)}\\s+${time.replace('Z', '.000Z')}.*${verdict}`),
+        new RegExp(
+          `${(made.get(time) ?? '').slice(0, 8)}\\s+${new Date(captured.get(time) ?? '').toISOString()}.*${verdict}`,
+        ),
       );
 
     setClock('2026-09-10T12:00:00Z');
