@@ -1,7 +1,8 @@
-// The three engines the engines benchmark sets side by side, each with a
-// fresh bucket of the test radosgw per tree, its own cache folder, and its
-// own defaults: plain restic, kopia, and Safehold's mover (restic underneath,
-// run as a mover Job's container runs it). Each step is timed and its peak
+// The engines the engines benchmark sets side by side, each with a fresh
+// bucket of the test radosgw per tree, its own cache folder, and its own
+// defaults: plain restic, kopia, and Safehold's mover (restic underneath, run
+// as a mover Job's container runs it), once as shipped and once with the
+// repository's verifyBeforeUpload off (kopia does not check before upload). Each step is timed and its peak
 // memory measured (process-usage.ts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +13,14 @@ import { inSequence, measure, measureMover, type Measured } from './process-usag
 import { removeBuckets } from '../testenv/ceph/ceph-health.ts';
 import { bucketBytes, createBucket } from './s3-buckets.ts';
 
-export const engineNames = ['restic', 'kopia', 'safehold'] as const;
+export const engineNames = ['restic', 'kopia', 'safehold', 'safehold-unverified'] as const;
 export type EngineName = (typeof engineNames)[number];
 
 export const engineLabels: Record<EngineName, string> = {
   restic: `restic ${versions.restic}`,
   kopia: `kopia ${versions.kopia}`,
   safehold: `safehold mover (restic ${versions.restic})`,
+  'safehold-unverified': 'safehold mover, verifyBeforeUpload false',
 };
 
 export interface Engine {
@@ -48,7 +50,12 @@ const password = 'bench-password';
 export function makeEngine(name: EngineName, env: TestEnvironment, tree: string, scratch: string, bucket: string) {
   const place = { env, tree, scratch: join(scratch, name), bucket };
   mkdirSync(place.scratch, { recursive: true });
-  const engine = { restic: plainRestic, kopia, safehold: mover }[name](place);
+  const engine = {
+    restic: plainRestic,
+    kopia,
+    safehold: (at: Place) => mover(at, true),
+    'safehold-unverified': (at: Place) => mover(at, false),
+  }[name](place);
   const confPath = env.ceph.confPath;
   return {
     ...engine,
@@ -128,7 +135,8 @@ function kopia({ env, tree, scratch, bucket }: Place): Steps {
   };
 }
 
-function mover({ env, tree, scratch, bucket }: Place): Steps {
+/** The mover with the repository's defaults, or with its check before upload turned off (as kopia runs). */
+function mover({ env, tree, scratch, bucket }: Place, verifyBeforeUpload: boolean): Steps {
   const repository = { url: `s3:${env.ceph.s3.endpoint}/${bucket}` };
   const cacheDir = join(scratch, 'cache');
   const options = { credentials: { ...credentials(env), RESTIC_PASSWORD: password }, scratch };
@@ -142,6 +150,7 @@ function mover({ env, tree, scratch, bucket }: Place): Steps {
       tags: ['bench'],
       cacheDir,
       changeDetection: 'inode',
+      verifyBeforeUpload,
     };
     const { result, usage } = await measureMover(env, task, options);
     if (result.type !== 'summary') throw new Error(`the mover did not back up: ${JSON.stringify(result)}`);

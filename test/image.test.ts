@@ -107,6 +107,7 @@ describe("Safehold's image", () => {
           tags: [],
           cacheDir: moverCacheDir,
           compression: 'auto',
+          verifyBeforeUpload: true,
           changeDetection: 'inode',
         },
         { sourceClaim: 'source' },

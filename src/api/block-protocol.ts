@@ -50,6 +50,8 @@ export const blockBackupTask = z.object({
   cacheDir: z.string().startsWith('/'),
   /** How the image is compressed (BackupRepository spec.compression); auto: the engine's fast level. */
   compression: z.enum(compressionModes).default('auto'),
+  /** Whether the engine checks each piece it uploads against its hash first (BackupRepository spec.verifyBeforeUpload). */
+  verifyBeforeUpload: z.boolean().default(true),
   snapshotTime: z.iso.datetime({ offset: true }).optional(),
   extents: blockExtents,
   /** An incremental (with extents.fromSnapshot): the restic snapshot whose image this one overlays. */

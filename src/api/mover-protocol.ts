@@ -32,6 +32,8 @@ export const backupTask = z.object({
   cacheDir: z.string().startsWith('/'),
   /** How the data is compressed (BackupRepository spec.compression); auto: as a sample of the data says. */
   compression: z.enum(compressionModes).default('auto'),
+  /** Whether the engine checks each piece it uploads against its hash first (BackupRepository spec.verifyBeforeUpload). */
+  verifyBeforeUpload: z.boolean().default(true),
   /**
    * How restic tells a changed file: 'inode' (mtime, size, ctime and inode: never misses a change),
    * or 'mtime-size' (misses a file rewritten in place with the same size and mtime), only when a

@@ -19,6 +19,7 @@ const job = moverJob({
     tags: [],
     cacheDir: '/cache',
     compression: 'auto',
+    verifyBeforeUpload: true,
     changeDetection: 'inode',
   },
   sourceClaim: runObjectBase(backup),
@@ -35,6 +36,7 @@ const fileBackup: MoverTask = {
   tags: [],
   cacheDir: '/cache',
   compression: 'auto',
+  verifyBeforeUpload: true,
   changeDetection: 'mtime-size',
 };
 const pod = job.spec?.template.spec;
@@ -103,6 +105,7 @@ describe('moverJob for a block volume', () => {
       tags: [],
       cacheDir: '/cache',
       compression: 'auto',
+      verifyBeforeUpload: true,
       extents: { source: 'zero-scan' },
     },
     sourceClaim: 'disk-alias',

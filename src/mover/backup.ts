@@ -42,8 +42,8 @@ export async function runBackup(task: BackupTask, steps: BackupSteps): Promise<B
     const compression = compressionFor(task.compression, sample);
     steps.log(describeChoice(compression, sample));
     const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
-    const { host, tags, changeDetection } = task;
-    const backup = { path, host, tags, ...when, changeDetection, compression };
+    const { host, tags, changeDetection, verifyBeforeUpload } = task;
+    const backup = { path, host, tags, ...when, changeDetection, compression, verifyBeforeUpload };
     const saved = await steps.repository.backupFolder(backup, progress);
     return saved.ok ? saved.value : saved.error;
   };

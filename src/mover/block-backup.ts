@@ -75,6 +75,7 @@ export async function runBlockBackup(task: BlockBackupTask, steps: BlockBackupSt
         fileName: task.fileName,
         command,
         compression: compressionFor(task.compression, undefined),
+        verifyBeforeUpload: task.verifyBeforeUpload,
       },
       progress,
     );

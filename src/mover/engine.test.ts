@@ -130,6 +130,7 @@ const backupTask: BackupTask = {
   tags: ['daily'],
   cacheDir: '/cache',
   compression: 'auto',
+  verifyBeforeUpload: true,
   changeDetection: 'mtime-size',
   snapshotTime: '2024-03-31T01:30:00.25+02:00',
 };
@@ -154,6 +155,7 @@ describe('the mover through the engine interface', () => {
           path: root,
           host: 'team-a-data',
           compression: 'fast',
+          verifyBeforeUpload: true,
           tags: ['daily'],
           time: '2024-03-30 23:30:00.25',
           changeDetection: 'mtime-size',
@@ -233,6 +235,7 @@ describe('the mover through the engine interface', () => {
         tags: ['daily'],
         cacheDir: '/cache',
         compression: 'auto',
+        verifyBeforeUpload: true,
         extents: { source: 'zero-scan' },
       },
       {
@@ -254,6 +257,7 @@ describe('the mover through the engine interface', () => {
       {
         host: 'team-a-disk',
         compression: 'fast',
+        verifyBeforeUpload: true,
         tags: ['daily', 'format=qcow2'],
         fileName: 'disk.qcow2',
         command: ['image-stream', expect.stringMatching(/plan\.json$/) as string],

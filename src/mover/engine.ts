@@ -88,6 +88,8 @@ interface NewSnapshot {
   tags: readonly string[];
   /** How the engine compresses what it stores. */
   compression: CompressionLevel;
+  /** Whether the engine checks each piece against its hash before it uploads it. */
+  verifyBeforeUpload: boolean;
   /** The time the data was captured, in UTC: "YYYY-MM-DD HH:MM:SS" and the fraction as the task wrote it (snapshot-time.ts). */
   time?: string | undefined;
 }

@@ -26,6 +26,7 @@ describe('parseTask', () => {
         ...task,
         repository: { ...task.repository, engine: 'restic', initialize: true },
         compression: 'auto',
+        verifyBeforeUpload: true,
         changeDetection: 'inode',
       },
     });

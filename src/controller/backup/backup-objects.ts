@@ -91,6 +91,7 @@ export async function createJob(
     ],
     cacheDir: moverCacheDir,
     compression: repo.spec.compression,
+    verifyBeforeUpload: repo.spec.verifyBeforeUpload,
     snapshotTime: step.snapshotTime,
   };
   const task: MoverTask = block

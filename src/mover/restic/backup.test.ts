@@ -85,6 +85,7 @@ const task: BackupTask = {
   tags: ['daily', 'policy=gold'],
   cacheDir: join(root, 'cache'),
   compression: 'auto',
+  verifyBeforeUpload: true,
   changeDetection: 'inode',
 };
 
@@ -145,6 +146,13 @@ describe('runBackup', () => {
     );
     const max = await backup({ backup: done }, { task: { ...task, sourcePath: random, compression: 'max' } });
     expect(max.calls.at(-1)).toContain('--compression max');
+  });
+
+  it('skips the check before upload only when the repository opts out', async () => {
+    const unverified = await backup({ backup: done }, { task: { ...task, verifyBeforeUpload: false } });
+    expect(unverified.calls.at(-1)).toBe(
+      `backup --json --host team-a-data --compression auto --no-extra-verify --tag daily --tag policy=gold ${source}`,
+    );
   });
 
   it('records the time the data was captured, in UTC', async () => {

@@ -18,7 +18,13 @@ const compressionNames = { fast: 'auto', off: 'off', max: 'max' } as const;
 
 function snapshotArgs(backup: FolderBackup | StreamBackup): { host: string[]; time: string[]; tags: string[] } {
   return {
-    host: ['--host', backup.host, '--compression', compressionNames[backup.compression]],
+    host: [
+      '--host',
+      backup.host,
+      '--compression',
+      compressionNames[backup.compression],
+      ...(backup.verifyBeforeUpload ? [] : ['--no-extra-verify']),
+    ],
     time: backup.time === undefined ? [] : ['--time', backup.time],
     tags: backup.tags.flatMap((tag) => ['--tag', tag]),
   };
