@@ -7,8 +7,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
 task=${1:?usage: scripts/run.sh test|demo|env|bench [args...]}; shift
-# The tests run Safehold's own image (test/image.test.ts): built from the Dockerfile, cached by its inputs.
-case "$task" in test|setup) "$root/testenv/scripts/build-image.sh" >/dev/null ;; esac
+# The tests run Safehold's own image (test/image.test.ts): built from the Dockerfile, cached by its inputs;
+# and the database journeys a PostgreSQL image made from Debian's packages (testenv/images/postgres).
+case "$task" in
+  test|setup)
+    "$root/testenv/scripts/build-image.sh" >/dev/null
+    "$root/testenv/scripts/build-image.sh" postgres >/dev/null ;;
+esac
 case "$task" in
   test)  exec npm run --silent test:all -- "$@" ;;
   env)   exec node testenv/cli.ts "$@" ;;

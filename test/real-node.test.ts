@@ -466,6 +466,136 @@ describe('the real node', () => {
     for (const volume of volumes) expect(existsSync(join(volume, 'resumed'))).toBe(true);
   });
 
+  /** PostgreSQL from the test image on a claim: a cluster made on first start, pgbench's tables and a steady load when asked. */
+  async function postgresPod(name: string, claim: string, options: { load: boolean; annotations?: object }) {
+    const image = testEnv().realNode?.postgresImage;
+    if (image === undefined) throw new Error('the real node has no PostgreSQL image (build-image.sh postgres)');
+    const start = [
+      'set -e',
+      // The volume's root is root's; the cluster is postgres's, in a folder of its own.
+      'mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"',
+      'as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }',
+      '[ -s "$PGDATA/PG_VERSION" ] || as_postgres initdb -D "$PGDATA" -U postgres --auth-local=trust > /dev/null',
+      `as_postgres postgres -D "$PGDATA" -k /tmp -c listen_addresses= &`,
+      'until pg_isready -q; do sleep 0.2; done',
+      ...(options.load
+        ? ['pgbench -i -q -s 2 > /tmp/pgbench-init.log 2>&1', 'pgbench -n -c 2 -T 3600 > /tmp/pgbench.log 2>&1 &']
+        : []),
+      'touch /tmp/ready',
+      'wait',
+    ].join('\n');
+    await client.create(kinds.pod, {
+      metadata: {
+        name,
+        namespace: tenant,
+        ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+      },
+      spec: {
+        ...onRealNode(),
+        terminationGracePeriodSeconds: 5,
+        containers: [
+          {
+            name: 'postgres',
+            image,
+            imagePullPolicy: 'Never',
+            command: ['sh', '-c', start],
+            securityContext: { runAsUser: 0 },
+            // In the container's environment, so hooks and execs reach the server too.
+            env: [
+              { name: 'PGDATA', value: '/data/pg' },
+              { name: 'PGHOST', value: '/tmp' },
+              { name: 'PGUSER', value: 'postgres' },
+              { name: 'PGDATABASE', value: 'postgres' },
+            ],
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+      },
+    } as KubeObject);
+    await waitFor(
+      `PostgreSQL in Pod ${name} ready`,
+      async () => {
+        const ready = await client
+          .exec({
+            namespace: tenant,
+            pod: name,
+            container: 'postgres',
+            command: ['test', '-e', '/tmp/ready'],
+            timeoutMs: 10_000,
+          })
+          .catch(() => undefined);
+        return ready?.exitCode === 0;
+      },
+      { timeoutMs: 180_000 },
+    );
+  }
+
+  const psql = async (pod: string, sql: string) => {
+    const result = await client.exec({
+      namespace: tenant,
+      pod,
+      container: 'postgres',
+      command: ['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+      timeoutMs: 60_000,
+    });
+    if (result.exitCode !== 0) throw new Error(`psql in ${pod}: ${result.error ?? result.stderr}`);
+    return result.stdout.trim();
+  };
+  // What pgbench's transactions change: a row in history each, and the accounts' balances.
+  const pgbenchState =
+    "SELECT (SELECT count(*) FROM pgbench_history) || ' ' || (SELECT sum(abalance) FROM pgbench_accounts)";
+
+  it('backs PostgreSQL up under a pgbench load, paused by the postgresql preset: the copy starts, passes pg_amcheck and holds what the pause saw', async () => {
+    await createClaim(client, tenant, 'pgbench');
+    await boundVolumePath(client, tenant, 'pgbench');
+    await postgresPod('pgbench', 'pgbench', {
+      load: true,
+      annotations: {
+        'hooks.safehold.io/preset': 'postgresql',
+        // Runs inside the preset's pause: what the snapshot must hold.
+        'pre.hook.safehold.io/command': JSON.stringify(['psql', '-XAtq', '-c', pgbenchState]),
+      },
+    });
+    // The load runs: history grows between two looks.
+    const before = Number((await psql('pgbench', pgbenchState)).split(' ')[0]);
+    await waitFor(
+      'pgbench to commit more',
+      async () => Number((await psql('pgbench', pgbenchState)).split(' ')[0]) > before,
+    );
+
+    await backUpAndRestore('pgbench');
+    const backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'pgbench-1' });
+    const hooks = backup.status?.hooks ?? [];
+    expect(hooks.map((h) => [h.stage, h.preset, h.outcome])).toEqual([
+      ['pre', 'postgresql', 'Succeeded'],
+      ['pre', undefined, 'Succeeded'],
+      ['post', 'postgresql', 'Succeeded'],
+    ]);
+    expect(hooks[0]?.output).toMatch(/^safehold: writes paused on 4 tables of database postgres$/m);
+    expect(hooks[2]?.output).toContain('safehold: writes resumed');
+    const atSnapshot = hooks[1]?.output?.trim() ?? '';
+    expect(atSnapshot).toMatch(/^\d+ -?\d+$/);
+    // The load went on after the pause.
+    await waitFor(
+      'pgbench to commit after the backup',
+      async () => Number((await psql('pgbench', pgbenchState)).split(' ')[0]) > Number(atSnapshot.split(' ')[0]),
+    );
+
+    // The restored copy starts (replaying its WAL), is sound, and holds exactly what the pause saw.
+    await postgresPod('pgbench-restored', 'pgbench-back', { load: false });
+    const amcheck = await client.exec({
+      namespace: tenant,
+      pod: 'pgbench-restored',
+      container: 'postgres',
+      command: ['pg_amcheck', '--install-missing', '--heapallindexed', '--database', 'postgres'],
+      timeoutMs: 120_000,
+    });
+    expect(amcheck.exitCode, `${amcheck.stdout}\n${amcheck.stderr}`).toBe(0);
+    expect(await psql('pgbench-restored', pgbenchState)).toBe(atSnapshot);
+    for (const pod of ['pgbench', 'pgbench-restored']) await client.delete(kinds.pod, { namespace: tenant, name: pod });
+  });
+
   it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {
     // One Pod per kind of mover seen (backups and restores differ in capabilities), from the operator's own
     // spec: its securityContexts, service-account settings, image and emptyDirs; the probe instead of the mover.

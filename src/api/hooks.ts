@@ -16,6 +16,10 @@ export type HookOnError = (typeof hookOnError)[number];
 export const hookOutcomes = ['Succeeded', 'Failed', 'TimedOut', 'Unknown', 'Skipped'] as const;
 export type HookOutcome = (typeof hookOutcomes)[number];
 
+/** Ready-made pairs of hooks (src/core/hook-presets.ts). */
+export const hookPresets = ['postgresql'] as const;
+export type HookPreset = (typeof hookPresets)[number];
+
 export const hook = z.object({
   podSelector: labelSelector
     .optional()
@@ -34,7 +38,30 @@ export const hook = z.object({
 });
 export type Hook = z.infer<typeof hook>;
 
+export const presetHook = z.object({
+  preset: z
+    .enum(hookPresets)
+    .describe(
+      "postgresql: CHECKPOINT, then a session that holds a SHARE lock on every table of the database (reads go on, writes wait) from before the snapshot until right after it, 10 minutes at most. It runs psql in the container as PGUSER (else POSTGRES_USER, else postgres) on PGDATABASE (else POSTGRES_DB, else the user), with PGPASSWORD or POSTGRES_PASSWORD from the container's own environment.",
+    ),
+  podSelector: labelSelector
+    .optional()
+    .describe('Only Pods with these labels (of those that mount the volume); every such Pod when left out.'),
+  container: z.string().min(1).optional().describe("The container to run in; the Pod's first when left out."),
+  timeout: duration
+    .default('60s')
+    .describe('How long the pre hook may take to pause the application, and the post hook to resume it.'),
+  onError: hook.shape.onError,
+});
+export type PresetHook = z.infer<typeof presetHook>;
+
 export const policyHooks = z.object({
+  presets: z
+    .array(presetHook)
+    .default([])
+    .describe(
+      "Ready-made pairs: their pre hook runs before the policy's other pre hooks, their post hook after the other post hooks.",
+    ),
   pre: z.array(hook).default([]).describe('Before the volume is captured, in this order.'),
   post: z
     .array(hook)
@@ -50,6 +77,7 @@ export const hookRecord = z.object({
   pod: z.string(),
   container: z.string(),
   command: z.array(z.string()),
+  preset: z.enum(hookPresets).optional().describe('The ready-made hook this is half of.'),
   timeoutSeconds: z.number(),
   onError: z.enum(hookOnError),
   startTime: z.string().optional(),
@@ -60,6 +88,10 @@ export const hookRecord = z.object({
   output: z.string().optional().describe('The last lines of its stdout and stderr.'),
 });
 export type HookRecord = z.infer<typeof hookRecord>;
+
+/** A Pod's ready-made hooks: hooks.safehold.io/preset names one, hooks.safehold.io/preset-container its container. */
+export const hookPresetAnnotation = 'hooks.safehold.io/preset';
+export const hookPresetContainerAnnotation = 'hooks.safehold.io/preset-container';
 
 /** Annotation prefixes read on Pods, first match wins: Safehold's own, then Velero's. */
 export const hookAnnotationPrefixes = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HookRecord, PolicyHooks } from '../api/index.ts';
-import { hooksBusy, nextHookStep, planHooks, type HookPod, type OtherRun } from './hooks.ts';
+import { presetCommands } from './hook-presets.ts';
+import { hookFailure, hooksBusy, nextHookStep, planHooks, type HookPod, type OtherRun } from './hooks.ts';
 
 const pod = (name: string, overrides: Partial<HookPod> = {}): HookPod => ({
   name,
@@ -11,7 +12,7 @@ const pod = (name: string, overrides: Partial<HookPod> = {}): HookPod => ({
   ...overrides,
 });
 
-const policyHooks = (hooks: Partial<PolicyHooks>): PolicyHooks => ({ pre: [], post: [], ...hooks });
+const policyHooks = (hooks: Partial<PolicyHooks>): PolicyHooks => ({ presets: [], pre: [], post: [], ...hooks });
 const run = (command: string[], rest: object = {}) => ({ command, timeout: '30s', onError: 'Fail' as const, ...rest });
 
 describe('planHooks', () => {
@@ -141,6 +142,47 @@ describe('planHooks', () => {
     const plan = planHooks(policyHooks({ post: [run(['x'], { container: 'db' })] }), [pod('web')]);
     expect(plan).toEqual({ error: `Pod web: the policy's post hook names container "db", which it does not have` });
   });
+
+  it("wraps a Pod's other hooks in its presets' pause: their pre hooks first, their post hooks last", () => {
+    const postgresql = presetCommands('postgresql');
+    const plan = planHooks(
+      policyHooks({
+        presets: [{ preset: 'postgresql', container: 'sidecar', timeout: '45s', onError: 'Fail' }],
+        pre: [run(['count rows'])],
+        post: [run(['log'])],
+      }),
+      [pod('db-0', { annotations: { 'hooks.safehold.io/preset': 'postgresql' } })],
+    );
+    if (!('hooks' in plan)) throw new Error(plan.error);
+    expect(plan.hooks.map((h) => [h.stage, h.source, h.container, h.preset, h.timeoutSeconds])).toEqual([
+      ['pre', 'policy', 'sidecar', 'postgresql', 45],
+      ['pre', 'hooks.safehold.io', 'app', 'postgresql', 60],
+      ['pre', 'policy', 'app', undefined, 30],
+      ['post', 'policy', 'app', undefined, 30],
+      ['post', 'policy', 'sidecar', 'postgresql', 45],
+      ['post', 'hooks.safehold.io', 'app', 'postgresql', 60],
+    ]);
+    expect(plan.hooks[0]?.command).toEqual(postgresql.pre);
+    expect(plan.hooks.at(-1)?.command).toEqual(postgresql.post);
+  });
+
+  it('names the Pod, the annotation and the presets there are when a preset is unknown or its container missing', () => {
+    expect(planHooks(undefined, [pod('db-0', { annotations: { 'hooks.safehold.io/preset': 'oracle' } })])).toEqual({
+      error: 'Pod db-0: annotation hooks.safehold.io/preset names "oracle"; the presets are postgresql',
+    });
+    const noContainer = pod('db-0', {
+      annotations: { 'hooks.safehold.io/preset': 'postgresql', 'hooks.safehold.io/preset-container': 'db' },
+    });
+    expect(planHooks(undefined, [noContainer])).toEqual({
+      error: 'Pod db-0: annotation hooks.safehold.io/preset-container names "db", which it does not have',
+    });
+    const policy = policyHooks({
+      presets: [{ preset: 'postgresql', container: 'db', timeout: '60s', onError: 'Fail' }],
+    });
+    expect(planHooks(policy, [pod('web')])).toEqual({
+      error: `Pod web: the policy's postgresql preset names container "db", which it does not have`,
+    });
+  });
 });
 
 const record = (stage: 'pre' | 'post', podName: string, rest: Partial<HookRecord> = {}): HookRecord => ({
@@ -154,6 +196,22 @@ const record = (stage: 'pre' | 'post', podName: string, rest: Partial<HookRecord
   ...rest,
 });
 const done = { startTime: 't', outcome: 'Succeeded' as const, exitCode: 0 };
+
+describe('hookFailure', () => {
+  it('names a preset by its name, not by its script', () => {
+    const failed = record('pre', 'db-0', {
+      preset: 'postgresql',
+      outcome: 'TimedOut',
+      message: 'timed out after 60 s',
+    });
+    expect(hookFailure(failed)).toBe(
+      'pre hook in Pod db-0, container app (the postgresql preset): timed out after 60 s',
+    );
+    expect(hookFailure(record('pre', 'db-0', { outcome: 'Failed', exitCode: 2 }))).toBe(
+      'pre hook in Pod db-0, container app (pre): exited 2',
+    );
+  });
+});
 
 describe('nextHookStep', () => {
   it.each<[string, HookRecord[], boolean, ReturnType<typeof nextHookStep>]>([

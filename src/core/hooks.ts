@@ -7,11 +7,17 @@ import {
   durationMs,
   hook as hookSchema,
   hookAnnotationPrefixes,
+  hookPresetAnnotation,
+  hookPresetContainerAnnotation,
+  hookPresets,
   hookStages,
+  presetHook as presetHookSchema,
   type HookRecord,
   type HookStage,
   type PolicyHooks,
+  type PresetHook,
 } from '../api/index.ts';
+import { presetCommands } from './hook-presets.ts';
 import { matchesSelector } from './label-selector.ts';
 
 /** A Pod that mounts the volume, as hooks need it. */
@@ -28,12 +34,17 @@ export type HookPlan = { hooks: HookRecord[] } | { error: string };
 /**
  * The hooks of one attempt: per running Pod that mounts the volume, the
  * policy's hooks that select it, then those its annotations declare
- * (Safehold's prefix, else Velero's). All pre hooks come before all post hooks.
+ * (Safehold's prefix, else Velero's), inside the pause of its presets (their
+ * pre hooks first, their post hooks last). All pre hooks come before all post hooks.
  */
 export function planHooks(policy: PolicyHooks | undefined, pods: readonly HookPod[]): HookPlan {
   const hooks: HookRecord[] = [];
   for (const stage of hookStages) {
     for (const pod of pods.filter((p) => p.running)) {
+      // A preset's pause wraps the other hooks: its pre hook first, its post hook last.
+      const presets = podPresets(policy, pod, stage);
+      if ('error' in presets) return presets;
+      if (stage === 'pre') hooks.push(...presets.hooks);
       for (const declared of policy?.[stage] ?? []) {
         if (declared.podSelector !== undefined && !matchesSelector(declared.podSelector, pod.labels)) continue;
         const container = declared.container ?? pod.containers[0];
@@ -54,9 +65,61 @@ export function planHooks(policy: PolicyHooks | undefined, pods: readonly HookPo
       const annotated = annotationHook(stage, pod);
       if ('error' in annotated) return annotated;
       if (annotated.hook !== undefined) hooks.push(annotated.hook);
+      if (stage === 'post') hooks.push(...presets.hooks);
     }
   }
   return { hooks };
+}
+
+/** One stage of the presets a Pod gets: the policy's that select it, then its annotation's. */
+function podPresets(
+  policy: PolicyHooks | undefined,
+  pod: HookPod,
+  stage: HookStage,
+): { hooks: HookRecord[] } | { error: string } {
+  const hooks: HookRecord[] = [];
+  for (const declared of policy?.presets ?? []) {
+    if (declared.podSelector !== undefined && !matchesSelector(declared.podSelector, pod.labels)) continue;
+    const container = declared.container ?? pod.containers[0];
+    if (container === undefined || !pod.containers.includes(container))
+      return {
+        error: `Pod ${pod.name}: the policy's ${declared.preset} preset names container "${container ?? ''}", which it does not have`,
+      };
+    hooks.push(presetHook(stage, 'policy', pod.name, container, declared));
+  }
+  const named = pod.annotations[hookPresetAnnotation];
+  if (named === undefined) return { hooks };
+  const parsed = presetHookSchema.safeParse({ preset: named });
+  if (!parsed.success)
+    return {
+      error: `Pod ${pod.name}: annotation ${hookPresetAnnotation} names "${named}"; the presets are ${hookPresets.join(', ')}`,
+    };
+  const container = pod.annotations[hookPresetContainerAnnotation] ?? pod.containers[0] ?? '';
+  if (!pod.containers.includes(container))
+    return {
+      error: `Pod ${pod.name}: annotation ${hookPresetContainerAnnotation} names "${container}", which it does not have`,
+    };
+  hooks.push(presetHook(stage, 'hooks.safehold.io', pod.name, container, parsed.data));
+  return { hooks };
+}
+
+function presetHook(
+  stage: HookStage,
+  source: string,
+  pod: string,
+  container: string,
+  declared: PresetHook,
+): HookRecord {
+  return {
+    stage,
+    source,
+    pod,
+    container,
+    command: presetCommands(declared.preset)[stage],
+    preset: declared.preset,
+    timeoutSeconds: durationMs(declared.timeout) / 1000,
+    onError: declared.onError,
+  };
 }
 
 function annotationHook(stage: HookStage, pod: HookPod): { hook?: HookRecord } | { error: string } {
@@ -157,7 +220,8 @@ export function hookFailure(h: HookRecord): string {
     h.outcome === 'Failed' && h.exitCode !== undefined
       ? `exited ${h.exitCode}`
       : (h.message ?? (h.outcome ?? 'did not run').toLowerCase());
-  return `${h.stage} hook in Pod ${h.pod}, container ${h.container} (${h.command.join(' ')}): ${how}`;
+  const what = h.preset === undefined ? h.command.join(' ') : `the ${h.preset} preset`;
+  return `${h.stage} hook in Pod ${h.pod}, container ${h.container} (${what}): ${how}`;
 }
 
 /** Another active backup of the same namespace, as hook overlap sees it. */

@@ -20,6 +20,8 @@ export interface RealNode {
   name: string;
   /** Safehold's image in the node's runtime, when the setup built it. */
   image?: string | undefined;
+  /** The PostgreSQL test image (testenv/images/postgres) in the node's runtime, when the setup built it. */
+  postgresImage?: string | undefined;
   /** Where Pods on the node reach radosgw. */
   s3Endpoint: string;
 }
@@ -32,6 +34,15 @@ export const nodeTools = {
 };
 
 const buildScript = join(repoRoot, 'testenv/scripts/build-image.sh');
+
+/** The image build-image.sh names with this flag, when it is built. */
+async function builtImage(flag: '--print-name' | '--print-postgres'): Promise<string | undefined> {
+  const named = (await run(buildScript, [flag])).stdout.trim();
+  return run(buildScript, ['buildah', 'inspect', '--type', 'image', named]).then(
+    () => named,
+    () => undefined,
+  );
+}
 
 /** Why the real node cannot run here, or undefined. */
 export function realNodeMissing(): string | undefined {
@@ -86,16 +97,14 @@ export async function startRealNode(
   );
   await run(buildScript, ['pause']); // the sandbox image, made when missing
   await importImage(containerd, pauseImage);
-  // Safehold's image when the setup built it for these sources (the tests' setup does; the demo's does not).
-  const named = (await run(buildScript, ['--print-name'])).stdout.trim();
-  const built = await run(buildScript, ['buildah', 'inspect', '--type', 'image', named]).then(
-    () => true,
-    () => false,
-  );
-  const image = built ? named : undefined;
+  // Safehold's image when the setup built it for these sources (the tests' setup does; the demo's does not),
+  // and the PostgreSQL test image likewise.
+  const image = await builtImage('--print-name');
   if (image !== undefined) await importImage(containerd, image);
+  const postgresImage = await builtImage('--print-postgres');
+  if (postgresImage !== undefined) await importImage(containerd, postgresImage);
   say(
-    `containerd runs, with ${pauseImage}${image === undefined ? " (Safehold's image is not built)" : ` and ${image}`}`,
+    `containerd runs, with ${[pauseImage, image ?? "(Safehold's image is not built)", postgresImage].filter((i) => i !== undefined).join(', ')}`,
   );
 
   // The CSI node plugin first: the kubelet's plugin watcher finds its registration sockets as it starts.
@@ -163,7 +172,7 @@ export async function startRealNode(
     log: logFile(nodeDir, 'kube-proxy'),
   });
   say(`node ${realNodeName} (kubelet, containerd, runc, kube-proxy) is Ready`);
-  return { name: realNodeName, image, s3Endpoint: `http://${bridge.address}:${ports.s3}` };
+  return { name: realNodeName, image, postgresImage, s3Endpoint: `http://${bridge.address}:${ports.s3}` };
 }
 
 async function driversRegistered(listed: () => Promise<string[]>): Promise<boolean> {

@@ -15,7 +15,9 @@
 # version, and the image is built again only when an input changed (the hash
 # of the Dockerfile, the npm manifests, tsconfig, src and the bases), with
 # its layers cached. Prints the image's name last.
-#   usage: build-image.sh [--print-name | pause | buildah ARGS...]
+# `build-image.sh postgres` makes the test image the database journeys run
+# (testenv/images/postgres) on the same bases, once per Containerfile.
+#   usage: build-image.sh [--print-name | --print-postgres | pause | postgres | buildah ARGS...]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -137,7 +139,24 @@ input_hash() {
   ) | sha256sum | cut -c1-16
 }
 
+# PostgreSQL for the database journeys, named after its Containerfile's hash.
+postgres_image() {
+  echo "localhost/safehold-test-postgres:$(sha256sum < "$root/testenv/images/postgres/Containerfile" | cut -c1-16)"
+}
+ensure_postgres() {
+  local image; image=$(postgres_image)
+  if ! has_image "$image"; then
+    ensure_debian
+    say "building $image from Debian's packages"
+    b bud --quiet --layers --pull=never --network host --isolation chroot \
+      -f "$root/testenv/images/postgres/Containerfile" -t "$image" "$root/testenv/images/postgres" >/dev/null
+  fi
+  echo "$image"
+}
+
 ensure_packages
+if [ "${1:-}" = postgres ]; then ensure_postgres; exit 0; fi
+if [ "${1:-}" = --print-postgres ]; then postgres_image; exit 0; fi
 hash=$(input_hash)
 image=localhost/safehold:$hash
 if [ "${1:-}" = --print-name ]; then echo "$image"; exit 0; fi
