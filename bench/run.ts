@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|block|pause|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { benchEngines } from './engines.ts';
 import { enginesTables } from './engines-table.ts';
 import { benchHistory } from './history-10k.ts';
 import { benchRestore } from './restore-2g.ts';
+import { benchHookPause } from './hook-pause.ts';
 
 const { values } = parseArgs({
   options: {
@@ -107,6 +108,16 @@ restore of a ${(restore.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${restore.fil
   plain restic restore: ${restore.plainResticSeconds.toFixed(1)} s   (runs: ${restore.runs.plainResticSeconds.map((s) => s.toFixed(1)).join(', ')})
   safehold mover:       ${restore.moverSeconds.toFixed(1)} s   (runs: ${restore.runs.moverSeconds.map((s) => s.toFixed(1)).join(', ')})   ratio ${restore.ratio.toFixed(3)}   (aim <= 1.10)
 results in bench/results/restore-2g.json`);
+}
+
+if (wanted('pause')) {
+  const pause = await benchHookPause(env, client, log);
+  writeFileSync(join(dir, 'hook-pause.json'), `${JSON.stringify({ ...header, pause }, null, 2)}\n`);
+  console.log(`
+how long PostgreSQL under pgbench (${pause.transactionsPerSecond} transactions/s) stops for a backup with the postgresql preset
+${pause.backups.map((b, i) => `  backup ${i + 1}: no transaction completed for ${b.pauseSeconds.toFixed(2)} s; hooks ${b.hooksSeconds} s; whole backup ${b.backupSeconds} s`).join('\n')}
+  baseline (the load alone): ${pause.baselineSeconds.toFixed(2)} s
+results in bench/results/hook-pause.json`);
 }
 
 if (wanted('engines')) {

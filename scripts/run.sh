@@ -8,9 +8,9 @@ source "$root/scripts/setup.sh"
 cd "$root"
 task=${1:?usage: scripts/run.sh test|demo|env|bench [args...]}; shift
 # The tests run Safehold's own image (test/image.test.ts): built from the Dockerfile, cached by its inputs;
-# and the database journeys a PostgreSQL image made from Debian's packages (testenv/images/postgres).
+# the database journeys and the pause benchmark a PostgreSQL image made from Debian's packages (testenv/images/postgres).
 case "$task" in
-  test|setup)
+  test|setup|bench)
     "$root/testenv/scripts/build-image.sh" >/dev/null
     "$root/testenv/scripts/build-image.sh" postgres >/dev/null ;;
 esac

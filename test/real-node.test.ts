@@ -19,6 +19,7 @@ import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } 
 import { run } from '../testenv/command.ts';
 import { repoRoot, tools } from '../testenv/paths.ts';
 import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
+import { pgbenchState, postgresContainer, psql as psqlIn, startPostgres } from '../testenv/real-node/postgres-pod.ts';
 import {
   boundVolumePath,
   clientAs,
@@ -466,85 +467,14 @@ describe('the real node', () => {
     for (const volume of volumes) expect(existsSync(join(volume, 'resumed'))).toBe(true);
   });
 
-  /** PostgreSQL from the test image on a claim: a cluster made on first start, pgbench's tables and a steady load when asked. */
-  async function postgresPod(name: string, claim: string, options: { load: boolean; annotations?: object }) {
+  const postgresImage = () => {
     const image = testEnv().realNode?.postgresImage;
     if (image === undefined) throw new Error('the real node has no PostgreSQL image (build-image.sh postgres)');
-    const start = [
-      'set -e',
-      // The volume's root is root's; the cluster is postgres's, in a folder of its own.
-      'mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"',
-      'as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }',
-      '[ -s "$PGDATA/PG_VERSION" ] || as_postgres initdb -D "$PGDATA" -U postgres --auth-local=trust > /dev/null',
-      `as_postgres postgres -D "$PGDATA" -k /tmp -c listen_addresses= &`,
-      'until pg_isready -q; do sleep 0.2; done',
-      ...(options.load
-        ? ['pgbench -i -q -s 2 > /tmp/pgbench-init.log 2>&1', 'pgbench -n -c 2 -T 3600 > /tmp/pgbench.log 2>&1 &']
-        : []),
-      'touch /tmp/ready',
-      'wait',
-    ].join('\n');
-    await client.create(kinds.pod, {
-      metadata: {
-        name,
-        namespace: tenant,
-        ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
-      },
-      spec: {
-        ...onRealNode(),
-        terminationGracePeriodSeconds: 5,
-        containers: [
-          {
-            name: 'postgres',
-            image,
-            imagePullPolicy: 'Never',
-            command: ['sh', '-c', start],
-            securityContext: { runAsUser: 0 },
-            // In the container's environment, so hooks and execs reach the server too.
-            env: [
-              { name: 'PGDATA', value: '/data/pg' },
-              { name: 'PGHOST', value: '/tmp' },
-              { name: 'PGUSER', value: 'postgres' },
-              { name: 'PGDATABASE', value: 'postgres' },
-            ],
-            volumeMounts: [{ name: 'data', mountPath: '/data' }],
-          },
-        ],
-        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-      },
-    } as KubeObject);
-    await waitFor(
-      `PostgreSQL in Pod ${name} ready`,
-      async () => {
-        const ready = await client
-          .exec({
-            namespace: tenant,
-            pod: name,
-            container: 'postgres',
-            command: ['test', '-e', '/tmp/ready'],
-            timeoutMs: 10_000,
-          })
-          .catch(() => undefined);
-        return ready?.exitCode === 0;
-      },
-      { timeoutMs: 180_000 },
-    );
-  }
-
-  const psql = async (pod: string, sql: string) => {
-    const result = await client.exec({
-      namespace: tenant,
-      pod,
-      container: 'postgres',
-      command: ['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql],
-      timeoutMs: 60_000,
-    });
-    if (result.exitCode !== 0) throw new Error(`psql in ${pod}: ${result.error ?? result.stderr}`);
-    return result.stdout.trim();
+    return image;
   };
-  // What pgbench's transactions change: a row in history each, and the accounts' balances.
-  const pgbenchState =
-    "SELECT (SELECT count(*) FROM pgbench_history) || ' ' || (SELECT sum(abalance) FROM pgbench_accounts)";
+  const postgresPod = (name: string, claim: string, options: { load: boolean; annotations?: Record<string, string> }) =>
+    startPostgres(client, { name, namespace: tenant, claim, image: postgresImage(), ...options });
+  const psql = (pod: string, sql: string) => psqlIn(client, tenant, pod, sql);
 
   it('backs PostgreSQL up under a pgbench load, paused by the postgresql preset: the copy starts, passes pg_amcheck and holds what the pause saw', async () => {
     await createClaim(client, tenant, 'pgbench');
@@ -587,7 +517,7 @@ describe('the real node', () => {
     const amcheck = await client.exec({
       namespace: tenant,
       pod: 'pgbench-restored',
-      container: 'postgres',
+      container: postgresContainer,
       command: ['pg_amcheck', '--install-missing', '--heapallindexed', '--database', 'postgres'],
       timeoutMs: 120_000,
     });
