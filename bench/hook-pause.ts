@@ -12,7 +12,7 @@ import type { VolumeBackup } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { repoRoot } from '../testenv/paths.ts';
-import { postgresContainer, startPostgres } from '../testenv/real-node/postgres-pod.ts';
+import { databaseContainer, startDatabase } from '../testenv/real-node/database-pod.ts';
 import { waitFor } from '../testenv/daemons.ts';
 import { entryNodeFlags } from './entry-flags.ts';
 import { join } from 'node:path';
@@ -50,7 +50,8 @@ export async function benchHookPause(
     metadata: { name: 'pg', namespace: ns },
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
   } as KubeObject);
-  await startPostgres(client, {
+  await startDatabase(client, {
+    database: 'postgres',
     name: 'pg',
     namespace: ns,
     claim: 'pg',
@@ -197,7 +198,7 @@ async function transactionTimes(client: KubeClient, namespace: string): Promise<
   const result = await client.exec({
     namespace,
     pod: 'pg',
-    container: postgresContainer,
+    container: databaseContainer,
     command: ['sh', '-c', 'cat /tmp/pgbench_log.* | awk \'{ printf "%d.%06d\\n", $5, $6 }\''],
     timeoutMs: 60_000,
     keepBytes: 64 * 2 ** 20,

@@ -8,11 +8,13 @@ source "$root/scripts/setup.sh"
 cd "$root"
 task=${1:?usage: scripts/run.sh test|demo|env|bench [args...]}; shift
 # The tests run Safehold's own image (test/image.test.ts): built from the Dockerfile, cached by its inputs;
-# the database journeys and the pause benchmark a PostgreSQL image made from Debian's packages (testenv/images/postgres).
+# the database journeys and the pause benchmark PostgreSQL and MariaDB images made from Debian's packages
+# (testenv/images).
 case "$task" in
   test|setup|bench)
     "$root/testenv/scripts/build-image.sh" >/dev/null
-    "$root/testenv/scripts/build-image.sh" postgres >/dev/null ;;
+    "$root/testenv/scripts/build-image.sh" postgres >/dev/null
+    "$root/testenv/scripts/build-image.sh" mariadb >/dev/null ;;
 esac
 case "$task" in
   test)  exec npm run --silent test:all -- "$@" ;;

@@ -19,7 +19,7 @@ import { isAlreadyExists, isNotFound, kinds, type KubeClient, type KubeObject } 
 import { run } from '../testenv/command.ts';
 import { repoRoot, tools } from '../testenv/paths.ts';
 import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
-import { pgbenchState, postgresContainer, psql as psqlIn, startPostgres } from '../testenv/real-node/postgres-pod.ts';
+import { databaseContainer, loadState, sql, startDatabase } from '../testenv/real-node/database-pod.ts';
 import {
   boundVolumePath,
   clientAs,
@@ -467,64 +467,94 @@ describe('the real node', () => {
     for (const volume of volumes) expect(existsSync(join(volume, 'resumed'))).toBe(true);
   });
 
-  const postgresImage = () => {
-    const image = testEnv().realNode?.postgresImage;
-    if (image === undefined) throw new Error('the real node has no PostgreSQL image (build-image.sh postgres)');
-    return image;
-  };
-  const postgresPod = (name: string, claim: string, options: { load: boolean; annotations?: Record<string, string> }) =>
-    startPostgres(client, { name, namespace: tenant, claim, image: postgresImage(), ...options });
-  const psql = (pod: string, sql: string) => psqlIn(client, tenant, pod, sql);
+  // Each database under a steady write load, paused by its preset: what the copy must hold is what a pre hook
+  // read inside the pause, and the copy must start and pass the database's own check.
+  const databaseJourneys = [
+    {
+      database: 'postgres' as const,
+      title: 'PostgreSQL under a pgbench load, paused by the postgresql preset',
+      preset: 'postgresql',
+      image: () => testEnv().realNode?.postgresImage,
+      read: ['psql', '-XAtq', '-F', ' ', '-c', loadState.postgres],
+      paused: /^safehold: writes paused on 4 tables of database postgres$/m,
+      check: ['pg_amcheck', '--install-missing', '--heapallindexed', '--database', 'postgres'],
+    },
+    {
+      database: 'mariadb' as const,
+      title: 'MariaDB under a stream of inserts, paused by the mysql preset',
+      preset: 'mysql',
+      image: () => testEnv().realNode?.mariadbImage,
+      read: ['mariadb', '--batch', '--skip-column-names', '-e', loadState.mariadb],
+      paused: /^safehold: writes paused: tables flushed and read-locked$/m,
+      check: ['mariadb-check', '--all-databases', '--extended'],
+    },
+  ];
 
-  it('backs PostgreSQL up under a pgbench load, paused by the postgresql preset: the copy starts, passes pg_amcheck and holds what the pause saw', async () => {
-    await createClaim(client, tenant, 'pgbench');
-    await boundVolumePath(client, tenant, 'pgbench');
-    await postgresPod('pgbench', 'pgbench', {
-      load: true,
-      annotations: {
-        'hooks.safehold.io/preset': 'postgresql',
-        // Runs inside the preset's pause: what the snapshot must hold.
-        'pre.hook.safehold.io/command': JSON.stringify(['psql', '-XAtq', '-c', pgbenchState]),
-      },
-    });
-    // The load runs: history grows between two looks.
-    const before = Number((await psql('pgbench', pgbenchState)).split(' ')[0]);
-    await waitFor(
-      'pgbench to commit more',
-      async () => Number((await psql('pgbench', pgbenchState)).split(' ')[0]) > before,
-    );
+  it.each(databaseJourneys)(
+    'backs up $title: the copy starts, passes its check and holds what the pause saw',
+    async ({ database, preset, image, read, paused, check }) => {
+      const named = image();
+      if (named === undefined) throw new Error(`the real node has no ${database} image (build-image.sh ${database})`);
+      const claim = `${database}-load`;
+      const state = async (pod: string) => sql(client, database, tenant, pod, loadState[database]);
+      const rows = async (pod: string) => Number((await state(pod)).split(' ')[0]);
+      await createClaim(client, tenant, claim);
+      await boundVolumePath(client, tenant, claim);
+      await startDatabase(client, {
+        database,
+        name: claim,
+        namespace: tenant,
+        claim,
+        image: named,
+        load: true,
+        // The second pre hook runs inside the preset's pause: what the snapshot must hold.
+        annotations: { 'hooks.safehold.io/preset': preset, 'pre.hook.safehold.io/command': JSON.stringify(read) },
+      });
+      // The load runs: rows grow between two looks.
+      const before = await rows(claim);
+      await waitFor('the load to write more', async () => (await rows(claim)) > before);
 
-    await backUpAndRestore('pgbench');
-    const backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'pgbench-1' });
-    const hooks = backup.status?.hooks ?? [];
-    expect(hooks.map((h) => [h.stage, h.preset, h.outcome])).toEqual([
-      ['pre', 'postgresql', 'Succeeded'],
-      ['pre', undefined, 'Succeeded'],
-      ['post', 'postgresql', 'Succeeded'],
-    ]);
-    expect(hooks[0]?.output).toMatch(/^safehold: writes paused on 4 tables of database postgres$/m);
-    expect(hooks[2]?.output).toContain('safehold: writes resumed');
-    const atSnapshot = hooks[1]?.output?.trim() ?? '';
-    expect(atSnapshot).toMatch(/^\d+ -?\d+$/);
-    // The load went on after the pause.
-    await waitFor(
-      'pgbench to commit after the backup',
-      async () => Number((await psql('pgbench', pgbenchState)).split(' ')[0]) > Number(atSnapshot.split(' ')[0]),
-    );
+      await backUpAndRestore(claim);
+      const backup = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: `${claim}-1` });
+      const hooks = backup.status?.hooks ?? [];
+      expect(hooks.map((h) => [h.stage, h.preset, h.outcome])).toEqual([
+        ['pre', preset, 'Succeeded'],
+        ['pre', undefined, 'Succeeded'],
+        ['post', preset, 'Succeeded'],
+      ]);
+      expect(hooks[0]?.output).toMatch(paused);
+      expect(hooks[2]?.output).toContain('safehold: writes resumed');
+      const atSnapshot = (hooks[1]?.output ?? '').trim().replaceAll('\t', ' ');
+      expect(atSnapshot).toMatch(/^\d+ -?\d+$/);
+      // The load went on after the pause.
+      await waitFor(
+        'the load to write after the backup',
+        async () => (await rows(claim)) > Number(atSnapshot.split(' ')[0]),
+      );
 
-    // The restored copy starts (replaying its WAL), is sound, and holds exactly what the pause saw.
-    await postgresPod('pgbench-restored', 'pgbench-back', { load: false });
-    const amcheck = await client.exec({
-      namespace: tenant,
-      pod: 'pgbench-restored',
-      container: postgresContainer,
-      command: ['pg_amcheck', '--install-missing', '--heapallindexed', '--database', 'postgres'],
-      timeoutMs: 120_000,
-    });
-    expect(amcheck.exitCode, `${amcheck.stdout}\n${amcheck.stderr}`).toBe(0);
-    expect(await psql('pgbench-restored', pgbenchState)).toBe(atSnapshot);
-    for (const pod of ['pgbench', 'pgbench-restored']) await client.delete(kinds.pod, { namespace: tenant, name: pod });
-  });
+      // The restored copy starts (recovering from its log), is sound, and holds exactly what the pause saw.
+      const restored = `${claim}-restored`;
+      await startDatabase(client, {
+        database,
+        name: restored,
+        namespace: tenant,
+        claim: `${claim}-back`,
+        image: named,
+        load: false,
+      });
+      const checked = await client.exec({
+        namespace: tenant,
+        pod: restored,
+        container: databaseContainer,
+        command: check,
+        timeoutMs: 120_000,
+      });
+      expect(checked.exitCode, `${checked.stdout}\n${checked.stderr}`).toBe(0);
+      expect(`${checked.stdout}\n${checked.stderr}`).not.toMatch(/error|corrupt/i);
+      expect(await state(restored)).toBe(atSnapshot);
+      for (const pod of [claim, restored]) await client.delete(kinds.pod, { namespace: tenant, name: pod });
+    },
+  );
 
   it('runs a mover container without what ADR 0005 takes away: no token, a read-only root, only the named capabilities', async () => {
     // One Pod per kind of mover seen (backups and restores differ in capabilities), from the operator's own

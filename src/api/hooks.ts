@@ -17,7 +17,7 @@ export const hookOutcomes = ['Succeeded', 'Failed', 'TimedOut', 'Unknown', 'Skip
 export type HookOutcome = (typeof hookOutcomes)[number];
 
 /** Ready-made pairs of hooks (src/core/hook-presets.ts). */
-export const hookPresets = ['postgresql'] as const;
+export const hookPresets = ['postgresql', 'mysql'] as const;
 export type HookPreset = (typeof hookPresets)[number];
 
 export const hook = z.object({
@@ -42,7 +42,7 @@ export const presetHook = z.object({
   preset: z
     .enum(hookPresets)
     .describe(
-      "postgresql: CHECKPOINT, then a session that holds a SHARE lock on every table of the database (reads go on, writes wait) from before the snapshot until right after it, 10 minutes at most. It runs psql in the container as PGUSER (else POSTGRES_USER, else postgres) on PGDATABASE (else POSTGRES_DB, else the user), with PGPASSWORD or POSTGRES_PASSWORD from the container's own environment.",
+      "postgresql: CHECKPOINT, then a session that holds a SHARE lock on every table of the database (reads go on, writes wait) from before the snapshot until right after it, 10 minutes at most. It runs psql in the container as PGUSER (else POSTGRES_USER, else postgres) on PGDATABASE (else POSTGRES_DB, else the user), with PGPASSWORD or POSTGRES_PASSWORD from the container's own environment. mysql (MySQL and MariaDB): a session that holds FLUSH TABLES WITH READ LOCK (every table flushed, reads go on, writes wait) across the snapshot, 10 minutes at most; the mariadb or mysql client as the container's default user (root by socket), or as root with MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD when MYSQL_PWD is not set.",
     ),
   podSelector: labelSelector
     .optional()

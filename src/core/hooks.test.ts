@@ -168,7 +168,7 @@ describe('planHooks', () => {
 
   it('names the Pod, the annotation and the presets there are when a preset is unknown or its container missing', () => {
     expect(planHooks(undefined, [pod('db-0', { annotations: { 'hooks.safehold.io/preset': 'oracle' } })])).toEqual({
-      error: 'Pod db-0: annotation hooks.safehold.io/preset names "oracle"; the presets are postgresql',
+      error: 'Pod db-0: annotation hooks.safehold.io/preset names "oracle"; the presets are postgresql, mysql',
     });
     const noContainer = pod('db-0', {
       annotations: { 'hooks.safehold.io/preset': 'postgresql', 'hooks.safehold.io/preset-container': 'db' },

@@ -22,6 +22,8 @@ export interface RealNode {
   image?: string | undefined;
   /** The PostgreSQL test image (testenv/images/postgres) in the node's runtime, when the setup built it. */
   postgresImage?: string | undefined;
+  /** The MariaDB test image (testenv/images/mariadb) likewise. */
+  mariadbImage?: string | undefined;
   /** Where Pods on the node reach radosgw. */
   s3Endpoint: string;
 }
@@ -36,7 +38,7 @@ export const nodeTools = {
 const buildScript = join(repoRoot, 'testenv/scripts/build-image.sh');
 
 /** The image build-image.sh names with this flag, when it is built. */
-async function builtImage(flag: '--print-name' | '--print-postgres'): Promise<string | undefined> {
+async function builtImage(flag: '--print-name' | '--print-postgres' | '--print-mariadb'): Promise<string | undefined> {
   const named = (await run(buildScript, [flag])).stdout.trim();
   return run(buildScript, ['buildah', 'inspect', '--type', 'image', named]).then(
     () => named,
@@ -103,8 +105,10 @@ export async function startRealNode(
   if (image !== undefined) await importImage(containerd, image);
   const postgresImage = await builtImage('--print-postgres');
   if (postgresImage !== undefined) await importImage(containerd, postgresImage);
+  const mariadbImage = await builtImage('--print-mariadb');
+  if (mariadbImage !== undefined) await importImage(containerd, mariadbImage);
   say(
-    `containerd runs, with ${[pauseImage, image ?? "(Safehold's image is not built)", postgresImage].filter((i) => i !== undefined).join(', ')}`,
+    `containerd runs, with ${[pauseImage, image ?? "(Safehold's image is not built)", postgresImage, mariadbImage].filter((i) => i !== undefined).join(', ')}`,
   );
 
   // The CSI node plugin first: the kubelet's plugin watcher finds its registration sockets as it starts.
@@ -172,7 +176,7 @@ export async function startRealNode(
     log: logFile(nodeDir, 'kube-proxy'),
   });
   say(`node ${realNodeName} (kubelet, containerd, runc, kube-proxy) is Ready`);
-  return { name: realNodeName, image, postgresImage, s3Endpoint: `http://${bridge.address}:${ports.s3}` };
+  return { name: realNodeName, image, postgresImage, mariadbImage, s3Endpoint: `http://${bridge.address}:${ports.s3}` };
 }
 
 async function driversRegistered(listed: () => Promise<string[]>): Promise<boolean> {

@@ -15,9 +15,9 @@
 # version, and the image is built again only when an input changed (the hash
 # of the Dockerfile, the npm manifests, tsconfig, src and the bases), with
 # its layers cached. Prints the image's name last.
-# `build-image.sh postgres` makes the test image the database journeys run
-# (testenv/images/postgres) on the same bases, once per Containerfile.
-#   usage: build-image.sh [--print-name | --print-postgres | pause | postgres | buildah ARGS...]
+# `build-image.sh postgres` (or mariadb) makes a test image the database
+# journeys run (testenv/images/<name>) on the same bases, once per Containerfile.
+#   usage: build-image.sh [--print-name | --print-postgres | --print-mariadb | pause | postgres | mariadb | buildah ARGS...]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -139,24 +139,26 @@ input_hash() {
   ) | sha256sum | cut -c1-16
 }
 
-# PostgreSQL for the database journeys, named after its Containerfile's hash.
-postgres_image() {
-  echo "localhost/safehold-test-postgres:$(sha256sum < "$root/testenv/images/postgres/Containerfile" | cut -c1-16)"
+# The databases of the database journeys (testenv/images/<name>), named after their Containerfile's hash.
+test_image() { # name
+  echo "localhost/safehold-test-$1:$(sha256sum < "$root/testenv/images/$1/Containerfile" | cut -c1-16)"
 }
-ensure_postgres() {
-  local image; image=$(postgres_image)
+ensure_test_image() { # name
+  local image; image=$(test_image "$1")
   if ! has_image "$image"; then
     ensure_debian
     say "building $image from Debian's packages"
     b bud --quiet --layers --pull=never --network host --isolation chroot \
-      -f "$root/testenv/images/postgres/Containerfile" -t "$image" "$root/testenv/images/postgres" >/dev/null
+      -f "$root/testenv/images/$1/Containerfile" -t "$image" "$root/testenv/images/$1" >/dev/null
   fi
   echo "$image"
 }
 
 ensure_packages
-if [ "${1:-}" = postgres ]; then ensure_postgres; exit 0; fi
-if [ "${1:-}" = --print-postgres ]; then postgres_image; exit 0; fi
+case "${1:-}" in
+  postgres|mariadb) ensure_test_image "$1"; exit 0 ;;
+  --print-postgres|--print-mariadb) test_image "${1#--print-}"; exit 0 ;;
+esac
 hash=$(input_hash)
 image=localhost/safehold:$hash
 if [ "${1:-}" = --print-name ]; then echo "$image"; exit 0; fi
