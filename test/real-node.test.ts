@@ -202,7 +202,7 @@ describe('the real node', () => {
   });
 
   /** Backs the claim up and restores it into a new one, noting the mover Pods (the operator deletes a run's Jobs when done). */
-  async function backUpAndRestore(claim: string): Promise<Pod[]> {
+  async function backUpAndRestore(claim: string, spec: object = { trigger: 'manual' }): Promise<Pod[]> {
     const movers = new Map<string, Pod>();
     const watch = { on: true };
     const noting = (async () => {
@@ -218,7 +218,7 @@ describe('the real node', () => {
     try {
       await client.create(kinds.volumeBackup, {
         metadata: { name: `${claim}-1`, namespace: tenant },
-        spec: { pvc: claim, trigger: 'manual' },
+        spec: { pvc: claim, ...spec },
       } as KubeObject);
       const backup = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, `${claim}-1`);
       expect(backup.status?.phase, JSON.stringify(backup.status?.conditions)).toBe('Succeeded');
@@ -437,14 +437,20 @@ describe('the real node', () => {
         'post.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'touch /data/resumed /data1/resumed']),
       },
     });
-    // One backup asked for: it starts the other volume's, and takes both snapshots between the hooks.
-    await backUpAndRestore('pg');
+    // One backup, as the scheduler makes it: it starts the other volume's, and takes both snapshots between the hooks.
+    await backUpAndRestore('pg', { trigger: 'schedule', scheduledFor: new Date().toISOString() });
     const leader = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'pg-1' });
     expect(leader.status?.group).toEqual([{ pvc: 'pg-wal', backup: 'pg-1-pg-wal' }]);
     const member = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, 'pg-1-pg-wal');
     expect(member.status?.phase, member.status?.message).toBe('Succeeded');
     expect(member.spec.groupOf).toBe('pg-1');
     expect(member.status?.hooks).toBeUndefined(); // its hooks ran once, in the leader
+    // It stands for the other volume's own next slot, recorded on its PVC as the scheduler records one: that
+    // volume is not backed up again at its slot.
+    expect(member.spec.trigger).toBe('schedule');
+    expect(Date.parse(member.spec.scheduledFor ?? '')).toBeGreaterThan(Date.now() - 24 * 3600_000);
+    const walClaim = await client.get(kinds.persistentVolumeClaim, { namespace: tenant, name: 'pg-wal' });
+    expect(walClaim.metadata?.annotations?.['safehold.io/last-scheduled']).toBe(member.spec.scheduledFor);
     // Both snapshots fall between the pre hook's end and the post hook's start.
     const [pre, post] = leader.status?.hooks ?? [];
     for (const run of [leader, member]) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoverageRow } from './coverage.ts';
-import { dueRuns, lastScheduledSlots, scheduledBackupName } from './due-runs.ts';
+import { dueRuns, lastScheduledSlots, memberSlot, scheduledBackupName } from './due-runs.ts';
 import { nextRun } from './schedule.ts';
 
 const schedule = { cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '1h' };
@@ -59,6 +59,35 @@ describe('dueRuns', () => {
     expect(scheduledBackupName('data', slot)).toBe(scheduledBackupName('data', slot));
     expect(scheduledBackupName('data', slot)).toMatch(/^data-[0-9a-f]{6}-20261122t0217$/);
     expect(scheduledBackupName('data', slot)).not.toBe(scheduledBackupName('data', new Date('2026-11-23T02:17:00Z')));
+  });
+});
+
+describe('memberSlot', () => {
+  const slotAfter = (at: string | Date) => nextRun(schedule, 'team/wal', new Date(at)) as Date;
+
+  it("stands for the volume's next slot, which then does not run: one backup per slot, whichever volume leads", () => {
+    const last = slotAfter('2026-11-20T00:00:00Z');
+    const next = slotAfter(last);
+    const now = new Date(next.getTime() - 30 * 60_000);
+    const slot = memberSlot(schedule, 'team/wal', last, now);
+    expect(slot).toEqual(next);
+    // With the member's run recording that slot, the scheduler owes the volume nothing at it.
+    const after = new Date(next.getTime() + 1000);
+    expect(dueRuns([row('wal')], new Map([['team/wal', slot as Date]]), policies, after).due).toEqual([]);
+    // And the slot after it runs as usual.
+    const following = slotAfter(next);
+    expect(dueRuns([row('wal')], new Map([['team/wal', slot as Date]]), policies, following).due).toHaveLength(1);
+  });
+
+  it('makes up for a slot already due, the latest one, as a catch-up would', () => {
+    const last = slotAfter('2026-11-10T00:00:00Z');
+    const now = new Date('2026-11-22T12:00:00Z');
+    expect(memberSlot(schedule, 'team/wal', last, now)).toEqual(slotAfter('2026-11-22T00:00:00Z'));
+  });
+
+  it('takes the next slot for a volume never scheduled', () => {
+    const now = new Date('2026-11-22T12:00:00Z');
+    expect(memberSlot(schedule, 'team/wal', undefined, now)).toEqual(slotAfter(now));
   });
 });
 

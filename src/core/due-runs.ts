@@ -77,6 +77,30 @@ export function dueRuns(
   return { due, wakeAt: new Date(Math.max(wakeAt, now.getTime() + 1000)) };
 }
 
+/**
+ * The slot of a volume's schedule that a backup taken now with another
+ * volume's scheduled backup (one workload's volumes captured together) stands
+ * for, so the volume is not backed up a second time at its own slot: the
+ * latest slot already due when one is (it makes up for it, as a catch-up
+ * would), else the next one. The volume's cadence then follows the group's:
+ * once per slot of the schedule, whichever volume of the workload comes first.
+ */
+export function memberSlot(
+  schedule: BackupPolicySpec['schedule'],
+  key: string,
+  last: Date | undefined,
+  now: Date,
+): Date | undefined {
+  let next = nextRun(schedule, key, last ?? now);
+  if (next === undefined || next.getTime() > now.getTime()) return next;
+  let latest = next;
+  for (let i = 0; i < 10_000 && next !== undefined && next.getTime() <= now.getTime(); i++) {
+    latest = next;
+    next = nextRun(schedule, key, next);
+  }
+  return latest;
+}
+
 export function scheduledBackupName(pvc: string, slot: Date): string {
   const hash = createHash('sha256').update(pvc).digest('hex').slice(0, 6);
   const compact = slot.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();

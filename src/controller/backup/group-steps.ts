@@ -2,9 +2,9 @@
 // its own: a backup of each (spec.groupOf names this one), then its snapshot,
 // made exactly as that backup would make it, owned by it and labelled as its
 // own, so the member run finds its snapshot taken and copies it.
-import { runLabels, type VolumeBackup } from '../../api/index.ts';
-import type { RunStep } from '../../core/index.ts';
-import { ignoreAlreadyExists, kinds, type Requeue } from '../../kube/index.ts';
+import { annotations, runLabels, type VolumeBackup } from '../../api/index.ts';
+import { lastScheduledSlots, memberSlot, volumeRuns, type RunStep } from '../../core/index.ts';
+import { ignoreAlreadyExists, ignoreNotFound, kinds, type Requeue } from '../../kube/index.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import { backupExposure } from './backup-observation.ts';
 
@@ -20,15 +20,30 @@ export async function captureMember(
   if (member === undefined) return undefined;
   const namespace = backup.metadata.namespace;
   if (step.kind === 'create-member-backup') {
+    const slot = memberScheduledFor(deps, namespace, member.pvc, backup.spec.trigger, now);
     const run: VolumeBackup = {
       metadata: {
         name: member.backup,
         namespace,
         labels: { [runLabels.pvc]: member.pvc.slice(0, 63), 'safehold.io/trigger': backup.spec.trigger },
       },
-      spec: { pvc: member.pvc, trigger: backup.spec.trigger, groupOf: backup.metadata.name },
+      spec: {
+        pvc: member.pvc,
+        trigger: backup.spec.trigger,
+        groupOf: backup.metadata.name,
+        ...(slot === undefined ? {} : { scheduledFor: slot }),
+      },
     };
     await ignoreAlreadyExists(() => deps.client.create(kinds.volumeBackup, run));
+    // As the scheduler records a slot it ran: on the PVC too, which outlives the run.
+    if (slot !== undefined)
+      await ignoreNotFound(() =>
+        deps.client.mergePatch(
+          kinds.persistentVolumeClaim,
+          { namespace, name: member.pvc },
+          { metadata: { annotations: { [annotations.lastScheduled]: slot } } },
+        ),
+      );
     return { requeueAfterMs: 1000 };
   }
   const run = deps.cache.volumeBackups.get(`${namespace}/${member.backup}`);
@@ -36,4 +51,30 @@ export async function captureMember(
   if (run === undefined) return { requeueAfterMs: 1000 };
   await deps.exposer.carryOut(backupExposure(run, 'snapshot'), { kind: 'create-snapshot' }, now);
   return { requeueAfterMs: 1000 };
+}
+
+/**
+ * When the leader runs on its schedule, the member volume's own slot that this capture stands for
+ * (memberSlot): recorded as the member's, so the volume is not backed up again at that slot.
+ */
+function memberScheduledFor(
+  deps: BackupDeps,
+  namespace: string,
+  pvc: string,
+  trigger: VolumeBackup['spec']['trigger'],
+  now: Date,
+): string | undefined {
+  if (trigger !== 'schedule' && trigger !== 'catch-up') return undefined;
+  const key = `${namespace}/${pvc}`;
+  const decision = deps.coverage.row(key)?.decision;
+  if (decision?.state !== 'protected') return undefined;
+  const policy = deps.cache.parsedPolicies().valid.find((p) => p.metadata.name === decision.policy);
+  if (policy === undefined) return undefined;
+  const runs = volumeRuns(namespace, pvc, deps.cache.runsOf(namespace, pvc), deps.cache.histories.get(key));
+  const claim = deps.cache.claims.get(key);
+  const last = lastScheduledSlots(
+    [{ metadata: { namespace }, spec: { pvc, scheduledFor: runs.lastSlot } }],
+    claim === undefined ? [] : [claim],
+  ).get(key);
+  return memberSlot(policy.spec.schedule, key, last, now)?.toISOString();
 }
