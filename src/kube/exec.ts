@@ -30,6 +30,10 @@ export interface ExecResult {
 
 const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
+/**
+ * Runs the command and waits for it. A 401 at the handshake (a token that rotated a moment ago)
+ * is tried once more with a fresh credential, as every other request is: the command had not started.
+ */
 export async function execInPod(transport: Transport, request: ExecRequest): Promise<ExecResult> {
   const url = new URL(
     resourcePath(kinds.pod, { namespace: request.namespace, name: request.pod }, 'exec'),
@@ -40,25 +44,38 @@ export async function execInPod(transport: Transport, request: ExecRequest): Pro
   url.searchParams.set('stdout', 'true');
   url.searchParams.set('stderr', 'true');
   for (const word of request.command) url.searchParams.append('command', word);
-  const { agent, headers } = await transport.upgradeOptions();
+  const options = await transport.upgradeOptions();
+  const first = await execOnce(url, request, options);
+  if (first.httpStatus !== 401 || !options.refused()) return first.result;
+  return (await execOnce(url, request, await transport.upgradeOptions())).result;
+}
+
+function execOnce(
+  url: URL,
+  request: ExecRequest,
+  { agent, headers }: Awaited<ReturnType<Transport['upgradeOptions']>>,
+): Promise<{ result: ExecResult; httpStatus?: number }> {
   const keep = request.keepBytes ?? 4096;
   const stdout = new Tail(keep);
   const stderr = new Tail(keep);
   let status: ExecStatus | undefined;
 
-  return new Promise<ExecResult>((resolve) => {
+  return new Promise((resolve) => {
     const socket = new WebSocket(url, protocols, {
       agent,
       headers: { ...headers, 'user-agent': request.userAgent },
       handshakeTimeout: Math.min(request.timeoutMs, 30_000),
     });
     let settled = false;
-    const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>) => {
+    const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>, httpStatus?: number) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.terminate();
-      resolve({ ...result, stdout: stdout.text(), stderr: stderr.text() });
+      resolve({
+        result: { ...result, stdout: stdout.text(), stderr: stderr.text() },
+        ...(httpStatus === undefined ? {} : { httpStatus }),
+      });
     };
     const timer = setTimeout(
       () =>
@@ -82,7 +99,10 @@ export async function execInPod(transport: Transport, request: ExecRequest): Pro
       response.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const message = (parseJson(body) as { message?: string } | undefined)?.message ?? body.trim();
-        finish({ exitCode: undefined, timedOut: false, error: `HTTP ${response.statusCode ?? 0}: ${message}` });
+        finish(
+          { exitCode: undefined, timedOut: false, error: `HTTP ${response.statusCode ?? 0}: ${message}` },
+          response.statusCode,
+        );
       });
     });
     socket.on('error', (error) => finish({ exitCode: undefined, timedOut: false, error: error.message }));

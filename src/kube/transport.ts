@@ -59,13 +59,20 @@ export class Transport {
 
   /**
    * What a WebSocket to the API server needs (exec): the agent that carries this
-   * connection's TLS settings and client certificate, and the Authorization header.
+   * connection's TLS settings and client certificate, the Authorization header, and
+   * what to call when the server answers 401 (true: a fresh credential is worth a retry).
    */
-  async upgradeOptions(): Promise<{ agent: HttpAgent | HttpsAgent; headers: Record<string, string> }> {
-    const credential = await this.connection.credentials.current();
+  async upgradeOptions(): Promise<{
+    agent: HttpAgent | HttpsAgent;
+    headers: Record<string, string>;
+    refused: () => boolean;
+  }> {
+    const { credentials } = this.connection;
+    const credential = await credentials.current();
     return {
       agent: this.#agentFor(credential),
       headers: credential.authorization === undefined ? {} : { authorization: credential.authorization },
+      refused: () => credentials.refused(credential),
     };
   }
 
