@@ -16,6 +16,7 @@ export * from './duration.ts';
 export * from './group.ts';
 export * from './hooks.ts';
 export * from './label-selector.ts';
+export * from './dump-frames.ts';
 export * from './mover-protocol.ts';
 export * from './mover-pod.ts';
 export * from './object-meta.ts';

@@ -1,11 +1,12 @@
-// What a mover Pod's `safehold mover` and `safehold image-stream PLAN` do,
+// What a mover Pod's `safehold mover`, `safehold image-stream PLAN` and `safehold dump-stream FIFO` do,
 // loaded on its own (see safehold.ts): the task and the credentials from the
 // environment the Job sets (moverEnv) go to the mover, and the exit code is 0
 // when the task was carried out (a snapshot written, a maintenance run, even
 // one whose check found damage: that is in its summary, a restore, or a
 // download uploaded), 1 otherwise. The result is in the termination message either way.
+import { createReadStream } from 'node:fs';
 import { moverEnv } from '../api/index.ts';
-import { inheritedEnvNames, runMover, streamImage } from '../mover/index.ts';
+import { dumpStream, inheritedEnvNames, runMover, streamImage } from '../mover/index.ts';
 
 export async function moverMain(): Promise<number> {
   const env = process.env;
@@ -44,4 +45,9 @@ export async function moverMain(): Promise<number> {
 /** The volume a block backup plan names, as QCOW2 on stdout. */
 export async function imageStreamMain(plan: string): Promise<void> {
   await streamImage(plan, process.stdout);
+}
+
+/** An application dump, framed by the operator and passed on through a FIFO, as plain bytes on stdout: 0 only when complete. */
+export function dumpStreamMain(fifo: string): Promise<number> {
+  return dumpStream(createReadStream(fifo), process.stdout, (line) => process.stderr.write(`${line}\n`));
 }

@@ -5,7 +5,7 @@
 // A mover Pod's commands load the mover alone: every backup starts this
 // process (twice for a block volume), and the CLI's and the operator's modules
 // would add a third of a second of CPU to each.
-import { imageStreamCommandName, moverCommandName } from '../mover/command-names.ts';
+import { dumpStreamCommandName, imageStreamCommandName, moverCommandName } from '../mover/command-names.ts';
 
 const [command, ...args] = process.argv.slice(2);
 try {
@@ -15,6 +15,9 @@ try {
   } else if (command === imageStreamCommandName && args.length === 1 && !args[0]?.startsWith('-')) {
     const { imageStreamMain } = await import('./mover-main.ts');
     await imageStreamMain(args[0] ?? '');
+  } else if (command === dumpStreamCommandName && args.length === 1 && !args[0]?.startsWith('-')) {
+    const { dumpStreamMain } = await import('./mover-main.ts');
+    process.exitCode = await dumpStreamMain(args[0] ?? '');
   } else {
     const { cliMain } = await import('./cli-main.ts');
     await cliMain(process.argv);

@@ -6,3 +6,6 @@ export const moverCommandName = 'mover';
 
 /** The hidden command the engine runs for a block backup: `safehold image-stream PLAN`. */
 export const imageStreamCommandName = 'image-stream';
+
+/** The hidden command the engine runs for an application dump: `safehold dump-stream FIFO` (ADR 0026). */
+export const dumpStreamCommandName = 'dump-stream';
