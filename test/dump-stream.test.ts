@@ -1,74 +1,68 @@
-// An application dump's last stretch, with real restic: the operator's frames
-// on stdin, `safehold dump-stream` run by restic (--stdin-from-command), a
-// local repository. A complete dump is stored byte for byte as one file; a
-// stream cut short, a dump command that failed or wrote nothing leaves no
-// snapshot at all, and says why (ADR 0026).
-import { spawn } from 'node:child_process';
+// An application dump's last stretch, with the real mover and real restic to
+// radosgw: the operator's frames on the mover's stdin, passed through a FIFO
+// to `safehold dump-stream`, which restic runs. A complete dump is stored
+// byte for byte as one file; a stream cut short, a dump command that failed
+// or wrote nothing leaves no snapshot at all, and the mover says why (ADR 0026).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { dataFrames, endFrame } from '../src/api/index.ts';
 import { run } from '../testenv/command.ts';
-import { repoRoot, tools } from '../testenv/paths.ts';
+import { testEnv, uniqueName } from './support/cluster.ts';
+import { runMoverProcess } from './support/mover-process.ts';
 
-const entry = join(repoRoot, 'src/bin/safehold.ts');
+const password = 'dump-test';
 
 describe('an application dump into a repository', () => {
   const work = mkdtempSync(join(tmpdir(), 'dump-stream-'));
-  const env = { ...process.env, RESTIC_REPOSITORY: join(work, 'repo'), RESTIC_PASSWORD: 'dump-test' };
-
-  beforeAll(async () => {
-    await run(tools.restic, ['init'], { env });
-  });
+  const bucket = uniqueName('dumps');
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  /** restic backup reading the dump through dump-stream from a FIFO, into which these bytes are written. */
-  async function backUp(stream: Buffer): Promise<{ code: number | null; stderr: string }> {
-    const fifo = join(work, `dump-${Date.now()}.fifo`);
-    await run('mkfifo', [fifo]);
-    const child = spawn(
-      tools.restic,
-      [
-        'backup',
-        '--stdin-filename',
-        'all.sql',
-        '--stdin-from-command',
-        '--',
-        process.execPath,
-        entry,
-        'dump-stream',
-        fifo,
-      ],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
+  const dump = (stream: Buffer) =>
+    runMoverProcess({
+      task: {
+        kind: 'dump-backup',
+        repository: { url: `s3:${testEnv().ceph.s3.endpoint}/${bucket}`, initialize: true },
+        fileName: 'all.sql',
+        host: 'team-a-postgres',
+        tags: ['dump=postgres'],
+        cacheDir: join(work, 'cache'),
+      },
+      work,
+      password,
+      stdin: stream,
     });
-    // As the mover does: the frames into the FIFO, then the writing end closed.
-    await writeFile(fifo, stream);
-    const code = await closed;
-    rmSync(fifo);
-    return { code, stderr };
-  }
 
-  const snapshots = async () =>
-    (JSON.parse((await run(tools.restic, ['snapshots', '--json'], { env })).stdout) as unknown[]).length;
+  const resticEnv = () => {
+    const env = testEnv();
+    return {
+      PATH: process.env.PATH,
+      RESTIC_REPOSITORY: `s3:${env.ceph.s3.endpoint}/${bucket}`,
+      RESTIC_PASSWORD: password,
+      AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey,
+      RESTIC_CACHE_DIR: join(work, 'restic-cache'),
+    };
+  };
+  const restic = (args: string[]) => run(testEnv().tools.restic, args, { env: resticEnv() });
+  /** The SHA-256 of the newest dump as restic gives it back. */
+  const storedDigest = async () =>
+    (
+      await run('sh', ['-c', '"$0" dump latest all.sql | sha256sum', testEnv().tools.restic], { env: resticEnv() })
+    ).stdout.split(' ')[0];
+  const snapshots = async () => (JSON.parse((await restic(['snapshots', '--json'])).stdout) as unknown[]).length;
 
-  it('stores a complete dump as one file, byte for byte', async () => {
+  it('stores a complete dump as one file, byte for byte, in a repository it creates', async () => {
     const parts = [randomBytes(300_000), Buffer.from('-- end of dump\n'), randomBytes(70_000)];
     const bytes = parts.reduce((n, p) => n + p.length, 0);
-    const result = await backUp(
+    const mover = await dump(
       Buffer.concat([...parts.flatMap((p) => dataFrames(p)), endFrame({ exitCode: 0, bytes, message: '' })]),
     );
-    expect(result.code, result.stderr).toBe(0);
-    const stored = await run('sh', ['-c', '"$0" dump latest all.sql | sha256sum', tools.restic], { env });
-    expect(stored.stdout.split(' ')[0]).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+    expect(mover.exitCode, mover.stderr).toBe(0);
+    expect(mover.result).toMatchObject({ type: 'summary' });
+    expect(await storedDigest()).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
   });
 
   it.each([
@@ -92,9 +86,10 @@ describe('an application dump into a repository', () => {
     },
   ])('keeps no snapshot of $what, and says why', async ({ stream, says }) => {
     const before = await snapshots();
-    const result = await backUp(stream);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(`dump not stored: ${says}`);
+    const mover = await dump(stream);
+    expect(mover.exitCode).not.toBe(0);
+    expect(mover.result.type).toBe('error');
+    expect(`${mover.stderr}\n${mover.raw}`).toContain(`dump not stored: ${says}`);
     expect(await snapshots()).toBe(before);
   });
 });

@@ -118,8 +118,26 @@ export const downloadTask = z.object({
   depth: z.int().min(1).default(1),
 });
 
+/**
+ * An application dump (ADR 0026): the operator writes the dump command's output as frames
+ * (dump-frames.ts) on the mover's stdin; the mover stores it as one file, only when complete.
+ */
+export const dumpBackupTask = z.object({
+  kind: z.literal('dump-backup'),
+  repository: repositoryTarget,
+  /** The file the dump is stored as, e.g. all.sql. */
+  fileName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  host: z.string().min(1),
+  tags: z.array(z.string()),
+  cacheDir: z.string().startsWith('/'),
+  compression: z.enum(compressionModes).default('auto'),
+  verifyBeforeUpload: z.boolean().default(true),
+});
+export type DumpBackupTask = z.infer<typeof dumpBackupTask>;
+
 export const moverTask = z.discriminatedUnion('kind', [
   backupTask,
+  dumpBackupTask,
   maintenanceTask,
   restoreTask,
   downloadTask,

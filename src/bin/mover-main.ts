@@ -36,6 +36,7 @@ export async function moverMain(): Promise<number> {
       stderr: (text) => process.stderr.write(text),
       nowMs: () => Date.now(),
       signal: stop.signal,
+      stdin: () => process.stdin,
     },
   );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);

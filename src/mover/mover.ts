@@ -13,7 +13,9 @@ import {
   type MoverTask,
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
-import { imageStreamCommandName } from './command-names.ts';
+import type { Readable } from 'node:stream';
+import { dumpStreamCommandName, imageStreamCommandName } from './command-names.ts';
+import { runDumpBackup } from './dump-backup.ts';
 import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
@@ -57,6 +59,8 @@ export interface MoverIo {
   /** Aborts when the Pod is asked to stop; the engine's program gets SIGTERM and cleans up. */
   signal?: AbortSignal | undefined;
   limits?: Partial<MoverLimits> | undefined;
+  /** The mover's stdin, opened only when read: where an application dump's frames arrive (dump-backup). */
+  stdin?: (() => Readable) | undefined;
 }
 
 export interface MoverLimits {
@@ -190,6 +194,18 @@ async function run(
     }
     case 'block-restore':
       return runBlockRestore(task, { repository, nowMs: io.nowMs, log });
+    case 'dump-backup':
+      if (io.stdin === undefined)
+        return { type: 'error', code: 'InvalidTask', message: "a dump needs the mover's stdin" };
+      return runDumpBackup(task, {
+        repository,
+        ...progress,
+        log,
+        warn,
+        input: io.stdin(),
+        tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
+        dumpStreamCommand: (fifo) => [...input.selfCommand, dumpStreamCommandName, fifo],
+      });
   }
 }
 

@@ -26,6 +26,8 @@ export interface MoverProcessOptions {
   env?: Record<string, string>;
   /** A download's presigned PUT URL, as the Job's Secret gives it ($SAFEHOLD_UPLOAD_URL). */
   uploadUrl?: string;
+  /** What the mover reads on stdin (an application dump's frames); nothing when left out. */
+  stdin?: Buffer;
 }
 
 export async function runMoverProcess(options: MoverProcessOptions): Promise<MoverRun> {
@@ -33,7 +35,7 @@ export async function runMoverProcess(options: MoverProcessOptions): Promise<Mov
   const termination = join(options.work, `${uniqueName('termination')}.log`);
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number | null; stdout: string; stderr: string }>(
     (resolve) => {
-      execFile(
+      const child = execFile(
         process.execPath,
         ['src/bin/safehold.ts', 'mover'],
         {
@@ -57,6 +59,7 @@ export async function runMoverProcess(options: MoverProcessOptions): Promise<Mov
           resolve({ exitCode: code, stdout, stderr });
         },
       );
+      child.stdin?.end(options.stdin);
     },
   );
   const raw = readFileSync(termination, 'utf8');
