@@ -11,6 +11,7 @@ import { ApiError } from './api-error.ts';
 import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { defaultRetryPolicy, retryDelay, type Outcome, type RetryPolicy } from './request-retry.ts';
 import { apiVersionOf, kinds, resourcePath, type ObjectRef, type ResourceKind } from './resources.ts';
+import { attachStdin, type AttachRequest, type StdinWriter } from './attach.ts';
 import { execInPod, type ExecRequest, type ExecResult } from './exec.ts';
 import { Transport, type ClusterConnection } from './transport.ts';
 
@@ -244,6 +245,12 @@ export class KubeClient {
   async exec(request: Omit<ExecRequest, 'userAgent'>): Promise<ExecResult> {
     await this.#shared.limiter?.take();
     return execInPod(this.#shared.transport, { ...request, userAgent: this.userAgent });
+  }
+
+  /** Opens a container's stdin (pods/attach) for writing; see attach.ts. */
+  async attach(request: Omit<AttachRequest, 'userAgent'>): Promise<StdinWriter> {
+    await this.#shared.limiter?.take();
+    return attachStdin(this.#shared.transport, { ...request, userAgent: this.userAgent });
   }
 
   /**

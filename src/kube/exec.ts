@@ -16,6 +16,11 @@ export interface ExecRequest {
   userAgent: string;
   /** Bytes of stdout and of stderr kept, the last ones (default 4 KiB each). */
   keepBytes?: number;
+  /**
+   * Takes stdout as it comes instead of keeping its tail (an application dump). The stream
+   * is paused while a few chunks wait on it, and the result comes after the last was taken.
+   */
+  onStdout?: (chunk: Buffer) => Promise<void>;
 }
 
 export interface ExecResult {
@@ -59,6 +64,10 @@ function execOnce(
   const stdout = new Tail(keep);
   const stderr = new Tail(keep);
   let status: ExecStatus | undefined;
+  // Streamed stdout: chunks handed on in order, the socket paused while too many wait.
+  let delivered: Promise<void> = Promise.resolve();
+  let waiting = 0;
+  let sinkError: unknown;
 
   return new Promise((resolve) => {
     const socket = new WebSocket(url, protocols, {
@@ -72,9 +81,36 @@ function execOnce(
       settled = true;
       clearTimeout(timer);
       socket.terminate();
-      resolve({
-        result: { ...result, stdout: stdout.text(), stderr: stderr.text() },
-        ...(httpStatus === undefined ? {} : { httpStatus }),
+      // Every chunk already received is handed on before the result.
+      void delivered.then(() => {
+        const failed =
+          sinkError === undefined
+            ? {}
+            : {
+                exitCode: undefined,
+                error: `the output could not be taken: ${sinkError instanceof Error ? sinkError.message : 'unknown error'}`,
+              };
+        resolve({
+          result: { ...result, ...failed, stdout: stdout.text(), stderr: stderr.text() },
+          ...(httpStatus === undefined ? {} : { httpStatus }),
+        });
+      });
+    };
+    const take = (chunk: Buffer) => {
+      const sink = request.onStdout;
+      if (sink === undefined) return stdout.add(chunk);
+      waiting++;
+      if (waiting > 4) socket.pause();
+      delivered = delivered.then(async () => {
+        try {
+          if (sinkError === undefined) await sink(chunk);
+        } catch (error) {
+          sinkError = error;
+          socket.terminate();
+        } finally {
+          waiting--;
+          if (waiting <= 1 && socket.isPaused) socket.resume();
+        }
       });
     };
     const timer = setTimeout(
@@ -89,7 +125,7 @@ function execOnce(
     socket.on('message', (data: Buffer) => {
       const channel = data[0];
       const payload = data.subarray(1);
-      if (channel === 1) stdout.add(payload);
+      if (channel === 1) take(payload);
       else if (channel === 2) stderr.add(payload);
       else if (channel === 3 && payload.length > 0) status = parseStatus(payload.toString('utf8'));
     });

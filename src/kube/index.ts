@@ -16,3 +16,4 @@ export * from './request-retry.ts';
 export * from './resources.ts';
 export * from './status-writer.ts';
 export * from './work-queue.ts';
+export type { AttachRequest, StdinWriter } from './attach.ts';
