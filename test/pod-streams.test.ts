@@ -64,7 +64,7 @@ describe('streams in and out of containers', () => {
     await client.create(
       kinds.pod,
       pod('sink', {
-        command: ['sh', '-c', 'sha256sum; wc -c < /dev/null'],
+        command: ['sha256sum'],
         stdin: true,
         stdinOnce: true,
       }),
