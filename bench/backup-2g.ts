@@ -13,8 +13,7 @@ import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
 import { timedMover } from './mover-run.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
-import { entryNodeFlags } from './entry-flags.ts';
+import { operatorArgv } from './operator-process.ts';
 
 export interface BackupBenchResult {
   treeBytes: number;
@@ -177,23 +176,7 @@ async function endToEnd(
     else await sleep(200);
   }
   cpSync(tree, join(env.storage.root, 'volumes', pv), { recursive: true });
-  const operator = spawn(
-    process.execPath,
-    [
-      ...entryNodeFlags(),
-      join(repoRoot, 'dist/bin/safehold.js'),
-      '--kubeconfig',
-      env.kubeconfig,
-      'operator',
-      '--namespace',
-      'safehold-system',
-      '--lease-name',
-      `bench-e2e-${stamp}`,
-      '--metrics-bind-address',
-      '127.0.0.1:0',
-    ],
-    { stdio: 'ignore' },
-  );
+  const operator = spawn(process.execPath, operatorArgv(env, `bench-e2e-${stamp}`), { stdio: 'ignore' });
   try {
     await sleep(3000);
     const started = Date.now();

@@ -10,9 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kinds, type KubeClient } from '../src/kube/index.ts';
 import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
 import { ensureFixture, type FixtureSize } from './cluster-fixture.ts';
-import { entryNodeFlags } from './entry-flags.ts';
+import { operatorArgv } from './operator-process.ts';
 
 export interface CoverageResult {
   volumes: number;
@@ -47,24 +46,9 @@ export async function benchCoverage(
   await client.apply(kinds.namespace, { metadata: { name: 'safehold-system' } }, { force: true });
 
   const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [
-      // The shipped entry point (dist, built by bench/run.ts) with the flags its shebang carries.
-      ...entryNodeFlags(),
-      join(repoRoot, 'dist/bin/safehold.js'),
-      '--kubeconfig',
-      env.kubeconfig,
-      'operator',
-      '--namespace',
-      'safehold-system',
-      '--lease-name',
-      `bench-${started}`,
-      '--metrics-bind-address',
-      '127.0.0.1:0',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawn(process.execPath, operatorArgv(env, `bench-${started}`), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const pid = child.pid ?? 0;
   try {
     const ready = await new Promise<{ at: number; volumes: number }>((resolve, reject) => {

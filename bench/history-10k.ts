@@ -17,10 +17,9 @@ import { archiveFrom, entryOf, historyLength, historyStatus, scheduledBackupName
 import { ignoreAlreadyExists, isConflict, kinds, type KubeClient } from '../src/kube/index.ts';
 import { installCrds } from '../testenv/crds.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
 import { ensureFixture, fixtureLabel, pool, type FixtureSize } from './cluster-fixture.ts';
 import { countRequests, rssMiB } from './coverage-10k.ts';
-import { entryNodeFlags } from './entry-flags.ts';
+import { operatorArgv } from './operator-process.ts';
 
 /** How the kept history is held in the API: one VolumeHistory per volume, or (before) a VolumeBackup per backup. */
 export type CatalogueShape = 'history' | 'runs';
@@ -272,25 +271,15 @@ export async function benchHistory(
   const auditStart = statSync(auditPath).size;
   const child = spawn(
     process.execPath,
-    [
-      ...entryNodeFlags(),
+    operatorArgv(env, lease, {
       // SAFEHOLD_BENCH_CPU_PROF=<dir>: a CPU profile of the operator, written when it exits.
-      ...(process.env.SAFEHOLD_BENCH_CPU_PROF === undefined
-        ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${process.env.SAFEHOLD_BENCH_CPU_PROF}`]),
-      join(repoRoot, 'dist/bin/safehold.js'),
-      '--kubeconfig',
-      env.kubeconfig,
-      'operator',
-      '--namespace',
-      'safehold-system',
-      '--identity',
-      'bench',
-      '--lease-name',
-      lease,
-      '--metrics-bind-address',
-      `127.0.0.1:${port}`,
-    ],
+      nodeFlags:
+        process.env.SAFEHOLD_BENCH_CPU_PROF === undefined
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${process.env.SAFEHOLD_BENCH_CPU_PROF}`],
+      args: ['--identity', 'bench'],
+      metricsAddress: `127.0.0.1:${port}`,
+    }),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const pid = child.pid ?? 0;

@@ -11,11 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeBackup } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { repoRoot } from '../testenv/paths.ts';
 import { databaseContainer, startDatabase } from '../testenv/real-node/database-pod.ts';
 import { waitFor } from '../testenv/daemons.ts';
-import { entryNodeFlags } from './entry-flags.ts';
-import { join } from 'node:path';
+import { operatorArgv } from './operator-process.ts';
 
 export interface HookPauseResult {
   backups: {
@@ -59,23 +57,7 @@ export async function benchHookPause(
     load: true,
     annotations: { 'hooks.safehold.io/preset': 'postgresql' },
   });
-  const operator = spawn(
-    process.execPath,
-    [
-      ...entryNodeFlags(),
-      join(repoRoot, 'dist/bin/safehold.js'),
-      '--kubeconfig',
-      env.kubeconfig,
-      'operator',
-      '--namespace',
-      'safehold-system',
-      '--lease-name',
-      `bench-pause-${stamp}`,
-      '--metrics-bind-address',
-      '127.0.0.1:0',
-    ],
-    { stdio: 'ignore' },
-  );
+  const operator = spawn(process.execPath, operatorArgv(env, `bench-pause-${stamp}`), { stdio: 'ignore' });
   try {
     const windows: { from: number; to: number; hooksSeconds: number; backupSeconds: number }[] = [];
     const loadStarted = Date.now();

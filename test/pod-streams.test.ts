@@ -15,6 +15,11 @@ describe('streams in and out of containers', () => {
   let client: KubeClient;
   let ns = '';
 
+  const image = () => {
+    const built = testEnv().realNode?.image;
+    if (built === undefined) throw new Error("the test environment's real node has no Safehold image (build-image.sh)");
+    return built;
+  };
   const pod = (name: string, container: object) => ({
     metadata: { name, namespace: ns },
     spec: {
@@ -22,7 +27,7 @@ describe('streams in and out of containers', () => {
       nodeSelector: { 'kubernetes.io/hostname': realNodeName },
       tolerations: [{ key: realNodeTaint.key, operator: 'Exists', effect: realNodeTaint.effect }],
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: testEnv().realNode?.image, imagePullPolicy: 'Never', ...container }],
+      containers: [{ name: 'main', image: image(), imagePullPolicy: 'Never', ...container }],
     },
   });
   const phase = async (name: string) => (await client.get<Pod>(kinds.pod, { namespace: ns, name })).status?.phase;

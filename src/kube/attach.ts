@@ -4,7 +4,7 @@
 // when this session ends). Writes wait while the socket holds more than a
 // little unsent, so a fast producer cannot fill the operator's memory.
 import WebSocket from 'ws';
-import { resourcePath, kinds } from './resources.ts';
+import { podSocketUrl } from './exec.ts';
 import type { Transport } from './transport.ts';
 
 export interface AttachRequest {
@@ -32,15 +32,11 @@ const stdinChannel = 0;
 const closeChannel = 255;
 
 export async function attachStdin(transport: Transport, request: AttachRequest): Promise<StdinWriter> {
-  const url = new URL(
-    resourcePath(kinds.pod, { namespace: request.namespace, name: request.pod }, 'attach'),
-    transport.server,
-  );
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('container', request.container);
-  url.searchParams.set('stdin', 'true');
-  url.searchParams.set('stdout', 'false');
-  url.searchParams.set('stderr', 'false');
+  const url = podSocketUrl(transport, request, 'attach', [
+    ['stdin', 'true'],
+    ['stdout', 'false'],
+    ['stderr', 'false'],
+  ]);
   const { agent, headers } = await transport.upgradeOptions();
   const socket = new WebSocket(url, protocols, {
     agent,

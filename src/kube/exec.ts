@@ -40,15 +40,11 @@ const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
  * is tried once more with a fresh credential, as every other request is: the command had not started.
  */
 export async function execInPod(transport: Transport, request: ExecRequest): Promise<ExecResult> {
-  const url = new URL(
-    resourcePath(kinds.pod, { namespace: request.namespace, name: request.pod }, 'exec'),
-    transport.server,
-  );
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('container', request.container);
-  url.searchParams.set('stdout', 'true');
-  url.searchParams.set('stderr', 'true');
-  for (const word of request.command) url.searchParams.append('command', word);
+  const url = podSocketUrl(transport, request, 'exec', [
+    ['stdout', 'true'],
+    ['stderr', 'true'],
+    ...request.command.map((word): [string, string] => ['command', word]),
+  ]);
   const options = await transport.upgradeOptions();
   const first = await execOnce(url, request, options);
   if (first.httpStatus !== 401 || !options.refused()) return first.result;
@@ -148,6 +144,23 @@ function execOnce(
       else finish(status);
     });
   });
+}
+
+/** The WebSocket address of a Pod's exec or attach subresource, for one container, with these parameters. */
+export function podSocketUrl(
+  transport: Transport,
+  target: { namespace: string; pod: string; container: string },
+  subresource: 'exec' | 'attach',
+  params: readonly [string, string][],
+): URL {
+  const url = new URL(
+    resourcePath(kinds.pod, { namespace: target.namespace, name: target.pod }, subresource),
+    transport.server,
+  );
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('container', target.container);
+  for (const [name, value] of params) url.searchParams.append(name, value);
+  return url;
 }
 
 type ExecStatus = Omit<ExecResult, 'stdout' | 'stderr'>;
