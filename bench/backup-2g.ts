@@ -13,7 +13,7 @@ import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { run } from '../testenv/command.ts';
 import { timedMover } from './mover-run.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { operatorArgv } from './operator-process.ts';
+import { applyBenchSecrets, operatorArgv } from './operator-process.ts';
 
 export interface BackupBenchResult {
   treeBytes: number;
@@ -118,24 +118,7 @@ async function endToEnd(
 ): Promise<number> {
   const ns = `bench-e2e-${stamp}`;
   await client.create(kinds.namespace, { metadata: { name: ns, labels: { 'safehold.bench/e2e': String(stamp) } } });
-  await client.apply(kinds.namespace, { metadata: { name: 'safehold-system' } }, { force: true });
-  await client.apply(
-    kinds.secret,
-    {
-      metadata: { name: 'bench-s3', namespace: 'safehold-system' },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject,
-    { force: true },
-  );
-  await client.apply(
-    kinds.secret,
-    {
-      metadata: { name: 'bench-password', namespace: 'safehold-system' },
-      stringData: { password: 'bench-password' },
-    } as KubeObject,
-    { force: true },
-  );
-  const ref = (name: string) => ({ namespace: 'safehold-system', name });
+  const ref = await applyBenchSecrets(env, client);
   await client.apply(
     kinds.backupRepository,
     {

@@ -13,7 +13,7 @@ import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { databaseContainer, startDatabase } from '../testenv/real-node/database-pod.ts';
 import { waitFor } from '../testenv/daemons.ts';
-import { operatorArgv } from './operator-process.ts';
+import { applyBenchSecrets, operatorArgv } from './operator-process.ts';
 
 export interface HookPauseResult {
   backups: {
@@ -133,24 +133,7 @@ async function setUpProtection(
 ): Promise<void> {
   const name = `bench-pause-${stamp}`;
   await client.create(kinds.namespace, { metadata: { name: ns, labels: label } });
-  await client.apply(kinds.namespace, { metadata: { name: 'safehold-system' } }, { force: true });
-  const ref = (secret: string) => ({ namespace: 'safehold-system', name: secret });
-  await client.apply(
-    kinds.secret,
-    {
-      metadata: { name: 'bench-s3', namespace: 'safehold-system' },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject,
-    { force: true },
-  );
-  await client.apply(
-    kinds.secret,
-    {
-      metadata: { name: 'bench-password', namespace: 'safehold-system' },
-      stringData: { password: 'bench-password' },
-    } as KubeObject,
-    { force: true },
-  );
+  const ref = await applyBenchSecrets(env, client);
   await client.create(kinds.backupRepository, {
     metadata: { name },
     spec: {
