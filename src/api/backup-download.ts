@@ -31,6 +31,17 @@ export type DownloadReason = (typeof downloadReasons)[number];
 
 export const backupDownloadSpec = z.object({
   ...backupChoice,
+  source: z
+    .object({
+      pvc: z.string().min(1).optional().describe('The PVC whose backups to read (it may no longer exist).'),
+      dump: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Instead of a PVC: the ApplicationDump whose dumps to read (backup is then a DumpRun name or id).'),
+      namespace: backupChoice.source.shape.namespace,
+    })
+    .describe('The volume, or the application dump, whose backup to read: exactly one of pvc and dump.'),
   path: z.string().min(1).default('/').describe('The path inside the volume ("/" is its root).'),
   what: z
     .enum(['listing', 'file'])

@@ -7,6 +7,7 @@ import { volumeBackupSpec, volumeBackupStatus } from './volume-backup.ts';
 import { volumeHistorySpec, volumeHistoryStatus } from './volume-history.ts';
 import { volumeRestoreSpec, volumeRestoreStatus } from './volume-restore.ts';
 import { customResourceDefinition } from './crd.ts';
+import { applicationDumpSpec, applicationDumpStatus, dumpRunSpec, dumpRunStatus } from './application-dump.ts';
 
 export function safeholdCrds(): Record<string, unknown>[] {
   return [
@@ -119,10 +120,43 @@ export function safeholdCrds(): Record<string, unknown>[] {
       status: backupDownloadStatus,
       printerColumns: [
         { name: 'Source', type: 'string', jsonPath: '.spec.source.pvc' },
+        { name: 'Dump', type: 'string', jsonPath: '.spec.source.dump' },
         { name: 'Path', type: 'string', jsonPath: '.spec.path' },
         { name: 'What', type: 'string', jsonPath: '.spec.what' },
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'ApplicationDump',
+      plural: 'applicationdumps',
+      singular: 'applicationdump',
+      scope: 'Namespaced',
+      shortNames: ['adump'],
+      spec: applicationDumpSpec,
+      status: applicationDumpStatus,
+      printerColumns: [
+        { name: 'File', type: 'string', jsonPath: '.spec.fileName' },
+        { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron' },
+        { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccess.time' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'DumpRun',
+      plural: 'dumpruns',
+      singular: 'dumprun',
+      scope: 'Namespaced',
+      shortNames: ['drun'],
+      spec: dumpRunSpec,
+      status: dumpRunStatus,
+      printerColumns: [
+        { name: 'Dump', type: 'string', jsonPath: '.spec.dump' },
+        { name: 'Trigger', type: 'string', jsonPath: '.spec.trigger' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+        { name: 'Bytes', type: 'number', jsonPath: '.status.bytes' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

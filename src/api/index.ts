@@ -2,6 +2,7 @@
 // resources, annotations, condition reasons and the controller-mover protocol
 // (types come from z.infer); the CRDs generated from them. No I/O.
 export * from './annotations.ts';
+export * from './application-dump.ts';
 export * from './backup-choice.ts';
 export * from './block-protocol.ts';
 export * from './ceph-csi.ts';

@@ -160,6 +160,8 @@ export const errorCodes = [
   'TargetMissing',
   'TargetTooSmall',
   'UploadFailed',
+  /** An application dump that did not arrive whole: its command failed or wrote nothing, or the stream was cut. */
+  'DumpFailed',
   'InvalidTask',
   'ResticFailed',
 ] as const;

@@ -6,9 +6,11 @@
 // namespace, which tenants are not given.
 import { apiGroup } from './group.ts';
 
-const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads'];
+const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads', 'dumpruns'];
+/** Declarations a tenant writes and changes: which application dumps its namespace has. */
+const declarationResources = ['applicationdumps'];
 /** A download's status carries a URL to the data itself: readers of a namespace see runs, not data. */
-const viewResources = ['volumebackups', 'volumehistories', 'volumerestores'];
+const viewResources = ['volumebackups', 'volumehistories', 'volumerestores', 'applicationdumps', 'dumpruns'];
 /** A volume's history is written by the operator alone: tenants read it. */
 const readOnlyResources = ['volumehistories'];
 
@@ -29,6 +31,11 @@ export function tenantClusterRoles(): Record<string, unknown>[] {
           apiGroups: [apiGroup],
           resources: tenantResources,
           verbs: ['get', 'list', 'watch', 'create', 'delete'],
+        },
+        {
+          apiGroups: [apiGroup],
+          resources: declarationResources,
+          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
         },
         { apiGroups: [apiGroup], resources: readOnlyResources, verbs: ['get', 'list', 'watch'] },
       ],

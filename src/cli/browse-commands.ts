@@ -1,13 +1,23 @@
 // `safehold ls NS/PVC [PATH]` and `safehold dump NS/PVC PATH > FILE`: read a
-// backup from outside the cluster without the repository's keys. Each creates
+// backup from outside the cluster without the repository's keys; `safehold
+// dump --application NS/DUMP [--into POD -- COMMAND...]` reads an application
+// dump, to stdout or streamed into a command (psql, mysql) through pods/exec
+// with the caller's own rights. Each creates
 // a BackupDownload, waits for its short-lived URL (at most --timeout), fetches
 // the listing or the file from S3 (streamed: a dump goes to stdout as it
 // arrives), and deletes the BackupDownload (which deletes the staging object).
 // The S3 endpoint must be reachable from here (see the repository's
 // spec.s3.publicEndpoint).
 import type { Command } from 'commander';
-import { listingEntry, type BackupDownload, type BackupDownloadSpec, type ListingEntry } from '../api/index.ts';
-import { kinds, type KubeClient } from '../kube/index.ts';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import {
+  listingEntry,
+  type ApplicationDump,
+  type BackupDownload,
+  type BackupDownloadSpec,
+  type ListingEntry,
+} from '../api/index.ts';
+import { isNotFound, kinds, type KubeClient } from '../kube/index.ts';
 import { parseVolumeRef } from './backup-command.ts';
 import { defaultFetchLimits, fetchBody } from './http-fetch.ts';
 import { renderListing } from './listing-table.ts';
@@ -56,17 +66,96 @@ export function addLsCommand(program: Command, deps: CliDeps): void {
 export function addDumpCommand(program: Command, deps: CliDeps): void {
   program
     .command('dump')
-    .description("write one file of a volume's backup to stdout (default: the latest backup)")
-    .argument('<namespace/pvc>', 'the backed-up volume')
-    .argument('<path>', 'the file inside the volume, e.g. /etc/app.conf')
-    .option('--backup <id>', 'a restic snapshot id (or prefix) or VolumeBackup name')
+    .description(
+      "write one file of a volume's backup to stdout (default: the latest backup); with --application, an application dump, to stdout or streamed into a command in a Pod",
+    )
+    .argument('<ref>', 'NAMESPACE/PVC, the backed-up volume; with --application, NAMESPACE/APPLICATIONDUMP')
+    .argument(
+      '[rest...]',
+      'the file inside the volume (e.g. /etc/app.conf); with --into, after --, the command the dump is streamed into',
+    )
+    .option('--application', 'read an application dump (an ApplicationDump) instead of a volume')
+    .option('--into <pod>', 'with --application: stream the dump into a command in this Pod (its stdin)')
+    .option('-c, --container <name>', "with --into: the container (the Pod's first by default)")
+    .option('--backup <id>', 'a restic snapshot id (or prefix), or a VolumeBackup or DumpRun name')
     .option('--as-of <time>', 'the newest backup captured at or before this time')
     .addOption(downloadTimeout())
-    .action(async (volume: string, path: string, options: ChoiceOptions) => {
-      await download(program, deps, volume, { ...options, path, what: 'file', depth: 1 }, async (body) => {
-        for await (const chunk of body) await deps.writeOut(chunk);
+    .action(
+      async (
+        ref: string,
+        rest: string[],
+        options: ChoiceOptions & { application?: boolean; into?: string; container?: string },
+      ) => {
+        if (options.application !== true) {
+          if (options.into !== undefined) program.error('error: --into needs --application', { exitCode: 2 });
+          const [path] = rest;
+          if (path === undefined || rest.length > 1)
+            program.error('error: give one path inside the volume, e.g. /etc/app.conf', { exitCode: 2 });
+          await download(program, deps, ref, { ...options, path, what: 'file', depth: 1 }, async (body) => {
+            for await (const chunk of body) await deps.writeOut(chunk);
+          });
+          return;
+        }
+        await applicationDump(program, deps, ref, rest, options);
+      },
+    );
+}
+
+/** An application dump: to stdout, or streamed into a command in a Pod (psql, mysql) with the caller's own rights. */
+async function applicationDump(
+  program: Command,
+  deps: CliDeps,
+  ref: string,
+  command: string[],
+  options: ChoiceOptions & { into?: string; container?: string },
+): Promise<void> {
+  const client = deps.connect(program.opts());
+  try {
+    const parsed = parseVolumeRef(ref, client.defaultNamespace);
+    if (parsed === undefined) program.error(`error: "${ref}" is not NAMESPACE/APPLICATIONDUMP`, { exitCode: 2 });
+    const declared = await client
+      .get<ApplicationDump>(kinds.applicationDump, { namespace: parsed.namespace, name: parsed.name })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) program.error(`error: ApplicationDump ${parsed.namespace}/${parsed.name} not found`);
+        throw error;
       });
+    if (options.into === undefined && command.length > 0)
+      program.error('error: a command after -- needs --into POD', { exitCode: 2 });
+    const into = options.into;
+    const restoreCommand = command.length > 0 ? command : declared.spec.restoreCommand;
+    if (into !== undefined && restoreCommand === undefined)
+      program.error(
+        `error: give the command to stream into after -- (ApplicationDump ${parsed.namespace}/${parsed.name} has no spec.restoreCommand)`,
+        { exitCode: 2 },
+      );
+    const request = { ...options, path: `/${declared.spec.fileName}`, what: 'file' as const, depth: 1, dump: true };
+    await download(program, deps, ref, request, async (body) => {
+      if (into === undefined || restoreCommand === undefined) {
+        for await (const chunk of body) await deps.writeOut(chunk);
+        return;
+      }
+      const pod = await client.get<Pod>(kinds.pod, { namespace: parsed.namespace, name: into });
+      const container = options.container ?? pod.spec?.containers[0]?.name ?? '';
+      const result = await client.exec({
+        namespace: parsed.namespace,
+        pod: into,
+        container,
+        command: restoreCommand,
+        stdin: body,
+        timeoutMs: options.timeout,
+      });
+      if (result.stdout !== '') deps.stderr(result.stdout.endsWith('\n') ? result.stdout : `${result.stdout}\n`);
+      if (result.stderr !== '') deps.stderr(result.stderr.endsWith('\n') ? result.stderr : `${result.stderr}\n`);
+      if (result.exitCode !== 0) {
+        deps.stderr(
+          `error: ${restoreCommand.join(' ')} in Pod ${parsed.namespace}/${into}, container ${container}: ${result.exitCode === undefined ? (result.error ?? 'did not finish') : `exited ${result.exitCode}`}\n`,
+        );
+        deps.setExitCode(1);
+      }
     });
+  } finally {
+    client.close();
+  }
 }
 
 /**
@@ -77,18 +166,21 @@ async function download(
   program: Command,
   deps: CliDeps,
   volume: string,
-  request: ChoiceOptions & { path: string; what: 'listing' | 'file'; depth: number },
+  request: ChoiceOptions & { path: string; what: 'listing' | 'file'; depth: number; dump?: boolean },
   consume: (body: AsyncIterable<Uint8Array>) => Promise<void>,
 ): Promise<boolean> {
   const client = deps.connect(program.opts());
   try {
     const ref = parseVolumeRef(volume, client.defaultNamespace);
-    if (ref === undefined) program.error(`error: "${volume}" is not NAMESPACE/PVC`, { exitCode: 2 });
+    if (ref === undefined)
+      program.error(`error: "${volume}" is not NAMESPACE/${request.dump === true ? 'APPLICATIONDUMP' : 'PVC'}`, {
+        exitCode: 2,
+      });
     if (request.asOf !== undefined && request.backup !== undefined)
       program.error('error: give --as-of or --backup, not both', { exitCode: 2 });
     const path = request.path.startsWith('/') ? request.path : `/${request.path}`;
     const spec: BackupDownloadSpec = {
-      source: { pvc: ref.name },
+      source: request.dump === true ? { dump: ref.name } : { pvc: ref.name },
       backup: request.backup ?? 'latest',
       ...(request.asOf === undefined ? {} : { asOf: request.asOf }),
       path,

@@ -13,7 +13,9 @@ import {
   type BackupPolicy,
   type BackupRepository,
   type ParsedPolicies,
+  type ApplicationDump,
   type BackupDownload,
+  type DumpRun,
   type RepositoryMaintenance,
   type VolumeBackup,
   type VolumeHistory,
@@ -23,7 +25,16 @@ import { catalogueOf, volumeCatalogue, volumeRuns, type ClusterView, type Volume
 import { Informer, kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { keptCount, packHistory, unpackHistory } from './history/packed-history.ts';
 
-const index = { job: 'job', claim: 'claim', volume: 'volume', phase: 'phase', uid: 'uid', run: 'run' } as const;
+const index = {
+  job: 'job',
+  claim: 'claim',
+  volume: 'volume',
+  phase: 'phase',
+  uid: 'uid',
+  run: 'run',
+  namespace: 'namespace',
+  dump: 'dump',
+} as const;
 
 type RawPolicy = KubeObject & { spec?: unknown; metadata?: { generation?: number } };
 type RawRepository = KubeObject & { spec?: unknown; status?: unknown; metadata?: { generation?: number } };
@@ -65,6 +76,8 @@ export class ClusterCache {
   readonly maintenances: Informer<RepositoryMaintenance>;
   readonly restores: Informer<VolumeRestore>;
   readonly downloads: Informer<BackupDownload>;
+  readonly applicationDumps: Informer<ApplicationDump>;
+  readonly dumpRuns: Informer<DumpRun>;
   /** The movers' credential Secrets in Safehold's namespace, metadata only: the sweep needs their owners, never their data. */
   readonly moverSecrets: Informer<KubeObject>;
 
@@ -104,6 +117,8 @@ export class ClusterCache {
     this.maintenances = new Informer<RepositoryMaintenance>(client, kinds.repositoryMaintenance, options);
     this.restores = new Informer<VolumeRestore>(client, kinds.volumeRestore, options);
     this.downloads = new Informer<BackupDownload>(client, kinds.backupDownload, options);
+    this.applicationDumps = new Informer<ApplicationDump>(client, kinds.applicationDump, options);
+    this.dumpRuns = new Informer<DumpRun>(client, kinds.dumpRun, options);
     this.moverSecrets = new Informer<KubeObject>(client, kinds.secret, {
       onError,
       namespace,
@@ -114,6 +129,9 @@ export class ClusterCache {
       const job = p.metadata?.labels?.['batch.kubernetes.io/job-name'];
       return job === undefined ? [] : [`${p.metadata?.namespace ?? ''}/${job}`];
     });
+    this.pods.addIndex(index.namespace, (p) => [p.metadata?.namespace ?? '']);
+    this.dumpRuns.addIndex(index.phase, (r) => [r.status?.phase ?? 'Pending']);
+    this.dumpRuns.addIndex(index.dump, (r) => [`${r.metadata.namespace}/${r.spec.dump}`]);
     this.pods.addIndex(index.claim, (p) =>
       (p.spec?.volumes ?? []).flatMap((v) =>
         v.persistentVolumeClaim === undefined
@@ -139,6 +157,21 @@ export class ClusterCache {
       const run = j.metadata?.labels?.[runLabels.run];
       return run === undefined ? [] : [`${j.metadata?.labels?.[runLabels.namespace] ?? ''}/${run}`];
     });
+  }
+
+  /** The Pods of one namespace. */
+  podsIn(namespace: string): Pod[] {
+    return this.pods.byIndex(index.namespace, namespace);
+  }
+
+  /** The DumpRuns in these phases (a missing phase is Pending). */
+  dumpRunsIn(phases: Iterable<string>): DumpRun[] {
+    return [...phases].flatMap((phase) => this.dumpRuns.byIndex(index.phase, phase));
+  }
+
+  /** The runs of one ApplicationDump ("namespace/name"), whatever their phase. */
+  runsOfDump(key: string): DumpRun[] {
+    return this.dumpRuns.byIndex(index.dump, key);
   }
 
   /** The run objects (VolumeBackups) of one volume, whatever their phase. */
@@ -244,6 +277,8 @@ export class ClusterCache {
       this.maintenances,
       this.restores,
       this.downloads,
+      this.applicationDumps,
+      this.dumpRuns,
       this.moverSecrets,
     ] as Informer<KubeObject>[];
   }
@@ -254,6 +289,13 @@ export class ClusterCache {
     if (raw === undefined) return undefined;
     if (!this.#parsedRepositories.has(raw)) this.#parsedRepositories.set(raw, parseRepository(name, raw));
     return this.#parsedRepositories.get(raw);
+  }
+
+  /** Where a policy's backups go: the repository it names, else the only one there is. */
+  policyRepository(policy: BackupPolicy): BackupRepository | undefined {
+    if (policy.spec.repository !== undefined) return this.repository(policy.spec.repository.name);
+    const all = this.repositories.list();
+    return all.length === 1 ? this.repository(all[0]?.metadata?.name ?? '') : undefined;
   }
 
   start(): void {

@@ -10,6 +10,9 @@ import { BackupScheduler } from './backup/backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
 import { CoverageController } from './coverage/coverage-controller.ts';
 import { downloadKindOf } from './download/download-kind.ts';
+import { dumpKindOf } from './dump/dump-kind.ts';
+import { DumpRelays } from './dump/dump-relay.ts';
+import { DumpScheduler } from './dump/dump-scheduler.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
@@ -119,6 +122,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(restoreKind(runs), engine),
       new RunEngine(downloadKindOf(runs), engine),
       new RunEngine(maintenanceKind(runs), engine),
+      new RunEngine(dumpKindOf({ ...runs, relays: new DumpRelays(client, deps.log) }), engine),
     ];
     const sweeper = new Sweeper(
       { client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
@@ -132,6 +136,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       log: deps.log,
       passes: metrics.schedulerPasses,
     });
+    const dumpScheduler = new DumpScheduler({ client, cache, now: deps.now, log: deps.log });
     const maintenanceScheduler = new MaintenanceScheduler({
       client,
       cache,
@@ -155,6 +160,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void orphans.start(runsReady);
     void histories.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
+    void runsReady.then(() => dumpScheduler.start());
     prober.start();
     void cache.synced().then(() =>
       deps.log('every cache is synced', {
@@ -171,6 +177,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     view = () => standby;
     metrics.leader.set(0);
     scheduler.stop();
+    dumpScheduler.stop();
     maintenanceScheduler.stop();
     prober.stop();
     sweeper.stop();

@@ -55,26 +55,36 @@ export function dueRuns(
     const policy = policies.get(row.decision.policy);
     if (policy === undefined) continue;
     const key = `${row.namespace}/${row.name}`;
-    const last = lastSlots.get(key);
-    // A volume with no history starts at its next slot; it is not owed a run from the past.
-    let next = nextRun(policy.schedule, key, last ?? now);
-    if (next === undefined) continue;
-    if (next.getTime() > now.getTime()) {
-      wakeAt = Math.min(wakeAt, next.getTime());
-      continue;
-    }
-    const first = next;
-    let latest = next;
-    for (let i = 0; i < 10_000 && next !== undefined && next.getTime() <= now.getTime(); i++) {
-      latest = next;
-      next = nextRun(policy.schedule, key, next);
-    }
-    // On time and nothing skipped: the regular run. Otherwise one run makes up for what was missed.
-    const trigger = latest === first && now.getTime() - latest.getTime() <= onTimeMs ? 'schedule' : 'catch-up';
-    due.push({ namespace: row.namespace, pvc: row.name, policy: row.decision.policy, slot: latest, trigger });
-    if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
+    const slot = dueSlot(policy.schedule, key, lastSlots.get(key), now);
+    if (slot.next !== undefined) wakeAt = Math.min(wakeAt, slot.next.getTime());
+    if (slot.due !== undefined)
+      due.push({ namespace: row.namespace, pvc: row.name, policy: row.decision.policy, ...slot.due });
   }
   return { due, wakeAt: new Date(Math.max(wakeAt, now.getTime() + 1000)) };
+}
+
+/**
+ * One schedule's due slot for a key ("namespace/name") whose latest slot was `last`: the latest
+ * slot at or before now, if any came since (one run makes up for missed ones), and the next slot
+ * after now. A key with no history starts at its next slot: it is not owed a run from the past.
+ */
+export function dueSlot(
+  schedule: BackupPolicySpec['schedule'],
+  key: string,
+  last: Date | undefined,
+  now: Date,
+): { due: { slot: Date; trigger: 'schedule' | 'catch-up' } | undefined; next: Date | undefined } {
+  let next = nextRun(schedule, key, last ?? now);
+  if (next === undefined || next.getTime() > now.getTime()) return { due: undefined, next };
+  const first = next;
+  let latest = next;
+  for (let i = 0; i < 10_000 && next !== undefined && next.getTime() <= now.getTime(); i++) {
+    latest = next;
+    next = nextRun(schedule, key, next);
+  }
+  // On time and nothing skipped: the regular run. Otherwise one run makes up for what was missed.
+  const trigger = latest === first && now.getTime() - latest.getTime() <= onTimeMs ? 'schedule' : 'catch-up';
+  return { due: { slot: latest, trigger }, next };
 }
 
 /**
@@ -91,14 +101,8 @@ export function memberSlot(
   last: Date | undefined,
   now: Date,
 ): Date | undefined {
-  let next = nextRun(schedule, key, last ?? now);
-  if (next === undefined || next.getTime() > now.getTime()) return next;
-  let latest = next;
-  for (let i = 0; i < 10_000 && next !== undefined && next.getTime() <= now.getTime(); i++) {
-    latest = next;
-    next = nextRun(schedule, key, next);
-  }
-  return latest;
+  const slot = dueSlot(schedule, key, last, now);
+  return slot.due?.slot ?? slot.next;
 }
 
 export function scheduledBackupName(pvc: string, slot: Date): string {

@@ -16,6 +16,7 @@ export * from './coverage-record.ts';
 export * from './coverage.ts';
 export * from './decision.ts';
 export * from './download-run.ts';
+export * from './dump-run.ts';
 export * from './due-runs.ts';
 export * from './exposure.ts';
 export * from './forget-args.ts';

@@ -168,6 +168,8 @@ export function moverJob(input: MoverJobInput): Job {
               name: 'mover',
               image: input.mover.image,
               args: ['mover'],
+              // An application dump arrives on stdin, written by the operator (pods/attach); once: its end is the dump's.
+              ...(input.task.kind === 'dump-backup' ? { stdin: true, stdinOnce: true } : {}),
               ...(input.mover.resources === undefined ? {} : { resources: input.mover.resources }),
               env: [
                 { name: moverEnv.task, value: JSON.stringify(input.task) },

@@ -5,12 +5,18 @@
 // uid. The sweep deletes only objects labelled as a run's AND owned by a run
 // that no longer exists; anything a user labelled by mistake has no owner and
 // stays.
-import { apiGroup, runLabels } from '../api/index.ts';
+import { apiGroup, dumpLabels, runLabels } from '../api/index.ts';
 import { maintenanceLabel } from './mover-job.ts';
 
 export const ownerAnnotation = 'safehold.io/owner';
 
-export const runKindNames = ['VolumeBackup', 'VolumeRestore', 'BackupDownload', 'RepositoryMaintenance'] as const;
+export const runKindNames = [
+  'VolumeBackup',
+  'VolumeRestore',
+  'BackupDownload',
+  'RepositoryMaintenance',
+  'DumpRun',
+] as const;
 export type RunKindName = (typeof runKindNames)[number];
 
 export interface RunOwner {
@@ -21,7 +27,13 @@ export interface RunOwner {
 }
 
 /** The labels that mark an object as one of a run's temporaries. */
-export const runObjectLabelKeys = [runLabels.run, runLabels.restore, runLabels.download, maintenanceLabel] as const;
+export const runObjectLabelKeys = [
+  runLabels.run,
+  runLabels.restore,
+  runLabels.download,
+  maintenanceLabel,
+  dumpLabels.run,
+] as const;
 
 /** The owner record of a run's temporary object, "Kind/namespace/name/uid". */
 export function ownerRecord(kind: RunKindName, run: { metadata: { namespace: string; name: string; uid?: string } }) {

@@ -1,8 +1,8 @@
 // Running a command in a Pod's container through the API server, as `kubectl
 // exec` does: a WebSocket to the pods/exec subresource speaking Kubernetes'
 // channel protocol (v5.channel.k8s.io, else v4): each message starts with
-// its channel, 1 stdout, 2 stderr, 3 the final status as JSON. No stdin,
-// no TTY. Output is kept as tails: a hook's log is for people, not a stream.
+// its channel, 0 stdin, 1 stdout, 2 stderr, 3 the final status as JSON. No
+// TTY. Output is kept as tails: a hook's log is for people, not a stream.
 import WebSocket from 'ws';
 import { resourcePath, kinds } from './resources.ts';
 import type { Transport } from './transport.ts';
@@ -21,6 +21,11 @@ export interface ExecRequest {
    * is paused while a few chunks wait on it, and the result comes after the last was taken.
    */
   onStdout?: (chunk: Buffer) => Promise<void>;
+  /**
+   * What the command reads on stdin (a dump restored into psql): sent as it is read, waiting while
+   * the socket holds more than a little unsent, then stdin is closed (v5; v4 cannot close it alone).
+   */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export interface ExecResult {
@@ -41,6 +46,7 @@ const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
  */
 export async function execInPod(transport: Transport, request: ExecRequest): Promise<ExecResult> {
   const url = podSocketUrl(transport, request, 'exec', [
+    ...(request.stdin === undefined ? [] : ([['stdin', 'true']] as [string, string][])),
     ['stdout', 'true'],
     ['stderr', 'true'],
     ...request.command.map((word): [string, string] => ['command', word]),
@@ -118,6 +124,15 @@ function execOnce(
         }),
       request.timeoutMs,
     );
+    if (request.stdin !== undefined) {
+      const input = request.stdin;
+      socket.once('open', () => {
+        sendStdin(socket, input).catch((error: unknown) => {
+          sinkError ??= error;
+          socket.terminate();
+        });
+      });
+    }
     socket.on('message', (data: Buffer) => {
       const channel = data[0];
       const payload = data.subarray(1);
@@ -144,6 +159,22 @@ function execOnce(
       else finish(status);
     });
   });
+}
+
+const stdinHighWaterBytes = 1024 * 1024;
+
+/** Sends stdin on channel 0 as it is read, waiting while much is unsent; then closes it (v5's close message). */
+async function sendStdin(socket: WebSocket, input: AsyncIterable<Uint8Array>): Promise<void> {
+  const open = () => socket.readyState === WebSocket.OPEN;
+  for await (const chunk of input) {
+    if (!open()) return;
+    const message = Buffer.allocUnsafe(chunk.length + 1);
+    message[0] = 0;
+    message.set(chunk, 1);
+    socket.send(message);
+    while (socket.bufferedAmount > stdinHighWaterBytes && open()) await new Promise((r) => setTimeout(r, 5));
+  }
+  if (open() && socket.protocol === 'v5.channel.k8s.io') socket.send(Buffer.from([255, 0]));
 }
 
 /** The WebSocket address of a Pod's exec or attach subresource, for one container, with these parameters. */

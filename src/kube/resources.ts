@@ -67,6 +67,8 @@ export const kinds = {
   repositoryMaintenance: kind(apiGroup, apiVersion, 'RepositoryMaintenance', 'repositorymaintenances', true),
   volumeRestore: kind(apiGroup, apiVersion, 'VolumeRestore', 'volumerestores', true),
   backupDownload: kind(apiGroup, apiVersion, 'BackupDownload', 'backupdownloads', true),
+  applicationDump: kind(apiGroup, apiVersion, 'ApplicationDump', 'applicationdumps', true),
+  dumpRun: kind(apiGroup, apiVersion, 'DumpRun', 'dumpruns', true),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -52,7 +52,10 @@ export async function runDumpBackup(task: DumpBackupTask, steps: DumpBackupSteps
     // When the engine never ran dump-stream, the pump still waits to open the FIFO: a reader lets it go.
     closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
     await pumped;
-    return saved.ok ? saved.value : saved.error;
+    if (saved.ok) return saved.value;
+    // dump-stream's own words, when it is why the engine stored nothing.
+    const said = /dump not stored: .*/.exec(saved.error.message)?.[0];
+    return said === undefined ? saved.error : { type: 'error', code: 'DumpFailed', message: said };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

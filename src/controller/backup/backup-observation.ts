@@ -6,7 +6,6 @@ import {
   cephfsCsiDriver,
   tenantOf,
   volumeBackupSpec,
-  type BackupPolicy,
   type BackupRepository,
   type VolumeBackup,
 } from '../../api/index.ts';
@@ -79,7 +78,7 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     backup.spec.policy ??
     (row?.decision.state === 'protected' || row?.decision.state === 'unbound' ? row.decision.policy : undefined);
   const policy = cache.parsedPolicies().valid.find((p) => p.metadata.name === policyName);
-  const repository = policy === undefined ? undefined : pickRepository(cache, policy);
+  const repository = policy === undefined ? undefined : cache.policyRepository(policy);
   const driver = pv?.spec?.csi?.driver;
   const blocker = backupBlocker({
     namespace: ns,
@@ -278,9 +277,3 @@ function repositoryCreator(
   return created ? undefined : candidate;
 }
 
-/** The policy's repository, or the only one when the policy names none. */
-function pickRepository(cache: ClusterCache, policy: BackupPolicy): BackupRepository | undefined {
-  if (policy.spec.repository !== undefined) return cache.repository(policy.spec.repository.name);
-  const all = cache.repositories.list();
-  return all.length === 1 ? cache.repository(all[0]?.metadata?.name ?? '') : undefined;
-}

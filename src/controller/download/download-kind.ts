@@ -134,7 +134,7 @@ async function carryOut(
         backup: step.backup,
         startTime: stamp,
         reason: 'MoverRunning',
-        message: `reading ${download.spec.path ?? '/'} from ${step.backup.namespace}/${step.backup.pvc} as of ${step.backup.snapshotTime ?? '?'}`,
+        message: `reading ${download.spec.path ?? '/'} from ${download.spec.source.dump === undefined ? '' : 'ApplicationDump '}${step.backup.namespace}/${step.backup.pvc} as of ${step.backup.snapshotTime ?? '?'}`,
       });
       return undefined;
     case 'create-job': {
@@ -287,6 +287,9 @@ function invalidSpec(download: BackupDownload): string | undefined {
   const parsed = backupDownloadSpec.safeParse(download.spec);
   if (!parsed.success)
     for (const issue of parsed.error.issues) problems.push(`spec.${issue.path.join('.')}: ${issue.message}`);
+  const { pvc, dump } = download.spec.source;
+  if ((pvc === undefined) === (dump === undefined))
+    problems.push('spec.source: name exactly one of pvc (a volume) and dump (an ApplicationDump)');
   const path = volumePath.safeParse(download.spec.path ?? '/');
   if (!path.success) problems.push(`spec.path: "${download.spec.path ?? ''}": ${path.error.issues[0]?.message ?? ''}`);
   if (durationMs(download.spec.ttl ?? '1h') > maxPresignSeconds * 1000)

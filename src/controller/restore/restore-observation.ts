@@ -14,6 +14,7 @@ import {
 } from '../../api/index.ts';
 import {
   chooseBackup,
+  dumpCatalogue,
   ownerRecord,
   ownerReference,
   readRefusal,
@@ -107,7 +108,7 @@ export function observeBackupChoice(
   run: {
     metadata: { namespace: string; uid?: string | undefined };
     spec: {
-      source: { pvc: string; namespace?: string | undefined };
+      source: { pvc?: string | undefined; dump?: string | undefined; namespace?: string | undefined };
       backup?: string | undefined;
       asOf?: string | undefined;
     };
@@ -116,12 +117,16 @@ export function observeBackupChoice(
 ) {
   const { cache } = deps;
   const sourceNs = run.spec.source.namespace ?? run.metadata.namespace;
+  // An application dump's runs stand in for a volume's backups (a download of a dump).
+  const { dump, pvc = '' } = run.spec.source;
+  const catalogue =
+    dump === undefined ? cache.backupsOf(sourceNs, pvc) : dumpCatalogue(cache.runsOfDump(`${sourceNs}/${dump}`));
   const choice: BackupAnswer =
     run.status?.backup !== undefined
       ? { ok: true, backup: run.status.backup }
-      : chooseBackup(cache.backupsOf(sourceNs, run.spec.source.pvc), {
+      : chooseBackup(catalogue, {
           namespace: sourceNs,
-          pvc: run.spec.source.pvc,
+          pvc: run.spec.source.dump ?? run.spec.source.pvc ?? '',
           backup: run.spec.backup ?? 'latest',
           asOf: run.spec.asOf,
         });

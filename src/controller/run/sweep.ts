@@ -112,6 +112,7 @@ export class Sweeper {
       VolumeRestore: cache.restores,
       BackupDownload: cache.downloads,
       RepositoryMaintenance: cache.maintenances,
+      DumpRun: cache.dumpRuns,
     };
     return informers[owner.kind].get(`${owner.namespace}/${owner.name}`)?.metadata?.uid;
   }

@@ -1,0 +1,149 @@
+// Application dumps (ADR 0026). An ApplicationDump (namespaced, a tenant's to
+// write) declares a command whose output is the application's backup
+// (pg_dumpall, mysqldump --single-transaction, slapcat, redis-cli --rdb -):
+// which Pod and container run it, the file it is stored as, its schedule and
+// retention, and the volumes it protects. Each run of it is a DumpRun: the
+// command runs in the application's container, with the container's own
+// credentials, and its output streams through the operator into a mover,
+// which stores it as one file; nothing lands on a disk on the way.
+import { z } from 'zod';
+import { retention, schedule } from './backup-policy.ts';
+import { condition } from './conditions.ts';
+import { duration } from './duration.ts';
+import { labelSelector } from './label-selector.ts';
+import { runFailureReasons } from './mover-protocol.ts';
+import type { NamespacedMeta } from './object-meta.ts';
+
+export const dumpFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name of letters, digits, ".", "_" and "-" (e.g. all.sql)');
+
+export const applicationDumpSpec = z.object({
+  podSelector: labelSelector.describe(
+    'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name).',
+  ),
+  container: z.string().min(1).optional().describe("The container the command runs in; the Pod's first when left out."),
+  command: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret.",
+    ),
+  fileName: dumpFileName.describe('The file the dump is stored as (e.g. all.sql).'),
+  repository: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The BackupRepository; by default that of the policy protecting the volumes the dump covers.'),
+  covers: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'The PVCs this dump protects: coverage shows them protected by it. By default the PVCs the selected Pod mounts.',
+    ),
+  schedule: schedule.optional().describe('When the dump runs; without a schedule it runs only when asked.'),
+  retention: retention
+    .default({ keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' })
+    .describe('Which dumps are kept, counted like volume backups (GFS).'),
+  timeout: duration
+    .default('1h')
+    .describe('How long one dump may take, from its command starting to the file being stored.'),
+  restoreCommand: z
+    .array(z.string())
+    .min(1)
+    .optional()
+    .describe('What `safehold dump --into` pipes the dump into by default (e.g. ["psql", "-U", "postgres"]).'),
+  suspend: z.boolean().default(false).describe('No scheduled runs while true; asked-for runs still go.'),
+});
+
+export const applicationDumpStatus = z.object({
+  lastRun: z
+    .object({ name: z.string(), phase: z.string(), time: z.string() })
+    .optional()
+    .describe('The newest DumpRun and how it ended.'),
+  lastSuccess: z
+    .object({ name: z.string(), time: z.string(), bytes: z.number().optional() })
+    .optional()
+    .describe('The newest DumpRun that stored a complete dump.'),
+  covers: z.array(z.string()).optional().describe('The PVCs the dump protects, as the operator resolved them.'),
+  conditions: z.array(condition).optional(),
+});
+
+export type ApplicationDumpSpec = z.input<typeof applicationDumpSpec>;
+export type ApplicationDumpStatus = z.infer<typeof applicationDumpStatus>;
+
+export interface ApplicationDump {
+  apiVersion?: string;
+  kind?: string;
+  metadata: NamespacedMeta;
+  spec: ApplicationDumpSpec;
+  status?: ApplicationDumpStatus;
+}
+
+export const dumpRunPhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
+export type DumpRunPhase = (typeof dumpRunPhases)[number];
+
+export const dumpRunReasons = [
+  'Waiting',
+  'ConcurrencyLimit',
+  'MaintenanceWindow',
+  'PodNotReady',
+  'MoverStarting',
+  'Streaming',
+  'Succeeded',
+  'InvalidSpec',
+  'DumpNotFound',
+  'PodNotFound',
+  'ContainerNotFound',
+  'RepositoryNotFound',
+  'SecretNotFound',
+  'StreamLost',
+  ...runFailureReasons,
+] as const;
+export type DumpRunReason = (typeof dumpRunReasons)[number];
+
+export const dumpRunSpec = z.object({
+  dump: z.string().min(1).describe('The ApplicationDump to run, in this namespace.'),
+  trigger: z.enum(['schedule', 'catch-up', 'manual']).default('manual'),
+  scheduledFor: z.string().optional().describe('The schedule slot this run belongs to (RFC 3339).'),
+});
+
+export const dumpRunStatus = z.object({
+  phase: z.enum(dumpRunPhases).optional(),
+  reason: z.enum(dumpRunReasons).optional(),
+  message: z.string().optional(),
+  repository: z.string().optional(),
+  pod: z.string().optional().describe('The application Pod the command ran in.'),
+  container: z.string().optional(),
+  command: z.array(z.string()).optional(),
+  fileName: z.string().optional(),
+  covers: z.array(z.string()).optional().describe('The PVCs the dump protected when it ran.'),
+  attempt: z.int().optional().describe('The attempt: a run whose stream was lost is tried again.'),
+  startTime: z.string().optional(),
+  streamStartTime: z
+    .string()
+    .optional()
+    .describe('When the operator started the command and the stream into the mover: a run streams once.'),
+  completionTime: z.string().optional(),
+  snapshotTime: z.string().optional(),
+  snapshotId: z.string().optional().describe("The dump's snapshot in the repository."),
+  bytes: z.number().optional().describe('The size of the dump.'),
+  conditions: z.array(condition).optional(),
+});
+
+export type DumpRunSpec = z.input<typeof dumpRunSpec>;
+export type DumpRunStatus = z.infer<typeof dumpRunStatus>;
+
+export interface DumpRun {
+  apiVersion?: string;
+  kind?: string;
+  metadata: NamespacedMeta;
+  spec: DumpRunSpec;
+  status?: DumpRunStatus;
+}
+
+/** Labels on a DumpRun and on its objects. */
+export const dumpLabels = {
+  dump: 'safehold.io/dump',
+  run: 'safehold.io/dump-run',
+} as const;

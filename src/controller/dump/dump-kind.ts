@@ -1,0 +1,520 @@
+// The dump kind of run (ADR 0026): a DumpRun of an ApplicationDump, observed
+// from the caches, decided by core (nextDumpStep), carried out one step at a
+// time. Its mover Job runs in Safehold's namespace with the repository's
+// credentials and an open stdin; once it runs, the operator streams the dump
+// command's output into it (dump-relay.ts) and the mover stores it as one
+// file, only when complete.
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import {
+  applicationDumpSpec,
+  dumpLabels,
+  durationMs,
+  repositoryUrl,
+  resticHost,
+  runLabels,
+  tenantOf,
+  timestamp,
+  type ApplicationDump,
+  type BackupRepository,
+  type DumpBackupTask,
+  type DumpRun,
+  type MoverSettings,
+} from '../../api/index.ts';
+import {
+  attemptOf,
+  dumpRunFinished,
+  matchesSelector,
+  moverCacheDir,
+  moverJob,
+  nextDumpStep,
+  ownerRecord,
+  runObjectBase,
+  type DumpObservation,
+  type DumpStep,
+  type DumpTarget,
+} from '../../core/index.ts';
+import {
+  ignoreAlreadyExists,
+  ignoreNotFound,
+  kinds,
+  recordEvent,
+  writeStatus,
+  type KubeClient,
+  type Requeue,
+} from '../../kube/index.ts';
+import type { ClusterCache } from '../cluster-cache.ts';
+import type { CoverageController } from '../coverage/coverage-controller.ts';
+import type { Log } from '../operator.ts';
+import { moverOutcome } from '../run/mover-outcome.ts';
+import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
+import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
+import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
+import type { StartGate } from '../run/start-gate.ts';
+import type { DumpRelays } from './dump-relay.ts';
+
+export interface DumpDeps {
+  client: KubeClient;
+  cache: ClusterCache;
+  coverage: CoverageController;
+  namespace: string;
+  mover: MoverSettings;
+  now: () => Date;
+  log: Log;
+  gate: StartGate;
+  maxConcurrentMovers: number;
+  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
+  relays: DumpRelays;
+}
+
+interface ObservedDump {
+  observation: DumpObservation;
+  dump: ApplicationDump | undefined;
+  repository: BackupRepository | undefined;
+  covers: string[];
+}
+
+const dumpKindTag = 'dump:';
+
+export function dumpJobName(run: DumpRun): string {
+  return `${runObjectBase(run, dumpKindTag)}-${attemptOf(run)}`;
+}
+
+function secretName(run: DumpRun): string {
+  return `${runObjectBase(run, dumpKindTag)}-creds`;
+}
+
+function relayKey(run: DumpRun): string {
+  return `${run.metadata.uid ?? ''}/${attemptOf(run)}`;
+}
+
+export function dumpKindOf(deps: DumpDeps): RunKind<DumpRun, ObservedDump, DumpStep> {
+  const { cache } = deps;
+  return {
+    kind: 'DumpRun',
+    resource: kinds.dumpRun,
+    informer: cache.dumpRuns,
+    concurrency: 2,
+    starts: 'writes',
+    owned: [cache.jobs, cache.pods],
+    runOf: labelledRun(dumpLabels.run),
+    // A backup that ends frees a mover slot; a Pod of the application may come up.
+    wakeUps: [
+      { informer: cache.volumeBackups, when: runEnded((b) => ['Succeeded', 'Failed'].includes(b.status?.phase ?? '')) },
+      { informer: cache.maintenances, when: () => true },
+    ],
+    finished: dumpRunFinished,
+    nothingAfterCleanUp: true,
+    observe: (run) => observe(deps, run),
+    next: (observed) => nextDumpStep(observed.observation),
+    carryOut: (run, observed, step) => carryOut(deps, run, observed, step),
+    cleanUp: (run) => cleanUp(deps, run),
+  };
+}
+
+function observe(deps: DumpDeps, run: DumpRun): ObservedDump {
+  const { cache } = deps;
+  const ns = run.metadata.namespace;
+  const dump = cache.applicationDumps.get(`${ns}/${run.spec.dump}`);
+  const name = `ApplicationDump ${ns}/${run.spec.dump}`;
+  const parsed = dump === undefined ? undefined : applicationDumpSpec.safeParse(dump.spec);
+  const base = {
+    now: deps.now(),
+    run,
+    maintenance: undefined,
+    slots: { running: 0, limit: deps.maxConcurrentMovers },
+    job: moverOutcome(cache, deps.namespace, dumpJobName(run)),
+    moverPod: moverPodOf(cache, deps.namespace, dumpJobName(run)),
+    streaming: deps.relays.streaming(relayKey(run)),
+  };
+  const noTarget: DumpTarget = { kind: 'no-pod', message: '' };
+  if (dump === undefined || parsed === undefined)
+    return {
+      dump,
+      repository: undefined,
+      covers: [],
+      observation: {
+        ...base,
+        problem: { reason: 'DumpNotFound', message: `${name} not found (DumpRun ${run.metadata.name} spec.dump)` },
+        target: noTarget,
+        repository: undefined,
+      },
+    };
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      dump,
+      repository: undefined,
+      covers: [],
+      observation: {
+        ...base,
+        problem: {
+          reason: 'InvalidSpec',
+          message: `${name} spec.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+        },
+        target: noTarget,
+        repository: undefined,
+      },
+    };
+  }
+  const spec = parsed.data;
+  const pods = cache
+    .podsIn(ns)
+    .filter(
+      (p) =>
+        matchesSelector(spec.podSelector, p.metadata?.labels) &&
+        p.status?.phase === 'Running' &&
+        p.metadata?.deletionTimestamp === undefined,
+    )
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  const pod = pods[0];
+  const target = dumpTarget(pod, spec.container, ns);
+  const covers = spec.covers ?? claimsOf(pod);
+  const repositoryName = spec.repository ?? repositoryFor(deps, ns, covers);
+  const repository = repositoryName === undefined ? undefined : cache.repository(repositoryName);
+  const problem =
+    repositoryName !== undefined && repository === undefined
+      ? {
+          reason: 'RepositoryNotFound' as const,
+          message: `BackupRepository ${repositoryName} not found (${name}${spec.repository === undefined ? ', from the policy of the volumes it covers' : ' spec.repository'})`,
+        }
+      : undefined;
+  const writers =
+    cache.activeBackups(deps.gate.starting('writes')).length +
+    cache.dumpRunsIn(['Running']).filter((r) => r.metadata.uid !== run.metadata.uid).length;
+  return {
+    dump,
+    repository,
+    covers,
+    observation: {
+      ...base,
+      problem,
+      target,
+      repository: repository?.metadata.name,
+      maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
+      slots: { running: writers, limit: deps.maxConcurrentMovers },
+    },
+  };
+}
+
+function dumpTarget(pod: Pod | undefined, container: string | undefined, ns: string): DumpTarget {
+  if (pod === undefined) return { kind: 'no-pod', message: `no Running Pod in namespace ${ns} matches` };
+  const name = pod.metadata?.name ?? '';
+  const wanted = container ?? pod.spec?.containers[0]?.name ?? '';
+  if (!(pod.spec?.containers ?? []).some((c) => c.name === wanted))
+    return {
+      kind: 'no-container',
+      message: `Pod ${ns}/${name} has no container ${wanted} (ApplicationDump spec.container); it has ${(pod.spec?.containers ?? []).map((c) => c.name).join(', ')}`,
+    };
+  const running = pod.status?.containerStatuses?.find((c) => c.name === wanted)?.state?.running !== undefined;
+  if (!running) return { kind: 'no-pod', message: `container ${wanted} of Pod ${ns}/${name} is not running` };
+  return { kind: 'found', pod: name, container: wanted };
+}
+
+function claimsOf(pod: Pod | undefined): string[] {
+  return (pod?.spec?.volumes ?? []).flatMap((v) =>
+    v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
+  );
+}
+
+/** The repository of the policy protecting the first covered volume that has one, else the default policy's. */
+function repositoryFor(deps: DumpDeps, ns: string, covers: string[]): string | undefined {
+  const policies = deps.cache.parsedPolicies().valid;
+  for (const pvc of covers) {
+    const decision = deps.coverage.row(`${ns}/${pvc}`)?.decision;
+    if (decision?.state !== 'protected') continue;
+    const policy = policies.find((p) => p.metadata.name === decision.policy);
+    if (policy !== undefined) return deps.cache.policyRepository(policy)?.metadata.name;
+  }
+  const fallback = policies.find((p) => p.spec.default);
+  return fallback === undefined ? undefined : deps.cache.policyRepository(fallback)?.metadata.name;
+}
+
+function moverPodOf(cache: ClusterCache, namespace: string, job: string): DumpObservation['moverPod'] {
+  const pod = cache.podsOfJob(namespace, job)[0];
+  if (pod === undefined) return undefined;
+  const running = pod.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.running !== undefined;
+  return { name: pod.metadata?.name ?? '', running };
+}
+
+async function carryOut(
+  deps: DumpDeps,
+  run: DumpRun,
+  observed: ObservedDump,
+  step: DumpStep,
+): Promise<Requeue | undefined> {
+  const now = deps.now();
+  const stamp = timestamp(now);
+  const setStatus = statusWriter(deps.client, kinds.dumpRun, run, now);
+  const spec = observed.dump === undefined ? undefined : applicationDumpSpec.safeParse(observed.dump.spec).data;
+  switch (step.kind) {
+    case 'wait':
+      await writeWaiting(deps.client, kinds.dumpRun, run, step, now);
+      return { requeueAfterMs: step.recheckMs };
+    case 'start':
+      await setStatus(
+        {
+          phase: 'Running',
+          reason: 'MoverStarting',
+          message: `starting the mover for ${(spec?.command ?? []).join(' ')} in Pod ${step.pod}, container ${step.container}`,
+          repository: step.repository,
+          pod: step.pod,
+          container: step.container,
+          command: spec?.command ?? [],
+          fileName: spec?.fileName ?? '',
+          covers: observed.covers,
+          attempt: attemptOf(run),
+          startTime: run.status?.startTime ?? stamp,
+        },
+        { status: 'Unknown', reason: 'MoverStarting', message: 'starting the mover' },
+      );
+      return undefined;
+    case 'create-job': {
+      const missing =
+        observed.repository === undefined
+          ? `BackupRepository ${run.status?.repository ?? '?'} is gone`
+          : await createJob(deps, run, observed.repository, spec?.timeout ?? '1h');
+      if (missing !== undefined) await finish(deps, run, 'Failed', 'SecretNotFound', missing, {});
+      return undefined;
+    }
+    case 'stream':
+      await startStream(deps, run, step.moverPod, durationMs(spec?.timeout ?? '1h'));
+      return undefined;
+    case 'succeed': {
+      const status = run.status ?? {};
+      const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes) from Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`;
+      await finish(deps, run, 'Succeeded', 'Succeeded', message, {
+        snapshotId: step.snapshotId,
+        bytes: step.bytes,
+        snapshotTime: status.streamStartTime ?? stamp,
+      });
+      return undefined;
+    }
+    case 'retry':
+      await cleanUp(deps, run, false);
+      await setStatus(
+        {
+          phase: 'Pending',
+          reason: step.reason,
+          message: step.message,
+          attempt: attemptOf(run) + 1,
+          streamStartTime: undefined,
+        },
+        { status: 'Unknown', reason: step.reason, message: step.message },
+      );
+      await event(deps, run, 'Warning', step.reason, step.message);
+      return undefined;
+    case 'fail':
+      await finish(deps, run, 'Failed', step.reason, step.message, {});
+      return undefined;
+    case 'done':
+      await cleanUp(deps, run);
+      return undefined;
+  }
+}
+
+/** The run's end: its status, the ApplicationDump's, an Event, and its temporaries removed. */
+async function finish(
+  deps: DumpDeps,
+  run: DumpRun,
+  phase: 'Succeeded' | 'Failed',
+  reason: NonNullable<DumpRun['status']>['reason'] & string,
+  message: string,
+  fields: { snapshotId?: string; bytes?: number; snapshotTime?: string },
+): Promise<void> {
+  const now = deps.now();
+  const stamp = timestamp(now);
+  await statusWriter(
+    deps.client,
+    kinds.dumpRun,
+    run,
+    now,
+  )(
+    { phase, reason, message, completionTime: stamp, ...fields },
+    { status: phase === 'Succeeded' ? 'True' : 'False', reason, message },
+  );
+  await event(
+    deps,
+    run,
+    phase === 'Succeeded' ? 'Normal' : 'Warning',
+    phase === 'Succeeded' ? 'DumpStored' : reason,
+    message,
+  );
+  await ignoreNotFound(() =>
+    writeStatus<ApplicationDump>(
+      deps.client,
+      kinds.applicationDump,
+      { namespace: run.metadata.namespace, name: run.spec.dump },
+      (current) => {
+        const lastRun = current.status?.lastRun;
+        // Never an older run over a newer one's record.
+        if (lastRun !== undefined && lastRun.time > stamp) return undefined;
+        return {
+          ...current.status,
+          lastRun: { name: run.metadata.name, phase, time: stamp },
+          ...(phase === 'Succeeded'
+            ? {
+                lastSuccess: {
+                  name: run.metadata.name,
+                  time: fields.snapshotTime ?? stamp,
+                  ...(fields.bytes === undefined ? {} : { bytes: fields.bytes }),
+                },
+              }
+            : {}),
+          ...(run.status?.covers === undefined ? {} : { covers: run.status.covers }),
+        };
+      },
+    ),
+  );
+  await cleanUp(deps, run);
+}
+
+/** The stream's start is written first, against the API's copy: a run's attempt streams once, whoever asks. */
+async function startStream(deps: DumpDeps, run: DumpRun, moverPod: string, timeoutMs: number): Promise<void> {
+  const status = run.status ?? {};
+  const claim = { won: false };
+  const stamp = timestamp(deps.now());
+  await writeStatus<DumpRun>(
+    deps.client,
+    kinds.dumpRun,
+    { namespace: run.metadata.namespace, name: run.metadata.name },
+    (current) => {
+      if (current.status?.phase !== 'Running' || current.status.streamStartTime !== undefined) return undefined;
+      if (attemptOf(current) !== attemptOf(run)) return undefined;
+      claim.won = true;
+      return {
+        ...current.status,
+        streamStartTime: stamp,
+        reason: 'Streaming',
+        message: `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`,
+      };
+    },
+  );
+  if (!claim.won) return;
+  deps.relays.start(
+    {
+      key: relayKey(run),
+      app: {
+        namespace: run.metadata.namespace,
+        pod: status.pod ?? '',
+        container: status.container ?? '',
+        command: status.command ?? [],
+      },
+      mover: { namespace: deps.namespace, pod: moverPod },
+      timeoutMs,
+    },
+    (outcome) => {
+      if (outcome.exitCode !== 0)
+        void event(
+          deps,
+          run,
+          'Warning',
+          'DumpCommandFailed',
+          `${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}: ${outcome.exitCode === undefined ? 'did not finish' : `exited ${outcome.exitCode}`} after ${outcome.bytes} bytes${outcome.message === '' ? '' : `: ${outcome.message}`}`,
+        ).catch(() => undefined);
+    },
+  );
+}
+
+async function createJob(
+  deps: DumpDeps,
+  run: DumpRun,
+  repository: BackupRepository,
+  timeout: string,
+): Promise<string | undefined> {
+  const ns = run.metadata.namespace;
+  const tenant = tenantOf(repository.spec, ns);
+  const credentials = await repositoryCredentials(deps.client, deps.namespace, repository, tenant);
+  if ('missing' in credentials) return credentials.missing;
+  const labels = {
+    [dumpLabels.run]: run.metadata.name,
+    [dumpLabels.dump]: run.spec.dump.slice(0, 63),
+    [runLabels.namespace]: ns,
+    [runLabels.component]: 'mover',
+  };
+  const annotations = ownerRecord('DumpRun', run);
+  await createCredentialsSecret(
+    deps.client,
+    { name: secretName(run), namespace: deps.namespace, labels, annotations },
+    credentials.data,
+  );
+  const task: DumpBackupTask = {
+    kind: 'dump-backup',
+    repository: {
+      engine: repository.spec.engine,
+      url: repositoryUrl(repository.spec, ns),
+      region: repository.spec.s3.region,
+      initialize: true,
+      source: repositorySource(deps.namespace, repository, tenant),
+    },
+    fileName: run.status?.fileName ?? 'dump',
+    host: resticHost(repository.spec, ns, `dump-${run.spec.dump}`),
+    tags: [`namespace=${ns}`, `dump=${run.spec.dump}`, `run=${run.metadata.name}`],
+    cacheDir: moverCacheDir,
+    compression: repository.spec.compression,
+    verifyBeforeUpload: repository.spec.verifyBeforeUpload,
+  };
+  await ignoreAlreadyExists(() =>
+    deps.client.create(
+      kinds.job,
+      moverJob({
+        name: dumpJobName(run),
+        namespace: deps.namespace,
+        labels,
+        annotations,
+        mover: deps.mover,
+        task,
+        secretName: secretName(run),
+        // The dump's own time, and a little for the mover to start and the repository to open.
+        deadlineSeconds: Math.round(durationMs(timeout) / 1000) + 300,
+      }),
+    ),
+  );
+  return undefined;
+}
+
+/** The Job and the Secret of the run; the clean-up is recorded once the run has finished. */
+async function cleanUp(deps: DumpDeps, run: DumpRun, record = true): Promise<void> {
+  await ignoreNotFound(() =>
+    deps.client.delete(
+      kinds.job,
+      { namespace: deps.namespace, name: dumpJobName(run) },
+      { propagationPolicy: 'Background' },
+    ),
+  );
+  await ignoreNotFound(() => deps.client.delete(kinds.secret, { namespace: deps.namespace, name: secretName(run) }));
+  if (record && dumpRunFinished(run))
+    await ignoreNotFound(() =>
+      statusWriter(
+        deps.client,
+        kinds.dumpRun,
+        run,
+        deps.now(),
+      )({}, cleanedUp('the mover Job and its Secret are deleted')),
+    );
+}
+
+async function event(
+  deps: DumpDeps,
+  run: DumpRun,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
+  await recordEvent(
+    deps.client,
+    {
+      object: {
+        apiVersion: 'safehold.io/v1alpha1',
+        kind: 'DumpRun',
+        name: run.metadata.name,
+        namespace: run.metadata.namespace,
+        uid: run.metadata.uid,
+      },
+      type,
+      reason,
+      message,
+    },
+    'safehold',
+    deps.now(),
+  );
+}

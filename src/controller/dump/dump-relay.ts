@@ -1,0 +1,93 @@
+// The operator's part of an application dump (ADR 0026): the dump command runs
+// in the application's container (pods/exec) and its stdout, as it comes, is
+// written as frames to the mover's stdin (pods/attach), then one end frame
+// saying how the command ended. Each side waits for the other: the exec
+// socket pauses while the mover's stdin is full. A relay lives in this
+// process only; the run's status says one started, so a restarted operator
+// knows the stream was lost instead of starting another.
+import { dataFrames, endFrame } from '../../api/index.ts';
+import type { KubeClient } from '../../kube/index.ts';
+import type { Log } from '../operator.ts';
+
+export interface RelayRequest {
+  /** The run's uid and attempt: one relay each. */
+  key: string;
+  app: { namespace: string; pod: string; container: string; command: string[] };
+  mover: { namespace: string; pod: string };
+  timeoutMs: number;
+}
+
+export interface RelayOutcome {
+  exitCode: number | undefined;
+  bytes: number;
+  message: string;
+}
+
+export class DumpRelays {
+  readonly #client: KubeClient;
+  readonly #log: Log;
+  readonly #running = new Map<string, Promise<RelayOutcome>>();
+
+  constructor(client: KubeClient, log: Log) {
+    this.#client = client;
+    this.#log = log;
+  }
+
+  /** Whether this process streams the run's attempt now. */
+  streaming(key: string): boolean {
+    return this.#running.has(key);
+  }
+
+  /** Starts the relay unless it runs; `ended` is called once it has. */
+  start(request: RelayRequest, ended: (outcome: RelayOutcome) => void): void {
+    if (this.#running.has(request.key)) return;
+    const relay = relayOnce(this.#client, request).catch((error: unknown): RelayOutcome => ({
+      exitCode: undefined,
+      bytes: 0,
+      message: `the stream to the mover failed: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    this.#running.set(request.key, relay);
+    void relay.then((outcome) => {
+      this.#running.delete(request.key);
+      this.#log('dump stream ended', {
+        pod: `${request.app.namespace}/${request.app.pod}`,
+        exitCode: outcome.exitCode,
+        bytes: outcome.bytes,
+      });
+      ended(outcome);
+    });
+  }
+}
+
+async function relayOnce(client: KubeClient, request: RelayRequest): Promise<RelayOutcome> {
+  const stdin = await client.attach({
+    namespace: request.mover.namespace,
+    pod: request.mover.pod,
+    container: 'mover',
+    timeoutMs: 30_000,
+  });
+  let bytes = 0;
+  try {
+    const result = await client.exec({
+      ...request.app,
+      timeoutMs: request.timeoutMs,
+      keepBytes: 2048,
+      onStdout: async (chunk) => {
+        bytes += chunk.length;
+        for (const frame of dataFrames(chunk)) await stdin.write(frame);
+      },
+    });
+    const stderr = result.stderr.trim().split('\n').slice(-5).join('\n');
+    const outcome: RelayOutcome = {
+      exitCode: result.timedOut ? undefined : result.exitCode,
+      bytes,
+      message: [result.error, stderr].filter((t) => t !== undefined && t !== '').join(': '),
+    };
+    await stdin.write(endFrame(outcome));
+    await stdin.end();
+    return outcome;
+  } catch (error) {
+    stdin.abort();
+    throw error;
+  }
+}

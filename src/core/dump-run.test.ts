@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { DumpRun } from '../api/index.ts';
+import { nextDumpStep, podWaitMs, type DumpObservation } from './dump-run.ts';
+
+const now = new Date('2026-12-05T10:00:00Z');
+const created = new Date(now.getTime() - 60_000).toISOString();
+
+function run(status: DumpRun['status'] = {}): DumpRun {
+  return {
+    metadata: { name: 'r', namespace: 'app', creationTimestamp: created, uid: 'u' },
+    spec: { dump: 'db' },
+    status,
+  };
+}
+
+function seen(over: Partial<DumpObservation> = {}): DumpObservation {
+  return {
+    now,
+    run: run(),
+    problem: undefined,
+    target: { kind: 'found', pod: 'db-0', container: 'postgres' },
+    repository: 'main',
+    maintenance: undefined,
+    slots: { running: 0, limit: 2 },
+    job: undefined,
+    moverPod: undefined,
+    streaming: false,
+    ...over,
+  };
+}
+
+const running = (status: DumpRun['status'] = {}) =>
+  run({ phase: 'Running', pod: 'db-0', command: ['pg_dumpall'], ...status });
+const summary = {
+  type: 'summary' as const,
+  snapshotId: 'abcd1234',
+  filesNew: 1,
+  filesChanged: 0,
+  filesUnmodified: 0,
+  dirsNew: 0,
+  dirsChanged: 0,
+  bytesAdded: 10,
+  bytesProcessed: 1234,
+  filesProcessed: 1,
+  durationSeconds: 1,
+};
+const failedJob = {
+  finished: true,
+  result: {
+    type: 'error' as const,
+    code: 'DumpFailed' as const,
+    message: 'dump not stored: the stream ended after 10 bytes, before the dump command did',
+  },
+  failureMessage: undefined,
+};
+
+describe('nextDumpStep', () => {
+  it.each([
+    {
+      what: 'a missing ApplicationDump fails, naming it',
+      o: seen({ problem: { reason: 'DumpNotFound', message: 'ApplicationDump app/db not found' } }),
+      step: { kind: 'fail', reason: 'DumpNotFound' },
+    },
+    {
+      what: 'a Pod without the container fails, naming Pod and container',
+      o: seen({ target: { kind: 'no-container', message: 'Pod app/db-0 has no container pg' } }),
+      step: { kind: 'fail', reason: 'ContainerNotFound', message: 'Pod app/db-0 has no container pg' },
+    },
+    {
+      what: 'no Running Pod yet: waits',
+      o: seen({ target: { kind: 'no-pod', message: 'no Running Pod in namespace app matches' } }),
+      step: { kind: 'wait', reason: 'PodNotReady' },
+    },
+    {
+      what: 'no Running Pod for long: fails',
+      o: seen({
+        now: new Date(now.getTime() + podWaitMs),
+        target: { kind: 'no-pod', message: 'no Running Pod in namespace app matches' },
+      }),
+      step: { kind: 'fail', reason: 'PodNotFound' },
+    },
+    {
+      what: 'maintenance holds the repository',
+      o: seen({ maintenance: 'm1' }),
+      step: { kind: 'wait', reason: 'MaintenanceWindow' },
+    },
+    {
+      what: 'every mover slot taken',
+      o: seen({ slots: { running: 2, limit: 2 } }),
+      step: { kind: 'wait', reason: 'ConcurrencyLimit' },
+    },
+    {
+      what: 'all there: starts',
+      o: seen(),
+      step: { kind: 'start', pod: 'db-0', container: 'postgres', repository: 'main' },
+    },
+    { what: 'started, no Job: creates it', o: seen({ run: running() }), step: { kind: 'create-job' } },
+    {
+      what: 'the mover is not running yet: waits',
+      o: seen({
+        run: running(),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+        moverPod: { name: 'm', running: false },
+      }),
+      step: { kind: 'wait', reason: 'MoverStarting' },
+    },
+    {
+      what: 'the mover runs: streams',
+      o: seen({
+        run: running(),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+        moverPod: { name: 'm', running: true },
+      }),
+      step: { kind: 'stream', moverPod: 'm' },
+    },
+    {
+      what: 'streaming in this process: waits, never a second stream',
+      o: seen({
+        run: running({ streamStartTime: now.toISOString() }),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+        moverPod: { name: 'm', running: true },
+        streaming: true,
+      }),
+      step: { kind: 'wait', reason: 'Streaming' },
+    },
+    {
+      what: 'a stream started by an operator that is gone: waits for the mover to end, never a second stream',
+      o: seen({
+        run: running({ streamStartTime: now.toISOString() }),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+        moverPod: { name: 'm', running: true },
+      }),
+      step: { kind: 'wait', reason: 'StreamLost' },
+    },
+    {
+      what: 'a lost stream whose mover does not end: the attempt is ended and tried again',
+      o: seen({
+        run: running({ streamStartTime: new Date(now.getTime() - 3 * 60_000).toISOString() }),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+      }),
+      step: { kind: 'retry', reason: 'StreamLost' },
+    },
+    {
+      what: 'a lost stream on the last attempt fails',
+      o: seen({ run: running({ streamStartTime: now.toISOString(), attempt: 3 }), job: failedJob }),
+      step: { kind: 'fail', reason: 'StreamLost' },
+    },
+    {
+      what: 'the mover stored the dump',
+      o: seen({
+        run: running({ streamStartTime: now.toISOString() }),
+        job: { finished: true, result: summary, failureMessage: undefined },
+        streaming: true,
+      }),
+      step: { kind: 'succeed', snapshotId: 'abcd1234', bytes: 1234 },
+    },
+    {
+      what: 'the dump command failed: the mover stored nothing, and says why',
+      o: seen({ run: running({ streamStartTime: now.toISOString() }), job: failedJob, streaming: true }),
+      step: { kind: 'fail', reason: 'DumpFailed', message: failedJob.result.message },
+    },
+    { what: 'a finished run only cleans up', o: seen({ run: run({ phase: 'Failed' }) }), step: { kind: 'done' } },
+  ])('$what', ({ o, step }) => {
+    expect(nextDumpStep(o)).toMatchObject(step);
+  });
+});

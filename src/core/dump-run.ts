@@ -1,0 +1,173 @@
+// What a DumpRun does next, decided from what is observed (ADR 0026). Before
+// it starts: its ApplicationDump exists and is valid, a Running Pod matches
+// the dump's selector and has the container, the repository exists, no
+// maintenance holds it and a mover slot is free. Then a mover Job (its stdin
+// open), then, once the mover runs, the operator streams the command's output
+// into it, once per attempt: the start of the stream is written first, so a
+// restarted operator never streams a second time into the same mover. A
+// stream lost with an operator that stopped ends the attempt (StreamLost) and
+// the run is tried again; the mover's result decides the rest. Pure.
+import type { DumpRunReason, DumpRun, VolumeBackup } from '../api/index.ts';
+import { maintenanceWait } from './backup-reads.ts';
+import { moverFailure, type MoverOutcome } from './mover-failure.ts';
+
+/** How long a run waits for a Running Pod of its application before it fails. */
+export const podWaitMs = 5 * 60_000;
+/** How long a stream started by an operator that is gone may leave its mover running before the attempt is ended. */
+export const lostStreamMs = 2 * 60_000;
+/** Attempts of a run whose stream was lost (the operator restarted while it streamed). */
+export const dumpAttempts = 3;
+
+/** The application Pod a dump runs in, or why there is none yet (or none at all). */
+export type DumpTarget =
+  | { kind: 'found'; pod: string; container: string }
+  | { kind: 'no-pod'; message: string }
+  | { kind: 'no-container'; message: string };
+
+export interface DumpObservation {
+  now: Date;
+  run: DumpRun;
+  /** Why the run's ApplicationDump cannot run: missing, or a field that is wrong (names the object and field). */
+  problem: { reason: 'DumpNotFound' | 'InvalidSpec' | 'RepositoryNotFound'; message: string } | undefined;
+  target: DumpTarget;
+  /** The repository the dump goes to, resolved. */
+  repository: string | undefined;
+  maintenance: string | undefined;
+  /** Movers running now (backups and dumps share the operator's limit), and that limit. */
+  slots: { running: number; limit: number };
+  job: MoverOutcome | undefined;
+  /** The mover's Pod, once it exists: the stream starts when its container runs. */
+  moverPod: { name: string; running: boolean } | undefined;
+  /** Whether this operator process streams into the mover now. */
+  streaming: boolean;
+}
+
+export type DumpStep =
+  | { kind: 'wait'; reason: DumpRunReason; message: string; recheckMs: number }
+  | { kind: 'start'; pod: string; container: string; repository: string }
+  | { kind: 'create-job' }
+  | { kind: 'stream'; moverPod: string }
+  | { kind: 'succeed'; snapshotId: string; bytes: number }
+  | { kind: 'retry'; reason: DumpRunReason; message: string }
+  | { kind: 'fail'; reason: DumpRunReason; message: string }
+  | { kind: 'done' };
+
+export function dumpRunFinished(run: { status?: { phase?: string | undefined } | undefined }): boolean {
+  return run.status?.phase === 'Succeeded' || run.status?.phase === 'Failed';
+}
+
+export function nextDumpStep(o: DumpObservation): DumpStep {
+  const status = o.run.status ?? {};
+  switch (status.phase ?? 'Pending') {
+    case 'Pending':
+      return pendingStep(o);
+    case 'Running':
+      return runningStep(o);
+    case 'Succeeded':
+    case 'Failed':
+      return { kind: 'done' };
+  }
+}
+
+function pendingStep(o: DumpObservation): DumpStep {
+  if (o.problem !== undefined) return { kind: 'fail', ...o.problem };
+  const name = `ApplicationDump ${o.run.metadata.namespace}/${o.run.spec.dump}`;
+  if (o.target.kind === 'no-container') return { kind: 'fail', reason: 'ContainerNotFound', message: o.target.message };
+  if (o.target.kind === 'no-pod') {
+    const since = Date.parse(o.run.metadata.creationTimestamp ?? '');
+    const waited = Number.isNaN(since) ? 0 : o.now.getTime() - since;
+    if (waited >= podWaitMs)
+      return {
+        kind: 'fail',
+        reason: 'PodNotFound',
+        message: `${o.target.message} after ${Math.round(waited / 60_000)} minutes (${name} spec.podSelector)`,
+      };
+    return {
+      kind: 'wait',
+      reason: 'PodNotReady',
+      message: `${o.target.message} (${name} spec.podSelector)`,
+      recheckMs: 10_000,
+    };
+  }
+  if (o.repository === undefined)
+    return { kind: 'fail', reason: 'RepositoryNotFound', message: `${name}: no repository to write to` };
+  if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
+  if (o.slots.running >= o.slots.limit)
+    return {
+      kind: 'wait',
+      reason: 'ConcurrencyLimit',
+      message: `waiting for a free mover slot: ${o.slots.running} movers are running, the operator's limit (--max-concurrent-movers)`,
+      recheckMs: 10_000,
+    };
+  return { kind: 'start', pod: o.target.pod, container: o.target.container, repository: o.repository };
+}
+
+function runningStep(o: DumpObservation): DumpStep {
+  const status = o.run.status ?? {};
+  const attempt = attemptOf(o.run);
+  const lost = status.streamStartTime !== undefined && !o.streaming;
+  const again = (reason: DumpRunReason, message: string): DumpStep =>
+    attempt < dumpAttempts
+      ? { kind: 'retry', reason, message: `${message}; trying again (attempt ${attempt + 1} of ${dumpAttempts})` }
+      : { kind: 'fail', reason, message: `${message}; gave up after ${dumpAttempts} attempts` };
+  if (o.job === undefined) return { kind: 'create-job' };
+  if (o.job.finished) {
+    const result = o.job.result;
+    if (result?.type === 'summary')
+      return { kind: 'succeed', snapshotId: result.snapshotId, bytes: result.bytesProcessed };
+    const failure = moverFailure(o.job);
+    if (lost) return again('StreamLost', `the operator stopped while it streamed the dump (${failure.message})`);
+    return { kind: 'fail', ...failure };
+  }
+  if (status.streamStartTime === undefined) {
+    if (o.moverPod?.running === true) return { kind: 'stream', moverPod: o.moverPod.name };
+    return { kind: 'wait', reason: 'MoverStarting', message: 'waiting for the mover to start', recheckMs: 5000 };
+  }
+  if (o.streaming)
+    return {
+      kind: 'wait',
+      reason: 'Streaming',
+      message: `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`,
+      recheckMs: 30_000,
+    };
+  // Streamed by an operator that is gone: its mover ends once its stdin closes; one that never got it is ended.
+  const started = Date.parse(status.streamStartTime);
+  if (Number.isNaN(started) || o.now.getTime() - started >= lostStreamMs)
+    return again('StreamLost', 'the operator stopped while it streamed the dump, and the mover did not end');
+  return {
+    kind: 'wait',
+    reason: 'StreamLost',
+    message: 'the operator that streamed the dump stopped; waiting for the mover to end',
+    recheckMs: 10_000,
+  };
+}
+
+export function attemptOf(run: DumpRun): number {
+  return run.status?.attempt ?? 1;
+}
+
+/**
+ * An ApplicationDump's stored dumps as backups of a volume named after the dump, so a download
+ * chooses among them as among a volume's backups (latest, a run's name, an id, asOf). The dump is
+ * the one file at the root of its snapshot.
+ */
+export function dumpCatalogue(runs: readonly DumpRun[]): VolumeBackup[] {
+  return runs.flatMap((run) => {
+    const status = run.status;
+    if (status?.phase !== 'Succeeded' || status.snapshotId === undefined) return [];
+    return [
+      {
+        metadata: run.metadata,
+        spec: { pvc: run.spec.dump, trigger: run.spec.trigger ?? 'manual' },
+        status: {
+          phase: 'Succeeded',
+          snapshotId: status.snapshotId,
+          snapshotPath: '/',
+          ...(status.snapshotTime === undefined ? {} : { snapshotTime: status.snapshotTime }),
+          ...(status.repository === undefined ? {} : { repository: status.repository }),
+          ...(status.completionTime === undefined ? {} : { completionTime: status.completionTime }),
+        },
+      },
+    ];
+  });
+}
