@@ -70,6 +70,8 @@ export const applicationDumpStatus = z.object({
 });
 
 export type ApplicationDumpSpec = z.input<typeof applicationDumpSpec>;
+/** The spec with its defaults filled in, as applicationDumpSpec parses it. */
+export type ParsedApplicationDumpSpec = z.infer<typeof applicationDumpSpec>;
 export type ApplicationDumpStatus = z.infer<typeof applicationDumpStatus>;
 
 export interface ApplicationDump {

@@ -4,9 +4,9 @@
 // when the task was carried out (a snapshot written, a maintenance run, even
 // one whose check found damage: that is in its summary, a restore, or a
 // download uploaded), 1 otherwise. The result is in the termination message either way.
-import { createReadStream } from 'node:fs';
+import { appendFileSync, createReadStream } from 'node:fs';
 import { moverEnv } from '../api/index.ts';
-import { dumpStream, inheritedEnvNames, runMover, streamImage } from '../mover/index.ts';
+import { dumpStream, dumpStreamReason, inheritedEnvNames, runMover, streamImage } from '../mover/index.ts';
 
 export async function moverMain(): Promise<number> {
   const env = process.env;
@@ -48,7 +48,13 @@ export async function imageStreamMain(plan: string): Promise<void> {
   await streamImage(plan, process.stdout);
 }
 
-/** An application dump, framed by the operator and passed on through a FIFO, as plain bytes on stdout: 0 only when complete. */
+/**
+ * An application dump, framed by the operator and passed on through a FIFO, as plain bytes on stdout: 0 only
+ * when complete. Why it is not is also left beside the FIFO (dumpStreamReason), for the mover to report.
+ */
 export function dumpStreamMain(fifo: string): Promise<number> {
-  return dumpStream(createReadStream(fifo), process.stdout, (line) => process.stderr.write(`${line}\n`));
+  return dumpStream(createReadStream(fifo), process.stdout, (line) => {
+    process.stderr.write(`${line}\n`);
+    appendFileSync(dumpStreamReason(fifo), `${line}\n`);
+  });
 }

@@ -4,7 +4,7 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { parseBackupPolicies, type ParsedPolicies } from '../api/index.ts';
+import { parseBackupPolicies, type ApplicationDump, type ParsedPolicies } from '../api/index.ts';
 import type { ClusterView } from '../core/index.ts';
 import {
   isForbidden,
@@ -27,8 +27,8 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
   const scoped = namespace === undefined ? {} : { namespace };
   const forbidden: string[] = [];
   const listOrEmpty = <T extends KubeObject>(kind: ResourceKind) => listOrNothing<T>(client, kind, forbidden);
-  const [claims, volumes, namespaces, storageClasses, rawPolicies, pods, deployments, statefulSets] = await Promise.all(
-    [
+  const [claims, volumes, namespaces, storageClasses, rawPolicies, pods, deployments, statefulSets, dumps] =
+    await Promise.all([
       client.list<PersistentVolumeClaim>(kinds.persistentVolumeClaim, scoped),
       listOrEmpty<PersistentVolume>(kinds.persistentVolume),
       listOrEmpty<Namespace>(kinds.namespace),
@@ -37,8 +37,8 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       client.list<Pod>(kinds.pod, scoped),
       client.list<Deployment>(kinds.deployment, scoped),
       client.list<StatefulSet>(kinds.statefulSet, scoped),
-    ],
-  );
+      listOrNothing<ApplicationDump>(client, kinds.applicationDump, forbidden, scoped),
+    ]);
   const { valid: policies, invalid: invalidPolicies } = parseBackupPolicies(rawPolicies.items);
   const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
   return {
@@ -52,6 +52,7 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       pods: pods.items,
       deployments: deployments.items,
       statefulSets: statefulSets.items,
+      dumps: dumps.items,
     },
     invalidPolicies,
     forbidden: forbidden.sort(),
@@ -63,9 +64,10 @@ async function listOrNothing<T extends KubeObject>(
   client: KubeClient,
   kind: ResourceKind,
   forbidden: string[],
+  scoped: { namespace?: string } = {},
 ): Promise<ObjectList<T>> {
   try {
-    return await client.list<T>(kind);
+    return await client.list<T>(kind, scoped);
   } catch (error) {
     if (isForbidden(error)) forbidden.push(kind.plural);
     if (isNotFound(error) || isForbidden(error)) return { metadata: {}, items: [] };

@@ -262,6 +262,7 @@ export class ClusterCache {
       this.pods,
       this.deployments,
       this.statefulSets,
+      this.applicationDumps,
     ] as Informer<KubeObject>[];
   }
 
@@ -277,7 +278,6 @@ export class ClusterCache {
       this.maintenances,
       this.restores,
       this.downloads,
-      this.applicationDumps,
       this.dumpRuns,
       this.moverSecrets,
     ] as Informer<KubeObject>[];
@@ -328,6 +328,7 @@ export class ClusterCache {
       pods: this.pods.list(),
       deployments: this.deployments.list(),
       statefulSets: this.statefulSets.list(),
+      dumps: this.applicationDumps.list(),
     };
   }
 }

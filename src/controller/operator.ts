@@ -12,6 +12,7 @@ import { CoverageController } from './coverage/coverage-controller.ts';
 import { downloadKindOf } from './download/download-kind.ts';
 import { dumpKindOf } from './dump/dump-kind.ts';
 import { DumpRelays } from './dump/dump-relay.ts';
+import { AnnotatedDumps } from './dump/annotated-dumps.ts';
 import { DumpScheduler } from './dump/dump-scheduler.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
@@ -137,6 +138,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       passes: metrics.schedulerPasses,
     });
     const dumpScheduler = new DumpScheduler({ client, cache, now: deps.now, log: deps.log });
+    const annotatedDumps = new AnnotatedDumps({ client, cache, coverage: controller, log: deps.log });
     const maintenanceScheduler = new MaintenanceScheduler({
       client,
       cache,
@@ -160,7 +162,10 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void orphans.start(runsReady);
     void histories.start(runsReady);
     void controller.firstPass.then(() => maintenanceScheduler.start());
-    void runsReady.then(() => dumpScheduler.start());
+    void runsReady.then(() => {
+      annotatedDumps.start();
+      dumpScheduler.start();
+    });
     prober.start();
     void cache.synced().then(() =>
       deps.log('every cache is synced', {

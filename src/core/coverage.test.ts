@@ -22,6 +22,39 @@ const view = (claims: PersistentVolumeClaim[]): ClusterView => ({
 });
 
 describe('coverage', () => {
+  it('shows a volume no policy backs up as protected by the application dump that covers it, with its age', () => {
+    const excluded = claim('shop', 'excluded');
+    excluded.metadata = { ...excluded.metadata, annotations: { 'safehold.io/backup': 'false' } };
+    const cluster: ClusterView = {
+      ...view([claim('shop', 'db-data'), excluded, claim('shop', 'other')]),
+      policies: [],
+    };
+    cluster.dumps = [
+      {
+        metadata: { namespace: 'shop', name: 'pg' },
+        spec: {
+          podSelector: { matchLabels: { app: 'db' } },
+          command: ['pg_dumpall'],
+          fileName: 'all.sql',
+          schedule: { cron: '0 3 * * *' },
+        },
+        status: { covers: ['db-data', 'excluded'], lastSuccess: { name: 'pg-1', time: '2026-11-21T03:05:00Z' } },
+      },
+    ];
+    const rows = coverage(cluster, new Date('2026-11-22T00:00:00Z'));
+    const row = (name: string) => rows.find((r) => r.name === name);
+    for (const name of ['db-data', 'excluded']) {
+      expect(row(name)?.decision).toMatchObject({ state: 'protected', policy: 'dump:pg', rule: 'application-dump' });
+      expect(row(name)?.decision.reason).toBe(
+        'protected by ApplicationDump shop/pg (last dump 2026-11-21T03:05:00Z), not by a volume backup',
+      );
+      expect(row(name)?.lastBackup).toBe('2026-11-21T03:05:00Z');
+      expect(row(name)?.nextRun).toMatch(/^2026-11-22T0[34]:/);
+    }
+    // A volume it does not cover stays as it was.
+    expect(row('other')?.decision).toMatchObject({ state: 'unprotected', cause: 'NoPolicy' });
+  });
+
   it("leaves out a run's own claims (snapshot clones, mover aliases): they are copies, not volumes to protect", () => {
     const rows = coverage(
       view([

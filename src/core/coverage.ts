@@ -4,7 +4,7 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { annotations, runLabels, type BackupPolicy } from '../api/index.ts';
+import { annotations, applicationDumpSpec, runLabels, type ApplicationDump, type BackupPolicy } from '../api/index.ts';
 import { unboundClaim, type UnboundCause } from './claim-binding.ts';
 import { decide, storageClassOf, type Decision, type PolicyContext, type Problem, type Rule } from './decision.ts';
 import { nextRun } from './schedule.ts';
@@ -21,6 +21,8 @@ export interface ClusterView {
   pods: readonly Pod[];
   deployments: readonly Deployment[];
   statefulSets: readonly StatefulSet[];
+  /** The ApplicationDumps, with the volumes each covers: a volume no policy backs up may be protected by one. */
+  dumps?: readonly ApplicationDump[];
 }
 
 /**
@@ -91,6 +93,7 @@ export function policyContext(view: ClusterView): PolicyContext {
 export function coverage(view: ClusterView, now: Date): CoverageRow[] {
   const context = policyContext(view);
   const policies = new Map(view.policies.map((p) => [p.metadata.name, p]));
+  const dumps = dumpsByVolume(view.dumps ?? []);
   // A run's own claims (a snapshot's clone, the mover's read-only alias) are copies, not volumes to protect.
   return view.claims
     .filter((claim) => !isRunClaim(claim.metadata?.labels))
@@ -118,6 +121,10 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
       // An unbound claim has no run until it binds: its next run is not promised.
       const policy = decision.state === 'protected' ? policies.get(decision.policy) : undefined;
       const next = policy === undefined ? undefined : nextRun(policy.spec.schedule, `${namespace}/${name}`, now);
+      const ownBackup =
+        volume?.metadata?.annotations?.[annotations.lastBackup] ??
+        claim.metadata?.annotations?.[annotations.lastBackup];
+      const dumped = byDumps(dumps.get(`${namespace}/${name}`), decision, `${namespace}/${name}`, now);
       return {
         namespace,
         name,
@@ -125,15 +132,67 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
         storageClass: storageClassOf(facts),
         volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
         phase: claim.status?.phase ?? 'Pending',
-        decision,
-        lastBackup:
-          volume?.metadata?.annotations?.[annotations.lastBackup] ??
-          claim.metadata?.annotations?.[annotations.lastBackup],
+        decision: dumped?.decision ?? decision,
+        lastBackup: ownBackup ?? dumped?.lastDump,
         lastFailure: lastFailure(volume?.metadata?.annotations) ?? lastFailure(claim.metadata?.annotations),
-        nextRun: next?.toISOString(),
+        nextRun: (next ?? dumped?.next)?.toISOString(),
         problems,
       };
     });
+}
+
+interface CoveringDump {
+  name: string;
+  lastSuccess: string | undefined;
+  schedule: ReturnType<typeof applicationDumpSpec.parse>['schedule'];
+}
+
+/** The dumps covering each volume ("namespace/pvc"): those the operator resolved (status), else those the spec names. */
+function dumpsByVolume(dumps: readonly ApplicationDump[]): Map<string, CoveringDump[]> {
+  const map = new Map<string, CoveringDump[]>();
+  for (const dump of dumps) {
+    const parsed = applicationDumpSpec.safeParse(dump.spec);
+    if (!parsed.success) continue;
+    const covering = {
+      name: dump.metadata.name,
+      lastSuccess: dump.status?.lastSuccess?.time,
+      schedule: parsed.data.schedule,
+    };
+    for (const pvc of dump.status?.covers ?? parsed.data.covers ?? []) {
+      const key = `${dump.metadata.namespace}/${pvc}`;
+      map.set(key, [...(map.get(key) ?? []), covering]);
+    }
+  }
+  return map;
+}
+
+/**
+ * A volume that no policy backs up (none applies, or it is excluded from volume backups) but an
+ * application dump covers is protected by that dump, with the age of its newest dump. A volume a
+ * policy protects stays the policy's. A malformed annotation or a conflict stays unprotected: a
+ * problem to fix, whatever else covers the volume.
+ */
+function byDumps(covering: CoveringDump[] | undefined, decision: CoverageDecision, key: string, now: Date) {
+  if (covering === undefined || covering.length === 0) return undefined;
+  if (!(decision.state === 'excluded' || (decision.state === 'unprotected' && decision.cause === 'NoPolicy')))
+    return undefined;
+  const newest = [...covering].sort((a, b) => (b.lastSuccess ?? '').localeCompare(a.lastSuccess ?? ''))[0];
+  if (newest === undefined) return undefined;
+  const namespace = key.slice(0, key.indexOf('/'));
+  const next = covering
+    .map((d) => (d.schedule === undefined ? undefined : nextRun(d.schedule, `${namespace}/${d.name}`, now)))
+    .filter((t): t is Date => t !== undefined)
+    .sort((a, b) => a.getTime() - b.getTime())[0];
+  return {
+    decision: {
+      state: 'protected' as const,
+      policy: `dump:${newest.name}`,
+      rule: 'application-dump' as const,
+      reason: `protected by ApplicationDump ${namespace}/${newest.name} (${newest.lastSuccess === undefined ? 'no dump stored yet' : `last dump ${newest.lastSuccess}`}), not by a volume backup`,
+    },
+    lastDump: newest.lastSuccess,
+    next,
+  };
 }
 
 export interface LastFailure {

@@ -19,7 +19,9 @@ export type Rule =
   | 'pvc-annotation'
   | 'storage-class-annotation'
   | 'policy-selector'
-  | 'default-policy';
+  | 'default-policy'
+  /** Not a policy: an ApplicationDump that names the volume in what it covers. */
+  | 'application-dump';
 export type UnprotectedCause = 'NoPolicy' | 'MalformedAnnotation' | 'PolicyConflict';
 
 export type Decision =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DumpRun } from '../api/index.ts';
-import { nextDumpStep, podWaitMs, type DumpObservation } from './dump-run.ts';
+import { dumpRetentionDrops, nextDumpStep, podWaitMs, type DumpObservation } from './dump-run.ts';
 
 const now = new Date('2026-12-05T10:00:00Z');
 const created = new Date(now.getTime() - 60_000).toISOString();
@@ -162,5 +162,31 @@ describe('nextDumpStep', () => {
     { what: 'a finished run only cleans up', o: seen({ run: run({ phase: 'Failed' }) }), step: { kind: 'done' } },
   ])('$what', ({ o, step }) => {
     expect(nextDumpStep(o)).toMatchObject(step);
+  });
+});
+
+describe('dumpRetentionDrops', () => {
+  const stored = (dump: string, name: string, time: string, phase = 'Succeeded'): DumpRun => ({
+    metadata: { name, namespace: 'app' },
+    spec: { dump },
+    status: { phase: phase as 'Succeeded', snapshotId: `${name}00000000`, snapshotTime: time },
+  });
+  const runs = [
+    stored('db', 'mon', '2026-11-30T03:00:00Z'),
+    stored('db', 'tue', '2026-12-01T03:00:00Z'),
+    stored('db', 'tue-again', '2026-12-01T15:00:00Z'),
+    stored('db', 'wed', '2026-12-02T03:00:00Z'),
+    stored('db', 'failed', '2026-12-02T04:00:00Z', 'Failed'),
+    stored('gone', 'old', '2026-01-01T03:00:00Z'),
+  ];
+  const declared = { retention: { keepDaily: 2, orphanGracePeriod: '30d' }, schedule: undefined };
+
+  it("drops what a dump's own rules do not keep, per dump, and never a failed run", () => {
+    const drops = dumpRetentionDrops(runs, (key) => (key === 'app/db' ? declared : undefined));
+    expect(drops.map((r) => r.metadata.name).sort()).toEqual(['mon', 'tue']);
+  });
+
+  it('keeps every dump of an ApplicationDump that is gone', () => {
+    expect(dumpRetentionDrops(runs, () => undefined)).toEqual([]);
   });
 });

@@ -7,7 +7,9 @@
 // restarted operator never streams a second time into the same mover. A
 // stream lost with an operator that stopped ends the attempt (StreamLost) and
 // the run is tried again; the mover's result decides the rest. Pure.
-import type { DumpRunReason, DumpRun, VolumeBackup } from '../api/index.ts';
+import type { DumpRunReason, DumpRun, ParsedApplicationDumpSpec, VolumeBackup } from '../api/index.ts';
+import { rulesFromPolicy } from './forget-args.ts';
+import { applyRetention } from './retention.ts';
 import { maintenanceWait } from './backup-reads.ts';
 import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 
@@ -38,7 +40,7 @@ export interface DumpObservation {
   job: MoverOutcome | undefined;
   /** The mover's Pod, once it exists: the stream starts when its container runs. */
   moverPod: { name: string; running: boolean } | undefined;
-  /** Whether this operator process streams into the mover now. */
+  /** Whether this operator process streams into the mover, or did until the command ended. */
   streaming: boolean;
 }
 
@@ -170,4 +172,33 @@ export function dumpCatalogue(runs: readonly DumpRun[]): VolumeBackup[] {
       },
     ];
   });
+}
+
+/**
+ * The stored dumps retention drops: per ApplicationDump ("namespace/name"), its succeeded runs
+ * under its own rules, counted in its schedule's time zone. A dump whose declaration is gone,
+ * or whose rules cannot be read, keeps every dump (an admin removes them by deleting the runs).
+ */
+export function dumpRetentionDrops(
+  runs: readonly DumpRun[],
+  declaration: (key: string) => Pick<ParsedApplicationDumpSpec, 'retention' | 'schedule'> | undefined,
+): DumpRun[] {
+  const byDump = new Map<string, { backup: DumpRun; id: string; time: Date }[]>();
+  for (const run of runs) {
+    const id = run.status?.snapshotId;
+    const time = Date.parse(run.status?.snapshotTime ?? run.status?.completionTime ?? '');
+    if (run.status?.phase !== 'Succeeded' || id === undefined || Number.isNaN(time)) continue;
+    const key = `${run.metadata.namespace}/${run.spec.dump}`;
+    byDump.set(key, [...(byDump.get(key) ?? []), { backup: run, id, time: new Date(time) }]);
+  }
+  const drops: DumpRun[] = [];
+  for (const [key, entries] of byDump) {
+    const spec = declaration(key);
+    if (spec === undefined) continue;
+    const rules = rulesFromPolicy(spec.retention);
+    if ('error' in rules) continue;
+    const verdicts = applyRetention(entries, rules.rules, spec.schedule?.timeZone ?? 'UTC');
+    drops.push(...verdicts.filter((v) => !v.keep).map((v) => v.backup.backup));
+  }
+  return drops;
 }

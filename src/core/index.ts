@@ -1,6 +1,7 @@
 // src/core: pure decisions over plain data, no I/O, `now` passed in: policy
 // resolution, schedules, retention, run phases, manifests. Only imports api.
 export * from './backup-choice.ts';
+export * from './annotated-dumps.ts';
 export * from './backup-reads.ts';
 export * from './backup-run.ts';
 export * from './backup-start.ts';

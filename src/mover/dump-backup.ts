@@ -7,7 +7,7 @@
 // is stored; a pump that fails closes the FIFO, which ends the stream early.
 import { execFile } from 'node:child_process';
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -24,6 +24,11 @@ export interface DumpBackupSteps extends BackupSteps {
   /** Where the operator's frames arrive: the mover's stdin. */
   input: Readable;
   tempDir: string;
+}
+
+/** Where `dump-stream FIFO` leaves why a dump was not stored: a line beside the FIFO. */
+export function dumpStreamReason(fifo: string): string {
+  return `${fifo}.why`;
 }
 
 export async function runDumpBackup(task: DumpBackupTask, steps: DumpBackupSteps): Promise<BackupSummary | Failure> {
@@ -54,8 +59,8 @@ export async function runDumpBackup(task: DumpBackupTask, steps: DumpBackupSteps
     await pumped;
     if (saved.ok) return saved.value;
     // dump-stream's own words, when it is why the engine stored nothing.
-    const said = /dump not stored: .*/.exec(saved.error.message)?.[0];
-    return said === undefined ? saved.error : { type: 'error', code: 'DumpFailed', message: said };
+    const said = (await readFile(dumpStreamReason(fifo), 'utf8').catch(() => '')).trim().split('\n')[0] ?? '';
+    return said === '' ? saved.error : { type: 'error', code: 'DumpFailed', message: said };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

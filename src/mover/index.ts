@@ -9,6 +9,7 @@
 export { imageStreamCommandName, moverCommandName } from './command-names.ts';
 export { defaultLimits, inheritedEnvNames, parseTask, runMover } from './mover.ts';
 export { dumpStream } from './dump-stream.ts';
+export { dumpStreamReason } from './dump-backup.ts';
 export { streamImage } from './image-stream.ts';
 export type { MoverInput, MoverIo, MoverLimits, TaskResult } from './mover.ts';
 export { encodeResult, terminationMessageLimit } from './termination-message.ts';

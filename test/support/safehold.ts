@@ -3,7 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tenantClusterRoles, type VolumeBackup } from '../../src/api/index.ts';
+import { tenantClusterRoles, type MoverSettings, type VolumeBackup } from '../../src/api/index.ts';
 import { runOperator, type OperatorOptions } from '../../src/controller/index.ts';
 import { isAlreadyExists, kinds, type KubeClient, type KubeObject, type ResourceKind } from '../../src/kube/index.ts';
 import { unverifiedCephKey } from '../../testenv/ceph/cluster.ts';
@@ -272,6 +272,8 @@ export async function runOperatorHere(
     maxConcurrentMovers?: number;
     maxConcurrentRestores?: number;
     keepRunsForMs?: number;
+    /** Where and from which image its movers run (the real node's journeys); the node agent's stand-in by default. */
+    mover?: MoverSettings;
   } = {},
 ): Promise<OperatorHere> {
   const stop = new AbortController();
@@ -285,7 +287,7 @@ export async function runOperatorHere(
     leaseName: `lease-${id}`,
     metricsHost: '127.0.0.1',
     metricsPort: options.metricsPort ?? (await freePort()),
-    mover: { image: 'safehold' },
+    mover: options.mover ?? { image: 'safehold' },
     maxConcurrentMovers: options.maxConcurrentMovers ?? 4,
     maxConcurrentRestores: options.maxConcurrentRestores ?? 4,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),

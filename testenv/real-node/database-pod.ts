@@ -19,6 +19,7 @@ export interface DatabasePod {
   /** A write load until the Pod goes: pgbench's (scale 2, two clients), or MariaDB's inserts. */
   load: boolean;
   annotations?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 /** The container of both databases' Pods. */
@@ -79,6 +80,7 @@ export async function startDatabase(client: KubeClient, pod: DatabasePod): Promi
       name: pod.name,
       namespace: pod.namespace,
       ...(pod.annotations === undefined ? {} : { annotations: pod.annotations }),
+      ...(pod.labels === undefined ? {} : { labels: pod.labels }),
     },
     spec: {
       nodeSelector: { 'kubernetes.io/hostname': realNodeName },

@@ -124,7 +124,7 @@ function observe(deps: DumpDeps, run: DumpRun): ObservedDump {
     slots: { running: 0, limit: deps.maxConcurrentMovers },
     job: moverOutcome(cache, deps.namespace, dumpJobName(run)),
     moverPod: moverPodOf(cache, deps.namespace, dumpJobName(run)),
-    streaming: deps.relays.streaming(relayKey(run)),
+    streaming: deps.relays.streamed(relayKey(run)),
   };
   const noTarget: DumpTarget = { kind: 'no-pod', message: '' };
   if (dump === undefined || parsed === undefined)
@@ -474,6 +474,7 @@ async function createJob(
 
 /** The Job and the Secret of the run; the clean-up is recorded once the run has finished. */
 async function cleanUp(deps: DumpDeps, run: DumpRun, record = true): Promise<void> {
+  deps.relays.forget(relayKey(run));
   await ignoreNotFound(() =>
     deps.client.delete(
       kinds.job,

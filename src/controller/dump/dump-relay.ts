@@ -27,15 +27,22 @@ export class DumpRelays {
   readonly #client: KubeClient;
   readonly #log: Log;
   readonly #running = new Map<string, Promise<RelayOutcome>>();
+  /** Relays that ended in this process, until their run has finished: their mover's end is not a lost stream. */
+  readonly #ended = new Set<string>();
 
   constructor(client: KubeClient, log: Log) {
     this.#client = client;
     this.#log = log;
   }
 
-  /** Whether this process streams the run's attempt now. */
-  streaming(key: string): boolean {
-    return this.#running.has(key);
+  /** Whether this process streams the run's attempt, or did until the command ended. */
+  streamed(key: string): boolean {
+    return this.#running.has(key) || this.#ended.has(key);
+  }
+
+  /** The run has finished: what this process knew of its stream is no longer needed. */
+  forget(key: string): void {
+    this.#ended.delete(key);
   }
 
   /** Starts the relay unless it runs; `ended` is called once it has. */
@@ -49,6 +56,7 @@ export class DumpRelays {
     this.#running.set(request.key, relay);
     void relay.then((outcome) => {
       this.#running.delete(request.key);
+      this.#ended.add(request.key);
       this.#log('dump stream ended', {
         pod: `${request.app.namespace}/${request.app.pod}`,
         exitCode: outcome.exitCode,

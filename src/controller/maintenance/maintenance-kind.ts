@@ -69,6 +69,7 @@ export function maintenanceKind(
       { informer: cache.volumeBackups, when: (c) => c.type !== 'added' && !active(c.object as VolumeBackup) },
       { informer: cache.restores, when: ended },
       { informer: cache.downloads, when: ended },
+      { informer: cache.dumpRuns, when: ended },
     ],
     finished,
     observe: (maintenance) => observe(deps, maintenance),
@@ -133,6 +134,19 @@ function observe(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Mai
               (b.status?.repository ?? b.spec.policy) !== undefined &&
               sameRepository(b, repository, maintenance.spec.tenant ?? ''),
           );
+  // A dump writing to it (running, or started a moment ago) holds it too.
+  const starting = deps.gate.starting('writes');
+  const dumping =
+    repository === undefined
+      ? undefined
+      : cache.dumpRuns
+          .list()
+          .find(
+            (r) =>
+              (r.status?.phase === 'Running' || starting.has(r.metadata.uid ?? '')) &&
+              (r.status?.repository === undefined || r.status.repository === repository.metadata.name) &&
+              tenantOf(repository.spec, r.metadata.namespace) === (maintenance.spec.tenant ?? ''),
+          );
   const reading = repository === undefined ? undefined : reader(deps, repository, maintenance.spec.tenant ?? '');
   const first = cache.maintenances
     .list()
@@ -150,7 +164,7 @@ function observe(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Mai
     now: deps.now(),
     maintenance,
     blocker,
-    backupsActive: writing === undefined ? reading : objectKey(writing),
+    backupsActive: writing !== undefined ? objectKey(writing) : dumping !== undefined ? objectKey(dumping) : reading,
     otherMaintenance: first === undefined ? undefined : objectKey(first),
     job: moverOutcome(cache, maintenance.metadata.namespace, maintenanceJobName(maintenance)),
   };

@@ -5,12 +5,21 @@
 import {
   repositoryUrl,
   tenantOf,
+  applicationDumpSpec,
   type BackupRepository,
+  type DumpRun,
   type MaintenanceTask,
   type RepositoryMaintenance,
   type VolumeBackup,
 } from '../../api/index.ts';
-import { maintenanceJobName, maintenanceLabel, moverCacheDir, moverJob, planRetention } from '../../core/index.ts';
+import {
+  dumpRetentionDrops,
+  maintenanceJobName,
+  maintenanceLabel,
+  moverCacheDir,
+  moverJob,
+  planRetention,
+} from '../../core/index.ts';
 import { ignoreAlreadyExists, kinds } from '../../kube/index.ts';
 import type { MaintenanceDeps } from './maintenance-kind.ts';
 import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
@@ -41,6 +50,21 @@ export function backupsInScope(
     );
 }
 
+/** The stored application dumps in this maintenance's restic repository. */
+export function dumpsInScope(
+  cache: MaintenanceDeps['cache'],
+  maintenance: RepositoryMaintenance,
+  repository: BackupRepository,
+): DumpRun[] {
+  const tenant = maintenance.spec.tenant ?? '';
+  return cache
+    .dumpRunsIn(['Succeeded'])
+    .filter(
+      (r) =>
+        r.status?.repository === repository.metadata.name && tenantOf(repository.spec, r.metadata.namespace) === tenant,
+    );
+}
+
 /** The restic snapshots retention drops in this repository now: the plan's drops, oldest first, bounded. */
 export function forgetSet(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): string[] {
   const repository = repositoryOf(deps.cache, maintenance);
@@ -56,8 +80,15 @@ export function forgetSet(deps: MaintenanceDeps, maintenance: RepositoryMaintena
     claimExists: (key) => cache.claims.get(key) !== undefined,
     now: deps.now(),
   });
-  return plans
-    .flatMap((plan) => plan.verdicts.filter((v) => !v.keep).map((v) => v.entry))
+  const dumps = dumpRetentionDrops(dumpsInScope(cache, maintenance, repository), (key) => {
+    const declared = cache.applicationDumps.get(key);
+    const parsed = declared === undefined ? undefined : applicationDumpSpec.safeParse(declared.spec);
+    return parsed?.success === true ? parsed.data : undefined;
+  }).map((run) => ({
+    id: run.status?.snapshotId ?? '',
+    time: new Date(Date.parse(run.status?.snapshotTime ?? run.status?.completionTime ?? '')),
+  }));
+  return [...plans.flatMap((plan) => plan.verdicts.filter((v) => !v.keep).map((v) => v.entry)), ...dumps]
     .sort((a, b) => a.time.getTime() - b.time.getTime())
     .slice(0, maxForgetPerRun)
     .map((entry) => entry.id);

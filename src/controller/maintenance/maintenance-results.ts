@@ -14,7 +14,7 @@ import { catalogueDeletions, setCondition } from '../../core/index.ts';
 import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
 import { cleanedUp, isCleanedUp, writeRunStatus } from '../run/run-status.ts';
 import type { MaintenanceDeps } from './maintenance-kind.ts';
-import { backupsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
+import { backupsInScope, dumpsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
 
 /** Finished maintenance objects kept per repository, tenant and operation. */
 const keepFinished = 3;
@@ -42,6 +42,15 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
       deleted++;
     }
     await deps.histories.forget(byVolume);
+    // A forgotten dump's run goes with its snapshot: the runs are the dump's catalogue.
+    const forgotten = new Set(maintenance.status?.forget ?? []);
+    for (const run of dumpsInScope(deps.cache, maintenance, repository))
+      if (forgotten.has(run.status?.snapshotId ?? '')) {
+        await ignoreNotFound(() =>
+          deps.client.delete(kinds.dumpRun, { namespace: run.metadata.namespace, name: run.metadata.name }),
+        );
+        deleted++;
+      }
     await recordHealth(deps, maintenance, repository);
   }
   publish(deps, maintenance);
