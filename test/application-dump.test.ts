@@ -110,6 +110,7 @@ describe('application dumps', () => {
   const id = uniqueName('dump');
   const system = `safehold-${id}`;
   const repository = `repo-${id}`;
+  const policy = `policy-${id}`;
   let tenant = '';
   const source = 'pg-source';
 
@@ -174,6 +175,7 @@ describe('application dumps', () => {
 
   afterAll(async () => {
     await operator?.stop();
+    await client.delete(kinds.backupPolicy, { name: policy }).catch(() => undefined);
     if (tenant !== '') await deleteNamespace(client, tenant);
     await client.delete(kinds.backupRepository, { name: repository }).catch(() => undefined);
     await deleteNamespace(client, system);
@@ -281,7 +283,18 @@ describe('application dumps', () => {
     expect(row?.lastBackup).toMatch(/^\d{4}-/);
     expect(row?.reason).toMatch(new RegExp(`^protected by ApplicationDump ${tenant}/shop \\(last dump `));
 
-    // A K8up user's annotations: the operator declares the dump, named after the workload (here, the Pod).
+    // A policy now protects the tenant's volumes; a K8up user's annotations: the operator declares the dump,
+    // named after the workload (here, the Pod), on the policy's schedule and retention, into its repository.
+    await client.mergePatch(kinds.namespace, { name: tenant }, { metadata: { labels: { 'safehold.test/dumps': id } } });
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policy },
+      spec: {
+        selector: { namespaceSelector: { matchLabels: { 'safehold.test/dumps': id } } },
+        repository: { name: repository },
+        schedule: { cron: '0 3 1 1 *' },
+        retention: { keepDaily: 3 },
+      },
+    } as KubeObject);
     await client.mergePatch(
       kinds.pod,
       { namespace: tenant, name: source },
@@ -293,13 +306,15 @@ describe('application dumps', () => {
       made = await client
         .get<ApplicationDump>(kinds.applicationDump, { namespace: tenant, name })
         .catch(() => undefined);
-      return made !== undefined;
+      return made?.spec.schedule !== undefined;
     });
     expect(made?.spec).toMatchObject({
       podSelector: { matchLabels: { app: 'shop-db' } },
       container: databaseContainer,
       command: ['/bin/sh', '-c', 'pg_dumpall'],
       fileName: `${source}-${databaseContainer}.sql`,
+      schedule: { cron: '0 3 1 1 *' },
+      retention: { keepDaily: 3 },
     });
     const done = await runNow(name, `${name}-1`);
     expect(done.status?.bytes).toBeGreaterThan(80_000_000);

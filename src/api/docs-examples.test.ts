@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { applicationDumpSpec, dumpRunSpec } from './application-dump.ts';
 import { backupDownloadSpec } from './backup-download.ts';
 import { backupPolicySpec } from './backup-policy.ts';
 import { backupRepositorySpec } from './backup-repository.ts';
@@ -27,6 +28,8 @@ const kinds: Record<string, { spec: z.ZodType; namespaced: boolean }> = {
   VolumeRestore: { spec: volumeRestoreSpec, namespaced: true },
   BackupDownload: { spec: backupDownloadSpec, namespaced: true },
   RepositoryMaintenance: { spec: repositoryMaintenanceSpec, namespaced: true },
+  ApplicationDump: { spec: applicationDumpSpec, namespaced: true },
+  DumpRun: { spec: dumpRunSpec, namespaced: true },
 };
 
 type Json = Record<string, unknown>;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   backupReasons,
   downloadReasons,
+  dumpRunReasons,
   maintenanceReasons,
   repositoryReadyReasons,
   restoreReasons,
@@ -23,6 +24,7 @@ describe('the Troubleshooting section', () => {
       backupReasons,
       restoreReasons,
       downloadReasons,
+      dumpRunReasons,
       maintenanceReasons,
       repositoryReadyReasons,
       runFailureReasons,

@@ -7,6 +7,7 @@ import type { VolumeBackupStatus } from '../api/index.ts';
 import { age, formatBytes } from '../core/index.ts';
 import { forPrograms, outputOption, type OutputFormat } from './output-format.ts';
 import type { CliDeps } from './program.ts';
+import { dumpListing } from './dump-listing.ts';
 import { renderTable } from './table.ts';
 import { loadPlans } from './volume-plans.ts';
 
@@ -14,6 +15,7 @@ interface BackupsOptions {
   namespace?: string;
   allNamespaces?: boolean;
   orphans?: boolean;
+  application?: boolean;
   output: OutputFormat;
 }
 
@@ -21,15 +23,20 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
   program
     .command('backups')
     .description("list a volume's kept backups (name, restic snapshot, time, size, files, method), newest first")
-    .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace')
+    .argument('[volume]', 'NAMESPACE/PVC, or PVC in the current namespace (with --application, an ApplicationDump)')
     .option('-n, --namespace <namespace>', 'only this namespace')
     .option('-A, --all-namespaces', 'every namespace')
     .option('--orphans', 'only backups of PVCs that were deleted, and until when they are all kept')
+    .option('--application', 'the stored application dumps (of NAMESPACE/APPLICATIONDUMP, or of the namespace)')
     .addOption(outputOption())
     .action(async (volume: string | undefined, options: BackupsOptions) => {
       const client = deps.connect(program.opts());
       try {
         const now = deps.now();
+        if (options.application === true) {
+          deps.stdout(await dumpListing(client, volume, options, now));
+          return;
+        }
         const { plans } = await loadPlans(client, volume, options, now);
         const rows = plans
           .filter((p) => options.orphans !== true || !p.claimExists)

@@ -276,4 +276,3 @@ function repositoryCreator(
       );
   return created ? undefined : candidate;
 }
-

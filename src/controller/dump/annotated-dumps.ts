@@ -3,7 +3,8 @@
 // so, updated when its annotations or its volumes' policy change. Only the
 // dumps this made (labelled safehold.io/declared-by) are ever changed; one
 // whose workload loses its annotations stays, with its dumps, until someone
-// deletes it. A Pod's change costs that Pod alone; a full pass runs at start.
+// deletes it. A Pod's change costs that Pod alone; a full pass runs at start,
+// and the declaring Pods are looked at again when coverage (a policy) changes.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   annotatedDump,
@@ -31,6 +32,8 @@ const declares = (pod: Pod) =>
 export class AnnotatedDumps {
   readonly #deps: AnnotatedDumpsDeps;
   readonly #pending = new Set<string>();
+  /** The Pods whose annotations declare a dump: looked at again when coverage (their volumes' policy) changes. */
+  readonly #declaring = new Set<string>();
   /** The last problem reported per Pod, so an Event is not repeated on every change. */
   readonly #reported = new Map<string, string>();
   #draining = false;
@@ -41,9 +44,19 @@ export class AnnotatedDumps {
 
   start(): void {
     this.#deps.cache.pods.onChange((c) => {
-      if (c.type !== 'deleted' && declares(c.object)) this.#queue(c.key);
+      if (c.type !== 'deleted' && declares(c.object)) {
+        this.#declaring.add(c.key);
+        this.#queue(c.key);
+      } else this.#declaring.delete(c.key);
     });
-    for (const pod of this.#deps.cache.pods.list()) if (declares(pod)) this.#queue(objectKey(pod));
+    for (const pod of this.#deps.cache.pods.list())
+      if (declares(pod)) {
+        this.#declaring.add(objectKey(pod));
+        this.#queue(objectKey(pod));
+      }
+    this.#deps.coverage.onRecomputed(() => {
+      for (const key of this.#declaring) this.#queue(key);
+    });
   }
 
   #queue(key: string): void {

@@ -226,7 +226,10 @@ function repositoryFor(deps: DumpDeps, ns: string, covers: string[]): string | u
     if (policy !== undefined) return deps.cache.policyRepository(policy)?.metadata.name;
   }
   const fallback = policies.find((p) => p.spec.default);
-  return fallback === undefined ? undefined : deps.cache.policyRepository(fallback)?.metadata.name;
+  if (fallback !== undefined) return deps.cache.policyRepository(fallback)?.metadata.name;
+  // As for a policy that names none: the only repository there is.
+  const all = deps.cache.repositories.list();
+  return all.length === 1 ? all[0]?.metadata?.name : undefined;
 }
 
 function moverPodOf(cache: ClusterCache, namespace: string, job: string): DumpObservation['moverPod'] {
