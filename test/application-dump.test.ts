@@ -279,7 +279,7 @@ describe('application dumps', () => {
       lastBackup: string | null;
     }[];
     const row = rows.find((r) => r.name === source);
-    expect(row).toMatchObject({ decision: 'protected', policy: 'dump:shop' });
+    expect(row).toMatchObject({ decision: 'protected', policy: `dump:${tenant}/shop` });
     expect(row?.lastBackup).toMatch(/^\d{4}-/);
     expect(row?.reason).toMatch(new RegExp(`^protected by ApplicationDump ${tenant}/shop \\(last dump `));
 
@@ -355,5 +355,23 @@ describe('application dumps', () => {
     const read = await safehold(['dump', '--application', `${tenant}/${name}`]);
     expect(read.code).not.toBe(0);
     expect(read.stderr).toContain('has no successful backup');
+  });
+
+  // Last: it takes the source database away.
+  it('keeps no dump of a Pod that goes away mid-dump, and says so', async () => {
+    await declare('going', { command: ['sh', '-c', 'pg_dumpall; sleep 600'] });
+    await client.create(kinds.dumpRun, {
+      metadata: { name: 'going-1', namespace: tenant },
+      spec: { dump: 'going' },
+    } as KubeObject);
+    await waitFor('the dump to stream', async () => {
+      const run = await client.get<DumpRun>(kinds.dumpRun, { namespace: tenant, name: 'going-1' });
+      return run.status?.streamStartTime !== undefined;
+    });
+    await client.delete(kinds.pod, { namespace: tenant, name: source });
+    const failed = await waitForRun<DumpRun>(client, kinds.dumpRun, tenant, 'going-1', { outcome: 'Failed' });
+    expect(failed.status?.reason, failed.status?.message).toBe('DumpFailed');
+    expect(failed.status?.message).toMatch(new RegExp(`Pod ${tenant}/${source} was deleted while the dump ran`));
+    expect(failed.status?.snapshotId).toBeUndefined();
   });
 });

@@ -44,7 +44,11 @@ describe('coverage', () => {
     const rows = coverage(cluster, new Date('2026-11-22T00:00:00Z'));
     const row = (name: string) => rows.find((r) => r.name === name);
     for (const name of ['db-data', 'excluded']) {
-      expect(row(name)?.decision).toMatchObject({ state: 'protected', policy: 'dump:pg', rule: 'application-dump' });
+      expect(row(name)?.decision).toMatchObject({
+        state: 'protected',
+        policy: 'dump:shop/pg',
+        rule: 'application-dump',
+      });
       expect(row(name)?.decision.reason).toBe(
         'protected by ApplicationDump shop/pg (last dump 2026-11-21T03:05:00Z), not by a volume backup',
       );

@@ -141,6 +141,11 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
     });
 }
 
+/** What a volume protected by an application dump shows as its policy (and metrics label): dump:<namespace>/<name>. */
+export function dumpPolicyName(namespace: string, dump: string): string {
+  return `dump:${namespace}/${dump}`;
+}
+
 interface CoveringDump {
   name: string;
   lastSuccess: string | undefined;
@@ -186,7 +191,7 @@ function byDumps(covering: CoveringDump[] | undefined, decision: CoverageDecisio
   return {
     decision: {
       state: 'protected' as const,
-      policy: `dump:${newest.name}`,
+      policy: dumpPolicyName(namespace, newest.name),
       rule: 'application-dump' as const,
       reason: `protected by ApplicationDump ${namespace}/${newest.name} (${newest.lastSuccess === undefined ? 'no dump stored yet' : `last dump ${newest.lastSuccess}`}), not by a volume backup`,
     },

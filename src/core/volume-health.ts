@@ -33,10 +33,21 @@ export function scheduleIntervalSeconds(schedule: BackupPolicySpec['schedule'], 
 
 /** Each policy's schedule interval in seconds (policies with no usable schedule are left out). */
 export function policyIntervals(policies: readonly BackupPolicy[], now: Date): Map<string, number> {
+  return scheduleIntervals(
+    policies.map((p) => ({ name: p.metadata.name, schedule: p.spec.schedule })),
+    now,
+  );
+}
+
+/** Each named schedule's interval in seconds (a policy's, or an application dump's); unusable ones are left out. */
+export function scheduleIntervals(
+  named: readonly { name: string; schedule: BackupPolicySpec['schedule'] }[],
+  now: Date,
+): Map<string, number> {
   const intervals = new Map<string, number>();
-  for (const policy of policies) {
-    const seconds = scheduleIntervalSeconds(policy.spec.schedule, now);
-    if (seconds !== undefined) intervals.set(policy.metadata.name, seconds);
+  for (const { name, schedule } of named) {
+    const seconds = scheduleIntervalSeconds(schedule, now);
+    if (seconds !== undefined) intervals.set(name, seconds);
   }
   return intervals;
 }

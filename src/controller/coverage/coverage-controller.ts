@@ -7,6 +7,7 @@
 // whenever a run finishes or a repository's status changes.
 import {
   timestamp,
+  applicationDumpSpec,
   backupRepositoryStatus,
   type BackupPolicy,
   type BackupPolicyStatus,
@@ -16,12 +17,13 @@ import {
   checkSchedule,
   countDecisions,
   coverage,
+  dumpPolicyName,
   type CoverageCounts,
   type CoverageRow,
   firstGoodBackups,
   maintenanceIntervals,
   maintenanceOwed,
-  policyIntervals,
+  scheduleIntervals,
   type Problem,
   rulesFromPolicy,
   setCondition,
@@ -148,6 +150,16 @@ export class CoverageController {
     const { cache, metrics, now } = this.#deps;
     const runs = [...cache.volumeRuns()];
     const outcomes = new Map(runs.flatMap((r) => (r.lastRun === undefined ? [] : [[`${r.namespace}/${r.pvc}`, r.lastRun]])));
+    // A volume an application dump protects: its last run is the dump's.
+    for (const dump of cache.applicationDumps.list()) {
+      const ns = dump.metadata.namespace;
+      const last = dump.status?.lastRun;
+      if (last === undefined || (last.phase !== 'Succeeded' && last.phase !== 'Failed')) continue;
+      const reason = cache.dumpRuns.get(`${ns}/${last.name}`)?.status?.reason ?? last.phase;
+      for (const pvc of dump.status?.covers ?? [])
+        if (this.#protectedBy(`${ns}/${pvc}`) === dumpPolicyName(ns, dump.metadata.name))
+          outcomes.set(`${ns}/${pvc}`, { phase: last.phase, reason, finished: last.time });
+    }
     const created = (key: string) => cache.claims.get(key)?.metadata?.creationTimestamp;
     metrics.publishHealth(volumeHealth(this.#rows, outcomes, created), this.#scheduleIntervals(now()));
     metrics.publishRepositories(
@@ -164,11 +176,23 @@ export class CoverageController {
     );
   }
 
+  /** The policy protecting a volume, or the dump ("dump:ns/name"), if it is protected. */
+  #protectedBy(key: string): string | undefined {
+    const decision = this.#byKey.get(key)?.decision;
+    return decision?.state === 'protected' ? decision.policy : undefined;
+  }
+
   #scheduleIntervals(now: Date): ReadonlyMap<string, number> {
-    const schedules = JSON.stringify(this.#policies.map((p) => [p.metadata.name, p.spec.schedule]));
+    // Application dumps' schedules count as the policies of the volumes they protect.
+    const dumps = this.#deps.cache.applicationDumps.list().flatMap((d) => {
+      const schedule = applicationDumpSpec.safeParse(d.spec).data?.schedule;
+      return schedule === undefined ? [] : [{ name: dumpPolicyName(d.metadata.namespace, d.metadata.name), schedule }];
+    });
+    const all = [...this.#policies.map((p) => ({ name: p.metadata.name, schedule: p.spec.schedule })), ...dumps];
+    const schedules = JSON.stringify(all.map((p) => [p.name, p.schedule]));
     const cached = this.#intervals;
     if (cached?.schedules === schedules && now.getTime() - cached.at < intervalsMaxAgeMs) return cached.seconds;
-    this.#intervals = { schedules, at: now.getTime(), seconds: policyIntervals(this.#policies, now) };
+    this.#intervals = { schedules, at: now.getTime(), seconds: scheduleIntervals(all, now) };
     return this.#intervals.seconds;
   }
 

@@ -6,7 +6,8 @@
 // process only; the run's status says one started, so a restarted operator
 // knows the stream was lost instead of starting another.
 import { dataFrames, endFrame } from '../../api/index.ts';
-import type { KubeClient } from '../../kube/index.ts';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { Log } from '../operator.ts';
 
 export interface RelayRequest {
@@ -67,7 +68,32 @@ export class DumpRelays {
   }
 }
 
+/** The Pod's uid and its container's restarts: what tells that it went away or restarted while the command ran. */
+async function podLife(client: KubeClient, app: RelayRequest['app']) {
+  const pod = await client.get<Pod>(kinds.pod, { namespace: app.namespace, name: app.pod }).catch(() => undefined);
+  return {
+    uid: pod?.metadata?.uid,
+    deleting: pod?.metadata?.deletionTimestamp !== undefined,
+    restarts: pod?.status?.containerStatuses?.find((c) => c.name === app.container)?.restartCount,
+  };
+}
+
+/** Why a command that failed did: its Pod was deleted or its container restarted meanwhile, if so. */
+async function podChange(
+  client: KubeClient,
+  app: RelayRequest['app'],
+  before: Awaited<ReturnType<typeof podLife>>,
+): Promise<string | undefined> {
+  const after = await podLife(client, app);
+  const pod = `Pod ${app.namespace}/${app.pod}`;
+  if (after.uid === undefined || after.uid !== before.uid || after.deleting)
+    return `${pod} was deleted while the dump ran`;
+  if (after.restarts !== before.restarts) return `container ${app.container} of ${pod} restarted while the dump ran`;
+  return undefined;
+}
+
 async function relayOnce(client: KubeClient, request: RelayRequest): Promise<RelayOutcome> {
+  const before = await podLife(client, request.app);
   const stdin = await client.attach({
     namespace: request.mover.namespace,
     pod: request.mover.pod,
@@ -86,10 +112,11 @@ async function relayOnce(client: KubeClient, request: RelayRequest): Promise<Rel
       },
     });
     const stderr = result.stderr.trim().split('\n').slice(-5).join('\n');
+    const changed = result.exitCode === 0 ? undefined : await podChange(client, request.app, before);
     const outcome: RelayOutcome = {
       exitCode: result.timedOut ? undefined : result.exitCode,
       bytes,
-      message: [result.error, stderr].filter((t) => t !== undefined && t !== '').join(': '),
+      message: [changed, result.error, stderr].filter((t) => t !== undefined && t !== '').join(': '),
     };
     await stdin.write(endFrame(outcome));
     await stdin.end();
