@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApplicationDump, DumpRun } from '../src/api/index.ts';
+import type { ApplicationDump, DumpRun, RepositoryMaintenance } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { repoRoot } from '../testenv/paths.ts';
 import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
@@ -318,6 +318,39 @@ describe('application dumps', () => {
     });
     const done = await runNow(name, `${name}-1`);
     expect(done.status?.bytes).toBeGreaterThan(80_000_000);
+  });
+
+  it("forgets dumps by the ApplicationDump's own retention when the repository is maintained", async () => {
+    await runNow('shop', 'shop-second');
+    await client.mergePatch(
+      kinds.applicationDump,
+      { namespace: tenant, name: 'shop' },
+      { spec: { retention: { keepLast: 1, keepDaily: null, keepWeekly: null, keepMonthly: null } } },
+    );
+    await client.create(kinds.repositoryMaintenance, {
+      metadata: { name: `forget-${tenant}`, namespace: system },
+      spec: { repository, tenant, forget: true, prune: false },
+    } as KubeObject);
+    const done = await waitForRun<RepositoryMaintenance>(
+      client,
+      kinds.repositoryMaintenance,
+      system,
+      `forget-${tenant}`,
+    );
+    expect(done.status?.forgotten).toBe(1);
+    await waitFor(
+      'the forgotten dump run to go',
+      async () =>
+        await client.get(kinds.dumpRun, { namespace: tenant, name: 'shop-first' }).then(
+          () => false,
+          () => true,
+        ),
+    );
+    // The newest dump, and the other ApplicationDump's (its own rules keep it), stay.
+    const listed = await safehold(['backups', '--application', '-n', tenant, '-o', 'json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const names = (JSON.parse(listed.stdout) as { name: string }[]).map((r) => r.name).sort();
+    expect(names).toEqual([`${source}-dump-1`, 'shop-second']);
   });
 
   it.each([

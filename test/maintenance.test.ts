@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RepositoryMaintenance, VolumeBackup, VolumeHistory } from '../src/api/index.ts';
+import type { BackupRepositoryStatus, RepositoryMaintenance, VolumeBackup, VolumeHistory } from '../src/api/index.ts';
 import { generatedKeyName } from '../src/controller/run/repository-credentials.ts';
 import { historyEntries, sameSnapshot } from '../src/core/index.ts';
 import { isForbidden, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
@@ -388,6 +388,39 @@ describe('retention, maintenance and tenant keys', () => {
     expect(new Date(prune?.spec.scheduledFor ?? '').getUTCHours()).toBe(3);
     expect(check?.spec.check).toEqual({ readDataSubset: '5%' });
     expect(check?.status?.checkOk).toBe(true);
+
+    // Rolling checks: each week's check reads the next half of the pack data, so two read all of it.
+    await client.mergePatch(
+      kinds.backupRepository,
+      { name: repoName },
+      { spec: { maintenance: { check: { rollingSlices: 2 } } } },
+    );
+    const read: (string | undefined)[] = [];
+    for (const week of [2, 3]) {
+      setClock(new Date(Date.now() + (8 + 7 * (week - 1)) * 86_400_000).toISOString());
+      await client.mergePatch(
+        kinds.backupRepository,
+        { name: repoName },
+        { metadata: { labels: { week: String(week) } } },
+      );
+      let checks: RepositoryMaintenance[] = [];
+      await waitFor(
+        `week ${week}'s check of tenant a to finish`,
+        async () => {
+          checks = (await scheduled())
+            .filter((m) => m.metadata.labels?.['safehold.io/operation'] === 'check')
+            .sort((x, y) => (y.spec.scheduledFor ?? '').localeCompare(x.spec.scheduledFor ?? ''));
+          return checks.length === week && checks[0]?.status?.phase === 'Succeeded';
+        },
+        { timeoutMs: 240_000, intervalMs: 500 },
+      );
+      read.push(checks[0]?.spec.check?.readDataSubset);
+      expect(checks[0]?.status?.checkOk).toBe(true);
+    }
+    expect(read).toEqual(['1/2', '2/2']);
+    const health = (await client.get<{ status?: BackupRepositoryStatus }>(kinds.backupRepository, { name: repoName }))
+      .status?.tenants;
+    expect(health?.find((t) => t.tenant === a)?.lastReadDataSubset).toBe('2/2');
     setClock(new Date().toISOString());
   });
 

@@ -110,6 +110,14 @@ export const backupRepositorySpec = z.object({
             .regex(/^([0-9]+(\.[0-9]+)?%|[0-9]+\/[0-9]+|[0-9]+[KMGT]?)$/, 'like 5%, 1/10 or 500M')
             .default('5%')
             .describe('How much pack data each check reads and verifies, as restic --read-data-subset takes it.'),
+          rollingSlices: z
+            .int()
+            .min(2)
+            .max(1000)
+            .optional()
+            .describe(
+              'Instead of readDataSubset: each check reads the next of this many slices of the pack data (restic --read-data-subset n/N), so every pack, new ones included, is read once every N checks (weekly checks and 4: every pack every four weeks).',
+            ),
         })
         .default({ cron: '0 5 * * 0', timeZone: 'UTC', readDataSubset: '5%' })
         .describe('restic check of the repository, reading a subset of its data.'),
@@ -129,6 +137,12 @@ export const tenantHealth = z.object({
   lastCheckTime: z.string().optional(),
   checkOk: z.boolean().optional(),
   checkMessage: z.string().optional(),
+  lastReadDataSubset: z
+    .string()
+    .optional()
+    .describe(
+      'The slice of pack data the last check that ran to its end read ("3/12"): the next rolling check reads the one after.',
+    ),
   snapshots: z.int().optional(),
   bytes: z.number().optional(),
 });

@@ -162,6 +162,8 @@ export const errorCodes = [
   'UploadFailed',
   /** An application dump that did not arrive whole: its command failed or wrote nothing, or the stream was cut. */
   'DumpFailed',
+  /** An application dump cut short on its way (fewer bytes arrived than its command wrote): tried again. */
+  'DumpIncomplete',
   'InvalidTask',
   'ResticFailed',
 ] as const;

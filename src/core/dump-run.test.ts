@@ -159,6 +159,23 @@ describe('nextDumpStep', () => {
       o: seen({ run: running({ streamStartTime: now.toISOString() }), job: failedJob, streaming: true }),
       step: { kind: 'fail', reason: 'DumpFailed', message: failedJob.result.message },
     },
+    {
+      what: 'a dump cut short on its way (fewer bytes arrived than were written): tried again',
+      o: seen({
+        run: running({ streamStartTime: now.toISOString() }),
+        job: {
+          finished: true,
+          result: {
+            type: 'error' as const,
+            code: 'DumpIncomplete' as const,
+            message: 'dump not stored: the dump command wrote 9 bytes, 5 arrived',
+          },
+          failureMessage: undefined,
+        },
+        streaming: true,
+      }),
+      step: { kind: 'retry', reason: 'DumpIncomplete' },
+    },
     { what: 'a finished run only cleans up', o: seen({ run: run({ phase: 'Failed' }) }), step: { kind: 'done' } },
   ])('$what', ({ o, step }) => {
     expect(nextDumpStep(o)).toMatchObject(step);

@@ -17,7 +17,7 @@ import { moverFailure, type MoverOutcome } from './mover-failure.ts';
 export const podWaitMs = 5 * 60_000;
 /** How long a stream started by an operator that is gone may leave its mover running before the attempt is ended. */
 export const lostStreamMs = 2 * 60_000;
-/** Attempts of a run whose stream was lost (the operator restarted while it streamed). */
+/** Attempts of a run whose stream was lost (the operator restarted) or cut short on its way. */
 export const dumpAttempts = 3;
 
 /** The application Pod a dump runs in, or why there is none yet (or none at all). */
@@ -119,6 +119,7 @@ function runningStep(o: DumpObservation): DumpStep {
       return { kind: 'succeed', snapshotId: result.snapshotId, bytes: result.bytesProcessed };
     const failure = moverFailure(o.job);
     if (lost) return again('StreamLost', `the operator stopped while it streamed the dump (${failure.message})`);
+    if (failure.reason === 'DumpIncomplete') return again('DumpIncomplete', failure.message);
     return { kind: 'fail', ...failure };
   }
   if (status.streamStartTime === undefined) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backupRepositorySpec } from '../api/index.ts';
-import { dueMaintenance, maintenanceName, type MaintenanceTarget } from './maintenance-schedule.ts';
+import { dueMaintenance, maintenanceName, nextRollingSlice, type MaintenanceTarget } from './maintenance-schedule.ts';
 
 const spec = backupRepositorySpec.parse({
   s3: {
@@ -52,5 +52,28 @@ describe('dueMaintenance', () => {
     const name = maintenanceName('a'.repeat(80), 'tenant', 'prune', new Date('2026-11-22T03:00:00Z'));
     expect(name).toBe(`${'a'.repeat(30)}-prune-20261122t0300`);
     expect(name.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('nextRollingSlice', () => {
+  it.each([
+    { last: undefined, slices: 4, next: '1/4' },
+    { last: '1/4', slices: 4, next: '2/4' },
+    { last: '3/4', slices: 4, next: '4/4' },
+    // After the last slice, the first again: every pack was read.
+    { last: '4/4', slices: 4, next: '1/4' },
+    // The number of slices changed, or the last check read a percentage: start over.
+    { last: '2/4', slices: 12, next: '1/12' },
+    { last: '5%', slices: 4, next: '1/4' },
+    { last: '0/4', slices: 4, next: '1/4' },
+  ])('after $last of $slices slices: $next', ({ last, slices, next }) => {
+    expect(nextRollingSlice(last, slices)).toBe(next);
+  });
+
+  it('reads every slice once in N checks', () => {
+    const read: string[] = [];
+    let last: string | undefined;
+    for (let i = 0; i < 12; i++) read.push((last = nextRollingSlice(last, 12)));
+    expect(new Set(read).size).toBe(12);
   });
 });

@@ -57,3 +57,15 @@ export function maintenanceName(repository: string, tenant: string, operation: s
   const readable = `${repository}${tenant === '' ? '' : `-${tenant}`}`.slice(0, 30).replace(/[^a-z0-9-]/g, '-');
   return `${readable}-${operation}-${compact}`.replace(/-+/g, '-');
 }
+
+/**
+ * The slice a rolling check reads next: the one after the last one read ("k/N" to "k+1/N", and
+ * after N/N, 1/N again), or the first when none was read or the number of slices changed. restic
+ * puts each pack in one slice by its id, so N checks in a row read every pack, new ones included.
+ */
+export function nextRollingSlice(last: string | undefined, slices: number): string {
+  const match = /^(\d+)\/(\d+)$/.exec(last ?? '');
+  const read = Number(match?.[1]);
+  if (match === null || Number(match[2]) !== slices || !(read >= 1 && read <= slices)) return `1/${slices}`;
+  return `${(read % slices) + 1}/${slices}`;
+}

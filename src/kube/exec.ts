@@ -26,6 +26,8 @@ export interface ExecRequest {
    * the socket holds more than a little unsent, then stdin is closed (v5; v4 cannot close it alone).
    */
   stdin?: AsyncIterable<Uint8Array>;
+  /** Sees stderr as it comes (its tail is kept too). */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {
@@ -137,8 +139,10 @@ function execOnce(
       const channel = data[0];
       const payload = data.subarray(1);
       if (channel === 1) take(payload);
-      else if (channel === 2) stderr.add(payload);
-      else if (channel === 3 && payload.length > 0) status = parseStatus(payload.toString('utf8'));
+      else if (channel === 2) {
+        stderr.add(payload);
+        request.onStderr?.(payload);
+      } else if (channel === 3 && payload.length > 0) status = parseStatus(payload.toString('utf8'));
     });
     socket.on('unexpected-response', (_req, response) => {
       const chunks: Buffer[] = [];

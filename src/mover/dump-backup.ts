@@ -60,7 +60,10 @@ export async function runDumpBackup(task: DumpBackupTask, steps: DumpBackupSteps
     if (saved.ok) return saved.value;
     // dump-stream's own words, when it is why the engine stored nothing.
     const said = (await readFile(dumpStreamReason(fifo), 'utf8').catch(() => '')).trim().split('\n')[0] ?? '';
-    return said === '' ? saved.error : { type: 'error', code: 'DumpFailed', message: said };
+    if (said === '') return saved.error;
+    // Cut short on its way (not the command's failure): the run is tried again.
+    const cut = /(\d+ arrived|before the dump command did)$/.test(said);
+    return { type: 'error', code: cut ? 'DumpIncomplete' : 'DumpFailed', message: said };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

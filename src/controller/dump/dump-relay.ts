@@ -2,11 +2,21 @@
 // in the application's container (pods/exec) and its stdout, as it comes, is
 // written as frames to the mover's stdin (pods/attach), then one end frame
 // saying how the command ended. Each side waits for the other: the exec
-// socket pauses while the mover's stdin is full. A relay lives in this
-// process only; the run's status says one started, so a restarted operator
-// knows the stream was lost instead of starting another.
-import { dataFrames, endFrame } from '../../api/index.ts';
+// socket pauses while the mover's stdin is full.
+//
+// The API server may cut a command's stdout short and still report success
+// (kubernetes/kubernetes#124571: it closes the stream when the command ends,
+// dropping output a slow reader has not taken yet). So the command runs under
+// /bin/sh with dd, which counts what it writes and says so on stderr, and the
+// shell then waits on stdin: the relay answers only once every byte dd
+// counted has arrived, so the stream ends after the last byte, not before.
+// The end frame carries dd's count; the mover stores the dump only if as many
+// bytes arrived.
+//
+// A relay lives in this process only; the run's status says one started, so
+// a restarted operator knows the stream was lost instead of starting another.
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { dataFrames, endFrame } from '../../api/index.ts';
 import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { Log } from '../operator.ts';
 
@@ -22,6 +32,40 @@ export interface RelayOutcome {
   exitCode: number | undefined;
   bytes: number;
   message: string;
+}
+
+/** How long the relay waits, once the command has ended, for the rest of its output before it gives up. */
+const drainMs = 120_000;
+
+/**
+ * The shell around the dump command: its exit code and dd's count on stderr, then a wait for the
+ * relay's answer on stdin. "$@" is the command, as given (no shell of ours reads it).
+ */
+const wrapper = [
+  '{ "$@" < /dev/null; echo "safehold-dump-exit $?" >&2; } | dd bs=65536',
+  'echo safehold-dump-done >&2',
+  'read -r answer',
+].join('\n');
+
+export function wrappedCommand(command: readonly string[]): string[] {
+  return ['/bin/sh', '-c', wrapper, 'safehold-dump', ...command];
+}
+
+/** What the wrapper said on stderr: the command's exit code, dd's count, and whether it is done. */
+export function wrapperReport(stderr: string): { exitCode?: number; written?: number; done: boolean; rest: string } {
+  const exit = /^safehold-dump-exit (\d+)$/m.exec(stderr);
+  const count = /^(\d+) bytes\b.*copied/m.exec(stderr);
+  const rest = stderr
+    .split('\n')
+    .filter((line) => !/^(safehold-dump-(exit \d+|done)|\d+\+\d+ records (in|out)|\d+ bytes\b.*copied.*)$/.test(line))
+    .join('\n')
+    .trim();
+  return {
+    ...(exit === null ? {} : { exitCode: Number(exit[1]) }),
+    ...(count === null ? {} : { written: Number(count[1]) }),
+    done: /^safehold-dump-done$/m.test(stderr),
+    rest,
+  };
 }
 
 export class DumpRelays {
@@ -101,27 +145,60 @@ async function relayOnce(client: KubeClient, request: RelayRequest): Promise<Rel
     timeoutMs: 30_000,
   });
   let bytes = 0;
+  let stderr = '';
+  // Answered once the wrapper is done and every byte dd counted has arrived (or after drainMs without them).
+  let answer: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  let drainTimer: NodeJS.Timeout | undefined;
+  const settle = () => {
+    const report = wrapperReport(stderr);
+    if (!report.done) return;
+    if (report.written !== undefined && bytes >= report.written) answer();
+    else drainTimer ??= setTimeout(answer, drainMs);
+  };
+  async function* reply() {
+    await answered;
+    yield Buffer.from('done\n');
+  }
   try {
     const result = await client.exec({
       ...request.app,
+      command: wrappedCommand(request.app.command),
       timeoutMs: request.timeoutMs,
-      keepBytes: 2048,
+      keepBytes: 4096,
+      stdin: reply(),
+      onStderr: (chunk) => {
+        // Only the end matters (the wrapper's lines come last): a bounded tail.
+        stderr = (stderr + chunk.toString('utf8')).slice(-16_384);
+        settle();
+      },
       onStdout: async (chunk) => {
-        bytes += chunk.length;
         for (const frame of dataFrames(chunk)) await stdin.write(frame);
+        bytes += chunk.length;
+        settle();
       },
     });
-    const stderr = result.stderr.trim().split('\n').slice(-5).join('\n');
-    const changed = result.exitCode === 0 ? undefined : await podChange(client, request.app, before);
+    clearTimeout(drainTimer);
+    answer();
+    const report = wrapperReport(stderr);
+    const said = report.rest.split('\n').slice(-5).join('\n');
+    const exitCode = result.timedOut ? undefined : report.exitCode;
+    const changed = exitCode === 0 ? undefined : await podChange(client, request.app, before);
+    const unconfirmed =
+      exitCode !== undefined && report.written === undefined
+        ? 'Safehold could not tell how many bytes the command wrote: it runs it under /bin/sh with dd, which count them (the container needs both)'
+        : undefined;
     const outcome: RelayOutcome = {
-      exitCode: result.timedOut ? undefined : result.exitCode,
-      bytes,
-      message: [changed, result.error, stderr].filter((t) => t !== undefined && t !== '').join(': '),
+      exitCode: unconfirmed === undefined ? exitCode : undefined,
+      // What the command wrote, as dd counted it: the mover compares it with what arrived.
+      bytes: report.written ?? bytes,
+      message: [changed, unconfirmed, result.error, said].filter((t) => t !== undefined && t !== '').join(': '),
     };
     await stdin.write(endFrame(outcome));
     await stdin.end();
     return outcome;
   } catch (error) {
+    clearTimeout(drainTimer);
     stdin.abort();
     throw error;
   }

@@ -118,6 +118,9 @@ async function recordHealth(
         entry.lastCheckTime = stamp;
         entry.checkOk = status.checkOk;
         entry.checkMessage = status.checkMessage?.slice(0, 1024);
+        // A check that ran to its end read its slice: a rolling check goes on from the next one.
+        const read = maintenance.spec.check.readDataSubset;
+        if (status.checkOk !== undefined && read !== undefined) entry.lastReadDataSubset = read;
       }
       if (status.snapshots !== undefined) entry.snapshots = status.snapshots;
       if (status.repositoryBytes !== undefined) entry.bytes = status.repositoryBytes;

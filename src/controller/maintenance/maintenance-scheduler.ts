@@ -4,7 +4,13 @@
 // The history is in the API (spec.scheduledFor of the newest of each kind),
 // and a run is named after its slot, so a restarted operator neither skips
 // nor doubles one.
-import { apiGroup, apiVersion, type RepositoryMaintenance } from '../../api/index.ts';
+import {
+  apiGroup,
+  apiVersion,
+  backupRepositoryStatus,
+  type BackupRepository,
+  type RepositoryMaintenance,
+} from '../../api/index.ts';
 import {
   dueMaintenance,
   firstGoodBackups,
@@ -12,6 +18,7 @@ import {
   maintenanceOwed,
   type DueMaintenance,
   type MaintenanceTarget,
+  nextRollingSlice,
 } from '../../core/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -105,6 +112,16 @@ export class MaintenanceScheduler {
     }
   }
 
+  /** What a scheduled check reads: the repository's subset, or the next slice of a rolling check. */
+  #readDataSubset(repository: BackupRepository, tenant: string): string {
+    const { check } = repository.spec.maintenance;
+    if (check.rollingSlices === undefined) return check.readDataSubset;
+    const raw = this.#deps.cache.repositories.get(repository.metadata.name);
+    const health = backupRepositoryStatus.safeParse(raw !== undefined && 'status' in raw ? raw.status : {}).data;
+    const last = health?.tenants?.find((t) => t.tenant === tenant)?.lastReadDataSubset;
+    return nextRollingSlice(last, check.rollingSlices);
+  }
+
   async #create(run: DueMaintenance): Promise<void> {
     const repository = this.#deps.cache.repository(run.repository);
     if (repository === undefined) return;
@@ -138,7 +155,7 @@ export class MaintenanceScheduler {
               tenant: run.tenant,
               forget: false,
               prune: false,
-              check: { readDataSubset: repository.spec.maintenance.check.readDataSubset },
+              check: { readDataSubset: this.#readDataSubset(repository, run.tenant) },
               trigger: 'schedule',
               scheduledFor: run.slot.toISOString(),
             },
