@@ -390,6 +390,22 @@ describe('application dumps', () => {
     expect(read.stderr).toContain('has no successful backup');
   });
 
+  // The API server can end a command's stream before a slow reader has all of it, and still say it
+  // succeeded (kubernetes/kubernetes#124571): a dump slower to store than to make must still arrive whole.
+  it('stores a 124 MB stream whole, every time, however the API server ends it', async () => {
+    await declare('numbers', { command: ['seq', '1', '15000000'], fileName: 'numbers.txt' });
+    const want = createHash('sha256');
+    for (let i = 1; i <= 15_000_000; i++) want.update(`${i}\n`);
+    const digest = want.digest('hex');
+    for (const n of [1, 2, 3]) {
+      const done = await runNow('numbers', `numbers-${n}`);
+      expect(done.status?.bytes).toBe(123_888_897);
+      const stored = await cliDigest(['dump', '--application', `${tenant}/numbers`, '--backup', `numbers-${n}`], /^$/);
+      expect(stored.code, stored.stderr).toBe(0);
+      expect(stored.sha256).toBe(digest);
+    }
+  });
+
   // Last: it takes the source database away.
   it('keeps no dump of a Pod that goes away mid-dump, and says so', async () => {
     await declare('going', { command: ['sh', '-c', 'pg_dumpall; sleep 600'] });
