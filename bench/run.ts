@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|pause|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|block|pause|dump|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { enginesTables } from './engines-table.ts';
 import { benchHistory } from './history-10k.ts';
 import { benchRestore } from './restore-2g.ts';
 import { benchHookPause } from './hook-pause.ts';
+import { benchDumpStream } from './dump-stream.ts';
 
 const { values } = parseArgs({
   options: {
@@ -118,6 +119,19 @@ how long PostgreSQL under pgbench (${pause.transactionsPerSecond} transactions/s
 ${pause.backups.map((b, i) => `  backup ${i + 1}: no transaction completed for ${b.pauseSeconds.toFixed(2)} s; hooks ${b.hooksSeconds} s; whole backup ${b.backupSeconds} s`).join('\n')}
   baseline (the load alone): ${pause.baselineSeconds.toFixed(2)} s
 results in bench/results/hook-pause.json`);
+}
+
+if (wanted('dump')) {
+  const dump = await benchDumpStream(env, client, log);
+  writeFileSync(join(dir, 'dump-stream.json'), `${JSON.stringify({ ...header, dump }, null, 2)}\n`);
+  const row = (label: string, runs: number[]) => `  ${label.padEnd(38)} ${runs.map((s) => s.toFixed(1)).join(' / ')} s`;
+  console.log(`
+a pg_dumpall of ${(dump.dumpBytes / 1e6).toFixed(0)} MB from PostgreSQL on the real node (three runs each)
+${row('pg_dumpall alone (in the container):', dump.commandSeconds)}
+${row("exec into restic --stdin (K8up's way):", dump.execToResticSeconds)}
+${row('Safehold DumpRun, created to stored:', dump.safeholdSeconds)}
+${row('  of which the stream:', dump.safeholdStreamSeconds)}
+results in bench/results/dump-stream.json`);
 }
 
 if (wanted('engines')) {

@@ -389,7 +389,8 @@ describe('retention, maintenance and tenant keys', () => {
     expect(check?.spec.check).toEqual({ readDataSubset: '5%' });
     expect(check?.status?.checkOk).toBe(true);
 
-    // Rolling checks: each week's check reads the next half of the pack data, so two read all of it.
+    // Rolling checks: each week's check reads the next half of the pack data, so two read all of it (tenant b's).
+    const b = namespaces[1] ?? '';
     await client.mergePatch(
       kinds.backupRepository,
       { name: repoName },
@@ -405,12 +406,25 @@ describe('retention, maintenance and tenant keys', () => {
       );
       let checks: RepositoryMaintenance[] = [];
       await waitFor(
-        `week ${week}'s check of tenant a to finish`,
+        `week ${week}'s check of tenant b to finish`,
         async () => {
-          checks = (await scheduled())
-            .filter((m) => m.metadata.labels?.['safehold.io/operation'] === 'check')
+          checks = (await client.list<RepositoryMaintenance>(kinds.repositoryMaintenance, { namespace: system })).items
+            .filter(
+              (m) =>
+                m.spec.repository === repoName &&
+                m.spec.tenant === b &&
+                m.metadata.labels?.['safehold.io/operation'] === 'check',
+            )
             .sort((x, y) => (y.spec.scheduledFor ?? '').localeCompare(x.spec.scheduledFor ?? ''));
-          return checks.length === week && checks[0]?.status?.phase === 'Succeeded';
+          if (checks.length === week && checks[0]?.status?.phase === 'Succeeded') return true;
+          throw new Error(
+            checks
+              .map(
+                (m) =>
+                  `${m.metadata.name} ${JSON.stringify(m.spec.check ?? null)} ${m.status?.phase ?? ''} ${m.status?.message ?? ''}`,
+              )
+              .join('; '),
+          );
         },
         { timeoutMs: 240_000, intervalMs: 500 },
       );
@@ -420,7 +434,7 @@ describe('retention, maintenance and tenant keys', () => {
     expect(read).toEqual(['1/2', '2/2']);
     const health = (await client.get<{ status?: BackupRepositoryStatus }>(kinds.backupRepository, { name: repoName }))
       .status?.tenants;
-    expect(health?.find((t) => t.tenant === a)?.lastReadDataSubset).toBe('2/2');
+    expect(health?.find((t) => t.tenant === b)?.lastReadDataSubset).toBe('2/2');
     setClock(new Date().toISOString());
   });
 
