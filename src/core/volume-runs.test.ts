@@ -95,4 +95,22 @@ describe('volumeRuns', () => {
       firstGood: [],
     });
   });
+
+  it("owes maintenance from a history whose oldest line was archived (no finish): from that backup's capture", () => {
+    // As the history holds it after a prune brought archived lines back: the oldest keeps no done=.
+    const history = {
+      metadata: { namespace: 'a', name: 'data' },
+      spec: { pvc: 'data' },
+      status: {
+        repository: 'main',
+        backups: [
+          'today 2026-12-05T10:24:45Z 979ec8067cd703711f7c32356435b44da54ebcca8c6c2ed8a064842a7d1a0910 done=1 took=1 trigger=manual method=live bytes=2621440 path=/data',
+          'history-9 2026-09-09T12:00:00Z a5a232c11dba6b50 trigger=manual method=live bytes=2621440 path=/data',
+        ],
+      },
+    };
+    const runs = volumeRuns('a', 'data', [], history);
+    expect(runs.firstGood).toEqual([{ repository: 'main', completionTime: '2026-09-09T12:00:00Z' }]);
+    expect(runs.lastRun).toMatchObject({ phase: 'Succeeded', finished: '2026-12-05T10:24:46Z' });
+  });
 });

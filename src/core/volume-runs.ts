@@ -45,10 +45,12 @@ export function volumeRuns(
   const lines = history?.status?.backups ?? [];
   const defaults = history?.status ?? {};
   const named = backupSet(backups.map(refOf));
-  const finished = (line: string | undefined) => {
+  // An archived line keeps no finish (done): as a first good backup it counts from its capture, a little early,
+  // never not at all (a volume whose oldest line was archived would otherwise owe its repository no maintenance).
+  const finished = (line: string | undefined, asCaptured = false) => {
     const entry = line === undefined ? undefined : decodeEntry(line, defaults);
-    if (entry === undefined || entry.done === undefined || named.has(entry)) return undefined;
-    const at = Date.parse(entry.time) + entry.done * 1000;
+    if (entry === undefined || named.has(entry) || (entry.done === undefined && !asCaptured)) return undefined;
+    const at = Date.parse(entry.time) + (entry.done ?? 0) * 1000;
     return { entry, at, text: new Date(at).toISOString().replace('.000Z', 'Z') };
   };
   const newest = finished(lines[0]);
@@ -57,7 +59,7 @@ export function volumeRuns(
   // Lines are newest first: a repository's first good backup is its last line.
   const lastLines = lines.some((line) => line.includes(' repo=')) ? lines : lines.slice(-1);
   for (const line of lastLines) {
-    const oldest = finished(line);
+    const oldest = finished(line, true);
     const repository = oldest?.entry.repository;
     if (oldest === undefined || repository === undefined) continue;
     const seen = firstGood.get(repository);
