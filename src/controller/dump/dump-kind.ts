@@ -4,7 +4,6 @@
 // credentials and an open stdin; once it runs, the operator streams the dump
 // command's output into it (dump-relay.ts) and the mover stores it as one
 // file, only when complete.
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   applicationDumpSpec,
   dumpLabels,
@@ -23,21 +22,16 @@ import {
 import {
   attemptOf,
   dumpRunFinished,
-  matchesSelector,
   moverCacheDir,
   moverJob,
   nextDumpStep,
   ownerRecord,
-  runObjectBase,
-  type DumpObservation,
   type DumpStep,
-  type DumpTarget,
 } from '../../core/index.ts';
 import {
   ignoreAlreadyExists,
   ignoreNotFound,
   kinds,
-  recordEvent,
   writeStatus,
   type KubeClient,
   type Requeue,
@@ -45,12 +39,14 @@ import {
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { Log } from '../operator.ts';
-import { moverOutcome } from '../run/mover-outcome.ts';
 import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
+import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import type { DumpRelays } from './dump-relay.ts';
+import { dumpJobName, relayKey, secretName } from './dump-names.ts';
+import { observeDump, type ObservedDump } from './dump-observation.ts';
 
 export interface DumpDeps {
   client: KubeClient;
@@ -64,27 +60,6 @@ export interface DumpDeps {
   maxConcurrentMovers: number;
   maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
   relays: DumpRelays;
-}
-
-interface ObservedDump {
-  observation: DumpObservation;
-  dump: ApplicationDump | undefined;
-  repository: BackupRepository | undefined;
-  covers: string[];
-}
-
-const dumpKindTag = 'dump:';
-
-export function dumpJobName(run: DumpRun): string {
-  return `${runObjectBase(run, dumpKindTag)}-${attemptOf(run)}`;
-}
-
-function secretName(run: DumpRun): string {
-  return `${runObjectBase(run, dumpKindTag)}-creds`;
-}
-
-function relayKey(run: DumpRun): string {
-  return `${run.metadata.uid ?? ''}/${attemptOf(run)}`;
 }
 
 export function dumpKindOf(deps: DumpDeps): RunKind<DumpRun, ObservedDump, DumpStep> {
@@ -104,139 +79,11 @@ export function dumpKindOf(deps: DumpDeps): RunKind<DumpRun, ObservedDump, DumpS
     ],
     finished: dumpRunFinished,
     nothingAfterCleanUp: true,
-    observe: (run) => observe(deps, run),
+    observe: (run) => observeDump(deps, run),
     next: (observed) => nextDumpStep(observed.observation),
     carryOut: (run, observed, step) => carryOut(deps, run, observed, step),
     cleanUp: (run) => cleanUp(deps, run),
   };
-}
-
-function observe(deps: DumpDeps, run: DumpRun): ObservedDump {
-  const { cache } = deps;
-  const ns = run.metadata.namespace;
-  const dump = cache.applicationDumps.get(`${ns}/${run.spec.dump}`);
-  const name = `ApplicationDump ${ns}/${run.spec.dump}`;
-  const parsed = dump === undefined ? undefined : applicationDumpSpec.safeParse(dump.spec);
-  const base = {
-    now: deps.now(),
-    run,
-    maintenance: undefined,
-    slots: { running: 0, limit: deps.maxConcurrentMovers },
-    job: moverOutcome(cache, deps.namespace, dumpJobName(run)),
-    moverPod: moverPodOf(cache, deps.namespace, dumpJobName(run)),
-    streaming: deps.relays.streamed(relayKey(run)),
-  };
-  const noTarget: DumpTarget = { kind: 'no-pod', message: '' };
-  if (dump === undefined || parsed === undefined)
-    return {
-      dump,
-      repository: undefined,
-      covers: [],
-      observation: {
-        ...base,
-        problem: { reason: 'DumpNotFound', message: `${name} not found (DumpRun ${run.metadata.name} spec.dump)` },
-        target: noTarget,
-        repository: undefined,
-      },
-    };
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      dump,
-      repository: undefined,
-      covers: [],
-      observation: {
-        ...base,
-        problem: {
-          reason: 'InvalidSpec',
-          message: `${name} spec.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
-        },
-        target: noTarget,
-        repository: undefined,
-      },
-    };
-  }
-  const spec = parsed.data;
-  const pods = cache
-    .podsIn(ns)
-    .filter(
-      (p) =>
-        matchesSelector(spec.podSelector, p.metadata?.labels) &&
-        p.status?.phase === 'Running' &&
-        p.metadata?.deletionTimestamp === undefined,
-    )
-    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const pod = pods[0];
-  const target = dumpTarget(pod, spec.container, ns);
-  const covers = spec.covers ?? claimsOf(pod);
-  const repositoryName = spec.repository ?? repositoryFor(deps, ns, covers);
-  const repository = repositoryName === undefined ? undefined : cache.repository(repositoryName);
-  const problem =
-    repositoryName !== undefined && repository === undefined
-      ? {
-          reason: 'RepositoryNotFound' as const,
-          message: `BackupRepository ${repositoryName} not found (${name}${spec.repository === undefined ? ', from the policy of the volumes it covers' : ' spec.repository'})`,
-        }
-      : undefined;
-  const writers =
-    cache.activeBackups(deps.gate.starting('writes')).length +
-    cache.dumpRunsIn(['Running']).filter((r) => r.metadata.uid !== run.metadata.uid).length;
-  return {
-    dump,
-    repository,
-    covers,
-    observation: {
-      ...base,
-      problem,
-      target,
-      repository: repository?.metadata.name,
-      maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
-      slots: { running: writers, limit: deps.maxConcurrentMovers },
-    },
-  };
-}
-
-function dumpTarget(pod: Pod | undefined, container: string | undefined, ns: string): DumpTarget {
-  if (pod === undefined) return { kind: 'no-pod', message: `no Running Pod in namespace ${ns} matches` };
-  const name = pod.metadata?.name ?? '';
-  const wanted = container ?? pod.spec?.containers[0]?.name ?? '';
-  if (!(pod.spec?.containers ?? []).some((c) => c.name === wanted))
-    return {
-      kind: 'no-container',
-      message: `Pod ${ns}/${name} has no container ${wanted} (ApplicationDump spec.container); it has ${(pod.spec?.containers ?? []).map((c) => c.name).join(', ')}`,
-    };
-  const running = pod.status?.containerStatuses?.find((c) => c.name === wanted)?.state?.running !== undefined;
-  if (!running) return { kind: 'no-pod', message: `container ${wanted} of Pod ${ns}/${name} is not running` };
-  return { kind: 'found', pod: name, container: wanted };
-}
-
-function claimsOf(pod: Pod | undefined): string[] {
-  return (pod?.spec?.volumes ?? []).flatMap((v) =>
-    v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
-  );
-}
-
-/** The repository of the policy protecting the first covered volume that has one, else the default policy's. */
-function repositoryFor(deps: DumpDeps, ns: string, covers: string[]): string | undefined {
-  const policies = deps.cache.parsedPolicies().valid;
-  for (const pvc of covers) {
-    const decision = deps.coverage.row(`${ns}/${pvc}`)?.decision;
-    if (decision?.state !== 'protected') continue;
-    const policy = policies.find((p) => p.metadata.name === decision.policy);
-    if (policy !== undefined) return deps.cache.policyRepository(policy)?.metadata.name;
-  }
-  const fallback = policies.find((p) => p.spec.default);
-  if (fallback !== undefined) return deps.cache.policyRepository(fallback)?.metadata.name;
-  // As for a policy that names none: the only repository there is.
-  const all = deps.cache.repositories.list();
-  return all.length === 1 ? all[0]?.metadata?.name : undefined;
-}
-
-function moverPodOf(cache: ClusterCache, namespace: string, job: string): DumpObservation['moverPod'] {
-  const pod = cache.podsOfJob(namespace, job)[0];
-  if (pod === undefined) return undefined;
-  const running = pod.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.running !== undefined;
-  return { name: pod.metadata?.name ?? '', running };
 }
 
 async function carryOut(
@@ -497,28 +344,12 @@ async function cleanUp(deps: DumpDeps, run: DumpRun, record = true): Promise<voi
     );
 }
 
-async function event(
+function event(
   deps: DumpDeps,
   run: DumpRun,
   type: 'Normal' | 'Warning',
   reason: string,
   message: string,
 ): Promise<void> {
-  await recordEvent(
-    deps.client,
-    {
-      object: {
-        apiVersion: 'safehold.io/v1alpha1',
-        kind: 'DumpRun',
-        name: run.metadata.name,
-        namespace: run.metadata.namespace,
-        uid: run.metadata.uid,
-      },
-      type,
-      reason,
-      message,
-    },
-    'safehold',
-    deps.now(),
-  );
+  return runEvent(deps.client, 'DumpRun', run, { type, reason, message }, deps.now());
 }

@@ -23,18 +23,12 @@ import {
   restoreMoverTask,
   type RestoreStep,
 } from '../../core/index.ts';
-import {
-  ignoreAlreadyExists,
-  ignoreNotFound,
-  kinds,
-  recordEvent,
-  type KubeClient,
-  type Requeue,
-} from '../../kube/index.ts';
+import { ignoreAlreadyExists, ignoreNotFound, kinds, type KubeClient, type Requeue } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import { firstConsumerAnnotations, nodeUsing, type Exposer } from '../expose/index.ts';
 import { readProgress } from '../run/mover-progress.ts';
 import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
+import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
 import { createUndoSnapshot, extendUndo, recordUndo, undoNote } from './undo-steps.ts';
 import {
@@ -349,28 +343,12 @@ async function copyProgress(deps: RestoreStepDeps, restore: VolumeRestore, now: 
   );
 }
 
-async function restoreEvent(
+function restoreEvent(
   deps: RestoreStepDeps,
   restore: VolumeRestore,
   type: 'Normal' | 'Warning',
   reason: string,
   message: string,
 ): Promise<void> {
-  await recordEvent(
-    deps.client,
-    {
-      object: {
-        apiVersion: 'safehold.io/v1alpha1',
-        kind: 'VolumeRestore',
-        name: restore.metadata.name,
-        namespace: restore.metadata.namespace,
-        uid: restore.metadata.uid,
-      },
-      type,
-      reason,
-      message,
-    },
-    'safehold',
-    deps.now(),
-  ).catch(() => undefined);
+  return runEvent(deps.client, 'VolumeRestore', restore, { type, reason, message }, deps.now());
 }
