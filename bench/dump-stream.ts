@@ -13,7 +13,7 @@ import type { DumpRun } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
 import { databaseContainer, startDatabase } from '../testenv/real-node/database-pod.ts';
-import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
+import { realNodePlacement } from '../testenv/real-node/kubelet.ts';
 import { waitFor } from '../testenv/daemons.ts';
 import { applyBenchSecrets, operatorArgv } from './operator-process.ts';
 
@@ -78,10 +78,7 @@ export async function benchDumpStream(
   if (init.exitCode !== 0) throw new Error(`pgbench -i: ${init.stderr}`);
   const made = spawnSync(env.tools.restic, ['init'], { env: resticEnv(env, name), encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`restic init: ${made.stderr}`);
-  const mover = JSON.stringify({
-    nodeSelector: { 'kubernetes.io/hostname': node.name },
-    tolerations: [{ key: realNodeTaint.key, operator: 'Exists', effect: realNodeTaint.effect }],
-  });
+  const mover = JSON.stringify(realNodePlacement());
   const operator = spawn(
     process.execPath,
     operatorArgv(env, name, { args: ['--mover-image', node.image, '--mover-pod', mover] }),

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplicationDump, DumpRun, RepositoryMaintenance } from '../src/api/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { repoRoot } from '../testenv/paths.ts';
-import { realNodeTaint } from '../testenv/real-node/kubelet.ts';
+import { realNodePlacement } from '../testenv/real-node/kubelet.ts';
 import { databaseContainer, sql, startDatabase } from '../testenv/real-node/database-pod.ts';
 import {
   boundVolumePath,
@@ -140,8 +140,7 @@ describe('application dumps', () => {
     operator = await runOperatorHere(system, id, {
       mover: {
         image: realNode().image,
-        nodeSelector: { 'kubernetes.io/hostname': realNode().name },
-        tolerations: [{ key: realNodeTaint.key, operator: 'Exists', effect: realNodeTaint.effect }],
+        ...realNodePlacement(),
       },
     });
     await createClaim(client, tenant, source);

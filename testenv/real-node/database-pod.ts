@@ -6,7 +6,7 @@
 // the benchmarks run the same Pods.
 import { kinds, type KubeClient, type KubeObject } from '../../src/kube/index.ts';
 import { waitFor } from '../daemons.ts';
-import { realNodeName, realNodeTaint } from './kubelet.ts';
+import { realNodePlacement } from './kubelet.ts';
 
 export type Database = 'postgres' | 'mariadb';
 
@@ -83,8 +83,7 @@ export async function startDatabase(client: KubeClient, pod: DatabasePod): Promi
       ...(pod.labels === undefined ? {} : { labels: pod.labels }),
     },
     spec: {
-      nodeSelector: { 'kubernetes.io/hostname': realNodeName },
-      tolerations: [{ key: realNodeTaint.key, operator: 'Exists', effect: realNodeTaint.effect }],
+      ...realNodePlacement(),
       terminationGracePeriodSeconds: 5,
       containers: [
         {

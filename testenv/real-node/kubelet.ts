@@ -15,6 +15,14 @@ export const realNodeName = 'real-1';
 export const realNodeTaint = { key: 'safehold.io/real-node', value: 'true', effect: 'NoSchedule' } as const;
 export const kubeletPort = 10260;
 
+/** What places a Pod on the real node: its name, and the toleration of the taint that keeps everything else away. */
+export function realNodePlacement() {
+  return {
+    nodeSelector: { 'kubernetes.io/hostname': realNodeName },
+    tolerations: [{ key: realNodeTaint.key, operator: 'Exists' as const, effect: realNodeTaint.effect }],
+  };
+}
+
 export interface KubeletInput {
   nodeDir: string;
   clientCaPath: string;
