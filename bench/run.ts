@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|block|pause|dump|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|drill|block|pause|dump|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { benchEngines } from './engines.ts';
 import { enginesTables } from './engines-table.ts';
 import { benchHistory } from './history-10k.ts';
 import { benchRestore } from './restore-2g.ts';
+import { benchDrill } from './drill-2g.ts';
 import { benchHookPause } from './hook-pause.ts';
 import { benchDumpStream } from './dump-stream.ts';
 
@@ -109,6 +110,21 @@ restore of a ${(restore.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${restore.fil
   plain restic restore: ${restore.plainResticSeconds.toFixed(1)} s   (runs: ${restore.runs.plainResticSeconds.map((s) => s.toFixed(1)).join(', ')})
   safehold mover:       ${restore.moverSeconds.toFixed(1)} s   (runs: ${restore.runs.moverSeconds.map((s) => s.toFixed(1)).join(', ')})   ratio ${restore.ratio.toFixed(3)}   (aim <= 1.10)
 results in bench/results/restore-2g.json`);
+}
+
+if (wanted('drill')) {
+  const drill = await benchDrill(env, log);
+  writeFileSync(
+    join(dir, 'drill-2g.json'),
+    `${JSON.stringify({ ...header, drill: { ...drill, aims: { ratio: 1.2 } } }, null, 2)}\n`,
+  );
+  const f = drill.fleet;
+  console.log(`
+restore drill of a ${(drill.treeBytes / 2 ** 30).toFixed(2)} GiB tree (${drill.files} files) from a repository on radosgw
+  plain restic restore: ${drill.plainResticSeconds.toFixed(1)} s   (runs: ${drill.runs.plainResticSeconds.map((s) => s.toFixed(1)).join(', ')})
+  safehold drill:       ${drill.drillSeconds.toFixed(1)} s   (runs: ${drill.runs.drillSeconds.map((s) => s.toFixed(1)).join(', ')})   ratio ${drill.ratio.toFixed(3)}   (aim <= 1.20)
+  ${f.volumes} such volumes proven every ${f.windowDays} days: ${f.drillsPerDay.toFixed(1)} drills a day, ${f.moverHoursPerDay.toFixed(2)} mover hours, ${(f.bytesReadPerDay / 2 ** 30).toFixed(1)} GiB read from the repository a day
+results in bench/results/drill-2g.json`);
 }
 
 if (wanted('pause')) {

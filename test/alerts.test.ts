@@ -64,6 +64,8 @@ async function renderedRules(): Promise<{ groups: { rules: { annotations?: Recor
     '--set',
     'metrics.prometheusRule.for.maintenanceOverdue=0m',
     '--set',
+    'metrics.prometheusRule.for.drillFailed=0m,metrics.prometheusRule.for.unproven=0m',
+    '--set',
     'metrics.prometheusRule.for.operatorDown=10m,metrics.prometheusRule.staleIntervals=2',
   ]);
   return (parse(stdout) as { spec: { groups: { rules: { annotations?: Record<string, string> }[] }[] } }).spec;
@@ -446,5 +448,78 @@ describe('the maintenance-overdue alert', () => {
     };
     writeFileSync(join(work, 'maintenance.test.yaml'), stringify(tests));
     await run(tools.promtool, ['test', 'rules', join(work, 'maintenance.test.yaml')], { timeoutMs: 120_000 });
+  });
+});
+
+describe('the restore drill alerts', () => {
+  const work = mkdtempSync(join(tmpdir(), 'alerts-drills-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('fire per namespace for volumes whose drill failed and volumes past their proof', async () => {
+    // promtool's time 0 is "now": a due time of -d days was d days ago.
+    const days = (n: number) => n * day;
+    const target = 'job="safehold",instance="10.0.0.7:8080"';
+    const series = (name: string, labels: string, values: string) => ({
+      series: `${name}{${target},${labels}}`,
+      values,
+    });
+    const inputSeries = [
+      // shop/db: proven a day ago, due in 29 days. shop/files: its last drill failed. shop/new: due in 2 days.
+      series(
+        'safehold_volume_proof_due_timestamp_seconds',
+        'namespace="shop",pvc="db",policy="p"',
+        `${days(29)}+0x100`,
+      ),
+      series('safehold_volume_drill_failed', 'namespace="shop",pvc="db",reason=""', '0+0x100'),
+      series('safehold_volume_drill_failed', 'namespace="shop",pvc="files",reason="Unverified"', '1+0x100'),
+      series(
+        'safehold_volume_proof_due_timestamp_seconds',
+        'namespace="shop",pvc="new",policy="p"',
+        `${days(2)}+0x100`,
+      ),
+      // lab/old: never proven, due 3 days ago.
+      series(
+        'safehold_volume_proof_due_timestamp_seconds',
+        'namespace="lab",pvc="old",policy="p"',
+        `${-days(3)}+0x100`,
+      ),
+    ];
+    const unproven = (namespace: string, count: number) => ({
+      exp_labels: { severity: 'warning', namespace },
+      exp_annotations: {
+        summary: `${count} PVCs in namespace ${namespace} have no passing restore drill within their window`,
+      },
+    });
+    const failed = {
+      exp_labels: { severity: 'critical', namespace: 'shop' },
+      exp_annotations: { summary: 'The backups of 1 PVCs in namespace shop failed a restore drill' },
+    };
+    const at = (evalTime: string, alertname: string, expAlerts: object[]) => ({
+      eval_time: evalTime,
+      alertname,
+      exp_alerts: expAlerts,
+    });
+    const rules = await renderedRules();
+    for (const rule of rules.groups.flatMap((g) => g.rules))
+      rule.annotations = { summary: rule.annotations?.summary ?? '' };
+    writeFileSync(join(work, 'rules.yaml'), stringify(rules));
+    const tests = {
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1h',
+      tests: [
+        {
+          interval: '1h',
+          input_series: inputSeries,
+          alert_rule_test: [
+            at('1h', 'SafeholdDrillFailed', [failed]),
+            at('1h', 'SafeholdVolumeUnproven', [unproven('lab', 1)]),
+            // Three days on, shop/new is past due too; shop/db is not.
+            at('3d', 'SafeholdVolumeUnproven', [unproven('lab', 1), unproven('shop', 1)]),
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(work, 'drills.test.yaml'), stringify(tests));
+    await run(tools.promtool, ['test', 'rules', join(work, 'drills.test.yaml')], { timeoutMs: 120_000 });
   });
 });

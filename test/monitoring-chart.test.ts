@@ -141,6 +141,8 @@ describe("the chart's monitoring files", () => {
       'SafeholdBackupFailing',
       'SafeholdRepositoryCheckFailed',
       'SafeholdRepositoryMaintenanceOverdue',
+      'SafeholdDrillFailed',
+      'SafeholdVolumeUnproven',
       'SafeholdOperatorDown',
     ]);
     for (const r of groups.flatMap((g) => g.rules)) expectExported(r.alert ?? '', r.expr);

@@ -14,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +23,7 @@ import { listingEntry, type DownloadSummary, type ListingEntry, type RestoreSumm
 import { run } from '../testenv/command.ts';
 import { testEnv, uniqueName } from './support/cluster.ts';
 import { runMoverProcess, type MoverRun } from './support/mover-process.ts';
+import { damageObject, repositoryObjects } from './support/s3-objects.ts';
 import {
   allocatedBytes,
   compareTrees,
@@ -245,6 +247,69 @@ describe('safehold mover restore', () => {
     expect(error.code).toBe('TargetMissing');
     expect(error.message).toContain(target);
     expect(() => statSync(target)).toThrow();
+  });
+});
+
+describe('safehold mover restore as a drill (verify)', () => {
+  it('reads every restored file back against the backup and says how much it verified', async () => {
+    const target = emptyFolder('drill');
+    const summary = restoredOf(await runMover({ ...restoreTask(target), verify: true }));
+    // Every file restic wrote, the 1 GiB sparse file at its full length among them.
+    expect(summary.verified).toEqual({ bytes: summary.totalBytes, method: 'restic-verify' });
+    expect(summary.totalBytes).toBeGreaterThan(sparseFile.size);
+    expect(compareTrees(expected, target)).toEqual([]);
+  });
+
+  it('counts the files restic skipped as already equal to the backup: it hashed them before skipping', async () => {
+    const target = await usedFolder('drill-used');
+    const summary = restoredOf(await runMover({ ...restoreTask(target, { deleteExtra: true }), verify: true }));
+    expect(summary.filesSkipped).toBeGreaterThan(2000);
+    expect(summary.verified).toEqual({ bytes: summary.totalBytes + summary.bytesSkipped, method: 'restic-verify' });
+    expect(compareTrees(expected, target)).toEqual([]);
+  });
+
+  it("fails as Unverified, in restic's words, when a data pack of the backup is damaged", async () => {
+    const damagedUrl = `s3:${testEnv().ceph.s3.endpoint}/${uniqueName('damaged')}`;
+    const source = join(work, uniqueName('damaged-volume'));
+    mkdirSync(source);
+    for (const name of ['a.bin', 'b.bin', 'c.bin']) writeFileSync(join(source, name), randomBytes(4 * 2 ** 20));
+    const repository = { url: damagedUrl, region: testEnv().ceph.s3.region };
+    const cacheDir = join(work, uniqueName('damaged-cache'));
+    const backedUp = await runMover({
+      kind: 'backup',
+      repository,
+      sourcePath: source,
+      host: 'drill',
+      tags: [],
+      cacheDir,
+    });
+    if (backedUp.result.type !== 'summary') throw new Error(`the backup failed: ${backedUp.raw}`);
+    // The largest pack holds the files' data; the trees' packs are small.
+    const packs = await repositoryObjects(damagedUrl, 'data');
+    const largest = packs.toSorted((a, b) => b.size - a.size)[0];
+    if (largest === undefined || largest.size < 4 * 2 ** 20) throw new Error(`no data pack: ${JSON.stringify(packs)}`);
+    await damageObject(damagedUrl, largest.key, Buffer.alloc(64, 0x5a));
+
+    const drill = (name: string, verify: boolean) => ({
+      kind: 'restore',
+      repository: { ...repository, initialize: false },
+      cacheDir,
+      source: {
+        snapshotId: backedUp.result.type === 'summary' ? backedUp.result.snapshotId : '',
+        snapshotPath: source,
+      },
+      targetPath: emptyFolder(name, basename(source)),
+      verify,
+    });
+    const error = errorOf(await runMover(drill('damaged-drill', true)));
+    expect(error.code).toBe('Unverified');
+    expect(error.message).toContain('restic cannot read all of the backup');
+    expect(error.message).toMatch(/ciphertext verification failed/);
+    expect(error.message).toMatch(/\/(a|b|c)\.bin: /);
+    // A restore that is not a drill says the same words, as restic's failure.
+    const plain = errorOf(await runMover(drill('damaged-plain', false)));
+    expect(plain.code).toBe('ResticFailed');
+    expect(plain.message).toMatch(/ciphertext verification failed/);
   });
 });
 

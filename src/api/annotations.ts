@@ -9,6 +9,13 @@ export const annotations = {
   lastError: 'safehold.io/last-error',
   /** On a VolumeBackup: when Safehold first saw its PVC gone (the orphan grace period counts from here). */
   orphanedAt: 'safehold.io/orphaned-at',
+  /** On the PVC: when its last restore drill with a verdict ended. */
+  lastVerified: 'safehold.io/last-verified',
+  /** On the PVC: that drill's verdict ("Passed", or "Failed: <reason>: <message>") and the backup it proved. */
+  verifyResult: 'safehold.io/verify-result',
+  verifiedBackup: 'safehold.io/verified-backup',
+  /** On the PVC: when a restore drill last passed (kept when a later one fails). */
+  lastPassed: 'safehold.io/last-proven',
   /** On the PVC: the latest schedule slot a run was created for, kept where deleting history cannot touch it. */
   lastScheduled: 'safehold.io/last-scheduled',
 } as const;

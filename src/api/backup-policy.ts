@@ -108,6 +108,28 @@ export const annotationAliases = z.object({
 const selectsSomething =
   'has(self.selector) && (has(self.selector.namespaceSelector) || has(self.selector.pvcSelector) || has(self.selector.pvSelector) || has(self.selector.storageClasses) || has(self.selector.workloads))';
 
+export const drillSchedule = z.object({
+  cron: cronField().describe('When drills start (cron, five fields), in timeZone.'),
+  timeZone: timeZoneField().default('UTC'),
+  window: duration
+    .default('30d')
+    .describe(
+      'Every protected volume is proven at least this often: an alert fires for a volume whose last passing drill is older.',
+    ),
+  volumes: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'At most this many volumes are drilled per run, those proven longest ago first (never proven: first of all); by default every volume whose last drill would be older than the window before the next run.',
+    ),
+  storageClassName: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The scratch volumes' StorageClass; by default each volume's own."),
+});
+
 export const backupPolicySpec = z
   .object({
     default: z.boolean().default(false).describe('Protect every volume no other policy selects.'),
@@ -169,6 +191,11 @@ export const backupPolicySpec = z
       .describe('Volumes with volumeMode: Block, backed up as QCOW2 images.'),
     concurrency: concurrency.optional().describe('Limits on backups running at once.'),
     retry: retry.default({ limit: 6, deadline: '4h' }).describe('How a failed run is retried.'),
+    drill: drillSchedule
+      .optional()
+      .describe(
+        "Restore drills: on this schedule, the volumes proven longest ago have their latest backup restored into a scratch volume in Safehold's namespace and read back against what the backup recorded (safehold verify does one now).",
+      ),
     hooks: policyHooks
       .optional()
       .describe(

@@ -69,6 +69,12 @@ export const blockRestoreTask = z.object({
   devicePath: z.string().startsWith('/'),
   /** The device may hold other data (an existing volume): write zeros wherever the image holds none. */
   zeroUnlisted: z.boolean().default(false),
+  /**
+   * A restore drill: after writing, read the device back and compare it with what the chain holds
+   * (each cluster from the topmost image that has it, zeros where none does); a difference fails
+   * the task (Unverified).
+   */
+  verify: z.boolean().default(false),
 });
 
 /** What a block backup stored, in its summary. */

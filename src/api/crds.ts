@@ -6,6 +6,7 @@ import { backupDownloadSpec, backupDownloadStatus } from './backup-download.ts';
 import { volumeBackupSpec, volumeBackupStatus } from './volume-backup.ts';
 import { volumeHistorySpec, volumeHistoryStatus } from './volume-history.ts';
 import { volumeRestoreSpec, volumeRestoreStatus } from './volume-restore.ts';
+import { restoreDrillSpec, restoreDrillStatus } from './restore-drill.ts';
 import { customResourceDefinition } from './crd.ts';
 import { applicationDumpSpec, applicationDumpStatus, dumpRunSpec, dumpRunStatus } from './application-dump.ts';
 
@@ -140,6 +141,23 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'File', type: 'string', jsonPath: '.spec.fileName' },
         { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron' },
         { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccess.time' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'RestoreDrill',
+      plural: 'restoredrills',
+      singular: 'restoredrill',
+      scope: 'Namespaced',
+      shortNames: ['drill'],
+      spec: restoreDrillSpec,
+      status: restoreDrillStatus,
+      printerColumns: [
+        { name: 'PVC', type: 'string', jsonPath: '.spec.source.pvc' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Verdict', type: 'string', jsonPath: '.status.verdict' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+        { name: 'Backup', type: 'string', jsonPath: '.status.backup.snapshotTime' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

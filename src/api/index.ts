@@ -24,6 +24,7 @@ export * from './object-meta.ts';
 export * from './rbac.ts';
 export * from './repository-maintenance.ts';
 export * from './restic-target.ts';
+export * from './restore-drill.ts';
 export * from './timestamp.ts';
 export * from './volume-backup.ts';
 export * from './volume-history.ts';

@@ -100,6 +100,11 @@ export const restoreTask = z.object({
   paths: z.array(volumePath).default([]),
   /** Delete what the target has that the backup does not (a whole-volume restore into a used volume). */
   deleteExtra: z.boolean().default(false),
+  /**
+   * A restore drill: after the restore, read every restored file back and compare its content with
+   * the hashes the backup recorded (restic restore --verify); a difference fails the task (Unverified).
+   */
+  verify: z.boolean().default(false),
 });
 
 /**
@@ -164,6 +169,8 @@ export const errorCodes = [
   'DumpFailed',
   /** An application dump cut short on its way (fewer bytes arrived than its command wrote): tried again. */
   'DumpIncomplete',
+  /** A restore drill read back something other than what the backup holds (or the backup could not be read whole). */
+  'Unverified',
   'InvalidTask',
   'ResticFailed',
 ] as const;
@@ -217,6 +224,14 @@ export const maintenanceSummary = z.object({
       readDataSubset: z.string().optional(),
       /** restic's own words when the check found errors (bounded). */
       message: z.string(),
+      /** The damaged pack files (their ids' first 16 hex digits), when the check named them. */
+      damagedPacks: z.array(z.string()).optional(),
+      /** The snapshots holding data in those packs (first 16 hex digits, at most 50), as restic find says. */
+      affectedSnapshots: z.array(z.string()).optional(),
+      /** How many more snapshots hold data in them than affectedSnapshots names. */
+      affectedMore: z.int().optional(),
+      /** Why the affected snapshots are not known, when they are not (restic find failed). */
+      affectedUnknown: z.string().optional(),
     })
     .optional(),
   /** Snapshots left in the repository after the run. */
@@ -242,6 +257,17 @@ export const restoreSummary = z.object({
   durationSeconds: z.number(),
   /** A block volume written back. */
   block: blockRestoreReport.optional(),
+  /** A restore drill (verify): what was read back and found equal to the backup. */
+  verified: z
+    .object({
+      /** Files whose content was compared with the backup's hashes (file volumes). */
+      files: z.int().optional(),
+      /** Bytes read back from the target and compared. */
+      bytes: z.number(),
+      /** How: restic's --verify (file volumes), or the device read back against every image of the chain. */
+      method: z.enum(['restic-verify', 'device-compare']),
+    })
+    .optional(),
 });
 
 export const downloadSummary = z.object({

@@ -6,11 +6,18 @@
 // namespace, which tenants are not given.
 import { apiGroup } from './group.ts';
 
-const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads', 'dumpruns'];
+const tenantResources = ['volumebackups', 'volumerestores', 'backupdownloads', 'dumpruns', 'restoredrills'];
 /** Declarations a tenant writes and changes: which application dumps its namespace has. */
 const declarationResources = ['applicationdumps'];
 /** A download's status carries a URL to the data itself: readers of a namespace see runs, not data. */
-const viewResources = ['volumebackups', 'volumehistories', 'volumerestores', 'applicationdumps', 'dumpruns'];
+const viewResources = [
+  'volumebackups',
+  'volumehistories',
+  'volumerestores',
+  'applicationdumps',
+  'dumpruns',
+  'restoredrills',
+];
 /** A volume's history is written by the operator alone: tenants read it. */
 const readOnlyResources = ['volumehistories'];
 

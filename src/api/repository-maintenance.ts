@@ -63,6 +63,17 @@ export const repositoryMaintenanceStatus = z.object({
   bytesFreed: z.number().optional(),
   checkOk: z.boolean().optional(),
   checkMessage: z.string().optional(),
+  damage: z
+    .object({
+      packs: z.array(z.string()).describe('The damaged pack files (first 16 hex digits of their ids).'),
+      snapshots: z
+        .array(z.string())
+        .describe('The snapshots with data in them (first 16 hex digits); their volumes are marked failed.'),
+      more: z.int().optional().describe('More snapshots with data in them than are named.'),
+      unknown: z.string().optional().describe('Why the snapshots with data in them are not known.'),
+    })
+    .optional()
+    .describe('What the check found damaged, and which backups it affects.'),
   snapshots: z.int().optional(),
   repositoryBytes: z.number().optional(),
   conditions: z.array(condition).optional(),

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   backupReasons,
   downloadReasons,
+  drillReasons,
   dumpRunReasons,
   maintenanceReasons,
   repositoryReadyReasons,
@@ -25,6 +26,7 @@ describe('the Troubleshooting section', () => {
       restoreReasons,
       downloadReasons,
       dumpRunReasons,
+      drillReasons,
       maintenanceReasons,
       repositoryReadyReasons,
       runFailureReasons,

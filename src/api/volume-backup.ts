@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { hookRecord } from './hooks.ts';
 import { condition } from './conditions.ts';
 import { runFailureReasons } from './mover-protocol.ts';
+import { verificationRecord } from './restore-drill.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 /**
@@ -136,6 +137,9 @@ export const volumeBackupStatus = z.object({
     .array(hookRecord)
     .optional()
     .describe("The attempt's hooks, planned when it started, in the order they run, and how each went."),
+  verification: verificationRecord
+    .optional()
+    .describe('The last restore drill of this backup that reached a verdict: whether it restores as recorded.'),
   conditions: z.array(condition).optional(),
 });
 
@@ -170,4 +174,6 @@ export const runLabels = {
   restore: 'safehold.io/restore',
   /** On the temporary objects of a BackupDownload. */
   download: 'safehold.io/download',
+  /** On the temporary objects of a RestoreDrill (its scratch volume, Secret and Job). */
+  drill: 'safehold.io/drill',
 } as const;

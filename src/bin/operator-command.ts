@@ -17,6 +17,7 @@ interface OperatorFlags {
   moverPod: string;
   maxConcurrentMovers: string;
   maxConcurrentRestores: string;
+  maxConcurrentDrills: string;
   sweepInterval: string;
   keepRunsFor: string;
   kubeApiQps: string;
@@ -50,6 +51,7 @@ export function addOperatorCommand(program: Command): void {
       '4',
     )
     .option('--max-concurrent-restores <n>', 'restores and downloads running at once, cluster-wide', '4')
+    .option('--max-concurrent-drills <n>', 'restore drills running at once, cluster-wide (apart from restores)', '2')
     .option(
       '--sweep-interval <duration>',
       'how often leftovers of vanished runs are looked for (besides at start)',
@@ -82,6 +84,7 @@ export function addOperatorCommand(program: Command): void {
       const limits = {
         maxConcurrentMovers: positiveCount(program, '--max-concurrent-movers', flags.maxConcurrentMovers),
         maxConcurrentRestores: positiveCount(program, '--max-concurrent-restores', flags.maxConcurrentRestores),
+        maxConcurrentDrills: positiveCount(program, '--max-concurrent-drills', flags.maxConcurrentDrills),
       };
       const identity = flags.identity ?? `${hostname()}-${process.pid}`;
       const client = connect(program.opts()).derive(kubeApiLimits(program, flags));

@@ -52,6 +52,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
               size: entry.backup.status?.bytes?.total,
               files: entry.backup.status?.files?.total,
               method: methodOf(entry.backup.status),
+              verified: entry.backup.status?.verification,
               ...(p.claimExists ? {} : { orphanGraceUntil: p.orphanGraceUntil?.toISOString() ?? 'over' }),
             })),
           );
@@ -73,6 +74,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
                 'ADDED',
                 'FILES',
                 'METHOD',
+                'VERIFIED',
                 ...(options.orphans === true ? ['KEPT UNTIL'] : []),
               ],
               rows.map((r) => [
@@ -86,6 +88,7 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
                 r.added === undefined ? '' : formatBytes(r.added),
                 r.files === undefined ? '' : String(r.files),
                 r.method,
+                verifiedMark(r.verified, now),
                 ...(options.orphans === true ? [r.orphanGraceUntil ?? ''] : []),
               ]),
             ),
@@ -94,6 +97,13 @@ export function addBackupsCommand(program: Command, deps: CliDeps): void {
         client.close();
       }
     });
+}
+
+/** A backup a restore drill proved: passed or FAILED, and how long ago; '' when no drill reached a verdict. */
+function verifiedMark(verification: VolumeBackupStatus['verification'], now: Date): string {
+  if (verification === undefined) return '';
+  const when = age(verification.time, now);
+  return `${verification.verdict === 'Passed' ? 'passed' : 'FAILED'}${when === undefined ? '' : ` ${when} ago`}`;
 }
 
 /** The method, and for a block volume's image whether it is full or an overlay (on which snapshot). */

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import type { KubeClient } from '../kube/index.ts';
 import { addBackupCommand } from './backup-command.ts';
+import { addVerifyCommand } from './verify-command.ts';
 import { addBackupsCommand } from './backups-command.ts';
 import { addDumpCommand, addLsCommand } from './browse-commands.ts';
 import { addRestoreCommand } from './restore-command.ts';
@@ -41,6 +42,7 @@ export function buildProgram(deps: CliDeps): Command {
     .configureHelp({ sortSubcommands: true });
   addStatusCommand(program, deps);
   addBackupCommand(program, deps);
+  addVerifyCommand(program, deps);
   addBackupsCommand(program, deps);
   addRetentionCommand(program, deps);
   addRestoreCommand(program, deps);

@@ -26,7 +26,7 @@ describe('renderStatus', () => {
   it('shows an unbound volume as unbound, with its policy, no promised run and the case', () => {
     const row = renderStatus([unbound], 'table', now, false).split('\n')[1];
     expect(row).toMatch(
-      /^team\s+new-data\s+1Gi\s+gone\s+Filesystem\s+daily\s+unbound\s+-\s+-\s+when bound\s+Pending: StorageClass gone does not exist/,
+      /^team\s+new-data\s+1Gi\s+gone\s+Filesystem\s+daily\s+unbound\s+-\s+-\s+-\s+when bound\s+Pending: StorageClass gone does not exist/,
     );
   });
 
@@ -82,5 +82,37 @@ describe('renderStatus: the last run', () => {
       reason: 'WrongPassword',
       message: 'the password from the generated key Secret x does not open',
     });
+  });
+});
+
+describe('renderStatus: proven or only protected', () => {
+  it('shows the last restore drill: passed and when, FAILED with its reason, never before any', () => {
+    const passed = {
+      ...row(undefined, '2026-11-22T02:00:00Z'),
+      verification: {
+        at: '2026-11-22T11:00:00Z',
+        verdict: 'Passed' as const,
+        backup: 'b1',
+        message: undefined,
+        lastPassed: undefined,
+      },
+    };
+    const failedDrill = {
+      ...row(undefined, '2026-11-22T02:00:00Z'),
+      verification: {
+        at: '2026-11-22T11:30:00Z',
+        verdict: 'Failed' as const,
+        backup: 'b1',
+        message: 'Unverified: pack 3f2a damaged',
+        lastPassed: undefined,
+      },
+    };
+    const table = renderStatus([passed, failedDrill, row(undefined)], 'table', now, false);
+    expect(table).toContain('VERIFIED');
+    expect(table).toMatch(/ago\s+ok\s+passed 60m ago/);
+    expect(table).toMatch(/ago\s+ok\s+FAILED Unverified 30m ago/);
+    expect(table).toMatch(/never\s+-\s+never/);
+    const [record] = JSON.parse(renderStatus([failedDrill], 'json', now, false)) as { lastVerified: unknown }[];
+    expect(record?.lastVerified).toMatchObject({ verdict: 'Failed', message: 'Unverified: pack 3f2a damaged' });
   });
 });

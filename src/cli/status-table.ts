@@ -21,6 +21,7 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
     'DECISION',
     'LAST BACKUP',
     'LAST RUN',
+    'VERIFIED',
     'NEXT RUN',
     'REASON',
   ];
@@ -49,11 +50,22 @@ function table(rows: readonly CoverageRow[], now: Date, color: boolean): string 
       decision,
       last === undefined ? (d.state === 'protected' ? c.yellow('never') : '-') : `${last} ago`,
       lastRun(row, now, c.red),
+      verified(row, now, c),
       next,
       d.reason,
     ];
   });
   return renderTable(header, cells);
+}
+
+/** The last restore drill: passed and how long ago, FAILED with its reason, never (protected), or '-'. */
+function verified(row: CoverageRow, now: Date, c: ReturnType<typeof createColors>): string {
+  const v = row.verification;
+  if (v === undefined) return row.decision.state === 'protected' ? 'never' : '-';
+  const when = age(v.at, now);
+  const ago = when === undefined ? '' : ` ${when} ago`;
+  if (v.verdict === 'Passed') return c.green(`passed${ago}`);
+  return c.red(c.bold(`FAILED ${v.message?.split(':')[0] ?? ''}${ago}`));
 }
 
 /** FAILED with its reason and age when the last attempt failed, ok after a success, '-' before any run. */

@@ -16,6 +16,7 @@ import {
   type ApplicationDump,
   type BackupDownload,
   type DumpRun,
+  type RestoreDrill,
   type RepositoryMaintenance,
   type VolumeBackup,
   type VolumeHistory,
@@ -78,6 +79,7 @@ export class ClusterCache {
   readonly downloads: Informer<BackupDownload>;
   readonly applicationDumps: Informer<ApplicationDump>;
   readonly dumpRuns: Informer<DumpRun>;
+  readonly drills: Informer<RestoreDrill>;
   /** The movers' credential Secrets in Safehold's namespace, metadata only: the sweep needs their owners, never their data. */
   readonly moverSecrets: Informer<KubeObject>;
 
@@ -119,6 +121,7 @@ export class ClusterCache {
     this.downloads = new Informer<BackupDownload>(client, kinds.backupDownload, options);
     this.applicationDumps = new Informer<ApplicationDump>(client, kinds.applicationDump, options);
     this.dumpRuns = new Informer<DumpRun>(client, kinds.dumpRun, options);
+    this.drills = new Informer<RestoreDrill>(client, kinds.restoreDrill, options);
     this.moverSecrets = new Informer<KubeObject>(client, kinds.secret, {
       onError,
       namespace,
@@ -132,6 +135,8 @@ export class ClusterCache {
     this.pods.addIndex(index.namespace, (p) => [p.metadata?.namespace ?? '']);
     this.dumpRuns.addIndex(index.phase, (r) => [r.status?.phase ?? 'Pending']);
     this.dumpRuns.addIndex(index.dump, (r) => [`${r.metadata.namespace}/${r.spec.dump}`]);
+    this.drills.addIndex(index.phase, (r) => [r.status?.phase ?? 'Pending']);
+    this.drills.addIndex(index.volume, (r) => [`${r.metadata.namespace}/${r.spec.source.pvc}`]);
     this.pods.addIndex(index.claim, (p) =>
       (p.spec?.volumes ?? []).flatMap((v) =>
         v.persistentVolumeClaim === undefined
@@ -167,6 +172,16 @@ export class ClusterCache {
   /** The DumpRuns in these phases (a missing phase is Pending). */
   dumpRunsIn(phases: Iterable<string>): DumpRun[] {
     return [...phases].flatMap((phase) => this.dumpRuns.byIndex(index.phase, phase));
+  }
+
+  /** The RestoreDrills in these phases (a missing phase is Pending). */
+  drillsIn(phases: Iterable<string>): RestoreDrill[] {
+    return [...phases].flatMap((phase) => this.drills.byIndex(index.phase, phase));
+  }
+
+  /** The RestoreDrills of one volume ("namespace/pvc"). */
+  drillsOf(key: string): RestoreDrill[] {
+    return this.drills.byIndex(index.volume, key);
   }
 
   /** The runs of one ApplicationDump ("namespace/name"), whatever their phase. */
@@ -279,6 +294,7 @@ export class ClusterCache {
       this.restores,
       this.downloads,
       this.dumpRuns,
+      this.drills,
       this.moverSecrets,
     ] as Informer<KubeObject>[];
   }

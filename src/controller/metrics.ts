@@ -7,7 +7,14 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TenantHealth } from '../api/index.ts';
-import type { CoverageCounts, CoverageRow, MaintenanceInterval, MaintenanceOwed, VolumeHealth } from '../core/index.ts';
+import type {
+  CoverageCounts,
+  CoverageRow,
+  MaintenanceInterval,
+  MaintenanceOwed,
+  VolumeHealth,
+  VolumeProof,
+} from '../core/index.ts';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -45,6 +52,24 @@ export class OperatorMetrics {
     name: 'safehold_volume_last_backup_failed',
     help: "1 when the protected PVC's most recent finished backup failed (reason: its VolumeBackup's status.reason), 0 when it succeeded",
     labelNames: ['namespace', 'pvc', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly lastProven = new Gauge({
+    name: 'safehold_volume_last_proven_timestamp_seconds',
+    help: "Unix time a restore drill last read the PVC's backup back as recorded",
+    labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly drillFailed = new Gauge({
+    name: 'safehold_volume_drill_failed',
+    help: "1 when the PVC's last restore drill found its backup does not restore as recorded (reason: the drill's), 0 when it passed",
+    labelNames: ['namespace', 'pvc', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly proofDue = new Gauge({
+    name: 'safehold_volume_proof_due_timestamp_seconds',
+    help: "Unix time by which a passing restore drill of the PVC is due: its last pass (else the PVC's creation) plus its policy's drill window",
+    labelNames: ['namespace', 'pvc', 'policy'] as const,
     registers: [this.registry],
   });
   readonly scheduleInterval = new Gauge({
@@ -218,6 +243,17 @@ export class OperatorMetrics {
       }
     }
     for (const [policy, seconds] of intervals) this.scheduleInterval.set({ policy }, seconds);
+  }
+
+  /** Replaces the series of restore drills' verdicts and due dates with the current ones. */
+  publishProofs(proofs: readonly VolumeProof[]): void {
+    for (const gauge of [this.lastProven, this.drillFailed, this.proofDue]) gauge.reset();
+    for (const p of proofs) {
+      const volume = { namespace: p.namespace, pvc: p.pvc };
+      if (p.lastPassedSeconds !== undefined) this.lastProven.set({ ...volume, policy: p.policy }, p.lastPassedSeconds);
+      if (p.failed !== undefined) this.drillFailed.set({ ...volume, reason: p.failed.reason }, p.failed.value);
+      if (p.dueSeconds !== undefined) this.proofDue.set({ ...volume, policy: p.policy }, p.dueSeconds);
+    }
   }
 
   /**

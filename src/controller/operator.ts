@@ -21,6 +21,8 @@ import { RepositoryProber } from './repository/repository-prober.ts';
 import { OrphanMarker } from './maintenance/orphan-marks.ts';
 import { HistoryWriter } from './history/history-writer.ts';
 import { restoreKind } from './restore/restore-kind.ts';
+import { drillKind } from './drill/drill-kind.ts';
+import { DrillScheduler } from './drill/drill-scheduler.ts';
 import { RunEngine } from './run/run-engine.ts';
 import { StartGate } from './run/start-gate.ts';
 import { Sweeper } from './run/sweep.ts';
@@ -47,6 +49,8 @@ export interface OperatorOptions {
   maxConcurrentMovers: number;
   /** Restores and downloads at once, cluster-wide: their own limit, apart from backups'. */
   maxConcurrentRestores: number;
+  /** Restore drills at once, cluster-wide: their own limit, so drills never hold up a person's restore. */
+  maxConcurrentDrills?: number;
   /** How long a finished backup's VolumeBackup stays once its volume's history holds the backup. */
   keepRunsForMs?: number;
   /** How often leftovers of vanished runs are swept (besides at start). */
@@ -113,6 +117,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       exposer: new Exposer({ client, cache, namespace: options.namespace }),
       maxConcurrentMovers: options.maxConcurrentMovers,
       maxConcurrentRestores: options.maxConcurrentRestores,
+      maxConcurrentDrills: options.maxConcurrentDrills ?? 2,
       histories,
       maintenanceFor: (repository: BackupRepository, namespace: string) => maintenanceFor(cache, repository, namespace),
     };
@@ -124,6 +129,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(downloadKindOf(runs), engine),
       new RunEngine(maintenanceKind(runs), engine),
       new RunEngine(dumpKindOf({ ...runs, relays: new DumpRelays(client, deps.log) }), engine),
+      new RunEngine(drillKind(runs), engine),
     ];
     const sweeper = new Sweeper(
       { client, cache, namespace: options.namespace, log: deps.log, now: deps.now },
@@ -138,6 +144,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       passes: metrics.schedulerPasses,
     });
     const dumpScheduler = new DumpScheduler({ client, cache, now: deps.now, log: deps.log });
+    const drillScheduler = new DrillScheduler({ client, cache, coverage: controller, now: deps.now, log: deps.log });
     const annotatedDumps = new AnnotatedDumps({ client, cache, coverage: controller, log: deps.log });
     const maintenanceScheduler = new MaintenanceScheduler({
       client,
@@ -165,6 +172,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     void runsReady.then(() => {
       annotatedDumps.start();
       dumpScheduler.start();
+      drillScheduler.start();
     });
     prober.start();
     void cache.synced().then(() =>
@@ -183,6 +191,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     metrics.leader.set(0);
     scheduler.stop();
     dumpScheduler.stop();
+    drillScheduler.stop();
     maintenanceScheduler.stop();
     prober.stop();
     sweeper.stop();

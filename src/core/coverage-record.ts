@@ -20,6 +20,7 @@ export function coverageRecord(row: CoverageRow) {
     lastBackup: row.lastBackup ?? null,
     lastFailure: row.lastFailure ?? null,
     nextRun: row.nextRun ?? null,
+    lastVerified: row.verification ?? null,
   };
 }
 

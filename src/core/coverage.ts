@@ -8,6 +8,7 @@ import { annotations, applicationDumpSpec, runLabels, type ApplicationDump, type
 import { unboundClaim, type UnboundCause } from './claim-binding.ts';
 import { decide, storageClassOf, type Decision, type PolicyContext, type Problem, type Rule } from './decision.ts';
 import { nextRun } from './schedule.ts';
+import { readVerification, type Verification } from './volume-proof.ts';
 import { workloadClaims, type WorkloadIndex } from './workloads.ts';
 
 export interface ClusterView {
@@ -51,6 +52,8 @@ export interface CoverageRow {
   /** The volume's last backup attempt failed (safehold.io/last-result), and why, until one succeeds. */
   lastFailure?: LastFailure | undefined;
   nextRun: string | undefined;
+  /** The volume's last restore drill with a verdict (safehold.io/last-verified and verify-result). */
+  verification?: Verification | undefined;
   problems: Problem[];
 }
 
@@ -136,6 +139,7 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
         lastBackup: ownBackup ?? dumped?.lastDump,
         lastFailure: lastFailure(volume?.metadata?.annotations) ?? lastFailure(claim.metadata?.annotations),
         nextRun: (next ?? dumped?.next)?.toISOString(),
+        verification: readVerification(claim.metadata?.annotations),
         problems,
       };
     });
@@ -231,5 +235,9 @@ export function countDecisions(rows: readonly CoverageRow[]): CoverageCounts {
 
 /** A claim a backup or restore run made for itself (a clone, an alias): not a volume of anyone's. */
 function isRunClaim(labels: Record<string, string> | undefined): boolean {
-  return labels?.[runLabels.run] !== undefined || labels?.[runLabels.restore] !== undefined;
+  return (
+    labels?.[runLabels.run] !== undefined ||
+    labels?.[runLabels.restore] !== undefined ||
+    labels?.[runLabels.drill] !== undefined
+  );
 }

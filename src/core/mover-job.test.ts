@@ -159,6 +159,7 @@ describe('moverJob for a block volume', () => {
         targetPath: '/target/data',
         paths: [],
         deleteExtra: false,
+        verify: false,
       },
       targetClaim: 'back',
       secretName: 's',

@@ -25,6 +25,7 @@ export function restoreMoverTask(
       devicePath: moverTargetDevice,
       // A PVC made for the restore reads as zeros; an existing one may hold anything.
       zeroUnlisted: restore.status?.targetCreated !== true,
+      verify: false,
     };
   const paths = restore.spec.paths ?? [];
   const snapshotPath = backup.snapshotPath ?? moverSourcePath;
@@ -37,5 +38,6 @@ export function restoreMoverTask(
     paths,
     deleteExtra:
       restore.spec.target.existing === true && restore.spec.target.keepExtraFiles !== true && paths.length === 0,
+    verify: false,
   };
 }

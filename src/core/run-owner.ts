@@ -16,6 +16,7 @@ export const runKindNames = [
   'BackupDownload',
   'RepositoryMaintenance',
   'DumpRun',
+  'RestoreDrill',
 ] as const;
 export type RunKindName = (typeof runKindNames)[number];
 
@@ -33,6 +34,7 @@ export const runObjectLabelKeys = [
   runLabels.download,
   maintenanceLabel,
   dumpLabels.run,
+  runLabels.drill,
 ] as const;
 
 /** The owner record of a run's temporary object, "Kind/namespace/name/uid". */

@@ -162,3 +162,36 @@ describe('the coverage page', () => {
     expect(coveragePage(state([]), undefined)).toContain('No PersistentVolumeClaims.');
   });
 });
+
+describe('the coverage page: proven or only protected', () => {
+  it('shows each volume’s last restore drill: passed, FAILED with its reason, or never', () => {
+    const passed = {
+      ...row('shop', 'db', guarded, '2026-11-22T02:00:00Z'),
+      verification: {
+        at: '2026-11-22T10:00:00Z',
+        verdict: 'Passed' as const,
+        backup: 'db-1',
+        message: undefined,
+        lastPassed: '2026-11-22T10:00:00Z',
+      },
+    };
+    const failed = {
+      ...row('shop', 'files', guarded, '2026-11-22T02:00:00Z'),
+      verification: {
+        at: '2026-11-22T11:00:00Z',
+        verdict: 'Failed' as const,
+        backup: 'files-1',
+        message: 'Unverified: pack 3f2a damaged',
+        lastPassed: undefined,
+      },
+    };
+    const never = row('shop', 'cache', guarded, '2026-11-22T02:00:00Z');
+    const page = coveragePage(state([passed, failed, never]), undefined);
+    const cell = (key: string) => /<td class="verified">([\s\S]*?)<\/td>/.exec(rowOf(page, key)?.[2] ?? '')?.[1] ?? '';
+    expect(cell('shop/db')).toMatch(/passed <span title="[^"]+">2h ago<\/span>/);
+    expect(cell('shop/files')).toContain(
+      '<strong class="bad" title="Unverified: pack 3f2a damaged">FAILED Unverified</strong>',
+    );
+    expect(cell('shop/cache')).toBe('<span class="warn">never</span>');
+  });
+});

@@ -89,6 +89,7 @@ export function volumeTable(rows: readonly CoverageRow[], now: Date): Html {
         <th>Policy</th>
         <th>Decision</th>
         <th>Last backup</th>
+        <th>Verified</th>
         <th>Next run</th>
         <th>Why</th>
       </tr>
@@ -112,9 +113,19 @@ function volumeRow(row: CoverageRow, now: Date): Html {
     <td>${record.policy ?? '-'}</td>
     <td class="decision">${record.decision}</td>
     <td>${last}</td>
+    <td class="verified">${verified(row, now)}</td>
     <td>${d.state === 'unbound' ? 'when bound' : (until(row.nextRun, now) ?? '-')}</td>
     <td class="message">${why(row)}</td>
   </tr>`;
+}
+
+/** The last restore drill: passed and when, FAILED with its reason (red), never for a protected volume. */
+function verified(row: CoverageRow, now: Date): Html {
+  const v = row.verification;
+  if (v === undefined) return row.decision.state === 'protected' ? html`<span class="warn">never</span>` : html`-`;
+  if (v.verdict === 'Passed') return html`passed ${ago(v.at, now) ?? ''}`;
+  return html`<strong class="bad" title="${v.message ?? ''}">FAILED ${v.message?.split(':')[0] ?? ''}</strong>
+    ${ago(v.at, now) ?? ''}`;
 }
 
 /** The rule behind the decision (who excluded it says who); for an UNPROTECTED or unbound volume its cause first. */

@@ -69,6 +69,7 @@ export const kinds = {
   backupDownload: kind(apiGroup, apiVersion, 'BackupDownload', 'backupdownloads', true),
   applicationDump: kind(apiGroup, apiVersion, 'ApplicationDump', 'applicationdumps', true),
   dumpRun: kind(apiGroup, apiVersion, 'DumpRun', 'dumpruns', true),
+  restoreDrill: kind(apiGroup, apiVersion, 'RestoreDrill', 'restoredrills', true),
 } as const satisfies Record<string, ResourceKind>;
 
 export function apiVersionOf(k: ResourceKind): string {

@@ -3,12 +3,14 @@
 // repository is the catalogue: no API object is needed), then each image is
 // streamed out of the engine's dump, decoded and written onto the device, the
 // full image first (zeroing what it does not list when the device may hold
-// old data), then each overlay in order.
+// old data), then each overlay in order. A drill (verify) then reads the
+// device back and compares it with the chain (block-verify.ts).
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { parentTagPrefix, type BlockRestoreTask, type RestoreSummary } from '../api/index.ts';
 import { deviceSize } from './block-device.ts';
 import { backingFileName } from './block-backup.ts';
+import { verifyDevice } from './block-verify.ts';
 import type { Repository } from './engine.ts';
 import type { Failure } from './failure.ts';
 import { applyQcow2 } from './qcow2-apply.ts';
@@ -43,6 +45,7 @@ export async function runBlockRestore(
   const handle = await open(task.devicePath, 'r+');
   let written = 0;
   let virtualSize = 0;
+  let verified: number | undefined;
   try {
     for (const [index, image] of chain.entries()) {
       const below = chain[index - 1];
@@ -52,10 +55,11 @@ export async function runBlockRestore(
         return applyQcow2(events, handle, { zeroUnlisted: index === 0 && task.zeroUnlisted });
       });
       if (tooSmall !== undefined) return { type: 'error', code: 'TargetTooSmall', message: tooSmall };
+      // In a drill, data that fails its checks, or a chain other than its tags say, is the verdict.
       if (!dumped.ok)
         return {
           type: 'error',
-          code: 'EngineFailed',
+          code: task.verify && dumped.error.code === 'Unverified' ? 'Unverified' : 'EngineFailed',
           message: `image ${image.file} of snapshot ${image.id.slice(0, 8)}: ${dumped.error.message}`,
         };
       const applied = dumped.value;
@@ -63,7 +67,7 @@ export async function runBlockRestore(
       if (applied.backingFile !== expected)
         return {
           type: 'error',
-          code: 'EngineFailed',
+          code: task.verify ? 'Unverified' : 'EngineFailed',
           message: `image ${image.file} of snapshot ${image.id.slice(0, 8)} names backing file ${applied.backingFile ?? '(none)'}, not ${expected ?? '(none)'}: the chain is not what its tags say`,
         };
       written += applied.bytesWritten;
@@ -73,6 +77,13 @@ export async function runBlockRestore(
       );
     }
     await handle.sync();
+    if (task.verify) {
+      steps.log(`reading ${task.devicePath} back to compare it with the ${chain.length} images`);
+      const compared = await verifyDevice({ handle, path: task.devicePath }, chain, steps.repository);
+      if (!compared.ok) return compared.error;
+      verified = compared.value;
+      steps.log(`${task.devicePath} holds what the chain holds: ${verified} bytes compared`);
+    }
   } finally {
     await handle.close();
   }
@@ -87,6 +98,7 @@ export async function runBlockRestore(
     totalBytes: virtualSize,
     durationSeconds: (steps.nowMs() - started) / 1000,
     block: { chain: chain.map((image) => image.id), virtualSize, bytesWritten: written },
+    ...(verified === undefined ? {} : { verified: { bytes: verified, method: 'device-compare' as const } }),
   };
 }
 

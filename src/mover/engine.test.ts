@@ -274,13 +274,20 @@ describe('the mover through the engine interface', () => {
         snapshotId: backedUp.snapshotId.slice(0, 8),
         devicePath: target,
         zeroUnlisted: true,
+        verify: true,
       },
       { repository: stub.repository, nowMs: () => 0, log: () => undefined },
     );
-    expect(restored).toMatchObject({ type: 'restored', block: { chain: [backedUp.snapshotId], virtualSize: size } });
+    expect(restored).toMatchObject({
+      type: 'restored',
+      block: { chain: [backedUp.snapshotId], virtualSize: size },
+      verified: { bytes: size, method: 'device-compare' },
+    });
+    // The image once to write it, once more to compare the device with it.
     expect(stub.calls.slice(2)).toEqual([
       ['prepare', { create: false }],
       ['findSnapshot', backedUp.snapshotId.slice(0, 8), { named: true }],
+      ['dumpStream', backedUp.snapshotId, '/disk.qcow2'],
       ['dumpStream', backedUp.snapshotId, '/disk.qcow2'],
     ]);
     expect(readFileSync(target).equals(volume)).toBe(true);

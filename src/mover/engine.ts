@@ -112,6 +112,11 @@ export interface FolderRestore {
   paths: readonly string[];
   /** Delete what the target has and the snapshot does not, within the paths. */
   deleteExtra: boolean;
+  /**
+   * Read each restored file back and compare it with the backup's hashes; the counts then carry
+   * `verified`, and a difference, or data the engine cannot read, fails the restore as Unverified.
+   */
+  verify: boolean;
 }
 
 /** The RestoreSummary without the snapshot id and the duration, which the mover knows. */

@@ -5,7 +5,9 @@
 // throttled. A whole-volume restore gives the target folder the owner, mode
 // and times of the volume's root too: the engine does when it can
 // (restoresFolderItself), else the mover sets them from a listing of the root
-// that runs beside the restore.
+// that runs beside the restore. A drill (verify) has the engine read every
+// restored file back against the backup's hashes: the summary then says what
+// was verified, and a difference or unreadable data fails as Unverified.
 import type { MoverProgress, RestoreSummary, RestoreTask } from '../api/index.ts';
 import type { Repository } from './engine.ts';
 import type { Failure } from './failure.ts';
@@ -13,6 +15,7 @@ import { throttledProgress } from './progress-throttle.ts';
 import { entryAt } from './snapshot-entries.ts';
 import { inSnapshot, restorePaths } from './snapshot-paths.ts';
 import { checkTargetFolder, setFolderMetadata } from './target-folder.ts';
+import { countTree } from './tree-count.ts';
 
 export interface RestoreSteps {
   repository: Repository;
@@ -34,7 +37,13 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
 
   const paths = restorePaths(task.paths);
   const whole = paths.length === 0;
-  const restore = { source: task.source, targetPath: task.targetPath, paths, deleteExtra: task.deleteExtra };
+  const restore = {
+    source: task.source,
+    targetPath: task.targetPath,
+    paths,
+    deleteExtra: task.deleteExtra,
+    verify: task.verify,
+  };
   const rootByEngine = whole && repository.restoresFolderItself(restore);
   const asked = new Set((whole ? ['/'] : paths).map((path) => inSnapshot(task.source.snapshotPath, path)));
   const lookup = rootByEngine
@@ -54,7 +63,7 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
     }
   }
   steps.log(
-    `restoring ${whole ? 'the whole volume' : paths.join(', ')} of snapshot ${task.source.snapshotId} into ${task.targetPath}${task.deleteExtra ? ', deleting what the backup does not have' : ''}`,
+    `restoring ${whole ? 'the whole volume' : paths.join(', ')} of snapshot ${task.source.snapshotId} into ${task.targetPath}${task.deleteExtra ? ', deleting what the backup does not have' : ''}${task.verify ? ', then reading every restored file back to verify it' : ''}`,
   );
   const progress = throttledProgress(steps.progressIntervalMs, steps.nowMs, steps.progress);
   const [restored, listed] = await Promise.all([repository.restore(restore, progress), lookup]);
@@ -69,9 +78,12 @@ export async function runRestore(task: RestoreTask, steps: RestoreSteps): Promis
         : await setFolderMetadata(task.targetPath, root);
     for (const problem of problems) steps.warn(problem);
   }
-  const { filesDeleted, ...summary } = restored.value;
+  const { filesDeleted, verified, ...summary } = restored.value;
+  // What the volume holds now, counted as a backup counts it, for the drill to compare with the backup's summary.
+  const counted = verified !== undefined && whole ? await countTree(task.targetPath) : undefined;
   return {
     ...summary,
+    ...(verified === undefined ? {} : { verified: counted === undefined ? verified : { ...verified, ...counted } }),
     snapshotId: listed?.ok === true ? listed.value.snapshotId : task.source.snapshotId,
     ...(task.deleteExtra ? { filesDeleted } : {}),
     durationSeconds: (steps.nowMs() - started) / 1000,

@@ -28,6 +28,8 @@ import {
   rulesFromPolicy,
   setCondition,
   volumeHealth,
+  volumeProofs,
+  drillWindows,
 } from '../../core/index.ts';
 import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
@@ -162,6 +164,7 @@ export class CoverageController {
     }
     const created = (key: string) => cache.claims.get(key)?.metadata?.creationTimestamp;
     metrics.publishHealth(volumeHealth(this.#rows, outcomes, created), this.#scheduleIntervals(now()));
+    metrics.publishProofs(volumeProofs(this.#rows, drillWindows(this.#policies), created));
     metrics.publishRepositories(
       cache.repositories.list().map((r) => ({
         name: r.metadata?.name ?? '',

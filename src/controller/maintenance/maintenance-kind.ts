@@ -266,6 +266,16 @@ async function carryOut(
           alreadyGone: r.alreadyGone,
           ...(r.prune === undefined ? {} : { bytesFreed: r.prune.bytesFreed }),
           ...(r.check === undefined ? {} : { checkOk: r.check.ok, checkMessage: r.check.message.slice(0, 2048) }),
+          ...(r.check?.damagedPacks === undefined
+            ? {}
+            : {
+                damage: {
+                  packs: r.check.damagedPacks,
+                  snapshots: r.check.affectedSnapshots ?? [],
+                  ...(r.check.affectedMore === undefined ? {} : { more: r.check.affectedMore }),
+                  ...(r.check.affectedUnknown === undefined ? {} : { unknown: r.check.affectedUnknown }),
+                },
+              }),
           snapshots: r.snapshots,
           ...(r.repositoryBytes === undefined ? {} : { repositoryBytes: r.repositoryBytes }),
         },

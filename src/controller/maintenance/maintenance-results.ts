@@ -8,10 +8,12 @@ import {
   type BackupRepositoryStatus,
   type RepositoryMaintenance,
   type TenantHealth,
+  type VolumeBackup,
   snapshotIdOf,
 } from '../../api/index.ts';
 import { catalogueDeletions, setCondition } from '../../core/index.ts';
 import { ignoreNotFound, kinds, recordEvent, writeStatus } from '../../kube/index.ts';
+import { recordVerdict } from '../drill/verdict-record.ts';
 import { cleanedUp, isCleanedUp, writeRunStatus } from '../run/run-status.ts';
 import type { MaintenanceDeps } from './maintenance-kind.ts';
 import { backupsInScope, dumpsInScope, finished, operationLabel, repositoryOf } from './maintenance-objects.ts';
@@ -52,6 +54,7 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
         deleted++;
       }
     await recordHealth(deps, maintenance, repository);
+    await markDamaged(deps, maintenance, backups);
   }
   publish(deps, maintenance);
   await recordEvent(
@@ -94,6 +97,46 @@ export async function cleanUpMaintenance(deps: MaintenanceDeps, maintenance: Rep
     cleanedUp(`removed ${deleted} forgotten backups and long-failed runs from the catalogue`, 'CatalogueUpdated'),
     deps.now(),
   );
+}
+
+/**
+ * The backups with data in a pack the check found damaged fail their proof: each VolumeBackup says so, and
+ * each volume's PVC names its newest such backup, so the volume is red until a drill of a newer backup passes.
+ */
+async function markDamaged(
+  deps: MaintenanceDeps,
+  maintenance: RepositoryMaintenance,
+  backups: readonly VolumeBackup[],
+): Promise<void> {
+  const damage = maintenance.status?.damage;
+  if (damage === undefined || damage.snapshots.length === 0) return;
+  const affected = backups.filter((b) => {
+    const id = snapshotIdOf(b.status) ?? '';
+    return b.status?.phase === 'Succeeded' && id !== '' && damage.snapshots.some((s) => id.startsWith(s));
+  });
+  const newest = new Map<string, VolumeBackup>();
+  for (const backup of affected) {
+    const key = `${backup.metadata.namespace}/${backup.spec.pvc}`;
+    const seen = newest.get(key);
+    if (seen === undefined || (seen.status?.snapshotTime ?? '') < (backup.status?.snapshotTime ?? ''))
+      newest.set(key, backup);
+  }
+  const time = maintenance.status?.completionTime ?? deps.now().toISOString();
+  const packs = damage.packs.join(', ');
+  for (const backup of affected) {
+    const claim = newest.get(`${backup.metadata.namespace}/${backup.spec.pvc}`) === backup;
+    await recordVerdict(
+      deps.client,
+      { namespace: backup.metadata.namespace, pvc: backup.spec.pvc, backup: backup.metadata.name },
+      {
+        time,
+        drill: `check:${maintenance.metadata.name}`,
+        verdict: 'Failed',
+        message: `DamagedPack: restic check (RepositoryMaintenance ${maintenance.metadata.name}) found pack ${packs} damaged; backup ${backup.metadata.name} has data in it`,
+      },
+      claim,
+    );
+  }
 }
 
 async function recordHealth(

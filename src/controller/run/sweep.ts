@@ -113,6 +113,7 @@ export class Sweeper {
       BackupDownload: cache.downloads,
       RepositoryMaintenance: cache.maintenances,
       DumpRun: cache.dumpRuns,
+      RestoreDrill: cache.drills,
     };
     return informers[owner.kind].get(`${owner.namespace}/${owner.name}`)?.metadata?.uid;
   }

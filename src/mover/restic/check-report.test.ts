@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { describeDamage, findingsLimit, foundDamage, parseCheckSummary } from './check-report.ts';
+import {
+  affectedSnapshots,
+  describeDamage,
+  findingsLimit,
+  foundDamage,
+  parseCheckSummary,
+  snapshotsInFind,
+} from './check-report.ts';
 
 // restic 0.18.1 `check --json --read-data-subset=100%` on a repository with one pack overwritten in the middle.
 const pack = '1a683d12ef6134692ab976debadb854920039e8871bf2253efd66b5599915467';
@@ -17,6 +24,7 @@ describe('parseCheckSummary', () => {
     expect(parseCheckSummary(damagedSummary)).toEqual({
       errors: 1,
       brokenPacks: 1,
+      brokenPackIds: [pack],
       suggestRepairIndex: false,
       suggestPrune: false,
     });
@@ -52,7 +60,7 @@ describe('describeDamage', () => {
   });
 
   it('passes on what restic suggests', () => {
-    const summary = { errors: 2, brokenPacks: 0, suggestRepairIndex: true, suggestPrune: true };
+    const summary = { errors: 2, brokenPacks: 0, brokenPackIds: [], suggestRepairIndex: true, suggestPrune: true };
     expect(describeDamage(summary, ['index is missing pack 0a1b2c3d'])).toBe(
       'restic check found 2 errors: index is missing pack 0a1b2c3d; restic suggests: restic repair index; restic suggests: restic prune',
     );
@@ -64,10 +72,30 @@ describe('describeDamage', () => {
       (_, n) => `tree ${n}: file "a-long-name-${'x'.repeat(100)}" blob ${n} not found`,
     );
     const message = describeDamage(
-      { errors: 500, brokenPacks: 0, suggestRepairIndex: false, suggestPrune: false },
+      { errors: 500, brokenPacks: 0, brokenPackIds: [], suggestRepairIndex: false, suggestPrune: false },
       many,
     );
     expect(Array.from(message).length).toBeLessThanOrEqual(findingsLimit.characters);
     expect(message).toMatch(/^restic check found 500 errors: tree 0: /);
+  });
+});
+
+describe('the backups a damaged pack reaches', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  it('reads the damaged packs from the summary', () => {
+    expect(parseCheckSummary(damagedSummary)?.brokenPackIds).toEqual([pack]);
+  });
+  it('takes each snapshot restic find names once, in its order', () => {
+    const output = `[{"object_type":"blob","id":"1","path":"/data/x","snapshot":"${b}"},{"object_type":"blob","id":"2","path":"/data/y","snapshot":"${a}"},{"object_type":"blob","id":"3","path":"/data/z","snapshot":"${b}"}]`;
+    expect(snapshotsInFind(output)).toEqual([b, a]);
+    expect(snapshotsInFind('')).toEqual([]);
+  });
+  it('carries short ids, at most the limit, and how many more', () => {
+    expect(affectedSnapshots([a, b])).toEqual({ affectedSnapshots: ['a'.repeat(16), 'b'.repeat(16)] });
+    expect(affectedSnapshots([a, b, a], 2)).toEqual({
+      affectedSnapshots: ['a'.repeat(16), 'b'.repeat(16)],
+      affectedMore: 1,
+    });
   });
 });

@@ -21,6 +21,8 @@ const summaryLine = z.object({
 export interface CheckSummary {
   errors: number;
   brokenPacks: number;
+  /** The damaged packs' ids, as restic names them. */
+  brokenPackIds: string[];
   suggestRepairIndex: boolean;
   suggestPrune: boolean;
 }
@@ -32,6 +34,7 @@ export function parseCheckSummary(line: string): CheckSummary | undefined {
   return {
     errors: summary.num_errors,
     brokenPacks: summary.broken_packs?.length ?? 0,
+    brokenPackIds: summary.broken_packs ?? [],
     suggestRepairIndex: summary.suggest_repair_index,
     suggestPrune: summary.suggest_prune,
   };
@@ -66,3 +69,17 @@ export function describeDamage(summary: CheckSummary | undefined, findings: read
 }
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** The snapshots `restic find --pack ... --json` found data of those packs in, in the order it names them, once each. */
+export function snapshotsInFind(output: string): string[] {
+  return [...new Set([...output.matchAll(/"snapshot":"([0-9a-f]{64})"/g)].map((m) => m[1] ?? ''))];
+}
+
+/** Affected snapshots as a check's result carries them: short ids, at most `limit`, and how many more. */
+export function affectedSnapshots(
+  ids: readonly string[],
+  limit = 50,
+): { affectedSnapshots: string[]; affectedMore?: number } {
+  const shown = ids.slice(0, limit).map((id) => id.slice(0, 16));
+  return { affectedSnapshots: shown, ...(ids.length > limit ? { affectedMore: ids.length - limit } : {}) };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, failureReason, retryCannotHelp, type ResticFailure } from './failure.ts';
+import { classifyFailure, failureReason, retryCannotHelp, unverifiedError, type ResticFailure } from './failure.ts';
 
 const url = 's3:http://127.0.0.1:7480/backups';
 const source = {
@@ -235,5 +235,57 @@ describe('retryCannotHelp', () => {
     ['Fatal: unable to open config file: Stat: Access Denied.', false],
   ])('%s: %s', (text, hopeless) => {
     expect(retryCannotHelp({ kind: 'text', text })).toBe(hopeless);
+  });
+});
+
+describe('unverifiedError', () => {
+  // restic 0.18.1's words: restore --json with a pack damaged or cut short, and its VerifyFiles.
+  const damaged = '/b.bin: decrypting blob <data/6c113974> from 562791c7 failed: ciphertext verification failed';
+  const cut = '/src/f1: ReadFull(<data/ebc5556417>): file is too short';
+  const unreadable = 'restic cannot read all of the backup';
+  const differs = 'restic read back restored files that differ from the backup';
+  it.each([
+    ['a damaged pack', [damaged], [], `${unreadable} (${damaged})`],
+    ['a pack cut short', [cut, '/src/f3: lchown /t/src/f3: no such file or directory'], [], `${unreadable} (${cut})`],
+    [
+      'damage restic gave up on before any entry',
+      [],
+      ['Fatal: load tree 4fdda4c0: decrypting blob <tree/4fdda4c0> failed: ciphertext verification failed'],
+      `${unreadable} (Fatal: load tree 4fdda4c0`,
+    ],
+    [
+      'a file of another size',
+      ['/etc/app.conf: Invalid file size for /t/etc/app.conf: expected 12, got 13'],
+      [],
+      `${differs} (/etc/app.conf: Invalid file size for /t/etc/app.conf: expected 12, got 13)`,
+    ],
+    [
+      'a file of other content',
+      ['/db: Unexpected content in /t/db, starting at offset 4096'],
+      [],
+      `${differs} (/db: Unexpected content in /t/db, starting at offset 4096)`,
+    ],
+  ])("%s is Unverified, in restic's words", (_case, failures, messages, said) => {
+    const error = unverifiedError(failures, messages);
+    expect(error?.code).toBe('Unverified');
+    expect(error?.message).toContain(said);
+  });
+
+  it("leaves what is not about the backup's data to the other failures", () => {
+    expect(unverifiedError(['/etc2: remove /t/etc2: directory not empty'], ['Fatal: There were 1 errors'])).toBe(
+      undefined,
+    );
+    expect(unverifiedError([], ['Load(<data/ab12>, 0, 0) returned error, retrying after 1s: connection refused'])).toBe(
+      undefined,
+    );
+  });
+
+  it("says each of restic's words once, a few of them, each cut short", () => {
+    const many = Array.from({ length: 8 }, (_, i) => `/f${i}: ${'x'.repeat(300)}: ciphertext verification failed`);
+    const message = unverifiedError([...many, ...many], [])?.message ?? '';
+    expect(message).toContain(' and 5 more)');
+    expect(message.match(/\/f\d: /g)).toEqual(['/f0: ', '/f1: ', '/f2: ']);
+    expect(message.match(/x…x+: ciphertext verification failed/g)).toHaveLength(3);
+    expect(message.length).toBeLessThan(1200);
   });
 });

@@ -3,7 +3,7 @@
 // are restic 0.17+'s: 10 no repository, 11 locked, 12 wrong password.
 import type { RepositoryTarget } from '../../api/index.ts';
 import type { Failure, FailureCode } from '../failure.ts';
-import type { ResticLine } from './output.ts';
+import { someOf, type ResticLine } from './output.ts';
 import type { ResticExit } from './process.ts';
 
 export interface ResticFailure {
@@ -43,6 +43,18 @@ const halfInitialized = /repository already contains keys/i;
 const noRepository = /repository does not exist/i;
 const noBucket = /bucket does not exist|NoSuchBucket/i;
 const retrying = /returned error, retrying after/i;
+// restore --verify found a restored file other than the backup recorded (restic's VerifyFiles).
+const readBackDiffers =
+  /Invalid file size for|Unexpected content in|Unable to fetch blob|Expected .+ to be a regular file/i;
+// Stored data that fails its checks when read: a damaged or cut pack.
+const damagedData =
+  /ciphertext verification failed|hash mismatch|decryption failed|decompression failed|file is too short/i;
+const shownChars = 240;
+
+/** Whether restic's words say stored data failed its checks when read (a damaged or cut pack). */
+export function isDamagedData(text: string): boolean {
+  return damagedData.test(text);
+}
 
 // Lines restic adds around the reason, which say nothing about it.
 const noise = [
@@ -224,4 +236,39 @@ export function resticError(exit: ResticExit, repository: RepositoryNames, timeo
     },
     repository,
   );
+}
+
+/**
+ * A restore drill's failure (Unverified) from what restic said: the entries it could not restore
+ * or verify (`item: message`) and its last messages; undefined when none is about the backup's
+ * data. Data restic cannot read fails a drill too: finding that is what a drill is for.
+ */
+export function unverifiedError(failures: readonly string[], messages: readonly string[]): Failure | undefined {
+  const matching = (pattern: RegExp, texts: readonly string[]) => [
+    ...new Set(texts.filter((text) => pattern.test(text)).map(clip)),
+  ];
+  const damaged = matching(damagedData, failures);
+  const said = damaged.length > 0 ? damaged : matching(damagedData, messages);
+  if (said.length > 0) {
+    return {
+      type: 'error',
+      code: 'Unverified',
+      message: `restic cannot read all of the backup (${someOf(said, 3)}): the repository holds damaged data, which no restore brings back; run a repository check that reads all data to find what else is damaged, and take a new backup of the volume`,
+    };
+  }
+  const differs = matching(readBackDiffers, failures);
+  if (differs.length > 0) {
+    return {
+      type: 'error',
+      code: 'Unverified',
+      message: `restic read back restored files that differ from the backup (${someOf(differs, 3)}): the target's storage did not keep what was written, or something wrote to the target during the restore; run the drill again, and check that storage if it repeats`,
+    };
+  }
+  return undefined;
+}
+
+/** The text, its middle left out when long: the item comes first, restic's reason last. */
+function clip(text: string): string {
+  const head = shownChars / 3;
+  return text.length > shownChars ? `${text.slice(0, head)}…${text.slice(head - shownChars)}` : text;
 }

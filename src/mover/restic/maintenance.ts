@@ -4,7 +4,14 @@
 import { z } from 'zod';
 import type { Checked, Pruned } from '../engine.ts';
 import type { Failure, Outcome } from '../failure.ts';
-import { describeDamage, foundDamage, parseCheckSummary, type CheckSummary } from './check-report.ts';
+import {
+  affectedSnapshots,
+  describeDamage,
+  foundDamage,
+  parseCheckSummary,
+  snapshotsInFind,
+  type CheckSummary,
+} from './check-report.ts';
 import { resticError, retryCannotHelp, type RepositoryNames } from './failure.ts';
 import { parseJson, type ResticLine } from './output.ts';
 import type { ResticExit } from './process.ts';
@@ -90,7 +97,18 @@ export function maintenanceCommands(steps: ResticSteps, names: RepositoryNames) 
       // Exit code 1 after a summary with errors is damage found; anything else kept check from running.
       if (exit.stopped !== undefined || exit.exitCode !== 1 || !foundDamage(summary, exit.messages))
         return failed(exit);
-      return { ok: true, value: { ok: false, ...subset, message: describeDamage(summary, findings) } };
+      const damaged = { ok: false, ...subset, message: describeDamage(summary, findings) };
+      const packs = summary?.brokenPackIds ?? [];
+      if (packs.length === 0) return { ok: true, value: damaged };
+      // Which backups the damage reaches: every snapshot with data in a damaged pack.
+      const found = await run(['find', '--json', '--pack', ...packs], {});
+      const located = found.succeeded
+        ? affectedSnapshots(snapshotsInFind(found.answer.join('\n')))
+        : { affectedUnknown: `restic find --pack failed (exit code ${found.exit.exitCode ?? 'none'})` };
+      return {
+        ok: true,
+        value: { ...damaged, damagedPacks: packs.slice(0, 10).map((id) => id.slice(0, 16)), ...located },
+      };
     },
 
     /** The stored size of the data the snapshots use; undefined (with a warning) when restic cannot tell. */

@@ -2,7 +2,7 @@
 // the mover's restore over the restic engine, against a stand-in for restic
 // that answers each subcommand as told. The real restic and S3 are in
 // test/mover-restore.test.ts.
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,7 @@ function task(more: Partial<RestoreTask> = {}): RestoreTask {
     targetPath,
     paths: [],
     deleteExtra: false,
+    verify: false,
     ...more,
   };
 }
@@ -127,8 +128,21 @@ describe('restoreArgs', () => {
   });
 });
 
+describe('restoreArgs of a drill', () => {
+  it('asks restic to read every restored file back against the backup', () => {
+    const given = task({ deleteExtra: true, verify: true });
+    expect(restoreArgs(given).slice(-2)).toEqual(['--delete', '--verify']);
+    expect(restoreArgs({ ...given, verify: false })).not.toContain('--verify');
+  });
+});
+
 describe('restoresFolderItself', () => {
-  const whole = { source: { snapshotId: 'a05c7b56', snapshotPath: '/data' }, paths: [], deleteExtra: true };
+  const whole = {
+    source: { snapshotId: 'a05c7b56', snapshotPath: '/data' },
+    paths: [],
+    deleteExtra: true,
+    verify: false,
+  };
   it.each([
     ['/target/data', '/data', [], true],
     ['/target/data/', '//data/', [], true],
@@ -307,6 +321,51 @@ describe('runRestore', () => {
       message:
         'restic restored the rest but not 1 entries (/etc2: remove /t/etc2: directory not empty): the target has folders where the backup has files; restore with deleteExtra to replace them',
     });
+  });
+
+  it('says what a drill verified: the volume as restored, counted as a backup counts it', async () => {
+    const given = task({ verify: true });
+    // What this stand-in for restic "restored": two files, 40 bytes.
+    mkdirSync(join(given.targetPath, 'etc'));
+    writeFileSync(join(given.targetPath, 'etc', 'app.conf'), 'x'.repeat(30));
+    writeFileSync(join(given.targetPath, 'notes'), 'y'.repeat(10));
+    const { result, calls } = await restore(given, { ls: { stdout: [snapshotLine] }, restore: restored });
+    expect(calls.at(-1)).toBe(`restore --json a05c7b56:/data --target ${given.targetPath} --sparse --verify`);
+    expect(result).toMatchObject({ type: 'restored', verified: { files: 2, bytes: 40, method: 'restic-verify' } });
+    const plain = await restore(task(), { ls: { stdout: [snapshotLine] }, restore: restored });
+    expect(plain.result).not.toHaveProperty('verified');
+  });
+
+  const failedWith = (message: string, item: string) => ({
+    code: 1,
+    stdout: [summary],
+    stderr: [
+      JSON.stringify({ message_type: 'error', error: { message }, during: 'restore', item }),
+      '{"message_type":"exit_error","code":1,"message":"Fatal: There were 1 errors\\n"}',
+    ],
+  });
+
+  it("fails a drill as Unverified when a file reads back other than the backup, naming it in restic's words", async () => {
+    const answer = failedWith('Invalid file size for /t/etc/app.conf: expected 12, got 13', '/etc/app.conf');
+    const { result } = await restore(task({ verify: true }), { ls: { stdout: [snapshotLine] }, restore: answer });
+    expect(result).toMatchObject({ type: 'error', code: 'Unverified' });
+    expect(result.type === 'error' ? result.message : '').toContain(
+      'restic read back restored files that differ from the backup (/etc/app.conf: Invalid file size for /t/etc/app.conf: expected 12, got 13)',
+    );
+  });
+
+  it("fails a drill as Unverified when the backup cannot be read, and a plain restore as restic's failure", async () => {
+    const answer = failedWith(
+      'decrypting blob <data/e6b64fbf> from ebc55564 failed: ciphertext verification failed',
+      '/db/table.dat',
+    );
+    const drill = await restore(task({ verify: true }), { ls: { stdout: [snapshotLine] }, restore: answer });
+    expect(drill.result).toMatchObject({ type: 'error', code: 'Unverified' });
+    expect(drill.result.type === 'error' ? drill.result.message : '').toContain(
+      'restic cannot read all of the backup (/db/table.dat: decrypting blob <data/e6b64fbf> from ebc55564 failed: ciphertext verification failed)',
+    );
+    const plain = await restore(task(), { ls: { stdout: [snapshotLine] }, restore: answer });
+    expect(plain.result).toMatchObject({ type: 'error', code: 'EngineFailed' });
   });
 
   it('wants the target folder there before it opens the repository', async () => {

@@ -17,11 +17,20 @@
 //   Otherwise the mover sets owner, mode and times after (restoresFolderItself).
 // - An entry it cannot restore (a folder in the target where the snapshot has
 //   a file) is logged and restic goes on, then exits 1.
+// - --verify reads back each file it wrote and hashes it against the backup's
+//   blobs after the summary; a difference is an error line naming the file
+//   ("Invalid file size for <path>: expected 10, got 11", "Unexpected content
+//   in <path>, starting at offset 0") and exit 1, and --json prints no count of
+//   files verified. A damaged pack fails the restore before any verify:
+//   "decrypting blob <data/e6b64fbf> from ebc55564 failed: ciphertext
+//   verification failed" for the files it holds. Files already as the backup
+//   has them (skipped) were hashed the same way before restic chose to skip
+//   them.
 import { posix } from 'node:path';
 import type { FolderRestore, ProgressReporter, RestoreCounts } from '../engine.ts';
 import type { Outcome } from '../failure.ts';
 import { normalVolumePath } from '../snapshot-paths.ts';
-import { retryCannotHelp, type RepositoryNames } from './failure.ts';
+import { retryCannotHelp, unverifiedError, type RepositoryNames } from './failure.ts';
 import { lineForLog, someOf } from './output.ts';
 import type { ResticSteps } from './repository.ts';
 import { parseRestoreLine } from './restore-output.ts';
@@ -67,6 +76,7 @@ export function restoreArgs(restore: FolderRestore): string[] {
     '--sparse',
     ...includes.flatMap((path) => ['--include', includePattern(path)]),
     ...(restore.deleteExtra ? ['--delete'] : []),
+    ...(restore.verify ? ['--verify'] : []),
   ];
 }
 
@@ -91,7 +101,14 @@ export async function resticRestore(
   });
   progress.done();
 
-  if (exit.exitCode === 0 && exit.stopped === undefined && summary !== undefined) return { ok: true, value: summary };
+  if (exit.exitCode === 0 && exit.stopped === undefined && summary !== undefined) {
+    if (!restore.verify) return { ok: true, value: summary };
+    const bytes = summary.totalBytes + summary.bytesSkipped;
+    return { ok: true, value: { ...summary, verified: { bytes, method: 'restic-verify' } } };
+  }
+  const unverified =
+    restore.verify && exit.stopped === undefined ? unverifiedError(failures, exit.messages) : undefined;
+  if (unverified !== undefined) return { ok: false, error: unverified };
   if (exit.exitCode === 1 && exit.stopped === undefined && failures.length > 0) {
     const hint = failures.some((f) => /directory not empty/.test(f))
       ? ': the target has folders where the backup has files; restore with deleteExtra to replace them'
