@@ -144,7 +144,9 @@ export class DrillScheduler {
     if (drill === undefined) return undefined;
     const schedule = { cron: drill.cron, timeZone: drill.timeZone, spreadWindow: '0s' };
     const key = `drill:${policy.metadata.name}`;
-    const recorded = Date.parse(policy.metadata.annotations?.[lastDrillSlotAnnotation] ?? '');
+    // The parsed policy keeps only its spec: the recorded slot is on the object as the cache has it.
+    const raw = this.#deps.cache.policies.get(policy.metadata.name);
+    const recorded = Date.parse(raw?.metadata?.annotations?.[lastDrillSlotAnnotation] ?? '');
     const last = Number.isNaN(recorded) ? undefined : new Date(recorded);
     const slot = dueSlot(schedule, key, last, now);
     if (slot.due === undefined) {
@@ -210,7 +212,7 @@ export class DrillScheduler {
           apiVersion: `${apiGroup}/${apiVersion}`,
           kind: 'BackupPolicy',
           name: policy.metadata.name,
-          uid: policy.metadata.uid,
+          uid: this.#deps.cache.policies.get(policy.metadata.name)?.metadata?.uid,
         },
         type: 'Warning',
         reason: 'DrillWindowUnreachable',
