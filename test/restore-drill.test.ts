@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   annotations,
   snapshotIdOf,
+  type BackupPolicy,
   type RepositoryMaintenance,
   type RestoreDrill,
   type VolumeBackup,
@@ -164,7 +165,13 @@ describe('restore drills', () => {
         ...common,
         priority: 950,
         selector: selector({ 'safehold.test/drill': 'nightly' }),
-        drill: { cron: '* * * * *', window: '1h', volumes: 1 },
+        drill: {
+          cron: '* * * * *',
+          window: '1h',
+          volumes: 1,
+          // The application's own check, on the restored files.
+          command: { command: ['sh', '-c', 'grep -q "every night" "$SAFEHOLD_DRILL_PATH/a.txt"'] },
+        },
       },
     } as KubeObject);
     metricsPort = await freePort();
@@ -335,6 +342,34 @@ describe('restore drills', () => {
     const done = await drillEnded(ns, scheduled?.metadata.name ?? '');
     expect(done.status?.verdict).toBe('Passed');
     expect(done.status?.verified).toMatchObject({ files: 1, bytes: 11 });
+    expect(done.status?.commandResult).toEqual({ exitCode: 0 });
+    expect(done.status?.message).toMatch(/the drill command \(sh -c grep .*\) exited 0$/);
+  });
+
+  it("a drill command that fails on the restored volume fails the drill, with the command's words", async () => {
+    await client.mergePatch(
+      kinds.backupPolicy,
+      { name: policies.nightly },
+      {
+        spec: {
+          drill: {
+            command: { command: ['sh', '-c', 'echo "no such table: orders" >&2; exit 3'] },
+          },
+        },
+      },
+    );
+    // The operator has seen the change once the policy's status says so.
+    await waitFor('the operator to see the policy change', async () => {
+      const policy = await client.get<BackupPolicy & { status?: { observedGeneration?: number } }>(kinds.backupPolicy, {
+        name: policies.nightly,
+      });
+      return policy.status?.observedGeneration === policy.metadata.generation;
+    });
+    const verify = await safehold(['verify', `${ns}/nightly`, '--wait']);
+    expect(verify.code).toBe(1);
+    const drill = await drillFailed(ns, createdDrill(verify.stdout));
+    expect(drill.status).toMatchObject({ verdict: 'Failed', reason: 'CommandFailed', commandResult: { exitCode: 3 } });
+    expect(drill.status?.message).toContain('exited 3: no such table: orders');
   });
 
   it('a volume never proven within its window is past due in the metrics the alert reads', async () => {

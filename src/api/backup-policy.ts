@@ -8,6 +8,7 @@ import { condition } from './conditions.ts';
 import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
 import { labelSelector } from './label-selector.ts';
+import { drillCommand } from './restore-drill.ts';
 import { captureMethods, changeDetectionModes } from './volume-backup.ts';
 
 const count = z.int().min(0).max(100_000);
@@ -128,6 +129,11 @@ export const drillSchedule = z.object({
     .min(1)
     .optional()
     .describe("The scratch volumes' StorageClass; by default each volume's own."),
+  command: drillCommand
+    .optional()
+    .describe(
+      'A command run on the scratch volume after it read back as recorded; its exit code is the verdict (e.g. fsck -n "$SAFEHOLD_DRILL_DEVICE", or pg_amcheck after starting PostgreSQL on "$SAFEHOLD_DRILL_PATH").',
+    ),
 });
 
 export const backupPolicySpec = z

@@ -7,6 +7,7 @@
 // not run says why and leaves the last verdict as it was.
 import { z } from 'zod';
 import { chosenBackup } from './backup-choice.ts';
+import { duration } from './duration.ts';
 import { condition } from './conditions.ts';
 import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
@@ -27,6 +28,10 @@ export const drillReasons = [
   'RepositoryNotFound',
   'SecretNotFound',
   'ScratchFailed',
+  /** The drill command runs on the scratch volume. */
+  'CommandRunning',
+  /** The drill command exited non-zero: the restored volume does not pass the application's own check. */
+  'CommandFailed',
   /** The restore read back whole, but fewer or more files or bytes than the backup recorded. */
   'CountMismatch',
   ...runFailureReasons,
@@ -59,6 +64,22 @@ export const restoreDrillSpec = z.object({
     ),
 });
 
+export const drillCommand = z.object({
+  command: z
+    .array(z.string())
+    .min(1)
+    .describe(
+      'The command and its arguments (no shell unless you name one). A file volume is mounted writable at /data (SAFEHOLD_DRILL_PATH); a block volume is the device /dev/safehold-target (SAFEHOLD_DRILL_DEVICE).',
+    ),
+  image: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The container's image; by default the mover's (which has fsck and qemu-img)."),
+  runAsUser: z.int().min(0).optional().describe("The user the command runs as; by default the image's."),
+  timeout: duration.default('30m').describe('How long the command may run; past it, the drill ends with no verdict.'),
+});
+
 export const drillCounts = z.object({ files: z.int().optional(), bytes: z.number() });
 
 export const restoreDrillStatus = z.object({
@@ -85,10 +106,20 @@ export const restoreDrillStatus = z.object({
     })
     .optional()
     .describe('What was read back from the scratch volume and found equal to the backup.'),
+  command: drillCommand
+    .optional()
+    .describe(
+      "The policy's drill command, settled when the drill started: run on the scratch volume once it read back.",
+    ),
+  commandResult: z
+    .object({ exitCode: z.int(), message: z.string().optional() })
+    .optional()
+    .describe("How the drill command ended: its exit code, and a failed one's last lines."),
   conditions: z.array(condition).optional(),
 });
 
 export type RestoreDrillSpec = z.input<typeof restoreDrillSpec>;
+export type DrillCommand = z.infer<typeof drillCommand>;
 export type RestoreDrillStatus = z.infer<typeof restoreDrillStatus>;
 
 export interface RestoreDrill {

@@ -55,6 +55,8 @@ function observe(status: RestoreDrillStatus = {}, overrides: Partial<DrillObserv
     scratch: undefined,
     scratchNotCachedYet: false,
     job: undefined,
+    command: undefined,
+    commandJob: undefined,
     ...overrides,
   };
 }
@@ -166,5 +168,51 @@ describe('drillVerdictOf', () => {
     ['MoverKilled', undefined],
   ] as const)('%s: %s', (reason, verdict) => {
     expect(drillVerdictOf(reason)).toBe(verdict);
+  });
+});
+
+describe('nextDrillStep: the drill command', () => {
+  const command = { command: ['fsck', '-n', '/dev/safehold-target'], timeout: '30m' };
+  const withCommand = { ...running, command };
+  const mover = { scratch: { phase: 'Bound' }, job: finished(read) };
+
+  it('settles the policy command when the drill starts', () => {
+    expect(nextDrillStep(observe({}, { command }))).toMatchObject({ kind: 'start', command });
+  });
+  it('runs the command once the read-back passed, recording what it proved', () => {
+    expect(nextDrillStep(observe(withCommand, mover))).toEqual({ kind: 'create-command-job', verified: read.verified });
+    const failedReadBack = {
+      ...mover,
+      job: finished({ ...read, verified: { files: 1, bytes: 1, method: 'restic-verify' as const } }),
+    };
+    expect(nextDrillStep(observe(withCommand, failedReadBack))).toMatchObject({
+      verdict: 'Failed',
+      reason: 'CountMismatch',
+    });
+  });
+  it('judges by its exit code, from the status, whether or not the mover Job is still there', () => {
+    const recorded = { ...withCommand, verified: read.verified };
+    const after = (exitCode: number | undefined, message?: string) =>
+      nextDrillStep(
+        observe(recorded, {
+          scratch: { phase: 'Bound' },
+          job: undefined,
+          commandJob: { finished: true, exitCode, message },
+        }),
+      );
+    expect(after(0)).toMatchObject({ verdict: 'Passed', reason: 'Verified', commandResult: { exitCode: 0 } });
+    expect(after(0)).toHaveProperty('message', expect.stringContaining('fsck -n /dev/safehold-target) exited 0'));
+    const bad = after(4, 'e2fsck: Bad magic number in super-block');
+    expect(bad).toMatchObject({ verdict: 'Failed', reason: 'CommandFailed', commandResult: { exitCode: 4 } });
+    expect(bad).toHaveProperty('message', expect.stringContaining('exited 4: e2fsck: Bad magic number'));
+    expect(after(undefined, 'DeadlineExceeded')).toMatchObject({ verdict: undefined, reason: 'MoverFailed' });
+    expect(
+      nextDrillStep(
+        observe(recorded, {
+          scratch: { phase: 'Bound' },
+          commandJob: { finished: false, exitCode: undefined, message: undefined },
+        }),
+      ),
+    ).toMatchObject({ kind: 'wait', reason: 'CommandRunning' });
   });
 });

@@ -8,6 +8,7 @@
 // verdict stands.
 import type {
   ChosenBackup,
+  DrillCommand,
   DrillReason,
   DrillVerdict,
   RestoreDrill,
@@ -40,14 +41,34 @@ export interface DrillObservation {
   /** The scratch PVC was created by this drill and exists in the API, but the cache does not show it yet. */
   scratchNotCachedYet: boolean;
   job: MoverOutcome | undefined;
+  /** The policy's drill command, for a drill about to start. */
+  command: DrillCommand | undefined;
+  /** The drill command's Job, once made: whether it ended, and its container's exit code and last lines. */
+  commandJob: CommandOutcome | undefined;
+}
+
+export interface CommandOutcome {
+  finished: boolean;
+  exitCode: number | undefined;
+  /** The container's termination message (its last log lines when it failed), or why it ended without an exit code. */
+  message: string | undefined;
 }
 
 export type DrillStep =
   | { kind: 'wait'; reason: DrillReason; message: string; recheckMs: number }
-  | { kind: 'start'; backup: ChosenBackup; expected: DrillCounts | undefined }
+  | { kind: 'start'; backup: ChosenBackup; expected: DrillCounts | undefined; command: DrillCommand | undefined }
   | { kind: 'create-scratch' }
   | { kind: 'create-job' }
-  | { kind: 'finish'; verdict: DrillVerdict | undefined; reason: DrillReason; message: string; result?: RestoreSummary }
+  /** Records what the read-back verified, then starts the command. */
+  | { kind: 'create-command-job'; verified: RestoreSummary['verified'] }
+  | {
+      kind: 'finish';
+      verdict: DrillVerdict | undefined;
+      reason: DrillReason;
+      message: string;
+      result?: RestoreSummary;
+      commandResult?: { exitCode: number; message?: string | undefined };
+    }
   | { kind: 'clean-up' };
 
 /** How long a scratch volume may take to be provisioned and bound before the drill gives up on it. */
@@ -64,6 +85,7 @@ const damageReasons: ReadonlySet<RunFailureReason | DrillReason> = new Set([
   'SnapshotNotFound',
   'RepositoryIncomplete',
   'PathNotFound',
+  'CommandFailed',
 ]);
 
 export function drillVerdictOf(reason: DrillReason): DrillVerdict | undefined {
@@ -93,7 +115,7 @@ function pending(o: DrillObservation): DrillStep {
       message: `waiting: ${o.slots.running} restore drills are running, the operator's limit (--max-concurrent-drills)`,
       recheckMs: 30_000,
     };
-  return { kind: 'start', backup: read.backup, expected: o.expected };
+  return { kind: 'start', backup: read.backup, expected: o.expected, command: o.command };
 }
 
 function running(o: DrillObservation): DrillStep {
@@ -112,6 +134,14 @@ function running(o: DrillObservation): DrillStep {
     return { kind: 'create-scratch' };
   }
   if (o.scratch.phase === 'Lost') return cannot('ScratchFailed', `the scratch PVC ${scratch} lost its volume`);
+  // The read-back passed and is recorded; the drill command's Job decides now (the mover's Job may be gone by then).
+  if (status.command !== undefined && status.verified !== undefined && o.commandJob !== undefined)
+    return commandStep(o, status.command, {
+      kind: 'finish',
+      verdict: 'Passed',
+      reason: 'Verified',
+      message: readBack(status.verified),
+    });
   if (o.job === undefined) {
     const started = Date.parse(status.startTime ?? '');
     if (o.scratch.phase !== 'Bound' && o.now.getTime() - started > scratchPatienceMs)
@@ -132,9 +162,43 @@ function running(o: DrillObservation): DrillStep {
       recheckMs: 5000,
     };
   const result = o.job.result;
-  if (result?.type === 'restored') return judge(status.expected, result);
+  if (result?.type === 'restored') {
+    const judged = judge(status.expected, result);
+    return judged.kind === 'finish' && judged.verdict === 'Passed' && status.command !== undefined
+      ? commandStep(o, status.command, judged)
+      : judged;
+  }
   const failure = moverFailure(o.job);
   return { kind: 'finish', verdict: drillVerdictOf(failure.reason), ...failure };
+}
+
+/** After the read-back passed: the drill command runs on the scratch volume, and its exit code is the verdict. */
+function commandStep(
+  o: DrillObservation,
+  command: DrillCommand,
+  passed: Extract<DrillStep, { kind: 'finish' }>,
+): DrillStep {
+  const job = o.commandJob;
+  if (job === undefined) return { kind: 'create-command-job', verified: passed.result?.verified };
+  const what = `the drill command (${command.command.join(' ')})`;
+  if (!job.finished)
+    return { kind: 'wait', reason: 'CommandRunning', message: `${what} runs on the scratch volume`, recheckMs: 5000 };
+  const said = job.message === undefined || job.message.trim() === '' ? '' : `: ${job.message.trim()}`;
+  if (job.exitCode === 0)
+    return { ...passed, message: `${passed.message}; ${what} exited 0`, commandResult: { exitCode: 0 } };
+  if (job.exitCode === undefined)
+    return { kind: 'finish', verdict: undefined, reason: 'MoverFailed', message: `${what} did not end${said}` };
+  return {
+    kind: 'finish',
+    verdict: 'Failed',
+    reason: 'CommandFailed',
+    message: `the backup read back as recorded, but ${what} exited ${job.exitCode}${said}`,
+    ...(passed.result === undefined ? {} : { result: passed.result }),
+    commandResult: {
+      exitCode: job.exitCode,
+      ...(job.message === undefined ? {} : { message: job.message.slice(-1000) }),
+    },
+  };
 }
 
 /** The verdict of a restore that read back whole: what it read against what the backup recorded. */
@@ -157,11 +221,14 @@ export function judge(expected: DrillCounts | undefined, result: RestoreSummary)
       message: `the backup restored and read back, but ${differences.join(' and ')}`,
       result,
     };
-  const what =
-    verified.method === 'device-compare'
-      ? `${verified.bytes} bytes of the device read back equal to the image chain`
-      : `${verified.files ?? result.totalFiles} files (${verified.bytes} bytes) read back equal to the backup's hashes`;
-  return { kind: 'finish', verdict: 'Passed', reason: 'Verified', message: what, result };
+  return { kind: 'finish', verdict: 'Passed', reason: 'Verified', message: readBack(verified), result };
+}
+
+/** What a passing read-back proved, in words. */
+function readBack(verified: NonNullable<RestoreSummary['verified']>): string {
+  return verified.method === 'device-compare'
+    ? `${verified.bytes} bytes of the device read back equal to the image chain`
+    : `${verified.files ?? '?'} files (${verified.bytes} bytes) read back equal to the backup's hashes`;
 }
 
 /** Where the restore's counts differ from the backup's summary, in words; [] when they agree. */

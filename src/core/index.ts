@@ -20,6 +20,7 @@ export * from './download-run.ts';
 export * from './dump-run.ts';
 export * from './drill-run.ts';
 export * from './drill-plan.ts';
+export * from './drill-command-job.ts';
 export * from './volume-proof.ts';
 export * from './due-runs.ts';
 export * from './exposure.ts';

@@ -5,11 +5,12 @@
 import {
   restoreDrillSpec,
   runLabels,
+  type BackupPolicy,
   type BackupRepository,
   type RestoreDrill,
   type VolumeBackup,
 } from '../../api/index.ts';
-import { runObjectBase, type DrillCounts, type DrillObservation } from '../../core/index.ts';
+import { runObjectBase, type CommandOutcome, type DrillCounts, type DrillObservation } from '../../core/index.ts';
 import { isNotFound, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
@@ -50,6 +51,10 @@ export function drillObjectBase(drill: RestoreDrill): string {
 
 export function drillJobName(drill: RestoreDrill): string {
   return `${drillObjectBase(drill)}-drill`;
+}
+
+export function drillCommandJobName(drill: RestoreDrill): string {
+  return `${drillObjectBase(drill)}-check`;
 }
 
 export function drillScratchName(drill: RestoreDrill): string {
@@ -100,6 +105,8 @@ export async function observeDrill(deps: DrillObservationDeps, drill: RestoreDri
       scratch: claim === undefined ? undefined : { phase: claim.status?.phase },
       scratchNotCachedYet,
       job: moverOutcome(cache, deps.namespace, drillJobName(drill)),
+      command: policyOf(cache, recorded)?.spec.drill?.command,
+      commandJob: commandOutcome(cache, deps.namespace, drillCommandJobName(drill)),
     },
   };
 }
@@ -122,7 +129,7 @@ function shapeOf(
   const size =
     recorded?.volume?.capacity ?? source?.status?.capacity?.storage ?? source?.spec?.resources?.requests?.storage;
   if (size === undefined) return undefined;
-  const policy = cache.parsedPolicies().valid.find((p) => p.metadata.name === recorded?.policy);
+  const policy = policyOf(cache, recorded);
   return {
     size,
     storageClassName:
@@ -132,6 +139,27 @@ function shapeOf(
       source?.spec?.storageClassName,
     volumeMode: block ? 'Block' : 'Filesystem',
   };
+}
+
+/** The policy the backup was taken under, as it is now. */
+function policyOf(cache: ClusterCache, recorded: VolumeBackup['status']): BackupPolicy | undefined {
+  return recorded?.policy === undefined
+    ? undefined
+    : cache.parsedPolicies().valid.find((p) => p.metadata.name === recorded.policy);
+}
+
+/** How the drill command's Job ended: its container's exit code and termination message, or why it has none. */
+function commandOutcome(cache: ClusterCache, namespace: string, jobName: string): CommandOutcome | undefined {
+  const job = cache.jobs.get(`${namespace}/${jobName}`);
+  if (job === undefined) return undefined;
+  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  const pod = cache.podsOfJob(namespace, jobName)[0];
+  const terminated = pod?.status?.containerStatuses?.find((c) => c.name === 'drill')?.state?.terminated;
+  if (terminated !== undefined)
+    return { finished: true, exitCode: terminated.exitCode, message: terminated.message ?? terminated.reason };
+  return failed === undefined
+    ? { finished: false, exitCode: undefined, message: undefined }
+    : { finished: true, exitCode: undefined, message: failed.message ?? failed.reason };
 }
 
 /** Drills other than `uid` that are running, or were started a moment ago and the caches do not show it yet. */

@@ -6,6 +6,7 @@
 // drill that ends is never left without its record.
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import {
+  durationMs,
   repositoryUrl,
   snapshotIdOf,
   tenantOf,
@@ -17,6 +18,7 @@ import {
   type RestoreDrillStatus,
 } from '../../api/index.ts';
 import {
+  drillCommandJob,
   moverCacheDir,
   moverJob,
   moverSourcePath,
@@ -35,6 +37,7 @@ import { runEvent } from '../run/run-event.ts';
 import { recordVerdict } from './verdict-record.ts';
 import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } from '../run/run-status.ts';
 import {
+  drillCommandJobName,
   drillJobName,
   drillLabels,
   drillObjectBase,
@@ -72,6 +75,7 @@ export async function carryOutDrill(
         phase: 'Running',
         backup,
         ...(step.expected === undefined ? {} : { expected: step.expected }),
+        ...(step.command === undefined ? {} : { command: step.command }),
         scratch: drillScratchName(drill),
         startTime: stamp,
         reason: 'ScratchPending',
@@ -92,6 +96,15 @@ export async function carryOutDrill(
         await setStatus({ reason: 'MoverRunning', message: 'the mover is restoring into the scratch volume' });
       return undefined;
     }
+    case 'create-command-job':
+      // What the read-back proved first: the command's outcome is judged from the status, not the mover's Job.
+      await setStatus({
+        ...(step.verified === undefined ? {} : { verified: step.verified }),
+        reason: 'CommandRunning',
+        message: 'the backup read back as recorded; the drill command runs on the scratch volume',
+      });
+      await createCommandJob(deps, drill);
+      return undefined;
     case 'finish':
       await finish(deps, drill, step);
       return undefined;
@@ -110,7 +123,7 @@ async function finish(
   const stamp = timestamp(now);
   const started = Date.parse(drill.status?.startTime ?? '');
   const durationSeconds = Number.isNaN(started) ? undefined : Math.round((now.getTime() - started) / 100) / 10;
-  const verified = step.verdict === 'Passed' ? step.result?.verified : undefined;
+  const verified = step.verdict === 'Passed' ? (step.result?.verified ?? drill.status?.verified) : undefined;
   const message =
     step.verdict === 'Failed' && step.result !== undefined
       ? `${step.message} (read back: ${JSON.stringify(restoredCounts(step.result))})`
@@ -134,6 +147,7 @@ async function finish(
     message,
     ...(step.verdict === undefined ? {} : { verdict: step.verdict }),
     ...(verified === undefined ? {} : { verified }),
+    ...(step.commandResult === undefined ? {} : { commandResult: step.commandResult }),
     completionTime: stamp,
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
   };
@@ -258,8 +272,35 @@ async function createJob(
   return undefined;
 }
 
+/** The drill command's Job, on the scratch volume the mover restored into. */
+async function createCommandJob(deps: DrillStepDeps, drill: RestoreDrill): Promise<void> {
+  const command = drill.status?.command;
+  if (command === undefined) return;
+  const job = drillCommandJob({
+    name: drillCommandJobName(drill),
+    namespace: deps.namespace,
+    labels: drillLabels(drill),
+    annotations: ownerRecord('RestoreDrill', drill),
+    mover: deps.mover,
+    image: command.image,
+    command: command.command,
+    runAsUser: command.runAsUser,
+    scratchClaim: drillScratchName(drill),
+    volumeMode: drill.status?.backup?.image === undefined ? 'Filesystem' : 'Block',
+    deadlineSeconds: Math.max(1, Math.round(durationMs(command.timeout) / 1000)),
+  });
+  await ignoreAlreadyExists(() => deps.client.create(kinds.job, job));
+}
+
 /** The Job, the scratch volume and the Secret, whatever the drill's phase. */
 export async function removeDrillTemporaries(deps: DrillStepDeps, drill: RestoreDrill): Promise<void> {
+  await ignoreNotFound(() =>
+    deps.client.delete(
+      kinds.job,
+      { namespace: deps.namespace, name: drillCommandJobName(drill) },
+      { propagationPolicy: 'Background' },
+    ),
+  );
   await ignoreNotFound(() =>
     deps.client.delete(
       kinds.job,
