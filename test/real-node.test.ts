@@ -473,6 +473,43 @@ describe('the real node', () => {
     for (const volume of volumes) expect(existsSync(join(volume, 'resumed'))).toBe(true);
   });
 
+  it("captures a workload's volumes once when both are due in one pass: the other volume's scheduled run is adopted", async () => {
+    for (const claim of ['ldap', 'ldap-log']) await createClaim(client, tenant, claim);
+    const [volume] = await Promise.all(['ldap', 'ldap-log'].map((claim) => boundVolumePath(client, tenant, claim)));
+    await workload('ldap', ['ldap', 'ldap-log'], {
+      annotations: {
+        // Each pause leaves a line: the workload must be paused once.
+        'pre.hook.safehold.io/command': JSON.stringify(['sh', '-c', 'echo paused >> /data/pauses']),
+      },
+    });
+    // As a scheduler pass after an outage leaves them: both volumes' runs, for one moment, created together.
+    const slot = new Date().toISOString();
+    for (const claim of ['ldap', 'ldap-log'])
+      await client.create(kinds.volumeBackup, {
+        metadata: { name: `${claim}-due`, namespace: tenant },
+        spec: { pvc: claim, trigger: 'catch-up', scheduledFor: slot },
+      } as KubeObject);
+    let leader: VolumeBackup | undefined;
+    await waitFor('one of the two runs to lead', async () => {
+      const runs = (await client.list<VolumeBackup>(kinds.volumeBackup, { namespace: tenant })).items;
+      leader = runs.find((r) => r.metadata.name.endsWith('-due') && (r.status?.group?.length ?? 0) > 0);
+      return leader !== undefined;
+    });
+    const done = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, leader?.metadata.name ?? '');
+    const memberName = done.status?.group?.[0]?.backup ?? '';
+    const member = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, memberName);
+    // The other volume's own run is gone, and the member stands for its slot.
+    const other = leader?.spec.pvc === 'ldap' ? 'ldap-log-due' : 'ldap-due';
+    await waitFor(`run ${other} deleted`, async () =>
+      client.get(kinds.volumeBackup, { namespace: tenant, name: other }).then(
+        () => false,
+        (error: unknown) => isNotFound(error),
+      ),
+    );
+    expect(member.spec).toMatchObject({ groupOf: done.metadata.name, trigger: 'schedule', scheduledFor: slot });
+    expect(readFileSync(join(volume ?? '', 'pauses'), 'utf8')).toBe('paused\n');
+  });
+
   // Each database under a steady write load, paused by its preset: what the copy must hold is what a pre hook
   // read inside the pause, and the copy must start and pass the database's own check.
   const databaseJourneys = [

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  adoptableRuns,
+  adoptedSlot,
   groupMembers,
   memberBackupName,
   nextGroupStep,
   snapshotTaken,
   type MemberObservation,
+  type MemberVolumeRun,
 } from './group-capture.ts';
 
 describe('groupMembers', () => {
@@ -67,5 +70,39 @@ describe('nextGroupStep', () => {
     expect(snapshotTaken({ ready: false, error: undefined })).toBe(false);
     expect(snapshotTaken(taken)).toBe(true);
     expect(snapshotTaken({ ready: false, error: 'no space' })).toBe(true);
+  });
+});
+
+describe('adoptableRuns', () => {
+  const run = (over: Partial<MemberVolumeRun>): MemberVolumeRun => ({
+    name: 'wal-sched',
+    uid: 'u1',
+    trigger: 'schedule',
+    scheduledFor: '2026-12-01T02:00:00Z',
+    groupOf: undefined,
+    phase: 'Pending',
+    attempt: undefined,
+    ...over,
+  });
+
+  it("adopts the member volume's scheduled runs that never started", () => {
+    const runs = [run({}), run({ name: 'caught-up', uid: 'u2', trigger: 'catch-up', phase: undefined })];
+    expect(adoptableRuns(runs, new Set()).map((r) => r.name)).toEqual(['wal-sched', 'caught-up']);
+  });
+
+  it('leaves runs someone asked for, runs that started or retry, members, and runs being started now', () => {
+    const runs = [
+      run({ name: 'manual', trigger: 'manual' }),
+      run({ name: 'running', phase: 'Running' }),
+      run({ name: 'retrying', attempt: 1 }),
+      run({ name: 'member', groupOf: 'pg-1' }),
+      run({ name: 'starting', uid: 'u9' }),
+    ];
+    expect(adoptableRuns(runs, new Set(['u9']))).toEqual([]);
+  });
+
+  it('takes the latest slot of the adopted runs', () => {
+    expect(adoptedSlot([run({}), run({ scheduledFor: '2026-12-01T03:00:00Z' })])).toBe('2026-12-01T03:00:00Z');
+    expect(adoptedSlot([run({ scheduledFor: undefined })])).toBeUndefined();
   });
 });

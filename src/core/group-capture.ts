@@ -68,3 +68,40 @@ export function snapshotTaken(snapshot: ExposureObservation['snapshot']): boolea
     snapshot !== undefined && (snapshot.ready || snapshot.error !== undefined || snapshot.creationTime !== undefined)
   );
 }
+
+/** A run of a member's volume, as the leader sees it when it is about to start that member's backup. */
+export interface MemberVolumeRun {
+  name: string;
+  uid: string | undefined;
+  trigger: string;
+  scheduledFor: string | undefined;
+  groupOf: string | undefined;
+  phase: string | undefined;
+  attempt: number | undefined;
+}
+
+/**
+ * The member volume's own scheduled runs that the leader's capture stands for: made by the
+ * scheduler for the same moment (both volumes were due in one pass, or caught up together) and
+ * never started, and not being started now. The leader deletes them and its member backup takes
+ * their slot; otherwise each would run the workload's hooks and capture every volume again.
+ * A run someone asked for (manual) is theirs to follow and stays.
+ */
+export function adoptableRuns(runs: readonly MemberVolumeRun[], starting: ReadonlySet<string>): MemberVolumeRun[] {
+  return runs.filter(
+    (r) =>
+      r.groupOf === undefined &&
+      (r.trigger === 'schedule' || r.trigger === 'catch-up') &&
+      (r.phase === undefined || r.phase === 'Pending') &&
+      (r.attempt ?? 0) === 0 &&
+      !starting.has(r.uid ?? ''),
+  );
+}
+
+/** The latest slot of the adopted runs, which the member backup stands for. */
+export function adoptedSlot(runs: readonly MemberVolumeRun[]): string | undefined {
+  const slots = runs
+    .map((r) => r.scheduledFor)
+    .filter((s): s is string => s !== undefined && !Number.isNaN(Date.parse(s)));
+  return slots.length === 0 ? undefined : slots.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+}

@@ -3,7 +3,14 @@
 // made exactly as that backup would make it, owned by it and labelled as its
 // own, so the member run finds its snapshot taken and copies it.
 import { annotations, runLabels, type VolumeBackup } from '../../api/index.ts';
-import { lastScheduledSlots, memberSlot, volumeRuns, type RunStep } from '../../core/index.ts';
+import {
+  adoptableRuns,
+  adoptedSlot,
+  lastScheduledSlots,
+  memberSlot,
+  volumeRuns,
+  type RunStep,
+} from '../../core/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound, kinds, type Requeue } from '../../kube/index.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import { backupExposure } from './backup-observation.ts';
@@ -20,23 +27,40 @@ export async function captureMember(
   if (member === undefined) return undefined;
   const namespace = backup.metadata.namespace;
   if (step.kind === 'create-member-backup') {
-    const slot = memberScheduledFor(deps, namespace, member.pvc, backup.spec.trigger, now);
+    // The member volume's own scheduled runs for this moment are this capture: deleted before they start.
+    const adopted = adoptableRuns(
+      deps.cache.runsOf(namespace, member.pvc).map((r) => ({
+        name: r.metadata.name,
+        uid: r.metadata.uid,
+        trigger: r.spec.trigger,
+        scheduledFor: r.spec.scheduledFor,
+        groupOf: r.spec.groupOf,
+        phase: r.status?.phase,
+        attempt: r.status?.attempt,
+      })),
+      deps.gate.starting('writes'),
+    );
+    for (const run of adopted)
+      await ignoreNotFound(() => deps.client.delete(kinds.volumeBackup, { namespace, name: run.name }));
+    const standsFor = adoptedSlot(adopted);
+    const slot = standsFor ?? memberScheduledFor(deps, namespace, member.pvc, backup.spec.trigger, now);
+    const trigger = standsFor === undefined ? backup.spec.trigger : 'schedule';
     const run: VolumeBackup = {
       metadata: {
         name: member.backup,
         namespace,
-        labels: { [runLabels.pvc]: member.pvc.slice(0, 63), 'safehold.io/trigger': backup.spec.trigger },
+        labels: { [runLabels.pvc]: member.pvc.slice(0, 63), 'safehold.io/trigger': trigger },
       },
       spec: {
         pvc: member.pvc,
-        trigger: backup.spec.trigger,
+        trigger,
         groupOf: backup.metadata.name,
         ...(slot === undefined ? {} : { scheduledFor: slot }),
       },
     };
     await ignoreAlreadyExists(() => deps.client.create(kinds.volumeBackup, run));
-    // As the scheduler records a slot it ran: on the PVC too, which outlives the run.
-    if (slot !== undefined)
+    // As the scheduler records a slot it ran: on the PVC too, which outlives the run (an adopted run's is there).
+    if (slot !== undefined && standsFor === undefined)
       await ignoreNotFound(() =>
         deps.client.mergePatch(
           kinds.persistentVolumeClaim,
