@@ -107,6 +107,8 @@ describe('renderStatus: proven or only protected', () => {
         lastPassed: undefined,
       },
     };
+    const overdue = { ...passed, proof: 'overdue' as const };
+    expect(renderStatus([overdue], 'table', now, false)).toMatch(/ok\s+OVERDUE, passed 60m ago/);
     const table = renderStatus([passed, failedDrill, row(undefined)], 'table', now, false);
     expect(table).toContain('VERIFIED');
     expect(table).toMatch(/ago\s+ok\s+passed 60m ago/);

@@ -64,7 +64,8 @@ function verified(row: CoverageRow, now: Date, c: ReturnType<typeof createColors
   if (v === undefined) return row.decision.state === 'protected' ? 'never' : '-';
   const when = age(v.at, now);
   const ago = when === undefined ? '' : ` ${when} ago`;
-  if (v.verdict === 'Passed') return c.green(`passed${ago}`);
+  if (v.verdict === 'Passed')
+    return row.proof === 'overdue' ? c.yellow(`OVERDUE, passed${ago}`) : c.green(`passed${ago}`);
   return c.red(c.bold(`FAILED ${v.message?.split(':')[0] ?? ''}${ago}`));
 }
 

@@ -21,6 +21,7 @@ export function coverageRecord(row: CoverageRow) {
     lastFailure: row.lastFailure ?? null,
     nextRun: row.nextRun ?? null,
     lastVerified: row.verification ?? null,
+    proof: row.proof ?? null,
   };
 }
 

@@ -8,7 +8,7 @@ import { annotations, applicationDumpSpec, runLabels, type ApplicationDump, type
 import { unboundClaim, type UnboundCause } from './claim-binding.ts';
 import { decide, storageClassOf, type Decision, type PolicyContext, type Problem, type Rule } from './decision.ts';
 import { nextRun } from './schedule.ts';
-import { readVerification, type Verification } from './volume-proof.ts';
+import { drillWindow, proofState, readVerification, type ProofState, type Verification } from './volume-proof.ts';
 import { workloadClaims, type WorkloadIndex } from './workloads.ts';
 
 export interface ClusterView {
@@ -54,6 +54,8 @@ export interface CoverageRow {
   nextRun: string | undefined;
   /** The volume's last restore drill with a verdict (safehold.io/last-verified and verify-result). */
   verification?: Verification | undefined;
+  /** A protected volume: proven (a drill passed within its policy's drill window), overdue, failed or unproven. */
+  proof?: ProofState | undefined;
   problems: Problem[];
 }
 
@@ -127,6 +129,7 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
       const ownBackup =
         volume?.metadata?.annotations?.[annotations.lastBackup] ??
         claim.metadata?.annotations?.[annotations.lastBackup];
+      const verification = readVerification(claim.metadata?.annotations);
       const dumped = byDumps(dumps.get(`${namespace}/${name}`), decision, `${namespace}/${name}`, now);
       return {
         namespace,
@@ -139,7 +142,8 @@ export function coverage(view: ClusterView, now: Date): CoverageRow[] {
         lastBackup: ownBackup ?? dumped?.lastDump,
         lastFailure: lastFailure(volume?.metadata?.annotations) ?? lastFailure(claim.metadata?.annotations),
         nextRun: (next ?? dumped?.next)?.toISOString(),
-        verification: readVerification(claim.metadata?.annotations),
+        verification,
+        ...(decision.state === 'protected' ? { proof: proofState(verification, drillWindow(policy), now) } : {}),
         problems,
       };
     });

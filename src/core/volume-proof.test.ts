@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { annotations } from '../api/index.ts';
+import { annotations, backupPolicySpec } from '../api/index.ts';
 import type { CoverageRow } from './coverage.ts';
 import { proofState, readVerification, volumeProofs } from './volume-proof.ts';
 
@@ -127,5 +127,43 @@ describe('volumeProofs', () => {
         dueSeconds: at('2026-12-20T00:00:00Z'),
       },
     ]);
+  });
+});
+
+describe('coverage: protected and proven', () => {
+  it('says per protected volume whether a drill proved it within its policy window', async () => {
+    const { coverage } = await import('./coverage.ts');
+    const claim = (name: string, extra: Record<string, string>) => ({
+      metadata: { namespace: 'shop', name, annotations: extra },
+      spec: { volumeName: `pv-${name}`, storageClassName: 'fast' },
+      status: { phase: 'Bound' },
+    });
+    const passedAt = (hoursAgo: number) => ({
+      [annotations.lastVerified]: new Date(now.getTime() - hoursAgo * hour).toISOString(),
+      [annotations.verifyResult]: 'Passed',
+    });
+    const rows = coverage(
+      {
+        claims: [claim('fresh', passedAt(1)), claim('stale', passedAt(48)), claim('never', {})],
+        volumes: new Map(),
+        namespaces: new Map(),
+        storageClasses: new Map([['fast', { metadata: { name: 'fast' }, provisioner: 'x' }]]),
+        policies: [
+          {
+            metadata: { name: 'all' },
+            spec: backupPolicySpec.parse({ default: true, drill: { cron: '0 4 * * 0', window: '24h' } }),
+          },
+        ],
+        pods: [],
+        deployments: [],
+        statefulSets: [],
+      },
+      now,
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.proof]))).toEqual({
+      fresh: 'proven',
+      stale: 'overdue',
+      never: 'unproven',
+    });
   });
 });

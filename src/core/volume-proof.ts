@@ -93,9 +93,17 @@ export function volumeProofs(
   return proofs;
 }
 
+/** A policy's drill window in ms; undefined when it has no drills. */
+export function drillWindow(policy: BackupPolicy | undefined): number | undefined {
+  return policy?.spec.drill === undefined ? undefined : durationMs(policy.spec.drill.window);
+}
+
 /** Per policy with restore drills, its drill window in ms. */
 export function drillWindows(policies: readonly BackupPolicy[]): Map<string, number> {
   return new Map(
-    policies.flatMap((p) => (p.spec.drill === undefined ? [] : [[p.metadata.name, durationMs(p.spec.drill.window)]])),
+    policies.flatMap((p) => {
+      const window = drillWindow(p);
+      return window === undefined ? [] : [[p.metadata.name, window] as const];
+    }),
   );
 }

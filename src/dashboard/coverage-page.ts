@@ -123,7 +123,10 @@ function volumeRow(row: CoverageRow, now: Date): Html {
 function verified(row: CoverageRow, now: Date): Html {
   const v = row.verification;
   if (v === undefined) return row.decision.state === 'protected' ? html`<span class="warn">never</span>` : html`-`;
-  if (v.verdict === 'Passed') return html`passed ${ago(v.at, now) ?? ''}`;
+  if (v.verdict === 'Passed')
+    return row.proof === 'overdue'
+      ? html`<span class="warn">overdue</span>, passed ${ago(v.at, now) ?? ''}`
+      : html`passed ${ago(v.at, now) ?? ''}`;
   return html`<strong class="bad" title="${v.message ?? ''}">FAILED ${v.message?.split(':')[0] ?? ''}</strong>
     ${ago(v.at, now) ?? ''}`;
 }
