@@ -119,8 +119,8 @@ describe('an honest CLI', () => {
     expect(row?.reason).toContain(`StorageClass no-such-class-${id} does not exist`);
     const table = await safehold(['status', '-n', ns]);
     const line = table.stdout.split('\n').find((l) => l.includes(' orphan '));
-    // LAST BACKUP and LAST RUN are empty: nothing was ever attempted.
-    expect(line).toMatch(/\bunbound\s+-\s+-\s+when bound\s+Pending: StorageClass no-such-class-\S+ does not exist/);
+    // LAST BACKUP, LAST RUN and VERIFIED are empty: nothing was ever attempted.
+    expect(line).toMatch(/\bunbound\s+-\s+-\s+-\s+when bound\s+Pending: StorageClass no-such-class-\S+ does not exist/);
 
     // The operator: its own series, and none of those the stale and failing alerts read.
     const series = (text: string) =>
