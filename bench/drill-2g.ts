@@ -5,12 +5,12 @@
 // summary), each into a fresh empty folder, alternating, sharing the restic
 // cache the backup filled; each side counts its better run. From the measured
 // drill, the load a fleet-wide schedule puts on a repository per day.
-import { mkdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { run } from '../testenv/command.ts';
 import type { TestEnvironment } from '../testenv/environment.ts';
-import { makeTree } from './backup-2g.ts';
 import { timedMover } from './mover-run.ts';
+import { backedUpTree, timed } from './restore-fixture.ts';
 
 export interface DrillBenchResult {
   treeBytes: number;
@@ -35,43 +35,16 @@ export interface DrillBenchResult {
 
 const rounds = 2;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
 export async function benchDrill(env: TestEnvironment, log: (line: string) => void): Promise<DrillBenchResult> {
-  const scratch = join(env.dir, 'bench-drill');
-  const tree = join(scratch, 'tree');
-  const made = makeTree(tree);
-  log(`tree: ${made.files} files, ${(made.bytes / 2 ** 30).toFixed(2)} GiB`);
-  const s3 = env.ceph.s3;
-  const credentials = {
-    AWS_ACCESS_KEY_ID: s3.accessKey,
-    AWS_SECRET_ACCESS_KEY: s3.secretKey,
-    RESTIC_PASSWORD: 'bench-password',
-  };
-  const url = `s3:${s3.endpoint}/bench-drill-${Date.now()}`;
-  const cacheDir = join(scratch, 'cache');
-  const resticEnv = { ...process.env, ...credentials, RESTIC_REPOSITORY: url, RESTIC_CACHE_DIR: cacheDir };
-  await run(env.tools.restic, ['init'], { env: resticEnv });
-  const backup = await run(env.tools.restic, ['backup', '--json', '--host', 'bench', tree], {
-    env: resticEnv,
-    timeoutMs: 1_800_000,
-  });
-  const snapshotId = /"snapshot_id":"([0-9a-f]{64})"/.exec(backup.stdout)?.[1];
-  if (snapshotId === undefined) throw new Error('restic backup printed no snapshot id');
+  const { scratch, tree, made, url, cacheDir, credentials, resticEnv, snapshotId, freshFolder } = await backedUpTree(
+    env,
+    'bench-drill',
+    log,
+  );
   const stats = await run(env.tools.restic, ['stats', '--json', '--mode', 'raw-data'], { env: resticEnv });
   const storedBytes = (JSON.parse(stats.stdout) as { total_size: number }).total_size;
-  log(`backed up as snapshot ${snapshotId.slice(0, 8)} into ${url} (${storedBytes} bytes stored)`);
+  log(`the repository stores ${storedBytes} bytes`);
 
-  let folders = 0;
-  const freshFolder = () => {
-    const folder = join(scratch, `target-${++folders}`, basename(tree));
-    mkdirSync(folder, { recursive: true });
-    return folder;
-  };
   const plain = async () => {
     const target = freshFolder();
     const seconds = await timed(() =>

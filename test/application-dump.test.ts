@@ -380,9 +380,14 @@ describe('application dumps', () => {
     expect(failed.status?.reason, failed.status?.message).toBe(reason);
     expect(failed.status?.message).toMatch(says);
     expect(failed.status?.snapshotId).toBeUndefined();
-    const declared = await client.get<ApplicationDump>(kinds.applicationDump, { namespace: tenant, name });
-    expect(declared.status?.lastSuccess).toBeUndefined();
-    expect(declared.status?.lastRun).toMatchObject({ name: `${name}-1`, phase: 'Failed' });
+    // The ApplicationDump records its run after the run's own status.
+    let declared: ApplicationDump | undefined;
+    await waitFor(`ApplicationDump ${name} to record ${name}-1`, async () => {
+      declared = await client.get<ApplicationDump>(kinds.applicationDump, { namespace: tenant, name });
+      return declared.status?.lastRun?.name === `${name}-1`;
+    });
+    expect(declared?.status?.lastSuccess).toBeUndefined();
+    expect(declared?.status?.lastRun).toMatchObject({ name: `${name}-1`, phase: 'Failed' });
     // Nothing to read back from it.
     const read = await safehold(['dump', '--application', `${tenant}/${name}`]);
     expect(read.code).not.toBe(0);

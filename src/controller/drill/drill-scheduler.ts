@@ -24,6 +24,7 @@ import {
 import { ignoreNotFound, isAlreadyExists, kinds, recordEvent, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
+import { SchedulerPass } from '../run/scheduler-pass.ts';
 import { drillFinished } from './drill-observation.ts';
 
 export interface DrillSchedulerDeps {
@@ -36,78 +37,54 @@ export interface DrillSchedulerDeps {
 
 /** On a BackupPolicy: the latest drill slot drills were created for. */
 export const lastDrillSlotAnnotation = 'safehold.io/last-drill-slot';
-const maxSleepMs = 60_000;
 const keepFinishedMs = 7 * 86_400_000;
 
 export class DrillScheduler {
   readonly #deps: DrillSchedulerDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
-  #again = false;
-  #stopped = false;
+  readonly #loop: SchedulerPass;
 
   constructor(deps: DrillSchedulerDeps) {
     this.#deps = deps;
+    this.#loop = new SchedulerPass(
+      () => this.#pass(),
+      () => deps.now().getTime(),
+      (error) =>
+        deps.log('restore drill scheduling failed', { error: error instanceof Error ? error.message : String(error) }),
+    );
   }
 
   start(): void {
-    this.#deps.cache.policies.onChange(() => this.#soon());
-    this.#deps.coverage.onRecomputed(() => this.#soon());
+    this.#deps.cache.policies.onChange(() => this.#loop.soon());
+    this.#deps.coverage.onRecomputed(() => this.#loop.soon());
     this.#deps.cache.drills.onChange((c) => {
-      if (c.type !== 'added' && drillFinished(c.object)) this.#soon();
+      if (c.type !== 'added' && drillFinished(c.object)) this.#loop.soon();
     });
-    this.#soon();
+    this.#loop.soon();
   }
 
   stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#loop.stop();
   }
 
-  #isStopped(): boolean {
-    return this.#stopped;
-  }
-
-  #soon(): void {
-    setImmediate(() => void this.#tick());
-  }
-
-  async #tick(): Promise<void> {
-    if (this.#isStopped()) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    let wakeAt = this.#deps.now().getTime() + maxSleepMs;
-    try {
-      const now = this.#deps.now();
-      const rows = this.#deps.coverage.rows();
-      for (const policy of this.#deps.cache.parsedPolicies().valid) {
-        if (policy.spec.drill === undefined) continue;
-        const next = await this.#schedule(policy, rows, now).catch((error: unknown) => {
-          this.#deps.log('could not schedule restore drills', {
-            policy: policy.metadata.name,
-            error: error instanceof Error ? error.message : String(error),
-          });
-          return undefined;
+  /** One pass: each drill policy's due slot, the re-drills, old drills; returns when the next slot comes. */
+  async #pass(): Promise<number> {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    const now = this.#deps.now();
+    const rows = this.#deps.coverage.rows();
+    for (const policy of this.#deps.cache.parsedPolicies().valid) {
+      if (policy.spec.drill === undefined) continue;
+      const next = await this.#schedule(policy, rows, now).catch((error: unknown) => {
+        this.#deps.log('could not schedule restore drills', {
+          policy: policy.metadata.name,
+          error: error instanceof Error ? error.message : String(error),
         });
-        if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
-      }
-      await this.#redrill(rows);
-      await this.#removeOld(now);
-    } finally {
-      this.#running = false;
-      if (!this.#isStopped()) {
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => void this.#tick(), Math.max(1000, wakeAt - this.#deps.now().getTime()));
-        this.#timer.unref();
-        if (this.#again) {
-          this.#again = false;
-          this.#soon();
-        }
-      }
+        return undefined;
+      });
+      if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
     }
+    await this.#redrill(rows);
+    await this.#removeOld(now);
+    return wakeAt;
   }
 
   /** The volumes a policy protects, as drill candidates; the newest good backup looked up only where asked. */

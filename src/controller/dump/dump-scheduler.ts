@@ -11,6 +11,7 @@ import { dueSlot, scheduledBackupName } from '../../core/index.ts';
 import { ignoreNotFound, isAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { Log } from '../operator.ts';
+import { SchedulerPass } from '../run/scheduler-pass.ts';
 
 export interface DumpSchedulerDeps {
   client: KubeClient;
@@ -19,73 +20,46 @@ export interface DumpSchedulerDeps {
   log: Log;
 }
 
-const maxSleepMs = 60_000;
 const keepFailedMs = 86_400_000;
 
 export class DumpScheduler {
   readonly #deps: DumpSchedulerDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
-  #again = false;
-  #stopped = false;
+  readonly #loop: SchedulerPass;
 
   constructor(deps: DumpSchedulerDeps) {
     this.#deps = deps;
+    this.#loop = new SchedulerPass(
+      () => this.#pass(),
+      () => deps.now().getTime(),
+      (error) => deps.log('dump scheduling failed', { error: error instanceof Error ? error.message : String(error) }),
+    );
   }
 
   start(): void {
-    this.#deps.cache.applicationDumps.onChange(() => this.#soon());
-    this.#soon();
+    this.#deps.cache.applicationDumps.onChange(() => this.#loop.soon());
+    this.#loop.soon();
   }
 
   stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#loop.stop();
   }
 
-  /** Read through a call: stop() may come while a pass awaits. */
-  #isStopped(): boolean {
-    return this.#stopped;
-  }
-
-  #soon(): void {
-    setImmediate(() => void this.#tick());
-  }
-
-  async #tick(): Promise<void> {
-    if (this.#isStopped()) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    let wakeAt = this.#deps.now().getTime() + maxSleepMs;
-    try {
-      const now = this.#deps.now();
-      for (const dump of this.#deps.cache.applicationDumps.list()) {
-        const next = await this.#schedule(dump, now).catch((error: unknown) => {
-          this.#deps.log('could not schedule a dump', {
-            dump: `${dump.metadata.namespace}/${dump.metadata.name}`,
-            error: error instanceof Error ? error.message : String(error),
-          });
-          return undefined;
+  /** One pass: each dump's due run, and failed runs past their day; returns when the next slot comes. */
+  async #pass(): Promise<number> {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    const now = this.#deps.now();
+    for (const dump of this.#deps.cache.applicationDumps.list()) {
+      const next = await this.#schedule(dump, now).catch((error: unknown) => {
+        this.#deps.log('could not schedule a dump', {
+          dump: `${dump.metadata.namespace}/${dump.metadata.name}`,
+          error: error instanceof Error ? error.message : String(error),
         });
-        if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
-      }
-      await this.#removeOldFailures(now);
-    } finally {
-      this.#running = false;
-      if (!this.#isStopped()) {
-        clearTimeout(this.#timer);
-        const now = this.#deps.now().getTime();
-        this.#timer = setTimeout(() => void this.#tick(), Math.max(1000, wakeAt - now));
-        this.#timer.unref();
-        if (this.#again) {
-          this.#again = false;
-          this.#soon();
-        }
-      }
+        return undefined;
+      });
+      if (next !== undefined) wakeAt = Math.min(wakeAt, next.getTime());
     }
+    await this.#removeOldFailures(now);
+    return wakeAt;
   }
 
   /** Creates the dump's due run, if one is; returns its next slot. */
