@@ -94,6 +94,7 @@ describe('renderStatus: proven or only protected', () => {
         verdict: 'Passed' as const,
         backup: 'b1',
         message: undefined,
+        reason: undefined,
         lastPassed: undefined,
       },
     };
@@ -104,6 +105,7 @@ describe('renderStatus: proven or only protected', () => {
         verdict: 'Failed' as const,
         backup: 'b1',
         message: 'Unverified: pack 3f2a damaged',
+        reason: 'Unverified',
         lastPassed: undefined,
       },
     };

@@ -66,7 +66,7 @@ function verified(row: CoverageRow, now: Date, c: ReturnType<typeof createColors
   const ago = when === undefined ? '' : ` ${when} ago`;
   if (v.verdict === 'Passed')
     return row.proof === 'overdue' ? c.yellow(`OVERDUE, passed${ago}`) : c.green(`passed${ago}`);
-  return c.red(c.bold(`FAILED ${v.message?.split(':')[0] ?? ''}${ago}`));
+  return c.red(c.bold(`FAILED ${v.reason ?? ''}${ago}`));
 }
 
 /** FAILED with its reason and age when the last attempt failed, ok after a success, '-' before any run. */

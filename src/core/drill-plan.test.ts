@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drillPicks, redrills, windowShortfall, type DrillCandidate } from './drill-plan.ts';
+import { drillPicks, mayOweRedrill, redrills, windowShortfall, type DrillCandidate } from './drill-plan.ts';
 
 const day = 86_400_000;
 const now = new Date('2026-12-01T03:00:00Z');
@@ -20,6 +20,7 @@ function volume(pvc: string, passedDaysAgo: number | undefined, extra: Partial<D
             verdict: 'Passed',
             backup: `${pvc}-b1`,
             message: undefined,
+            reason: undefined,
             lastPassed: undefined,
           },
     ...extra,
@@ -33,6 +34,7 @@ const failed = (pvc: string): DrillCandidate =>
       verdict: 'Failed',
       backup: `${pvc}-b1`,
       message: 'Unverified: x',
+      reason: 'Unverified',
       lastPassed: undefined,
     },
   });
@@ -100,5 +102,24 @@ describe('redrills', () => {
     sameBackup.latestBackup = 'stuck-b1';
     expect(redrills([sameBackup])).toEqual([]);
     expect(redrills([{ ...failed('busy'), drilling: true }])).toEqual([]);
+  });
+});
+
+describe('mayOweRedrill', () => {
+  const failedAt = (at: string) => ({
+    at,
+    verdict: 'Failed' as const,
+    backup: 'b1',
+    message: 'Unverified: x',
+    reason: 'Unverified',
+    lastPassed: undefined,
+  });
+  it('reads a red volume’s catalogue only once a backup finished after its verdict', () => {
+    expect(mayOweRedrill(failedAt('2026-12-01T03:00:00Z'), '2026-12-01T04:00:00Z')).toBe(true);
+    expect(mayOweRedrill(failedAt('2026-12-01T03:00:00Z'), '2026-12-01T02:00:00Z')).toBe(false);
+    expect(mayOweRedrill(failedAt('2026-12-01T03:00:00Z'), undefined)).toBe(false);
+    expect(mayOweRedrill({ ...failedAt('2026-12-01T03:00:00Z'), verdict: 'Passed' }, '2026-12-02T00:00:00Z')).toBe(
+      false,
+    );
   });
 });

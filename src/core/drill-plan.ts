@@ -63,6 +63,17 @@ export function windowShortfall(
 }
 
 /**
+ * Whether a volume whose last drill failed may be owed a re-drill: a backup finished after that
+ * verdict. Only then is its catalogue read for its newest backup, so a fleet of red volumes costs
+ * the scheduler nothing per event until they are backed up again.
+ */
+export function mayOweRedrill(verification: Verification | undefined, lastBackup: string | undefined): boolean {
+  if (verification?.verdict !== 'Failed') return false;
+  const backedUp = Date.parse(lastBackup ?? '');
+  return !Number.isNaN(backedUp) && backedUp > Date.parse(verification.at);
+}
+
+/**
  * Volumes whose last drill failed and that have a good backup newer than the one it failed on
  * (a repaired repository, a full backup again): that backup is drilled once, at once, so the
  * volume turns green as soon as a backup restores again.

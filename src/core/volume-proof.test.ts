@@ -20,6 +20,7 @@ describe('readVerification', () => {
       verdict: 'Passed',
       backup: 'db-1',
       message: undefined,
+      reason: undefined,
       lastPassed: '2026-12-01T10:00:00Z',
     });
     expect(
@@ -46,6 +47,7 @@ describe('proofState', () => {
     verdict: 'Passed' as const,
     backup: 'b',
     message: undefined,
+    reason: undefined,
     lastPassed: undefined,
   });
   it.each([
@@ -86,6 +88,7 @@ describe('volumeProofs', () => {
           verdict: 'Passed',
           backup: 'b',
           message: undefined,
+          reason: undefined,
           lastPassed: passedAt,
         }),
         row('broken', 'drilled', {
@@ -93,6 +96,7 @@ describe('volumeProofs', () => {
           verdict: 'Failed',
           backup: 'b',
           message: 'Unverified: damaged',
+          reason: 'Unverified',
           lastPassed: passedAt,
         }),
         row('undrilled', 'plain'),

@@ -11,8 +11,10 @@ export interface Verification {
   verdict: DrillVerdict;
   /** The VolumeBackup that drill proved. */
   backup: string | undefined;
-  /** A failed drill's reason and message. */
+  /** A failed drill's reason and message ("Unverified: ..."). */
   message: string | undefined;
+  /** A failed drill's reason alone (Unverified, DamagedPack, ...). */
+  reason: string | undefined;
   /** When a drill last passed (it may be older than a later failure). */
   lastPassed: string | undefined;
 }
@@ -29,6 +31,7 @@ export function readVerification(values: Record<string, string> | undefined): Ve
     verdict: failed === null ? 'Passed' : 'Failed',
     backup: values?.[annotations.verifiedBackup],
     message: failed?.[1],
+    reason: failed === null ? undefined : (failed[1]?.split(':')[0] ?? 'Failed'),
     lastPassed: values?.[annotations.lastPassed],
   };
 }
@@ -80,7 +83,7 @@ export function volumeProofs(
     if (v === undefined && window === undefined) continue;
     const passed = Date.parse(v?.lastPassed ?? (v?.verdict === 'Passed' ? v.at : ''));
     const from = Number.isNaN(passed) ? Date.parse(createdAt(`${row.namespace}/${row.name}`) ?? '') : passed;
-    const reason = v?.message?.split(':')[0] ?? 'Failed';
+    const reason = v?.reason ?? 'Failed';
     proofs.push({
       namespace: row.namespace,
       pvc: row.name,

@@ -172,6 +172,7 @@ describe('the coverage page: proven or only protected', () => {
         verdict: 'Passed' as const,
         backup: 'db-1',
         message: undefined,
+        reason: undefined,
         lastPassed: '2026-11-22T10:00:00Z',
       },
     };
@@ -182,6 +183,7 @@ describe('the coverage page: proven or only protected', () => {
         verdict: 'Failed' as const,
         backup: 'files-1',
         message: 'Unverified: pack 3f2a damaged',
+        reason: 'Unverified',
         lastPassed: undefined,
       },
     };

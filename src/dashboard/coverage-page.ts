@@ -127,8 +127,7 @@ function verified(row: CoverageRow, now: Date): Html {
     return row.proof === 'overdue'
       ? html`<span class="warn">overdue</span>, passed ${ago(v.at, now) ?? ''}`
       : html`passed ${ago(v.at, now) ?? ''}`;
-  return html`<strong class="bad" title="${v.message ?? ''}">FAILED ${v.message?.split(':')[0] ?? ''}</strong>
-    ${ago(v.at, now) ?? ''}`;
+  return html`<strong class="bad" title="${v.message ?? ''}">FAILED ${v.reason ?? ''}</strong> ${ago(v.at, now) ?? ''}`;
 }
 
 /** The rule behind the decision (who excluded it says who); for an UNPROTECTED or unbound volume its cause first. */

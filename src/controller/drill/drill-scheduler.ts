@@ -14,6 +14,7 @@ import {
   drillPicks,
   dueSlot,
   nextRun,
+  mayOweRedrill,
   redrillName,
   redrills,
   scheduledBackupName,
@@ -161,7 +162,7 @@ export class DrillScheduler {
 
   /** A volume whose last drill failed has its newest good backup drilled once that is another backup. */
   async #redrill(rows: readonly CoverageRow[]): Promise<void> {
-    const failed = rows.filter((r) => r.verification?.verdict === 'Failed');
+    const failed = rows.filter((r) => mayOweRedrill(r.verification, r.lastBackup));
     if (failed.length === 0) return;
     for (const pick of redrills(this.#candidates(failed, undefined, true))) {
       await this.#create(pick, redrillName(pick.pvc, pick.latestBackup ?? ''), 'schedule', pick.latestBackup);
