@@ -114,6 +114,8 @@ describe('restore drills', () => {
         RESTIC_CACHE_DIR: join(work, 'restic-cache'),
       },
       timeoutMs: 300_000,
+      // restic repair packs writes the damaged pack's copy where it runs: here, not in the checkout.
+      cwd: work,
     });
   };
 
