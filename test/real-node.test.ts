@@ -302,11 +302,12 @@ describe('the real node', () => {
     await run('cmp', [rbdImageFile(source), rbdImageFile(restored)], { timeoutMs: 120_000 });
   });
 
-  /** A Pod on the real node that mounts the claims at /data, /data1, ... and sleeps: the workload hooks run in. */
+  /** A Pod on the real node that mounts the claims at /data, /data1, ... and sleeps (or runs `script`): the workload hooks run in. */
   async function workload(
     name: string,
     claims: string | string[],
     metadata: { labels?: object; annotations?: object },
+    script = 'sleep 3600',
   ) {
     const mounted = typeof claims === 'string' ? [claims] : claims;
     await client.create(kinds.pod, {
@@ -319,7 +320,7 @@ describe('the real node', () => {
             name: 'app',
             image: realNode().image,
             imagePullPolicy: 'Never',
-            command: ['sh', '-c', 'sleep 3600'],
+            command: ['sh', '-c', script],
             // The volume's root is root's: the application writes there as root.
             securityContext: { runAsUser: 0 },
             volumeMounts: mounted.map((_, i) => ({ name: `data${i}`, mountPath: i === 0 ? '/data' : `/data${i}` })),
@@ -508,6 +509,69 @@ describe('the real node', () => {
     );
     expect(member.spec).toMatchObject({ groupOf: done.metadata.name, trigger: 'schedule', scheduledFor: slot });
     expect(readFileSync(join(volume ?? '', 'pauses'), 'utf8')).toBe('paused\n');
+  });
+
+  it("takes a workload's volumes at one moment in a VolumeGroupSnapshot where their driver offers one, hooks or not", async () => {
+    const rbd = testEnv().cephStorage.rbd.storageClass;
+    for (const claim of ['ledger', 'journal']) await createClaim(client, tenant, claim, { storageClass: rbd });
+    // Without a pause: each number goes to the ledger, then the journal. Volumes snapshotted one after the
+    // other would end thousands of numbers apart; at one moment, the journal is at most one behind.
+    await workload(
+      'ledger',
+      ['ledger', 'journal'],
+      { labels: { app: 'ledger' } },
+      'n=0; while true; do n=$((n+1)); echo $n >> /data/seq; echo $n >> /data1/seq; [ $n = 100 ] && echo written; done',
+    );
+    await waitFor('the writer to have written', async () =>
+      (await client.podLog(tenant, 'ledger', { container: 'app' })).includes('written'),
+    );
+    await backUpAndRestore('ledger');
+    const leader = await client.get<VolumeBackup>(kinds.volumeBackup, { namespace: tenant, name: 'ledger-1' });
+    expect(leader.status?.hooks).toBeUndefined();
+    expect(leader.status?.group).toEqual([{ pvc: 'journal', backup: 'ledger-1-journal' }]);
+    expect(leader.status?.groupSnapshot).toEqual({
+      name: 'ledger-1',
+      class: testEnv().cephStorage.rbd.groupSnapshotClass,
+    });
+    // Each run copied its volume from the group snapshot's snapshot of it, as snapshot-controller names them.
+    expect(leader.status?.snapshotName).toMatch(/^snapshot-[0-9a-f]{64}$/);
+    const member = await waitForRun<VolumeBackup>(client, kinds.volumeBackup, tenant, 'ledger-1-journal');
+    expect(member.status?.phase, member.status?.message).toBe('Succeeded');
+    expect(member.status?.snapshotName).toMatch(/^snapshot-[0-9a-f]{64}$/);
+    expect(member.status?.snapshotName).not.toBe(leader.status?.snapshotName);
+    await client.create(kinds.volumeRestore, {
+      metadata: { name: 'journal-back', namespace: tenant },
+      spec: {
+        source: { pvc: 'journal' },
+        backup: 'ledger-1-journal',
+        useSnapshot: false,
+        target: { pvc: 'journal-back' },
+      },
+    } as KubeObject);
+    const restore = await waitForRun<VolumeRestore>(client, kinds.volumeRestore, tenant, 'journal-back');
+    expect(restore.status?.phase, JSON.stringify(restore.status?.conditions)).toBe('Succeeded');
+    const last = async (claim: string) =>
+      withRbdFilesystem(
+        await persistentVolumeOf(client, tenant, claim),
+        (dir) => Number(readFileSync(join(dir, 'seq'), 'utf8').trimEnd().split('\n').at(-1)),
+        { readOnly: true },
+      );
+    const [ledger, journal] = [await last('ledger-back'), await last('journal-back')];
+    expect(ledger).toBeGreaterThan(0);
+    expect(ledger - journal, `ledger ends on ${ledger}, journal on ${journal}`).toBeGreaterThanOrEqual(0);
+    expect(ledger - journal, `ledger ends on ${ledger}, journal on ${journal}`).toBeLessThanOrEqual(1);
+    // Once both copies are done, the group snapshot (and its snapshots) go, and the claims lose the capture label.
+    await waitFor('the VolumeGroupSnapshot deleted', async () =>
+      client.get(kinds.volumeGroupSnapshot, { namespace: tenant, name: 'ledger-1' }).then(
+        () => false,
+        (error: unknown) => isNotFound(error),
+      ),
+    );
+    for (const claim of ['ledger', 'journal']) {
+      const got = await client.get(kinds.persistentVolumeClaim, { namespace: tenant, name: claim });
+      expect(got.metadata?.labels?.['safehold.io/group-capture']).toBeUndefined();
+    }
+    await client.delete(kinds.pod, { namespace: tenant, name: 'ledger' });
   });
 
   // Each database under a steady write load, paused by its preset: what the copy must hold is what a pre hook

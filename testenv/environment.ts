@@ -242,8 +242,12 @@ async function nodeReady(client: KubeClient, name: string): Promise<boolean> {
 
 export async function installSnapshotCrds(client: KubeClient): Promise<void> {
   const names: string[] = [];
-  for (const file of ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots']) {
-    const text = readFileSync(join(tools.snapshotCrds, `snapshot.storage.k8s.io_${file}.yaml`), 'utf8');
+  const files = ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots'].flatMap((kind) => [
+    `snapshot.storage.k8s.io_${kind}.yaml`,
+    `groupsnapshot.storage.k8s.io_volumegroup${kind.slice('volume'.length)}.yaml`,
+  ]);
+  for (const file of files) {
+    const text = readFileSync(join(tools.snapshotCrds, file), 'utf8');
     for (const doc of parseAllDocuments(text)) {
       const crd = doc.toJS() as KubeObject | null;
       if (crd === null) continue;

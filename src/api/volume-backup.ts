@@ -90,7 +90,10 @@ export const volumeBackupStatus = z.object({
     .object({ mode: z.enum(changeDetectionModes), reason: z.string() })
     .optional()
     .describe('How the backup told changed files from unchanged ones, and why that way (file backups only).'),
-  snapshotName: z.string().optional(),
+  snapshotName: z
+    .string()
+    .optional()
+    .describe("The run's VolumeSnapshot when it is not named after the run: its group snapshot's, for this volume."),
   volume: volumeShape.optional().describe('The PVC as it was when backed up: what a restore to a new PVC defaults to.'),
   snapshotId: z
     .string()
@@ -132,6 +135,15 @@ export const volumeBackupStatus = z.object({
     .optional()
     .describe(
       'The other volumes of the workload whose snapshots this run takes with its own, between the hooks, and the backups it started for them.',
+    ),
+  groupSnapshot: z
+    .object({
+      name: z.string().describe('The VolumeGroupSnapshot, in this namespace, named after this run.'),
+      class: z.string().describe('Its VolumeGroupSnapshotClass.'),
+    })
+    .optional()
+    .describe(
+      "Where the volumes' CSI driver offers group snapshots: the VolumeGroupSnapshot that takes this volume's and the group's snapshots at one moment. Safehold deletes it once every run of the group has copied its volume.",
     ),
   hooks: z
     .array(hookRecord)

@@ -55,6 +55,11 @@ export interface Snapshot extends KubeObject {
   };
 }
 
+/** A VolumeGroupSnapshot Safehold made (groupsnapshot.storage.k8s.io). */
+export interface GroupSnapshot extends KubeObject {
+  status?: { readyToUse?: boolean; error?: { message?: string }; creationTime?: string };
+}
+
 export class ClusterCache {
   readonly claims: Informer<PersistentVolumeClaim>;
   readonly volumes: Informer<PersistentVolume>;
@@ -73,6 +78,10 @@ export class ClusterCache {
   readonly repositories: Informer<RawRepository>;
   readonly snapshotClasses: Informer<SnapshotClass>;
   readonly snapshots: Informer<Snapshot>;
+  /** VolumeGroupSnapshotClasses: which drivers take several volumes' snapshots at one moment. */
+  readonly groupSnapshotClasses: Informer<SnapshotClass>;
+  /** Only the VolumeGroupSnapshots Safehold made (run label). */
+  readonly groupSnapshots: Informer<GroupSnapshot>;
   readonly jobs: Informer<Job>;
   readonly maintenances: Informer<RepositoryMaintenance>;
   readonly restores: Informer<VolumeRestore>;
@@ -111,6 +120,11 @@ export class ClusterCache {
     this.snapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeSnapshotClass, options);
     // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
     this.snapshots = new Informer<Snapshot>(client, kinds.volumeSnapshot, { ...options, labelSelector: runLabels.run });
+    this.groupSnapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeGroupSnapshotClass, options);
+    this.groupSnapshots = new Informer<GroupSnapshot>(client, kinds.volumeGroupSnapshot, {
+      ...options,
+      labelSelector: runLabels.run,
+    });
     this.jobs = new Informer<Job>(client, kinds.job, {
       ...options,
       namespace,
@@ -289,6 +303,8 @@ export class ClusterCache {
       this.repositories,
       this.snapshotClasses,
       this.snapshots,
+      this.groupSnapshotClasses,
+      this.groupSnapshots,
       this.jobs,
       this.maintenances,
       this.restores,

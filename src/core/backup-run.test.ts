@@ -48,8 +48,11 @@ function observe(status: VolumeBackupStatus = {}, overrides: Partial<RunObservat
     exposure: { snapshot: undefined, clone: undefined, alias: undefined },
     job: undefined,
     hookPlan: { hooks: [] },
-    hooksBusy: undefined,
+    workloadBusy: undefined,
     groupPlan: [],
+    groupSnapshotClass: undefined,
+    groupSnapshot: undefined,
+    groupClaimsLabelled: false,
     group: [],
     memberOf: undefined,
     ...overrides,
@@ -327,6 +330,67 @@ describe('nextRunStep', () => {
       expect(at([{ ...member, exists: true, snapshot: taken }], taken)).toEqual({ kind: 'run-hook', index: 1 });
     });
 
+    it('takes the group in one VolumeGroupSnapshot where the driver offers one, hooks or not', () => {
+      const member = { pvc: 'wal', backup: 'data-1-wal' };
+      const offered = { groupPlan: [member], groupSnapshotClass: 'rbd-group' };
+      // Without hooks, only a group snapshot makes a group; with one, the run names it after itself.
+      expect(nextRunStep(observe({}, offered))).toMatchObject({
+        kind: 'start',
+        group: [member],
+        groupSnapshot: { name: 'data-1', class: 'rbd-group' },
+      });
+      expect(nextRunStep(observe({}, { groupPlan: [member] }))).toMatchObject({ kind: 'start', group: [] });
+      expect(nextRunStep(observe({}, { ...offered, method: 'live' }))).toMatchObject({
+        kind: 'start',
+        group: [],
+        groupSnapshot: undefined,
+      });
+      const status: VolumeBackupStatus = {
+        ...snapshotting([hook('pre', ok), hook('post')]),
+        group: [member],
+        groupSnapshot: { name: 'data-1', class: 'rbd-group' },
+      };
+      const taken = { ready: true, error: undefined, creationTime: '2026-11-22T09:31:00Z' };
+      const at = (o: Partial<RunObservation>) =>
+        nextRunStep(observe(status, { group: [{ ...member, exists: true, snapshot: undefined }], ...o }));
+      // The member's backup first; never a snapshot of its own.
+      expect(at({ group: [{ ...member, exists: false, snapshot: undefined }] })).toEqual({
+        kind: 'create-member-backup',
+        index: 0,
+      });
+      expect(at({})).toEqual({ kind: 'label-group-claims' });
+      expect(at({ groupClaimsLabelled: true })).toEqual({ kind: 'create-group-snapshot' });
+      expect(at({ groupSnapshot: { ready: false, error: undefined, deleting: false } })).toMatchObject({
+        kind: 'wait',
+        reason: 'SnapshotPending',
+        message: 'waiting for the VolumeGroupSnapshot data-1 to be ready',
+      });
+      expect(
+        at({ groupSnapshot: { ready: false, error: 'PV pv-1 is not on driver x', deleting: false } }),
+      ).toMatchObject({
+        kind: 'retry',
+        reason: 'SnapshotFailed',
+        message: 'VolumeGroupSnapshot data-1: PV pv-1 is not on driver x',
+      });
+      expect(at({ groupSnapshot: { ready: false, error: undefined, deleting: true } })).toMatchObject({
+        kind: 'wait',
+        message: 'waiting for the old VolumeGroupSnapshot data-1 to go',
+      });
+      const ready = { groupSnapshot: { ready: true, error: undefined, deleting: false } };
+      expect(at(ready)).toEqual({ kind: 'adopt-group-snapshot' });
+      // Adopted by this run but not yet by the member (a retry's new member backup): adopted again.
+      expect(at({ ...ready, exposure: { snapshot: taken, clone: undefined, alias: undefined } })).toEqual({
+        kind: 'adopt-group-snapshot',
+      });
+      // Every snapshot taken: the post hook, then the copy as from any snapshot.
+      const all = {
+        ...ready,
+        group: [{ ...member, exists: true, snapshot: taken }],
+        exposure: { snapshot: taken, clone: undefined, alias: undefined },
+      };
+      expect(at(all)).toEqual({ kind: 'run-hook', index: 1 });
+    });
+
     it("lets a member's run wait for its snapshot, and fails it if its leader ended without one", () => {
       const running: VolumeBackupStatus = { phase: 'Snapshotting', method: 'snapshot', attempt: 1 };
       expect(nextRunStep(observe(running, { memberOf: { leader: 'data-1', leaderActive: true } }))).toMatchObject({
@@ -343,7 +407,7 @@ describe('nextRunStep', () => {
 
     it("waits while a Pod it would pause is in another run's hooks", () => {
       const busy = 'Pod db-0 also mounts PVC logs, whose backup logs-1 is running its hooks';
-      expect(nextRunStep(observe({}, { hookPlan: { hooks: [hook('pre')] }, hooksBusy: busy }))).toEqual({
+      expect(nextRunStep(observe({}, { hookPlan: { hooks: [hook('pre')] }, workloadBusy: busy }))).toEqual({
         kind: 'wait',
         reason: 'VolumeBusy',
         message: busy,

@@ -15,9 +15,11 @@ import { maintenanceWait } from './backup-reads.ts';
 import { changeDetectionFor, type ChangeDetection } from './change-detection.ts';
 import { nextExposeStep, type ExposeStep, type ExposureObservation } from './exposure.ts';
 import {
+  nextGroupSnapshotStep,
   nextGroupStep,
   snapshotTaken,
   type GroupMember,
+  type GroupSnapshotObservation,
   type GroupStep,
   type MemberObservation,
 } from './group-capture.ts';
@@ -62,10 +64,18 @@ export interface RunObservation {
   job: MoverOutcome | undefined;
   /** The hooks a new attempt would run, from the policy and the Pods that mount the volume now. */
   hookPlan: HookPlan;
-  /** Why those hooks cannot run now: their Pod is in another run's hooks (see hooksBusy). */
-  hooksBusy: string | undefined;
+  /**
+   * Why the workload cannot be captured now: a Pod whose hooks it would run is in another run's
+   * hooks (hooksBusy), or a volume it would take in a group snapshot is in another run (groupBusy).
+   */
+  workloadBusy: string | undefined;
   /** The other volumes a new attempt would capture with its own (group-capture.ts). */
   groupPlan: GroupMember[];
+  /** The VolumeGroupSnapshotClass a new attempt would take them with, if one VolumeGroupSnapshot can. */
+  groupSnapshotClass: string | undefined;
+  /** An active run's VolumeGroupSnapshot (status.groupSnapshot), and whether its claims carry its label. */
+  groupSnapshot: GroupSnapshotObservation | undefined;
+  groupClaimsLabelled: boolean;
   /** An active run's members (status.group): their backups and snapshots as they exist. */
   group: MemberObservation[];
   /** A member's run (spec.groupOf): whether the run that takes its snapshot is still active. */
@@ -82,8 +92,11 @@ export type RunStep =
       node: string | undefined;
       hooks: HookRecord[];
       group: GroupMember[];
+      /** The VolumeGroupSnapshot that takes the group's snapshots (named after the run), if one does. */
+      groupSnapshot: { name: string; class: string } | undefined;
     }
   | GroupStep
+  | { kind: 'label-group-claims' | 'create-group-snapshot' | 'adopt-group-snapshot' }
   | Extract<HookStep, { kind: 'run-hook' | 'record-hook' }>
   | Extract<ExposeStep, { kind: 'create-snapshot' | 'create-clone' | 'create-alias' | 'nudge-alias' }>
   /**
@@ -156,7 +169,8 @@ function pending(o: RunObservation): RunStep {
       message: `another backup of ${o.backup.spec.pvc} is running`,
       recheckMs: 5000,
     };
-  if (o.hooksBusy !== undefined) return { kind: 'wait', reason: 'VolumeBusy', message: o.hooksBusy, recheckMs: 5000 };
+  if (o.workloadBusy !== undefined)
+    return { kind: 'wait', reason: 'VolumeBusy', message: o.workloadBusy, recheckMs: 5000 };
   if (o.maintenance !== undefined) return maintenanceWait(o.maintenance);
   if (o.repositoryBeingCreated !== undefined)
     return {
@@ -169,14 +183,20 @@ function pending(o: RunObservation): RunStep {
     return { kind: 'wait', reason: 'ConcurrencyLimit', message: 'waiting for a free mover slot', recheckMs: 5000 };
   // A hook declared wrongly is the declarer's to fix: no attempt runs the volume without it.
   if ('error' in o.hookPlan) return { kind: 'fail', reason: 'InvalidSpec', message: o.hookPlan.error };
+  const group =
+    o.method === 'snapshot' && (o.hookPlan.hooks.length > 0 || o.groupSnapshotClass !== undefined) ? o.groupPlan : [];
   return {
     kind: 'start',
     method: o.method,
     attempt: (status.attempt ?? 0) + 1,
     node: o.node,
     hooks: o.hookPlan.hooks,
-    // Only a snapshot captures several volumes at one moment.
-    group: o.method === 'snapshot' && o.hookPlan.hooks.length > 0 ? o.groupPlan : [],
+    // Only a snapshot captures several volumes at one moment: between hooks, or in one group snapshot.
+    group,
+    groupSnapshot:
+      group.length > 0 && o.groupSnapshotClass !== undefined
+        ? { name: o.backup.metadata.name, class: o.groupSnapshotClass }
+        : undefined,
   };
 }
 
@@ -196,6 +216,25 @@ function active(o: RunObservation): RunStep {
   const hookStep = nextHookStep(status.hooks, captureOver);
   if (hookStep?.kind === 'hooks-failed') return finalOrRetry(o, 'HookFailed', hookStep.message);
   if (hookStep !== undefined) return hookStep;
+  // After every pre hook: the group's snapshots in one VolumeGroupSnapshot, adopted by each run.
+  const viaGroupSnapshot = status.groupSnapshot;
+  if (viaGroupSnapshot !== undefined && throughSnapshot && !captureOver) {
+    const groupStep = nextGroupStep(o.group, true);
+    if (groupStep !== undefined) return groupStep;
+    if (snapshot === undefined || o.group.some((m) => m.snapshot === undefined)) {
+      const step = nextGroupSnapshotStep(viaGroupSnapshot.name, o.groupSnapshot, o.groupClaimsLabelled);
+      switch (step.kind) {
+        case 'group-snapshot-failed':
+          return finalOrRetry(o, 'SnapshotFailed', step.message);
+        case 'group-snapshot-wait':
+          return { kind: 'wait', reason: 'SnapshotPending', message: step.message, recheckMs: 2000 };
+        case 'label-group-claims':
+        case 'create-group-snapshot':
+        case 'adopt-group-snapshot':
+          return step;
+      }
+    }
+  }
   // Post hooks wait for every snapshot of the group; nothing goes on before they ran. The
   // members' snapshots wake their own runs, not this one: look again soon.
   if (

@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   adoptableRuns,
   adoptedSlot,
+  groupBusy,
+  groupCapture,
   groupMembers,
   memberBackupName,
+  nextGroupSnapshotStep,
   nextGroupStep,
   snapshotTaken,
+  type GroupVolume,
   type MemberObservation,
   type MemberVolumeRun,
 } from './group-capture.ts';
@@ -63,6 +67,9 @@ describe('nextGroupStep', () => {
       index: 1,
     });
     expect(nextGroupStep([member({ snapshot: taken })])).toBeUndefined();
+    // A group snapshot takes the members' snapshots: only their backups are made.
+    expect(nextGroupStep([member({ exists: false })], true)).toEqual({ kind: 'create-member-backup', index: 0 });
+    expect(nextGroupStep([member({})], true)).toBeUndefined();
   });
 
   it('counts a snapshot as taken once it has a creation time, or failed', () => {
@@ -104,5 +111,87 @@ describe('adoptableRuns', () => {
   it('takes the latest slot of the adopted runs', () => {
     expect(adoptedSlot([run({}), run({ scheduledFor: '2026-12-01T03:00:00Z' })])).toBe('2026-12-01T03:00:00Z');
     expect(adoptedSlot([run({ scheduledFor: undefined })])).toBeUndefined();
+  });
+});
+
+describe('groupCapture', () => {
+  const rbd = { driver: 'rbd.csi.ceph.com', keepsSnapshots: false };
+  const member = (pvc: string, volume: GroupVolume) => ({ pvc, backup: `db-1-${pvc}`, ...volume });
+  const wal = member('wal', rbd);
+  const logs = member('logs', { driver: 'cephfs.csi.ceph.com', keepsSnapshots: false });
+  const kept = member('kept', { ...rbd, keepsSnapshots: true });
+  const bare = ({ pvc, backup }: { pvc: string; backup: string }) => ({ pvc, backup });
+
+  it.each([
+    ['hooks, every member can join: one group snapshot', true, rbd, [wal], 'rbd-group', [wal], 'rbd-group'],
+    [
+      'hooks, a member on another driver: one snapshot each',
+      true,
+      rbd,
+      [wal, logs],
+      'rbd-group',
+      [wal, logs],
+      undefined,
+    ],
+    ['hooks, a member keeps snapshots: one snapshot each', true, rbd, [wal, kept], 'rbd-group', [wal, kept], undefined],
+    ['hooks, no group class: one snapshot each', true, rbd, [wal], undefined, [wal], undefined],
+    ['no hooks: only those that can join', false, rbd, [wal, logs, kept], 'rbd-group', [wal], 'rbd-group'],
+    ['no hooks, none can join: no group', false, rbd, [logs], 'rbd-group', [], undefined],
+    ['no hooks, no group class: no group', false, rbd, [wal], undefined, [], undefined],
+    [
+      'no hooks, the run keeps snapshots: no group',
+      false,
+      { ...rbd, keepsSnapshots: true },
+      [wal],
+      'rbd-group',
+      [],
+      undefined,
+    ],
+  ] as const)('%s', (_, hooked, leader, members, groupSnapshotClass, wanted, wantedClass) => {
+    expect(groupCapture({ hooked, leader, members, groupSnapshotClass })).toEqual({
+      members: wanted.map(bare),
+      groupSnapshotClass: wantedClass,
+    });
+  });
+});
+
+describe('nextGroupSnapshotStep', () => {
+  const at = (groupSnapshot: Parameters<typeof nextGroupSnapshotStep>[1], labelled = true) =>
+    nextGroupSnapshotStep('db-1', groupSnapshot, labelled);
+
+  it('labels the claims for its selector, then makes it, then adopts its snapshots once ready', () => {
+    expect(at(undefined, false)).toEqual({ kind: 'label-group-claims' });
+    expect(at(undefined)).toEqual({ kind: 'create-group-snapshot' });
+    expect(at({ ready: false, error: undefined, deleting: false })).toMatchObject({ kind: 'group-snapshot-wait' });
+    expect(at({ ready: true, error: undefined, deleting: false })).toEqual({ kind: 'adopt-group-snapshot' });
+  });
+
+  it('fails with the reason the snapshot controller gives, and waits out an old one being deleted', () => {
+    expect(at({ ready: false, error: 'no VolumeGroupSnapshotClass', deleting: false })).toEqual({
+      kind: 'group-snapshot-failed',
+      message: 'VolumeGroupSnapshot db-1: no VolumeGroupSnapshotClass',
+    });
+    expect(at({ ready: true, error: undefined, deleting: true })).toEqual({
+      kind: 'group-snapshot-wait',
+      message: 'waiting for the old VolumeGroupSnapshot db-1 to go',
+    });
+  });
+});
+
+describe('groupBusy', () => {
+  const members = [{ pvc: 'wal', backup: 'db-1-wal' }];
+
+  it('waits while another run captures a volume of the group, or takes this one in its own group', () => {
+    expect(groupBusy('db', members, [{ name: 'wal-7', pvc: 'wal', members: [] }])).toBe(
+      'PVC wal of this workload is in backup wal-7, which is running',
+    );
+    expect(groupBusy('db', members, [{ name: 'logs-2', pvc: 'logs', members: ['db'] }])).toBe(
+      'PVC db of this workload is in backup logs-2, which is running',
+    );
+  });
+
+  it('lets it start beside runs of other volumes, and leaves runs of its own volume to volumeBusy', () => {
+    expect(groupBusy('db', members, [{ name: 'logs-2', pvc: 'logs', members: ['cache'] }])).toBeUndefined();
+    expect(groupBusy('db', members, [{ name: 'db-0', pvc: 'db', members: [] }])).toBeUndefined();
   });
 });

@@ -37,15 +37,16 @@ export function undoSnapshotExpired(
   return !Number.isNaN(expires) && expires <= now.getTime();
 }
 
-/** The VolumeSnapshotClass for a CSI driver: the one marked default, else the first; none if the driver has none. */
+/**
+ * The VolumeSnapshotClass (or, with the group API's annotation, VolumeGroupSnapshotClass) for a CSI
+ * driver: the one marked default, else the first; none if the driver has none.
+ */
 export function snapshotClassFor<C extends { driver?: string; metadata?: { annotations?: Record<string, string> } }>(
   classes: readonly C[],
   driver: string | undefined,
+  defaultAnnotation = 'snapshot.storage.kubernetes.io/is-default-class',
 ): C | undefined {
   if (driver === undefined) return undefined;
   const matching = classes.filter((c) => c.driver === driver);
-  return (
-    matching.find((c) => c.metadata?.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true') ??
-    matching[0]
-  );
+  return matching.find((c) => c.metadata?.annotations?.[defaultAnnotation] === 'true') ?? matching[0];
 }

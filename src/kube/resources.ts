@@ -60,6 +60,28 @@ export const kinds = {
     false,
   ),
   volumeSnapshotClass: kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false),
+  // v1beta2: what Kubernetes 1.34's snapshot-controllers serve (the API is beta there); v1 only the newest.
+  volumeGroupSnapshot: kind(
+    'groupsnapshot.storage.k8s.io',
+    'v1beta2',
+    'VolumeGroupSnapshot',
+    'volumegroupsnapshots',
+    true,
+  ),
+  volumeGroupSnapshotContent: kind(
+    'groupsnapshot.storage.k8s.io',
+    'v1beta2',
+    'VolumeGroupSnapshotContent',
+    'volumegroupsnapshotcontents',
+    false,
+  ),
+  volumeGroupSnapshotClass: kind(
+    'groupsnapshot.storage.k8s.io',
+    'v1beta2',
+    'VolumeGroupSnapshotClass',
+    'volumegroupsnapshotclasses',
+    false,
+  ),
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),

@@ -130,11 +130,11 @@ build_kopia() {
 
 snapshot_crds() {
   local out=$cache/snapshot-crds-$SNAPSHOTTER_VERSION
-  [ -f "$out/snapshot.storage.k8s.io_volumesnapshots.yaml" ] && { log "snapshot CRDs cached"; return; }
+  [ -f "$out/groupsnapshot.storage.k8s.io_volumegroupsnapshots.yaml" ] && { log "snapshot CRDs cached"; return; }
   local dir
   dir=$(go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   mkdir -p "$out.tmp"
-  cp "$dir"/config/crd/snapshot.storage.k8s.io_*.yaml "$out.tmp/"
+  cp "$dir"/config/crd/snapshot.storage.k8s.io_*.yaml "$dir"/config/crd/groupsnapshot.storage.k8s.io_*.yaml "$out.tmp/"
   rm -rf "$out"; mv "$out.tmp" "$out"
   log "snapshot CRDs $SNAPSHOTTER_VERSION copied"
 }

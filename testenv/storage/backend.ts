@@ -52,6 +52,11 @@ export interface VolumeBackend {
   /** `name` is stable per VolumeSnapshotContent, so a retry finds the same snapshot. */
   createSnapshot(name: string, source: VolumeRef): Promise<CreatedSnapshot>;
   deleteSnapshot(snapshot: SnapshotRef): Promise<void>;
+  /**
+   * Only where the storage can: the volumes at one moment, one snapshot each (in order),
+   * each deleted on its own with deleteSnapshot. `name` is stable per group content.
+   */
+  createGroupSnapshot?(name: string, sources: VolumeRef[]): Promise<CreatedSnapshot[]>;
   /** Makes the volume usable on this machine: a directory, or a block device for Block mode. */
   publish(volume: VolumeRef, mode: VolumeMode, readOnly: boolean): Promise<Published>;
 }

@@ -18,6 +18,7 @@ export interface CephStorage {
     driver: string;
     storageClass: string;
     snapshotClass: string;
+    groupSnapshotClass: string;
     pool: string;
     /** One rbd-fuse mount per image: the image's bytes are the file <fuseDir>/<image>/<image>. */
     fuseDir: string;
@@ -43,6 +44,7 @@ export function cephStorage(envDir: string): CephStorage {
       driver: rbdCsiDriver,
       storageClass: 'safehold-test-rbd',
       snapshotClass: 'safehold-test-rbd',
+      groupSnapshotClass: 'safehold-test-rbd-group',
       pool: 'rbd',
       fuseDir: join(root, 'rbd', 'images'),
       mountDir: join(root, 'rbd', 'mounts'),
@@ -121,6 +123,15 @@ export async function installCephStorageObjects(client: KubeClient, storage: Cep
       } as KubeObject),
     );
   }
+  // Only RBD offers group snapshots here (rbd-backend.ts createGroupSnapshot), as ceph-csi's RBD driver does.
+  await ignoreAlreadyExists(() =>
+    client.create(kinds.volumeGroupSnapshotClass, {
+      metadata: { name: rbd.groupSnapshotClass },
+      driver: rbd.driver,
+      deletionPolicy: 'Delete',
+      parameters: { clusterID, pool: rbd.pool },
+    } as KubeObject),
+  );
 }
 
 /** The rbd CLI against the test cluster; `rbd` exits 2 for ENOENT (see isMissing). */

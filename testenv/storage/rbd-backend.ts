@@ -3,8 +3,10 @@
 // volumeHandle 0001-0009-test-ceph-<pool id>-<uuid>; a VolumeSnapshot is an RBD
 // snapshot on the volume's own image, csi-snap-<uuid of the snapshot handle>;
 // a claim from a snapshot is an RBD clone (format 2) of it. Filesystem volumes
-// carry an ext4 made at creation. The bytes are reached through rbd-fuse
+// carry an ext4 made at creation. A group snapshot quiesces its volumes' file
+// systems and snapshots each image between freeze and thaw. The bytes are reached through rbd-fuse
 // (rbd-image-files.ts) and shown to Pods by rbd-attachments.ts.
+import { join } from 'node:path';
 import { CommandError, run } from '../command.ts';
 import {
   fstypeParameter,
@@ -127,16 +129,47 @@ export class RbdBackend implements VolumeBackend {
   }
 
   async createSnapshot(name: string, source: VolumeRef): Promise<CreatedSnapshot> {
+    // Writes that completed before this call reach the image first: sync flushes a
+    // mounted ext4 through its loop device into rbd-fuse, which writes through to the
+    // OSDs (rbd cache = false). That is crash consistency, as CSI snapshots give: the
+    // ext4 may need its journal replayed (rbd-attachments.ts does, read-only too).
+    return this.#snapshotImage(uuidFor(name), source, () => run('sync', []));
+  }
+
+  /**
+   * The volumes at one moment, as `rbd group snap create` takes them: every writer is
+   * quiesced first (rbd-nbd's quiesce hook freezes the file system on the device; here
+   * fsfreeze of each mounted ext4, which flushes it and holds new writes), then every
+   * image is snapshotted, then the writers go on. A write that completed before a later
+   * one started is in the group whenever the later one is.
+   */
+  async createGroupSnapshot(name: string, sources: VolumeRef[]): Promise<CreatedSnapshot[]> {
+    const mounts: string[] = [];
+    for (const source of sources) {
+      const mount = join(this.#storage.rbd.mountDir, imageOf(source));
+      if (await isMountPoint(mount)) mounts.push(mount);
+    }
+    const frozen: string[] = [];
+    try {
+      for (const mount of mounts) {
+        await run('fsfreeze', ['--freeze', mount]);
+        frozen.push(mount);
+      }
+      const taken: CreatedSnapshot[] = [];
+      for (const source of sources)
+        taken.push(await this.#snapshotImage(uuidFor(`${name}/${source.volumeHandle}`), source, async () => {}));
+      return taken;
+    } finally {
+      for (const mount of frozen) await run('fsfreeze', ['--unfreeze', mount]);
+    }
+  }
+
+  async #snapshotImage(uuid: string, source: VolumeRef, flush: () => Promise<unknown>): Promise<CreatedSnapshot> {
     const image = imageOf(source);
-    const uuid = uuidFor(name);
     const snapshot = `csi-snap-${uuid}`;
     let found = (await this.#snapshots(image)).find((s) => s.name === snapshot);
     if (found === undefined) {
-      // Writes that completed before this call reach the image first: sync flushes a
-      // mounted ext4 through its loop device into rbd-fuse, which writes through to the
-      // OSDs (rbd cache = false). That is crash consistency, as CSI snapshots give: the
-      // ext4 may need its journal replayed (rbd-attachments.ts does, read-only too).
-      await run('sync', []);
+      await flush();
       await this.#rbd(['snap', 'create', `${this.#storage.rbd.pool}/${image}@${snapshot}`]);
       found = (await this.#snapshots(image)).find((s) => s.name === snapshot);
       if (found === undefined)
@@ -217,4 +250,11 @@ export function snapshotLocation(snapshot: SnapshotRef): { image: string; snapsh
     image: `csi-vol-${csiUuid(snapshot.sourceVolumeHandle, 'RBD volume handle')}`,
     snapshot: `csi-snap-${csiUuid(snapshot.snapshotHandle, 'RBD snapshot handle')}`,
   };
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return run('mountpoint', ['-q', path]).then(
+    () => true,
+    () => false,
+  );
 }

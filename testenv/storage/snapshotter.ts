@@ -57,6 +57,8 @@ export async function reconcileSnapshot(deps: SnapshotterDeps, key: string): Pro
     return;
   }
   if (snapshot.status?.readyToUse === true) return;
+  // A group's member is made and deleted with its group (group-snapshotter.ts).
+  if ((snapshot.metadata.ownerReferences ?? []).some((o) => o.kind === 'VolumeGroupSnapshot')) return;
 
   const claimName = snapshot.spec.source.persistentVolumeClaimName;
   if (claimName === undefined) return; // pre-provisioned contents are not offered by this stand-in

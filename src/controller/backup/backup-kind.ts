@@ -15,6 +15,7 @@ import { labelledRun, type RunKind } from '../run/run-kind.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { removeTemporaries } from './backup-objects.ts';
 import { observeRun, type ObservedRun } from './backup-observation.ts';
+import { releaseGroupSnapshot } from './group-snapshot-steps.ts';
 import { carryOut } from './backup-steps.ts';
 
 export interface BackupDeps {
@@ -42,7 +43,7 @@ export function backupKind(deps: BackupDeps): RunKind<VolumeBackup, ObservedRun,
     informer: cache.volumeBackups,
     concurrency: 4,
     starts: 'writes',
-    owned: [cache.snapshots, cache.jobs, cache.claims, cache.volumes, cache.pods],
+    owned: [cache.snapshots, cache.groupSnapshots, cache.jobs, cache.claims, cache.volumes, cache.pods],
     runOf: labelledRun(runLabels.run),
     wakeUps: [],
     finished: (backup) => backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed',
@@ -51,6 +52,9 @@ export function backupKind(deps: BackupDeps): RunKind<VolumeBackup, ObservedRun,
     observe: (backup) => observeRun(deps, backup, deps.now()),
     next: (observed) => nextRunStep(observed.observation),
     carryOut: (backup, observed, step) => carryOut(deps, backup, observed, step),
-    cleanUp: (backup) => removeTemporaries(deps, backup, false),
+    cleanUp: async (backup) => {
+      await removeTemporaries(deps, backup, false);
+      await releaseGroupSnapshot(deps, backup, true);
+    },
   };
 }

@@ -24,7 +24,7 @@ import {
 } from '../run/repository-credentials.ts';
 import type { BackupDeps } from './backup-kind.ts';
 import { nodeUsing } from '../expose/index.ts';
-import { backupExposure, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
+import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
 import { blockExtents } from './block-source.ts';
 
 /** The run's copy of the repository credentials, in Safehold's namespace; undefined when done, else what is missing. */
@@ -151,10 +151,14 @@ export async function deleteJobs(deps: BackupDeps, backup: VolumeBackup): Promis
     );
 }
 
-/** Everything a run made, whatever its phase: Jobs, the exposure (the snapshot unless kept), the Secret. */
+/**
+ * Everything a run made, whatever its phase: Jobs, the exposure (the snapshot unless kept, or its
+ * group snapshot's: that goes with the group), the Secret.
+ */
 export async function removeTemporaries(deps: BackupDeps, backup: VolumeBackup, keepSnapshot: boolean) {
   await deleteJobs(deps, backup);
-  await deps.exposer.remove(backupExposure(backup, backup.status?.method), !keepSnapshot);
+  const ownSnapshot = backupSnapshotName(backup) === backup.metadata.name;
+  await deps.exposer.remove(backupExposure(backup, backup.status?.method), !keepSnapshot && ownSnapshot);
   await ignoreNotFound(() =>
     deps.client.delete(kinds.secret, { namespace: deps.namespace, name: credentialsSecretName(backup) }),
   );

@@ -17,8 +17,13 @@ import {
   moverSlotFree,
   ownerRecord,
   ownerReference,
+  groupCapture,
+  groupCaptureLabel,
+  groupBusy,
   groupMembers,
   hooksBusy,
+  snapshotClassFor,
+  type GroupVolume,
   planHooks,
   type HookPod,
   runObjectBase,
@@ -42,10 +47,13 @@ export function credentialsSecretName(backup: VolumeBackup): string {
   return `${runObjectBase(backup)}-creds`;
 }
 
-/** The run's VolumeSnapshot, in the volume's namespace. */
+/** The run's VolumeSnapshot, in the volume's namespace: named after it, unless its group snapshot took it. */
 export function backupSnapshotName(backup: VolumeBackup): string {
-  return backup.metadata.name;
+  return backup.status?.snapshotName ?? backup.metadata.name;
 }
+
+/** The group snapshot API's mark of a driver's default VolumeGroupSnapshotClass. */
+const groupSnapshotDefaultAnnotation = 'groupsnapshot.storage.kubernetes.io/is-default-class';
 
 /** How a backup's volume is exposed to its mover: through its snapshot, or the volume itself. */
 export function backupExposure(backup: VolumeBackup, method: RunMethod | undefined): Exposure {
@@ -134,22 +142,39 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     pending && backup.spec.groupOf === undefined
       ? planHooks(policy?.spec.hooks, hookPods(cache, ns, backup.spec.pvc))
       : { hooks: [] };
-  const groupPlan =
-    'hooks' in hookPlan && hookPlan.hooks.length > 0
-      ? groupMembers({
-          leader: backup.metadata.name,
-          attempt: attempt + 1,
-          pvc: backup.spec.pvc,
-          hookedPods: new Set(hookPlan.hooks.map((h) => h.pod)),
-          pods: cache.podsMounting(ns, backup.spec.pvc).map((p) => ({
-            pod: p.metadata?.name ?? '',
-            claims: (p.spec?.volumes ?? []).flatMap((v) =>
-              v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
+  const hooked = 'hooks' in hookPlan && hookPlan.hooks.length > 0;
+  const groupClass =
+    pending && backup.spec.groupOf === undefined && method === 'snapshot'
+      ? snapshotClassFor(cache.groupSnapshotClasses.list(), driver, groupSnapshotDefaultAnnotation)?.metadata?.name
+      : undefined;
+  const capture =
+    hooked || groupClass !== undefined
+      ? groupCapture({
+          hooked,
+          leader: { driver, keepsSnapshots: (policy?.spec.keepSnapshots ?? 0) > 0 },
+          members: groupMembers({
+            leader: backup.metadata.name,
+            attempt: attempt + 1,
+            pvc: backup.spec.pvc,
+            // The hooked Pods' volumes; without hooks, those of every Pod that mounts the volume.
+            hookedPods: new Set(
+              hooked ? hookPlan.hooks.map((h) => h.pod) : cache.podsMounting(ns, backup.spec.pvc).map(podName),
             ),
-          })),
-          capturable: (pvc) => capturedBySnapshot(deps, ns, pvc),
+            pods: cache.podsMounting(ns, backup.spec.pvc).map((p) => ({
+              pod: podName(p),
+              claims: (p.spec?.volumes ?? []).flatMap((v) =>
+                v.persistentVolumeClaim === undefined ? [] : [v.persistentVolumeClaim.claimName],
+              ),
+            })),
+            capturable: (pvc) => capturedBySnapshot(deps, ns, pvc),
+          }).map((m) => ({ ...m, ...groupVolume(deps, ns, m.pvc) })),
+          groupSnapshotClass: groupClass,
         })
-      : [];
+      : { members: [], groupSnapshotClass: undefined };
+  const groupSnapshotName = backup.status?.groupSnapshot?.name;
+  const groupSnapshot =
+    groupSnapshotName === undefined ? undefined : cache.groupSnapshots.get(`${ns}/${groupSnapshotName}`);
+  const groupClaims = [backup.spec.pvc, ...(backup.status?.group ?? []).map((m) => m.pvc)];
   const leader =
     backup.spec.groupOf === undefined ? undefined : cache.volumeBackups.get(`${ns}/${backup.spec.groupOf}`);
   return {
@@ -172,7 +197,19 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       job: attempt === 0 ? undefined : moverOutcome(cache, deps.namespace, moverJobName(backup, attempt)),
       hookPlan,
-      groupPlan,
+      groupPlan: capture.members,
+      groupSnapshotClass: capture.groupSnapshotClass,
+      groupSnapshot:
+        groupSnapshot === undefined
+          ? undefined
+          : {
+              ready: groupSnapshot.status?.readyToUse === true,
+              error: groupSnapshot.status?.error?.message,
+              deleting: groupSnapshot.metadata?.deletionTimestamp !== undefined,
+            },
+      groupClaimsLabelled: groupClaims.every(
+        (pvc) => cache.claims.get(`${ns}/${pvc}`)?.metadata?.labels?.[groupCaptureLabel] === backup.metadata.uid,
+      ),
       group: (backup.status?.group ?? []).map((member) => {
         const run = cache.volumeBackups.get(`${ns}/${member.backup}`);
         return {
@@ -189,8 +226,8 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
               leaderActive:
                 leader !== undefined && leader.status?.phase !== 'Succeeded' && leader.status?.phase !== 'Failed',
             },
-      hooksBusy:
-        'hooks' in hookPlan && hookPlan.hooks.length > 0
+      workloadBusy:
+        (hooked
           ? hooksBusy(
               hookPlan.hooks,
               others
@@ -203,7 +240,20 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
                   mountedBy: cache.podsMounting(ns, b.spec.pvc).map((p) => p.metadata?.name ?? ''),
                 })),
             )
-          : undefined,
+          : undefined) ??
+        (capture.groupSnapshotClass === undefined
+          ? undefined
+          : groupBusy(
+              backup.spec.pvc,
+              capture.members,
+              others
+                .filter((b) => b.metadata.namespace === ns)
+                .map((b) => ({
+                  name: b.metadata.name,
+                  pvc: b.spec.pvc,
+                  members: (b.status?.group ?? []).map((m) => m.pvc),
+                })),
+            )),
     },
   };
 
@@ -216,6 +266,21 @@ export function observeRun(deps: BackupDeps, backup: VolumeBackup, now: Date): O
     return undefined;
   }
 }
+
+/** What decides whether a volume can join a group snapshot: its driver, and whether its policy keeps snapshots. */
+function groupVolume(deps: BackupDeps, namespace: string, pvc: string): GroupVolume {
+  const { cache } = deps;
+  const decision = deps.coverage.row(`${namespace}/${pvc}`)?.decision;
+  const policy =
+    decision?.state === 'protected'
+      ? cache.parsedPolicies().valid.find((p) => p.metadata.name === decision.policy)
+      : undefined;
+  const claim = cache.claims.get(`${namespace}/${pvc}`);
+  const pv = claim?.spec?.volumeName === undefined ? undefined : cache.volumes.get(claim.spec.volumeName);
+  return { driver: pv?.spec?.csi?.driver, keepsSnapshots: (policy?.spec.keepSnapshots ?? 0) > 0 };
+}
+
+const podName = (p: { metadata?: { name?: string } }) => p.metadata?.name ?? '';
 
 /** Whether a backup of this claim would go through a snapshot, and a policy protects it. */
 function capturedBySnapshot(deps: BackupDeps, namespace: string, pvc: string): boolean {

@@ -15,6 +15,12 @@ import { cleanedUp, isCleanedUp, statusWriter, writeRunStatus, writeWaiting } fr
 import type { BackupDeps } from './backup-kind.ts';
 import { createJob, ensureCredentials, removeTemporaries } from './backup-objects.ts';
 import { backupExposure, backupSnapshotName, credentialsSecretName, type ObservedRun } from './backup-observation.ts';
+import {
+  adoptGroupSnapshot,
+  createGroupSnapshot,
+  labelGroupClaims,
+  releaseGroupSnapshot,
+} from './group-snapshot-steps.ts';
 import { captureMember } from './group-steps.ts';
 import { recordHook, runHook } from './hook-steps.ts';
 import { event, writeBack } from './write-back.ts';
@@ -58,6 +64,7 @@ export async function carryOut(
         node: step.node,
         hooks: step.hooks.length === 0 ? undefined : step.hooks,
         group: step.group.length === 0 ? undefined : step.group,
+        groupSnapshot: step.groupSnapshot,
         volume: recordedVolume(deps, backup),
         reason: snapshotting ? 'SnapshotPending' : 'MoverRunning',
         message: `attempt ${step.attempt}: ${snapshotting ? 'taking a snapshot' : 'copying the live volume'}`,
@@ -74,6 +81,12 @@ export async function carryOut(
     case 'create-member-backup':
     case 'create-member-snapshot':
       return captureMember(deps, backup, step, now);
+    case 'label-group-claims':
+      return labelGroupClaims(deps, backup);
+    case 'create-group-snapshot':
+      return createGroupSnapshot(deps, backup);
+    case 'adopt-group-snapshot':
+      return adoptGroupSnapshot(deps, backup);
     case 'create-snapshot':
     case 'create-clone':
     case 'create-alias':
@@ -148,6 +161,9 @@ export async function carryOut(
     }
     case 'retry':
       if (step.clearAttempt) await removeTemporaries(deps, backup, !step.discardSnapshot);
+      // A discarded group snapshot is taken again by the next attempt, with its new members.
+      if (step.clearAttempt && step.discardSnapshot && (await releaseGroupSnapshot(deps, backup, true)))
+        await setStatus({ snapshotName: undefined });
       await setStatus(
         {
           phase: 'Pending',
@@ -185,17 +201,23 @@ export async function carryOut(
       deps.metrics.runs.inc({ namespace: backup.metadata.namespace, result: 'Failed', trigger: backup.spec.trigger });
       return undefined;
     case 'clean-up':
-      await cleanUp(deps, backup, observed);
-      return undefined;
+      return cleanUp(deps, backup, observed);
   }
 }
 
-/** Job, alias, clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret. */
-async function cleanUp(deps: BackupDeps, backup: VolumeBackup, observed: ObservedRun): Promise<void> {
-  if (isCleanedUp(backup)) return;
+/**
+ * Job, alias, clone, then snapshot (kept when the policy keeps snapshots), then the run's Secret;
+ * a group snapshot once every run of its group has copied its volume.
+ */
+async function cleanUp(deps: BackupDeps, backup: VolumeBackup, observed: ObservedRun): Promise<Requeue | undefined> {
+  if (isCleanedUp(backup)) return undefined;
   const ns = backup.metadata.namespace;
   const keepCount = observed.observation.policy?.spec.keepSnapshots ?? 0;
-  const keep = backup.status?.phase === 'Succeeded' && keepCount > 0;
+  // A group snapshot's snapshot goes with its group, never kept apart from it.
+  const keep =
+    backup.status?.phase === 'Succeeded' && keepCount > 0 && backupSnapshotName(backup) === backup.metadata.name;
+  // Members still copying from the group snapshot keep it, and this run's clean-up waits for them.
+  if (!(await releaseGroupSnapshot(deps, backup))) return { requeueAfterMs: 10_000 };
   // A run that never started made at most its Secret.
   if (backup.status?.startTime === undefined)
     await ignoreNotFound(() =>
@@ -231,6 +253,7 @@ async function cleanUp(deps: BackupDeps, backup: VolumeBackup, observed: Observe
     cleanedUp(keep ? 'kept the VolumeSnapshot for fast restore' : 'deleted the mover Job, clone and snapshot'),
     deps.now(),
   );
+  return undefined;
 }
 
 /** The PVC as it is now: what a restore to a new PVC defaults to, even once the PVC is gone. */

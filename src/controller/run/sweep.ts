@@ -56,6 +56,7 @@ export class Sweeper {
       [kinds.persistentVolumeClaim, cache.claims.list()],
       [kinds.persistentVolume, cache.volumes.list()],
       [kinds.volumeSnapshot, cache.snapshots.list()],
+      [kinds.volumeGroupSnapshot, cache.groupSnapshots.list()],
       [kinds.secret, cache.moverSecrets.list()],
     ];
     let removed = 0;
