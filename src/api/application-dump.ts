@@ -18,43 +18,86 @@ export const dumpFileName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name of letters, digits, ".", "_" and "-" (e.g. all.sql)');
 
-export const applicationDumpSpec = z.object({
-  podSelector: labelSelector.describe(
-    'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name).',
-  ),
-  container: z.string().min(1).optional().describe("The container the command runs in; the Pod's first when left out."),
-  command: z
-    .array(z.string())
-    .min(1)
-    .describe(
-      "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret.",
-    ),
-  fileName: dumpFileName.describe('The file the dump is stored as (e.g. all.sql).'),
-  repository: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('The BackupRepository; by default that of the policy protecting the volumes the dump covers.'),
-  covers: z
-    .array(z.string().min(1))
-    .optional()
-    .describe(
-      'The PVCs this dump protects: coverage shows them protected by it. By default the PVCs the selected Pod mounts.',
-    ),
-  schedule: schedule.optional().describe('When the dump runs; without a schedule it runs only when asked.'),
-  retention: retention
-    .default({ keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' })
-    .describe('Which dumps are kept, counted like volume backups (GFS).'),
-  timeout: duration
-    .default('1h')
-    .describe('How long one dump may take, from its command starting to the file being stored.'),
-  restoreCommand: z
-    .array(z.string())
-    .min(1)
-    .optional()
-    .describe('What `safehold dump --into` pipes the dump into by default (e.g. ["psql", "-U", "postgres"]).'),
-  suspend: z.boolean().default(false).describe('No scheduled runs while true; asked-for runs still go.'),
-});
+export const applicationDumpSpec = z
+  .object({
+    objects: z
+      .object({
+        excludeKinds: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Kinds left out, as Kind or Kind.group (e.g. ConfigMap, Certificate.cert-manager.io).'),
+      })
+      .optional()
+      .describe(
+        "Instead of a command: this namespace's API objects (every kind discovery lists, custom resources and Secrets included), stripped of what the API server fills in, stored as one JSON-lines file; `safehold restore-resources` puts them back. Needs no Pod.",
+      ),
+    podSelector: labelSelector
+      .optional()
+      .describe(
+        'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name). Required unless spec.objects is set.',
+      ),
+    container: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The container the command runs in; the Pod's first when left out."),
+    command: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe(
+        "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret. Required unless spec.objects is set.",
+      ),
+    fileName: dumpFileName
+      .optional()
+      .describe(
+        'The file the dump is stored as (e.g. all.sql). Required with a command; objects.jsonl for spec.objects.',
+      ),
+    repository: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The BackupRepository; by default that of the policy protecting the volumes the dump covers.'),
+    covers: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'The PVCs this dump protects: coverage shows them protected by it. By default the PVCs the selected Pod mounts (none for spec.objects).',
+      ),
+    schedule: schedule.optional().describe('When the dump runs; without a schedule it runs only when asked.'),
+    retention: retention
+      .default({ keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' })
+      .describe('Which dumps are kept, counted like volume backups (GFS).'),
+    timeout: duration
+      .default('1h')
+      .describe('How long one dump may take, from its command starting to the file being stored.'),
+    restoreCommand: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('What `safehold dump --into` pipes the dump into by default (e.g. ["psql", "-U", "postgres"]).'),
+    suspend: z.boolean().default(false).describe('No scheduled runs while true; asked-for runs still go.'),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.objects !== undefined) {
+      for (const field of ['podSelector', 'container', 'command', 'restoreCommand'] as const)
+        if (spec[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'not with spec.objects (the objects need no Pod)' });
+      return;
+    }
+    for (const field of ['podSelector', 'command', 'fileName'] as const)
+      if (spec[field] === undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: 'required (unless spec.objects is set)' });
+  });
+
+/** The objects of a namespace, as an objects dump stores them, and the format its header names. */
+export const objectsFileName = 'objects.jsonl';
+export const objectsFileFormat = 'safehold.io/objects/v1';
+
+/** The file a dump is stored as: its declared name, or the objects file. */
+export function dumpFileOf(spec: { fileName?: string | undefined }): string {
+  return spec.fileName ?? objectsFileName;
+}
 
 export const applicationDumpStatus = z.object({
   lastRun: z

@@ -147,6 +147,7 @@ export class ClusterCache {
       return job === undefined ? [] : [`${p.metadata?.namespace ?? ''}/${job}`];
     });
     this.pods.addIndex(index.namespace, (p) => [p.metadata?.namespace ?? '']);
+    this.claims.addIndex(index.namespace, (c) => [c.metadata?.namespace ?? '']);
     this.dumpRuns.addIndex(index.phase, (r) => [r.status?.phase ?? 'Pending']);
     this.dumpRuns.addIndex(index.dump, (r) => [`${r.metadata.namespace}/${r.spec.dump}`]);
     this.drills.addIndex(index.phase, (r) => [r.status?.phase ?? 'Pending']);
@@ -181,6 +182,11 @@ export class ClusterCache {
   /** The Pods of one namespace. */
   podsIn(namespace: string): Pod[] {
     return this.pods.byIndex(index.namespace, namespace);
+  }
+
+  /** The PVCs of one namespace. */
+  claimsIn(namespace: string): PersistentVolumeClaim[] {
+    return this.claims.byIndex(index.namespace, namespace);
   }
 
   /** The DumpRuns in these phases (a missing phase is Pending). */

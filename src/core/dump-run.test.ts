@@ -94,6 +94,20 @@ describe('nextDumpStep', () => {
       o: seen(),
       step: { kind: 'start', pod: 'db-0', container: 'postgres', repository: 'main' },
     },
+    {
+      what: 'an objects dump needs no Pod: starts without one',
+      o: seen({ target: { kind: 'objects' } }),
+      step: { kind: 'start', pod: undefined, container: undefined, repository: 'main' },
+    },
+    {
+      what: 'an objects dump streams the namespace, and says so',
+      o: seen({
+        run: run({ phase: 'Running', streamStartTime: created }),
+        job: { finished: false, result: undefined, failureMessage: undefined },
+        streaming: true,
+      }),
+      step: { kind: 'wait', reason: 'Streaming', message: 'streaming the API objects of namespace app' },
+    },
     { what: 'started, no Job: creates it', o: seen({ run: running() }), step: { kind: 'create-job' } },
     {
       what: 'the mover is not running yet: waits',

@@ -20,9 +20,10 @@ export const lostStreamMs = 2 * 60_000;
 /** Attempts of a run whose stream was lost (the operator restarted) or cut short on its way. */
 export const dumpAttempts = 3;
 
-/** The application Pod a dump runs in, or why there is none yet (or none at all). */
+/** The application Pod a dump runs in, or why there is none yet (or none at all); an objects dump needs none. */
 export type DumpTarget =
   | { kind: 'found'; pod: string; container: string }
+  | { kind: 'objects' }
   | { kind: 'no-pod'; message: string }
   | { kind: 'no-container'; message: string };
 
@@ -46,7 +47,8 @@ export interface DumpObservation {
 
 export type DumpStep =
   | { kind: 'wait'; reason: DumpRunReason; message: string; recheckMs: number }
-  | { kind: 'start'; pod: string; container: string; repository: string }
+  /** pod and container: where the command runs (an objects dump runs none). */
+  | { kind: 'start'; pod: string | undefined; container: string | undefined; repository: string }
   | { kind: 'create-job' }
   | { kind: 'stream'; moverPod: string }
   | { kind: 'succeed'; snapshotId: string; bytes: number }
@@ -101,7 +103,8 @@ function pendingStep(o: DumpObservation): DumpStep {
       message: `waiting for a free mover slot: ${o.slots.running} movers are running, the operator's limit (--max-concurrent-movers)`,
       recheckMs: 10_000,
     };
-  return { kind: 'start', pod: o.target.pod, container: o.target.container, repository: o.repository };
+  const target = o.target.kind === 'found' ? o.target : { pod: undefined, container: undefined };
+  return { kind: 'start', pod: target.pod, container: target.container, repository: o.repository };
 }
 
 function runningStep(o: DumpObservation): DumpStep {
@@ -126,13 +129,7 @@ function runningStep(o: DumpObservation): DumpStep {
     if (o.moverPod?.running === true) return { kind: 'stream', moverPod: o.moverPod.name };
     return { kind: 'wait', reason: 'MoverStarting', message: 'waiting for the mover to start', recheckMs: 5000 };
   }
-  if (o.streaming)
-    return {
-      kind: 'wait',
-      reason: 'Streaming',
-      message: `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`,
-      recheckMs: 30_000,
-    };
+  if (o.streaming) return { kind: 'wait', reason: 'Streaming', message: streamingMessage(o.run), recheckMs: 30_000 };
   // Streamed by an operator that is gone: its mover ends once its stdin closes; one that never got it is ended.
   const started = Date.parse(status.streamStartTime);
   if (Number.isNaN(started) || o.now.getTime() - started >= lostStreamMs)
@@ -202,4 +199,11 @@ export function dumpRetentionDrops(
     drops.push(...verdicts.filter((v) => !v.keep).map((v) => v.backup.backup));
   }
   return drops;
+}
+
+/** What a run streams, as its status says it. */
+export function streamingMessage(run: DumpRun): string {
+  const status = run.status ?? {};
+  if (status.pod === undefined) return `streaming the API objects of namespace ${run.metadata.namespace}`;
+  return `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod}, container ${status.container ?? '?'}`;
 }

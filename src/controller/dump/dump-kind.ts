@@ -6,6 +6,7 @@
 // file, only when complete.
 import {
   applicationDumpSpec,
+  dumpFileOf,
   dumpLabels,
   durationMs,
   repositoryUrl,
@@ -22,6 +23,7 @@ import {
 import {
   attemptOf,
   dumpRunFinished,
+  streamingMessage,
   moverCacheDir,
   moverJob,
   nextDumpStep,
@@ -44,7 +46,8 @@ import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
 import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
-import type { DumpRelays } from './dump-relay.ts';
+import { relayedWhat, type DumpRelays, type RelaySource } from './dump-relay.ts';
+import { namespaceObjects } from './namespace-objects.ts';
 import { dumpJobName, relayKey, secretName } from './dump-names.ts';
 import { observeDump, type ObservedDump } from './dump-observation.ts';
 
@@ -105,12 +108,15 @@ async function carryOut(
         {
           phase: 'Running',
           reason: 'MoverStarting',
-          message: `starting the mover for ${(spec?.command ?? []).join(' ')} in Pod ${step.pod}, container ${step.container}`,
+          message:
+            step.pod === undefined
+              ? `starting the mover for the API objects of namespace ${run.metadata.namespace}`
+              : `starting the mover for ${(spec?.command ?? []).join(' ')} in Pod ${step.pod}, container ${step.container ?? '?'}`,
           repository: step.repository,
           pod: step.pod,
           container: step.container,
-          command: spec?.command ?? [],
-          fileName: spec?.fileName ?? '',
+          command: spec?.command,
+          fileName: spec === undefined ? '' : dumpFileOf(spec),
           covers: observed.covers,
           attempt: attemptOf(run),
           startTime: run.status?.startTime ?? stamp,
@@ -127,11 +133,15 @@ async function carryOut(
       return undefined;
     }
     case 'stream':
-      await startStream(deps, run, step.moverPod, durationMs(spec?.timeout ?? '1h'));
+      await startStream(deps, run, step.moverPod, durationMs(spec?.timeout ?? '1h'), spec?.objects?.excludeKinds);
       return undefined;
     case 'succeed': {
       const status = run.status ?? {};
-      const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes) from Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`;
+      const from =
+        status.pod === undefined
+          ? `the API objects of namespace ${run.metadata.namespace}`
+          : `Pod ${status.pod}, container ${status.container ?? '?'}`;
+      const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes) from ${from}`;
       await finish(deps, run, 'Succeeded', 'Succeeded', message, {
         snapshotId: step.snapshotId,
         bytes: step.bytes,
@@ -219,7 +229,13 @@ async function finish(
 }
 
 /** The stream's start is written first, against the API's copy: a run's attempt streams once, whoever asks. */
-async function startStream(deps: DumpDeps, run: DumpRun, moverPod: string, timeoutMs: number): Promise<void> {
+async function startStream(
+  deps: DumpDeps,
+  run: DumpRun,
+  moverPod: string,
+  timeoutMs: number,
+  excludeKinds: readonly string[] | undefined,
+): Promise<void> {
   const status = run.status ?? {};
   const claim = { won: false };
   const stamp = timestamp(deps.now());
@@ -231,27 +247,24 @@ async function startStream(deps: DumpDeps, run: DumpRun, moverPod: string, timeo
       if (current.status?.phase !== 'Running' || current.status.streamStartTime !== undefined) return undefined;
       if (attemptOf(current) !== attemptOf(run)) return undefined;
       claim.won = true;
-      return {
-        ...current.status,
-        streamStartTime: stamp,
-        reason: 'Streaming',
-        message: `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`,
-      };
+      return { ...current.status, streamStartTime: stamp, reason: 'Streaming', message: streamingMessage(run) };
     },
   );
   if (!claim.won) return;
+  const ns = run.metadata.namespace;
+  const source: RelaySource =
+    status.pod === undefined
+      ? {
+          kind: 'produced',
+          what: `the API objects of namespace ${ns}`,
+          produce: () => namespaceObjects(deps.client, ns, excludeKinds ?? [], new Date(stamp)),
+        }
+      : {
+          kind: 'exec',
+          app: { namespace: ns, pod: status.pod, container: status.container ?? '', command: status.command ?? [] },
+        };
   deps.relays.start(
-    {
-      key: relayKey(run),
-      app: {
-        namespace: run.metadata.namespace,
-        pod: status.pod ?? '',
-        container: status.container ?? '',
-        command: status.command ?? [],
-      },
-      mover: { namespace: deps.namespace, pod: moverPod },
-      timeoutMs,
-    },
+    { key: relayKey(run), source, mover: { namespace: deps.namespace, pod: moverPod }, timeoutMs },
     (outcome) => {
       if (outcome.exitCode !== 0)
         void event(
@@ -259,7 +272,7 @@ async function startStream(deps: DumpDeps, run: DumpRun, moverPod: string, timeo
           run,
           'Warning',
           'DumpCommandFailed',
-          `${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}: ${outcome.exitCode === undefined ? 'did not finish' : `exited ${outcome.exitCode}`} after ${outcome.bytes} bytes${outcome.message === '' ? '' : `: ${outcome.message}`}`,
+          `${relayedWhat(source)}: ${outcome.exitCode === undefined ? 'did not finish' : `exited ${outcome.exitCode}`} after ${outcome.bytes} bytes${outcome.message === '' ? '' : `: ${outcome.message}`}`,
         ).catch(() => undefined);
     },
   );

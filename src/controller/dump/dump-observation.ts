@@ -65,19 +65,26 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
     };
   }
   const spec = parsed.data;
-  const pods = cache
-    .podsIn(ns)
-    .filter(
-      (p) =>
-        matchesSelector(spec.podSelector, p.metadata?.labels) &&
-        p.status?.phase === 'Running' &&
-        p.metadata?.deletionTimestamp === undefined,
-    )
-    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  const selector = spec.podSelector;
+  const pods =
+    selector === undefined
+      ? []
+      : cache
+          .podsIn(ns)
+          .filter(
+            (p) =>
+              matchesSelector(selector, p.metadata?.labels) &&
+              p.status?.phase === 'Running' &&
+              p.metadata?.deletionTimestamp === undefined,
+          )
+          .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   const pod = pods[0];
-  const target = dumpTarget(pod, spec.container, ns);
-  const covers = spec.covers ?? claimsOf(pod);
-  const repositoryName = spec.repository ?? repositoryFor(deps, ns, covers);
+  const objects = spec.objects !== undefined;
+  const target: DumpTarget = objects ? { kind: 'objects' } : dumpTarget(pod, spec.container, ns);
+  const covers = spec.covers ?? (objects ? [] : claimsOf(pod));
+  // An objects dump goes where the namespace's volumes go (their tenant's repository), by default.
+  const claims = objects ? cache.claimsIn(ns).map((c) => c.metadata?.name ?? '') : covers;
+  const repositoryName = spec.repository ?? repositoryFor(deps, ns, claims);
   const repository = repositoryName === undefined ? undefined : cache.repository(repositoryName);
   const problem =
     repositoryName !== undefined && repository === undefined

@@ -13,6 +13,10 @@
 // The end frame carries dd's count; the mover stores the dump only if as many
 // bytes arrived.
 //
+// An objects dump has no command: the operator writes what it produces (the
+// namespace's objects, namespace-objects.ts) to the mover the same way, and an
+// end frame with exit code 0 and the count, or with none if producing failed.
+//
 // A relay lives in this process only; the run's status says one started, so
 // a restarted operator knows the stream was lost instead of starting another.
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -20,12 +24,24 @@ import { dataFrames, endFrame } from '../../api/index.ts';
 import { kinds, type KubeClient } from '../../kube/index.ts';
 import type { Log } from '../operator.ts';
 
+/** What the mover gets: a command's output in an application's container, or what the operator produces. */
+export type RelaySource =
+  | { kind: 'exec'; app: { namespace: string; pod: string; container: string; command: string[] } }
+  | { kind: 'produced'; what: string; produce: () => AsyncIterable<Buffer> };
+
 export interface RelayRequest {
   /** The run's uid and attempt: one relay each. */
   key: string;
-  app: { namespace: string; pod: string; container: string; command: string[] };
+  source: RelaySource;
   mover: { namespace: string; pod: string };
   timeoutMs: number;
+}
+
+/** The source in messages: the command and where it runs, or what is produced. */
+export function relayedWhat(source: RelaySource): string {
+  if (source.kind === 'produced') return source.what;
+  const { app } = source;
+  return `${app.command.join(' ')} in Pod ${app.namespace}/${app.pod}, container ${app.container}`;
 }
 
 export interface RelayOutcome {
@@ -93,7 +109,11 @@ export class DumpRelays {
   /** Starts the relay unless it runs; `ended` is called once it has. */
   start(request: RelayRequest, ended: (outcome: RelayOutcome) => void): void {
     if (this.#running.has(request.key)) return;
-    const relay = relayOnce(this.#client, request).catch((error: unknown): RelayOutcome => ({
+    const relay = (
+      request.source.kind === 'exec'
+        ? relayOnce(this.#client, request, request.source.app)
+        : relayProduced(this.#client, request, request.source.produce)
+    ).catch((error: unknown): RelayOutcome => ({
       exitCode: undefined,
       bytes: 0,
       message: `the stream to the mover failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -103,7 +123,7 @@ export class DumpRelays {
       this.#running.delete(request.key);
       this.#ended.add(request.key);
       this.#log('dump stream ended', {
-        pod: `${request.app.namespace}/${request.app.pod}`,
+        source: relayedWhat(request.source),
         exitCode: outcome.exitCode,
         bytes: outcome.bytes,
       });
@@ -113,7 +133,9 @@ export class DumpRelays {
 }
 
 /** The Pod's uid and its container's restarts: what tells that it went away or restarted while the command ran. */
-async function podLife(client: KubeClient, app: RelayRequest['app']) {
+type ExecApp = Extract<RelaySource, { kind: 'exec' }>['app'];
+
+async function podLife(client: KubeClient, app: ExecApp) {
   const pod = await client.get<Pod>(kinds.pod, { namespace: app.namespace, name: app.pod }).catch(() => undefined);
   return {
     uid: pod?.metadata?.uid,
@@ -125,7 +147,7 @@ async function podLife(client: KubeClient, app: RelayRequest['app']) {
 /** Why a command that failed did: its Pod was deleted or its container restarted meanwhile, if so. */
 async function podChange(
   client: KubeClient,
-  app: RelayRequest['app'],
+  app: ExecApp,
   before: Awaited<ReturnType<typeof podLife>>,
 ): Promise<string | undefined> {
   const after = await podLife(client, app);
@@ -136,8 +158,43 @@ async function podChange(
   return undefined;
 }
 
-async function relayOnce(client: KubeClient, request: RelayRequest): Promise<RelayOutcome> {
-  const before = await podLife(client, request.app);
+/** What the operator produces, written to the mover as it comes; a failure to produce is an end without exit code. */
+async function relayProduced(
+  client: KubeClient,
+  request: RelayRequest,
+  produce: () => AsyncIterable<Buffer>,
+): Promise<RelayOutcome> {
+  const stdin = await client.attach({
+    namespace: request.mover.namespace,
+    pod: request.mover.pod,
+    container: 'mover',
+    timeoutMs: 30_000,
+  });
+  let bytes = 0;
+  let outcome: RelayOutcome;
+  try {
+    const deadline = Date.now() + request.timeoutMs;
+    for await (const chunk of produce()) {
+      if (Date.now() > deadline) throw new Error(`not done within ${Math.round(request.timeoutMs / 1000)} s`);
+      for (const frame of dataFrames(chunk)) await stdin.write(frame);
+      bytes += chunk.length;
+    }
+    outcome = { exitCode: 0, bytes, message: '' };
+  } catch (error) {
+    outcome = { exitCode: undefined, bytes, message: error instanceof Error ? error.message : String(error) };
+  }
+  try {
+    await stdin.write(endFrame(outcome));
+    await stdin.end();
+  } catch (error) {
+    stdin.abort();
+    throw error;
+  }
+  return outcome;
+}
+
+async function relayOnce(client: KubeClient, request: RelayRequest, app: ExecApp): Promise<RelayOutcome> {
+  const before = await podLife(client, app);
   const stdin = await client.attach({
     namespace: request.mover.namespace,
     pod: request.mover.pod,
@@ -162,8 +219,8 @@ async function relayOnce(client: KubeClient, request: RelayRequest): Promise<Rel
   }
   try {
     const result = await client.exec({
-      ...request.app,
-      command: wrappedCommand(request.app.command),
+      ...app,
+      command: wrappedCommand(app.command),
       timeoutMs: request.timeoutMs,
       keepBytes: 4096,
       stdin: reply(),
@@ -183,7 +240,7 @@ async function relayOnce(client: KubeClient, request: RelayRequest): Promise<Rel
     const report = wrapperReport(stderr);
     const said = report.rest.split('\n').slice(-5).join('\n');
     const exitCode = result.timedOut ? undefined : report.exitCode;
-    const changed = exitCode === 0 ? undefined : await podChange(client, request.app, before);
+    const changed = exitCode === 0 ? undefined : await podChange(client, app, before);
     const unconfirmed =
       exitCode !== undefined && report.written === undefined
         ? 'Safehold could not tell how many bytes the command wrote: it runs it under /bin/sh with dd, which count them (the container needs both)'

@@ -1,0 +1,203 @@
+// A namespace's API objects as a dump (issue 21, M11): an ApplicationDump with
+// spec.objects streams every kind of object in its namespace (a Secret, a
+// ConfigMap, a custom resource, a PVC, RBAC, a Deployment), stripped of what
+// the API server fills in, through the operator into a mover on the real node
+// and into the tenant's repository as one file. The stored file is complete
+// (its trailer counts its lines), leaves out what must not come back (events,
+// the namespace's CA bundle, Pods a controller makes), and fails loudly, never
+// half, when a kind cannot be read.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DumpRun } from '../src/api/index.ts';
+import { sanitizeObject } from '../src/core/index.ts';
+import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { realNodePlacement } from '../testenv/real-node/kubelet.ts';
+import { clientAs, createClaim, createNamespace, deleteNamespace, testEnv, uniqueName } from './support/cluster.ts';
+import { installCrds, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
+
+function realNode() {
+  const node = testEnv().realNode;
+  if (node?.image === undefined) throw new Error("the test environment's real node has no Safehold image");
+  return { ...node, image: node.image };
+}
+
+const widgetCrd = {
+  metadata: { name: 'widgets.objects.safehold.test' },
+  spec: {
+    group: 'objects.safehold.test',
+    scope: 'Namespaced',
+    names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
+          },
+        },
+      },
+    ],
+  },
+};
+const widgets = { group: 'objects.safehold.test', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true };
+
+type Line = KubeObject & Record<string, unknown>;
+
+/** The stored file's lines: header, objects, trailer. */
+async function storedObjects(namespace: string, dump: string) {
+  const got = await safehold(['dump', '--application', `${namespace}/${dump}`]);
+  expect(got.code, got.stderr).toBe(0);
+  const lines = got.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+  const header = lines[0] as { format?: string; namespace?: string; skipped?: { resource: string; reason: string }[] };
+  const trailer = lines.at(-1) as { end?: boolean; objects?: number; skippedObjects?: { object: string }[] };
+  return { header, trailer, objects: lines.slice(1, -1) };
+}
+
+describe('a namespace’s API objects as a dump', () => {
+  let client: KubeClient;
+  let operator: OperatorHere | undefined;
+  const id = uniqueName('objects');
+  const system = `safehold-${id}`;
+  const repository = `repo-${id}`;
+  let tenant = '';
+
+  beforeAll(async () => {
+    client = clientAs('admin');
+    const env = testEnv();
+    await installCrds(client);
+    await client.create(kinds.customResourceDefinition, widgetCrd as KubeObject).catch(() => undefined);
+    await client.create(kinds.namespace, { metadata: { name: system } });
+    await client.create(kinds.secret, {
+      metadata: { name: 's3', namespace: system },
+      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+    } as KubeObject);
+    await client.create(kinds.backupRepository, {
+      metadata: { name: repository },
+      spec: {
+        s3: {
+          endpoint: realNode().s3Endpoint,
+          bucket: `safehold-${id}`,
+          prefix: 'tenants/{namespace}',
+          accessKeyId: { namespace: system, name: 's3' },
+          secretAccessKey: { namespace: system, name: 's3' },
+        },
+      },
+    } as KubeObject);
+    tenant = await createNamespace(client, 'objects-tenant');
+    operator = await runOperatorHere(system, id, { mover: { image: realNode().image, ...realNodePlacement() } });
+    await client.create(kinds.configMap, {
+      metadata: { name: 'settings', namespace: tenant, labels: { app: 'shop' } },
+      data: { 'shop.conf': 'currency = EUR\n' },
+    } as KubeObject);
+    await client.create(kinds.secret, {
+      metadata: { name: 'credentials', namespace: tenant },
+      stringData: { password: 's3cret' },
+    } as KubeObject);
+    await client.create(kinds.serviceAccount, { metadata: { name: 'shop', namespace: tenant } });
+    await client.create(kinds.deployment, {
+      metadata: { name: 'shop', namespace: tenant },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'shop' } },
+        template: {
+          metadata: { labels: { app: 'shop' } },
+          spec: { serviceAccountName: 'shop', containers: [{ name: 'shop', image: 'shop:1' }] },
+        },
+      },
+    } as KubeObject);
+    await createClaim(client, tenant, 'data');
+    await client.create({ ...widgets }, {
+      apiVersion: 'objects.safehold.test/v1',
+      kind: 'Widget',
+      metadata: { name: 'gear', namespace: tenant },
+      spec: { size: 3 },
+    } as KubeObject);
+  }, 300_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    if (tenant !== '') await deleteNamespace(client, tenant);
+    await client.delete(kinds.backupRepository, { name: repository }).catch(() => undefined);
+    await deleteNamespace(client, system);
+    await client.delete(kinds.customResourceDefinition, { name: widgetCrd.metadata.name }).catch(() => undefined);
+    client.close();
+  });
+
+  const runNow = async (dump: string, name: string, outcome: 'Succeeded' | 'Failed' = 'Succeeded') => {
+    await client.create(kinds.dumpRun, { metadata: { name, namespace: tenant }, spec: { dump } } as KubeObject);
+    return waitForRun<DumpRun>(client, kinds.dumpRun, tenant, name, { outcome, timeoutMs: 300_000 });
+  };
+
+  it('stores every kind of object of the namespace, without server fields, as one complete file', async () => {
+    await client.create(kinds.applicationDump, {
+      metadata: { name: 'objects', namespace: tenant },
+      spec: { objects: {}, repository },
+    } as KubeObject);
+    const done = await runNow('objects', 'objects-1');
+    expect(done.status).toMatchObject({ fileName: 'objects.jsonl', phase: 'Succeeded' });
+    expect(done.status?.pod).toBeUndefined();
+    expect(done.status?.message).toContain(`from the API objects of namespace ${tenant}`);
+
+    const { header, trailer, objects } = await storedObjects(tenant, 'objects');
+    expect(header).toMatchObject({ format: 'safehold.io/objects/v1', namespace: tenant });
+    expect(trailer).toMatchObject({ end: true, objects: objects.length });
+    const names = objects.map((o) => `${o.kind}/${o.metadata?.name ?? ''}`);
+    for (const wanted of [
+      'ConfigMap/settings',
+      'Secret/credentials',
+      'ServiceAccount/shop',
+      'Deployment/shop',
+      'PersistentVolumeClaim/data',
+      'Widget/gear',
+    ])
+      expect(names).toContain(wanted);
+    // What the namespace makes by itself or a controller makes from other objects stays out, with why.
+    expect(names).not.toContain('ConfigMap/kube-root-ca.crt');
+    expect(header.skipped?.map((s) => s.resource)).toContain('events');
+    // Each object as it is in the cluster now, less what the API server fills in.
+    for (const [kind, name] of [
+      [kinds.configMap, 'settings'],
+      [kinds.secret, 'credentials'],
+      [widgets, 'gear'],
+    ] as const) {
+      const live = await client.get(kind, { namespace: tenant, name });
+      const stored = objects.find((o) => o.kind === kind.kind && o.metadata?.name === name);
+      const sanitized = sanitizeObject({ ...live, apiVersion: stored?.apiVersion, kind: kind.kind });
+      expect(sanitized.keep && sanitized.object).toEqual(stored);
+      expect(stored?.metadata).not.toHaveProperty('uid');
+      expect(stored?.metadata).not.toHaveProperty('resourceVersion');
+      expect(stored?.metadata).not.toHaveProperty('managedFields');
+    }
+  });
+
+  it('leaves out the kinds it is told to, and refuses a declaration that mixes objects and a command', async () => {
+    await client.create(kinds.applicationDump, {
+      metadata: { name: 'no-secrets', namespace: tenant },
+      spec: { objects: { excludeKinds: ['Secret', 'Widget.objects.safehold.test'] }, repository },
+    } as KubeObject);
+    await runNow('no-secrets', 'no-secrets-1');
+    const { header, objects } = await storedObjects(tenant, 'no-secrets');
+    expect(objects.filter((o) => o.kind === 'Secret' || o.kind === 'Widget')).toEqual([]);
+    expect(header.skipped).toEqual(
+      expect.arrayContaining([
+        { resource: 'secrets', reason: 'left out by spec.objects.excludeKinds' },
+        { resource: 'widgets.objects.safehold.test', reason: 'left out by spec.objects.excludeKinds' },
+      ]),
+    );
+
+    await client.create(kinds.applicationDump, {
+      metadata: { name: 'mixed', namespace: tenant },
+      spec: { objects: {}, command: ['pg_dumpall'], repository },
+    } as KubeObject);
+    const failed = await runNow('mixed', 'mixed-1', 'Failed');
+    expect(failed.status?.reason).toBe('InvalidSpec');
+    expect(failed.status?.message).toBe(
+      `ApplicationDump ${tenant}/mixed spec.command: not with spec.objects (the objects need no Pod)`,
+    );
+  });
+});
