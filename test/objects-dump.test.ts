@@ -191,6 +191,15 @@ describe('a namespace’s API objects as a dump', () => {
     );
 
     await client.create(kinds.applicationDump, {
+      metadata: { name: 'cluster', namespace: tenant },
+      spec: { objects: { scope: 'Cluster' }, repository },
+    } as KubeObject);
+    const refused = await runNow('cluster', 'cluster-1', 'Failed');
+    expect(refused.status?.message).toBe(
+      `ApplicationDump ${tenant}/cluster spec.objects.scope: Cluster only for a dump in Safehold's namespace ${system} (the cluster's objects are no tenant's)`,
+    );
+
+    await client.create(kinds.applicationDump, {
       metadata: { name: 'mixed', namespace: tenant },
       spec: { objects: {}, command: ['pg_dumpall'], repository },
     } as KubeObject);
@@ -199,5 +208,36 @@ describe('a namespace’s API objects as a dump', () => {
     expect(failed.status?.message).toBe(
       `ApplicationDump ${tenant}/mixed spec.command: not with spec.objects (the objects need no Pod)`,
     );
+  });
+
+  it("stores the cluster-scoped objects from a dump in Safehold's namespace: CRDs, PVs, classes, RBAC", async () => {
+    await client.create(kinds.applicationDump, {
+      metadata: { name: 'cluster', namespace: system },
+      spec: { objects: { scope: 'Cluster' }, repository },
+    } as KubeObject);
+    await client.create(kinds.dumpRun, {
+      metadata: { name: 'cluster-1', namespace: system },
+      spec: { dump: 'cluster' },
+    } as KubeObject);
+    const done = await waitForRun<DumpRun>(client, kinds.dumpRun, system, 'cluster-1', { timeoutMs: 300_000 });
+    expect(done.status?.message).toContain('from the cluster-scoped API objects');
+    const { header, trailer, objects } = await storedObjects(system, 'cluster');
+    expect(header).toMatchObject({ format: 'safehold.io/objects/v1', scope: 'Cluster' });
+    expect(trailer).toMatchObject({ end: true, objects: objects.length });
+    const claim = await client.get<KubeObject & { spec?: { volumeName?: string } }>(kinds.persistentVolumeClaim, {
+      namespace: tenant,
+      name: 'data',
+    });
+    const names = objects.map((o) => `${o.kind}/${o.metadata?.name ?? ''}`);
+    for (const wanted of [
+      `CustomResourceDefinition/${widgetCrd.metadata.name}`,
+      `PersistentVolume/${claim.spec?.volumeName ?? ''}`,
+      `StorageClass/${testEnv().cephStorage.rbd.storageClass}`,
+      `Namespace/${tenant}`,
+    ])
+      expect(names).toContain(wanted);
+    expect(objects.every((o) => o.metadata?.namespace === undefined)).toBe(true);
+    expect(names.some((n) => n.startsWith('ClusterRole/'))).toBe(true);
+    expect(names.some((n) => n.startsWith('Node/'))).toBe(false);
   });
 });

@@ -22,6 +22,12 @@ export const applicationDumpSpec = z
   .object({
     objects: z
       .object({
+        scope: z
+          .enum(['Namespace', 'Cluster'])
+          .default('Namespace')
+          .describe(
+            "Namespace: this namespace's objects. Cluster: the cluster-scoped ones (CRDs, ClusterRoles, StorageClasses, PersistentVolumes, ...), only for a dump in Safehold's own namespace.",
+          ),
         excludeKinds: z
           .array(z.string().min(1))
           .optional()

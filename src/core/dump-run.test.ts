@@ -96,7 +96,7 @@ describe('nextDumpStep', () => {
     },
     {
       what: 'an objects dump needs no Pod: starts without one',
-      o: seen({ target: { kind: 'objects' } }),
+      o: seen({ target: { kind: 'objects', scope: 'Namespace' } }),
       step: { kind: 'start', pod: undefined, container: undefined, repository: 'main' },
     },
     {
@@ -105,6 +105,7 @@ describe('nextDumpStep', () => {
         run: run({ phase: 'Running', streamStartTime: created }),
         job: { finished: false, result: undefined, failureMessage: undefined },
         streaming: true,
+        target: { kind: 'objects', scope: 'Namespace' },
       }),
       step: { kind: 'wait', reason: 'Streaming', message: 'streaming the API objects of namespace app' },
     },

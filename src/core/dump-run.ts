@@ -23,7 +23,7 @@ export const dumpAttempts = 3;
 /** The application Pod a dump runs in, or why there is none yet (or none at all); an objects dump needs none. */
 export type DumpTarget =
   | { kind: 'found'; pod: string; container: string }
-  | { kind: 'objects' }
+  | { kind: 'objects'; scope: 'Namespace' | 'Cluster' }
   | { kind: 'no-pod'; message: string }
   | { kind: 'no-container'; message: string };
 
@@ -129,7 +129,8 @@ function runningStep(o: DumpObservation): DumpStep {
     if (o.moverPod?.running === true) return { kind: 'stream', moverPod: o.moverPod.name };
     return { kind: 'wait', reason: 'MoverStarting', message: 'waiting for the mover to start', recheckMs: 5000 };
   }
-  if (o.streaming) return { kind: 'wait', reason: 'Streaming', message: streamingMessage(o.run), recheckMs: 30_000 };
+  if (o.streaming)
+    return { kind: 'wait', reason: 'Streaming', message: streamingMessage(o.run, o.target), recheckMs: 30_000 };
   // Streamed by an operator that is gone: its mover ends once its stdin closes; one that never got it is ended.
   const started = Date.parse(status.streamStartTime);
   if (Number.isNaN(started) || o.now.getTime() - started >= lostStreamMs)
@@ -201,9 +202,17 @@ export function dumpRetentionDrops(
   return drops;
 }
 
-/** What a run streams, as its status says it. */
-export function streamingMessage(run: DumpRun): string {
+/** What a run's mover stores: a command's output in a Pod, or API objects. */
+export function dumpedWhat(run: DumpRun, target: DumpTarget): string {
   const status = run.status ?? {};
-  if (status.pod === undefined) return `streaming the API objects of namespace ${run.metadata.namespace}`;
-  return `streaming the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod}, container ${status.container ?? '?'}`;
+  if (target.kind === 'objects')
+    return target.scope === 'Cluster'
+      ? 'the cluster-scoped API objects'
+      : `the API objects of namespace ${run.metadata.namespace}`;
+  return `the output of ${(status.command ?? []).join(' ')} in Pod ${status.pod ?? '?'}, container ${status.container ?? '?'}`;
+}
+
+/** What a run streams. */
+export function streamingMessage(run: DumpRun, target: DumpTarget): string {
+  return `streaming ${dumpedWhat(run, target)}`;
 }

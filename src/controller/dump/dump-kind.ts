@@ -22,6 +22,7 @@ import {
 } from '../../api/index.ts';
 import {
   attemptOf,
+  dumpedWhat,
   dumpRunFinished,
   streamingMessage,
   moverCacheDir,
@@ -110,7 +111,7 @@ async function carryOut(
           reason: 'MoverStarting',
           message:
             step.pod === undefined
-              ? `starting the mover for the API objects of namespace ${run.metadata.namespace}`
+              ? `starting the mover for ${dumpedWhat(run, observed.observation.target)}`
               : `starting the mover for ${(spec?.command ?? []).join(' ')} in Pod ${step.pod}, container ${step.container ?? '?'}`,
           repository: step.repository,
           pod: step.pod,
@@ -133,13 +134,13 @@ async function carryOut(
       return undefined;
     }
     case 'stream':
-      await startStream(deps, run, step.moverPod, durationMs(spec?.timeout ?? '1h'), spec?.objects?.excludeKinds);
+      await startStream(deps, observed, run, step.moverPod, durationMs(spec?.timeout ?? '1h'), spec?.objects);
       return undefined;
     case 'succeed': {
       const status = run.status ?? {};
       const from =
         status.pod === undefined
-          ? `the API objects of namespace ${run.metadata.namespace}`
+          ? dumpedWhat(run, observed.observation.target)
           : `Pod ${status.pod}, container ${status.container ?? '?'}`;
       const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes) from ${from}`;
       await finish(deps, run, 'Succeeded', 'Succeeded', message, {
@@ -231,10 +232,11 @@ async function finish(
 /** The stream's start is written first, against the API's copy: a run's attempt streams once, whoever asks. */
 async function startStream(
   deps: DumpDeps,
+  observed: ObservedDump,
   run: DumpRun,
   moverPod: string,
   timeoutMs: number,
-  excludeKinds: readonly string[] | undefined,
+  objects: { scope: 'Namespace' | 'Cluster'; excludeKinds?: string[] | undefined } | undefined,
 ): Promise<void> {
   const status = run.status ?? {};
   const claim = { won: false };
@@ -247,7 +249,12 @@ async function startStream(
       if (current.status?.phase !== 'Running' || current.status.streamStartTime !== undefined) return undefined;
       if (attemptOf(current) !== attemptOf(run)) return undefined;
       claim.won = true;
-      return { ...current.status, streamStartTime: stamp, reason: 'Streaming', message: streamingMessage(run) };
+      return {
+        ...current.status,
+        streamStartTime: stamp,
+        reason: 'Streaming',
+        message: streamingMessage(run, observed.observation.target),
+      };
     },
   );
   if (!claim.won) return;
@@ -256,8 +263,14 @@ async function startStream(
     status.pod === undefined
       ? {
           kind: 'produced',
-          what: `the API objects of namespace ${ns}`,
-          produce: () => namespaceObjects(deps.client, ns, excludeKinds ?? [], new Date(stamp)),
+          what: dumpedWhat(run, observed.observation.target),
+          produce: () =>
+            namespaceObjects(
+              deps.client,
+              objects?.scope === 'Cluster' ? undefined : ns,
+              objects?.excludeKinds ?? [],
+              new Date(stamp),
+            ),
         }
       : {
           kind: 'exec',

@@ -65,6 +65,21 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
     };
   }
   const spec = parsed.data;
+  if (spec.objects?.scope === 'Cluster' && ns !== deps.namespace)
+    return {
+      dump,
+      repository: undefined,
+      covers: [],
+      observation: {
+        ...base,
+        problem: {
+          reason: 'InvalidSpec',
+          message: `${name} spec.objects.scope: Cluster only for a dump in Safehold's namespace ${deps.namespace} (the cluster's objects are no tenant's)`,
+        },
+        target: noTarget,
+        repository: undefined,
+      },
+    };
   const selector = spec.podSelector;
   const pods =
     selector === undefined
@@ -80,7 +95,8 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
           .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   const pod = pods[0];
   const objects = spec.objects !== undefined;
-  const target: DumpTarget = objects ? { kind: 'objects' } : dumpTarget(pod, spec.container, ns);
+  const target: DumpTarget =
+    spec.objects === undefined ? dumpTarget(pod, spec.container, ns) : { kind: 'objects', scope: spec.objects.scope };
   const covers = spec.covers ?? (objects ? [] : claimsOf(pod));
   // An objects dump goes where the namespace's volumes go (their tenant's repository), by default.
   const claims = objects ? cache.claimsIn(ns).map((c) => c.metadata?.name ?? '') : covers;

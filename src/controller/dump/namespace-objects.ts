@@ -1,5 +1,6 @@
 // The content of an objects dump (an ApplicationDump with spec.objects): the
-// namespace's API objects as JSON lines, read with the operator's rights. A
+// namespace's API objects (or, scope Cluster, the cluster-scoped ones) as JSON
+// lines, read with the operator's rights. A
 // header names the kinds read (discovery, core/resource-selection.ts) and those
 // left out with why; then each object, stripped of what the API server fills in
 // (core/resource-sanitize.ts), by group, kind and name; then a trailer with the
@@ -58,15 +59,19 @@ function excluded(resource: DiscoveredResource, excludeKinds: readonly string[])
   return excludeKinds.includes(resource.kind) || excludeKinds.includes(groupKind(resource.group, resource.kind));
 }
 
-/** The objects file of one namespace, line by line (each line ends with a newline). */
+/**
+ * The objects file of one namespace (`namespace`), or of the cluster-scoped objects (undefined),
+ * line by line (each line ends with a newline).
+ */
 export async function* namespaceObjects(
   client: KubeClient,
-  namespace: string,
+  namespace: string | undefined,
   excludeKinds: readonly string[],
   now: Date,
 ): AsyncGenerator<Buffer> {
   const { resources, preferredVersions } = await discoverResources(client);
-  const selection = selectResources({ resources, scope: 'namespace', preferredVersions });
+  const scope = namespace === undefined ? 'cluster' : 'namespace';
+  const selection = selectResources({ resources, scope, preferredVersions });
   const included = selection.included.filter((r) => !excluded(r, excludeKinds));
   const skipped = [
     ...selection.skipped.map((s) => ({ resource: resourceName(s.resource), reason: s.reason })),
@@ -77,7 +82,7 @@ export async function* namespaceObjects(
   const line = (value: unknown) => Buffer.from(`${JSON.stringify(value)}\n`);
   yield line({
     format: objectsFileFormat,
-    namespace,
+    ...(namespace === undefined ? { scope: 'Cluster' } : { namespace }),
     capturedAt: now.toISOString(),
     resources: included.map(({ group, version, kind, plural, namespaced }) => ({
       group,
@@ -94,7 +99,7 @@ export async function* namespaceObjects(
     const apiVersion = resource.group === '' ? resource.version : `${resource.group}/${resource.version}`;
     const k: ResourceKind = { ...resource };
     try {
-      for await (const page of client.listPages<KubeObject>(k, { namespace })) {
+      for await (const page of client.listPages<KubeObject>(k, namespace === undefined ? {} : { namespace })) {
         for (const item of page.items) {
           const object = { ...item, apiVersion, kind: resource.kind };
           const owned = ownedByController(object, selection.kinds);
@@ -109,7 +114,8 @@ export async function* namespaceObjects(
       }
     } catch (error) {
       const why = error instanceof ApiError ? `${error.status}: ${error.message}` : String(error);
-      throw new Error(`could not list ${resourceName(resource)} in namespace ${namespace}: ${why}`, { cause: error });
+      const where = namespace === undefined ? 'the cluster' : `namespace ${namespace}`;
+      throw new Error(`could not list ${resourceName(resource)} in ${where}: ${why}`, { cause: error });
     }
   }
   yield line({ end: true, objects, skippedObjects });
