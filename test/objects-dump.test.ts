@@ -8,7 +8,7 @@
 // half, when a kind cannot be read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DumpRun } from '../src/api/index.ts';
-import { sanitizeObject } from '../src/core/index.ts';
+import { sanitizeObject, type ObjectsRow } from '../src/core/index.ts';
 import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { realNodePlacement } from '../testenv/real-node/kubelet.ts';
 import { clientAs, createClaim, createNamespace, deleteNamespace, testEnv, uniqueName } from './support/cluster.ts';
@@ -239,5 +239,33 @@ describe('a namespace’s API objects as a dump', () => {
     expect(objects.every((o) => o.metadata?.namespace === undefined)).toBe(true);
     expect(names.some((n) => n.startsWith('ClusterRole/'))).toBe(true);
     expect(names.some((n) => n.startsWith('Node/'))).toBe(false);
+  });
+
+  it("shows with `safehold status --objects` whose objects are protected, the cluster's too, and which are not", async () => {
+    const mine = await safehold(['status', '--objects', '-n', tenant, '-o', 'json']);
+    expect(mine.code, mine.stderr).toBe(0);
+    const rows = JSON.parse(mine.stdout) as ObjectsRow[];
+    expect(rows).toEqual([expect.objectContaining({ scope: 'Namespace', namespace: tenant, state: 'protected' })]);
+    expect(rows[0]?.lastBackup).toBeDefined();
+
+    const bare = await createNamespace(client, 'objects-bare');
+    try {
+      const all = await safehold(['status', '--objects', '--all-namespaces', '-o', 'json', '--fail-on-unprotected']);
+      expect(all.code, all.stderr).toBe(3);
+      const everywhere = JSON.parse(all.stdout) as ObjectsRow[];
+      expect(everywhere.find((r) => r.namespace === bare)).toMatchObject({
+        state: 'unprotected',
+        reason: 'no objects dump in this namespace (an ApplicationDump with spec.objects)',
+      });
+      expect(everywhere.find((r) => r.namespace === 'kube-system')?.state).toBe('excluded');
+      expect(everywhere.find((r) => r.scope === 'Cluster')).toMatchObject({
+        state: 'protected',
+        dump: `${system}/cluster`,
+      });
+      const table = await safehold(['status', '--objects', '-n', bare]);
+      expect(table.stdout).toMatch(new RegExp(`namespace\\s+${bare}\\s+UNPROTECTED`));
+    } finally {
+      await deleteNamespace(client, bare);
+    }
   });
 });

@@ -1,12 +1,13 @@
 // `safehold status`: one row per PVC, computed from the API whether or not the
-// operator runs.
+// operator runs; with --objects, one per namespace's API objects and one for
+// the cluster-scoped objects.
 import type { Command } from 'commander';
-import { coverage } from '../core/index.ts';
+import { coverage, objectsCoverage } from '../core/index.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { CliDeps } from './program.ts';
 import { outputOption, type OutputFormat } from './output-format.ts';
 import { repositoryWarnings } from './repository-readiness.ts';
-import { renderStatus } from './status-table.ts';
+import { renderObjectsStatus, renderStatus } from './status-table.ts';
 
 interface StatusOptions {
   namespace?: string;
@@ -14,6 +15,7 @@ interface StatusOptions {
   output: OutputFormat;
   unprotected?: boolean;
   failOnUnprotected?: boolean;
+  objects?: boolean;
 }
 
 export function addStatusCommand(program: Command, deps: CliDeps): void {
@@ -27,6 +29,10 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
     .addOption(outputOption())
     .option('--unprotected', 'only UNPROTECTED volumes')
     .option('--fail-on-unprotected', 'exit with status 3 when any volume shown is UNPROTECTED')
+    .option(
+      '--objects',
+      "the API objects instead of the volumes: each namespace's, and (with --all-namespaces) the cluster-scoped ones, protected by an objects dump or not",
+    )
     .action(async (options: StatusOptions) => {
       if (options.namespace !== undefined && options.allNamespaces === true) {
         program.error('error: use either --namespace or --all-namespaces, not both', { exitCode: 2 });
@@ -41,6 +47,20 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
             `warning: you may not list ${forbidden.join(', ')}: decisions that rest on them (namespace and StorageClass defaults, policies) may be wrong here; the operator's own decisions are on its dashboard and in its metrics\n`,
           );
         const now = deps.now();
+        if (options.objects === true) {
+          let rows = objectsCoverage({
+            namespaces: [...view.namespaces.values()]
+              .filter((n) => namespace === undefined || n.metadata?.name === namespace)
+              .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '')),
+            dumps: view.dumps ?? [],
+            cluster: namespace === undefined,
+            now,
+          });
+          if (options.unprotected === true) rows = rows.filter((r) => r.state === 'unprotected');
+          deps.stdout(renderObjectsStatus(rows, options.output, now, deps.color && options.output === 'table'));
+          if (options.failOnUnprotected === true && rows.some((r) => r.state === 'unprotected')) deps.setExitCode(3);
+          return;
+        }
         let rows = coverage(view, now).sort(
           (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
         );

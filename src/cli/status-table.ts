@@ -3,7 +3,7 @@
 import { createColors } from 'picocolors';
 import { forPrograms, type OutputFormat } from './output-format.ts';
 import { renderTable } from './table.ts';
-import { age, coverageRecord, formatDuration, type CoverageRow } from '../core/index.ts';
+import { age, coverageRecord, formatDuration, type CoverageRow, type ObjectsRow } from '../core/index.ts';
 
 export function renderStatus(rows: readonly CoverageRow[], format: OutputFormat, now: Date, color: boolean): string {
   return forPrograms(format, rows.map(coverageRecord)) ?? table(rows, now, color);
@@ -75,4 +75,31 @@ function lastRun(row: CoverageRow, now: Date, red: (text: string) => string): st
   if (failure === undefined) return row.lastBackup === undefined ? '-' : 'ok';
   const when = age(failure.at, now);
   return red(`FAILED ${failure.reason}${when === undefined ? '' : ` ${when} ago`}`);
+}
+
+/** The objects coverage rows: a table for people, the rows as they are for programs. */
+export function renderObjectsStatus(
+  rows: readonly ObjectsRow[],
+  format: OutputFormat,
+  now: Date,
+  color: boolean,
+): string {
+  const printed = forPrograms(format, rows);
+  if (printed !== undefined) return printed;
+  const c = createColors(color);
+  const cells = rows.map((row) => {
+    const last = age(row.lastBackup, now);
+    return [
+      row.scope === 'Cluster' ? 'cluster' : 'namespace',
+      row.scope === 'Cluster' ? '-' : (row.namespace ?? '-'),
+      { protected: c.green('protected'), excluded: c.yellow('excluded'), unprotected: c.red(c.bold('UNPROTECTED')) }[
+        row.state
+      ],
+      row.dump ?? '-',
+      last === undefined ? (row.state === 'protected' ? c.yellow('never') : '-') : `${last} ago`,
+      row.nextRun === undefined ? '-' : `in ${formatDuration(Date.parse(row.nextRun) - now.getTime())}`,
+      row.reason,
+    ];
+  });
+  return renderTable(['SCOPE', 'NAMESPACE', 'DECISION', 'DUMP', 'LAST BACKUP', 'NEXT RUN', 'REASON'], cells);
 }

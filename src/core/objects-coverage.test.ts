@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { ApplicationDump } from '../api/index.ts';
+import { objectsCoverage } from './objects-coverage.ts';
+
+const now = new Date('2026-12-05T10:00:00Z');
+const ns = (name: string, annotations?: Record<string, string>) => ({ metadata: { name, annotations } });
+const dump = (
+  namespace: string,
+  name: string,
+  spec: Partial<ApplicationDump['spec']>,
+  lastSuccess?: string,
+): ApplicationDump => ({
+  metadata: { namespace, name },
+  spec: { objects: {}, ...spec },
+  ...(lastSuccess === undefined ? {} : { status: { lastSuccess: { name: `${name}-1`, time: lastSuccess } } }),
+});
+const daily = { cron: '0 2 * * *', timeZone: 'UTC', spreadWindow: '0s' };
+
+describe('objectsCoverage', () => {
+  it('says per namespace whether an objects dump protects it, and why not', () => {
+    const rows = objectsCoverage({
+      namespaces: [ns('shop'), ns('lab', { 'safehold.io/backup': 'false' }), ns('kube-system'), ns('bare')],
+      dumps: [
+        dump('shop', 'objects', { schedule: daily }, '2026-12-05T02:00:00Z'),
+        // A command dump is not an objects dump.
+        dump('bare', 'db', { objects: undefined, podSelector: {}, command: ['pg_dumpall'], fileName: 'all.sql' }),
+      ],
+      cluster: false,
+      now,
+    });
+    expect(rows.map((r) => [r.namespace, r.state, r.reason])).toEqual([
+      ['shop', 'protected', 'objects stored by ApplicationDump shop/objects (on its schedule)'],
+      ['lab', 'excluded', 'excluded by Namespace annotation safehold.io/backup=false'],
+      ['kube-system', 'excluded', "the control plane's own namespace: it comes back with the control plane"],
+      ['bare', 'unprotected', 'no objects dump in this namespace (an ApplicationDump with spec.objects)'],
+    ]);
+    expect(rows[0]).toMatchObject({ lastBackup: '2026-12-05T02:00:00Z', nextRun: '2026-12-06T02:00:00.000Z' });
+  });
+
+  it('prefers a scheduled dump, says when one runs only when asked, and ignores one that does not parse', () => {
+    const rows = objectsCoverage({
+      namespaces: [ns('shop'), ns('lab')],
+      dumps: [
+        dump('shop', 'manual', {}, '2026-12-05T09:00:00Z'),
+        dump('shop', 'nightly', { schedule: daily }),
+        dump('lab', 'paused', { schedule: daily, suspend: true }),
+        dump('lab', 'broken', { objects: {}, command: ['x'] }),
+      ],
+      cluster: false,
+      now,
+    });
+    expect(rows.map((r) => r.reason)).toEqual([
+      'objects stored by ApplicationDump shop/nightly (on its schedule)',
+      'objects stored by ApplicationDump lab/paused (suspended: only when asked)',
+    ]);
+  });
+
+  it('adds the cluster-scoped objects: protected by a Cluster-scope dump, else UNPROTECTED', () => {
+    const none = objectsCoverage({ namespaces: [], dumps: [dump('shop', 'objects', {})], cluster: true, now });
+    expect(none).toEqual([expect.objectContaining({ scope: 'Cluster', state: 'unprotected' })]);
+    const some = objectsCoverage({
+      namespaces: [],
+      dumps: [dump('safehold', 'cluster', { objects: { scope: 'Cluster' } }, '2026-12-04T00:00:00Z')],
+      cluster: true,
+      now,
+    });
+    expect(some).toEqual([
+      expect.objectContaining({
+        scope: 'Cluster',
+        namespace: 'safehold',
+        state: 'protected',
+        dump: 'safehold/cluster',
+        reason: 'cluster-scoped objects stored by ApplicationDump safehold/cluster (no schedule: only when asked)',
+      }),
+    ]);
+  });
+});
