@@ -8,9 +8,10 @@
 // arrives), and deletes the BackupDownload (which deletes the staging object).
 // The S3 endpoint must be reachable from here (see the repository's
 // spec.s3.publicEndpoint).
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
+  dumpFileOf,
   listingEntry,
   type ApplicationDump,
   type BackupDownload,
@@ -31,7 +32,8 @@ interface ChoiceOptions {
   timeout: number;
 }
 
-const downloadTimeout = () => timeoutOption('give up when the download is not ready within this long', '10m');
+export const downloadTimeout = (): Option =>
+  timeoutOption('give up when the download is not ready within this long', '10m');
 
 export function addLsCommand(program: Command, deps: CliDeps): void {
   program
@@ -128,7 +130,7 @@ async function applicationDump(
         `error: give the command to stream into after -- (ApplicationDump ${parsed.namespace}/${parsed.name} has no spec.restoreCommand)`,
         { exitCode: 2 },
       );
-    const request = { ...options, path: `/${declared.spec.fileName}`, what: 'file' as const, depth: 1, dump: true };
+    const request = { ...options, path: `/${dumpFileOf(declared.spec)}`, what: 'file' as const, depth: 1, dump: true };
     await download(program, deps, ref, request, async (body) => {
       if (into === undefined || restoreCommand === undefined) {
         for await (const chunk of body) await deps.writeOut(chunk);
@@ -162,7 +164,7 @@ async function applicationDump(
  * Creates the BackupDownload, waits for it, hands its object's body to `consume` as it arrives,
  * deletes it. false (exit code set) when the download failed.
  */
-async function download(
+export async function download(
   program: Command,
   deps: CliDeps,
   volume: string,
