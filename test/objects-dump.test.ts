@@ -7,7 +7,7 @@
 // the namespace's CA bundle, Pods a controller makes), and fails loudly, never
 // half, when a kind cannot be read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DumpRun } from '../src/api/index.ts';
+import type { ApplicationDump, DumpRun } from '../src/api/index.ts';
 import { sanitizeObject, type ObjectsRow } from '../src/core/index.ts';
 import { isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { realNodePlacement } from '../testenv/real-node/kubelet.ts';
@@ -318,6 +318,70 @@ describe('a namespace’s API objects as a dump', () => {
       expect(table.stdout).toMatch(new RegExp(`namespace\\s+${bare}\\s+UNPROTECTED`));
     } finally {
       await deleteNamespace(client, bare);
+    }
+  });
+
+  it("keeps an objects dump in each namespace a policy with spec.objects protects, and the cluster's, on the policy's schedule", async () => {
+    const policy = `policy-${id}`;
+    await client.mergePatch(
+      kinds.namespace,
+      { name: tenant },
+      { metadata: { labels: { 'objects.safehold.test/id': id } } },
+    );
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policy },
+      spec: {
+        selector: { namespaceSelector: { matchLabels: { 'objects.safehold.test/id': id } } },
+        repository: { name: repository },
+        schedule: { cron: '0 3 1 1 *' },
+        objects: { excludeKinds: ['Secret'], cluster: true },
+      },
+    } as KubeObject);
+    try {
+      let made: ApplicationDump | undefined;
+      await waitFor('the policy to make its objects dump', async () => {
+        made = await client
+          .get<ApplicationDump>(kinds.applicationDump, { namespace: tenant, name: 'safehold-objects' })
+          .catch(() => undefined);
+        return made !== undefined;
+      });
+      expect(made?.metadata.labels).toMatchObject({
+        'safehold.io/declared-by': 'policy',
+        'safehold.io/policy': policy,
+      });
+      expect(made?.spec).toMatchObject({
+        objects: { scope: 'Namespace', excludeKinds: ['Secret'] },
+        schedule: { cron: '0 3 1 1 *' },
+        repository,
+      });
+      await waitFor('the cluster objects dump', () =>
+        client.get(kinds.applicationDump, { namespace: system, name: 'safehold-cluster-objects' }).then(
+          () => true,
+          () => false,
+        ),
+      );
+      // It follows the policy: a new schedule, then no objects at all.
+      await client.mergePatch(
+        kinds.backupPolicy,
+        { name: policy },
+        { spec: { objects: { schedule: { cron: '0 4 * * *' }, excludeKinds: null } } },
+      );
+      await waitFor('the dump to follow the policy', async () => {
+        const now = await client.get<ApplicationDump>(kinds.applicationDump, {
+          namespace: tenant,
+          name: 'safehold-objects',
+        });
+        return now.spec.schedule?.cron === '0 4 * * *' && now.spec.objects?.excludeKinds === undefined;
+      });
+      await client.mergePatch(kinds.backupPolicy, { name: policy }, { spec: { objects: null } });
+      await waitFor("the dump deleted with the policy's objects", () =>
+        client.get(kinds.applicationDump, { namespace: tenant, name: 'safehold-objects' }).then(
+          () => false,
+          (error: unknown) => isNotFound(error),
+        ),
+      );
+    } finally {
+      await client.delete(kinds.backupPolicy, { name: policy }).catch(() => undefined);
     }
   });
 });

@@ -60,6 +60,22 @@ export const retention = z.object({
     .describe('Backups of a deleted PVC are all kept this long after Safehold saw it gone; then the rules apply.'),
 });
 
+/** A policy's objects dumps: each namespace it protects volumes in gets one, on this schedule. */
+export const policyObjects = z.object({
+  schedule: schedule.optional().describe("When the objects are stored; the policy's schedule by default."),
+  retention: retention.optional().describe("Which objects dumps are kept; the policy's retention by default."),
+  excludeKinds: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Kinds left out, as Kind or Kind.group (e.g. ConfigMap, Certificate.cert-manager.io).'),
+  cluster: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Also the cluster-scoped objects (CRDs, ClusterRoles, StorageClasses, PersistentVolumes, ...), in Safehold's namespace (ApplicationDump safehold-cluster-objects).",
+    ),
+});
+
 export const defaultRetention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' };
 
 export const concurrency = z.object({
@@ -206,6 +222,11 @@ export const backupPolicySpec = z
       .optional()
       .describe(
         "Commands run in the containers of the Pods that mount a volume: pre hooks before it is captured, post hooks as soon as it is. Pods may declare more with pre.hook.safehold.io/* annotations (Velero's pre.hook.backup.velero.io/* are read too).",
+      ),
+    objects: policyObjects
+      .optional()
+      .describe(
+        "The API objects of the namespaces this policy protects volumes in (and those its namespaceSelector matches): Safehold keeps an objects dump (ApplicationDump safehold-objects) in each, into this policy's repository.",
       ),
   })
   .meta({

@@ -8,6 +8,7 @@ export * from './backup-start.ts';
 export * from './block-chain.ts';
 export * from './group-capture.ts';
 export * from './objects-coverage.ts';
+export * from './policy-objects.ts';
 export * from './resource-restore-plan.ts';
 export * from './resource-sanitize.ts';
 export * from './resource-selection.ts';
