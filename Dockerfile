@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # Safehold's image: the operator and the mover are one program (`safehold`),
 # on Node.js 24, with what the mover calls: restic, rbd (ceph-common),
-# blockdev (util-linux), qemu-img (qemu-utils). Runs as a non-root user by
-# default; mover Jobs ask for root and only the capabilities they need.
+# blockdev (util-linux), qemu-img (qemu-utils), git (a Git repository's
+# bundle) and ssh (openssh-client, for ssh remotes). Runs as a non-root user
+# by default; mover Jobs ask for root and only the capabilities they need.
 #   docker build -t safehold:0.1.0 .
 # Versions match .node-version and testenv/scripts/versions.sh (a unit test holds them equal).
 ARG NODE_VERSION=24.21.0
@@ -23,7 +24,7 @@ RUN CGO_ENABLED=0 GOBIN=/out go install -trimpath github.com/restic/restic/cmd/r
 
 FROM node:${NODE_VERSION}-bookworm-slim
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ca-certificates ceph-common qemu-utils util-linux e2fsprogs \
+  && apt-get install -y --no-install-recommends ca-certificates ceph-common qemu-utils util-linux e2fsprogs git openssh-client \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=restic /out/restic /usr/local/bin/restic
 WORKDIR /app

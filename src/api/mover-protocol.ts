@@ -19,6 +19,12 @@ export const moverEnv = {
   cephKey: 'CEPH_USER_KEY',
   accessKeyId: 'AWS_ACCESS_KEY_ID',
   secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+  /** A git-backup's HTTP credentials (its task's credentials kind 'basic'), from the Git repository's Secret. */
+  gitUsername: 'GIT_USERNAME',
+  gitPassword: 'GIT_PASSWORD',
+  /** A git-backup's SSH private key (credentials kind 'ssh'), and the server's keys as known_hosts lines (optional). */
+  gitSshKey: 'GIT_SSH_KEY',
+  gitKnownHosts: 'GIT_KNOWN_HOSTS',
 } as const;
 
 export const backupTask = z.object({
@@ -140,9 +146,65 @@ export const dumpBackupTask = z.object({
 });
 export type DumpBackupTask = z.infer<typeof dumpBackupTask>;
 
+/** The URL forms a git-backup reads: https://, http://, ssh://, file://, and scp-like user@host:path. */
+const gitUrlForm = /^(?:(?:https?|ssh|file):\/\/[^\s]+|[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+)$/;
+const isUrlForm = (url: string) => /^[a-z]+:\/\//.test(url);
+
+/** The Git remote a git-backup reads; a password never rides in it (the Job's task is readable: it goes in the Secret). */
+export const gitUrl = z
+  .string()
+  .regex(gitUrlForm, 'a Git URL: https://, http://, ssh://, file:// or user@host:path')
+  .refine((url) => !isUrlForm(url) || URL.canParse(url), 'a URL that parses')
+  .refine(
+    (url) => !isUrlForm(url) || !URL.canParse(url) || new URL(url).password === '',
+    'no password in the URL: credentials come from the Secret',
+  );
+
+/**
+ * How a git-backup signs in; the secrets come as environment variables from the run's Secret (moverEnv):
+ * basic: GIT_USERNAME and GIT_PASSWORD (HTTP); ssh: GIT_SSH_KEY, and GIT_KNOWN_HOSTS to check the
+ * server's key (without it, the key first seen is accepted).
+ */
+export const gitCredentials = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('basic') }),
+  z.object({ kind: z.literal('ssh') }),
+]);
+export type GitCredentials = z.infer<typeof gitCredentials>;
+
+/** Which credentials a Git URL takes: basic for http(s), ssh for ssh:// and user@host:path, none for file://. */
+export function gitTransport(url: string): GitCredentials['kind'] | 'local' {
+  if (/^https?:\/\//.test(url)) return 'basic';
+  return url.startsWith('file://') ? 'local' : 'ssh';
+}
+
+/**
+ * A Git repository (a GitOps source) stored as one complete bundle (`git bundle create --all`, every
+ * ref and the objects they reach), a file named fileName at the snapshot's root, only once it verifies.
+ */
+export const gitBackupTask = z
+  .object({
+    kind: z.literal('git-backup'),
+    repository: repositoryTarget,
+    url: gitUrl,
+    /** The bundle's name in the snapshot, e.g. flux-system.bundle. */
+    fileName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+    host: z.string().min(1),
+    tags: z.array(z.string()),
+    cacheDir: z.string().startsWith('/'),
+    compression: z.enum(compressionModes).default('auto'),
+    /** Absent: the remote is read anonymously. */
+    credentials: gitCredentials.optional(),
+  })
+  .refine((task) => task.credentials === undefined || gitTransport(task.url) === task.credentials.kind, {
+    path: ['credentials'],
+    message: 'basic credentials go with an http(s) URL, ssh ones with ssh:// or user@host:path',
+  });
+export type GitBackupTask = z.infer<typeof gitBackupTask>;
+
 export const moverTask = z.discriminatedUnion('kind', [
   backupTask,
   dumpBackupTask,
+  gitBackupTask,
   maintenanceTask,
   restoreTask,
   downloadTask,
@@ -203,6 +265,8 @@ export const backupSummary = z.object({
   durationSeconds: z.number(),
   /** A block volume's image. */
   block: blockImageReport.optional(),
+  /** A Git repository's bundle: the refs it holds (branches, tags and any other, HEAD not counted). */
+  git: z.object({ refs: z.int() }).optional(),
 });
 
 export const maintenanceSummary = z.object({

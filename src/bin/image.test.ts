@@ -19,8 +19,9 @@ describe('the image definition', () => {
 
   it('installs every program the mover runs', () => {
     const packages = /apt-get install[^\n]*\n?[^\n]*/.exec(dockerfile)?.[0] ?? '';
-    // rbd diff (ceph-common), blockdev (util-linux), qemu-img for block images (qemu-utils).
-    for (const name of ['ceph-common', 'util-linux', 'qemu-utils', 'ca-certificates'])
+    // rbd diff (ceph-common), blockdev (util-linux), qemu-img for block images (qemu-utils),
+    // git and ssh (openssh-client) for a Git repository's bundle.
+    for (const name of ['ceph-common', 'util-linux', 'qemu-utils', 'ca-certificates', 'git', 'openssh-client'])
       expect(packages, name).toContain(name);
     expect(dockerfile).toContain('/usr/local/bin/restic');
     const mover = readFileSync(join(root, 'src/mover/rbd.ts'), 'utf8') + read('src/mover/block-device.ts');

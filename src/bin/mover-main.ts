@@ -22,6 +22,12 @@ export async function moverMain(): Promise<number> {
         secretAccessKey: env[moverEnv.secretAccessKey],
         uploadUrl: env[moverEnv.uploadUrl],
         cephKey: env[moverEnv.cephKey],
+        git: {
+          username: env[moverEnv.gitUsername],
+          password: env[moverEnv.gitPassword],
+          sshKey: env[moverEnv.gitSshKey],
+          knownHosts: env[moverEnv.gitKnownHosts],
+        },
       },
       // With this process's Node flags (the entry point's --max-semi-space-size, ADR 0006).
       selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? 'safehold'],

@@ -16,6 +16,8 @@ import { runBackup } from './backup.ts';
 import type { Readable } from 'node:stream';
 import { dumpStreamCommandName, imageStreamCommandName } from './command-names.ts';
 import { runDumpBackup } from './dump-backup.ts';
+import { runGitBackup } from './git-backup.ts';
+import { gitSecretValues, type GitSecrets } from './git-remote.ts';
 import { runBlockBackup } from './block-backup.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
@@ -42,6 +44,8 @@ export interface MoverInput {
     uploadUrl?: string | undefined;
     /** The Ceph user's key for a block backup's rbd diff. */
     cephKey?: string | undefined;
+    /** A git-backup's Git server credentials (GIT_USERNAME, GIT_PASSWORD, GIT_SSH_KEY, GIT_KNOWN_HOSTS). */
+    git?: GitSecrets | undefined;
   };
   /** The argv that runs this program (a block backup's image stream is one of its commands). */
   selfCommand: string[];
@@ -105,6 +109,7 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
     input.credentials.uploadUrl,
     querySecret(input.credentials.uploadUrl),
     input.credentials.cephKey,
+    ...gitSecretValues(input.credentials.git ?? {}),
   ]);
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
@@ -205,6 +210,17 @@ async function run(
         input: io.stdin(),
         tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
         dumpStreamCommand: (fifo) => [...input.selfCommand, dumpStreamCommandName, fifo],
+      });
+    case 'git-backup':
+      return runGitBackup(task, {
+        repository,
+        ...progress,
+        log,
+        warn,
+        secrets: input.credentials.git ?? {},
+        inheritedEnv: input.inheritedEnv,
+        tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
+        signal: io.signal,
       });
   }
 }
