@@ -5,135 +5,35 @@
 // clones into every branch and tag of the source at the same commits. A wrong
 // password or a URL nobody answers stores nothing, says why, names the URL
 // without credentials and never prints the password.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../testenv/command.ts';
 import { testEnv, uniqueName } from './support/cluster.ts';
+import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
 import { runMoverProcess, type MoverRun } from './support/mover-process.ts';
 
 const resticPassword = 'git-test';
 const username = 'flux';
 const gitPassword = `ghp-${randomBytes(12).toString('hex')}`;
 
-/** git as a person runs it in the test: no config from the machine, a fixed author. */
-const gitEnv = {
-  PATH: process.env.PATH,
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Flux Test',
-  GIT_AUTHOR_EMAIL: 'flux@example.com',
-  GIT_COMMITTER_NAME: 'Flux Test',
-  GIT_COMMITTER_EMAIL: 'flux@example.com',
-};
-const git = async (args: string[], cwd?: string) =>
-  (await run('git', args, { env: gitEnv, ...(cwd === undefined ? {} : { cwd }) })).stdout;
-
-/** Every ref with the object it names, as for-each-ref prints them. */
-const refsOf = async (repository: string) =>
-  (await git(['-C', repository, 'for-each-ref', '--format=%(objectname) %(objecttype) %(refname)']))
-    .split('\n')
-    .filter(Boolean)
-    .sort();
-
-/** `git http-backend` behind basic auth: what a Git forge does for a clone over HTTP. */
-function gitHttpServer(projectRoot: string): Server {
-  const backend = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const child = spawn('git', ['http-backend'], {
-      env: {
-        ...gitEnv,
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_USER: username,
-        REMOTE_ADDR: '127.0.0.1',
-        ...(req.headers['content-encoding'] === undefined
-          ? {}
-          : { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] }),
-        ...(typeof req.headers['git-protocol'] === 'string' ? { GIT_PROTOCOL: req.headers['git-protocol'] } : {}),
-      },
-    });
-    req.pipe(child.stdin);
-    const out: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.on('close', () => {
-      // A CGI answer: header lines, an empty line, the body.
-      const whole = Buffer.concat(out);
-      const end = whole.indexOf('\r\n\r\n');
-      const headers = whole.subarray(0, end).toString('latin1').split('\r\n');
-      let status = 200;
-      for (const line of headers) {
-        const colon = line.indexOf(':');
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
-        else res.setHeader(name, value);
-      }
-      res.writeHead(status);
-      res.end(whole.subarray(end + 4));
-    });
-  };
-  return createServer((req, res) => {
-    const expected = `Basic ${Buffer.from(`${username}:${gitPassword}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) {
-      req.resume();
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' });
-      res.end('authentication required\n');
-      return;
-    }
-    backend(req, res);
-  });
-}
-
-const listen = (server: Server) =>
-  new Promise<number>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
-  );
-
 describe('a Git repository backed up as one bundle', () => {
   const work = mkdtempSync(join(tmpdir(), 'git-backup-'));
   const served = join(work, 'served');
   const source = join(served, 'flux-system.git');
   const bucket = uniqueName('gitops');
-  const server = gitHttpServer(served);
+  const server = gitHttpServer(served, { username, password: gitPassword });
   let port = 0;
   /** A port where nothing listens: taken, then let go. */
   let closedPort = 0;
   let sourceRefs: string[] = [];
 
   beforeAll(async () => {
-    const tree = join(work, 'tree');
-    mkdirSync(tree);
     mkdirSync(served);
-    await git(['init', '--quiet', '--initial-branch=main', tree]);
-    const commit = async (file: string, message: string) => {
-      await run('sh', ['-c', `echo "${message}" >> "${file}"`], { cwd: tree });
-      await git(['add', '--all'], tree);
-      await git(['commit', '--quiet', '-m', message], tree);
-    };
-    await commit('kustomization.yaml', 'cluster: initial kustomization');
-    await commit('apps.yaml', 'apps: podinfo');
-    await git(['tag', 'v0.1.0'], tree);
-    await git(['checkout', '--quiet', '-b', 'feature/ingress'], tree);
-    await commit('ingress.yaml', 'ingress: nginx');
-    await git(['tag', '--annotate', '-m', 'first release with ingress', 'v1.0.0'], tree);
-    await git(['checkout', '--quiet', 'main'], tree);
-    await commit('apps.yaml', 'apps: podinfo 6.5');
-    await git(['checkout', '--quiet', '-b', 'release/1.x', 'v0.1.0'], tree);
-    await commit('hotfix.yaml', 'release: hotfix');
-    await git(['tag', '--annotate', '-m', 'hotfix', 'v0.1.1'], tree);
-    await git(['checkout', '--quiet', 'main'], tree);
-    await git(['clone', '--bare', '--quiet', tree, source]);
+    await makeSourceRepository(work, source);
     sourceRefs = await refsOf(source);
     port = await listen(server);
     const probe = createServer();

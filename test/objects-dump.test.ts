@@ -258,7 +258,7 @@ describe('a namespace’s API objects as a dump', () => {
     const failed = await runNow('mixed', 'mixed-1', 'Failed');
     expect(failed.status?.reason).toBe('InvalidSpec');
     expect(failed.status?.message).toBe(
-      `ApplicationDump ${tenant}/mixed spec.command: not with spec.objects (the objects need no Pod)`,
+      `ApplicationDump ${tenant}/mixed spec.command: not with spec.objects (it needs no Pod)`,
     );
   });
 

@@ -11,7 +11,7 @@ import { retention, schedule } from './backup-policy.ts';
 import { condition } from './conditions.ts';
 import { duration } from './duration.ts';
 import { labelSelector } from './label-selector.ts';
-import { runFailureReasons } from './mover-protocol.ts';
+import { gitUrl, runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const dumpFileName = z
@@ -37,10 +37,26 @@ export const applicationDumpSpec = z
       .describe(
         "Instead of a command: this namespace's API objects (every kind discovery lists, custom resources and Secrets included), stripped of what the API server fills in, stored as one JSON-lines file; `safehold restore-resources` puts them back. Needs no Pod.",
       ),
+    git: z
+      .object({
+        url: gitUrl.describe(
+          'The repository: https://, http://, ssh://, user@host:path or file:// (no password in it).',
+        ),
+        secretRef: z
+          .object({ name: z.string().min(1) })
+          .optional()
+          .describe(
+            "A Secret in this namespace with username and password (HTTPS) or identity and known_hosts (SSH), the keys Flux's GitRepository reads.",
+          ),
+      })
+      .optional()
+      .describe(
+        'Instead of a command: a Git repository, mirrored with every branch and tag and stored as one bundle that `git bundle verify` passed (repository.bundle unless fileName says otherwise). Needs no Pod.',
+      ),
     podSelector: labelSelector
       .optional()
       .describe(
-        'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name). Required unless spec.objects is set.',
+        'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name). Required unless spec.objects or spec.git is set.',
       ),
     container: z
       .string()
@@ -52,7 +68,7 @@ export const applicationDumpSpec = z
       .min(1)
       .optional()
       .describe(
-        "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret. Required unless spec.objects is set.",
+        "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret. Required unless spec.objects or spec.git is set.",
       ),
     fileName: dumpFileName
       .optional()
@@ -85,24 +101,30 @@ export const applicationDumpSpec = z
     suspend: z.boolean().default(false).describe('No scheduled runs while true; asked-for runs still go.'),
   })
   .superRefine((spec, ctx) => {
-    if (spec.objects !== undefined) {
+    if (spec.objects !== undefined && spec.git !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['git'], message: 'not with spec.objects: one source per dump' });
+    if (spec.objects !== undefined || spec.git !== undefined) {
+      const source = spec.objects !== undefined ? 'spec.objects' : 'spec.git';
       for (const field of ['podSelector', 'container', 'command', 'restoreCommand'] as const)
         if (spec[field] !== undefined)
-          ctx.addIssue({ code: 'custom', path: [field], message: 'not with spec.objects (the objects need no Pod)' });
+          ctx.addIssue({ code: 'custom', path: [field], message: `not with ${source} (it needs no Pod)` });
       return;
     }
     for (const field of ['podSelector', 'command', 'fileName'] as const)
       if (spec[field] === undefined)
-        ctx.addIssue({ code: 'custom', path: [field], message: 'required (unless spec.objects is set)' });
+        ctx.addIssue({ code: 'custom', path: [field], message: 'required (unless spec.objects or spec.git is set)' });
   });
 
 /** The objects of a namespace, as an objects dump stores them, and the format its header names. */
 export const objectsFileName = 'objects.jsonl';
 export const objectsFileFormat = 'safehold.io/objects/v1';
 
-/** The file a dump is stored as: its declared name, or the objects file. */
-export function dumpFileOf(spec: { fileName?: string | undefined }): string {
-  return spec.fileName ?? objectsFileName;
+/** A Git repository's bundle, unless the dump names its file. */
+export const gitBundleFileName = 'repository.bundle';
+
+/** The file a dump is stored as: its declared name, else the objects file or the Git bundle. */
+export function dumpFileOf(spec: { fileName?: string | undefined; git?: object | undefined }): string {
+  return spec.fileName ?? (spec.git === undefined ? objectsFileName : gitBundleFileName);
 }
 
 export const applicationDumpStatus = z.object({
@@ -141,6 +163,7 @@ export const dumpRunReasons = [
   'PodNotReady',
   'MoverStarting',
   'Streaming',
+  'Mirroring',
   'Succeeded',
   'InvalidSpec',
   'DumpNotFound',

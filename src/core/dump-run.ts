@@ -24,6 +24,7 @@ export const dumpAttempts = 3;
 export type DumpTarget =
   | { kind: 'found'; pod: string; container: string }
   | { kind: 'objects'; scope: 'Namespace' | 'Cluster' }
+  | { kind: 'git'; url: string }
   | { kind: 'no-pod'; message: string }
   | { kind: 'no-container'; message: string };
 
@@ -125,6 +126,9 @@ function runningStep(o: DumpObservation): DumpStep {
     if (failure.reason === 'DumpIncomplete') return again('DumpIncomplete', failure.message);
     return { kind: 'fail', ...failure };
   }
+  // A Git repository: the mover reads it itself, nothing is streamed.
+  if (o.target.kind === 'git')
+    return { kind: 'wait', reason: 'Mirroring', message: `mirroring ${o.target.url}`, recheckMs: 10_000 };
   if (status.streamStartTime === undefined) {
     if (o.moverPod?.running === true) return { kind: 'stream', moverPod: o.moverPod.name };
     return { kind: 'wait', reason: 'MoverStarting', message: 'waiting for the mover to start', recheckMs: 5000 };
@@ -205,6 +209,7 @@ export function dumpRetentionDrops(
 /** What a run's mover stores: a command's output in a Pod, or API objects. */
 export function dumpedWhat(run: DumpRun, target: DumpTarget): string {
   const status = run.status ?? {};
+  if (target.kind === 'git') return `the Git repository ${target.url}`;
   if (target.kind === 'objects')
     return target.scope === 'Cluster'
       ? 'the cluster-scoped API objects'

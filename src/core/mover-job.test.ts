@@ -170,6 +170,40 @@ describe('moverJob for a block volume', () => {
   });
 });
 
+describe('moverJob for a Git repository', () => {
+  const gitJob = moverJob({
+    name: 'git-1-mover',
+    namespace: 'safehold-system',
+    labels: {},
+    mover: { image: 'safehold' },
+    task: {
+      kind: 'git-backup',
+      repository: { engine: 'restic' as const, url: 's3:http://s3/b/team', initialize: true },
+      url: 'https://git.example.com/flux-system.git',
+      fileName: 'repository.bundle',
+      host: 'h',
+      tags: [],
+      cacheDir: '/cache',
+      compression: 'auto',
+      credentials: { kind: 'basic' },
+    },
+    secretName: 'git-1-creds',
+    deadlineSeconds: 600,
+  });
+
+  it("takes the Git credentials from the run's Secret, those it has, and mounts no volume", () => {
+    const env = gitJob.spec?.template.spec?.containers[0]?.env ?? [];
+    for (const key of ['GIT_USERNAME', 'GIT_PASSWORD', 'GIT_SSH_KEY', 'GIT_KNOWN_HOSTS'])
+      expect(env.find((e) => e.name === key)?.valueFrom?.secretKeyRef).toEqual({
+        name: 'git-1-creds',
+        key,
+        optional: true,
+      });
+    expect(JSON.stringify(env.find((e) => e.name === 'SAFEHOLD_TASK'))).not.toContain('GIT_PASSWORD');
+    expect(gitJob.spec?.template.spec?.containers[0]?.stdin).toBeUndefined();
+  });
+});
+
 describe("the admin's mover Pod settings", () => {
   const input = (nodeName: string | undefined) =>
     moverJob({

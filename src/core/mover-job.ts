@@ -177,6 +177,15 @@ export function moverJob(input: MoverJobInput): Job {
                 secret(moverEnv.accessKeyId),
                 secret(moverEnv.secretAccessKey),
                 ...(input.task.kind === 'download' ? [secret(moverEnv.uploadUrl)] : []),
+                // A Git repository's credentials, those its Secret has (basic: username and password; ssh: key, known hosts).
+                ...(input.task.kind === 'git-backup'
+                  ? [moverEnv.gitUsername, moverEnv.gitPassword, moverEnv.gitSshKey, moverEnv.gitKnownHosts].map(
+                      (key) => ({
+                        name: key,
+                        valueFrom: { secretKeyRef: { name: input.secretName, key, optional: true } },
+                      }),
+                    )
+                  : []),
                 ...(input.task.kind === 'block-backup'
                   ? [
                       {

@@ -2,6 +2,7 @@
 // process, its CRDs installed the way the chart installs them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { tenantClusterRoles, type MoverSettings, type VolumeBackup } from '../../src/api/index.ts';
 import { runOperator, type OperatorOptions } from '../../src/controller/index.ts';
@@ -31,6 +32,22 @@ export function safehold(args: string[], user: 'admin' | 'alice' | 'bob' = 'admi
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       },
     );
+  });
+}
+
+/** Runs the CLI with its stdout written to a file as bytes (a download that is not text); resolves to its exit code. */
+export function safeholdToFile(args: string[], file: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [cliPath, '--kubeconfig', testEnv().kubeconfig, '--context', 'admin', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const out = createWriteStream(file);
+    child.stdout.pipe(out);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => out.end(() => resolve({ code: code ?? 1, stderr })));
   });
 }
 

@@ -18,6 +18,9 @@ import {
   type BackupRepository,
   type DumpBackupTask,
   type DumpRun,
+  type GitBackupTask,
+  type ParsedApplicationDumpSpec,
+  moverEnv,
   type MoverSettings,
 } from '../../api/index.ts';
 import {
@@ -34,7 +37,9 @@ import {
 import {
   ignoreAlreadyExists,
   ignoreNotFound,
+  isNotFound,
   kinds,
+  type KubeObject,
   writeStatus,
   type KubeClient,
   type Requeue,
@@ -129,7 +134,7 @@ async function carryOut(
       const missing =
         observed.repository === undefined
           ? `BackupRepository ${run.status?.repository ?? '?'} is gone`
-          : await createJob(deps, run, observed.repository, spec?.timeout ?? '1h');
+          : await createJob(deps, run, observed.repository, spec?.timeout ?? '1h', spec?.git);
       if (missing !== undefined) await finish(deps, run, 'Failed', 'SecretNotFound', missing, {});
       return undefined;
     }
@@ -296,11 +301,14 @@ async function createJob(
   run: DumpRun,
   repository: BackupRepository,
   timeout: string,
+  git: GitSource | undefined,
 ): Promise<string | undefined> {
   const ns = run.metadata.namespace;
   const tenant = tenantOf(repository.spec, ns);
   const credentials = await repositoryCredentials(deps.client, deps.namespace, repository, tenant);
   if ('missing' in credentials) return credentials.missing;
+  const remote = git === undefined ? undefined : await gitCredentials(deps, run, git);
+  if (remote !== undefined && 'missing' in remote) return remote.missing;
   const labels = {
     [dumpLabels.run]: run.metadata.name,
     [dumpLabels.dump]: run.spec.dump.slice(0, 63),
@@ -311,10 +319,9 @@ async function createJob(
   await createCredentialsSecret(
     deps.client,
     { name: secretName(run), namespace: deps.namespace, labels, annotations },
-    credentials.data,
+    { ...credentials.data, ...remote?.data },
   );
-  const task: DumpBackupTask = {
-    kind: 'dump-backup',
+  const common = {
     repository: {
       engine: repository.spec.engine,
       url: repositoryUrl(repository.spec, ns),
@@ -327,8 +334,16 @@ async function createJob(
     tags: [`namespace=${ns}`, `dump=${run.spec.dump}`, `run=${run.metadata.name}`],
     cacheDir: moverCacheDir,
     compression: repository.spec.compression,
-    verifyBeforeUpload: repository.spec.verifyBeforeUpload,
   };
+  const task: DumpBackupTask | GitBackupTask =
+    git === undefined
+      ? { kind: 'dump-backup', ...common, verifyBeforeUpload: repository.spec.verifyBeforeUpload }
+      : {
+          kind: 'git-backup',
+          ...common,
+          url: git.url,
+          ...(remote?.kind === undefined ? {} : { credentials: { kind: remote.kind } }),
+        };
   await ignoreAlreadyExists(() =>
     deps.client.create(
       kinds.job,
@@ -378,4 +393,44 @@ function event(
   message: string,
 ): Promise<void> {
   return runEvent(deps.client, 'DumpRun', run, { type, reason, message }, deps.now());
+}
+
+type GitSource = NonNullable<ParsedApplicationDumpSpec['git']>;
+
+/**
+ * A Git repository's credentials from its Secret (the keys Flux's GitRepository reads), as the
+ * mover's environment: username and password (basic), or identity and known_hosts (ssh).
+ */
+async function gitCredentials(
+  deps: DumpDeps,
+  run: DumpRun,
+  git: GitSource,
+): Promise<{ kind?: 'basic' | 'ssh'; data: Record<string, string> } | { missing: string }> {
+  if (git.secretRef === undefined) return { data: {} };
+  const ns = run.metadata.namespace;
+  const where = `Secret ${ns}/${git.secretRef.name} (ApplicationDump ${ns}/${run.spec.dump} spec.git.secretRef)`;
+  const secret = await deps.client
+    .get<KubeObject & { data?: Record<string, string> }>(kinds.secret, { namespace: ns, name: git.secretRef.name })
+    .catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+  if (secret === undefined) return { missing: `${where} not found` };
+  const data = secret.data ?? {};
+  if (data.username !== undefined || data.password !== undefined) {
+    if (data.username === undefined || data.password === undefined)
+      return {
+        missing: `${where} has ${data.username === undefined ? 'password but no username' : 'username but no password'}`,
+      };
+    return { kind: 'basic', data: { [moverEnv.gitUsername]: data.username, [moverEnv.gitPassword]: data.password } };
+  }
+  if (data.identity !== undefined)
+    return {
+      kind: 'ssh',
+      data: {
+        [moverEnv.gitSshKey]: data.identity,
+        ...(data.known_hosts === undefined ? {} : { [moverEnv.gitKnownHosts]: data.known_hosts }),
+      },
+    };
+  return { missing: `${where} has neither username and password nor identity` };
 }

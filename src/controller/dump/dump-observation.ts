@@ -96,10 +96,15 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
   const pod = pods[0];
   const objects = spec.objects !== undefined;
   const target: DumpTarget =
-    spec.objects === undefined ? dumpTarget(pod, spec.container, ns) : { kind: 'objects', scope: spec.objects.scope };
-  const covers = spec.covers ?? (objects ? [] : claimsOf(pod));
-  // An objects dump goes where the namespace's volumes go (their tenant's repository), by default.
-  const claims = objects ? cache.claimsIn(ns).map((c) => c.metadata?.name ?? '') : covers;
+    spec.git !== undefined
+      ? { kind: 'git', url: spec.git.url }
+      : spec.objects === undefined
+        ? dumpTarget(pod, spec.container, ns)
+        : { kind: 'objects', scope: spec.objects.scope };
+  const podless = objects || spec.git !== undefined;
+  const covers = spec.covers ?? (podless ? [] : claimsOf(pod));
+  // A dump of no Pod goes where the namespace's volumes go (their tenant's repository), by default.
+  const claims = podless ? cache.claimsIn(ns).map((c) => c.metadata?.name ?? '') : covers;
   const repositoryName = spec.repository ?? repositoryFor(deps, ns, claims);
   const repository = repositoryName === undefined ? undefined : cache.repository(repositoryName);
   const problem =

@@ -1,0 +1,148 @@
+// A GitOps repository as a dump (issue 21, M11): an ApplicationDump with
+// spec.git mirrors a repository served over HTTP with basic auth (the
+// credentials from a Secret with the keys a Flux GitRepository reads) on each
+// run, into the tenant's repository as one verified bundle. The repository
+// then changes (a commit, a deleted tag), and the earlier bundle, downloaded
+// with `safehold dump --application --backup`, verifies and clones into the
+// branches and tags as they were. A wrong password and a missing Secret fail,
+// naming the URL or the Secret and never printing the password.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DumpRun } from '../src/api/index.ts';
+import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName } from './support/cluster.ts';
+import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
+import { installCrds, runOperatorHere, safeholdToFile, waitForRun, type OperatorHere } from './support/safehold.ts';
+
+const login = { username: 'flux', password: `ghp-${randomBytes(12).toString('hex')}` };
+
+describe('a Git repository as a dump', () => {
+  let client: KubeClient;
+  let operator: OperatorHere | undefined;
+  const id = uniqueName('gitdump');
+  const system = `safehold-${id}`;
+  const repository = `repo-${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'git-dump-'));
+  const served = join(work, 'served');
+  const source = join(served, 'flux-system.git');
+  const server = gitHttpServer(served, login);
+  let url = '';
+  let tenant = '';
+
+  beforeAll(async () => {
+    client = clientAs('admin');
+    const env = testEnv();
+    mkdirSync(served);
+    await makeSourceRepository(work, source);
+    url = `http://127.0.0.1:${await listen(server)}/flux-system.git`;
+    await installCrds(client);
+    await client.create(kinds.namespace, { metadata: { name: system } });
+    await client.create(kinds.secret, {
+      metadata: { name: 's3', namespace: system },
+      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
+    } as KubeObject);
+    await client.create(kinds.backupRepository, {
+      metadata: { name: repository },
+      spec: {
+        s3: {
+          endpoint: env.ceph.s3.endpoint,
+          bucket: `safehold-${id}`,
+          prefix: 'tenants/{namespace}',
+          accessKeyId: { namespace: system, name: 's3' },
+          secretAccessKey: { namespace: system, name: 's3' },
+        },
+      },
+    } as KubeObject);
+    tenant = await createNamespace(client, 'git-tenant');
+    await client.create(kinds.secret, {
+      metadata: { name: 'flux-system', namespace: tenant },
+      stringData: login,
+    } as KubeObject);
+    operator = await runOperatorHere(system, id);
+  }, 300_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    await new Promise((resolve) => server.close(resolve));
+    if (tenant !== '') await deleteNamespace(client, tenant);
+    await client.delete(kinds.backupRepository, { name: repository }).catch(() => undefined);
+    await deleteNamespace(client, system);
+    rmSync(work, { recursive: true, force: true });
+    client.close();
+  });
+
+  const declare = (name: string, git: object) =>
+    client.create(kinds.applicationDump, {
+      metadata: { name, namespace: tenant },
+      spec: { git, repository },
+    } as KubeObject);
+  const runNow = async (dump: string, name: string, outcome: 'Succeeded' | 'Failed' = 'Succeeded') => {
+    await client.create(kinds.dumpRun, { metadata: { name, namespace: tenant }, spec: { dump } } as KubeObject);
+    return waitForRun<DumpRun>(client, kinds.dumpRun, tenant, name, { outcome, timeoutMs: 300_000 });
+  };
+  /** The stored bundle of one run, saved to a file. */
+  const bundleOf = async (run: string) => {
+    const file = join(work, `${run}.bundle`);
+    const got = await safeholdToFile(['dump', '--application', `${tenant}/flux-system`, '--backup', run], file);
+    expect(got.code, got.stderr).toBe(0);
+    return file;
+  };
+
+  it('mirrors every branch and tag; the earlier bundle gives the repository back as it was', async () => {
+    await declare('flux-system', { url, secretRef: { name: 'flux-system' } });
+    const before = await refsOf(source);
+    const first = await runNow('flux-system', 'git-1');
+    expect(first.status).toMatchObject({ fileName: 'repository.bundle' });
+    expect(first.status?.message).toContain(`from the Git repository ${url}`);
+
+    // The repository moves on: a commit on main, a tag deleted.
+    const clone = join(work, 'clone');
+    await git(['clone', '--quiet', source, clone]);
+    writeFileSync(join(clone, 'apps.yaml'), 'apps: podinfo 6.6\n');
+    await git(['commit', '--quiet', '--all', '-m', 'apps: podinfo 6.6'], clone);
+    await git(['push', '--quiet', 'origin', 'main'], clone);
+    await git(['-C', source, 'tag', '--delete', 'v0.1.0']);
+    const after = await refsOf(source);
+    expect(after).not.toEqual(before);
+    await runNow('flux-system', 'git-2');
+
+    // Each stored bundle verifies, and clones into the refs of its moment.
+    for (const [run, refs] of [
+      ['git-1', before],
+      ['git-2', after],
+    ] as const) {
+      const file = await bundleOf(run);
+      const check = join(work, `${run}-check`);
+      await git(['init', '--quiet', '--bare', check]);
+      await git(['-C', check, 'bundle', 'verify', file]);
+      const restored = join(work, `${run}-restored.git`);
+      await git(['clone', '--quiet', '--mirror', file, restored]);
+      expect(await refsOf(restored), run).toEqual(refs);
+    }
+  });
+
+  it('fails on a password the server refuses, naming the URL, and stores nothing', async () => {
+    await client.create(kinds.secret, {
+      metadata: { name: 'wrong', namespace: tenant },
+      stringData: { username: login.username, password: 'not-the-password' },
+    } as KubeObject);
+    await declare('refused', { url, secretRef: { name: 'wrong' } });
+    const failed = await runNow('refused', 'refused-1', 'Failed');
+    expect(failed.status?.reason).toBe('SourceMissing');
+    expect(failed.status?.message).toContain(url);
+    expect(JSON.stringify(failed.status)).not.toContain('not-the-password');
+    expect(failed.status?.snapshotId).toBeUndefined();
+  });
+
+  it('fails on a Secret that is not there, naming it and the field', async () => {
+    await declare('no-secret', { url, secretRef: { name: 'missing' } });
+    const failed = await runNow('no-secret', 'no-secret-1', 'Failed');
+    expect(failed.status?.reason).toBe('SecretNotFound');
+    expect(failed.status?.message).toBe(
+      `Secret ${tenant}/missing (ApplicationDump ${tenant}/no-secret spec.git.secretRef) not found`,
+    );
+  });
+});
