@@ -7,13 +7,15 @@
 // branches and tags as they were. A wrong password and a missing Secret fail,
 // naming the URL or the Secret and never printing the password.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DumpRun } from '../src/api/index.ts';
-import { kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
-import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName } from './support/cluster.ts';
+import { parseAllDocuments } from 'yaml';
+import type { ApplicationDump, DumpRun } from '../src/api/index.ts';
+import { isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { tools } from '../testenv/paths.ts';
+import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
 import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
 import { installCrds, runOperatorHere, safeholdToFile, waitForRun, type OperatorHere } from './support/safehold.ts';
 
@@ -61,6 +63,19 @@ describe('a Git repository as a dump', () => {
       metadata: { name: 'flux-system', namespace: tenant },
       stringData: login,
     } as KubeObject);
+    // Flux's GitRepository CRD, as Flux installs it (the CRD only: no source-controller runs).
+    for (const doc of parseAllDocuments(
+      readFileSync(join(tools.fluxCrds, 'source.toolkit.fluxcd.io_gitrepositories.yaml'), 'utf8'),
+    )) {
+      const crd = doc.toJS() as KubeObject | null;
+      if (crd !== null) await client.create(kinds.customResourceDefinition, crd).catch(() => undefined);
+    }
+    await waitFor('the GitRepository CRD served', () =>
+      client.list(kinds.fluxGitRepository).then(
+        () => true,
+        () => false,
+      ),
+    );
     operator = await runOperatorHere(system, id);
   }, 300_000);
 
@@ -144,5 +159,59 @@ describe('a Git repository as a dump', () => {
     expect(failed.status?.message).toBe(
       `Secret ${tenant}/missing (ApplicationDump ${tenant}/no-secret spec.git.secretRef) not found`,
     );
+  });
+
+  it("mirrors every Flux GitRepository with its own Secret, and a policy's URLs, once a policy asks", async () => {
+    await client.create(kinds.fluxGitRepository, {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'infra', namespace: tenant },
+      spec: { interval: '10m', url, secretRef: { name: 'flux-system' }, ref: { branch: 'main' } },
+    } as KubeObject);
+    const policy = `policy-${id}`;
+    await client.create(kinds.backupPolicy, {
+      metadata: { name: policy },
+      spec: {
+        selector: { namespaceSelector: { matchLabels: { 'git.safehold.test/id': id } } },
+        repository: { name: repository },
+        git: { schedule: { cron: '0 5 * * *' }, urls: [{ name: 'local', url: `file://${source}` }] },
+      },
+    } as KubeObject);
+    try {
+      let made: ApplicationDump | undefined;
+      await waitFor('the Git dump beside the GitRepository', async () => {
+        made = await client
+          .get<ApplicationDump>(kinds.applicationDump, { namespace: tenant, name: 'safehold-git-infra' })
+          .catch(() => undefined);
+        return made !== undefined;
+      });
+      expect(made?.spec).toMatchObject({
+        git: { url, secretRef: { name: 'flux-system' } },
+        schedule: { cron: '0 5 * * *' },
+        repository,
+      });
+      expect(made?.metadata.labels).toMatchObject({
+        'safehold.io/declared-by': 'policy',
+        'safehold.io/policy': policy,
+      });
+      const done = await runNow('safehold-git-infra', 'infra-1');
+      expect(done.status?.bytes).toBeGreaterThan(0);
+      await waitFor("the Git dump of the policy's URL", () =>
+        client.get(kinds.applicationDump, { namespace: system, name: 'safehold-git-local' }).then(
+          () => true,
+          () => false,
+        ),
+      );
+      // No policy asks any more: the dumps it made go (their bundles stay in the repository).
+      await client.delete(kinds.backupPolicy, { name: policy });
+      await waitFor('the Git dump deleted', () =>
+        client.get(kinds.applicationDump, { namespace: tenant, name: 'safehold-git-infra' }).then(
+          () => false,
+          (error: unknown) => isNotFound(error),
+        ),
+      );
+    } finally {
+      await client.delete(kinds.backupPolicy, { name: policy }).catch(() => undefined);
+    }
   });
 });

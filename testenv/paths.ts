@@ -31,6 +31,7 @@ export const versions = {
   kopia: version('KOPIA_VERSION'),
   prometheusDeb: version('PROMETHEUS_DEB_VERSION'),
   csiSpec: version('CSI_SPEC_VERSION'),
+  fluxSource: version('FLUX_SOURCE_VERSION'),
   node: readFileSync(join(repoRoot, '.node-version'), 'utf8').trim(),
 };
 
@@ -43,6 +44,8 @@ export const tools = {
   kubeScheduler: join(cacheDir, `kube-${versions.kubernetes}`, 'kube-scheduler'),
   restic: join(cacheDir, `restic-${versions.restic}`, 'restic'),
   snapshotCrds: join(cacheDir, `snapshot-crds-${versions.snapshotter}`),
+  /** Flux source-controller's CRDs (GitRepository), from its module. */
+  fluxCrds: join(cacheDir, `flux-crds-${versions.fluxSource}`),
   helm: join(cacheDir, `helm-${versions.helm}`, 'helm'),
   /** Built on first use by the engines benchmark (build-go-tools.sh kopia), never by setup. */
   kopia: join(cacheDir, `kopia-${versions.kopia}`, 'kopia'),

@@ -76,6 +76,32 @@ export const policyObjects = z.object({
     ),
 });
 
+/** A policy's Git dumps: every Flux GitRepository, and more repositories by URL. */
+export const policyGit = z.object({
+  flux: z.boolean().default(true).describe('Every Flux GitRepository (source.toolkit.fluxcd.io), with its own Secret.'),
+  urls: z
+    .array(
+      z.object({
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'a short DNS label (e.g. infra)')
+          .describe("Names the dump: safehold-git-<name>, in Safehold's namespace."),
+        url: z
+          .string()
+          .min(1)
+          .describe('The repository: https://, http://, ssh://, user@host:path (no password in it).'),
+        secretRef: z
+          .object({ name: z.string().min(1) })
+          .optional()
+          .describe("A Secret in Safehold's namespace: username and password, or identity and known_hosts."),
+      }),
+    )
+    .optional()
+    .describe('More repositories, by URL.'),
+  schedule: schedule.optional().describe("When they are mirrored; the policy's schedule by default."),
+  retention: retention.optional().describe("Which bundles are kept; the policy's retention by default."),
+});
+
 export const defaultRetention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' };
 
 export const concurrency = z.object({
@@ -222,6 +248,11 @@ export const backupPolicySpec = z
       .optional()
       .describe(
         "Commands run in the containers of the Pods that mount a volume: pre hooks before it is captured, post hooks as soon as it is. Pods may declare more with pre.hook.safehold.io/* annotations (Velero's pre.hook.backup.velero.io/* are read too).",
+      ),
+    git: policyGit
+      .optional()
+      .describe(
+        "GitOps repositories: every Flux GitRepository (and each URL listed here) mirrored as one verified bundle on this schedule: Safehold keeps a Git dump (ApplicationDump safehold-git-<name>) beside each, into this policy's repository. The policy of highest priority with spec.git does.",
       ),
     objects: policyObjects
       .optional()

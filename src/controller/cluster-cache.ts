@@ -55,6 +55,11 @@ export interface Snapshot extends KubeObject {
   };
 }
 
+/** A Flux GitRepository: its URL and the Secret it signs in with. */
+export interface FluxGitRepositoryObject extends KubeObject {
+  spec?: { url?: string; secretRef?: { name?: string } };
+}
+
 /** A VolumeGroupSnapshot Safehold made (groupsnapshot.storage.k8s.io). */
 export interface GroupSnapshot extends KubeObject {
   status?: { readyToUse?: boolean; error?: { message?: string }; creationTime?: string };
@@ -80,6 +85,8 @@ export class ClusterCache {
   readonly snapshots: Informer<Snapshot>;
   /** VolumeGroupSnapshotClasses: which drivers take several volumes' snapshots at one moment. */
   readonly groupSnapshotClasses: Informer<SnapshotClass>;
+  /** Flux's GitRepositories (source.toolkit.fluxcd.io), where its CRD is installed: what policies' Git dumps mirror. */
+  readonly gitRepositories: Informer<FluxGitRepositoryObject>;
   /** Only the VolumeGroupSnapshots Safehold made (run label). */
   readonly groupSnapshots: Informer<GroupSnapshot>;
   readonly jobs: Informer<Job>;
@@ -121,6 +128,7 @@ export class ClusterCache {
     // Only what Safehold made: its runs' snapshots and Jobs carry the run label.
     this.snapshots = new Informer<Snapshot>(client, kinds.volumeSnapshot, { ...options, labelSelector: runLabels.run });
     this.groupSnapshotClasses = new Informer<SnapshotClass>(client, kinds.volumeGroupSnapshotClass, options);
+    this.gitRepositories = new Informer<FluxGitRepositoryObject>(client, kinds.fluxGitRepository, options);
     this.groupSnapshots = new Informer<GroupSnapshot>(client, kinds.volumeGroupSnapshot, {
       ...options,
       labelSelector: runLabels.run,
@@ -311,6 +319,7 @@ export class ClusterCache {
       this.snapshots,
       this.groupSnapshotClasses,
       this.groupSnapshots,
+      this.gitRepositories,
       this.jobs,
       this.maintenances,
       this.restores,

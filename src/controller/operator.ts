@@ -14,7 +14,7 @@ import { dumpKindOf } from './dump/dump-kind.ts';
 import { DumpRelays } from './dump/dump-relay.ts';
 import { AnnotatedDumps } from './dump/annotated-dumps.ts';
 import { DumpScheduler } from './dump/dump-scheduler.ts';
-import { PolicyObjectDumps } from './dump/policy-object-dumps.ts';
+import { PolicyDumps } from './dump/policy-dumps.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.ts';
@@ -147,7 +147,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     const dumpScheduler = new DumpScheduler({ client, cache, now: deps.now, log: deps.log });
     const drillScheduler = new DrillScheduler({ client, cache, coverage: controller, now: deps.now, log: deps.log });
     const annotatedDumps = new AnnotatedDumps({ client, cache, coverage: controller, log: deps.log });
-    const policyObjectDumps = new PolicyObjectDumps({
+    const policyDumps = new PolicyDumps({
       client,
       cache,
       coverage: controller,
@@ -184,7 +184,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       drillScheduler.start();
     });
     // Only from a whole coverage decision: before it, every namespace would look unprotected.
-    void Promise.all([runsReady, controller.firstPass]).then(() => policyObjectDumps.start());
+    void Promise.all([runsReady, controller.firstPass]).then(() => policyDumps.start());
     prober.start();
     void cache.synced().then(() =>
       deps.log('every cache is synced', {
@@ -203,7 +203,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     scheduler.stop();
     dumpScheduler.stop();
     drillScheduler.stop();
-    policyObjectDumps.stop();
+    policyDumps.stop();
     maintenanceScheduler.stop();
     prober.stop();
     sweeper.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backupPolicySpec, type BackupPolicy } from '../api/index.ts';
-import { policyObjectsDumps, type NamespaceFacts } from './policy-objects.ts';
+import { policyGitDumps, policyObjectsDumps, type NamespaceFacts } from './policy-objects.ts';
 
 const policy = (name: string, spec: object): BackupPolicy => ({
   metadata: { name },
@@ -63,5 +63,64 @@ describe('policyObjectsDumps', () => {
       operatorNamespace: 'safehold',
     });
     expect(desired).toEqual([]);
+  });
+});
+
+describe('policyGitDumps', () => {
+  const repositories = [
+    {
+      namespace: 'flux-system',
+      name: 'flux-system',
+      url: 'ssh://git@git.example.com/infra.git',
+      secretName: 'flux-system',
+    },
+    { namespace: 'apps', name: 'podinfo', url: 'https://github.com/stefanprodan/podinfo', secretName: undefined },
+  ];
+
+  it('mirrors every Flux GitRepository beside it, and the URLs the policy lists in its own namespace', () => {
+    const desired = policyGitDumps({
+      policies: [
+        policy('low', { default: true, git: { urls: [{ name: 'other', url: 'https://x/y.git' }] } }),
+        policy('gitops', {
+          default: true,
+          priority: 900,
+          git: {
+            schedule: { cron: '*/30 * * * *' },
+            urls: [{ name: 'infra', url: 'https://git.example.com/infra.git', secretRef: { name: 'infra-git' } }],
+          },
+        }),
+      ],
+      repositories,
+      operatorNamespace: 'safehold',
+    });
+    expect(desired.map((d) => [d.namespace, d.name, d.policy, d.spec.git])).toEqual([
+      [
+        'flux-system',
+        'safehold-git-flux-system',
+        'gitops',
+        { url: repositories[0]?.url, secretRef: { name: 'flux-system' } },
+      ],
+      ['apps', 'safehold-git-podinfo', 'gitops', { url: repositories[1]?.url }],
+      [
+        'safehold',
+        'safehold-git-infra',
+        'gitops',
+        { url: 'https://git.example.com/infra.git', secretRef: { name: 'infra-git' } },
+      ],
+    ]);
+    expect(desired[0]?.spec).toMatchObject({ schedule: { cron: '*/30 * * * *' }, repository: 'main' });
+  });
+
+  it('leaves Flux out when told to, and makes none without a policy asking', () => {
+    expect(
+      policyGitDumps({
+        policies: [policy('p', { default: true, git: { flux: false } })],
+        repositories,
+        operatorNamespace: 's',
+      }),
+    ).toEqual([]);
+    expect(
+      policyGitDumps({ policies: [policy('p', { default: true })], repositories, operatorNamespace: 's' }),
+    ).toEqual([]);
   });
 });

@@ -4,8 +4,11 @@
 // the policy's schedule and retention unless spec.objects names its own; with
 // spec.objects.cluster, one `safehold-cluster-objects` of the cluster-scoped
 // objects in Safehold's namespace. Where several policies would, the one of
-// highest priority (then name) does. Pure: the operator creates, updates and
-// deletes the objects (only those labelled as made from a policy).
+// highest priority (then name) does. And the Git dumps a policy keeps
+// (spec.git): one `safehold-git-<name>` beside each Flux GitRepository, with
+// its URL and Secret, and one in Safehold's namespace per URL the policy
+// lists. Pure: the operator creates, updates and deletes the objects (only
+// those labelled as made from a policy).
 import type { ApplicationDumpSpec, BackupPolicy } from '../api/index.ts';
 import { matchesSelector } from './label-selector.ts';
 import { controlPlaneNamespaces } from './objects-coverage.ts';
@@ -78,4 +81,49 @@ export function policyObjectsDumps(input: {
       spec: dumpSpec(cluster, 'Cluster'),
     });
   return desired;
+}
+
+/** A Flux GitRepository, as a Git dump needs it. */
+export interface FluxGitRepository {
+  namespace: string;
+  name: string;
+  url: string;
+  secretName: string | undefined;
+}
+
+/** The name of the Git dump beside a repository (or for a policy's URL named so), within a name's limits. */
+export function gitDumpName(name: string): string {
+  return `safehold-git-${name}`.slice(0, 63).replace(/[-.]+$/, '');
+}
+
+/** The Git dumps the policy of highest priority with spec.git calls for. */
+export function policyGitDumps(input: {
+  policies: readonly BackupPolicy[];
+  repositories: readonly FluxGitRepository[];
+  operatorNamespace: string;
+}): DesiredObjectsDump[] {
+  const policy = input.policies.filter((p) => p.spec.git !== undefined).sort(byPriority)[0];
+  const git = policy?.spec.git;
+  if (policy === undefined || git === undefined) return [];
+  const spec = (url: string, secretName: string | undefined): ApplicationDumpSpec => ({
+    git: { url, ...(secretName === undefined ? {} : { secretRef: { name: secretName } }) },
+    schedule: git.schedule ?? policy.spec.schedule,
+    retention: git.retention ?? policy.spec.retention,
+    ...(policy.spec.repository === undefined ? {} : { repository: policy.spec.repository.name }),
+  });
+  const name = policy.metadata.name;
+  return [
+    ...(git.flux ? input.repositories : []).map((r) => ({
+      namespace: r.namespace,
+      name: gitDumpName(r.name),
+      policy: name,
+      spec: spec(r.url, r.secretName),
+    })),
+    ...(git.urls ?? []).map((u) => ({
+      namespace: input.operatorNamespace,
+      name: gitDumpName(u.name),
+      policy: name,
+      spec: spec(u.url, u.secretRef?.name),
+    })),
+  ];
 }

@@ -82,6 +82,7 @@ export const kinds = {
     'volumegroupsnapshotclasses',
     false,
   ),
+  fluxGitRepository: kind('source.toolkit.fluxcd.io', 'v1', 'GitRepository', 'gitrepositories', true),
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),

@@ -139,6 +139,17 @@ snapshot_crds() {
   log "snapshot CRDs $SNAPSHOTTER_VERSION copied"
 }
 
+flux_crds() {
+  local out=$cache/flux-crds-$FLUX_SOURCE_VERSION
+  [ -f "$out/source.toolkit.fluxcd.io_gitrepositories.yaml" ] && { log "Flux CRDs cached"; return; }
+  local dir
+  dir=$(go mod download -json "github.com/fluxcd/source-controller@$FLUX_SOURCE_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  mkdir -p "$out.tmp"
+  cp "$dir"/config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml "$out.tmp/"
+  rm -rf "$out"; mv "$out.tmp" "$out"
+  log "Flux CRDs $FLUX_SOURCE_VERSION copied"
+}
+
 # The CSI specification's and the kubelet plugin registration's .proto files, which the real
 # node's CSI plugin (testenv/csi-node) serves, from their modules on the Go module proxy.
 csi_protos() {
@@ -160,6 +171,7 @@ exec 9>"$cache/.build.lock"
 flock 9
 if [ "${1:-}" = kopia ]; then build_kopia; exit; fi
 snapshot_crds
+flux_crds
 build_restic
 build_helm
 build_etcd

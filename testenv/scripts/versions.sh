@@ -12,3 +12,5 @@ PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
 NPM_VERSION=11.21.3
 # The CSI specification the real node's CSI plugin serves (testenv/csi-node).
 CSI_SPEC_VERSION=v1.11.0
+# Flux's GitRepository CRD (the CRD only), for the GitOps journeys; newer releases need Go 1.27.
+FLUX_SOURCE_VERSION=v1.7.0

@@ -1,7 +1,8 @@
-// Keeps the objects dumps that policies call for (core/policy-objects.ts) in
-// step with them: created in each namespace a policy with spec.objects
-// protects or selects, updated when the policy changes, and deleted when it no
-// longer calls for one (its stored dumps stay in the repository, as those of
+// Keeps the dumps that policies call for (core/policy-objects.ts) in step
+// with them: objects dumps in each namespace a policy with spec.objects
+// protects or selects, Git dumps beside each Flux GitRepository and for each
+// URL a policy with spec.git lists; updated when the policy (or the
+// GitRepository) changes, and deleted when none calls for one (its stored dumps stay in the repository, as those of
 // any deleted ApplicationDump). Only the dumps this made (labelled
 // safehold.io/declared-by=policy) are ever changed. A pass runs when coverage
 // is recomputed, a policy, a namespace or such a dump changes, and every minute.
@@ -10,6 +11,7 @@ import {
   declaredByLabel,
   declaredByPolicy,
   objectsPolicyLabel,
+  policyGitDumps,
   policyObjectsDumps,
   type NamespaceFacts,
 } from '../../core/index.ts';
@@ -19,7 +21,7 @@ import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { Log } from '../operator.ts';
 import { SchedulerPass } from '../run/scheduler-pass.ts';
 
-export interface PolicyObjectDumpsDeps {
+export interface PolicyDumpsDeps {
   client: KubeClient;
   cache: ClusterCache;
   coverage: CoverageController;
@@ -29,17 +31,17 @@ export interface PolicyObjectDumpsDeps {
   log: Log;
 }
 
-export class PolicyObjectDumps {
-  readonly #deps: PolicyObjectDumpsDeps;
+export class PolicyDumps {
+  readonly #deps: PolicyDumpsDeps;
   readonly #loop: SchedulerPass;
 
-  constructor(deps: PolicyObjectDumpsDeps) {
+  constructor(deps: PolicyDumpsDeps) {
     this.#deps = deps;
     this.#loop = new SchedulerPass(
       () => this.#pass(),
       () => deps.now().getTime(),
       (error) =>
-        deps.log('could not keep the objects dumps policies call for', {
+        deps.log('could not keep the dumps policies call for', {
           error: error instanceof Error ? error.message : String(error),
         }),
     );
@@ -49,6 +51,7 @@ export class PolicyObjectDumps {
     this.#deps.coverage.onRecomputed(() => this.#loop.soon());
     this.#deps.cache.namespaces.onChange(() => this.#loop.soon());
     this.#deps.cache.policies.onChange(() => this.#loop.soon());
+    this.#deps.cache.gitRepositories.onChange(() => this.#loop.soon());
     this.#deps.cache.applicationDumps.onChange((c) => {
       if (c.object.metadata.labels?.[declaredByLabel] === declaredByPolicy) this.#loop.soon();
     });
@@ -75,11 +78,26 @@ export class PolicyObjectDumps {
         protectedBy: protectedBy.get(name) ?? new Set(),
       };
     });
-    const desired = policyObjectsDumps({
-      policies: cache.parsedPolicies().valid,
-      namespaces,
-      operatorNamespace: this.#deps.namespace,
-    });
+    const policies = cache.parsedPolicies().valid;
+    const desired = [
+      ...policyObjectsDumps({ policies, namespaces, operatorNamespace: this.#deps.namespace }),
+      ...policyGitDumps({
+        policies,
+        repositories: cache.gitRepositories.list().flatMap((r) =>
+          r.spec?.url === undefined
+            ? []
+            : [
+                {
+                  namespace: r.metadata?.namespace ?? '',
+                  name: r.metadata?.name ?? '',
+                  url: r.spec.url,
+                  secretName: r.spec.secretRef?.name,
+                },
+              ],
+        ),
+        operatorNamespace: this.#deps.namespace,
+      }),
+    ];
     const wanted = new Set(desired.map((d) => `${d.namespace}/${d.name}`));
     for (const dump of desired) {
       const key = `${dump.namespace}/${dump.name}`;
@@ -94,7 +112,7 @@ export class PolicyObjectDumps {
           .catch((error: unknown) => {
             if (!isAlreadyExists(error)) throw error;
           });
-        this.#deps.log('made the objects dump a policy calls for', { dump: key, policy: dump.policy });
+        this.#deps.log('made the dump a policy calls for', { dump: key, policy: dump.policy });
         continue;
       }
       // Someone's own ApplicationDump of the same name is theirs: never overwritten.
@@ -115,7 +133,7 @@ export class PolicyObjectDumps {
       await ignoreNotFound(() =>
         client.delete(kinds.applicationDump, { namespace: existing.metadata.namespace, name: existing.metadata.name }),
       );
-      this.#deps.log('deleted an objects dump no policy calls for any more', { dump: key });
+      this.#deps.log('deleted a dump no policy calls for any more', { dump: key });
     }
     return this.#deps.now().getTime() + 60_000;
   }
