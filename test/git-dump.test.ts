@@ -13,11 +13,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { ApplicationDump, DumpRun } from '../src/api/index.ts';
+import type { ObjectsRow } from '../src/core/index.ts';
 import { isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { tools } from '../testenv/paths.ts';
 import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
 import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
-import { installCrds, runOperatorHere, safeholdToFile, waitForRun, type OperatorHere } from './support/safehold.ts';
+import {
+  installCrds,
+  runOperatorHere,
+  safehold,
+  safeholdToFile,
+  waitForRun,
+  type OperatorHere,
+} from './support/safehold.ts';
 
 const login = { username: 'flux', password: `ghp-${randomBytes(12).toString('hex')}` };
 
@@ -196,6 +204,16 @@ describe('a Git repository as a dump', () => {
       });
       const done = await runNow('safehold-git-infra', 'infra-1');
       expect(done.status?.bytes).toBeGreaterThan(0);
+      // The repository is covered, and says by which dump.
+      const status = await safehold(['status', '--objects', '-n', tenant, '-o', 'json']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(
+        (JSON.parse(status.stdout) as ObjectsRow[]).find((r) => r.scope === 'Git' && r.name === 'infra'),
+      ).toMatchObject({
+        state: 'protected',
+        url,
+        dump: `${tenant}/safehold-git-infra`,
+      });
       await waitFor("the Git dump of the policy's URL", () =>
         client.get(kinds.applicationDump, { namespace: system, name: 'safehold-git-local' }).then(
           () => true,

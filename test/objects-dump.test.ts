@@ -315,7 +315,7 @@ describe('a namespace’s API objects as a dump', () => {
         dump: `${system}/cluster`,
       });
       const table = await safehold(['status', '--objects', '-n', bare]);
-      expect(table.stdout).toMatch(new RegExp(`namespace\\s+${bare}\\s+UNPROTECTED`));
+      expect(table.stdout).toMatch(new RegExp(`namespace\\s+${bare}\\s+-\\s+UNPROTECTED`));
     } finally {
       await deleteNamespace(client, bare);
     }

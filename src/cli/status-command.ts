@@ -3,6 +3,7 @@
 // the cluster-scoped objects.
 import type { Command } from 'commander';
 import { coverage, objectsCoverage } from '../core/index.ts';
+import { kinds, type KubeObject } from '../kube/index.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { CliDeps } from './program.ts';
 import { outputOption, type OutputFormat } from './output-format.ts';
@@ -31,7 +32,7 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
     .option('--fail-on-unprotected', 'exit with status 3 when any volume shown is UNPROTECTED')
     .option(
       '--objects',
-      "the API objects instead of the volumes: each namespace's, and (with --all-namespaces) the cluster-scoped ones, protected by an objects dump or not",
+      "the cluster's state instead of the volumes: each namespace's API objects, the GitOps repositories, and (with --all-namespaces) the cluster-scoped objects, each protected by a dump or not",
     )
     .action(async (options: StatusOptions) => {
       if (options.namespace !== undefined && options.allNamespaces === true) {
@@ -48,12 +49,25 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
           );
         const now = deps.now();
         if (options.objects === true) {
+          // Flux's GitRepositories, where Flux is installed and the caller may read them.
+          const gitRepositories = await client
+            .list<KubeObject & { spec?: { url?: string } }>(
+              kinds.fluxGitRepository,
+              namespace === undefined ? {} : { namespace },
+            )
+            .then((list) => list.items)
+            .catch(() => []);
           let rows = objectsCoverage({
             namespaces: [...view.namespaces.values()]
               .filter((n) => namespace === undefined || n.metadata?.name === namespace)
               .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '')),
             dumps: view.dumps ?? [],
             cluster: namespace === undefined,
+            gitRepositories: gitRepositories.flatMap((r) =>
+              r.spec?.url === undefined
+                ? []
+                : [{ namespace: r.metadata?.namespace ?? '', name: r.metadata?.name ?? '', url: r.spec.url }],
+            ),
             now,
           });
           if (options.unprotected === true) rows = rows.filter((r) => r.state === 'unprotected');

@@ -90,8 +90,9 @@ export function renderObjectsStatus(
   const cells = rows.map((row) => {
     const last = age(row.lastBackup, now);
     return [
-      row.scope === 'Cluster' ? 'cluster' : 'namespace',
+      { Cluster: 'cluster', Namespace: 'namespace', Git: 'git' }[row.scope],
       row.scope === 'Cluster' ? '-' : (row.namespace ?? '-'),
+      row.scope === 'Git' ? `${row.name ?? ''} (${row.url ?? ''})` : '-',
       { protected: c.green('protected'), excluded: c.yellow('excluded'), unprotected: c.red(c.bold('UNPROTECTED')) }[
         row.state
       ],
@@ -101,5 +102,8 @@ export function renderObjectsStatus(
       row.reason,
     ];
   });
-  return renderTable(['SCOPE', 'NAMESPACE', 'DECISION', 'DUMP', 'LAST BACKUP', 'NEXT RUN', 'REASON'], cells);
+  return renderTable(
+    ['SCOPE', 'NAMESPACE', 'REPOSITORY', 'DECISION', 'DUMP', 'LAST BACKUP', 'NEXT RUN', 'REASON'],
+    cells,
+  );
 }

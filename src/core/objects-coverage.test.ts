@@ -74,4 +74,47 @@ describe('objectsCoverage', () => {
       }),
     ]);
   });
+
+  it('says for each Flux GitRepository whether a Git dump of its URL mirrors it, and lists the other Git dumps', () => {
+    const rows = objectsCoverage({
+      namespaces: [],
+      dumps: [
+        dump('flux-system', 'safehold-git-infra', {
+          objects: undefined,
+          git: { url: 'https://git/infra.git' },
+          schedule: daily,
+        }),
+        dump('safehold', 'safehold-git-extra', { objects: undefined, git: { url: 'https://git/extra.git' } }),
+      ],
+      gitRepositories: [
+        { namespace: 'flux-system', name: 'infra', url: 'https://git/infra.git' },
+        { namespace: 'apps', name: 'podinfo', url: 'https://git/podinfo.git' },
+      ],
+      cluster: false,
+      now,
+    });
+    expect(rows.map((r) => [r.scope, r.namespace, r.name, r.state, r.reason])).toEqual([
+      [
+        'Git',
+        'flux-system',
+        'infra',
+        'protected',
+        'mirrored by ApplicationDump flux-system/safehold-git-infra (on its schedule)',
+      ],
+      [
+        'Git',
+        'apps',
+        'podinfo',
+        'unprotected',
+        'no Git dump of this URL (an ApplicationDump with spec.git, or a policy with spec.git)',
+      ],
+      [
+        'Git',
+        'safehold',
+        'safehold-git-extra',
+        'protected',
+        'mirrored by ApplicationDump safehold/safehold-git-extra (no schedule: only when asked)',
+      ],
+    ]);
+  });
 });

@@ -1,6 +1,8 @@
-// Coverage of the cluster's API objects (M11): one row per namespace and one
-// for the cluster-scoped objects, each protected by an objects dump (an
-// ApplicationDump with spec.objects), excluded, or UNPROTECTED, and why.
+// Coverage of the cluster's state besides volumes (M11): one row per
+// namespace's API objects and one for the cluster-scoped objects, each
+// protected by an objects dump (an ApplicationDump with spec.objects),
+// excluded, or UNPROTECTED; and one per GitOps repository (each Flux
+// GitRepository, each Git dump), protected by a Git dump (spec.git) or not.
 // Computed from plain objects, so `safehold status --objects` (reading the
 // API) and the operator (from its informers) agree.
 import type { Namespace } from 'kubernetes-types/core/v1.js';
@@ -11,9 +13,12 @@ import { nextRun } from './schedule.ts';
 export const controlPlaneNamespaces: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
 export interface ObjectsRow {
-  scope: 'Namespace' | 'Cluster';
+  scope: 'Namespace' | 'Cluster' | 'Git';
   /** The namespace; for the cluster-scoped objects, where the dump that protects them is (if any). */
   namespace: string | undefined;
+  /** A Git row: the GitRepository (or, for a repository only a dump names, the dump), and its URL. */
+  name?: string | undefined;
+  url?: string | undefined;
   state: 'protected' | 'excluded' | 'unprotected';
   /** The ApplicationDump that protects them ("namespace/name"). */
   dump: string | undefined;
@@ -24,7 +29,8 @@ export interface ObjectsRow {
 
 interface ObjectsDump {
   key: string;
-  scope: 'Namespace' | 'Cluster';
+  scope: 'Namespace' | 'Cluster' | 'Git';
+  url: string | undefined;
   namespace: string;
   lastSuccess: string | undefined;
   nextRun: string | undefined;
@@ -34,12 +40,15 @@ interface ObjectsDump {
 function objectsDumps(dumps: readonly ApplicationDump[], now: Date): ObjectsDump[] {
   return dumps.flatMap((dump) => {
     const parsed = applicationDumpSpec.safeParse(dump.spec);
-    if (!parsed.success || parsed.data.objects === undefined) return [];
+    if (!parsed.success) return [];
+    const { objects, git } = parsed.data;
+    if (objects === undefined && git === undefined) return [];
     const schedule = parsed.data.schedule;
     return [
       {
         key: `${dump.metadata.namespace}/${dump.metadata.name}`,
-        scope: parsed.data.objects.scope,
+        scope: objects?.scope ?? 'Git',
+        url: git?.url,
         namespace: dump.metadata.namespace,
         lastSuccess: dump.status?.lastSuccess?.time,
         nextRun:
@@ -88,6 +97,8 @@ export function objectsCoverage(input: {
   namespaces: readonly Namespace[];
   dumps: readonly ApplicationDump[];
   cluster: boolean;
+  /** Flux's GitRepositories (of the namespaces shown). */
+  gitRepositories?: readonly { namespace: string; name: string; url: string }[];
   now: Date;
 }): ObjectsRow[] {
   const dumps = objectsDumps(input.dumps, input.now);
@@ -125,6 +136,34 @@ export function objectsCoverage(input: {
       reason: 'no objects dump in this namespace (an ApplicationDump with spec.objects)',
     });
   }
+  // GitOps repositories: each Flux GitRepository, protected by a Git dump of its URL (wherever it is).
+  const gitDumps = dumps.filter((d) => d.scope === 'Git');
+  const covered = new Set<string>();
+  for (const repo of input.gitRepositories ?? []) {
+    const dump = best(gitDumps.filter((d) => d.url === repo.url));
+    const base = { scope: 'Git' as const, namespace: repo.namespace, name: repo.name, url: repo.url };
+    if (dump !== undefined) {
+      covered.add(dump.key);
+      rows.push({ ...base, ...protectedBy(dump, 'mirrored') });
+    } else
+      rows.push({
+        ...base,
+        state: 'unprotected',
+        dump: undefined,
+        lastBackup: undefined,
+        nextRun: undefined,
+        reason: 'no Git dump of this URL (an ApplicationDump with spec.git, or a policy with spec.git)',
+      });
+  }
+  // And the repositories only a Git dump names.
+  for (const dump of gitDumps.filter((d) => !covered.has(d.key)))
+    rows.push({
+      scope: 'Git',
+      namespace: dump.namespace,
+      name: dump.key.slice(dump.namespace.length + 1),
+      url: dump.url,
+      ...protectedBy(dump, 'mirrored'),
+    });
   if (input.cluster) {
     const dump = best(dumps.filter((d) => d.scope === 'Cluster'));
     rows.push(
