@@ -2,7 +2,7 @@
 // cluster (real API server, Ceph radosgw as S3), makes a few namespaces with
 // PVCs full of real files, installs Safehold's CRDs, a repository and a
 // default policy, runs the operator, backs every protected volume up, and
-// prints `safehold status`.
+// prints `safehold status`, for volumes and for the cluster's state.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -179,7 +179,11 @@ await client.apply(
 );
 await client.apply(
   kinds.backupPolicy,
-  { metadata: { name: 'demo-default' }, spec: { default: true, repository: { name: 'demo' } } } as KubeObject,
+  {
+    metadata: { name: 'demo-default' },
+    // The namespaces' API objects and the cluster-scoped ones too, as objects dumps on the policy's schedule.
+    spec: { default: true, repository: { name: 'demo' }, objects: { cluster: true } },
+  } as KubeObject,
   { force: true },
 );
 say('BackupRepository "demo" (radosgw bucket safehold-demo) and default BackupPolicy "demo-default" applied');
@@ -253,6 +257,8 @@ try {
   await show(['backups', '-n', 'demo-shop']);
   await show(['backups', '-n', 'demo-lab']);
   await show(['retention', 'preview', '-n', 'demo-shop']);
+  // The cluster's state besides the volumes: each namespace's objects, the GitOps repositories, the cluster's.
+  await show(['status', '--objects', '--all-namespaces']);
   const page = join(defaultEnvDir, 'demo-dashboard.html');
   writeFileSync(page, await (await fetch(`http://${await served}/`)).text());
   say(`the web dashboard as the operator served it (red and green, per namespace): ${page}`);

@@ -115,9 +115,8 @@ export const applicationDumpSpec = z
         ctx.addIssue({ code: 'custom', path: [field], message: 'required (unless spec.objects or spec.git is set)' });
   });
 
-/** The objects of a namespace, as an objects dump stores them, and the format its header names. */
+/** The objects of a namespace, as an objects dump stores them (objects-file.ts says how). */
 export const objectsFileName = 'objects.jsonl';
-export const objectsFileFormat = 'safehold.io/objects/v1';
 
 /** A Git repository's bundle, unless the dump names its file. */
 export const gitBundleFileName = 'repository.bundle';

@@ -29,3 +29,4 @@ export * from './timestamp.ts';
 export * from './volume-backup.ts';
 export * from './volume-history.ts';
 export * from './volume-restore.ts';
+export * from './objects-file.ts';

@@ -48,6 +48,12 @@ describe('parseObjectsFile', () => {
     expect(parsed(lines(header, trailer(0)).trimEnd()).objects).toEqual([]);
   });
 
+  it('refuses a file of the cluster-scoped objects: it restores one namespace', () => {
+    expect(refused(lines({ ...header, namespace: undefined, scope: 'Cluster' }, trailer(0)))).toBe(
+      'line 1: a file of the cluster-scoped objects (scope Cluster): restore-resources restores one namespace',
+    );
+  });
+
   it('refuses a file without its trailer, however it was cut', () => {
     const whole = lines(header, settings, web, trailer(2));
     expect(refused(lines(header, settings, web))).toMatch(/^incomplete: the file ends at line 3 without its trailer/);

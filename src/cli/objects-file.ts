@@ -3,32 +3,16 @@
 // and a trailer with the count. A file without its trailer, or whose count
 // differs, was cut short: it is refused whole, so a restore never puts back
 // half a namespace. Parsing returns a result and never throws.
-import { z } from 'zod';
-import { objectsFileFormat } from '../api/index.ts';
+import type { z } from 'zod';
+import {
+  objectsFileFormat,
+  objectsFileHeader as header,
+  objectsFileTrailer as trailer,
+  type ObjectsFileResource,
+} from '../api/index.ts';
 import { groupKind, groupOf, objectRef, sanitizeObject, type ApiObject } from '../core/index.ts';
 
-const headerResource = z.object({
-  group: z.string(),
-  version: z.string().min(1),
-  kind: z.string().min(1),
-  plural: z.string().min(1),
-  namespaced: z.boolean(),
-});
-export type HeaderResource = z.infer<typeof headerResource>;
-
-const header = z.object({
-  format: z.literal(objectsFileFormat),
-  namespace: z.string().min(1),
-  capturedAt: z.string(),
-  resources: z.array(headerResource),
-  skipped: z.array(z.object({ resource: z.string(), reason: z.string() })).default([]),
-});
-
-const trailer = z.object({
-  end: z.literal(true),
-  objects: z.number().int().nonnegative(),
-  skippedObjects: z.array(z.object({ object: z.string(), reason: z.string() })).default([]),
-});
+export type HeaderResource = ObjectsFileResource;
 
 export interface ObjectsFile {
   namespace: string;
@@ -63,6 +47,11 @@ export function parseObjectsFile(text: string): ObjectsFileResult {
         : `line 1: not the header of an objects file (${objectsFileFormat}): ${issue(head.error)}`,
     );
   }
+  const namespace = head.data.namespace;
+  if (namespace === undefined)
+    return fail(
+      'line 1: a file of the cluster-scoped objects (scope Cluster): restore-resources restores one namespace',
+    );
   const last = lines.length > 1 ? lines[lines.length - 1] : undefined;
   const end = trailer.safeParse(json(last?.content ?? ''));
   if (last === undefined || !end.success)
@@ -77,7 +66,7 @@ export function parseObjectsFile(text: string): ObjectsFileResult {
   const objects: ApiObject[] = [];
   const leftOut: string[] = [];
   for (const line of body) {
-    const read = readObject(line.content, head.data.namespace, resources);
+    const read = readObject(line.content, namespace, resources);
     if (!read.ok) return fail(`line ${line.number}: ${read.error}`);
     if (read.object === undefined) leftOut.push(read.reason);
     else objects.push(read.object);
@@ -85,7 +74,7 @@ export function parseObjectsFile(text: string): ObjectsFileResult {
   return {
     ok: true,
     file: {
-      namespace: head.data.namespace,
+      namespace,
       capturedAt: head.data.capturedAt,
       objects,
       resources,

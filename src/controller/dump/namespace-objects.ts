@@ -7,7 +7,7 @@
 // count. A file without its trailer, or whose count differs, is incomplete:
 // `safehold restore-resources` refuses it. A kind the operator may not list
 // fails the dump, naming it: never a dump that silently lacks a kind.
-import { objectsFileFormat } from '../../api/index.ts';
+import { objectsFileFormat, type ObjectsFileHeader, type ObjectsFileTrailer } from '../../api/index.ts';
 import {
   groupKind,
   objectRef,
@@ -80,7 +80,7 @@ export async function* namespaceObjects(
       .map((r) => ({ resource: resourceName(r), reason: 'left out by spec.objects.excludeKinds' })),
   ];
   const line = (value: unknown) => Buffer.from(`${JSON.stringify(value)}\n`);
-  yield line({
+  const header: ObjectsFileHeader = {
     format: objectsFileFormat,
     ...(namespace === undefined ? { scope: 'Cluster' } : { namespace }),
     capturedAt: now.toISOString(),
@@ -92,7 +92,8 @@ export async function* namespaceObjects(
       namespaced,
     })),
     skipped,
-  });
+  };
+  yield line(header);
   let objects = 0;
   const skippedObjects: { object: string; reason: string }[] = [];
   for (const resource of included) {
@@ -118,5 +119,6 @@ export async function* namespaceObjects(
       throw new Error(`could not list ${resourceName(resource)} in ${where}: ${why}`, { cause: error });
     }
   }
-  yield line({ end: true, objects, skippedObjects });
+  const trailer: ObjectsFileTrailer = { end: true, objects, skippedObjects };
+  yield line(trailer);
 }
