@@ -523,3 +523,51 @@ describe('the restore drill alerts', () => {
     await run(tools.promtool, ['test', 'rules', join(work, 'drills.test.yaml')], { timeoutMs: 120_000 });
   });
 });
+
+describe("the cluster's state alert", () => {
+  const work = mkdtempSync(join(tmpdir(), 'alerts-state-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('fires per scope and namespace for state no dump protects, after its hour, and not for protected state', async () => {
+    const target = 'job="safehold",instance="10.0.0.7:8080"';
+    const state = (labels: string, value: number) => ({
+      series: `safehold_state_protected{${target},${labels}}`,
+      values: `${value}+0x100`,
+    });
+    const rules = await renderedRules();
+    for (const rule of rules.groups.flatMap((g) => g.rules))
+      rule.annotations = { summary: rule.annotations?.summary ?? '' };
+    writeFileSync(join(work, 'rules.yaml'), stringify(rules));
+    const unprotected = (scope: string, namespace: string, count: number) => ({
+      exp_labels: { severity: 'warning', scope, namespace },
+      exp_annotations: { summary: `${count} ${scope} state in namespace ${namespace} is UNPROTECTED` },
+    });
+    const tests = {
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // A sample a minute: a gap longer than Prometheus' 5 minutes of lookback would reset the hour.
+          interval: '1m',
+          input_series: [
+            state('scope="Namespace",namespace="shop",name="",dump="shop/safehold-objects"', 1),
+            state('scope="Namespace",namespace="lab",name="",dump=""', 0),
+            state('scope="Git",namespace="flux-system",name="infra",dump=""', 0),
+            state('scope="Git",namespace="flux-system",name="apps",dump=""', 0),
+            state('scope="Cluster",namespace="safehold",name="",dump="safehold/safehold-cluster-objects"', 1),
+          ],
+          alert_rule_test: [
+            { eval_time: '30m', alertname: 'SafeholdStateUnprotected', exp_alerts: [] },
+            {
+              eval_time: '70m',
+              alertname: 'SafeholdStateUnprotected',
+              exp_alerts: [unprotected('Git', 'flux-system', 2), unprotected('Namespace', 'lab', 1)],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(work, 'state.test.yaml'), stringify(tests));
+    await run(tools.promtool, ['test', 'rules', join(work, 'state.test.yaml')], { timeoutMs: 120_000 });
+  });
+});

@@ -19,7 +19,9 @@ import { tools } from '../testenv/paths.ts';
 import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
 import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
 import {
+  freePort,
   installCrds,
+  metricValue,
   runOperatorHere,
   safehold,
   safeholdToFile,
@@ -41,6 +43,14 @@ describe('a Git repository as a dump', () => {
   const server = gitHttpServer(served, login);
   let url = '';
   let tenant = '';
+  let metricsPort = 0;
+  /** The operator's safehold_state_protected for one GitRepository: 1, 0, or undefined when not exported. */
+  const gitProtected = async (name: string) =>
+    metricValue(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 'safehold_state_protected', {
+      scope: 'Git',
+      namespace: tenant,
+      name,
+    });
 
   beforeAll(async () => {
     client = clientAs('admin');
@@ -84,7 +94,8 @@ describe('a Git repository as a dump', () => {
         () => false,
       ),
     );
-    operator = await runOperatorHere(system, id);
+    metricsPort = await freePort();
+    operator = await runOperatorHere(system, id, { metricsPort });
   }, 300_000);
 
   afterAll(async () => {
@@ -176,6 +187,16 @@ describe('a Git repository as a dump', () => {
       metadata: { name: 'infra', namespace: tenant },
       spec: { interval: '10m', url, secretRef: { name: 'flux-system' }, ref: { branch: 'main' } },
     } as KubeObject);
+    // Another repository no dump mirrors yet: found and exported UNPROTECTED; infra is mirrored already (its URL is
+    // the first journey's dump's).
+    await client.create(kinds.fluxGitRepository, {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'apps', namespace: tenant },
+      spec: { interval: '10m', url: `${url.replace(/\.git$/, '')}-apps.git`, ref: { branch: 'main' } },
+    } as KubeObject);
+    await waitFor('the GitRepositories exported', async () => (await gitProtected('apps')) === 0);
+    expect(await gitProtected('infra')).toBe(1);
     const policy = `policy-${id}`;
     await client.create(kinds.backupPolicy, {
       metadata: { name: policy },
@@ -202,6 +223,7 @@ describe('a Git repository as a dump', () => {
         'safehold.io/declared-by': 'policy',
         'safehold.io/policy': policy,
       });
+      await waitFor('the other repository exported as protected', async () => (await gitProtected('apps')) === 1);
       const done = await runNow('safehold-git-infra', 'infra-1');
       expect(done.status?.bytes).toBeGreaterThan(0);
       // The repository is covered, and says by which dump.

@@ -143,6 +143,7 @@ describe("the chart's monitoring files", () => {
       'SafeholdRepositoryMaintenanceOverdue',
       'SafeholdDrillFailed',
       'SafeholdVolumeUnproven',
+      'SafeholdStateUnprotected',
       'SafeholdOperatorDown',
     ]);
     for (const r of groups.flatMap((g) => g.rules)) expectExported(r.alert ?? '', r.expr);

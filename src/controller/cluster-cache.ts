@@ -306,6 +306,8 @@ export class ClusterCache {
       this.deployments,
       this.statefulSets,
       this.applicationDumps,
+      // The GitOps repositories' coverage (safehold_state_protected) follows them.
+      this.gitRepositories,
     ] as Informer<KubeObject>[];
   }
 
@@ -319,7 +321,6 @@ export class ClusterCache {
       this.snapshots,
       this.groupSnapshotClasses,
       this.groupSnapshots,
-      this.gitRepositories,
       this.jobs,
       this.maintenances,
       this.restores,

@@ -12,6 +12,7 @@ import type {
   CoverageRow,
   MaintenanceInterval,
   MaintenanceOwed,
+  ObjectsRow,
   VolumeHealth,
   VolumeProof,
 } from '../core/index.ts';
@@ -70,6 +71,18 @@ export class OperatorMetrics {
     name: 'safehold_volume_proof_due_timestamp_seconds',
     help: "Unix time by which a passing restore drill of the PVC is due: its last pass (else the PVC's creation) plus its policy's drill window",
     labelNames: ['namespace', 'pvc', 'policy'] as const,
+    registers: [this.registry],
+  });
+  readonly stateProtected = new Gauge({
+    name: 'safehold_state_protected',
+    help: "1 when the cluster's state besides volumes (scope: Namespace, a namespace's API objects; Cluster, the cluster-scoped objects; Git, a GitOps repository) is protected by a dump, 0 when it is excluded or UNPROTECTED",
+    labelNames: ['scope', 'namespace', 'name', 'dump'] as const,
+    registers: [this.registry],
+  });
+  readonly stateLastSuccess = new Gauge({
+    name: 'safehold_state_last_success_timestamp_seconds',
+    help: "Unix time of the last stored dump of that state (the protecting ApplicationDump's status.lastSuccess)",
+    labelNames: ['scope', 'namespace', 'name', 'dump'] as const,
     registers: [this.registry],
   });
   readonly scheduleInterval = new Gauge({
@@ -224,6 +237,24 @@ export class OperatorMetrics {
     }
     for (const decision of ['protected', 'unbound', 'excluded', 'unprotected'] as const)
       this.volumes.set({ decision }, counts[decision]);
+  }
+
+  /** Replaces the series of the cluster's state besides volumes (objectsCoverage rows) with the current ones. */
+  publishState(rows: readonly ObjectsRow[]): void {
+    this.stateProtected.reset();
+    this.stateLastSuccess.reset();
+    for (const row of rows) {
+      if (row.state === 'excluded') continue;
+      const labels = {
+        scope: row.scope,
+        namespace: row.namespace ?? '',
+        name: row.name ?? '',
+        dump: row.dump ?? '',
+      };
+      this.stateProtected.set(labels, row.state === 'protected' ? 1 : 0);
+      const last = row.lastBackup === undefined ? Number.NaN : Date.parse(row.lastBackup);
+      if (!Number.isNaN(last)) this.stateLastSuccess.set(labels, last / 1000);
+    }
   }
 
   /** Replaces the series of run health and schedules (see VolumeHealth) with the current ones. */

@@ -17,6 +17,7 @@ import {
   checkSchedule,
   countDecisions,
   coverage,
+  objectsCoverage,
   dumpPolicyName,
   type CoverageCounts,
   type CoverageRow,
@@ -135,6 +136,19 @@ export class CoverageController {
     this.#policies = valid;
     this.#byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
     metrics.publish(rows, counts);
+    metrics.publishState(
+      objectsCoverage({
+        namespaces: cache.namespaces.list(),
+        dumps: cache.applicationDumps.list(),
+        gitRepositories: cache.gitRepositories.list().flatMap((r) =>
+          r.spec?.url === undefined
+            ? []
+            : [{ namespace: r.metadata?.namespace ?? '', name: r.metadata?.name ?? '', url: r.spec.url }],
+        ),
+        cluster: true,
+        now: now(),
+      }),
+    );
     this.#queue.add(healthKey);
     for (const listener of this.#listeners) listener(rows);
     if (this.#firstDone !== undefined) {
