@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|drill|block|pause|dump|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|drill|block|pause|dump|objects|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--kubectl PATH] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -23,6 +23,7 @@ import { benchRestore } from './restore-2g.ts';
 import { benchDrill } from './drill-2g.ts';
 import { benchHookPause } from './hook-pause.ts';
 import { benchDumpStream } from './dump-stream.ts';
+import { benchObjects, defaultKubectl } from './objects-1k.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     'backups-per-volume': { type: 'string', default: '14' },
     catalogue: { type: 'string', default: 'history' },
     only: { type: 'string' },
+    // The objects benchmark's peer: the environment's kubectl, else the one on PATH.
+    kubectl: { type: 'string' },
     'keep-env': { type: 'boolean', default: false },
   },
 });
@@ -148,6 +151,27 @@ ${row("exec into restic --stdin (K8up's way):", dump.execToResticSeconds)}
 ${row('Safehold DumpRun, created to stored:', dump.safeholdSeconds)}
 ${row('  of which the stream:', dump.safeholdStreamSeconds)}
 results in bench/results/dump-stream.json`);
+}
+
+if (wanted('objects')) {
+  const objects = await benchObjects(env, client, values.kubectl ?? defaultKubectl(env), log);
+  writeFileSync(join(dir, 'objects-1k.json'), `${JSON.stringify({ ...header, objects }, null, 2)}\n`);
+  const s = (spread: { min: number; median: number }) =>
+    `${spread.min.toFixed(2)} / ${spread.median.toFixed(2)} s`.padStart(17);
+  const row = (label: string, ...columns: { min: number; median: number }[]) =>
+    `  ${label.padEnd(27)}${columns.map(s).join(' ')}`;
+  const d = objects.dump;
+  const { restore: r, noopRestore: n } = objects;
+  console.log(`
+a namespace of ${objects.fixture.total} API objects, dumped and restored on the real API server (min / median of ${objects.rounds})
+  ${''.padEnd(27)}${['safehold', 'kubectl', 'kubectl server-side'].map((h) => h.padStart(17)).join(' ')}
+${row('dump (kubectl: cached)', d.safehold.seconds, d.kubectl.warmCache.seconds)}
+${row('dump (kubectl: not cached)', d.safehold.seconds, d.kubectl.coldCache.seconds)}
+${row('restore, empty namespace', r.safehold.seconds, r.kubectl.seconds, r.kubectlServerSide.seconds)}
+${row('restore again, no change', n.safehold.seconds, n.kubectl.seconds, n.kubectlServerSide.seconds)}
+  safehold: ${d.safehold.objects} objects, ${(d.safehold.bytes / 2 ** 20).toFixed(2)} MiB, ${d.safehold.kindsListed} kinds listed, ${d.safehold.skippedKinds} skipped; kubectl: ${d.kubectl.items} items, ${(d.kubectl.bytes / 2 ** 20).toFixed(2)} MiB
+  restore: ${JSON.stringify(r.safehold.results)}; again: ${JSON.stringify(n.safehold.results)}; CLI start ${objects.cliStartSeconds.median.toFixed(2)} s
+results in bench/results/objects-1k.json`);
 }
 
 if (wanted('engines')) {
