@@ -163,6 +163,20 @@ describe('the Helm chart', () => {
     expect(deployment?.spec?.template?.spec?.securityContext).toMatchObject({ runAsNonRoot: true });
   });
 
+  it("grants reading every object (an objects dump's right, Secrets included) only with operator.objects=true", async () => {
+    const wildcardRead = async (set: string[]) => {
+      const { stdout } = await run(tools.helm, ['template', release, chart, '--kube-version', '1.34.4', ...set]);
+      const role = parseAllDocuments(stdout)
+        .map((d) => d.toJS() as (KubeObject & { rules?: { apiGroups?: string[]; resources?: string[] }[] }) | null)
+        .find((o) => o?.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-operator') === true);
+      return (role?.rules ?? []).some(
+        (r) => r.apiGroups?.includes('*') === true && r.resources?.includes('*') === true,
+      );
+    };
+    expect(await wildcardRead([])).toBe(false);
+    expect(await wildcardRead(['--set', 'operator.objects=true'])).toBe(true);
+  });
+
   it('refuses a repository without its credentials Secret, naming the field', async () => {
     const failed = await run(tools.helm, [
       'template',
