@@ -27,7 +27,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { installCrds, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
+import { installWithRepository, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
 
 function realNode() {
   const node = testEnv().realNode;
@@ -116,26 +116,14 @@ describe('application dumps', () => {
 
   beforeAll(async () => {
     client = clientAs('admin');
-    const env = testEnv();
-    await installCrds(client);
-    await client.create(kinds.namespace, { metadata: { name: system } });
-    await client.create(kinds.secret, {
-      metadata: { name: 's3', namespace: system },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject);
     // Movers on the real node reach radosgw through the bridge.
-    await client.create(kinds.backupRepository, {
-      metadata: { name: repository },
-      spec: {
-        s3: {
-          endpoint: realNode().s3Endpoint,
-          bucket: `safehold-${id}`,
-          prefix: 'tenants/{namespace}',
-          accessKeyId: { namespace: system, name: 's3' },
-          secretAccessKey: { namespace: system, name: 's3' },
-        },
-      },
-    } as KubeObject);
+    await installWithRepository(client, {
+      system,
+      id,
+      bucket: `safehold-${id}`,
+      repository,
+      endpoint: realNode().s3Endpoint,
+    });
     tenant = await createNamespace(client, 'dump-tenant');
     operator = await runOperatorHere(system, id, {
       mover: {

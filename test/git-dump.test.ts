@@ -16,11 +16,11 @@ import type { ApplicationDump, DumpRun } from '../src/api/index.ts';
 import type { ObjectsRow } from '../src/core/index.ts';
 import { isNotFound, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { tools } from '../testenv/paths.ts';
-import { clientAs, createNamespace, deleteNamespace, testEnv, uniqueName, waitFor } from './support/cluster.ts';
+import { clientAs, createNamespace, deleteNamespace, uniqueName, waitFor } from './support/cluster.ts';
 import { git, gitHttpServer, listen, makeSourceRepository, refsOf } from './support/git-server.ts';
 import {
   freePort,
-  installCrds,
+  installWithRepository,
   metricValue,
   runOperatorHere,
   safehold,
@@ -54,28 +54,10 @@ describe('a Git repository as a dump', () => {
 
   beforeAll(async () => {
     client = clientAs('admin');
-    const env = testEnv();
     mkdirSync(served);
     await makeSourceRepository(work, source);
     url = `http://127.0.0.1:${await listen(server)}/flux-system.git`;
-    await installCrds(client);
-    await client.create(kinds.namespace, { metadata: { name: system } });
-    await client.create(kinds.secret, {
-      metadata: { name: 's3', namespace: system },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject);
-    await client.create(kinds.backupRepository, {
-      metadata: { name: repository },
-      spec: {
-        s3: {
-          endpoint: env.ceph.s3.endpoint,
-          bucket: `safehold-${id}`,
-          prefix: 'tenants/{namespace}',
-          accessKeyId: { namespace: system, name: 's3' },
-          secretAccessKey: { namespace: system, name: 's3' },
-        },
-      },
-    } as KubeObject);
+    await installWithRepository(client, { system, id, bucket: `safehold-${id}`, repository });
     tenant = await createNamespace(client, 'git-tenant');
     await client.create(kinds.secret, {
       metadata: { name: 'flux-system', namespace: tenant },

@@ -20,7 +20,7 @@ import {
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
-import { installCrds, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
+import { installWithRepository, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
 
 function realNode() {
   const node = testEnv().realNode;
@@ -76,26 +76,14 @@ describe('a namespace’s API objects as a dump', () => {
 
   beforeAll(async () => {
     client = clientAs('admin');
-    const env = testEnv();
-    await installCrds(client);
+    await installWithRepository(client, {
+      system,
+      id,
+      bucket: `safehold-${id}`,
+      repository,
+      endpoint: realNode().s3Endpoint,
+    });
     await client.create(kinds.customResourceDefinition, widgetCrd as KubeObject).catch(() => undefined);
-    await client.create(kinds.namespace, { metadata: { name: system } });
-    await client.create(kinds.secret, {
-      metadata: { name: 's3', namespace: system },
-      stringData: { AWS_ACCESS_KEY_ID: env.ceph.s3.accessKey, AWS_SECRET_ACCESS_KEY: env.ceph.s3.secretKey },
-    } as KubeObject);
-    await client.create(kinds.backupRepository, {
-      metadata: { name: repository },
-      spec: {
-        s3: {
-          endpoint: realNode().s3Endpoint,
-          bucket: `safehold-${id}`,
-          prefix: 'tenants/{namespace}',
-          accessKeyId: { namespace: system, name: 's3' },
-          secretAccessKey: { namespace: system, name: 's3' },
-        },
-      },
-    } as KubeObject);
     tenant = await createNamespace(client, 'objects-tenant');
     operator = await runOperatorHere(system, id, { mover: { image: realNode().image, ...realNodePlacement() } });
     await client.create(kinds.configMap, {

@@ -162,6 +162,8 @@ export async function installWithRepository(
     passwordInSecret?: string;
     /** Give the repository Ceph access to the environment's cluster (its key in the S3 Secret as userKey). */
     ceph?: boolean;
+    /** Where movers reach radosgw: the environment's S3 endpoint, or the real node's (through its bridge). */
+    endpoint?: string;
   },
 ): Promise<void> {
   const env = testEnv();
@@ -194,7 +196,7 @@ export async function installWithRepository(
     metadata: { name: options.repository },
     spec: {
       s3: {
-        endpoint: env.ceph.s3.endpoint,
+        endpoint: options.endpoint ?? env.ceph.s3.endpoint,
         bucket: options.bucket,
         prefix: 'tenants/{namespace}',
         accessKeyId: { namespace: options.system, name: secret },

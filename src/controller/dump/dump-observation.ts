@@ -34,52 +34,28 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
     moverPod: moverPodOf(cache, deps.namespace, dumpJobName(run)),
     streaming: deps.relays.streamed(relayKey(run)),
   };
-  const noTarget: DumpTarget = { kind: 'no-pod', message: '' };
+  /** A dump that cannot run: only the problem, naming the object and field. */
+  const refused = (problem: NonNullable<DumpObservation['problem']>): ObservedDump => ({
+    dump,
+    repository: undefined,
+    covers: [],
+    observation: { ...base, problem, target: { kind: 'no-pod', message: '' }, repository: undefined },
+  });
   if (dump === undefined || parsed === undefined)
-    return {
-      dump,
-      repository: undefined,
-      covers: [],
-      observation: {
-        ...base,
-        problem: { reason: 'DumpNotFound', message: `${name} not found (DumpRun ${run.metadata.name} spec.dump)` },
-        target: noTarget,
-        repository: undefined,
-      },
-    };
+    return refused({ reason: 'DumpNotFound', message: `${name} not found (DumpRun ${run.metadata.name} spec.dump)` });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return {
-      dump,
-      repository: undefined,
-      covers: [],
-      observation: {
-        ...base,
-        problem: {
-          reason: 'InvalidSpec',
-          message: `${name} spec.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
-        },
-        target: noTarget,
-        repository: undefined,
-      },
-    };
+    return refused({
+      reason: 'InvalidSpec',
+      message: `${name} spec.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+    });
   }
   const spec = parsed.data;
   if (spec.objects?.scope === 'Cluster' && ns !== deps.namespace)
-    return {
-      dump,
-      repository: undefined,
-      covers: [],
-      observation: {
-        ...base,
-        problem: {
-          reason: 'InvalidSpec',
-          message: `${name} spec.objects.scope: Cluster only for a dump in Safehold's namespace ${deps.namespace} (the cluster's objects are no tenant's)`,
-        },
-        target: noTarget,
-        repository: undefined,
-      },
-    };
+    return refused({
+      reason: 'InvalidSpec',
+      message: `${name} spec.objects.scope: Cluster only for a dump in Safehold's namespace ${deps.namespace} (the cluster's objects are no tenant's)`,
+    });
   const selector = spec.podSelector;
   const pods =
     selector === undefined
