@@ -226,7 +226,7 @@ function method(total: number, kubectlVersion: string): string {
     'Restore: `safehold restore-resources NS --file F --to <fresh namespace> -o json` as a user runs it (dist/bin/safehold.js with its ' +
     "shebang's Node flags, the admin context): the process's wall time, CPU and peak RSS under GNU time, Node's start included " +
     '(cliStartSeconds is `safehold --version` alone); the CLI reads what exists, plans, creates the namespace and each object in turn ' +
-    'under its client-side rate limit (50/s, burst 100). No-op restore: the same command again onto the filled namespace. ' +
+    "under its restore's client-side rate limit (200/s, burst 200). No-op restore: the same command again onto the filled namespace. " +
     'Peers: `kubectl create namespace` plus `kubectl apply -f` of the same sanitized objects as one YAML List (metadata.namespace removed, ' +
     '-n naming the fresh namespace, discovery cached), client-side (the default: a GET, then a create or a three-way patch per object; ' +
     'its no-op is CPU-bound in kubectl, which parses the OpenAPI v3 document again for every object, kubernetes/kubernetes#127095) ' +
