@@ -19,8 +19,6 @@ import {
   type DumpBackupTask,
   type DumpRun,
   type GitBackupTask,
-  type ParsedApplicationDumpSpec,
-  moverEnv,
   type MoverSettings,
 } from '../../api/index.ts';
 import {
@@ -37,9 +35,7 @@ import {
 import {
   ignoreAlreadyExists,
   ignoreNotFound,
-  isNotFound,
   kinds,
-  type KubeObject,
   writeStatus,
   type KubeClient,
   type Requeue,
@@ -53,6 +49,7 @@ import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { relayedWhat, type DumpRelays, type RelaySource } from './dump-relay.ts';
+import { gitCredentials, type GitSource } from './git-credentials.ts';
 import { namespaceObjects } from './namespace-objects.ts';
 import { dumpJobName, relayKey, secretName } from './dump-names.ts';
 import { observeDump, type ObservedDump } from './dump-observation.ts';
@@ -393,44 +390,4 @@ function event(
   message: string,
 ): Promise<void> {
   return runEvent(deps.client, 'DumpRun', run, { type, reason, message }, deps.now());
-}
-
-type GitSource = NonNullable<ParsedApplicationDumpSpec['git']>;
-
-/**
- * A Git repository's credentials from its Secret (the keys Flux's GitRepository reads), as the
- * mover's environment: username and password (basic), or identity and known_hosts (ssh).
- */
-async function gitCredentials(
-  deps: DumpDeps,
-  run: DumpRun,
-  git: GitSource,
-): Promise<{ kind?: 'basic' | 'ssh'; data: Record<string, string> } | { missing: string }> {
-  if (git.secretRef === undefined) return { data: {} };
-  const ns = run.metadata.namespace;
-  const where = `Secret ${ns}/${git.secretRef.name} (ApplicationDump ${ns}/${run.spec.dump} spec.git.secretRef)`;
-  const secret = await deps.client
-    .get<KubeObject & { data?: Record<string, string> }>(kinds.secret, { namespace: ns, name: git.secretRef.name })
-    .catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
-  if (secret === undefined) return { missing: `${where} not found` };
-  const data = secret.data ?? {};
-  if (data.username !== undefined || data.password !== undefined) {
-    if (data.username === undefined || data.password === undefined)
-      return {
-        missing: `${where} has ${data.username === undefined ? 'password but no username' : 'username but no password'}`,
-      };
-    return { kind: 'basic', data: { [moverEnv.gitUsername]: data.username, [moverEnv.gitPassword]: data.password } };
-  }
-  if (data.identity !== undefined)
-    return {
-      kind: 'ssh',
-      data: {
-        [moverEnv.gitSshKey]: data.identity,
-        ...(data.known_hosts === undefined ? {} : { [moverEnv.gitKnownHosts]: data.known_hosts }),
-      },
-    };
-  return { missing: `${where} has neither username and password nor identity` };
 }
