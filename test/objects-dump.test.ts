@@ -16,17 +16,14 @@ import {
   createClaim,
   createNamespace,
   deleteNamespace,
+  realNodeWithImage,
   testEnv,
   uniqueName,
   waitFor,
 } from './support/cluster.ts';
 import { installWithRepository, runOperatorHere, safehold, waitForRun, type OperatorHere } from './support/safehold.ts';
 
-function realNode() {
-  const node = testEnv().realNode;
-  if (node?.image === undefined) throw new Error("the test environment's real node has no Safehold image");
-  return { ...node, image: node.image };
-}
+const realNode = realNodeWithImage;
 
 const widgetCrd = {
   metadata: { name: 'widgets.objects.safehold.test' },

@@ -26,6 +26,7 @@ import {
   createClaim,
   createNamespace,
   deleteNamespace,
+  realNodeWithImage,
   testEnv,
   uniqueName,
   waitFor,
@@ -44,11 +45,7 @@ import { compareTrees, writeRichTree } from './support/tree.ts';
 const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
 
-function realNode() {
-  const node = testEnv().realNode;
-  if (node?.image === undefined) throw new Error('the test environment has no real node with Safehold image');
-  return { ...node, image: node.image };
-}
+const realNode = realNodeWithImage;
 
 /** What places a Pod on the real node: its name, and the taint that keeps everything else away. */
 const onRealNode = () => ({

@@ -25,6 +25,14 @@ export function testEnv(): TestEnvironment {
   return env;
 }
 
+/** The environment's real node, with Safehold's image built from these sources (build-image.sh, then env up). */
+export function realNodeWithImage() {
+  const node = testEnv().realNode;
+  if (node?.image === undefined)
+    throw new Error("the test environment's real node has no Safehold image for these sources (build-image.sh)");
+  return { ...node, image: node.image };
+}
+
 export function clientAs(user: 'admin' | 'alice' | 'bob' = 'admin'): KubeClient {
   return connectTestClient(testEnv().kubeconfig, user);
 }
