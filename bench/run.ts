@@ -1,6 +1,6 @@
 // `npm run bench`: brings up (or reuses) the test environment and runs the
 // benchmarks, printing the numbers and writing them to bench/results/.
-//   node bench/run.ts [--only backup|change-detection|restore|drill|block|pause|dump|objects|coverage|history|engines] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--kubectl PATH] [--keep-env]
+//   node bench/run.ts [--only backup|change-detection|restore|drill|block|pause|dump|objects|coverage|history|engines|bucket] [--quiet-seconds N] [--namespaces N] [--claims-per-namespace N] [--backups-per-volume N] [--catalogue history|runs] [--kubectl PATH] [--keep-env]
 // The coverage and history benchmarks leave 10,000 PVCs (and a default policy) behind, an
 // environment no journey expects: after them the environment is taken down, unless --keep-env.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import { down, up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot, versions } from '../testenv/paths.ts';
 import { benchBackup } from './backup-2g.ts';
 import { benchBlock } from './block-16g.ts';
+import { benchBucket } from './bucket-10k.ts';
 import { benchChangeDetection } from './change-detection-2g.ts';
 import { benchCoverage } from './coverage-10k.ts';
 import { benchEngines } from './engines.ts';
@@ -151,6 +152,21 @@ ${row("exec into restic --stdin (K8up's way):", dump.execToResticSeconds)}
 ${row('Safehold DumpRun, created to stored:', dump.safeholdSeconds)}
 ${row('  of which the stream:', dump.safeholdStreamSeconds)}
 results in bench/results/dump-stream.json`);
+}
+
+if (wanted('bucket')) {
+  const bucket = await benchBucket(env, log);
+  writeFileSync(join(dir, 'bucket-10k.json'), `${JSON.stringify({ ...header, bucket }, null, 2)}\n`);
+  const row = (what: string, run: { seconds: number; read: number; filesNew: number; filesChanged: number }) =>
+    `  ${what.padEnd(36)} ${run.seconds.toFixed(1).padStart(6)} s   ${run.read} bodies read, restic: ${run.filesNew} new, ${run.filesChanged} changed`;
+  const r = bucket.rclone;
+  console.log(`
+bucket backup of ${bucket.objects} objects (${(bucket.objectBytes / 2 ** 20).toFixed(1)} MiB) from radosgw into restic
+${row('first run', bucket.first)}
+${row('unchanged run', bucket.unchanged)}
+${row(`after ${bucket.changed.objectsRewritten} objects were rewritten`, bucket.changed)}
+  ${r === undefined ? 'rclone: not installed' : `rclone sync to a local folder (${r.version}): first ${r.firstSeconds.toFixed(1)} s, unchanged ${r.unchangedSeconds.toFixed(1)} s`}
+results in bench/results/bucket-10k.json`);
 }
 
 if (wanted('objects')) {

@@ -10,7 +10,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { VolumeBackup } from '../src/api/index.ts';
+import type { DumpRun, VolumeBackup } from '../src/api/index.ts';
+import { bucketDumpName } from '../src/core/index.ts';
 import { ignoreAlreadyExists, kinds, type KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { unverifiedCephKey } from '../testenv/ceph/cluster.ts';
 import { connectTestClient } from '../testenv/client.ts';
@@ -19,6 +20,7 @@ import { up } from '../testenv/environment.ts';
 import { defaultEnvDir, repoRoot } from '../testenv/paths.ts';
 import { imageOf } from '../testenv/storage/rbd-backend.ts';
 import { RbdImageFiles } from '../testenv/storage/rbd-image-files.ts';
+import { demoObjectStore } from './object-store.ts';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const cli = join(repoRoot, 'src/bin/safehold.ts');
@@ -92,6 +94,42 @@ async function contentsOf(pvName: string): Promise<string> {
   if (csi?.driver === env.cephStorage.cephfs.driver)
     return join(env.cephStorage.cephfs.mountDir, attributes.subvolumePath ?? '');
   return join(env.storage.root, 'volumes', pvName);
+}
+
+/** Each bucket's dump, once the discovery has covered the bucket, run once; resolves when all are stored. */
+async function backUpBuckets(client: KubeClient, buckets: readonly string[]): Promise<void> {
+  const started = Date.now();
+  const runs: string[] = [];
+  for (const bucket of buckets) {
+    const dump = bucketDumpName(bucket);
+    for (;;) {
+      const made = await client.get(kinds.applicationDump, { namespace: 'safehold-system', name: dump }).then(
+        () => true,
+        () => false,
+      );
+      if (made) break;
+      if (Date.now() - started > 120_000) throw new Error(`bucket ${bucket} was not covered within 2 minutes`);
+      await sleep(500);
+    }
+    const created = await client.create<KubeObject>(kinds.dumpRun, {
+      metadata: { generateName: `${dump}-demo-`, namespace: 'safehold-system' },
+      spec: { dump },
+    } as KubeObject);
+    runs.push(created.metadata?.name ?? '');
+  }
+  say(`the discovery covered ${buckets.join(', ')} (read grants in their policies); backing them up`);
+  for (;;) {
+    const states = await Promise.all(
+      runs.map((name) => client.get<DumpRun>(kinds.dumpRun, { namespace: 'safehold-system', name })),
+    );
+    const failed = states.find((r) => r.status?.phase === 'Failed');
+    if (failed !== undefined)
+      throw new Error(`bucket backup ${failed.metadata.name} failed: ${failed.status?.message ?? ''}`);
+    if (states.every((r) => r.status?.phase === 'Succeeded')) break;
+    if (Date.now() - started > 600_000) throw new Error('bucket backups did not finish within 10 minutes');
+    await sleep(1000);
+  }
+  say(`buckets stored in ${((Date.now() - started) / 1000).toFixed(1)} s, each object as a file, with its manifest`);
 }
 
 async function bound(client: KubeClient, namespace: string, name: string): Promise<string> {
@@ -177,12 +215,40 @@ await client.apply(
   } as KubeObject,
   { force: true },
 );
+// The object store's users: an admin API reader and the backup reader, with nothing granted by hand.
+const store = await demoObjectStore(env.ceph.confPath, env.ceph.s3.endpoint);
+for (const [name, user] of [
+  ['demo-store-admin', store.admin],
+  ['demo-store-reader', store.reader],
+] as const)
+  await client.apply(
+    kinds.secret,
+    {
+      metadata: { name, namespace: 'safehold-system' },
+      stringData: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+    } as KubeObject,
+    { force: true },
+  );
+say(`radosgw user demo-apps owns buckets ${store.buckets.join(', ')}; demo-backup-reader may read none of them yet`);
 await client.apply(
   kinds.backupPolicy,
   {
     metadata: { name: 'demo-default' },
-    // The namespaces' API objects and the cluster-scoped ones too, as objects dumps on the policy's schedule.
-    spec: { default: true, repository: { name: 'demo' }, objects: { cluster: true } },
+    spec: {
+      default: true,
+      repository: { name: 'demo' },
+      // The namespaces' API objects and the cluster-scoped ones too, as objects dumps on the policy's schedule.
+      objects: { cluster: true },
+      // Every bucket of the application's user, found through radosgw's admin API; demo-tmp left out.
+      buckets: {
+        endpoint: env.ceph.s3.endpoint,
+        adminSecretRef: { name: 'demo-store-admin' },
+        readerSecretRef: { name: 'demo-store-reader' },
+        owners: [store.owner.uid],
+        exclude: ['demo-tmp'],
+        discoveryInterval: '10s',
+      },
+    },
   } as KubeObject,
   { force: true },
 );
@@ -253,6 +319,10 @@ try {
       );
     });
   };
+  await backUpBuckets(
+    client,
+    store.buckets.filter((b) => b !== 'demo-tmp'),
+  );
   for (const namespace of ['demo-shop', 'demo-lab', 'demo-scratch']) await show(['status', '-n', namespace]);
   await show(['backups', '-n', 'demo-shop']);
   await show(['backups', '-n', 'demo-lab']);

@@ -161,6 +161,19 @@ describe('the Helm chart', () => {
     const container = deployment?.spec?.template?.spec?.containers[0];
     expect(container?.image).toBe('registry.example/safehold:test');
     expect(deployment?.spec?.template?.spec?.securityContext).toMatchObject({ runAsNonRoot: true });
+    // The operator drives BucketRestores and writes their status; tenants who may restore volumes may restore buckets.
+    type Role = KubeObject & { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] };
+    const roles = byKind('ClusterRole') as Role[];
+    const granted = (role: Role | undefined, resource: string, verb: string) =>
+      (role?.rules ?? []).some(
+        (r) => r.apiGroups?.includes('safehold.io') && r.resources?.includes(resource) && r.verbs?.includes(verb),
+      );
+    const operatorRole = roles.find((r) => r.metadata?.name?.endsWith('-operator') === true);
+    expect(granted(operatorRole, 'bucketrestores', 'watch')).toBe(true);
+    expect(granted(operatorRole, 'bucketrestores/status', 'patch')).toBe(true);
+    const tenantEdit = roles.find((r) => r.metadata?.name === 'safehold-tenant-edit');
+    expect(granted(tenantEdit, 'bucketrestores', 'create')).toBe(granted(tenantEdit, 'volumerestores', 'create'));
+    expect(granted(tenantEdit, 'bucketrestores', 'create')).toBe(true);
   });
 
   it("grants reading every object (an objects dump's right, Secrets included) only with operator.objects=true", async () => {

@@ -106,6 +106,8 @@ export async function up(dir: string, log: (line: string) => void = console.log)
     tools.kubeControllerManager,
     tools.kubeScheduler,
     tools.restic,
+    tools.etcdctl,
+    tools.etcdutl,
   ]) {
     if (!existsSync(tool))
       throw new Error(`${tool} is missing: run scripts/setup.sh (or npm test) to build the test tools`);
@@ -304,6 +306,8 @@ function makeBinDir(dir: string): string {
     ['node', process.execPath],
     ['rbd', onPath('rbd')],
     ['qemu-img', onPath('qemu-img')],
+    ['etcdctl', tools.etcdctl],
+    ['etcdutl', tools.etcdutl],
   ] as const) {
     if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
   }

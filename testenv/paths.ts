@@ -39,6 +39,9 @@ export const cacheDir = process.env.SAFEHOLD_CACHE ?? join(homedir(), '.cache', 
 
 export const tools = {
   etcd: join(cacheDir, `etcd-${versions.etcd}`, 'etcd'),
+  /** etcd's client and offline tool, as Safehold's image has them (an etcd dump's mover runs them). */
+  etcdctl: join(cacheDir, `etcdctl-${versions.etcd}`, 'etcdctl'),
+  etcdutl: join(cacheDir, `etcdutl-${versions.etcd}`, 'etcdutl'),
   kubeApiserver: join(cacheDir, `kube-${versions.kubernetes}`, 'kube-apiserver'),
   kubeControllerManager: join(cacheDir, `kube-${versions.kubernetes}`, 'kube-controller-manager'),
   kubeScheduler: join(cacheDir, `kube-${versions.kubernetes}`, 'kube-scheduler'),

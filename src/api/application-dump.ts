@@ -10,13 +10,17 @@ import { z } from 'zod';
 import { retention, schedule } from './backup-policy.ts';
 import { condition } from './conditions.ts';
 import { duration } from './duration.ts';
+import { etcdSnapshotFileName, etcdSource } from './etcd-source.ts';
 import { labelSelector } from './label-selector.ts';
-import { gitUrl, runFailureReasons } from './mover-protocol.ts';
+import { bucketName, gitUrl, runFailureReasons, s3Endpoint } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const dumpFileName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name of letters, digits, ".", "_" and "-" (e.g. all.sql)');
+
+/** The sources a dump reads without a Pod; a dump has at most one of them, or a command. */
+const podlessSources = ['objects', 'git', 'bucket', 'etcd'] as const;
 
 export const applicationDumpSpec = z
   .object({
@@ -53,10 +57,31 @@ export const applicationDumpSpec = z
       .describe(
         'Instead of a command: a Git repository, mirrored with every branch and tag and stored as one bundle that `git bundle verify` passed (repository.bundle unless fileName says otherwise). Needs no Pod.',
       ),
+    bucket: z
+      .object({
+        name: bucketName.describe('The bucket.'),
+        endpoint: s3Endpoint.describe("The object store's S3 endpoint, e.g. http://rook-ceph-rgw-store.rook-ceph:80."),
+        region: z.string().min(1).default('us-east-1').describe('The S3 region signatures name.'),
+        prefix: z.string().min(1).optional().describe('Only the objects whose keys start with this.'),
+        secretRef: z
+          .object({ name: z.string().min(1) })
+          .describe(
+            'A Secret in this namespace with accessKeyId and secretAccessKey of a user that may list and read the bucket (a policy keeps them in step for the buckets it discovers).',
+          ),
+      })
+      .optional()
+      .describe(
+        'Instead of a command: an object-storage bucket, stored incrementally: only objects new or changed since the last dump are read, each as a file, with a manifest of keys, ETags, content types and metadata (manifest.jsonl). `safehold restore-bucket` puts a point in time back. Needs no Pod.',
+      ),
+    etcd: etcdSource
+      .optional()
+      .describe(
+        "Instead of a command: the cluster's etcd, saved with `etcdctl snapshot save` on a control-plane node (host network, etcd's client certificates mounted read-only) and stored as one file (etcd.db unless fileName says otherwise) once `etcdutl snapshot status` has checked it. Only for a dump in Safehold's namespace. Needs no Pod.",
+      ),
     podSelector: labelSelector
       .optional()
       .describe(
-        'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name). Required unless spec.objects or spec.git is set.',
+        'The Pods of the application, in this namespace: the dump runs in one of them that is Running (the first by name). Required unless a source that needs no Pod (spec.objects, spec.git, spec.bucket) is set.',
       ),
     container: z
       .string()
@@ -68,7 +93,7 @@ export const applicationDumpSpec = z
       .min(1)
       .optional()
       .describe(
-        "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret. Required unless spec.objects or spec.git is set.",
+        "The command that writes the dump to its stdout, and its arguments (no shell unless you name one). It runs with the container's own environment: credentials stay in the application's Secret. Required unless a source that needs no Pod (spec.objects, spec.git, spec.bucket) is set.",
       ),
     fileName: dumpFileName
       .optional()
@@ -101,18 +126,29 @@ export const applicationDumpSpec = z
     suspend: z.boolean().default(false).describe('No scheduled runs while true; asked-for runs still go.'),
   })
   .superRefine((spec, ctx) => {
-    if (spec.objects !== undefined && spec.git !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['git'], message: 'not with spec.objects: one source per dump' });
-    if (spec.objects !== undefined || spec.git !== undefined) {
-      const source = spec.objects !== undefined ? 'spec.objects' : 'spec.git';
+    const sources = podlessSources.filter((field) => spec[field] !== undefined);
+    for (const field of sources.slice(1))
+      ctx.addIssue({ code: 'custom', path: [field], message: `not with spec.${sources[0]}: one source per dump` });
+    if (sources.length > 0) {
+      const source = `spec.${sources[0]}`;
       for (const field of ['podSelector', 'container', 'command', 'restoreCommand'] as const)
         if (spec[field] !== undefined)
           ctx.addIssue({ code: 'custom', path: [field], message: `not with ${source} (it needs no Pod)` });
+      if (spec.bucket !== undefined && spec.fileName !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fileName'],
+          message: `not with spec.bucket (a bucket is stored as ${bucketManifestFileName} and its objects)`,
+        });
       return;
     }
     for (const field of ['podSelector', 'command', 'fileName'] as const)
       if (spec[field] === undefined)
-        ctx.addIssue({ code: 'custom', path: [field], message: 'required (unless spec.objects or spec.git is set)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `required (unless one of ${podlessSources.map((f) => `spec.${f}`).join(', ')} is set)`,
+        });
   });
 
 /** The objects of a namespace, as an objects dump stores them (objects-file.ts says how). */
@@ -121,9 +157,21 @@ export const objectsFileName = 'objects.jsonl';
 /** A Git repository's bundle, unless the dump names its file. */
 export const gitBundleFileName = 'repository.bundle';
 
-/** The file a dump is stored as: its declared name, else the objects file or the Git bundle. */
-export function dumpFileOf(spec: { fileName?: string | undefined; git?: object | undefined }): string {
-  return spec.fileName ?? (spec.git === undefined ? objectsFileName : gitBundleFileName);
+/** A bucket's dump: the manifest of its objects, beside the objects/ folder. */
+export const bucketManifestFileName = 'manifest.jsonl';
+
+/** The file a dump is stored as: its declared name, else the objects file, the Git bundle or the bucket's manifest. */
+export function dumpFileOf(spec: {
+  fileName?: string | undefined;
+  git?: object | undefined;
+  bucket?: object | undefined;
+  etcd?: object | undefined;
+}): string {
+  if (spec.fileName === undefined && spec.etcd !== undefined) return etcdSnapshotFileName;
+  return (
+    spec.fileName ??
+    (spec.git !== undefined ? gitBundleFileName : spec.bucket !== undefined ? bucketManifestFileName : objectsFileName)
+  );
 }
 
 export const applicationDumpStatus = z.object({
@@ -163,6 +211,8 @@ export const dumpRunReasons = [
   'MoverStarting',
   'Streaming',
   'Mirroring',
+  'Reading',
+  'Snapshotting',
   'Succeeded',
   'InvalidSpec',
   'DumpNotFound',

@@ -7,7 +7,9 @@ import { policyHooks } from './hooks.ts';
 import { condition } from './conditions.ts';
 import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
+import { etcdSource } from './etcd-source.ts';
 import { labelSelector } from './label-selector.ts';
+import { bucketName, s3Endpoint } from './mover-protocol.ts';
 import { drillCommand } from './restore-drill.ts';
 import { captureMethods, changeDetectionModes } from './volume-backup.ts';
 
@@ -76,6 +78,41 @@ export const policyObjects = z.object({
     ),
 });
 
+/** A policy's buckets: every bucket of an in-cluster object store, found through its admin API. */
+export const policyBuckets = z.object({
+  endpoint: s3Endpoint.describe(
+    "The object store's S3 endpoint, which also serves its admin API (radosgw: /admin), e.g. http://rook-ceph-rgw-store.rook-ceph:80.",
+  ),
+  region: z.string().min(1).default('us-east-1').describe('The S3 region signatures name.'),
+  adminSecretRef: z
+    .object({ name: z.string().min(1) })
+    .describe(
+      "A Secret in Safehold's namespace with accessKeyId and secretAccessKey of an object store user with the admin caps buckets=read and users=read (radosgw-admin caps add --uid U --caps 'buckets=read;users=read'): Safehold lists the buckets with it and reads each owner's keys to put the read grant in the bucket's policy.",
+    ),
+  readerSecretRef: z
+    .object({ name: z.string().min(1) })
+    .describe(
+      "A Secret in Safehold's namespace with accessKeyId and secretAccessKey of the user the backups read with: Safehold grants it list and read on every bucket it covers, in the bucket's policy (statement SafeholdBackupRead), and nothing else.",
+    ),
+  owners: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Only the buckets of these object store users (e.g. the users a provisioner makes for ObjectBucketClaims); the others are shown as excluded. All buckets when left out.',
+    ),
+  exclude: z
+    .array(bucketName)
+    .optional()
+    .describe(
+      'Buckets left out (shown as excluded). A bucket of an ObjectBucketClaim annotated safehold.io/backup: "false" is left out too.',
+    ),
+  discoveryInterval: duration
+    .default('1m')
+    .describe('How often the bucket list is read: a bucket created later is covered within one interval.'),
+  schedule: schedule.optional().describe("When the buckets are backed up; the policy's schedule by default."),
+  retention: retention.optional().describe("Which bucket backups are kept; the policy's retention by default."),
+});
+
 /** A policy's Git dumps: every Flux GitRepository, and more repositories by URL. */
 export const policyGit = z.object({
   flux: z.boolean().default(true).describe('Every Flux GitRepository (source.toolkit.fluxcd.io), with its own Secret.'),
@@ -100,6 +137,12 @@ export const policyGit = z.object({
     .describe('More repositories, by URL.'),
   schedule: schedule.optional().describe("When they are mirrored; the policy's schedule by default."),
   retention: retention.optional().describe("Which bundles are kept; the policy's retention by default."),
+});
+
+/** A policy's etcd snapshots: where etcd and its certificates are (kubeadm's layout by default), when, and how many are kept. */
+export const policyEtcd = etcdSource.extend({
+  schedule: schedule.optional().describe("When etcd is snapshotted; the policy's schedule by default."),
+  retention: retention.optional().describe("Which etcd snapshots are kept; the policy's retention by default."),
 });
 
 export const defaultRetention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 3, orphanGracePeriod: '30d' };
@@ -254,10 +297,20 @@ export const backupPolicySpec = z
       .describe(
         "GitOps repositories: every Flux GitRepository (and each URL listed here) mirrored as one verified bundle on this schedule: Safehold keeps a Git dump (ApplicationDump safehold-git-<name>) beside each, into this policy's repository. The policy of highest priority with spec.git does.",
       ),
+    buckets: policyBuckets
+      .optional()
+      .describe(
+        "The object store's buckets: every bucket its admin API lists (those created later within one discovery interval), each backed up incrementally by a bucket dump (ApplicationDump safehold-bucket-<name> in Safehold's namespace) into this policy's repository, its reader granted read by the bucket's policy. The policy of highest priority with spec.buckets does.",
+      ),
     objects: policyObjects
       .optional()
       .describe(
         "The API objects of the namespaces this policy protects volumes in (and those its namespaceSelector matches): Safehold keeps an objects dump (ApplicationDump safehold-objects) in each, into this policy's repository.",
+      ),
+    etcd: policyEtcd
+      .optional()
+      .describe(
+        "The cluster's etcd (a kubeadm-style control plane, etcd's client certificates on its nodes): Safehold keeps an etcd dump (ApplicationDump safehold-etcd, in Safehold's namespace) on this schedule, into this policy's repository. The policy of highest priority with spec.etcd does.",
       ),
   })
   .meta({
@@ -272,12 +325,36 @@ export const backupPolicySpec = z
     ],
   });
 
+export const bucketStates = ['Covered', 'Excluded', 'Uncovered'] as const;
+
+/** What the last look at the object store found: each bucket, and whether Safehold could cover it. */
+export const policyBucketsStatus = z.object({
+  endpoint: z.string().optional(),
+  discoveredAt: z.string().optional().describe('When the object store was last read.'),
+  error: z.string().optional().describe('Why the object store could not be read at all (then no bucket is known).'),
+  items: z
+    .array(
+      z.object({
+        name: z.string(),
+        owner: z.string().optional(),
+        claim: z.string().optional().describe('The ObjectBucketClaim (namespace/name) the bucket is for, if any.'),
+        state: z.enum(bucketStates),
+        reason: z.string().optional().describe('Why it is excluded or uncovered.'),
+      }),
+    )
+    .optional(),
+});
+export type PolicyBucketsStatus = z.infer<typeof policyBucketsStatus>;
+
 export const backupPolicyStatus = z.object({
   observedGeneration: z.int().optional(),
   volumes: z
     .object({ protected: z.int(), excluded: z.int(), unprotected: z.int() })
     .optional()
     .describe('Volumes this policy protects, and cluster-wide counts of the others.'),
+  buckets: policyBucketsStatus
+    .optional()
+    .describe("The buckets this policy's spec.buckets found, and whether each is covered (written by Safehold)."),
   conditions: z.array(condition).optional(),
 });
 

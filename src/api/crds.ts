@@ -9,6 +9,7 @@ import { volumeRestoreSpec, volumeRestoreStatus } from './volume-restore.ts';
 import { restoreDrillSpec, restoreDrillStatus } from './restore-drill.ts';
 import { customResourceDefinition } from './crd.ts';
 import { applicationDumpSpec, applicationDumpStatus, dumpRunSpec, dumpRunStatus } from './application-dump.ts';
+import { bucketRestoreSpec, bucketRestoreStatus } from './bucket-restore.ts';
 
 export function safeholdCrds(): Record<string, unknown>[] {
   return [
@@ -175,6 +176,24 @@ export function safeholdCrds(): Record<string, unknown>[] {
         { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
         { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
         { name: 'Bytes', type: 'number', jsonPath: '.status.bytes' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    }),
+    customResourceDefinition({
+      kind: 'BucketRestore',
+      plural: 'bucketrestores',
+      singular: 'bucketrestore',
+      scope: 'Namespaced',
+      shortNames: ['brestore'],
+      spec: bucketRestoreSpec,
+      status: bucketRestoreStatus,
+      printerColumns: [
+        { name: 'Dump', type: 'string', jsonPath: '.spec.dump' },
+        { name: 'Bucket', type: 'string', jsonPath: '.status.target.bucket' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+        { name: 'Backup', type: 'string', jsonPath: '.status.backup.snapshotTime' },
+        { name: 'Written', type: 'integer', jsonPath: '.status.objects.written', priority: 1 },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

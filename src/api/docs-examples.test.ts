@@ -12,6 +12,7 @@ import { applicationDumpSpec, dumpRunSpec } from './application-dump.ts';
 import { backupDownloadSpec } from './backup-download.ts';
 import { backupPolicySpec } from './backup-policy.ts';
 import { backupRepositorySpec } from './backup-repository.ts';
+import { bucketRestoreSpec } from './bucket-restore.ts';
 import { openApiSchema } from './crd.ts';
 import { apiGroup, apiVersion } from './group.ts';
 import { repositoryMaintenanceSpec } from './repository-maintenance.ts';
@@ -30,6 +31,7 @@ const kinds: Record<string, { spec: z.ZodType; namespaced: boolean }> = {
   RepositoryMaintenance: { spec: repositoryMaintenanceSpec, namespaced: true },
   ApplicationDump: { spec: applicationDumpSpec, namespaced: true },
   DumpRun: { spec: dumpRunSpec, namespaced: true },
+  BucketRestore: { spec: bucketRestoreSpec, namespaced: true },
 };
 
 type Json = Record<string, unknown>;

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { blockBackupTask, blockImageReport, blockRestoreReport, blockRestoreTask } from './block-protocol.ts';
 import { compressionModes } from './backup-repository.ts';
+import { etcdSnapshotReport, etcdSnapshotTask } from './etcd-source.ts';
 import { repositoryTarget, resticSnapshotId } from './restic-target.ts';
 
 /** Environment variables the Job sets from Secrets for the mover. */
@@ -25,6 +26,9 @@ export const moverEnv = {
   /** A git-backup's SSH private key (credentials kind 'ssh'), and the server's keys as known_hosts lines (optional). */
   gitSshKey: 'GIT_SSH_KEY',
   gitKnownHosts: 'GIT_KNOWN_HOSTS',
+  /** A bucket-backup's or bucket-restore's S3 keys for the bucket (not the repository's), from the run's Secret. */
+  bucketAccessKeyId: 'BUCKET_ACCESS_KEY_ID',
+  bucketSecretAccessKey: 'BUCKET_SECRET_ACCESS_KEY',
 } as const;
 
 export const backupTask = z.object({
@@ -146,6 +150,63 @@ export const dumpBackupTask = z.object({
 });
 export type DumpBackupTask = z.infer<typeof dumpBackupTask>;
 
+/** An S3 bucket's name as S3 allows it: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */
+export const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3 to 63 lowercase letters, digits, "." and "-"');
+
+/** An S3 endpoint (path-style addressing): scheme, host and port, no path. */
+export const s3Endpoint = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+\/?$/, 'an S3 endpoint: http(s)://host[:port], without a path')
+  .refine((url) => URL.canParse(url), 'a URL that parses');
+
+/** Where a bucket is and how it is addressed (path-style); the keys come from the run's Secret (moverEnv.bucket*). */
+export const bucketSource = z.object({
+  endpoint: s3Endpoint,
+  name: bucketName,
+  region: z.string().min(1).default('us-east-1'),
+});
+export type BucketSource = z.infer<typeof bucketSource>;
+
+/** A key prefix as S3 takes it: any text up to 1024 bytes, '' for the whole bucket. */
+const bucketPrefix = z
+  .string()
+  .refine((prefix) => Buffer.byteLength(prefix, 'utf8') <= 1024, 'a key prefix of at most 1024 bytes');
+
+/**
+ * An object-storage bucket (or the keys under a prefix) into the repository, incrementally: only new and
+ * changed objects are read, the rest come from the previous snapshot of the same host (ADR 0026's kinds).
+ */
+export const bucketBackupTask = z.object({
+  kind: z.literal('bucket-backup'),
+  repository: repositoryTarget,
+  bucket: bucketSource,
+  prefix: bucketPrefix.optional(),
+  host: z.string().min(1),
+  tags: z.array(z.string()),
+  cacheDir: z.string().startsWith('/'),
+  compression: z.enum(compressionModes).default('auto'),
+});
+export type BucketBackupTask = z.infer<typeof bucketBackupTask>;
+
+/** A bucket backup's objects written back to a bucket (the same or another), all or those under a prefix. */
+export const bucketRestoreTask = z.object({
+  kind: z.literal('bucket-restore'),
+  repository: repositoryTarget,
+  snapshotId: resticSnapshotId,
+  /** The bucket the snapshot was taken of: the snapshot's manifest must name it. */
+  sourceBucket: bucketName,
+  /** Where the objects are written. */
+  bucket: bucketSource,
+  /** Only the keys under it. */
+  prefix: bucketPrefix.optional(),
+  /** Delete the target's objects under prefix that the snapshot does not have. */
+  deleteNewer: z.boolean().default(false),
+  cacheDir: z.string().startsWith('/'),
+});
+export type BucketRestoreTask = z.infer<typeof bucketRestoreTask>;
+
 /** The URL forms a git-backup reads: https://, http://, ssh://, file://, and scp-like user@host:path. */
 const gitUrlForm = /^(?:(?:https?|ssh|file):\/\/[^\s]+|[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+)$/;
 const isUrlForm = (url: string) => /^[a-z]+:\/\//.test(url);
@@ -205,11 +266,14 @@ export const moverTask = z.discriminatedUnion('kind', [
   backupTask,
   dumpBackupTask,
   gitBackupTask,
+  etcdSnapshotTask,
   maintenanceTask,
   restoreTask,
   downloadTask,
   blockBackupTask,
   blockRestoreTask,
+  bucketBackupTask,
+  bucketRestoreTask,
 ]);
 
 /** Why a mover failed, as it reports it; each is also a run's reason (see runFailureReasons). */
@@ -267,6 +331,10 @@ export const backupSummary = z.object({
   block: blockImageReport.optional(),
   /** A Git repository's bundle: the refs it holds (branches, tags and any other, HEAD not counted). */
   git: z.object({ refs: z.int() }).optional(),
+  /** An etcd snapshot: what `etcdutl snapshot status` said of it before it was stored. */
+  etcd: etcdSnapshotReport.optional(),
+  /** A bucket: the objects the snapshot holds, and the bodies this run downloaded (the rest came from the previous snapshot). */
+  bucket: z.object({ objects: z.int(), bytes: z.number(), read: z.int(), readBytes: z.number() }).optional(),
 });
 
 export const maintenanceSummary = z.object({
@@ -321,6 +389,8 @@ export const restoreSummary = z.object({
   durationSeconds: z.number(),
   /** A block volume written back. */
   block: blockRestoreReport.optional(),
+  /** A bucket written back: objects put, objects the target already had alike (same ETag and size), objects deleted (deleteNewer). */
+  bucket: z.object({ written: z.int(), unchanged: z.int(), deleted: z.int() }).optional(),
   /** A restore drill (verify): what was read back and found equal to the backup. */
   verified: z
     .object({

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   backupReasons,
+  bucketRestoreReasons,
   downloadReasons,
   drillReasons,
   dumpRunReasons,
@@ -25,6 +26,7 @@ describe('the Troubleshooting section', () => {
       backupReasons,
       restoreReasons,
       downloadReasons,
+      bucketRestoreReasons,
       dumpRunReasons,
       drillReasons,
       maintenanceReasons,

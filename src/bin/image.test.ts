@@ -12,9 +12,10 @@ const dockerfile = read('Dockerfile');
 const arg = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, 'm').exec(dockerfile)?.[1];
 
 describe('the image definition', () => {
-  it('pins the Node.js and restic the project pins', () => {
+  it('pins the Node.js, restic and etcd the project pins', () => {
     expect(arg('NODE_VERSION')).toBe(read('.node-version').trim());
     expect(arg('RESTIC_VERSION')).toBe(/^RESTIC_VERSION=(\S+)$/m.exec(read('testenv/scripts/versions.sh'))?.[1]);
+    expect(arg('ETCD_VERSION')).toBe(/^ETCD_VERSION=(\S+)$/m.exec(read('testenv/scripts/versions.sh'))?.[1]);
   });
 
   it('installs every program the mover runs', () => {
@@ -24,6 +25,8 @@ describe('the image definition', () => {
     for (const name of ['ceph-common', 'util-linux', 'qemu-utils', 'ca-certificates', 'git', 'openssh-client'])
       expect(packages, name).toContain(name);
     expect(dockerfile).toContain('/usr/local/bin/restic');
+    // An etcd snapshot: etcdctl saves it, etcdutl checks it.
+    expect(dockerfile).toContain('COPY --from=etcd /out/etcdctl /out/etcdutl /usr/local/bin/');
     const mover = readFileSync(join(root, 'src/mover/rbd.ts'), 'utf8') + read('src/mover/block-device.ts');
     expect(mover).toMatch(/'rbd'/);
     expect(mover).toMatch(/'blockdev'/);

@@ -28,6 +28,10 @@ export async function moverMain(): Promise<number> {
           sshKey: env[moverEnv.gitSshKey],
           knownHosts: env[moverEnv.gitKnownHosts],
         },
+        bucket: {
+          accessKeyId: env[moverEnv.bucketAccessKeyId],
+          secretAccessKey: env[moverEnv.bucketSecretAccessKey],
+        },
       },
       // With this process's Node flags (the entry point's --max-semi-space-size, ADR 0006).
       selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? 'safehold'],

@@ -4,8 +4,14 @@
 import type { Deployment, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { parseBackupPolicies, type ApplicationDump, type ParsedPolicies } from '../api/index.ts';
-import type { ClusterView } from '../core/index.ts';
+import {
+  parseBackupPolicies,
+  policyBucketsStatus,
+  type ApplicationDump,
+  type ParsedPolicies,
+  type PolicyBucketsStatus,
+} from '../api/index.ts';
+import { bucketsPolicy, type ClusterView } from '../core/index.ts';
 import {
   isForbidden,
   isNotFound,
@@ -19,6 +25,8 @@ import {
 export interface LoadedCluster {
   view: ClusterView;
   invalidPolicies: ParsedPolicies['invalid'];
+  /** The object store's buckets as the policy with spec.buckets last found them (its status.buckets). */
+  buckets: PolicyBucketsStatus | undefined;
   /** Kinds this user may not list: decisions that rest on them (namespace or StorageClass defaults, policies) may be wrong. */
   forbidden: string[];
 }
@@ -40,6 +48,9 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       listOrNothing<ApplicationDump>(client, kinds.applicationDump, forbidden, scoped),
     ]);
   const { valid: policies, invalid: invalidPolicies } = parseBackupPolicies(rawPolicies.items);
+  const bucketsName = bucketsPolicy(policies)?.metadata.name;
+  const bucketsStatus = rawPolicies.items.find((p) => p.metadata?.name === bucketsName) as
+    { status?: { buckets?: unknown } } | undefined;
   const byName = <T extends KubeObject>(items: T[]) => new Map(items.map((item) => [item.metadata?.name ?? '', item]));
   return {
     view: {
@@ -55,6 +66,7 @@ export async function loadCluster(client: KubeClient, namespace?: string): Promi
       dumps: dumps.items,
     },
     invalidPolicies,
+    buckets: policyBucketsStatus.safeParse(bucketsStatus?.status?.buckets).data,
     forbidden: forbidden.sort(),
   };
 }

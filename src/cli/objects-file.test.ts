@@ -48,9 +48,28 @@ describe('parseObjectsFile', () => {
     expect(parsed(lines(header, trailer(0)).trimEnd()).objects).toEqual([]);
   });
 
-  it('refuses a file of the cluster-scoped objects: it restores one namespace', () => {
-    expect(refused(lines({ ...header, namespace: undefined, scope: 'Cluster' }, trailer(0)))).toBe(
-      'line 1: a file of the cluster-scoped objects (scope Cluster): restore-resources restores one namespace',
+  it('reads a file of the cluster-scoped objects (scope Cluster), which names no namespace', () => {
+    const cluster = { ...header, namespace: undefined, scope: 'Cluster' };
+    const fast = {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'fast' },
+      provisioner: 'p',
+    };
+    const file = parsed(lines(cluster, fast, trailer(1)));
+    expect(file).toMatchObject({ namespace: undefined, objects: [fast] });
+    expect(refused(lines(cluster, fast))).toMatch(/^incomplete: the file ends at line 2 without its trailer/);
+    expect(refused(lines(cluster, settings, trailer(1)))).toBe(
+      'line 2: ConfigMap shop/settings: a ConfigMap is namespaced, and the file holds the cluster-scoped objects',
+    );
+  });
+
+  it.each([
+    { name: 'both a namespace and scope Cluster', head: { ...header, scope: 'Cluster' } },
+    { name: 'neither', head: { ...header, namespace: undefined } },
+  ])('refuses a header that names $name', ({ head }) => {
+    expect(refused(lines(head, trailer(0)))).toBe(
+      'line 1: the header names a namespace or scope Cluster, and only one of them',
     );
   });
 

@@ -1,8 +1,8 @@
 // Reading an objects dump (objects.jsonl, format safehold.io/objects/v1): a
-// header naming the namespace and the kinds read, one sanitized object a line,
+// header naming the namespace (or scope Cluster) and the kinds read, one sanitized object a line,
 // and a trailer with the count. A file without its trailer, or whose count
 // differs, was cut short: it is refused whole, so a restore never puts back
-// half a namespace. Parsing returns a result and never throws.
+// half a namespace or half the cluster's objects. Parsing returns a result and never throws.
 import type { z } from 'zod';
 import {
   objectsFileFormat,
@@ -15,7 +15,8 @@ import { groupKind, groupOf, objectRef, sanitizeObject, type ApiObject } from '.
 export type HeaderResource = ObjectsFileResource;
 
 export interface ObjectsFile {
-  namespace: string;
+  /** The namespace whose objects these are; undefined for the cluster-scoped objects (scope Cluster). */
+  namespace: string | undefined;
   capturedAt: string;
   /** Each object once more through the sanitizer (a no-op for what the operator wrote). */
   objects: ApiObject[];
@@ -48,10 +49,8 @@ export function parseObjectsFile(text: string): ObjectsFileResult {
     );
   }
   const namespace = head.data.namespace;
-  if (namespace === undefined)
-    return fail(
-      'line 1: a file of the cluster-scoped objects (scope Cluster): restore-resources restores one namespace',
-    );
+  if ((namespace === undefined) === (head.data.scope === undefined))
+    return fail('line 1: the header names a namespace or scope Cluster, and only one of them');
   const last = lines.length > 1 ? lines[lines.length - 1] : undefined;
   const end = trailer.safeParse(json(last?.content ?? ''));
   if (last === undefined || !end.success)
@@ -90,7 +89,11 @@ type ReadObject =
   | { ok: true; object?: undefined; reason: string }
   | { ok: false; error: string };
 
-function readObject(text: string, namespace: string, resources: ReadonlyMap<string, HeaderResource>): ReadObject {
+function readObject(
+  text: string,
+  namespace: string | undefined,
+  resources: ReadonlyMap<string, HeaderResource>,
+): ReadObject {
   const value = record(json(text));
   if (value === undefined) return { ok: false, error: 'not a JSON object' };
   if (value['end'] === true) return { ok: false, error: 'a trailer before the last line' };
@@ -103,6 +106,11 @@ function readObject(text: string, namespace: string, resources: ReadonlyMap<stri
   if (resource === undefined || apiVersion !== (group === '' ? resource.version : `${group}/${resource.version}`))
     return { ok: false, error: `${objectRef(value)} (${apiVersion}) is not among the header's resources` };
   const own = meta?.['namespace'];
+  if (resource.namespaced && namespace === undefined)
+    return {
+      ok: false,
+      error: `${objectRef(value)}: a ${kind} is namespaced, and the file holds the cluster-scoped objects`,
+    };
   if (resource.namespaced && own !== undefined && own !== namespace)
     return { ok: false, error: `${objectRef(value)} is not in namespace ${namespace}, the header's` };
   if (!resource.namespaced && own !== undefined)

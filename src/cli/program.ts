@@ -7,6 +7,7 @@ import { addVerifyCommand } from './verify-command.ts';
 import { addBackupsCommand } from './backups-command.ts';
 import { addDumpCommand, addLsCommand } from './browse-commands.ts';
 import { addRestoreCommand } from './restore-command.ts';
+import { addRestoreBucketCommand } from './restore-bucket-command.ts';
 import { addRestoreResourcesCommand } from './restore-resources-command.ts';
 import { addRetentionCommand } from './retention-command.ts';
 import { addStatusCommand } from './status-command.ts';
@@ -48,6 +49,7 @@ export function buildProgram(deps: CliDeps): Command {
   addRetentionCommand(program, deps);
   addRestoreCommand(program, deps);
   addRestoreResourcesCommand(program, deps);
+  addRestoreBucketCommand(program, deps);
   addLsCommand(program, deps);
   addDumpCommand(program, deps);
   return program;

@@ -1,8 +1,17 @@
 // The API side of `safehold restore-resources`, with the caller's own
 // credentials: what exists now in the target (read and sanitized as the dump
 // was), and each planned object created or replaced. A refusal names the
-// object and the verb; one object that fails does not stop the others.
-import { groupKind, groupOf, planRestore, sanitizeObject, type ApiObject, type PlannedObject } from '../core/index.ts';
+// object and the verb; one object that fails does not stop the others. For
+// the cluster-scoped objects, a refused read is that object's alone too.
+import {
+  groupKind,
+  groupOf,
+  objectKey,
+  planRestore,
+  sanitizeObject,
+  type ApiObject,
+  type PlannedObject,
+} from '../core/index.ts';
 import {
   ApiError,
   isAlreadyExists,
@@ -25,16 +34,23 @@ export class ExistingUnreadable extends Error {
 export interface Existing {
   sanitized: ApiObject[];
   live: ReadonlyMap<string, Record<string, unknown>>;
+  /** Cluster-scoped objects whose read was refused, by `objectKey`, with why. */
+  unreadable: ReadonlyMap<string, string>;
 }
 
-/** The live objects, in `target`, of each kind of `objects` (the file's chosen ones, moved to the target). */
+/**
+ * The live objects, in `target`, of each kind of `objects` (the file's chosen ones, moved to the
+ * target); with no target (the cluster-scoped objects), each object read on its own, and one the
+ * caller may not read is unreadable rather than the end of the restore.
+ */
 export async function readExisting(
   client: KubeClient,
   file: ObjectsFile,
   objects: readonly ApiObject[],
-  target: string,
+  target: string | undefined,
 ): Promise<Existing> {
   const live = new Map<string, Record<string, unknown>>();
+  const unreadable = new Map<string, string>();
   const keep = (item: KubeObject, resource: HeaderResource) => {
     const object = { ...item, apiVersion: apiVersionOf(resource), kind: resource.kind } as Record<string, unknown>;
     live.set(keyOf(object), object);
@@ -44,6 +60,7 @@ export async function readExisting(
     const resource = resourceOf(file, key);
     const k = resourceKind(resource);
     if (resource.namespaced) {
+      if (target === undefined) throw new Error(`${key} is namespaced: a restore of cluster-scoped objects reads none`);
       const listed = await readOrNotFound(`list ${describe(resource)} in namespace ${target}`, () =>
         client.list<KubeObject>(k, { namespace: target }),
       );
@@ -52,15 +69,20 @@ export async function readExisting(
     }
     for (const object of objects.filter((o) => groupKind(groupOf(o.apiVersion), o.kind) === key)) {
       const name = object.metadata.name;
-      const got = await readOrNotFound(`get ${resource.kind} ${name}`, () => client.get(k, { name }));
-      if (got !== undefined) keep(got, resource);
+      try {
+        const got = await readOrNotFound(`get ${resource.kind} ${name}`, () => client.get(k, { name }));
+        if (got !== undefined) keep(got, resource);
+      } catch (error) {
+        if (!(error instanceof ExistingUnreadable) || target !== undefined) throw error;
+        unreadable.set(objectKey(object), error.message);
+      }
     }
   }
   const sanitized = [...live.values()].flatMap((o) => {
     const s = sanitizeObject(o);
     return s.keep ? [s.object] : [];
   });
-  return { sanitized, live };
+  return { sanitized, live, unreadable };
 }
 
 /** Whether the namespace exists; unknown when the caller may not read namespaces (a tenant). */
@@ -111,6 +133,10 @@ async function apply(
       return { result: 'unchanged' };
     case 'conflict':
       return { result: 'skipped', message: `${step.ref} exists and differs: left as it is (--force replaces it)` };
+    case 'managed':
+      return { result: 'skipped', message: `${step.ref}: left as it is: ${step.reason}` };
+    case 'unreadable':
+      return { result: 'failed', message: `${step.ref}: not restored: ${step.reason}` };
     case 'create':
       try {
         await client.create(k, step.object);

@@ -94,5 +94,24 @@ describe('stepRecord and summaryLine', () => {
         true,
       ),
     ).toBe('Dry run: 1 to create, 1 to replace, 1 unchanged, 1 in conflict; nothing was changed.');
+    expect(summaryLine(records(['planned', 'skipped', 'failed'], ['create', 'managed', 'unreadable']), true)).toBe(
+      'Dry run: 1 to create, 0 to replace, 0 unchanged, 0 in conflict, 1 managed by Kubernetes, 1 unreadable; nothing was changed.',
+    );
+  });
+
+  it('says why an object Kubernetes manages is left, and that one could not be read', () => {
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'view' } };
+    const managed: PlannedObject = {
+      action: 'managed',
+      ref: 'ClusterRole view',
+      object: role,
+      diff: ['rules: (changed)'],
+      reason: 'why',
+    };
+    expect(diffSummary(managed)).toBe('left as it is: why');
+    expect(stepRecord(managed, { result: 'skipped', message: 'left' })).toMatchObject({ diff: ['rules: (changed)'] });
+    expect(diffSummary({ action: 'unreadable', ref: 'ClusterRole view', object: role, reason: '403' })).toBe(
+      'cannot read it (see the error)',
+    );
   });
 });

@@ -37,6 +37,10 @@ export function diffSummary(step: PlannedObject): string {
     case 'create':
     case 'unchanged':
       return '';
+    case 'unreadable':
+      return 'cannot read it (see the error)';
+    case 'managed':
+      return `left as it is: ${step.reason}`;
     case 'conflict':
     case 'replace': {
       const [first, ...rest] = step.diff;
@@ -56,7 +60,9 @@ export function stepRecord(step: PlannedObject, outcome: StepOutcome): StepRecor
     kind: step.object.kind,
     ...(namespace === undefined ? {} : { namespace }),
     name,
-    ...(step.action === 'conflict' || step.action === 'replace' ? { diff: step.diff } : {}),
+    ...(step.action === 'conflict' || step.action === 'replace' || step.action === 'managed'
+      ? { diff: step.diff }
+      : {}),
     result: outcome.result,
     ...('message' in outcome ? { message: outcome.message } : {}),
   };
@@ -70,7 +76,12 @@ export function summaryLine(records: readonly StepRecord[], dryRun: boolean): st
       (a) =>
         `${count((r) => r.action === a)} ${a === 'create' || a === 'replace' ? `to ${a}` : a === 'conflict' ? 'in conflict' : a}`,
     );
-    return `Dry run: ${actions.join(', ')}; nothing was changed.`;
+    // Only when there are any: what Kubernetes keeps, and what could not be read.
+    const more = [
+      [count((r) => r.action === 'managed'), 'managed by Kubernetes'] as const,
+      [count((r) => r.action === 'unreadable'), 'unreadable'] as const,
+    ].flatMap(([n, what]) => (n === 0 ? [] : [`${n} ${what}`]));
+    return `Dry run: ${[...actions, ...more].join(', ')}; nothing was changed.`;
   }
   const results = (['created', 'replaced', 'unchanged', 'skipped', 'failed'] as const).map(
     (r) => `${count((x) => x.result === r)} ${r}`,

@@ -1,16 +1,16 @@
 // `safehold restore-resources NAMESPACE [--dump NAME | --file PATH] [--to NS]
 // [--force] [--dry-run] [--kind K] [--name N]`: puts a namespace's API objects
 // back from an objects dump (an ApplicationDump with spec.objects), with the
-// caller's own rights. It reads what exists in the target, plans (create,
+// caller's own rights; `--cluster` instead the cluster-scoped objects, from
+// the dump with objects.scope Cluster in Safehold's namespace. It reads what exists in the target, plans (create,
 // unchanged, conflict, or with --force replace; core/resource-restore-plan.ts),
 // prints the plan and applies it in order. A conflict or an object that fails
 // makes the exit status 1; a file cut short is refused before anything is made.
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { dumpFileOf, type ApplicationDump } from '../api/index.ts';
-import { planRestore, type ApiObject, type PlannedObject } from '../core/index.ts';
-import { isNotFound, kinds, type KubeClient } from '../kube/index.ts';
-import { download, downloadTimeout } from './browse-commands.ts';
+import { groupKind, groupOf, planRestore, type ApiObject, type PlannedObject } from '../core/index.ts';
+import type { KubeClient } from '../kube/index.ts';
+import { downloadTimeout } from './browse-commands.ts';
+import { readSource, Refused, type ObjectsScope } from './objects-dump-source.ts';
 import { parseObjectsFile, type ObjectsFile } from './objects-file.ts';
 import { forPrograms, outputOption, type OutputFormat } from './output-format.ts';
 import type { CliDeps } from './program.ts';
@@ -23,6 +23,8 @@ interface RestoreResourcesOptions {
   asOf?: string;
   file?: string;
   to?: string;
+  cluster?: boolean;
+  safeholdNamespace?: string;
   force?: boolean;
   dryRun?: boolean;
   kind: string[];
@@ -37,10 +39,18 @@ export function addRestoreResourcesCommand(program: Command, deps: CliDeps): voi
   program
     .command('restore-resources')
     .description(
-      "restore a namespace's API objects (ConfigMaps, Secrets, Deployments, RBAC, custom resources...) from an objects dump, with your own rights",
+      "restore a namespace's API objects (ConfigMaps, Secrets, Deployments, RBAC, custom resources...), or with --cluster the cluster-scoped ones (CRDs, ClusterRoles, StorageClasses, PersistentVolumes...), from an objects dump, with your own rights",
     )
-    .argument('<namespace>', 'the namespace whose objects were dumped (where its ApplicationDump is)')
-    .option('--dump <name>', 'the ApplicationDump with spec.objects (default: the only one in the namespace)')
+    .argument('[namespace]', 'the namespace whose objects were dumped (where its ApplicationDump is)')
+    .option('--cluster', "the cluster-scoped objects instead of a namespace's (the dump with objects.scope: Cluster)")
+    .option(
+      '--safehold-namespace <namespace>',
+      "with --cluster: Safehold's namespace, where the cluster's objects dump is (default: safehold-system)",
+    )
+    .option(
+      '--dump <name>',
+      'the ApplicationDump with spec.objects (default: the only one in the namespace, of the scope asked for)',
+    )
     .option('--backup <id>', 'a DumpRun name or restic snapshot id (default: the latest dump)')
     .option('--as-of <time>', 'the newest dump taken at or before this time (RFC 3339)')
     .option('--file <path>', 'an objects file saved with `safehold dump --application NS/DUMP > objects.jsonl`')
@@ -51,20 +61,32 @@ export function addRestoreResourcesCommand(program: Command, deps: CliDeps): voi
     .option('--name <name>', 'only objects with this name; repeatable', repeat, [])
     .addOption(outputOption())
     .addOption(downloadTimeout())
-    .action(async (namespace: string, options: RestoreResourcesOptions) => {
+    .action(async (namespace: string | undefined, options: RestoreResourcesOptions) => {
       if (options.file !== undefined && [options.dump, options.backup, options.asOf].some((o) => o !== undefined))
         program.error('error: --file reads a saved file: give it without --dump, --backup or --as-of', {
           exitCode: 2,
         });
+      const whose = scopeOf(program, namespace, options);
       try {
-        const source = await readSource(program, deps, namespace, options);
+        const source = await readSource(program, deps, whose, options);
         if (source === undefined) return;
         const parsed = parseObjectsFile(source.text);
         if (!parsed.ok) throw new Refused(`${source.what}: ${parsed.error}`);
         const file = parsed.file;
-        if (file.namespace !== namespace)
+        const fileOption = options.file === undefined ? '' : ` --file ${options.file}`;
+        if (whose.scope === 'Cluster' && file.namespace !== undefined)
           program.error(
-            `error: ${source.what} holds the objects of namespace ${file.namespace}, not ${namespace}: to put them in ${namespace}, run restore-resources ${file.namespace}${options.file === undefined ? '' : ` --file ${options.file}`} --to ${namespace}`,
+            `error: ${source.what} holds the objects of namespace ${file.namespace}, not the cluster-scoped ones: run restore-resources ${file.namespace}${fileOption}`,
+            { exitCode: 2 },
+          );
+        if (whose.scope === 'Namespace' && file.namespace === undefined)
+          program.error(
+            `error: ${source.what} holds the cluster-scoped objects (scope Cluster), not namespace ${whose.namespace}'s: run restore-resources --cluster${fileOption}`,
+            { exitCode: 2 },
+          );
+        if (whose.scope === 'Namespace' && file.namespace !== whose.namespace)
+          program.error(
+            `error: ${source.what} holds the objects of namespace ${file.namespace}, not ${whose.namespace}: to put them in ${whose.namespace}, run restore-resources ${file.namespace}${fileOption} --to ${whose.namespace}`,
             { exitCode: 2 },
           );
         // One person's restore, one object after another: up to 200 requests a second (kubectl sets no limit of
@@ -83,9 +105,23 @@ export function addRestoreResourcesCommand(program: Command, deps: CliDeps): voi
     });
 }
 
-/** A reason to restore nothing at all: the source cannot be read, or is not a whole objects file. */
-class Refused extends Error {
-  override name = 'Refused';
+/** A namespace's objects, or with --cluster the cluster-scoped ones; both, or neither, is a usage error. */
+function scopeOf(program: Command, namespace: string | undefined, options: RestoreResourcesOptions): ObjectsScope {
+  const usage = (message: string) => program.error(`error: ${message}`, { exitCode: 2 });
+  if (options.cluster !== true) {
+    if (namespace === undefined)
+      return usage('give the NAMESPACE whose objects to restore, or --cluster for the cluster-scoped objects');
+    if (options.safeholdNamespace !== undefined)
+      return usage('--safehold-namespace names where the cluster-scoped objects dump is: give it with --cluster');
+    return { scope: 'Namespace', namespace };
+  }
+  if (namespace !== undefined)
+    return usage(
+      `--cluster restores the cluster-scoped objects, which are in no namespace: give NAMESPACE (${namespace}) or --cluster, not both`,
+    );
+  if (options.to !== undefined)
+    return usage("--to moves a namespace's objects into another one: the cluster-scoped objects have no namespace");
+  return { scope: 'Cluster', safeholdNamespace: options.safeholdNamespace ?? 'safehold-system' };
 }
 
 async function restore(
@@ -95,20 +131,23 @@ async function restore(
   what: string,
   options: RestoreResourcesOptions,
 ): Promise<void> {
-  const target = options.to ?? file.namespace;
-  const namespaces = new Map(target === file.namespace ? [] : [[file.namespace, target]]);
+  // Undefined for the cluster-scoped objects: they go where they were, into no namespace.
+  const source = file.namespace;
+  const target = source === undefined ? undefined : (options.to ?? source);
+  const namespaces = new Map(source === undefined || target === source ? [] : [[source, target ?? source]]);
   const include = { kinds: options.kind, names: options.name };
   // Only the kinds chosen are read: a tenant restores what their rights allow, kind by kind.
   const chosen = planRestore({ objects: file.objects, existing: [], namespaces, include }).steps.map((s) => s.object);
   const existing = await readExisting(client, file, chosen, target);
   const objects: ApiObject[] = [...file.objects];
   // The target is made when it is missing; a tenant who may not read namespaces restores into one that exists.
-  const missing = chosen.length > 0 && (await namespaceExists(client, target)) === false;
-  if (missing && !objects.some(isNamespace(file.namespace)))
-    objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: file.namespace } });
+  const missing = target !== undefined && chosen.length > 0 && (await namespaceExists(client, target)) === false;
+  if (missing && source !== undefined && !objects.some(isNamespace(source)))
+    objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: source } });
   const plan = planRestore({
     objects,
     existing: existing.sanitized,
+    unreadable: existing.unreadable,
     namespaces,
     force: options.force === true,
     include,
@@ -117,17 +156,22 @@ async function restore(
   for (const entry of plan.unmatched) deps.stderr(`warning: --${entry} matches no object in ${what}\n`);
   for (const reason of file.leftOut) deps.stderr(`warning: left out: ${reason}\n`);
   if (table) {
+    const whose = source === undefined ? 'the cluster-scoped objects' : `namespace ${source}`;
+    const into = target === undefined ? '' : `, into namespace ${target}`;
     deps.stdout(
-      `${what}: namespace ${file.namespace} as captured at ${file.capturedAt}, into namespace ${target}${options.dryRun === true ? ' (dry run)' : ''}\n`,
+      `${what}: ${whose} as captured at ${file.capturedAt}${into}${options.dryRun === true ? ' (dry run)' : ''}\n`,
     );
     deps.stdout(plan.steps.length === 0 ? 'No objects to restore.\n' : renderPlan(plan.steps));
   }
   const records: StepRecord[] = [];
   let blocked: string | undefined;
+  // The kinds of a CustomResourceDefinition that could not be restored: their objects are not attempted.
+  const missingKinds = new Map<string, string>();
   for (const step of plan.steps) {
+    const kindMissing = missingKinds.get(groupKind(groupOf(step.object.apiVersion), step.object.kind));
     const outcome: StepOutcome =
-      blocked !== undefined
-        ? { result: 'failed', message: `${step.ref}: not attempted: ${blocked}` }
+      blocked !== undefined || kindMissing !== undefined
+        ? { result: 'failed', message: `${step.ref}: not attempted: ${blocked ?? kindMissing}` }
         : options.dryRun === true
           ? planned(step)
           : await applyStep(client, file, step, existing, {
@@ -139,19 +183,21 @@ async function restore(
       if (step.object.kind === 'Namespace' && step.object.metadata.name === target)
         blocked = `namespace ${target} could not be created`;
     }
+    const defined = definedKind(step.object);
+    if (outcome.result === 'failed' && defined !== undefined) missingKinds.set(defined, `${step.ref} was not restored`);
     records.push(stepRecord(step, outcome));
   }
   if (blocked !== undefined) deps.stderr(`error: ${blocked}: nothing in it was restored\n`);
-  const conflicts = records.filter((r) => r.result === 'skipped').length;
+  const conflicts = records.filter((r) => r.action === 'conflict' && r.result === 'skipped').length;
+  const managed = records.filter((r) => r.action === 'managed').length;
   const failed = records.filter((r) => r.result === 'failed').length;
   if (table) deps.stdout(`${summaryLine(records, options.dryRun === true)}\n`);
   else
     deps.stdout(
       forPrograms(options.output, {
         source: what,
-        namespace: file.namespace,
+        ...(source === undefined ? { scope: 'Cluster' } : { namespace: source, target }),
         capturedAt: file.capturedAt,
-        target,
         dryRun: options.dryRun === true,
         steps: records,
         unmatched: plan.unmatched,
@@ -163,7 +209,20 @@ async function restore(
     deps.stderr(
       `${conflicts} object${conflicts === 1 ? '' : 's'} exist${conflicts === 1 ? 's' : ''} and differ${conflicts === 1 ? 's' : ''}: left as ${conflicts === 1 ? 'it is' : 'they are'}; pass --force to replace ${conflicts === 1 ? 'it' : 'them'}\n`,
     );
+  if (managed > 0)
+    deps.stderr(
+      `${managed} object${managed === 1 ? '' : 's'} that Kubernetes manages differ${managed === 1 ? 's' : ''} from the backup: left as ${managed === 1 ? 'it is' : 'they are'}, even with --force (the plan says why)\n`,
+    );
   if (conflicts > 0 || failed > 0) deps.setExitCode(1);
+}
+
+/** The kind (`groupKind`) a CustomResourceDefinition serves, or undefined for any other object. */
+function definedKind(object: ApiObject): string | undefined {
+  if (groupKind(groupOf(object.apiVersion), object.kind) !== 'CustomResourceDefinition.apiextensions.k8s.io')
+    return undefined;
+  const spec = object['spec'] as { group?: unknown; names?: { kind?: unknown } } | undefined;
+  const [group, kind] = [spec?.group, spec?.names?.kind];
+  return typeof group === 'string' && typeof kind === 'string' ? groupKind(group, kind) : undefined;
 }
 
 function planned(step: PlannedObject): StepOutcome {
@@ -175,70 +234,13 @@ function planned(step: PlannedObject): StepOutcome {
       return { result: 'unchanged' };
     case 'conflict':
       return { result: 'skipped', message: `${step.ref} exists and differs (--force replaces it)` };
+    case 'managed':
+      return { result: 'skipped', message: `${step.ref}: left as it is: ${step.reason}` };
+    case 'unreadable':
+      return { result: 'failed', message: `${step.ref}: cannot be planned: ${step.reason}` };
   }
 }
 
 const isNamespace = (name: string) => (o: ApiObject) => o.kind === 'Namespace' && o.metadata.name === name;
 
-/** The objects file's text and how to name it; undefined when a download failed (said already). */
-async function readSource(
-  program: Command,
-  deps: CliDeps,
-  namespace: string,
-  options: RestoreResourcesOptions,
-): Promise<{ text: string; what: string } | undefined> {
-  if (options.file !== undefined) {
-    try {
-      return { text: await readFile(options.file, 'utf8'), what: options.file };
-    } catch (error) {
-      throw new Refused(
-        `cannot read --file ${options.file}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  const client = deps.connect(program.opts());
-  let dump: ApplicationDump;
-  try {
-    dump = await chooseDump(client, namespace, options.dump);
-  } finally {
-    client.close();
-  }
-  const ref = `${namespace}/${dump.metadata.name}`;
-  const chunks: Uint8Array[] = [];
-  const request = { ...options, path: `/${dumpFileOf(dump.spec)}`, what: 'file' as const, depth: 1, dump: true };
-  const got = await download(program, deps, ref, request, async (body) => {
-    for await (const chunk of body) chunks.push(chunk);
-  });
-  return got ? { text: Buffer.concat(chunks).toString('utf8'), what: `ApplicationDump ${ref}` } : undefined;
-}
-
 const restoreRateLimit = { qps: 200, burst: 200 };
-
-/** The named objects dump, or the only one in the namespace. */
-async function chooseDump(client: KubeClient, namespace: string, name: string | undefined): Promise<ApplicationDump> {
-  if (name !== undefined) {
-    const dump = await client
-      .get<ApplicationDump>(kinds.applicationDump, { namespace, name })
-      .catch((error: unknown) => {
-        if (isNotFound(error)) throw new Refused(`ApplicationDump ${namespace}/${name} not found`);
-        throw error;
-      });
-    if (dump.spec.objects === undefined)
-      throw new Refused(
-        `ApplicationDump ${namespace}/${name} runs a command, it does not dump objects (spec.objects): read it with safehold dump --application ${namespace}/${name}`,
-      );
-    return dump;
-  }
-  const listed = await client.list<ApplicationDump>(kinds.applicationDump, { namespace });
-  const objectDumps = listed.items.filter((d) => d.spec.objects !== undefined);
-  const [only] = objectDumps;
-  if (only === undefined)
-    throw new Refused(
-      `no ApplicationDump in namespace ${namespace} dumps objects (spec.objects): declare one, or give --file`,
-    );
-  if (objectDumps.length > 1)
-    throw new Refused(
-      `namespace ${namespace} has ${objectDumps.length} objects dumps (${objectDumps.map((d) => d.metadata.name).join(', ')}): choose one with --dump NAME`,
-    );
-  return only;
-}

@@ -2,8 +2,9 @@
 // operator runs; with --objects, one per namespace's API objects and one for
 // the cluster-scoped objects.
 import type { Command } from 'commander';
-import { coverage, objectsCoverage } from '../core/index.ts';
-import { kinds, type KubeObject } from '../kube/index.ts';
+import type { ApplicationDump, DumpRun } from '../api/index.ts';
+import { coverage, objectsCoverage, type RunMessage } from '../core/index.ts';
+import { kinds, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { loadCluster } from './load-cluster.ts';
 import type { CliDeps } from './program.ts';
 import { outputOption, type OutputFormat } from './output-format.ts';
@@ -32,7 +33,7 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
     .option('--fail-on-unprotected', 'exit with status 3 when any volume shown is UNPROTECTED')
     .option(
       '--objects',
-      "the cluster's state instead of the volumes: each namespace's API objects, the GitOps repositories, and (with --all-namespaces) the cluster-scoped objects, each protected by a dump or not",
+      "the cluster's state instead of the volumes: each namespace's API objects, the GitOps repositories, and (with --all-namespaces) the cluster-scoped objects and etcd, each protected by a dump or not",
     )
     .action(async (options: StatusOptions) => {
       if (options.namespace !== undefined && options.allNamespaces === true) {
@@ -41,7 +42,7 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
       const client = deps.connect(program.opts());
       try {
         const namespace = options.allNamespaces === true ? undefined : (options.namespace ?? client.defaultNamespace);
-        const { view, invalidPolicies, forbidden } = await loadCluster(client, namespace);
+        const { view, invalidPolicies, forbidden, buckets } = await loadCluster(client, namespace);
         for (const bad of invalidPolicies) deps.stderr(`warning: BackupPolicy ${bad.name} is ignored: ${bad.error}\n`);
         if (forbidden.length > 0)
           deps.stderr(
@@ -68,6 +69,9 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
                 ? []
                 : [{ namespace: r.metadata?.namespace ?? '', name: r.metadata?.name ?? '', url: r.spec.url }],
             ),
+            // The store's buckets are the cluster's: shown with the cluster's rows.
+            buckets: namespace === undefined ? buckets : undefined,
+            runMessage: await failedRunMessages(client, view.dumps ?? []),
             now,
           });
           if (options.unprotected === true) rows = rows.filter((r) => r.state === 'unprotected');
@@ -88,4 +92,18 @@ export function addStatusCommand(program: Command, deps: CliDeps): void {
         client.close();
       }
     });
+}
+
+/** What the failed last runs of etcd dumps said (the etcd row shows why it is UNPROTECTED), those the caller may read. */
+async function failedRunMessages(client: KubeClient, dumps: readonly ApplicationDump[]): Promise<RunMessage> {
+  const messages = new Map<string, string>();
+  for (const dump of dumps) {
+    const last = dump.status?.lastRun;
+    if (last?.phase !== 'Failed' || (dump.spec as { etcd?: unknown }).etcd === undefined) continue;
+    const run = await client
+      .get<DumpRun>(kinds.dumpRun, { namespace: dump.metadata.namespace, name: last.name })
+      .catch(() => undefined);
+    if (run?.status?.message !== undefined) messages.set(`${dump.metadata.namespace}/${last.name}`, run.status.message);
+  }
+  return (namespace, name) => messages.get(`${namespace}/${name}`);
 }

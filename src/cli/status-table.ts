@@ -90,9 +90,11 @@ export function renderObjectsStatus(
   const cells = rows.map((row) => {
     const last = age(row.lastBackup, now);
     return [
-      { Cluster: 'cluster', Namespace: 'namespace', Git: 'git' }[row.scope],
-      row.scope === 'Cluster' ? '-' : (row.namespace ?? '-'),
-      row.scope === 'Git' ? `${row.name ?? ''} (${row.url ?? ''})` : '-',
+      { Cluster: 'cluster', Namespace: 'namespace', Git: 'git', Bucket: 'bucket', Etcd: 'etcd' }[row.scope],
+      row.scope === 'Cluster' || row.scope === 'Etcd' ? '-' : (row.namespace ?? '-'),
+      row.scope === 'Git' || row.scope === 'Bucket' || (row.scope === 'Etcd' && row.url !== undefined)
+        ? `${row.name ?? ''} (${row.url ?? ''})`
+        : '-',
       { protected: c.green('protected'), excluded: c.yellow('excluded'), unprotected: c.red(c.bold('UNPROTECTED')) }[
         row.state
       ],
@@ -102,8 +104,5 @@ export function renderObjectsStatus(
       row.reason,
     ];
   });
-  return renderTable(
-    ['SCOPE', 'NAMESPACE', 'REPOSITORY', 'DECISION', 'DUMP', 'LAST BACKUP', 'NEXT RUN', 'REASON'],
-    cells,
-  );
+  return renderTable(['SCOPE', 'NAMESPACE', 'SOURCE', 'DECISION', 'DUMP', 'LAST BACKUP', 'NEXT RUN', 'REASON'], cells);
 }

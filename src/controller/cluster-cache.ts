@@ -15,6 +15,7 @@ import {
   type ParsedPolicies,
   type ApplicationDump,
   type BackupDownload,
+  type BucketRestore,
   type DumpRun,
   type RestoreDrill,
   type RepositoryMaintenance,
@@ -96,6 +97,7 @@ export class ClusterCache {
   readonly applicationDumps: Informer<ApplicationDump>;
   readonly dumpRuns: Informer<DumpRun>;
   readonly drills: Informer<RestoreDrill>;
+  readonly bucketRestores: Informer<BucketRestore>;
   /** The movers' credential Secrets in Safehold's namespace, metadata only: the sweep needs their owners, never their data. */
   readonly moverSecrets: Informer<KubeObject>;
 
@@ -144,6 +146,7 @@ export class ClusterCache {
     this.applicationDumps = new Informer<ApplicationDump>(client, kinds.applicationDump, options);
     this.dumpRuns = new Informer<DumpRun>(client, kinds.dumpRun, options);
     this.drills = new Informer<RestoreDrill>(client, kinds.restoreDrill, options);
+    this.bucketRestores = new Informer<BucketRestore>(client, kinds.bucketRestore, options);
     this.moverSecrets = new Informer<KubeObject>(client, kinds.secret, {
       onError,
       namespace,
@@ -327,6 +330,7 @@ export class ClusterCache {
       this.downloads,
       this.dumpRuns,
       this.drills,
+      this.bucketRestores,
       this.moverSecrets,
     ] as Informer<KubeObject>[];
   }

@@ -12,6 +12,7 @@ export function leaderView(cache: ClusterCache, coverage: CoverageController, id
     identity,
     now,
     coverage: coverage.rows(),
+    state: coverage.stateRows(),
     backups: cache.catalogue(),
     restores: cache.restores.list(),
     repositories: cache.repositories.list().map((raw) => {

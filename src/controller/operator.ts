@@ -9,11 +9,13 @@ import { backupKind } from './backup/backup-kind.ts';
 import { BackupScheduler } from './backup/backup-scheduler.ts';
 import { ClusterCache } from './cluster-cache.ts';
 import { CoverageController } from './coverage/coverage-controller.ts';
+import { bucketRestoreKindOf } from './bucket-restore/bucket-restore-kind.ts';
 import { downloadKindOf } from './download/download-kind.ts';
 import { dumpKindOf } from './dump/dump-kind.ts';
 import { DumpRelays } from './dump/dump-relay.ts';
 import { AnnotatedDumps } from './dump/annotated-dumps.ts';
 import { DumpScheduler } from './dump/dump-scheduler.ts';
+import { BucketDiscovery } from './bucket/bucket-discovery.ts';
 import { PolicyDumps } from './dump/policy-dumps.ts';
 import { Exposer } from './expose/index.ts';
 import { maintenanceFor, maintenanceKind } from './maintenance/maintenance-kind.ts';
@@ -128,6 +130,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       new RunEngine(backupKind(runs), engine),
       new RunEngine(restoreKind(runs), engine),
       new RunEngine(downloadKindOf(runs), engine),
+      new RunEngine(bucketRestoreKindOf(runs), engine),
       new RunEngine(maintenanceKind(runs), engine),
       new RunEngine(dumpKindOf({ ...runs, relays: new DumpRelays(client, deps.log) }), engine),
       new RunEngine(drillKind(runs), engine),
@@ -151,6 +154,13 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
       client,
       cache,
       coverage: controller,
+      namespace: options.namespace,
+      now: deps.now,
+      log: deps.log,
+    });
+    const bucketDiscovery = new BucketDiscovery({
+      client,
+      cache,
       namespace: options.namespace,
       now: deps.now,
       log: deps.log,
@@ -185,6 +195,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     });
     // Only from a whole coverage decision: before it, every namespace would look unprotected.
     void Promise.all([runsReady, controller.firstPass]).then(() => policyDumps.start());
+    void cache.synced().then(() => bucketDiscovery.start());
     prober.start();
     void cache.synced().then(() =>
       deps.log('every cache is synced', {
@@ -204,6 +215,7 @@ export async function runOperator(deps: OperatorDeps, options: OperatorOptions):
     dumpScheduler.stop();
     drillScheduler.stop();
     policyDumps.stop();
+    bucketDiscovery.stop();
     maintenanceScheduler.stop();
     prober.stop();
     sweeper.stop();

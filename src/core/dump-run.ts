@@ -24,7 +24,8 @@ export const dumpAttempts = 3;
 export type DumpTarget =
   | { kind: 'found'; pod: string; container: string }
   | { kind: 'objects'; scope: 'Namespace' | 'Cluster' }
-  | { kind: 'git'; url: string }
+  /** A source the mover reads itself (a Git repository, a bucket): nothing is streamed; reason is the run's while it reads. */
+  | { kind: 'mover-reads'; what: string; reason: 'Mirroring' | 'Reading' | 'Snapshotting' }
   | { kind: 'no-pod'; message: string }
   | { kind: 'no-container'; message: string };
 
@@ -52,7 +53,8 @@ export type DumpStep =
   | { kind: 'start'; pod: string | undefined; container: string | undefined; repository: string }
   | { kind: 'create-job' }
   | { kind: 'stream'; moverPod: string }
-  | { kind: 'succeed'; snapshotId: string; bytes: number }
+  /** etcd: what `etcdutl snapshot status` said of an etcd snapshot. */
+  | { kind: 'succeed'; snapshotId: string; bytes: number; etcd?: { revision: number; keys: number } }
   | { kind: 'retry'; reason: DumpRunReason; message: string }
   | { kind: 'fail'; reason: DumpRunReason; message: string }
   | { kind: 'done' };
@@ -120,15 +122,20 @@ function runningStep(o: DumpObservation): DumpStep {
   if (o.job.finished) {
     const result = o.job.result;
     if (result?.type === 'summary')
-      return { kind: 'succeed', snapshotId: result.snapshotId, bytes: result.bytesProcessed };
+      return {
+        kind: 'succeed',
+        snapshotId: result.snapshotId,
+        bytes: result.bytesProcessed,
+        ...(result.etcd === undefined ? {} : { etcd: { revision: result.etcd.revision, keys: result.etcd.keys } }),
+      };
     const failure = moverFailure(o.job);
     if (lost) return again('StreamLost', `the operator stopped while it streamed the dump (${failure.message})`);
     if (failure.reason === 'DumpIncomplete') return again('DumpIncomplete', failure.message);
     return { kind: 'fail', ...failure };
   }
-  // A Git repository: the mover reads it itself, nothing is streamed.
-  if (o.target.kind === 'git')
-    return { kind: 'wait', reason: 'Mirroring', message: `mirroring ${o.target.url}`, recheckMs: 10_000 };
+  // A Git repository or a bucket: the mover reads it itself, nothing is streamed.
+  if (o.target.kind === 'mover-reads')
+    return { kind: 'wait', reason: o.target.reason, message: `reading ${o.target.what}`, recheckMs: 10_000 };
   if (status.streamStartTime === undefined) {
     if (o.moverPod?.running === true) return { kind: 'stream', moverPod: o.moverPod.name };
     return { kind: 'wait', reason: 'MoverStarting', message: 'waiting for the mover to start', recheckMs: 5000 };
@@ -209,7 +216,7 @@ export function dumpRetentionDrops(
 /** What a run's mover stores: a command's output in a Pod, or API objects. */
 export function dumpedWhat(run: DumpRun, target: DumpTarget): string {
   const status = run.status ?? {};
-  if (target.kind === 'git') return `the Git repository ${target.url}`;
+  if (target.kind === 'mover-reads') return target.what;
   if (target.kind === 'objects')
     return target.scope === 'Cluster'
       ? 'the cluster-scoped API objects'

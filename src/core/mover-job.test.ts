@@ -204,6 +204,53 @@ describe('moverJob for a Git repository', () => {
   });
 });
 
+describe('moverJob for a bucket', () => {
+  const bucket = { endpoint: 'http://rgw:7480', name: 'photos', region: 'us-east-1' };
+  const repository = { engine: 'restic' as const, url: 's3:http://s3/b/cluster', initialize: true };
+  const job = (task: MoverTask) =>
+    moverJob({
+      name: 'bucket-1-mover',
+      namespace: 'safehold-system',
+      labels: {},
+      mover: { image: 'safehold' },
+      task,
+      secretName: 'bucket-1-creds',
+      deadlineSeconds: 600,
+    });
+  const backup = job({
+    kind: 'bucket-backup',
+    repository,
+    bucket,
+    host: 'rgw-photos',
+    tags: [],
+    cacheDir: '/cache',
+    compression: 'auto',
+  });
+  const restore = job({
+    kind: 'bucket-restore',
+    repository,
+    snapshotId: 'abcdef12',
+    sourceBucket: 'photos',
+    bucket,
+    deleteNewer: false,
+    cacheDir: '/cache',
+  });
+
+  it("takes the bucket's keys from the run's Secret, beside the repository's, for a backup and a restore", () => {
+    for (const made of [backup, restore]) {
+      const env = made.spec?.template.spec?.containers[0]?.env ?? [];
+      for (const key of ['BUCKET_ACCESS_KEY_ID', 'BUCKET_SECRET_ACCESS_KEY'])
+        expect(env.find((e) => e.name === key)?.valueFrom?.secretKeyRef).toEqual({
+          name: 'bucket-1-creds',
+          key,
+          optional: true,
+        });
+      expect(env.find((e) => e.name === 'AWS_ACCESS_KEY_ID')?.valueFrom?.secretKeyRef?.key).toBe('AWS_ACCESS_KEY_ID');
+      expect(made.spec?.template.spec?.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(['cache', 'tmp']);
+    }
+  });
+});
+
 describe("the admin's mover Pod settings", () => {
   const input = (nodeName: string | undefined) =>
     moverJob({

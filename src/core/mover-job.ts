@@ -16,6 +16,7 @@ import {
   type RepositoryMaintenance,
   type VolumeBackup,
 } from '../api/index.ts';
+import { etcdMoverParts } from './etcd-mover.ts';
 
 export const moverSourcePath = '/data';
 export const moverCacheDir = '/cache';
@@ -74,6 +75,8 @@ export interface MoverJobInput {
   secretName: string;
   /** Pin to this node (a live RWO volume already attached there). */
   nodeName?: string | undefined;
+  /** An etcd snapshot: the nodes with etcd (its dump's spec.etcd.nodeSelector), in place of the admin's. */
+  etcdNodeSelector?: Record<string, string> | undefined;
   deadlineSeconds: number;
 }
 
@@ -132,6 +135,7 @@ export function moverJob(input: MoverJobInput): Job {
   const target = input.targetClaim;
   const block = input.volumeMode === 'Block';
   const sourceReadOnly = input.sourceWritable !== true;
+  const etcd = etcdMoverParts(input.task, input.etcdNodeSelector, input.mover.tolerations);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -155,8 +159,12 @@ export function moverJob(input: MoverJobInput): Job {
             : { serviceAccountName: input.mover.serviceAccountName }),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          ...nodeSelector(input),
-          ...(input.mover.tolerations === undefined ? {} : { tolerations: input.mover.tolerations }),
+          ...(etcd === undefined ? nodeSelector(input) : { nodeSelector: etcd.nodeSelector }),
+          ...(etcd === undefined
+            ? input.mover.tolerations === undefined
+              ? {}
+              : { tolerations: input.mover.tolerations }
+            : { tolerations: etcd.tolerations, hostNetwork: etcd.hostNetwork, dnsPolicy: etcd.dnsPolicy }),
           securityContext: {
             runAsUser: 0,
             runAsGroup: 0,
@@ -185,6 +193,13 @@ export function moverJob(input: MoverJobInput): Job {
                         valueFrom: { secretKeyRef: { name: input.secretName, key, optional: true } },
                       }),
                     )
+                  : []),
+                // A bucket's own keys (not the repository's), optional so that the mover says which is missing.
+                ...(input.task.kind === 'bucket-backup' || input.task.kind === 'bucket-restore'
+                  ? [moverEnv.bucketAccessKeyId, moverEnv.bucketSecretAccessKey].map((key) => ({
+                      name: key,
+                      valueFrom: { secretKeyRef: { name: input.secretName, key, optional: true } },
+                    }))
                   : []),
                 ...(input.task.kind === 'block-backup'
                   ? [
@@ -225,6 +240,7 @@ export function moverJob(input: MoverJobInput): Job {
                     ]),
                 { name: 'cache', mountPath: moverCacheDir },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...(etcd?.volumeMounts ?? []),
               ],
             },
           ],
@@ -235,6 +251,7 @@ export function moverJob(input: MoverJobInput): Job {
             ...(target === undefined ? [] : [{ name: 'target', persistentVolumeClaim: { claimName: target } }]),
             { name: 'cache', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
+            ...(etcd?.volumes ?? []),
           ],
         },
       },

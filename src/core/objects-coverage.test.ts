@@ -57,7 +57,10 @@ describe('objectsCoverage', () => {
 
   it('adds the cluster-scoped objects: protected by a Cluster-scope dump, else UNPROTECTED', () => {
     const none = objectsCoverage({ namespaces: [], dumps: [dump('shop', 'objects', {})], cluster: true, now });
-    expect(none).toEqual([expect.objectContaining({ scope: 'Cluster', state: 'unprotected' })]);
+    expect(none).toEqual([
+      expect.objectContaining({ scope: 'Cluster', state: 'unprotected' }),
+      expect.objectContaining({ scope: 'Etcd', state: 'unprotected' }),
+    ]);
     const some = objectsCoverage({
       namespaces: [],
       dumps: [dump('safehold', 'cluster', { objects: { scope: 'Cluster' } }, '2026-12-04T00:00:00Z')],
@@ -72,6 +75,8 @@ describe('objectsCoverage', () => {
         dump: 'safehold/cluster',
         reason: 'cluster-scoped objects stored by ApplicationDump safehold/cluster (no schedule: only when asked)',
       }),
+      // etcd is the cluster's too: its row is in etcd-coverage.test.ts.
+      expect.objectContaining({ scope: 'Etcd' }),
     ]);
   });
 
@@ -116,5 +121,69 @@ describe('objectsCoverage', () => {
         'mirrored by ApplicationDump safehold/safehold-git-extra (no schedule: only when asked)',
       ],
     ]);
+  });
+
+  it('says for each bucket found whether its bucket dump stores it, is excluded, or why it is not covered', () => {
+    const endpoint = 'http://rgw:80';
+    const bucketDump = (name: string, bucket: string, last?: string) =>
+      dump(
+        'safehold',
+        name,
+        { objects: undefined, bucket: { name: bucket, endpoint, secretRef: { name: 'reader' } }, schedule: daily },
+        last,
+      );
+    const rows = objectsCoverage({
+      namespaces: [],
+      dumps: [bucketDump('safehold-bucket-photos', 'photos', '2026-12-05T02:00:00Z'), bucketDump('extra', 'elsewhere')],
+      cluster: false,
+      buckets: {
+        endpoint,
+        items: [
+          { name: 'photos', owner: 'alice', state: 'Covered' },
+          { name: 'fresh', owner: 'alice', state: 'Covered' },
+          { name: 'scratch', state: 'Excluded', reason: 'listed in the policy’s spec.buckets.exclude' },
+          {
+            name: 'locked',
+            owner: 'bob',
+            claim: 'shop/locked',
+            state: 'Uncovered',
+            reason: 'the bucket refused the read grant in its policy: AccessDenied',
+          },
+        ],
+      },
+      now,
+    });
+    expect(rows.map((r) => [r.scope, r.name, r.namespace, r.state, r.reason])).toEqual([
+      [
+        'Bucket',
+        'photos',
+        undefined,
+        'protected',
+        'stored by ApplicationDump safehold/safehold-bucket-photos (on its schedule)',
+      ],
+      ['Bucket', 'fresh', undefined, 'unprotected', 'read grant in place; its bucket dump is not made yet'],
+      ['Bucket', 'scratch', undefined, 'excluded', 'listed in the policy’s spec.buckets.exclude'],
+      [
+        'Bucket',
+        'locked',
+        'shop/locked',
+        'unprotected',
+        'the bucket refused the read grant in its policy: AccessDenied',
+      ],
+      ['Bucket', 'elsewhere', 'safehold', 'protected', 'stored by ApplicationDump safehold/extra (on its schedule)'],
+    ]);
+    expect(rows[0]?.lastBackup).toBe('2026-12-05T02:00:00Z');
+  });
+
+  it('says why no bucket is known when the object store could not be read', () => {
+    const rows = objectsCoverage({
+      namespaces: [],
+      dumps: [],
+      cluster: false,
+      buckets: { endpoint: 'http://rgw:80', error: 'could not list the buckets: AccessDenied' },
+      now,
+    });
+    expect(rows).toMatchObject([{ scope: 'Bucket', name: '*', state: 'unprotected' }]);
+    expect(rows[0]?.reason).toContain('AccessDenied');
   });
 });

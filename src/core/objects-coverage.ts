@@ -6,17 +6,24 @@
 // Computed from plain objects, so `safehold status --objects` (reading the
 // API) and the operator (from its informers) agree.
 import type { Namespace } from 'kubernetes-types/core/v1.js';
-import { annotations, applicationDumpSpec, readBackupFlag, type ApplicationDump } from '../api/index.ts';
+import {
+  annotations,
+  applicationDumpSpec,
+  readBackupFlag,
+  type ApplicationDump,
+  type PolicyBucketsStatus,
+} from '../api/index.ts';
+import { etcdRow, type RunMessage } from './etcd-coverage.ts';
 import { nextRun } from './schedule.ts';
 
 /** The control plane's own namespaces: their objects come back with the control plane, not from a backup. */
 export const controlPlaneNamespaces: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
 export interface ObjectsRow {
-  scope: 'Namespace' | 'Cluster' | 'Git';
-  /** The namespace; for the cluster-scoped objects, where the dump that protects them is (if any). */
+  scope: 'Namespace' | 'Cluster' | 'Git' | 'Bucket' | 'Etcd';
+  /** The namespace; for the cluster-scoped objects (and etcd), where the dump that protects them is (if any). */
   namespace: string | undefined;
-  /** A Git row: the GitRepository (or, for a repository only a dump names, the dump), and its URL. */
+  /** A Git row: the GitRepository (or, for a repository only a dump names, the dump), and its URL; a Bucket row: the bucket. */
   name?: string | undefined;
   url?: string | undefined;
   state: 'protected' | 'excluded' | 'unprotected';
@@ -29,8 +36,9 @@ export interface ObjectsRow {
 
 interface ObjectsDump {
   key: string;
-  scope: 'Namespace' | 'Cluster' | 'Git';
+  scope: 'Namespace' | 'Cluster' | 'Git' | 'Bucket';
   url: string | undefined;
+  bucket: string | undefined;
   namespace: string;
   lastSuccess: string | undefined;
   nextRun: string | undefined;
@@ -41,14 +49,15 @@ function objectsDumps(dumps: readonly ApplicationDump[], now: Date): ObjectsDump
   return dumps.flatMap((dump) => {
     const parsed = applicationDumpSpec.safeParse(dump.spec);
     if (!parsed.success) return [];
-    const { objects, git } = parsed.data;
-    if (objects === undefined && git === undefined) return [];
+    const { objects, git, bucket } = parsed.data;
+    if (objects === undefined && git === undefined && bucket === undefined) return [];
     const schedule = parsed.data.schedule;
     return [
       {
         key: `${dump.metadata.namespace}/${dump.metadata.name}`,
-        scope: objects?.scope ?? 'Git',
-        url: git?.url,
+        scope: objects?.scope ?? (git === undefined ? 'Bucket' : 'Git'),
+        url: git?.url ?? bucket?.endpoint,
+        bucket: bucket?.name,
         namespace: dump.metadata.namespace,
         lastSuccess: dump.status?.lastSuccess?.time,
         nextRun:
@@ -99,6 +108,10 @@ export function objectsCoverage(input: {
   cluster: boolean;
   /** Flux's GitRepositories (of the namespaces shown). */
   gitRepositories?: readonly { namespace: string; name: string; url: string }[];
+  /** The object store's buckets, as the bucket discovery last found them (a policy's status.buckets). */
+  buckets?: PolicyBucketsStatus | undefined;
+  /** A DumpRun's message: why the etcd dump's last run failed. */
+  runMessage?: RunMessage | undefined;
   now: Date;
 }): ObjectsRow[] {
   const dumps = objectsDumps(input.dumps, input.now);
@@ -164,6 +177,12 @@ export function objectsCoverage(input: {
       url: dump.url,
       ...protectedBy(dump, 'mirrored'),
     });
+  rows.push(
+    ...bucketRows(
+      input.buckets,
+      dumps.filter((d) => d.scope === 'Bucket'),
+    ),
+  );
   if (input.cluster) {
     const dump = best(dumps.filter((d) => d.scope === 'Cluster'));
     rows.push(
@@ -180,6 +199,59 @@ export function objectsCoverage(input: {
           }
         : { scope: 'Cluster', namespace: dump.namespace, ...protectedBy(dump, 'cluster-scoped objects stored') },
     );
+    rows.push(etcdRow(input.dumps, input.now, input.runMessage));
   }
+  return rows;
+}
+
+/**
+ * One row per bucket the discovery found: covered and stored by its bucket dump, excluded, or
+ * UNPROTECTED with why; then the buckets only a dump names; and, when the store could not be read, why.
+ */
+function bucketRows(found: PolicyBucketsStatus | undefined, dumps: readonly ObjectsDump[]): ObjectsRow[] {
+  const none = { dump: undefined, lastBackup: undefined, nextRun: undefined };
+  const rows: ObjectsRow[] = [];
+  const shown = new Set<string>();
+  if (found?.error !== undefined)
+    rows.push({
+      scope: 'Bucket',
+      namespace: undefined,
+      name: '*',
+      url: found.endpoint,
+      state: 'unprotected',
+      ...none,
+      reason: `the object store's buckets are not known: ${found.error}`,
+    });
+  for (const bucket of found?.items ?? []) {
+    const base = { scope: 'Bucket' as const, namespace: bucket.claim, name: bucket.name, url: found?.endpoint };
+    const dump = best(dumps.filter((d) => d.bucket === bucket.name));
+    if (dump !== undefined) {
+      shown.add(dump.key);
+      if (bucket.state !== 'Excluded') {
+        rows.push({ ...base, ...protectedBy(dump, 'stored') });
+        continue;
+      }
+    }
+    if (bucket.state === 'Excluded')
+      rows.push({ ...base, state: 'excluded', ...none, reason: bucket.reason ?? 'excluded' });
+    else
+      rows.push({
+        ...base,
+        state: 'unprotected',
+        ...none,
+        reason:
+          bucket.state === 'Uncovered'
+            ? (bucket.reason ?? 'not covered')
+            : 'read grant in place; its bucket dump is not made yet',
+      });
+  }
+  for (const dump of dumps.filter((d) => !shown.has(d.key)))
+    rows.push({
+      scope: 'Bucket',
+      namespace: dump.namespace,
+      name: dump.bucket,
+      url: dump.url,
+      ...protectedBy(dump, 'stored'),
+    });
   return rows;
 }

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackupRepositoryStatus, VolumeBackup, VolumeRestore } from '../api/index.ts';
 import type { CoverageRow } from './coverage.ts';
+import type { ObjectsRow } from './objects-coverage.ts';
 
 export type OperatorView =
   | { role: 'standby'; identity: string }
@@ -20,6 +21,8 @@ export interface LeaderView {
   backups: readonly VolumeBackup[];
   restores: readonly VolumeRestore[];
   repositories: readonly RepositoryView[];
+  /** The cluster's state besides volumes: namespaces' objects, Git repositories, buckets, the cluster's objects. */
+  state: readonly ObjectsRow[];
 }
 
 export interface RepositoryView {

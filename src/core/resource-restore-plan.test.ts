@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeDiff, planRestore, sameJson, type PlannedObject } from './resource-restore-plan.ts';
+import { describeDiff, objectKey, planRestore, sameJson, type PlannedObject } from './resource-restore-plan.ts';
 import type { ApiObject } from './resource-sanitize.ts';
 
 const obj = (
@@ -67,6 +67,89 @@ describe('planRestore: order', () => {
       'create NetworkPolicy shop/deny',
       'create Widget shop/w',
       'create ValidatingWebhookConfiguration guard',
+    ]);
+  });
+});
+
+describe('planRestore: the cluster-scoped objects', () => {
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  it('puts CRDs first, then Namespaces, ClusterRoles, their bindings, classes, PriorityClasses and volumes', () => {
+    const objects = [
+      obj('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', 'inject'),
+      obj('example.com/v1', 'Gadget', 'g'),
+      obj('v1', 'PersistentVolume', 'pv-1'),
+      obj('scheduling.k8s.io/v1', 'PriorityClass', 'high'),
+      obj('storage.k8s.io/v1', 'StorageClass', 'fast'),
+      obj('networking.k8s.io/v1', 'IngressClass', 'nginx'),
+      obj(rbac, 'ClusterRoleBinding', 'ops'),
+      obj(rbac, 'ClusterRole', 'ops'),
+      obj('v1', 'Namespace', 'shop'),
+      obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'gadgets.example.com'),
+    ];
+    expect(refs(planRestore({ objects, existing: [] }).steps)).toEqual([
+      'create CustomResourceDefinition gadgets.example.com',
+      'create Namespace shop',
+      'create ClusterRole ops',
+      'create ClusterRoleBinding ops',
+      'create IngressClass nginx',
+      'create StorageClass fast',
+      'create PriorityClass high',
+      'create PersistentVolume pv-1',
+      'create Gadget g',
+      'create MutatingWebhookConfiguration inject',
+    ]);
+  });
+
+  const bootstrap = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+  const role = (labels?: Record<string, string>, verbs = ['get']) =>
+    obj(rbac, 'ClusterRole', 'view', undefined, {
+      metadata: { name: 'view', ...(labels === undefined ? {} : { labels }) },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs }],
+    });
+  it.each([
+    { name: 'a bootstrap ClusterRole that differs', backup: role(bootstrap), live: role(bootstrap, ['list']) },
+    {
+      name: 'a system PriorityClass',
+      backup: obj('scheduling.k8s.io/v1', 'PriorityClass', 'system-node-critical', undefined, { value: 1 }),
+      live: obj('scheduling.k8s.io/v1', 'PriorityClass', 'system-node-critical', undefined, { value: 2 }),
+    },
+    {
+      name: "the control plane's namespace",
+      backup: obj('v1', 'Namespace', 'kube-system', undefined, { spec: { finalizers: ['a'] } }),
+      live: obj('v1', 'Namespace', 'kube-system'),
+    },
+  ])('leaves $name to Kubernetes, even given force', ({ backup, live }) => {
+    const [step] = planRestore({ objects: [backup], existing: [live], force: true }).steps;
+    expect(step?.action).toBe('managed');
+    expect(step).toMatchObject({ reason: expect.any(String) as string });
+  });
+
+  it.each([
+    { name: 'equal: unchanged', live: role(bootstrap), expected: 'unchanged' },
+    { name: 'missing: created', live: undefined, expected: 'create' },
+    { name: 'the label gone from the live one: replaced', live: role(undefined, ['list']), expected: 'replace' },
+  ])('a bootstrap ClusterRole $name', ({ live, expected }) => {
+    const existing = live === undefined ? [] : [live];
+    expect(planRestore({ objects: [role(bootstrap)], existing, force: true }).steps[0]?.action).toBe(expected);
+  });
+
+  it('decides nothing for an object whose live copy could not be read', () => {
+    const fast = obj('storage.k8s.io/v1', 'StorageClass', 'fast');
+    const unreadable = new Map([[objectKey(fast), 'cannot get StorageClass fast: 403 Forbidden']]);
+    expect(planRestore({ objects: [fast], existing: [], unreadable }).steps).toEqual([
+      {
+        action: 'unreadable',
+        ref: 'StorageClass fast',
+        object: fast,
+        reason: 'cannot get StorageClass fast: 403 Forbidden',
+      },
+    ]);
+  });
+
+  it('makes no Namespace of the file that no chosen object lives in', () => {
+    const objects = [obj('v1', 'Namespace', 'shop'), obj(rbac, 'ClusterRole', 'ops')];
+    expect(refs(planRestore({ objects, existing: [], include: { kinds: ['ClusterRole'] } }).steps)).toEqual([
+      'create ClusterRole ops',
     ]);
   });
 });
@@ -200,8 +283,8 @@ describe('planRestore: into another namespace', () => {
   it('moves namespaced objects, and compares them with what the target holds', () => {
     expect(refs(moved)).toEqual([
       'create Namespace shop-copy',
-      'create PersistentVolume pv-1',
       'create StorageClass shop',
+      'create PersistentVolume pv-1',
       'create RoleBinding shop-copy/edit',
       'conflict ConfigMap shop-copy/settings',
     ]);

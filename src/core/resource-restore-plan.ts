@@ -2,14 +2,20 @@
 // target namespace, compared with what exists there now, and put in the order
 // in which the API server accepts them (a CRD before its resources, a
 // namespace before what it holds, a ServiceAccount before the Pods that run as
-// it, admission webhooks last so they cannot refuse the rest).
+// it, admission webhooks last so they cannot refuse the rest). What
+// Kubernetes itself keeps (kubernetes-managed.ts) is never replaced.
+import { managedByKubernetes } from './kubernetes-managed.ts';
 import { groupKind, groupOf } from './resource-selection.ts';
 import { objectRef, type ApiObject } from './resource-sanitize.ts';
 
 export type PlannedObject =
   | { action: 'create' | 'unchanged'; ref: string; object: ApiObject }
   /** Exists and differs: `conflict` is left alone, `replace` (given force) overwrites it. */
-  | { action: 'conflict' | 'replace'; ref: string; object: ApiObject; diff: string[] };
+  | { action: 'conflict' | 'replace'; ref: string; object: ApiObject; diff: string[] }
+  /** Exists and differs, but Kubernetes manages it: left as it is, even given force. */
+  | { action: 'managed'; ref: string; object: ApiObject; diff: string[]; reason: string }
+  /** What exists could not be read (the user may not): nothing is decided, nothing made. */
+  | { action: 'unreadable'; ref: string; object: ApiObject; reason: string };
 
 /** What the user restores: objects of these kinds (`Deployment` or `Deployment.apps`), with these names. */
 export interface RestoreFilter {
@@ -27,37 +33,38 @@ export interface RestorePlan {
 const ranks: Readonly<Record<string, number>> = {
   'CustomResourceDefinition.apiextensions.k8s.io': 0,
   Namespace: 1,
-  'StorageClass.storage.k8s.io': 2,
-  'VolumeSnapshotClass.snapshot.storage.k8s.io': 2,
-  'PriorityClass.scheduling.k8s.io': 2,
-  'IngressClass.networking.k8s.io': 2,
-  'RuntimeClass.node.k8s.io': 2,
+  // A binding is accepted only when its role exists or the user holds every right it grants.
   'ClusterRole.rbac.authorization.k8s.io': 2,
-  'ClusterRoleBinding.rbac.authorization.k8s.io': 2,
-  PersistentVolume: 2,
-  ServiceAccount: 3,
-  'Role.rbac.authorization.k8s.io': 4,
-  'RoleBinding.rbac.authorization.k8s.io': 5,
-  Secret: 6,
-  ConfigMap: 7,
-  LimitRange: 8,
-  ResourceQuota: 8,
-  PersistentVolumeClaim: 9,
-  Service: 10,
-  'Deployment.apps': 11,
-  'StatefulSet.apps': 12,
-  'DaemonSet.apps': 13,
-  'ReplicaSet.apps': 14,
-  'CronJob.batch': 15,
-  'Job.batch': 16,
-  Pod: 17,
+  'ClusterRoleBinding.rbac.authorization.k8s.io': 3,
+  'StorageClass.storage.k8s.io': 4,
+  'VolumeSnapshotClass.snapshot.storage.k8s.io': 4,
+  'IngressClass.networking.k8s.io': 4,
+  'RuntimeClass.node.k8s.io': 4,
+  'PriorityClass.scheduling.k8s.io': 5,
+  PersistentVolume: 6,
+  ServiceAccount: 7,
+  'Role.rbac.authorization.k8s.io': 8,
+  'RoleBinding.rbac.authorization.k8s.io': 9,
+  Secret: 10,
+  ConfigMap: 11,
+  LimitRange: 12,
+  ResourceQuota: 12,
+  PersistentVolumeClaim: 13,
+  Service: 14,
+  'Deployment.apps': 15,
+  'StatefulSet.apps': 16,
+  'DaemonSet.apps': 17,
+  'ReplicaSet.apps': 18,
+  'CronJob.batch': 19,
+  'Job.batch': 20,
+  Pod: 21,
   // Restored before the Services they call run, they would refuse every object after them.
   'MutatingWebhookConfiguration.admissionregistration.k8s.io': 30,
   'ValidatingWebhookConfiguration.admissionregistration.k8s.io': 30,
   'ValidatingAdmissionPolicy.admissionregistration.k8s.io': 30,
   'ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io': 30,
 };
-const others = 20;
+const others = 25;
 const maxDiffLines = 10;
 const maxShownValue = 40;
 
@@ -65,27 +72,37 @@ const maxShownValue = 40;
  * Each backed-up object (sanitized) moved by `namespaces` (source to target) and compared with
  * `existing` (the target's objects, sanitized the same way): created, unchanged, a conflict
  * (differs; left alone) or, with `force`, replaced; in the order the API server accepts them.
+ * `unreadable` holds, by `objectKey`, why what exists of an object could not be read.
  */
 export function planRestore(input: {
   objects: readonly ApiObject[];
   existing: readonly ApiObject[];
+  unreadable?: ReadonlyMap<string, string>;
   namespaces?: ReadonlyMap<string, string>;
   force?: boolean;
   include?: RestoreFilter;
 }): RestorePlan {
   const namespaces = input.namespaces ?? new Map<string, string>();
-  const existing = new Map(input.existing.map((o) => [keyOf(o), o]));
+  const existing = new Map(input.existing.map((o) => [objectKey(o), o]));
+  const chosen = input.objects.filter((o) => selected(o, input.include)).map((o) => retarget(o, namespaces));
+  const chosenNamespaces = new Set(chosen.flatMap((o) => o.metadata.namespace ?? []));
   const steps: PlannedObject[] = [];
   for (const backedUp of input.objects) {
     const object = retarget(backedUp, namespaces);
-    const current = existing.get(keyOf(object));
+    const key = objectKey(object);
+    const current = existing.get(key);
     if (!selected(backedUp, input.include)) {
       // The namespace the chosen objects go into is made when it is missing, and left as it is.
-      if (kindKey(object) === 'Namespace' && current === undefined)
+      if (kindKey(object) === 'Namespace' && chosenNamespaces.has(object.metadata.name) && current === undefined)
         steps.push({ action: 'create', ref: objectRef(object), object });
       continue;
     }
-    steps.push(decide(object, current, input.force === true));
+    const unreadable = input.unreadable?.get(key);
+    steps.push(
+      unreadable === undefined
+        ? decide(object, current, input.force === true)
+        : { action: 'unreadable', ref: objectRef(object), object, reason: unreadable },
+    );
   }
   steps.sort(
     (a, b) =>
@@ -102,6 +119,8 @@ function decide(object: ApiObject, current: ApiObject | undefined, force: boolea
   if (current === undefined) return { action: 'create', ref, object };
   if (sameJson(current, object)) return { action: 'unchanged', ref, object };
   const diff = describeDiff(current, object);
+  const managed = managedByKubernetes(current);
+  if (managed !== undefined) return { action: 'managed', ref, object, diff, reason: managed };
   // The default ServiceAccount is made in every namespace: an untouched one takes the backup's.
   const replace =
     force || (kindKey(object) === 'ServiceAccount' && object.metadata.name === 'default' && bare(current));
@@ -230,7 +249,8 @@ function bare(obj: ApiObject): boolean {
   );
 }
 
-function keyOf(obj: ApiObject): string {
+/** An object's identity in a plan: group and kind, namespace, name. */
+export function objectKey(obj: ApiObject): string {
   return `${kindKey(obj)}|${obj.metadata.namespace ?? ''}|${obj.metadata.name}`;
 }
 

@@ -171,6 +171,31 @@ describe('sanitizeObject: kind by kind', () => {
       spec: { claimRef: { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data' } },
     },
     {
+      name: 'a PV keeps the rest of its spec: where its data is, its class, its reclaim policy',
+      input: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: 'pv-2', uid: 'u-2' },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          csi: { driver: 'rbd.csi.ceph.com', volumeHandle: 'vol-1' },
+          storageClassName: 'fast',
+          persistentVolumeReclaimPolicy: 'Retain',
+          claimRef: { namespace: 'shop', name: 'data', uid: 'u' },
+        },
+        status: { phase: 'Bound' },
+      },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        csi: { driver: 'rbd.csi.ceph.com', volumeHandle: 'vol-1' },
+        storageClassName: 'fast',
+        persistentVolumeReclaimPolicy: 'Retain',
+        claimRef: { namespace: 'shop', name: 'data' },
+      },
+    },
+    {
       name: 'a bare Pod loses its node and ephemeral containers',
       input: {
         apiVersion: 'v1',

@@ -4,7 +4,7 @@
 // PVC bound) is removed; objects that something else makes again (a Pod of a
 // ReplicaSet, the kube-root-ca.crt ConfigMap, a service account token) are left
 // out, each with a reason naming the object.
-import { runLabels } from '../api/index.ts';
+import { bucketRestoreLabel, runLabels } from '../api/index.ts';
 import { groupKind, groupOf } from './resource-selection.ts';
 
 /** An API object as JSON, once sanitized: apiVersion, kind and a name are known to be there. */
@@ -43,7 +43,7 @@ const assignedMeta = new Set([
 /** ConfigMaps the control plane makes in every namespace. */
 const perNamespaceConfigMaps = new Set(['kube-root-ca.crt', 'openshift-service-ca.crt']);
 /** Labels of the temporary objects of Safehold's own runs, which a sweep removes. */
-const temporaryLabels = [runLabels.run, runLabels.restore, runLabels.download, runLabels.drill];
+const temporaryLabels = [runLabels.run, runLabels.restore, runLabels.download, runLabels.drill, bucketRestoreLabel];
 const jobUidLabels = ['controller-uid', 'batch.kubernetes.io/controller-uid'];
 /** Annotations the PV controller and provisioners write on a claim as they bind it. */
 const bindingAnnotation = /^(pv\.kubernetes\.io|volume\.kubernetes\.io|volume\.beta\.kubernetes\.io)\//;

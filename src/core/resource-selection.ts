@@ -82,6 +82,7 @@ const namespacedSkips: Readonly<Record<string, string>> = {
   [`repositorymaintenances.${apiGroup}`]: safeholdRun,
   [`dumpruns.${apiGroup}`]: safeholdRun,
   [`restoredrills.${apiGroup}`]: safeholdRun,
+  [`bucketrestores.${apiGroup}`]: safeholdRun,
 };
 
 /** Cluster-scoped kinds left out of a cluster backup, by `resourceName`. */

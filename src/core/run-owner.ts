@@ -5,7 +5,7 @@
 // uid. The sweep deletes only objects labelled as a run's AND owned by a run
 // that no longer exists; anything a user labelled by mistake has no owner and
 // stays.
-import { apiGroup, dumpLabels, runLabels } from '../api/index.ts';
+import { apiGroup, bucketRestoreLabel, dumpLabels, runLabels } from '../api/index.ts';
 import { maintenanceLabel } from './mover-job.ts';
 
 export const ownerAnnotation = 'safehold.io/owner';
@@ -17,6 +17,7 @@ export const runKindNames = [
   'RepositoryMaintenance',
   'DumpRun',
   'RestoreDrill',
+  'BucketRestore',
 ] as const;
 export type RunKindName = (typeof runKindNames)[number];
 
@@ -35,6 +36,7 @@ export const runObjectLabelKeys = [
   maintenanceLabel,
   dumpLabels.run,
   runLabels.drill,
+  bucketRestoreLabel,
 ] as const;
 
 /** The owner record of a run's temporary object, "Kind/namespace/name/uid". */

@@ -1,7 +1,14 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { backupRepositorySpec, repositoryUrl } from '../api/backup-repository.ts';
-import { presignS3, s3ObjectLocation, S3PresignError, s3UriEncode, type PresignRequest } from './s3-presign.ts';
+import {
+  presignS3,
+  s3ErrorOf,
+  s3ObjectLocation,
+  S3PresignError,
+  s3UriEncode,
+  type PresignRequest,
+} from './s3-presign.ts';
 
 const example: PresignRequest = {
   method: 'GET',
@@ -123,6 +130,39 @@ describe('presignS3', () => {
     expect(() => presignS3({ ...example, list: { prefix: '', maxKeys: 1 } })).toThrow(/no key/);
   });
 
+  it('signs the next page of a listing, and a subresource or an admin API call with its arguments, in SigV4 order', () => {
+    const page = new URL(
+      presignS3({ ...example, key: '', list: { prefix: '', maxKeys: 1000, continuationToken: 'a/b c' } }),
+    );
+    expect(page.searchParams.get('continuation-token')).toBe('a/b c');
+    const policy = new URL(presignS3({ ...example, key: '', query: { policy: '' } }));
+    expect(policy.pathname).toBe('/examplebucket/');
+    expect(policy.search).toMatch(/^\?X-Amz-Algorithm=.*&X-Amz-SignedHeaders=host&policy=&X-Amz-Signature=/);
+    const admin = new URL(
+      presignS3({ ...example, bucket: 'admin', key: 'user', query: { uid: 'alice', format: 'json' } }),
+    );
+    expect(admin.pathname).toBe('/admin/user');
+    // Sorted by name: upper-case X-Amz-* first, then format before uid, whatever order they were given in.
+    const names = [...admin.searchParams.keys()].slice(0, -1);
+    expect(names).toEqual([...names].sort());
+    expect(names.slice(-2)).toEqual(['format', 'uid']);
+    const other = new URL(
+      presignS3({ ...example, bucket: 'admin', key: 'user', query: { uid: 'bob', format: 'json' } }),
+    );
+    expect(signatureOf(other.href)).not.toBe(signatureOf(admin.href));
+  });
+
+  it("reads S3's error code and message, in XML or as radosgw's admin API answers in JSON", () => {
+    expect(
+      s3ErrorOf(
+        '<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>',
+      ),
+    ).toBe('SignatureDoesNotMatch (The request signature we calculated does not match)');
+    expect(s3ErrorOf('<Error><Code>NoSuchBucket</Code></Error>')).toBe('NoSuchBucket');
+    expect(s3ErrorOf('{"Code":"AccessDenied","RequestId":"tx0"}')).toBe('AccessDenied');
+    expect(s3ErrorOf('Forbidden')).toBeUndefined();
+  });
+
   it.each<[string, Partial<PresignRequest>, RegExp]>([
     ['no lifetime', { expiresSeconds: 0 }, /expiresSeconds/],
     ['more than seven days', { expiresSeconds: 604_801 }, /604800/],
@@ -143,6 +183,49 @@ describe('presignS3', () => {
   ])('refuses %s', (_, change, message) => {
     expect(() => presignS3({ ...example, ...change })).toThrow(S3PresignError);
     expect(() => presignS3({ ...example, ...change })).toThrow(message);
+  });
+
+  it('signs the headers a request carries with the host, names in order and in lower case', () => {
+    const headers = {
+      'Content-Type': 'text/plain',
+      'x-amz-meta-owner': ' ops  team ',
+      'Content-MD5': 'XrY7u+Ae7tCTyyK7j1rNww==',
+    };
+    const request: PresignRequest = {
+      ...example,
+      method: 'PUT',
+      endpoint: 'http://127.0.0.1:7480',
+      bucket: 'bkt',
+      key: 'k',
+    };
+    const url = presignS3({ ...request, headers });
+    const query = url.slice(url.indexOf('?') + 1, url.indexOf('&X-Amz-Signature='));
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-md5;content-type;host;x-amz-meta-owner');
+    const canonical = [
+      'PUT',
+      '/bkt/k',
+      query,
+      'content-md5:XrY7u+Ae7tCTyyK7j1rNww==\ncontent-type:text/plain\nhost:127.0.0.1:7480\nx-amz-meta-owner:ops team',
+      '',
+      'content-md5;content-type;host;x-amz-meta-owner',
+      'UNSIGNED-PAYLOAD',
+    ].join('\n');
+    const toSign = `AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const key = ['20130524', 'us-east-1', 's3', 'aws4_request'].reduce(
+      (k, part) => createHmac('sha256', k).update(part).digest(),
+      Buffer.from(`AWS4${example.secretAccessKey}`),
+    );
+    expect(signatureOf(url)).toBe(createHmac('sha256', key).update(toSign).digest('hex'));
+    expect(signatureOf(presignS3({ ...request, headers: { ...headers, 'Content-Type': 'text/html' } }))).not.toBe(
+      signatureOf(url),
+    );
+    expect(() => presignS3({ ...request, headers: { Host: 'other' } })).toThrow(/twice/);
+    expect(() => presignS3({ ...request, headers: { 'bad name': 'x' } })).toThrow(/header name/);
+  });
+
+  it("keeps a key's '.' and '..' segments when the caller sends the path as signed", () => {
+    const url = presignS3({ ...example, key: 'a/../b/./c', dotSegments: 'keep' });
+    expect(pathOf(url)).toBe('/examplebucket/a/../b/./c');
   });
 });
 

@@ -22,7 +22,22 @@ export interface PresignRequest {
   /** 'path' (the default, as radosgw and MinIO are usually run) puts the bucket in the path, 'virtual-hosted' in the host. */
   addressing?: 'path' | 'virtual-hosted';
   /** A ListObjectsV2 of the keys under `prefix` instead of one object: method GET and key ''. */
-  list?: { prefix: string; maxKeys: number };
+  list?: { prefix: string; maxKeys: number; continuationToken?: string | undefined };
+  /**
+   * More query parameters, signed with the rest: a subresource of the bucket with key '' ({ policy: '' }),
+   * or an operation's arguments (radosgw's admin API: bucket 'admin', key 'bucket', { format: 'json' }).
+   */
+  query?: Readonly<Record<string, string>>;
+  /**
+   * Headers the request will carry, signed with the host (Content-Type, Content-MD5, x-amz-meta-*): S3 refuses
+   * the request when they differ. Names in any case; values as sent.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * 'keep': the key may have '.' and '..' segments, because the caller sends the path exactly as signed
+   * (node:http with the path as given), where a WHATWG URL client would fold them away.
+   */
+  dotSegments?: 'refuse' | 'keep';
 }
 
 export class S3PresignError extends Error {
@@ -49,8 +64,9 @@ export function presignS3(request: PresignRequest): string {
   if (accessKeyId === '' || secretAccessKey === '') throw new S3PresignError('the S3 access key is empty');
   if (region === '' || region.includes('/')) throw new S3PresignError(`"${region}" is not a region`);
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new S3PresignError(`"${bucket}" is not a bucket name`);
-  if (request.list === undefined) checkKey(key);
-  else if (key !== '' || method !== 'GET') throw new S3PresignError('a listing is a GET of the bucket, with no key');
+  if (request.list !== undefined) {
+    if (key !== '' || method !== 'GET') throw new S3PresignError('a listing is a GET of the bucket, with no key');
+  } else if (key !== '' || request.query === undefined) checkKey(key, request.dotSegments ?? 'refuse');
 
   const base = parseEndpoint(request.endpoint);
   const host = addressing === 'path' ? base.host : `${bucket}.${base.host}`;
@@ -58,24 +74,32 @@ export function presignS3(request: PresignRequest): string {
 
   const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, ''); // 20130524T000000Z
   const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
-  // In code-point order, which is the order SigV4 wants them signed in (upper-case X before lower-case).
+  const list = request.list;
+  const signed = signedHeaders(host, request.headers ?? {});
   const params: [string, string][] = [
     ['X-Amz-Algorithm', algorithm],
     ['X-Amz-Credential', `${accessKeyId}/${scope}`],
     ['X-Amz-Date', amzDate],
     ['X-Amz-Expires', String(expiresSeconds)],
-    ['X-Amz-SignedHeaders', 'host'],
-    ...(request.list === undefined
+    ['X-Amz-SignedHeaders', signed.names],
+    ...(list === undefined
       ? []
       : ([
           ['list-type', '2'],
-          ['max-keys', String(request.list.maxKeys)],
-          ['prefix', request.list.prefix],
+          ['max-keys', String(list.maxKeys)],
+          ['prefix', list.prefix],
+          ...(list.continuationToken === undefined ? [] : [['continuation-token', list.continuationToken]]),
         ] as [string, string][])),
+    ...Object.entries(request.query ?? {}),
   ];
-  const query = params.map(([name, value]) => `${s3UriEncode(name)}=${s3UriEncode(value)}`).join('&');
+  // Sorted by encoded name in code-point order, as SigV4 signs them (upper-case X before lower-case).
+  const query = params
+    .map(([name, value]) => [s3UriEncode(name), s3UriEncode(value)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
 
-  const canonicalRequest = [method, path, query, `host:${host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonicalRequest = [method, path, query, signed.canonical, '', signed.names, 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = [algorithm, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const signingKey = [amzDate.slice(0, 8), region, 's3', 'aws4_request'].reduce<Buffer>(
     (secret, part) => hmac(secret, part),
@@ -128,12 +152,12 @@ function encodePath(key: string): string {
   return key.split('/').map(s3UriEncode).join('/');
 }
 
-function checkKey(key: string): void {
+function checkKey(key: string, dotSegments: 'refuse' | 'keep'): void {
   if (key === '') throw new S3PresignError('the object key is empty');
   if (!key.isWellFormed()) throw new S3PresignError('the object key has a lone surrogate, which UTF-8 cannot carry');
   if (Buffer.byteLength(key, 'utf8') > 1024) throw new S3PresignError('the object key is longer than 1024 bytes');
   // Every WHATWG URL client (fetch, browsers) folds '.' and '..' segments away, so the request would name another object.
-  if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
+  if (dotSegments === 'refuse' && key.split('/').some((segment) => segment === '.' || segment === '..')) {
     throw new S3PresignError(`the object key "${key}" has a '.' or '..' segment, which URL clients rewrite`);
   }
 }
@@ -170,10 +194,37 @@ function parseEndpoint(endpoint: string): Endpoint {
   }
 }
 
+/** The canonical headers (host among them) and their names, as SigV4 signs them: lower-case names in order, values trimmed. */
+function signedHeaders(host: string, headers: Readonly<Record<string, string>>): { canonical: string; names: string } {
+  const entries = new Map<string, string>([['host', host]]);
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!/^[a-z0-9-]+$/.test(lower)) throw new S3PresignError(`"${name}" is not a header name`);
+    if (entries.has(lower)) throw new S3PresignError(`the header "${name}" is given twice (or is host)`);
+    entries.set(lower, value.trim().replace(/ +/g, ' '));
+  }
+  const names = [...entries.keys()].sort();
+  return {
+    canonical: names.map((name) => `${name}:${entries.get(name) ?? ''}`).join('\n'),
+    names: names.join(';'),
+  };
+}
+
 function hmac(key: Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
 function sha256Hex(data: string): string {
   return createHash('sha256').update(data, 'utf8').digest('hex');
+}
+
+/** What an S3 error body says: its Code, and its Message when there is one (XML, or the JSON radosgw's admin API answers). */
+export function s3ErrorOf(body: string): string | undefined {
+  const field = (name: string) =>
+    (new RegExp(`<${name}>([^<]*)</${name}>`).exec(body) ??
+      new RegExp(`"${name}"\\s*:\\s*"([^"]*)"`).exec(body))?.[1]?.trim();
+  const code = field('Code');
+  const message = field('Message');
+  if (code === undefined) return undefined;
+  return message === undefined || message === '' ? code : `${code} (${message})`;
 }

@@ -52,6 +52,7 @@ const state = (coverage: CoverageRow[], extra: Partial<LeaderView> = {}): Leader
   backups: [],
   restores: [],
   repositories: [],
+  state: [],
   ...extra,
 });
 

@@ -7,6 +7,7 @@ import { html, type Html } from './html.ts';
 import { layout } from './layout.ts';
 import { namespaceHref, volumeHref } from './paths.ts';
 import { repositoriesSection } from './repositories-section.ts';
+import { stateSection } from './state-section.ts';
 import { ago, timeLabel, until } from './when.ts';
 
 const failuresShown = 20;
@@ -26,7 +27,8 @@ export function coveragePage(state: LeaderView, namespace: string | undefined): 
     ${namespace === undefined ? '' : html`<p><a href="/">All namespaces</a></p>`} ${totals(rows)}
     ${rows.length === 0 ? html`<p class="muted">No PersistentVolumeClaims${namespace === undefined ? '' : ` in ${namespace}`}.</p>` : namespaceCounts(groups)}
     ${[...groups].map(([ns, members]) => namespaceTable(ns, members, state.now))}
-    ${failuresSection(failures, state.now)} ${repositoriesSection(state.repositories, state.now)}`;
+    ${stateSection(state.state, state.now, namespace)} ${failuresSection(failures, state.now)}
+    ${repositoriesSection(state.repositories, state.now)}`;
   return layout('Coverage', meta(state), body);
 }
 

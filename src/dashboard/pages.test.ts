@@ -25,6 +25,7 @@ const leading: OperatorView = {
   backups: [],
   restores: [],
   repositories: [],
+  state: [],
 };
 
 describe('route', () => {

@@ -54,6 +54,7 @@ const state = (backups: VolumeBackup[]): LeaderView => ({
   backups,
   restores: [],
   repositories: [],
+  state: [],
 });
 
 const history = [

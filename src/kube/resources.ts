@@ -83,6 +83,7 @@ export const kinds = {
     false,
   ),
   fluxGitRepository: kind('source.toolkit.fluxcd.io', 'v1', 'GitRepository', 'gitrepositories', true),
+  objectBucketClaim: kind('objectbucket.io', 'v1alpha1', 'ObjectBucketClaim', 'objectbucketclaims', true),
   backupPolicy: kind(apiGroup, apiVersion, 'BackupPolicy', 'backuppolicies', false),
   backupRepository: kind(apiGroup, apiVersion, 'BackupRepository', 'backuprepositories', false),
   volumeBackup: kind(apiGroup, apiVersion, 'VolumeBackup', 'volumebackups', true),
@@ -92,6 +93,7 @@ export const kinds = {
   backupDownload: kind(apiGroup, apiVersion, 'BackupDownload', 'backupdownloads', true),
   applicationDump: kind(apiGroup, apiVersion, 'ApplicationDump', 'applicationdumps', true),
   dumpRun: kind(apiGroup, apiVersion, 'DumpRun', 'dumpruns', true),
+  bucketRestore: kind(apiGroup, apiVersion, 'BucketRestore', 'bucketrestores', true),
   restoreDrill: kind(apiGroup, apiVersion, 'RestoreDrill', 'restoredrills', true),
 } as const satisfies Record<string, ResourceKind>;
 

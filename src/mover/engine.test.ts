@@ -90,6 +90,7 @@ function stubEngine(options: { snapshots?: string[]; prepare?: Failure } = {}) {
       const found = [...snapshots.values()].find((snapshot) => snapshot.id.startsWith(id));
       return Promise.resolve({ ok: true, value: found });
     },
+    latestSnapshot: () => Promise.reject(new Error('the fake engine keeps no hosts')),
     dumpStream: async (snapshotId, path, consume) => {
       calls.push(['dumpStream', snapshotId, path]);
       const bytes = snapshots.get(snapshotId)?.bytes ?? Buffer.alloc(0);

@@ -97,6 +97,11 @@ interface NewSnapshot {
 export interface FolderBackup extends NewSnapshot {
   path: string;
   changeDetection: 'inode' | 'mtime-size';
+  /**
+   * The snapshot whose unchanged files are taken without reading them: absent, the engine's own choice
+   * (restic: the latest of the same host and path); 'none': every file read.
+   */
+  parent?: { kind: 'snapshot'; id: string } | { kind: 'none' } | undefined;
 }
 
 /** One file, the stdout of a command the engine runs (a block volume's QCOW2 image). */
@@ -160,6 +165,8 @@ export interface Repository {
   dumpStream<T>(snapshotId: string, path: string, consume: (bytes: Readable) => Promise<T>): Promise<Outcome<T>>;
   /** undefined when there is none; `named`: the task names it, so a failure says it is not there. */
   findSnapshot(id: string, options: { named: boolean }): Promise<Outcome<SnapshotInfo | undefined>>;
+  /** The latest snapshot of this host holding this path; undefined when there is none. */
+  latestSnapshot(filter: { host: string; path: string }): Promise<Outcome<SnapshotInfo | undefined>>;
   /** The full ids of every snapshot. */
   snapshotIds(): Promise<Outcome<string[]>>;
   /** Forgets snapshots by full id (their data stays until prune). */

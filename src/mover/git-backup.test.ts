@@ -76,6 +76,7 @@ function stubEngine(prepare?: Failure) {
     dumpFile: unused('dumpFile'),
     dumpStream: unused('dumpStream'),
     findSnapshot: unused('findSnapshot'),
+    latestSnapshot: unused('latestSnapshot'),
     snapshotIds: unused('snapshotIds'),
     forget: unused('forget'),
     prune: unused('prune'),

@@ -11,14 +11,19 @@ import {
   type MoverMessage,
   type MoverResult,
   type MoverTask,
+  type BucketSource,
 } from '../api/index.ts';
 import { runBackup } from './backup.ts';
 import type { Readable } from 'node:stream';
 import { dumpStreamCommandName, imageStreamCommandName } from './command-names.ts';
 import { runDumpBackup } from './dump-backup.ts';
+import { runEtcdSnapshot } from './etcd-snapshot.ts';
 import { runGitBackup } from './git-backup.ts';
 import { gitSecretValues, type GitSecrets } from './git-remote.ts';
 import { runBlockBackup } from './block-backup.ts';
+import { runBucketBackup } from './bucket-backup.ts';
+import { runBucketRestore } from './bucket-restore.ts';
+import { bucketClient, type BucketClient } from './s3-bucket.ts';
 import { runBlockRestore } from './block-restore.ts';
 import { runDownload } from './download.ts';
 import { probeEndpoint } from './endpoint-probe.ts';
@@ -46,6 +51,8 @@ export interface MoverInput {
     cephKey?: string | undefined;
     /** A git-backup's Git server credentials (GIT_USERNAME, GIT_PASSWORD, GIT_SSH_KEY, GIT_KNOWN_HOSTS). */
     git?: GitSecrets | undefined;
+    /** A bucket-backup's or bucket-restore's keys for the bucket (BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY). */
+    bucket?: { accessKeyId?: string | undefined; secretAccessKey?: string | undefined } | undefined;
   };
   /** The argv that runs this program (a block backup's image stream is one of its commands). */
   selfCommand: string[];
@@ -110,6 +117,8 @@ export async function runMover(input: MoverInput, io: MoverIo): Promise<MoverRes
     querySecret(input.credentials.uploadUrl),
     input.credentials.cephKey,
     ...gitSecretValues(input.credentials.git ?? {}),
+    input.credentials.bucket?.accessKeyId,
+    input.credentials.bucket?.secretAccessKey,
   ]);
   const print = (message: MoverMessage) => io.stdout(`${JSON.stringify(message)}\n`);
   const log = (text: string) => io.stderr(`${redact(text)}\n`);
@@ -211,6 +220,16 @@ async function run(
         tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
         dumpStreamCommand: (fifo) => [...input.selfCommand, dumpStreamCommandName, fifo],
       });
+    case 'etcd-snapshot':
+      return runEtcdSnapshot(task, {
+        repository,
+        ...progress,
+        log,
+        warn,
+        inheritedEnv: input.inheritedEnv,
+        tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
+        signal: io.signal,
+      });
     case 'git-backup':
       return runGitBackup(task, {
         repository,
@@ -222,7 +241,38 @@ async function run(
         tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
         signal: io.signal,
       });
+    case 'bucket-backup':
+    case 'bucket-restore': {
+      const bucketSteps = {
+        repository,
+        ...progress,
+        log,
+        warn,
+        tempDir: input.inheritedEnv.TMPDIR ?? '/tmp',
+        bucket: (source: BucketSource) => reachBucket(source, input, io),
+      };
+      return task.kind === 'bucket-backup' ? runBucketBackup(task, bucketSteps) : runBucketRestore(task, bucketSteps);
+    }
   }
+}
+
+/** The bucket with the keys of the run's Secret; a Failure naming the variables when they are empty. */
+function reachBucket(source: BucketSource, input: MoverInput, io: MoverIo): BucketClient | Failure {
+  const { accessKeyId, secretAccessKey } = input.credentials.bucket ?? {};
+  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') {
+    return {
+      type: 'error',
+      code: 'WrongCredentials',
+      message: `the S3 keys of bucket ${source.name} are empty: the run's Secret must hold ${moverEnv.bucketAccessKeyId} and ${moverEnv.bucketSecretAccessKey}`,
+    };
+  }
+  return bucketClient(source, {
+    accessKeyId,
+    secretAccessKey,
+    now: () => new Date(io.nowMs()),
+    signal: io.signal,
+    caFile: input.inheritedEnv.SSL_CERT_FILE,
+  });
 }
 
 /** The result as the protocol has it: a Failure becomes the MoverError the controller reads. */

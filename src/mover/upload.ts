@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { s3ErrorOf } from '../core/index.ts';
 
 export type Upload = { ok: true; bytes: number } | { ok: false; reason: string };
 
@@ -30,14 +31,6 @@ export function withoutQuery(url: string): string {
 const errorBodyLimit = 64 * 1024;
 
 /** S3's words from an error response: "AccessDenied (Request has expired)". */
-export function s3ErrorOf(body: string): string | undefined {
-  const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1]?.trim();
-  const code = field('Code');
-  const message = field('Message');
-  if (code === undefined) return undefined;
-  return message === undefined || message === '' ? code : `${code} (${message})`;
-}
-
 export async function uploadFile(url: string, file: string, options: UploadOptions): Promise<Upload> {
   let target: URL;
   try {

@@ -5,7 +5,7 @@
 // unbound claim, a missing Secret) throws NotReadyYet and the Pod waits.
 import type { KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import type { Secret, ConfigMap } from 'kubernetes-types/core/v1.js';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isNotFound, kinds, type KubeClient } from '../../src/kube/index.ts';
 import type { VolumeBackend } from '../storage/backend.ts';
@@ -93,6 +93,9 @@ async function prepareOne(
   }
   if (volume.hostPath !== undefined) {
     if (volume.hostPath.type === 'DirectoryOrCreate') mkdirSync(volume.hostPath.path, { recursive: true });
+    // As the kubelet checks a hostPath's type before it mounts it: the Pod waits with FailedMount.
+    if (volume.hostPath.type === 'Directory' && !isDirectory(volume.hostPath.path))
+      throw new NotReadyYet('FailedMount', `hostPath type check failed: ${volume.hostPath.path} is not a directory`);
     return { kind: 'directory', path: volume.hostPath.path, readOnly: false };
   }
   if (volume.secret !== undefined) {
@@ -146,6 +149,14 @@ async function prepareOne(
     return { kind: 'directory', path: dir, readOnly: true };
   }
   throw new Unsupported(`volume "${volume.name}": this volume type is not offered by the test node`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The value of a downward-API field path, as the kubelet resolves it. */

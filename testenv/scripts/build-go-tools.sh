@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test environment's Go programs (etcd, the Kubernetes control plane,
+# Builds the test environment's Go programs (etcd, etcdctl and etcdutl, the Kubernetes control plane,
 # restic, helm) from the Go module proxy, once per version, into a cache outside the
 # repository. Prints progress; safe to run again (finished builds are skipped).
 #   build-go-tools.sh          what tests need
@@ -45,6 +45,19 @@ build_etcd() {
   log "building etcd $ETCD_VERSION"
   build_main safehold.test/etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$out" etcd
   log "etcd $ETCD_VERSION built"
+}
+
+# etcd's client and offline tool (an etcd dump's mover runs them; its journey restores with etcdutl):
+# each module's root is a main package, at etcd's version.
+build_etcd_tools() {
+  local tool
+  for tool in etcdctl etcdutl; do
+    local out=$cache/$tool-$ETCD_VERSION
+    if [ -x "$out/$tool" ]; then log "$tool $ETCD_VERSION cached"; continue; fi
+    log "building $tool $ETCD_VERSION"
+    build_main "safehold.test/$tool" "go.etcd.io/etcd/$tool/v3" "$ETCD_VERSION" "go.etcd.io/etcd/$tool/v3" "$out" "$tool"
+    log "$tool $ETCD_VERSION built"
+  done
 }
 
 # A module of our own requiring k8s.io/kubernetes, with its staging modules at the matching v0.
@@ -175,6 +188,7 @@ flux_crds
 build_restic
 build_helm
 build_etcd
+build_etcd_tools
 build_kube
 build_kube_node
 csi_protos

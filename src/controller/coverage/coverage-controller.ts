@@ -21,6 +21,7 @@ import {
   dumpPolicyName,
   type CoverageCounts,
   type CoverageRow,
+  type ObjectsRow,
   firstGoodBackups,
   maintenanceIntervals,
   maintenanceOwed,
@@ -33,6 +34,7 @@ import {
   drillWindows,
 } from '../../core/index.ts';
 import { kinds, recordEvent, WorkQueue, writeStatus, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { bucketsFound } from '../bucket/buckets-found.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 
@@ -62,6 +64,7 @@ export class CoverageController {
   readonly #reported = new Set<string>();
   readonly #policyStatus = new Map<string, string>();
   #rows: CoverageRow[] = [];
+  #stateRows: ObjectsRow[] = [];
   /** No decision before every informer has its first LIST: a half-read cluster would look unprotected. */
   #synced = false;
   /** Likewise no health series before the runs and repositories are listed: none would look like all clean. */
@@ -102,6 +105,11 @@ export class CoverageController {
     return this.#rows;
   }
 
+  /** The cluster's state besides volumes, as the last recompute found it (objectsCoverage). */
+  stateRows(): readonly ObjectsRow[] {
+    return this.#stateRows;
+  }
+
   /** The latest decision for one PVC (namespace/name), once the first pass is done. */
   row(key: string): CoverageRow | undefined {
     return this.#byKey.get(key);
@@ -136,8 +144,7 @@ export class CoverageController {
     this.#policies = valid;
     this.#byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
     metrics.publish(rows, counts);
-    metrics.publishState(
-      objectsCoverage({
+    this.#stateRows = objectsCoverage({
         namespaces: cache.namespaces.list(),
         dumps: cache.applicationDumps.list(),
         gitRepositories: cache.gitRepositories.list().flatMap((r) =>
@@ -145,10 +152,12 @@ export class CoverageController {
             ? []
             : [{ namespace: r.metadata?.namespace ?? '', name: r.metadata?.name ?? '', url: r.spec.url }],
         ),
+        buckets: bucketsFound(cache),
+        runMessage: (ns, name) => cache.dumpRuns.get(`${ns}/${name}`)?.status?.message,
         cluster: true,
         now: now(),
-      }),
-    );
+      });
+    metrics.publishState(this.#stateRows);
     this.#queue.add(healthKey);
     for (const listener of this.#listeners) listener(rows);
     if (this.#firstDone !== undefined) {
@@ -304,10 +313,12 @@ export class CoverageController {
         kinds.backupPolicy,
         { name },
         (current) => {
+          // What others write in the status (the buckets found) stays.
           const next = status.conditions?.[0];
-          if (next === undefined) return status;
+          if (next === undefined) return { ...current.status, ...status };
           const { lastTransitionTime, ...condition } = next;
           return {
+            ...current.status,
             ...status,
             conditions: setCondition(current.status?.conditions ?? [], condition, lastTransitionTime),
           };

@@ -15,7 +15,6 @@ import {
   type BackupDownload,
   type BackupRepository,
   type DownloadTask,
-  type MoverSettings,
   snapshotIdOf,
 } from '../../api/index.ts';
 import {
@@ -29,28 +28,16 @@ import {
   type DownloadObservation,
   type DownloadStep,
 } from '../../core/index.ts';
-import { ignoreAlreadyExists, ignoreNotFound, kinds, type KubeClient, type Requeue } from '../../kube/index.ts';
-import type { ClusterCache } from '../cluster-cache.ts';
-import type { Log } from '../operator.ts';
+import { ignoreAlreadyExists, ignoreNotFound, kinds, type Requeue } from '../../kube/index.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
 import { createCredentialsSecret, repositoryCredentials, repositorySource } from '../run/repository-credentials.ts';
 import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
-import type { StartGate } from '../run/start-gate.ts';
 import { statusWriter, writeWaiting } from '../run/run-status.ts';
 import { observeBackupChoice, restoreFinished } from '../restore/restore-observation.ts';
 import { deleteStaging, presignStaging } from './download-staging.ts';
+import type { ReadingRunDeps } from '../run/reading-run-deps.ts';
 
-export interface DownloadDeps {
-  client: KubeClient;
-  cache: ClusterCache;
-  namespace: string;
-  mover: MoverSettings;
-  now: () => Date;
-  log: Log;
-  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
-  gate: StartGate;
-  maxConcurrentRestores: number;
-}
+export type DownloadDeps = ReadingRunDeps;
 
 /** How long the mover's upload URL is valid. */
 const uploadSeconds = 6 * 3600;

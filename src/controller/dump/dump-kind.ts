@@ -8,6 +8,7 @@ import {
   applicationDumpSpec,
   dumpFileOf,
   dumpLabels,
+  etcdCertificatesMount,
   durationMs,
   repositoryUrl,
   resticHost,
@@ -17,9 +18,12 @@ import {
   type ApplicationDump,
   type BackupRepository,
   type DumpBackupTask,
+  type BucketBackupTask,
   type DumpRun,
-  type GitBackupTask,
+  type EtcdSnapshotTask,
   type MoverSettings,
+  type MoverTask,
+  type ParsedApplicationDumpSpec,
 } from '../../api/index.ts';
 import {
   attemptOf,
@@ -49,7 +53,8 @@ import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { relayedWhat, type DumpRelays, type RelaySource } from './dump-relay.ts';
-import { gitCredentials, type GitSource } from './git-credentials.ts';
+import { bucketCredentials } from './bucket-credentials.ts';
+import { gitCredentials } from './git-credentials.ts';
 import { namespaceObjects } from './namespace-objects.ts';
 import { dumpJobName, relayKey, secretName } from './dump-names.ts';
 import { observeDump, type ObservedDump } from './dump-observation.ts';
@@ -131,7 +136,7 @@ async function carryOut(
       const missing =
         observed.repository === undefined
           ? `BackupRepository ${run.status?.repository ?? '?'} is gone`
-          : await createJob(deps, run, observed.repository, spec?.timeout ?? '1h', spec?.git);
+          : await createJob(deps, run, observed.repository, spec);
       if (missing !== undefined) await finish(deps, run, 'Failed', 'SecretNotFound', missing, {});
       return undefined;
     }
@@ -144,7 +149,8 @@ async function carryOut(
         status.pod === undefined
           ? dumpedWhat(run, observed.observation.target)
           : `Pod ${status.pod}, container ${status.container ?? '?'}`;
-      const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes) from ${from}`;
+      const etcd = step.etcd === undefined ? '' : `, revision ${step.etcd.revision}, ${step.etcd.keys} keys`;
+      const message = `stored ${status.fileName ?? 'the dump'} (${step.bytes} bytes${etcd}) from ${from}`;
       await finish(deps, run, 'Succeeded', 'Succeeded', message, {
         snapshotId: step.snapshotId,
         bytes: step.bytes,
@@ -297,15 +303,29 @@ async function createJob(
   deps: DumpDeps,
   run: DumpRun,
   repository: BackupRepository,
-  timeout: string,
-  git: GitSource | undefined,
+  spec: ParsedApplicationDumpSpec | undefined,
 ): Promise<string | undefined> {
   const ns = run.metadata.namespace;
+  const timeout = spec?.timeout ?? '1h';
   const tenant = tenantOf(repository.spec, ns);
   const credentials = await repositoryCredentials(deps.client, deps.namespace, repository, tenant);
   if ('missing' in credentials) return credentials.missing;
-  const remote = git === undefined ? undefined : await gitCredentials(deps, run, git);
-  if (remote !== undefined && 'missing' in remote) return remote.missing;
+  const common = {
+    repository: {
+      engine: repository.spec.engine,
+      url: repositoryUrl(repository.spec, ns),
+      region: repository.spec.s3.region,
+      initialize: true,
+      source: repositorySource(deps.namespace, repository, tenant),
+    },
+    host: resticHost(repository.spec, ns, `dump-${run.spec.dump}`),
+    tags: [`namespace=${ns}`, `dump=${run.spec.dump}`, `run=${run.metadata.name}`],
+    cacheDir: moverCacheDir,
+    compression: repository.spec.compression,
+  };
+  const source = await sourceTask(deps, run, spec, common, repository.spec.verifyBeforeUpload);
+  if ('missing' in source) return source.missing;
+  const { task } = source;
   const labels = {
     [dumpLabels.run]: run.metadata.name,
     [dumpLabels.dump]: run.spec.dump.slice(0, 63),
@@ -316,31 +336,8 @@ async function createJob(
   await createCredentialsSecret(
     deps.client,
     { name: secretName(run), namespace: deps.namespace, labels, annotations },
-    { ...credentials.data, ...remote?.data },
+    { ...credentials.data, ...source.data },
   );
-  const common = {
-    repository: {
-      engine: repository.spec.engine,
-      url: repositoryUrl(repository.spec, ns),
-      region: repository.spec.s3.region,
-      initialize: true,
-      source: repositorySource(deps.namespace, repository, tenant),
-    },
-    fileName: run.status?.fileName ?? 'dump',
-    host: resticHost(repository.spec, ns, `dump-${run.spec.dump}`),
-    tags: [`namespace=${ns}`, `dump=${run.spec.dump}`, `run=${run.metadata.name}`],
-    cacheDir: moverCacheDir,
-    compression: repository.spec.compression,
-  };
-  const task: DumpBackupTask | GitBackupTask =
-    git === undefined
-      ? { kind: 'dump-backup', ...common, verifyBeforeUpload: repository.spec.verifyBeforeUpload }
-      : {
-          kind: 'git-backup',
-          ...common,
-          url: git.url,
-          ...(remote?.kind === undefined ? {} : { credentials: { kind: remote.kind } }),
-        };
   await ignoreAlreadyExists(() =>
     deps.client.create(
       kinds.job,
@@ -352,12 +349,56 @@ async function createJob(
         mover: deps.mover,
         task,
         secretName: secretName(run),
+        etcdNodeSelector: spec?.etcd?.nodeSelector,
         // The dump's own time, and a little for the mover to start and the repository to open.
         deadlineSeconds: Math.round(durationMs(timeout) / 1000) + 300,
       }),
     ),
   );
   return undefined;
+}
+
+type CommonTask = Pick<DumpBackupTask, 'repository' | 'host' | 'tags' | 'cacheDir' | 'compression'>;
+
+/** The mover's task for the dump's source, and the source's own secrets for the run's Secret. */
+async function sourceTask(
+  deps: DumpDeps,
+  run: DumpRun,
+  spec: ParsedApplicationDumpSpec | undefined,
+  common: CommonTask,
+  verifyBeforeUpload: boolean,
+): Promise<{ task: MoverTask; data: Record<string, string> } | { missing: string }> {
+  const fileName = run.status?.fileName ?? 'dump';
+  if (spec?.git !== undefined) {
+    const remote = await gitCredentials(deps, run, spec.git);
+    if ('missing' in remote) return remote;
+    const credentials = remote.kind === undefined ? {} : { credentials: { kind: remote.kind } };
+    return { task: { kind: 'git-backup', ...common, fileName, url: spec.git.url, ...credentials }, data: remote.data };
+  }
+  if (spec?.etcd !== undefined) {
+    const { endpoints, certificates } = spec.etcd;
+    const task: EtcdSnapshotTask = {
+      kind: 'etcd-snapshot',
+      ...common,
+      fileName,
+      endpoints,
+      certificates: { ...certificates, dir: etcdCertificatesMount },
+    };
+    return { task, data: {} };
+  }
+  if (spec?.bucket !== undefined) {
+    const reader = await bucketCredentials(deps, run, spec.bucket);
+    if ('missing' in reader) return reader;
+    const { name, endpoint, region, prefix } = spec.bucket;
+    const task: BucketBackupTask = {
+      kind: 'bucket-backup',
+      ...common,
+      bucket: { name, endpoint, region },
+      ...(prefix === undefined ? {} : { prefix }),
+    };
+    return { task, data: reader.data };
+  }
+  return { task: { kind: 'dump-backup', ...common, fileName, verifyBeforeUpload }, data: {} };
 }
 
 /** The Job and the Secret of the run; the clean-up is recorded once the run has finished. */

@@ -56,6 +56,11 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
       reason: 'InvalidSpec',
       message: `${name} spec.objects.scope: Cluster only for a dump in Safehold's namespace ${deps.namespace} (the cluster's objects are no tenant's)`,
     });
+  if (spec.etcd !== undefined && ns !== deps.namespace)
+    return refused({
+      reason: 'InvalidSpec',
+      message: `${name} spec.etcd: only for a dump in Safehold's namespace ${deps.namespace} (the cluster's etcd is no tenant's)`,
+    });
   const selector = spec.podSelector;
   const pods =
     selector === undefined
@@ -72,12 +77,16 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
   const pod = pods[0];
   const objects = spec.objects !== undefined;
   const target: DumpTarget =
-    spec.git !== undefined
-      ? { kind: 'git', url: spec.git.url }
-      : spec.objects === undefined
-        ? dumpTarget(pod, spec.container, ns)
-        : { kind: 'objects', scope: spec.objects.scope };
-  const podless = objects || spec.git !== undefined;
+    spec.etcd !== undefined
+      ? { kind: 'mover-reads', what: `the etcd at ${spec.etcd.endpoints.join(', ')}`, reason: 'Snapshotting' }
+      : spec.git !== undefined
+        ? { kind: 'mover-reads', what: `the Git repository ${spec.git.url}`, reason: 'Mirroring' }
+        : spec.bucket !== undefined
+          ? { kind: 'mover-reads', what: `bucket ${spec.bucket.name} at ${spec.bucket.endpoint}`, reason: 'Reading' }
+          : spec.objects === undefined
+            ? dumpTarget(pod, spec.container, ns)
+            : { kind: 'objects', scope: spec.objects.scope };
+  const podless = objects || spec.git !== undefined || spec.bucket !== undefined || spec.etcd !== undefined;
   const covers = spec.covers ?? (podless ? [] : claimsOf(pod));
   // A dump of no Pod goes where the namespace's volumes go (their tenant's repository), by default.
   const claims = podless ? cache.claimsIn(ns).map((c) => c.metadata?.name ?? '') : covers;

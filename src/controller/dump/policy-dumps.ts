@@ -1,7 +1,9 @@
 // Keeps the dumps that policies call for (core/policy-objects.ts) in step
 // with them: objects dumps in each namespace a policy with spec.objects
 // protects or selects, Git dumps beside each Flux GitRepository and for each
-// URL a policy with spec.git lists; updated when the policy (or the
+// URL a policy with spec.git lists, bucket dumps for each bucket the policy's
+// last discovery covered (its status.buckets), the etcd dump of the policy
+// with spec.etcd (core/policy-etcd.ts); updated when the policy (or the
 // GitRepository) changes, and deleted when none calls for one (its stored dumps stay in the repository, as those of
 // any deleted ApplicationDump). Only the dumps this made (labelled
 // safehold.io/declared-by=policy) are ever changed. A pass runs when coverage
@@ -11,11 +13,14 @@ import {
   declaredByLabel,
   declaredByPolicy,
   objectsPolicyLabel,
+  policyBucketDumps,
+  policyEtcdDumps,
   policyGitDumps,
   policyObjectsDumps,
   type NamespaceFacts,
 } from '../../core/index.ts';
 import { ignoreNotFound, isAlreadyExists, kinds, type KubeClient } from '../../kube/index.ts';
+import { bucketsFound } from '../bucket/buckets-found.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import type { CoverageController } from '../coverage/coverage-controller.ts';
 import type { Log } from '../operator.ts';
@@ -81,6 +86,7 @@ export class PolicyDumps {
     const policies = cache.parsedPolicies().valid;
     const desired = [
       ...policyObjectsDumps({ policies, namespaces, operatorNamespace: this.#deps.namespace }),
+      ...policyEtcdDumps({ policies, operatorNamespace: this.#deps.namespace }),
       ...policyGitDumps({
         policies,
         repositories: cache.gitRepositories.list().flatMap((r) =>
@@ -97,6 +103,7 @@ export class PolicyDumps {
         ),
         operatorNamespace: this.#deps.namespace,
       }),
+      ...policyBucketDumps({ policies, found: bucketsFound(cache), operatorNamespace: this.#deps.namespace }),
     ];
     const wanted = new Set(desired.map((d) => `${d.namespace}/${d.name}`));
     for (const dump of desired) {

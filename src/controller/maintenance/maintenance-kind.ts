@@ -69,6 +69,7 @@ export function maintenanceKind(
       { informer: cache.volumeBackups, when: (c) => c.type !== 'added' && !active(c.object as VolumeBackup) },
       { informer: cache.restores, when: ended },
       { informer: cache.downloads, when: ended },
+      { informer: cache.bucketRestores, when: ended },
       { informer: cache.dumpRuns, when: ended },
     ],
     finished,
@@ -170,7 +171,7 @@ function observe(deps: MaintenanceDeps, maintenance: RepositoryMaintenance): Mai
   };
 }
 
-/** A restore or download reading this restic repository (started or starting), "ns/name". */
+/** A restore, download or bucket restore reading this restic repository (started or starting), "ns/name". */
 function reader(deps: MaintenanceDeps, repository: BackupRepository, tenant: string): string | undefined {
   const { cache, gate } = deps;
   const runs = [...cache.restores.list(), ...cache.downloads.list()];
@@ -184,7 +185,17 @@ function reader(deps: MaintenanceDeps, repository: BackupRepository, tenant: str
       tenantOf(repository.spec, backup.namespace) === tenant
     );
   });
-  return found === undefined ? undefined : objectKey(found);
+  if (found !== undefined) return objectKey(found);
+  // A bucket restore reads a dump of its own namespace.
+  const restoring = cache.bucketRestores
+    .list()
+    .find(
+      (r) =>
+        (r.status?.phase === 'Running' || gate.starting('reads').has(r.metadata.uid ?? '')) &&
+        r.status?.backup?.repository === repository.metadata.name &&
+        tenantOf(repository.spec, r.metadata.namespace) === tenant,
+    );
+  return restoring === undefined ? undefined : objectKey(restoring);
 }
 
 /** Whether a backup writes to this restic repository (a run just starting may not have its repository in status yet). */

@@ -3,29 +3,18 @@
 // one step at a time (restore-steps.ts). It starts under the start gate, so
 // it never starts beside a prune of its repository; a maintenance that ends
 // lets waiting restores start.
-import { runLabels, type BackupRepository, type MoverSettings, type VolumeRestore } from '../../api/index.ts';
+import { runLabels, type VolumeRestore } from '../../api/index.ts';
 import { nextRestoreStep, type RestoreStep } from '../../core/index.ts';
-import { kinds, type KubeClient } from '../../kube/index.ts';
-import type { ClusterCache } from '../cluster-cache.ts';
+import { kinds } from '../../kube/index.ts';
 import type { Exposer } from '../expose/index.ts';
-import type { Log } from '../operator.ts';
 import { labelledRun, runEnded, type RunKind } from '../run/run-kind.ts';
-import type { StartGate } from '../run/start-gate.ts';
 import { downloadFinished } from '../download/download-kind.ts';
 import { observeRestore, restoreFinished, type ObservedRestore } from './restore-observation.ts';
 import { carryOutRestore, removeRestoreTemporaries } from './restore-steps.ts';
+import type { ReadingRunDeps } from '../run/reading-run-deps.ts';
 
-export interface RestoreDeps {
-  client: KubeClient;
-  cache: ClusterCache;
-  namespace: string;
-  mover: MoverSettings;
-  now: () => Date;
-  log: Log;
+export interface RestoreDeps extends ReadingRunDeps {
   exposer: Exposer;
-  maintenanceFor: (repository: BackupRepository, namespace: string) => string | undefined;
-  gate: StartGate;
-  maxConcurrentRestores: number;
 }
 
 export function restoreKind(deps: RestoreDeps): RunKind<VolumeRestore, ObservedRestore, RestoreStep> {

@@ -143,10 +143,10 @@ export function observeBackupChoice(
   };
 }
 
-/** Restores and downloads other than `uid` that are running, or were started a moment ago and the caches do not show it yet. */
+/** Restores, downloads and bucket restores other than `uid` that are running, or were started a moment ago and the caches do not show it yet. */
 function runningReaders(deps: RestoreObservationDeps, uid: string | undefined): number {
   const starting = deps.gate.starting('reads');
-  const runs = [...deps.cache.restores.list(), ...deps.cache.downloads.list()];
+  const runs = [...deps.cache.restores.list(), ...deps.cache.downloads.list(), ...deps.cache.bucketRestores.list()];
   return runs.filter(
     (r) => r.metadata.uid !== uid && (r.status?.phase === 'Running' || starting.has(r.metadata.uid ?? '')),
   ).length;

@@ -115,6 +115,7 @@ export class Sweeper {
       RepositoryMaintenance: cache.maintenances,
       DumpRun: cache.dumpRuns,
       RestoreDrill: cache.drills,
+      BucketRestore: cache.bucketRestores,
     };
     return informers[owner.kind].get(`${owner.namespace}/${owner.name}`)?.metadata?.uid;
   }

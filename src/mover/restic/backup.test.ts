@@ -12,6 +12,7 @@ import type { ProbeResult } from '../endpoint-probe.ts';
 import { runBackup } from '../backup.ts';
 import { resticRepository } from './engine.ts';
 import { runRestic } from './process.ts';
+import { folderBackupArgs } from './backup.ts';
 
 interface Answer {
   stdout?: string[];
@@ -134,6 +135,32 @@ describe('runBackup', () => {
     expect(calls.at(-1)).toBe(
       `backup --json --host team-a-data --compression auto --ignore-inode --ignore-ctime --tag daily --tag policy=gold ${source}`,
     );
+  });
+
+  it("takes unchanged files from the parent it is given, or reads every file (a bucket's staged folder)", () => {
+    const folder = {
+      path: '/tmp/safehold-bucket/photos',
+      host: 'rgw-photos',
+      tags: [],
+      compression: 'fast' as const,
+      verifyBeforeUpload: true,
+      changeDetection: 'mtime-size' as const,
+    };
+    expect(folderBackupArgs({ ...folder, parent: { kind: 'snapshot', id: 'abc123' } })).toEqual([
+      'backup',
+      '--json',
+      '--host',
+      'rgw-photos',
+      '--compression',
+      'auto',
+      '--ignore-inode',
+      '--ignore-ctime',
+      '--parent',
+      'abc123',
+      folder.path,
+    ]);
+    expect(folderBackupArgs({ ...folder, parent: { kind: 'none' } })).toContain('--force');
+    expect(folderBackupArgs(folder)).not.toContain('--parent');
   });
 
   it('stores a volume of random data as it is, and compresses as the repository says otherwise', async () => {

@@ -33,7 +33,9 @@ function snapshotArgs(backup: FolderBackup | StreamBackup): { host: string[]; ti
 export function folderBackupArgs(backup: FolderBackup): string[] {
   const { host, time, tags } = snapshotArgs(backup);
   const detection = backup.changeDetection === 'mtime-size' ? ['--ignore-inode', '--ignore-ctime'] : [];
-  return ['backup', '--json', ...host, ...time, ...detection, ...tags, backup.path];
+  const parent =
+    backup.parent === undefined ? [] : backup.parent.kind === 'none' ? ['--force'] : ['--parent', backup.parent.id];
+  return ['backup', '--json', ...host, ...time, ...detection, ...parent, ...tags, backup.path];
 }
 
 export function streamBackupArgs(backup: StreamBackup): string[] {

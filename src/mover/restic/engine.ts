@@ -17,7 +17,7 @@ import {
 } from './repository.ts';
 import { s3RepositoryObjects } from './repository-objects.ts';
 import { resticRestore, restoresFolderItself } from './restore.ts';
-import { findSnapshot, linkTargets, lookUp } from './snapshot-lookup.ts';
+import { findSnapshot, latestSnapshot, linkTargets, lookUp } from './snapshot-lookup.ts';
 
 export const resticEngine: RepositoryEngine = {
   name: 'restic',
@@ -49,6 +49,7 @@ export function resticRepository(target: RepositoryTarget, given: ResticSteps): 
     dumpFile: (dump) => dumpFile(steps, names, dump),
     dumpStream: (snapshotId, path, consume) => dumpStream(steps, snapshotId, path, consume),
     findSnapshot: (id, { named }) => findSnapshot(steps, names, id, named),
+    latestSnapshot: (filter) => latestSnapshot(steps, names, filter),
     snapshotIds: () => maintenance().snapshotIds(),
     forget: (ids) => maintenance().forget(ids),
     prune: () => maintenance().prune(),

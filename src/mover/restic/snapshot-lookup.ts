@@ -103,6 +103,28 @@ export async function findSnapshot(
   return { ok: true, value: { id: found.id, paths: found.paths ?? [], tags: found.tags ?? [] } };
 }
 
+/** The latest snapshot of a host holding a path (`restic snapshots --json --latest 1 --host H --path P`). */
+export async function latestSnapshot(
+  steps: ResticSteps,
+  names: RepositoryNames,
+  filter: { host: string; path: string },
+): Promise<Outcome<SnapshotInfo | undefined>> {
+  let answer = '';
+  const exit = await steps.restic(
+    ['snapshots', '--json', '--latest', '1', '--host', filter.host, '--path', filter.path],
+    {
+      stopWhen: retryCannotHelp,
+      onAnswer: (line) => {
+        answer += line;
+      },
+    },
+  );
+  if (exit.exitCode !== 0) return { ok: false, error: resticError(exit, names) };
+  const found = (JSON.parse(answer || '[]') as { id?: string; paths?: string[]; tags?: string[] }[]).at(-1);
+  if (found?.id === undefined) return { ok: true, value: undefined };
+  return { ok: true, value: { id: found.id, paths: found.paths ?? [], tags: found.tags ?? [] } };
+}
+
 const noSnapshot = /no matching ID found/i;
 const ambiguous = /multiple (IDs|snapshots) with prefix/i;
 // `<snapshot>:<folder>` with a folder the snapshot does not have: "path data/x: not found" or "...: not a directory".
