@@ -223,7 +223,16 @@ describe('the Helm chart', () => {
         return metricValue(text, 'safehold_leader', {}) === 1 && (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
       },
       { timeoutMs: 120_000 },
-    );
+    ).catch(async (error: unknown) => {
+      // What the operator said, and how its container fared: the reason, when it never leads.
+      const [now] = await operatorPods();
+      const name = now?.metadata?.name ?? '';
+      const said = name === '' ? '(no Pod)' : await client.podLog(system, name, { tailLines: 40 }).catch(String);
+      throw new Error(
+        `${String(error)}\ncontainer: ${JSON.stringify(now?.status?.containerStatuses ?? [])}\nits log:\n${said}`,
+        { cause: error },
+      );
+    });
   });
 
   it("backs up a volume, its mover under the chart's mover settings, and the bytes come back", async () => {

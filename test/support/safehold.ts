@@ -51,15 +51,25 @@ export function safeholdToFile(args: string[], file: string): Promise<{ code: nu
   });
 }
 
+/**
+ * A port nobody listens on, from 20000 to 29999: below the kernel's ephemeral range (32768 and up), so
+ * no outgoing connection is given it between this choice and the server that binds it (a port the kernel
+ * hands out, once released, can be taken that way, and the server then never starts), and apart from the
+ * environment's own fixed ports.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port from 20000 to 29999 after 100 tries');
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
