@@ -12,7 +12,9 @@ import { condition } from './conditions.ts';
 import { duration } from './duration.ts';
 import { etcdSnapshotFileName, etcdSource } from './etcd-source.ts';
 import { labelSelector } from './label-selector.ts';
-import { bucketName, gitUrl, runFailureReasons, s3Endpoint } from './mover-protocol.ts';
+import { bucketName, s3Endpoint } from './bucket-protocol.ts';
+import { gitUrl } from './git-protocol.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const dumpFileName = z

@@ -9,7 +9,7 @@ import { cronField, timeZoneField } from './cron.ts';
 import { duration } from './duration.ts';
 import { etcdSource } from './etcd-source.ts';
 import { labelSelector } from './label-selector.ts';
-import { bucketName, s3Endpoint } from './mover-protocol.ts';
+import { bucketName, s3Endpoint } from './bucket-protocol.ts';
 import { drillCommand } from './restore-drill.ts';
 import { captureMethods, changeDetectionModes } from './volume-backup.ts';
 

@@ -7,7 +7,8 @@
 // did not hold.
 import { z } from 'zod';
 import { condition } from './conditions.ts';
-import { bucketName, runFailureReasons, s3Endpoint } from './mover-protocol.ts';
+import { bucketName, s3Endpoint } from './bucket-protocol.ts';
+import { runFailureReasons } from './mover-protocol.ts';
 import type { NamespacedMeta } from './object-meta.ts';
 
 export const bucketRestorePhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;

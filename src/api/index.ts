@@ -21,6 +21,8 @@ export * from './hooks.ts';
 export * from './label-selector.ts';
 export * from './dump-frames.ts';
 export * from './mover-protocol.ts';
+export * from './bucket-protocol.ts';
+export * from './git-protocol.ts';
 export * from './mover-pod.ts';
 export * from './object-meta.ts';
 export * from './rbac.ts';

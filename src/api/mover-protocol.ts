@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { blockBackupTask, blockImageReport, blockRestoreReport, blockRestoreTask } from './block-protocol.ts';
 import { compressionModes } from './backup-repository.ts';
+import { bucketBackupTask, bucketRestoreTask } from './bucket-protocol.ts';
 import { etcdSnapshotReport, etcdSnapshotTask } from './etcd-source.ts';
+import { gitBackupTask } from './git-protocol.ts';
 import { repositoryTarget, resticSnapshotId } from './restic-target.ts';
 
 /** Environment variables the Job sets from Secrets for the mover. */
@@ -149,118 +151,6 @@ export const dumpBackupTask = z.object({
   verifyBeforeUpload: z.boolean().default(true),
 });
 export type DumpBackupTask = z.infer<typeof dumpBackupTask>;
-
-/** An S3 bucket's name as S3 allows it: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */
-export const bucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3 to 63 lowercase letters, digits, "." and "-"');
-
-/** An S3 endpoint (path-style addressing): scheme, host and port, no path. */
-export const s3Endpoint = z
-  .string()
-  .regex(/^https?:\/\/[^\s/]+\/?$/, 'an S3 endpoint: http(s)://host[:port], without a path')
-  .refine((url) => URL.canParse(url), 'a URL that parses');
-
-/** Where a bucket is and how it is addressed (path-style); the keys come from the run's Secret (moverEnv.bucket*). */
-export const bucketSource = z.object({
-  endpoint: s3Endpoint,
-  name: bucketName,
-  region: z.string().min(1).default('us-east-1'),
-});
-export type BucketSource = z.infer<typeof bucketSource>;
-
-/** A key prefix as S3 takes it: any text up to 1024 bytes, '' for the whole bucket. */
-const bucketPrefix = z
-  .string()
-  .refine((prefix) => Buffer.byteLength(prefix, 'utf8') <= 1024, 'a key prefix of at most 1024 bytes');
-
-/**
- * An object-storage bucket (or the keys under a prefix) into the repository, incrementally: only new and
- * changed objects are read, the rest come from the previous snapshot of the same host (ADR 0026's kinds).
- */
-export const bucketBackupTask = z.object({
-  kind: z.literal('bucket-backup'),
-  repository: repositoryTarget,
-  bucket: bucketSource,
-  prefix: bucketPrefix.optional(),
-  host: z.string().min(1),
-  tags: z.array(z.string()),
-  cacheDir: z.string().startsWith('/'),
-  compression: z.enum(compressionModes).default('auto'),
-});
-export type BucketBackupTask = z.infer<typeof bucketBackupTask>;
-
-/** A bucket backup's objects written back to a bucket (the same or another), all or those under a prefix. */
-export const bucketRestoreTask = z.object({
-  kind: z.literal('bucket-restore'),
-  repository: repositoryTarget,
-  snapshotId: resticSnapshotId,
-  /** The bucket the snapshot was taken of: the snapshot's manifest must name it. */
-  sourceBucket: bucketName,
-  /** Where the objects are written. */
-  bucket: bucketSource,
-  /** Only the keys under it. */
-  prefix: bucketPrefix.optional(),
-  /** Delete the target's objects under prefix that the snapshot does not have. */
-  deleteNewer: z.boolean().default(false),
-  cacheDir: z.string().startsWith('/'),
-});
-export type BucketRestoreTask = z.infer<typeof bucketRestoreTask>;
-
-/** The URL forms a git-backup reads: https://, http://, ssh://, file://, and scp-like user@host:path. */
-const gitUrlForm = /^(?:(?:https?|ssh|file):\/\/[^\s]+|[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+)$/;
-const isUrlForm = (url: string) => /^[a-z]+:\/\//.test(url);
-
-/** The Git remote a git-backup reads; a password never rides in it (the Job's task is readable: it goes in the Secret). */
-export const gitUrl = z
-  .string()
-  .regex(gitUrlForm, 'a Git URL: https://, http://, ssh://, file:// or user@host:path')
-  .refine((url) => !isUrlForm(url) || URL.canParse(url), 'a URL that parses')
-  .refine(
-    (url) => !isUrlForm(url) || !URL.canParse(url) || new URL(url).password === '',
-    'no password in the URL: credentials come from the Secret',
-  );
-
-/**
- * How a git-backup signs in; the secrets come as environment variables from the run's Secret (moverEnv):
- * basic: GIT_USERNAME and GIT_PASSWORD (HTTP); ssh: GIT_SSH_KEY, and GIT_KNOWN_HOSTS to check the
- * server's key (without it, the key first seen is accepted).
- */
-export const gitCredentials = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('basic') }),
-  z.object({ kind: z.literal('ssh') }),
-]);
-export type GitCredentials = z.infer<typeof gitCredentials>;
-
-/** Which credentials a Git URL takes: basic for http(s), ssh for ssh:// and user@host:path, none for file://. */
-export function gitTransport(url: string): GitCredentials['kind'] | 'local' {
-  if (/^https?:\/\//.test(url)) return 'basic';
-  return url.startsWith('file://') ? 'local' : 'ssh';
-}
-
-/**
- * A Git repository (a GitOps source) stored as one complete bundle (`git bundle create --all`, every
- * ref and the objects they reach), a file named fileName at the snapshot's root, only once it verifies.
- */
-export const gitBackupTask = z
-  .object({
-    kind: z.literal('git-backup'),
-    repository: repositoryTarget,
-    url: gitUrl,
-    /** The bundle's name in the snapshot, e.g. flux-system.bundle. */
-    fileName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
-    host: z.string().min(1),
-    tags: z.array(z.string()),
-    cacheDir: z.string().startsWith('/'),
-    compression: z.enum(compressionModes).default('auto'),
-    /** Absent: the remote is read anonymously. */
-    credentials: gitCredentials.optional(),
-  })
-  .refine((task) => task.credentials === undefined || gitTransport(task.url) === task.credentials.kind, {
-    path: ['credentials'],
-    message: 'basic credentials go with an http(s) URL, ssh ones with ssh:// or user@host:path',
-  });
-export type GitBackupTask = z.infer<typeof gitBackupTask>;
 
 export const moverTask = z.discriminatedUnion('kind', [
   backupTask,

@@ -8,7 +8,6 @@ import {
   applicationDumpSpec,
   dumpFileOf,
   dumpLabels,
-  etcdCertificatesMount,
   durationMs,
   repositoryUrl,
   resticHost,
@@ -17,12 +16,8 @@ import {
   timestamp,
   type ApplicationDump,
   type BackupRepository,
-  type DumpBackupTask,
-  type BucketBackupTask,
   type DumpRun,
-  type EtcdSnapshotTask,
   type MoverSettings,
-  type MoverTask,
   type ParsedApplicationDumpSpec,
 } from '../../api/index.ts';
 import {
@@ -53,8 +48,7 @@ import { runEvent } from '../run/run-event.ts';
 import { cleanedUp, statusWriter, writeWaiting } from '../run/run-status.ts';
 import type { StartGate } from '../run/start-gate.ts';
 import { relayedWhat, type DumpRelays, type RelaySource } from './dump-relay.ts';
-import { bucketCredentials } from './bucket-credentials.ts';
-import { gitCredentials } from './git-credentials.ts';
+import { sourceTask } from './dump-task.ts';
 import { namespaceObjects } from './namespace-objects.ts';
 import { dumpJobName, relayKey, secretName } from './dump-names.ts';
 import { observeDump, type ObservedDump } from './dump-observation.ts';
@@ -356,49 +350,6 @@ async function createJob(
     ),
   );
   return undefined;
-}
-
-type CommonTask = Pick<DumpBackupTask, 'repository' | 'host' | 'tags' | 'cacheDir' | 'compression'>;
-
-/** The mover's task for the dump's source, and the source's own secrets for the run's Secret. */
-async function sourceTask(
-  deps: DumpDeps,
-  run: DumpRun,
-  spec: ParsedApplicationDumpSpec | undefined,
-  common: CommonTask,
-  verifyBeforeUpload: boolean,
-): Promise<{ task: MoverTask; data: Record<string, string> } | { missing: string }> {
-  const fileName = run.status?.fileName ?? 'dump';
-  if (spec?.git !== undefined) {
-    const remote = await gitCredentials(deps, run, spec.git);
-    if ('missing' in remote) return remote;
-    const credentials = remote.kind === undefined ? {} : { credentials: { kind: remote.kind } };
-    return { task: { kind: 'git-backup', ...common, fileName, url: spec.git.url, ...credentials }, data: remote.data };
-  }
-  if (spec?.etcd !== undefined) {
-    const { endpoints, certificates } = spec.etcd;
-    const task: EtcdSnapshotTask = {
-      kind: 'etcd-snapshot',
-      ...common,
-      fileName,
-      endpoints,
-      certificates: { ...certificates, dir: etcdCertificatesMount },
-    };
-    return { task, data: {} };
-  }
-  if (spec?.bucket !== undefined) {
-    const reader = await bucketCredentials(deps, run, spec.bucket);
-    if ('missing' in reader) return reader;
-    const { name, endpoint, region, prefix } = spec.bucket;
-    const task: BucketBackupTask = {
-      kind: 'bucket-backup',
-      ...common,
-      bucket: { name, endpoint, region },
-      ...(prefix === undefined ? {} : { prefix }),
-    };
-    return { task, data: reader.data };
-  }
-  return { task: { kind: 'dump-backup', ...common, fileName, verifyBeforeUpload }, data: {} };
 }
 
 /** The Job and the Secret of the run; the clean-up is recorded once the run has finished. */
