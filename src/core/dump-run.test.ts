@@ -90,6 +90,15 @@ describe('nextDumpStep', () => {
       step: { kind: 'wait', reason: 'ConcurrencyLimit' },
     },
     {
+      what: 'another dump is creating the repository: waits for it, as restic cannot create one from two places',
+      o: seen({ repositoryBeingCreated: 'safehold/safehold-bucket-photos-1' }),
+      step: {
+        kind: 'wait',
+        reason: 'Waiting',
+        message: 'waiting for DumpRun safehold/safehold-bucket-photos-1 to create the repository',
+      },
+    },
+    {
       what: 'all there: starts',
       o: seen(),
       step: { kind: 'start', pod: 'db-0', container: 'postgres', repository: 'main' },

@@ -40,6 +40,11 @@ export interface DumpObservation {
   maintenance: string | undefined;
   /** Movers running now (backups and dumps share the operator's limit), and that limit. */
   slots: { running: number; limit: number };
+  /**
+   * Another dump run creating the repository (none has stored a dump or backup there yet): restic cannot
+   * create one repository from two places at once, so the first goes alone.
+   */
+  repositoryBeingCreated?: string | undefined;
   job: MoverOutcome | undefined;
   /** The mover's Pod, once it exists: the stream starts when its container runs. */
   moverPod: { name: string; running: boolean } | undefined;
@@ -104,6 +109,13 @@ function pendingStep(o: DumpObservation): DumpStep {
       kind: 'wait',
       reason: 'ConcurrencyLimit',
       message: `waiting for a free mover slot: ${o.slots.running} movers are running, the operator's limit (--max-concurrent-movers)`,
+      recheckMs: 10_000,
+    };
+  if (o.repositoryBeingCreated !== undefined)
+    return {
+      kind: 'wait',
+      reason: 'Waiting',
+      message: `waiting for DumpRun ${o.repositoryBeingCreated} to create the repository`,
       recheckMs: 10_000,
     };
   const target = o.target.kind === 'found' ? o.target : { pod: undefined, container: undefined };

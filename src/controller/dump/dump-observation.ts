@@ -5,7 +5,13 @@
 // mover slots (shared with backups), the mover Job and Pod, and whether this
 // process streams it. Facts only, from the caches.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { applicationDumpSpec, type ApplicationDump, type BackupRepository, type DumpRun } from '../../api/index.ts';
+import {
+  applicationDumpSpec,
+  tenantOf,
+  type ApplicationDump,
+  type BackupRepository,
+  type DumpRun,
+} from '../../api/index.ts';
 import { matchesSelector, type DumpObservation, type DumpTarget } from '../../core/index.ts';
 import type { ClusterCache } from '../cluster-cache.ts';
 import { moverOutcome } from '../run/mover-outcome.ts';
@@ -99,9 +105,16 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
           message: `BackupRepository ${repositoryName} not found (${name}${spec.repository === undefined ? ', from the policy of the volumes it covers' : ' spec.repository'})`,
         }
       : undefined;
-  const writers =
-    cache.activeBackups(deps.gate.starting('writes')).length +
-    cache.dumpRunsIn(['Running']).filter((r) => r.metadata.uid !== run.metadata.uid).length;
+  // Those this operator has started and the cache does not show running yet count too (starts go one at a time).
+  const starting = deps.gate.starting('writes');
+  const runningDumps = cache
+    .dumpRunsIn(['Running', 'Pending'])
+    .filter(
+      (r) =>
+        r.metadata.uid !== run.metadata.uid && (r.status?.phase === 'Running' || starting.has(r.metadata.uid ?? '')),
+    );
+  const writers = cache.activeBackups(deps.gate.starting('writes')).length + runningDumps.length;
+  const creator = repository === undefined ? undefined : repositoryCreator(deps, repository, ns, runningDumps);
   return {
     dump,
     repository,
@@ -113,6 +126,8 @@ export function observeDump(deps: DumpDeps, run: DumpRun): ObservedDump {
       repository: repository?.metadata.name,
       maintenance: repository === undefined ? undefined : deps.maintenanceFor(repository, ns),
       slots: { running: writers, limit: deps.maxConcurrentMovers },
+      repositoryBeingCreated:
+        creator === undefined ? undefined : `${creator.metadata.namespace}/${creator.metadata.name}`,
     },
   };
 }
@@ -158,4 +173,27 @@ function moverPodOf(cache: ClusterCache, namespace: string, job: string): DumpOb
   if (pod === undefined) return undefined;
   const running = pod.status?.containerStatuses?.find((c) => c.name === 'mover')?.state?.running !== undefined;
   return { name: pod.metadata?.name ?? '', running };
+}
+
+/**
+ * A running dump of the same tenant's repository while no dump has been stored there yet and no
+ * volume backup has succeeded there: it is creating the repository, and this run waits for it.
+ */
+function repositoryCreator(
+  deps: DumpDeps,
+  repository: BackupRepository,
+  namespace: string,
+  running: readonly DumpRun[],
+): DumpRun | undefined {
+  const tenant = tenantOf(repository.spec, namespace);
+  const sameRepository = (ns: string, name: string | undefined) =>
+    tenantOf(repository.spec, ns) === tenant && (name ?? repository.metadata.name) === repository.metadata.name;
+  const candidate = running.find((r) => sameRepository(r.metadata.namespace, r.status?.repository));
+  if (candidate === undefined) return undefined;
+  const created =
+    deps.cache.dumpRunsIn(['Succeeded']).some((r) => sameRepository(r.metadata.namespace, r.status?.repository)) ||
+    deps.cache.volumeBackups
+      .list()
+      .some((b) => b.status?.phase === 'Succeeded' && sameRepository(b.metadata.namespace, b.status.repository));
+  return created ? undefined : candidate;
 }
